@@ -1,0 +1,112 @@
+//! What a kick job reports while it runs: shown inline by the console, printed by
+//! `confwatch kick` (readable lines or JSON lines), and written to the audit record.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::models::ParticipantState;
+
+/// The participant a kick removes, captured by id when the kick is asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub conversation_id: String,
+    pub participant_id: String,
+}
+
+/// One progress report of one job. `at_ms` counts from the job's start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub target: Target,
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// The job began (or a second request joined it: `joined` true).
+    Started {
+        name: Option<String>,
+        purpose: Option<String>,
+        joined: bool,
+    },
+    /// Waiting for the target's leg to settle, from live events; `state` is what it is now.
+    Waiting {
+        state: ParticipantState,
+    },
+    /// PATCH number `number` sent.
+    Attempt {
+        number: u32,
+    },
+    /// The platform's answer to attempt `number`.
+    Answer {
+        number: u32,
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    /// Backing off before the next try.
+    Backoff {
+        delay_ms: u64,
+        reason: String,
+    },
+    /// 429: nothing is sent until `retry_after_ms` has passed.
+    RateLimited {
+        retry_after_ms: u64,
+    },
+    /// Removal accepted; waiting to see the leg disconnected and the others still there.
+    Verifying,
+    Finished(Outcome),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Seen disconnected, the others still connected.
+    Removed,
+    /// The target had already left; nothing was sent.
+    AlreadyGone,
+    /// A safety rule refused it (customer, last other party) and it was not forced.
+    Refused,
+    /// The leg never settled, or the attempts or time ran out.
+    TimedOut,
+    Failed,
+    /// The supervisor cancelled it.
+    Cancelled,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Removed => "removed",
+            Self::AlreadyGone => "already_gone",
+            Self::Refused => "refused",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub outcome: OutcomeKind,
+    pub attempts: u32,
+    pub requests: u32,
+    pub elapsed_ms: u64,
+    pub message: String,
+    /// The HTTP status of a final platform error (403 means a permission is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}

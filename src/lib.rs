@@ -1,0 +1,11 @@
+//! confwatch: watch Genesys Cloud conferences live and remove one agent safely.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod kick;
+pub mod live;
+pub mod logging;
+pub mod mock;
+pub mod platform;
+pub mod tui;

@@ -1,0 +1,176 @@
+//! The live model: what the console knows of the platform right now. Pure: every change comes in
+//! as a value with the time it was seen, so it is tested without I/O or a clock.
+
+mod status;
+mod views;
+
+pub use status::{ConnectionState, FeedEvent, RateBudget};
+pub use views::{ConferenceRow, ParticipantRow};
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::platform::models::{CallConversation, ParticipantState, Queue};
+
+/// One change to the model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// A full re-read (at start and after every reconnect, since events are not durable): it
+    /// replaces every conversation the model holds.
+    Snapshot(Vec<CallConversation>),
+    /// One conversation as it now stands (a notification body or a single re-read).
+    Conversation(CallConversation),
+    /// The queues the console watches, for their names.
+    Queues(Vec<Queue>),
+}
+
+/// When each participant entered its current state, as far as the console has seen.
+#[derive(Clone, Debug, PartialEq)]
+struct StateSeen {
+    state: ParticipantState,
+    held: bool,
+    since: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+pub struct LiveModel {
+    conversations: HashMap<String, CallConversation>,
+    /// Keyed by participant id (globally unique on the platform).
+    state_seen: HashMap<String, StateSeen>,
+    queue_names: HashMap<String, String>,
+    /// Bumped on every change, so views can be cached until it moves.
+    revision: u64,
+}
+
+impl LiveModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one update seen at `now`.
+    pub fn apply(&mut self, update: Update, now: DateTime<Utc>) {
+        match update {
+            Update::Snapshot(conversations) => {
+                let mut fresh = HashMap::with_capacity(conversations.len());
+                for conversation in conversations {
+                    fresh.insert(conversation.id.clone(), conversation);
+                }
+                self.conversations.retain(|id, _| fresh.contains_key(id));
+                for (_, conversation) in fresh {
+                    self.upsert(conversation, now);
+                }
+                self.forget_stale_participants();
+            }
+            Update::Conversation(conversation) => {
+                self.upsert(conversation, now);
+                self.forget_stale_participants_if_large();
+            }
+            Update::Queues(queues) => {
+                for queue in queues {
+                    let name = queue.name.unwrap_or_else(|| queue.id.clone());
+                    self.queue_names.insert(queue.id, name);
+                }
+            }
+        }
+        self.revision += 1;
+    }
+
+    fn upsert(&mut self, conversation: CallConversation, now: DateTime<Utc>) {
+        for participant in &conversation.participants {
+            let held = participant.is_held();
+            let changed = match self.state_seen.get(&participant.id) {
+                Some(seen) => seen.state != participant.state || seen.held != held,
+                None => true,
+            };
+            if changed {
+                let since = state_start(participant).unwrap_or(now);
+                self.state_seen.insert(
+                    participant.id.clone(),
+                    StateSeen {
+                        state: participant.state.clone(),
+                        held,
+                        since,
+                    },
+                );
+            }
+        }
+        // A call with no live leg has ended: it leaves the console.
+        if conversation.live_participants().next().is_none() {
+            self.conversations.remove(&conversation.id);
+        } else {
+            self.conversations
+                .insert(conversation.id.clone(), conversation);
+        }
+    }
+
+    fn forget_stale_participants_if_large(&mut self) {
+        // Amortised clean-up: participants of ended calls are dropped once they outnumber the
+        // live ones, so memory stays bounded over a long session.
+        let live: usize = self
+            .conversations
+            .values()
+            .map(|c| c.participants.len())
+            .sum();
+        if self.state_seen.len() > 2 * live + 1024 {
+            self.forget_stale_participants();
+        }
+    }
+
+    fn forget_stale_participants(&mut self) {
+        let conversations = &self.conversations;
+        let known: std::collections::HashSet<&str> = conversations
+            .values()
+            .flat_map(|c| c.participants.iter().map(|p| p.id.as_str()))
+            .collect();
+        self.state_seen.retain(|id, _| known.contains(id.as_str()));
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn len(&self) -> usize {
+        self.conversations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conversations.is_empty()
+    }
+
+    pub fn conversation(&self, id: &str) -> Option<&CallConversation> {
+        self.conversations.get(id)
+    }
+
+    pub fn conversations(&self) -> impl Iterator<Item = &CallConversation> {
+        self.conversations.values()
+    }
+
+    pub fn queue_name(&self, queue_id: &str) -> Option<&str> {
+        self.queue_names.get(queue_id).map(String::as_str)
+    }
+
+    /// When the participant entered its current state (and hold status).
+    pub fn state_since(&self, participant_id: &str) -> Option<DateTime<Utc>> {
+        self.state_seen.get(participant_id).map(|s| s.since)
+    }
+}
+
+/// The platform's own timestamp for the start of the participant's current state, when it sends one.
+fn state_start(p: &crate::platform::models::CallMediaParticipant) -> Option<DateTime<Utc>> {
+    let t = if p.state.is_gone() {
+        p.end_time
+    } else if p.is_held() {
+        p.start_hold_time
+    } else if p.state == ParticipantState::Connected {
+        p.connected_time
+    } else if p.state == ParticipantState::Alerting {
+        p.start_alerting_time.or(p.start_time)
+    } else {
+        None
+    };
+    t.map(|t| t.0)
+}
+
+#[cfg(test)]
+mod tests;

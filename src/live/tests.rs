@@ -1,0 +1,140 @@
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+use crate::platform::models::{CallMediaParticipant, EntityRef, ParticipantState as S, Timestamp};
+
+fn leg(id: &str, purpose: &str, state: S) -> CallMediaParticipant {
+    CallMediaParticipant::new(id, purpose, state)
+}
+
+fn call(id: &str, legs: Vec<CallMediaParticipant>) -> CallConversation {
+    CallConversation {
+        id: id.into(),
+        participants: legs,
+        ..Default::default()
+    }
+}
+
+fn t0() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0).unwrap()
+}
+
+#[test]
+fn conference_needs_three_live_legs() {
+    let mut model = LiveModel::new();
+    let two = call(
+        "c1",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("b", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Conversation(two.clone()), t0());
+    assert!(model.conferences().is_empty());
+    let mut three = two;
+    three.participants.push(leg("c", "agent", S::Alerting));
+    model.apply(Update::Conversation(three), t0());
+    assert_eq!(model.conferences().len(), 1);
+    assert_eq!(model.conferences()[0].live_parties, 3);
+}
+
+#[test]
+fn ended_calls_leave_and_snapshot_replaces() {
+    let mut model = LiveModel::new();
+    model.apply(
+        Update::Conversation(call("c1", vec![leg("a", "customer", S::Connected)])),
+        t0(),
+    );
+    model.apply(
+        Update::Conversation(call("c2", vec![leg("b", "customer", S::Connected)])),
+        t0(),
+    );
+    model.apply(
+        Update::Conversation(call("c1", vec![leg("a", "customer", S::Disconnected)])),
+        t0(),
+    );
+    assert!(model.conversation("c1").is_none());
+    model.apply(
+        Update::Snapshot(vec![call("c3", vec![leg("c", "agent", S::Connected)])]),
+        t0(),
+    );
+    assert!(model.conversation("c2").is_none());
+    assert!(model.conversation("c3").is_some());
+    assert_eq!(model.len(), 1);
+}
+
+#[test]
+fn time_in_state_follows_changes() {
+    let mut model = LiveModel::new();
+    let mut c = call(
+        "c1",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("b", "agent", S::Alerting),
+        ],
+    );
+    model.apply(Update::Conversation(c.clone()), t0());
+    // Same state later: the clock keeps running from the first sighting.
+    model.apply(Update::Conversation(c.clone()), t0() + Duration::seconds(5));
+    let rows = model.participants("c1", t0() + Duration::seconds(7));
+    let b = rows.iter().find(|r| r.participant_id == "b").unwrap();
+    assert_eq!(b.in_state_ms, 7_000);
+    // A state change restarts it, from the platform's own timestamp when it sends one.
+    c.participants[1].state = S::Connected;
+    c.participants[1].connected_time = Some(Timestamp(t0() + Duration::seconds(8)));
+    model.apply(Update::Conversation(c), t0() + Duration::seconds(9));
+    let rows = model.participants("c1", t0() + Duration::seconds(10));
+    let b = rows.iter().find(|r| r.participant_id == "b").unwrap();
+    assert_eq!(b.in_state_ms, 2_000);
+}
+
+#[test]
+fn participants_sorted_live_first_then_purpose() {
+    let mut model = LiveModel::new();
+    let c = call(
+        "c1",
+        vec![
+            leg("z", "agent", S::Disconnected),
+            leg("y", "agent", S::Connected),
+            leg("x", "acd", S::Connected),
+            leg("w", "customer", S::Connected),
+        ],
+    );
+    model.apply(Update::Conversation(c), t0());
+    let ids: Vec<_> = model
+        .participants("c1", t0())
+        .into_iter()
+        .map(|r| r.participant_id)
+        .collect();
+    assert_eq!(ids, ["w", "y", "x", "z"]);
+}
+
+#[test]
+fn queue_names_and_customer_in_conference_row() {
+    let mut model = LiveModel::new();
+    model.apply(
+        Update::Queues(vec![crate::platform::models::Queue {
+            id: "q1".into(),
+            name: Some("Support".into()),
+            ..Default::default()
+        }]),
+        t0(),
+    );
+    let mut customer = leg("a", "customer", S::Connected);
+    customer.name = Some("Ada Customer".into());
+    let mut agent = leg("b", "agent", S::Connected);
+    agent.queue = Some(EntityRef {
+        id: Some("q1".into()),
+        ..Default::default()
+    });
+    model.apply(
+        Update::Conversation(call(
+            "c1",
+            vec![customer, agent, leg("c", "agent", S::Connected)],
+        )),
+        t0(),
+    );
+    let row = &model.conferences()[0];
+    assert_eq!(row.queue_name.as_deref(), Some("Support"));
+    assert_eq!(row.customer.as_deref(), Some("Ada Customer"));
+}

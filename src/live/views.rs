@@ -1,0 +1,137 @@
+//! Derived views of the live model: the rows the console and `confwatch list` show.
+
+use chrono::{DateTime, Utc};
+
+use super::LiveModel;
+use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
+
+/// One active conference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConferenceRow {
+    pub conversation_id: String,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    /// The customer's (or first external party's) name or address.
+    pub customer: Option<String>,
+    pub live_parties: usize,
+    /// Earliest leg start: the call's age.
+    pub started: Option<DateTime<Utc>>,
+}
+
+/// One participant of a conference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticipantRow {
+    pub participant_id: String,
+    pub name: String,
+    pub purpose: String,
+    pub state: ParticipantState,
+    pub held: bool,
+    pub muted: bool,
+    pub user_id: Option<String>,
+    /// How long the leg has been in its current state (and hold status).
+    pub in_state_ms: u64,
+}
+
+/// A conference is a call with three or more live legs, or one the platform marks with
+/// `maxParticipants` (there is no "is conference" flag).
+pub fn is_conference(conversation: &CallConversation) -> bool {
+    let live = conversation.live_participants().count();
+    live >= 3 || (conversation.max_participants.is_some() && live >= 2)
+}
+
+impl LiveModel {
+    /// Every active conference, unordered (the console sorts).
+    pub fn conferences(&self) -> Vec<ConferenceRow> {
+        self.conversations
+            .values()
+            .filter(|c| is_conference(c))
+            .map(|c| self.conference_row(c))
+            .collect()
+    }
+
+    pub fn conference_row(&self, conversation: &CallConversation) -> ConferenceRow {
+        let queue_id = conversation
+            .participants
+            .iter()
+            .find_map(|p| p.queue_id())
+            .map(str::to_string);
+        let customer = conversation
+            .participants
+            .iter()
+            .find(|p| p.purpose() == "customer")
+            .or_else(|| {
+                conversation
+                    .participants
+                    .iter()
+                    .find(|p| p.purpose() == "external")
+            })
+            .and_then(|p| p.name.clone().or_else(|| p.address.clone()));
+        ConferenceRow {
+            conversation_id: conversation.id.clone(),
+            queue_name: queue_id
+                .as_deref()
+                .and_then(|id| self.queue_name(id))
+                .map(str::to_string),
+            queue_id,
+            customer,
+            live_parties: conversation.live_participants().count(),
+            started: conversation
+                .participants
+                .iter()
+                .filter_map(|p| p.start_time.map(|t| t.0))
+                .min(),
+        }
+    }
+
+    /// The participants of one conversation: live legs first, then by purpose (customer,
+    /// agents, others) and start time; ties broken by id so the order is stable.
+    pub fn participants(&self, conversation_id: &str, now: DateTime<Utc>) -> Vec<ParticipantRow> {
+        let Some(conversation) = self.conversations.get(conversation_id) else {
+            return Vec::new();
+        };
+        let mut legs: Vec<&CallMediaParticipant> = conversation.participants.iter().collect();
+        legs.sort_by(|a, b| {
+            (
+                a.state.is_gone(),
+                purpose_rank(a.purpose()),
+                a.start_time,
+                &a.id,
+            )
+                .cmp(&(
+                    b.state.is_gone(),
+                    purpose_rank(b.purpose()),
+                    b.start_time,
+                    &b.id,
+                ))
+        });
+        legs.into_iter()
+            .map(|p| ParticipantRow {
+                participant_id: p.id.clone(),
+                name: p
+                    .name
+                    .clone()
+                    .or_else(|| p.user.as_ref().and_then(|u| u.name.clone()))
+                    .or_else(|| p.address.clone())
+                    .unwrap_or_default(),
+                purpose: p.purpose().to_string(),
+                state: p.state.clone(),
+                held: p.is_held(),
+                muted: p.is_muted(),
+                user_id: p.user_id().map(str::to_string),
+                in_state_ms: self
+                    .state_since(&p.id)
+                    .map(|since| (now - since).num_milliseconds().max(0) as u64)
+                    .unwrap_or(0),
+            })
+            .collect()
+    }
+}
+
+fn purpose_rank(purpose: &str) -> u8 {
+    match purpose {
+        "customer" | "external" => 0,
+        "agent" | "user" => 1,
+        "acd" | "ivr" => 3,
+        _ => 2,
+    }
+}

@@ -1,0 +1,77 @@
+//! The `confwatch` command line: the console by default, `mock`, `list` and `kick`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use color_eyre::eyre::Result;
+
+#[derive(Parser)]
+#[command(
+    name = "confwatch",
+    version,
+    about = "Watch Genesys Cloud conferences live and remove one agent safely"
+)]
+struct Cli {
+    /// Log file (default: confwatch.log in the user's state directory). Logs never go to the terminal.
+    #[arg(long, global = true, env = "CONFWATCH_LOG")]
+    log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    console: confwatch::tui::ConsoleArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the mock Genesys Cloud platform until Ctrl-C.
+    Mock(confwatch::mock::MockArgs),
+    /// List the active conferences and their participants.
+    List(confwatch::cli::ListArgs),
+    /// Remove one participant from a live call.
+    Kick(confwatch::cli::KickArgs),
+}
+
+fn main() -> ExitCode {
+    if let Err(report) = color_eyre::install() {
+        eprintln!("confwatch: {report}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    let log_path = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(confwatch::logging::default_log_path);
+    let _guard = match confwatch::logging::init(&log_path) {
+        Ok(guard) => Some(guard),
+        Err(report) => {
+            eprintln!("confwatch: logging disabled: {report}");
+            None
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("confwatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            tracing::error!("{report:#}");
+            eprintln!("confwatch: {report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    let code = match cli.command {
+        None => confwatch::tui::run(cli.console).await.map(|()| 0)?,
+        Some(Command::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
+        Some(Command::List(args)) => confwatch::cli::list(args).await?,
+        Some(Command::Kick(args)) => confwatch::cli::kick(args).await?,
+    };
+    Ok(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,3 @@
+//! The only code that talks to Genesys Cloud.
+
+pub mod models;
