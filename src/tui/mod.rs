@@ -1,5 +1,15 @@
 //! The console (ratatui): app state, actions and keymap, views, theme. Draws; never awaits I/O.
 
+pub mod app;
+pub mod jobs;
+pub mod keymap;
+pub mod theme;
+pub mod views;
+
+pub use app::{Action, App, Input};
+pub use keymap::Keymap;
+pub use theme::Theme;
+
 use crate::config::ConnectionArgs;
 
 /// Flags of the console (`confwatch` with no subcommand).

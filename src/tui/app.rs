@@ -1,0 +1,767 @@
+//! The console's state and its reducer. Pure: keys, feed events and kick progress come in as
+//! values (with the time they were seen); what the console wants done goes out as [`Action`]s.
+//! Rows are keyed by id, never by index, so a list moving under the cursor never changes a target.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::jobs::Jobs;
+use super::keymap::{Command, Keymap};
+use crate::kick::{OutcomeKind, Progress, Step, Target};
+use crate::live::{ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget};
+
+/// Everything that can happen to the console.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Key(KeyEvent),
+    Feed(FeedEvent),
+    Progress(Progress),
+    /// Time passed (ages and countdowns move).
+    Tick,
+}
+
+/// What the console asks the outside world to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Kick { target: Target, force: bool },
+    Cancel(Target),
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Main,
+    Jobs,
+    Log,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Conferences,
+    Participants,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Oldest call first.
+    Age,
+    Queue,
+    /// Most live parties first.
+    Parties,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Age => "age",
+            SortKey::Queue => "queue",
+            SortKey::Parties => "parties",
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            SortKey::Age => SortKey::Queue,
+            SortKey::Queue => SortKey::Parties,
+            SortKey::Parties => SortKey::Age,
+        }
+    }
+}
+
+/// Why a kick needs a second, explicit confirmation (and is then sent with `force`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Risk {
+    /// The target is the customer or an external party.
+    Customer,
+    /// Fewer than two live legs would remain: the call would end for the others.
+    LastOtherParty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    Cancel,
+    Remove,
+}
+
+/// The confirm dialog. The target is captured by id when it opens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirm {
+    pub target: Target,
+    pub name: String,
+    pub purpose: String,
+    pub conference: String,
+    /// Live legs that stay if the removal goes through.
+    pub others_remaining: usize,
+    pub risk: Option<Risk>,
+    /// True once the first confirmation of a risky kick was given.
+    pub second_stage: bool,
+    pub choice: Choice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: Level,
+    pub text: String,
+}
+
+/// The filter: a case-insensitive substring of a queue, a customer, a participant name or state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub text: String,
+    pub editing: bool,
+}
+
+/// A cursor that follows a row's id; `hint` is where it was, for when the row disappears.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cursor {
+    pub id: Option<String>,
+    pub hint: usize,
+}
+
+/// The sorted, filtered conference rows, rebuilt only when the model, filter or sort changed.
+#[derive(Debug, Default)]
+struct RowCache {
+    key: Option<(u64, String, Option<SortKey>)>,
+    rows: Vec<ConferenceRow>,
+}
+
+const LOG_LINES: usize = 500;
+
+pub struct App {
+    pub model: LiveModel,
+    pub now: DateTime<Utc>,
+    /// Shown as a DEMO marker when the console runs on its built-in mock.
+    pub demo: Option<String>,
+    /// Where the data comes from (no secrets): an org's region or a mock's URL.
+    pub source: String,
+    pub connection: ConnectionState,
+    pub last_event: Option<DateTime<Utc>>,
+    pub rate: Option<RateBudget>,
+    pub keymap: Keymap,
+    pub view: View,
+    pub focus: Pane,
+    pub help: bool,
+    pub confirm: Option<Confirm>,
+    pub filter: Filter,
+    pub sort: SortKey,
+    pub conference: Cursor,
+    pub participant: Cursor,
+    pub jobs: Jobs,
+    /// Index into the jobs list (newest first) in the jobs view.
+    pub job_cursor: usize,
+    pub log: VecDeque<LogLine>,
+    /// Lines scrolled up from the newest in the log view.
+    pub log_scroll: usize,
+    /// A one-line notice in the status line until the next key.
+    pub flash: Option<String>,
+    pub should_quit: bool,
+    /// Rows a page holds, as last drawn (for PgUp/PgDn).
+    pub page_rows: usize,
+    cache: RowCache,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, now: DateTime<Utc>) -> Self {
+        App {
+            model: LiveModel::new(),
+            now,
+            demo: None,
+            source: String::new(),
+            connection: ConnectionState::Connecting,
+            last_event: None,
+            rate: None,
+            keymap,
+            view: View::Main,
+            focus: Pane::Conferences,
+            help: false,
+            confirm: None,
+            filter: Filter::default(),
+            sort: SortKey::Age,
+            conference: Cursor::default(),
+            participant: Cursor::default(),
+            jobs: Jobs::default(),
+            job_cursor: 0,
+            log: VecDeque::new(),
+            log_scroll: 0,
+            flash: None,
+            should_quit: false,
+            page_rows: 10,
+            cache: RowCache::default(),
+        }
+    }
+
+    /// Applies one input seen at `now`; returns what the outside world should do.
+    pub fn update(&mut self, input: Input, now: DateTime<Utc>) -> Vec<Action> {
+        if now > self.now {
+            self.now = now;
+        }
+        match input {
+            Input::Key(key) => self.on_key(key),
+            Input::Feed(event) => {
+                self.on_feed(event);
+                Vec::new()
+            }
+            Input::Progress(progress) => {
+                self.on_progress(progress);
+                Vec::new()
+            }
+            Input::Tick => Vec::new(),
+        }
+    }
+
+    fn on_feed(&mut self, event: FeedEvent) {
+        match event {
+            FeedEvent::Model(update) => {
+                self.model.apply(update, self.now);
+                self.last_event = Some(self.now);
+            }
+            FeedEvent::Connection(state) => {
+                if state != self.connection {
+                    let level = match state {
+                        ConnectionState::Live | ConnectionState::Connecting => Level::Info,
+                        ConnectionState::Offline { .. } => Level::Error,
+                        _ => Level::Warn,
+                    };
+                    self.push_log(level, format!("connection: {state}"));
+                }
+                self.connection = state;
+            }
+            FeedEvent::RateBudget(budget) => self.rate = Some(budget),
+            FeedEvent::Warning(text) => self.push_log(Level::Warn, text),
+        }
+    }
+
+    fn on_progress(&mut self, progress: Progress) {
+        let now = self.now;
+        let job = self.jobs.apply(progress, now);
+        let line = match job.outcome() {
+            Some(outcome) => {
+                let level = match outcome.outcome {
+                    OutcomeKind::Removed | OutcomeKind::AlreadyGone | OutcomeKind::Cancelled => {
+                        Level::Info
+                    }
+                    _ => Level::Error,
+                };
+                Some((level, format!("kick {}: {}", job.name, job.status(now))))
+            }
+            None => match &job.step {
+                Some((Step::RateLimited { .. }, _)) => Some((
+                    Level::Warn,
+                    format!("kick {}: {}", job.name, job.status(now)),
+                )),
+                _ => None,
+            },
+        };
+        if let Some((level, text)) = line {
+            self.push_log(level, text);
+        }
+    }
+
+    pub fn push_log(&mut self, level: Level, text: String) {
+        self.log.push_back(LogLine {
+            at: self.now,
+            level,
+            text,
+        });
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        // Ctrl-C quits from anywhere, whatever the keymap says.
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.should_quit = true;
+            return vec![Action::Quit];
+        }
+        self.flash = None;
+        self.refresh();
+        if self.confirm.is_some() {
+            return self.on_confirm_key(key);
+        }
+        if self.filter.editing {
+            self.on_filter_key(key);
+            return Vec::new();
+        }
+        let Some(command) = self.keymap.command(&key) else {
+            return Vec::new();
+        };
+        if self.help {
+            // Any of these closes help; other keys are ignored while it is open.
+            if matches!(command, Command::Help | Command::Back | Command::Quit) {
+                self.help = false;
+            }
+            return Vec::new();
+        }
+        match command {
+            Command::Quit => {
+                self.should_quit = true;
+                return vec![Action::Quit];
+            }
+            Command::Help => self.help = true,
+            Command::Jobs => self.view = View::Jobs,
+            Command::Log => {
+                self.view = View::Log;
+                self.log_scroll = 0;
+            }
+            Command::Filter => {
+                self.view = View::Main;
+                self.filter.editing = true;
+            }
+            Command::Sort => {
+                self.sort = self.sort.next();
+                self.refresh();
+            }
+            Command::Back => self.back(),
+            _ => {
+                return match self.view {
+                    View::Main => self.on_main_command(command),
+                    View::Jobs => self.on_jobs_command(command),
+                    View::Log => {
+                        self.on_log_command(command);
+                        Vec::new()
+                    }
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    fn back(&mut self) {
+        if self.view != View::Main {
+            self.view = View::Main;
+        } else if self.focus == Pane::Participants {
+            self.focus = Pane::Conferences;
+        } else if !self.filter.text.is_empty() {
+            self.filter.text.clear();
+            self.refresh();
+        }
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Enter => self.filter.editing = false,
+            KeyCode::Esc => {
+                self.filter.editing = false;
+                self.filter.text.clear();
+            }
+            KeyCode::Backspace => {
+                self.filter.text.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.text.push(c);
+            }
+            _ => {}
+        }
+        self.refresh();
+    }
+
+    fn on_main_command(&mut self, command: Command) -> Vec<Action> {
+        match command {
+            Command::Down => self.move_cursor(1),
+            Command::Up => self.move_cursor(-1),
+            Command::PageDown => self.move_cursor(self.page_rows.max(1) as isize),
+            Command::PageUp => self.move_cursor(-(self.page_rows.max(1) as isize)),
+            Command::Top => self.move_cursor(isize::MIN / 2),
+            Command::Bottom => self.move_cursor(isize::MAX / 2),
+            Command::NextPane => {
+                self.focus = match self.focus {
+                    Pane::Conferences if self.conference.id.is_some() => Pane::Participants,
+                    _ => Pane::Conferences,
+                }
+            }
+            Command::Open if self.conference.id.is_some() => self.focus = Pane::Participants,
+            Command::Kick => self.open_confirm(),
+            Command::CancelKick => return self.cancel_selected(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_jobs_command(&mut self, command: Command) -> Vec<Action> {
+        let count = self.jobs.len();
+        match command {
+            Command::Down => self.job_cursor = (self.job_cursor + 1).min(count.saturating_sub(1)),
+            Command::Up => self.job_cursor = self.job_cursor.saturating_sub(1),
+            Command::Top => self.job_cursor = 0,
+            Command::Bottom => self.job_cursor = count.saturating_sub(1),
+            Command::PageDown => {
+                self.job_cursor = (self.job_cursor + self.page_rows).min(count.saturating_sub(1))
+            }
+            Command::PageUp => self.job_cursor = self.job_cursor.saturating_sub(self.page_rows),
+            Command::CancelKick => {
+                // The jobs view lists newest first.
+                let job = self.jobs.all().iter().rev().nth(self.job_cursor);
+                match job {
+                    Some(job) if job.is_running() => {
+                        return vec![Action::Cancel(job.target.clone())];
+                    }
+                    Some(_) => self.flash = Some("that kick has already finished".to_string()),
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_log_command(&mut self, command: Command) {
+        let max = self.log.len().saturating_sub(1);
+        self.log_scroll = match command {
+            Command::Up => (self.log_scroll + 1).min(max),
+            Command::Down => self.log_scroll.saturating_sub(1),
+            Command::PageUp => (self.log_scroll + self.page_rows).min(max),
+            Command::PageDown => self.log_scroll.saturating_sub(self.page_rows),
+            Command::Top => max,
+            Command::Bottom => 0,
+            _ => self.log_scroll,
+        };
+    }
+
+    fn on_confirm_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        let Some(confirm) = self.confirm.as_mut() else {
+            return Vec::new();
+        };
+        let activate = match key.code {
+            KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
+                confirm.choice = match confirm.choice {
+                    Choice::Cancel => Choice::Remove,
+                    Choice::Remove => Choice::Cancel,
+                };
+                None
+            }
+            KeyCode::Char('h') => {
+                confirm.choice = Choice::Cancel;
+                None
+            }
+            KeyCode::Char('l') => {
+                confirm.choice = Choice::Remove;
+                None
+            }
+            KeyCode::Enter => Some(confirm.choice),
+            KeyCode::Char('y') => Some(Choice::Remove),
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => Some(Choice::Cancel),
+            _ => None,
+        };
+        match activate {
+            None => Vec::new(),
+            Some(Choice::Cancel) => {
+                self.confirm = None;
+                self.flash = Some("kick cancelled, nothing sent".to_string());
+                Vec::new()
+            }
+            Some(Choice::Remove) if confirm.risk.is_some() && !confirm.second_stage => {
+                // The risky case asks again, and again defaults to Cancel.
+                confirm.second_stage = true;
+                confirm.choice = Choice::Cancel;
+                Vec::new()
+            }
+            Some(Choice::Remove) => {
+                let Some(confirm) = self.confirm.take() else {
+                    return Vec::new();
+                };
+                let force = confirm.risk.is_some();
+                self.jobs.requested(
+                    confirm.target.clone(),
+                    confirm.name.clone(),
+                    confirm.conference.clone(),
+                    force,
+                    self.now,
+                );
+                self.push_log(
+                    Level::Info,
+                    format!(
+                        "kick {} from {}{}",
+                        confirm.name,
+                        confirm.conference,
+                        if force { " (forced)" } else { "" }
+                    ),
+                );
+                vec![Action::Kick {
+                    target: confirm.target,
+                    force,
+                }]
+            }
+        }
+    }
+
+    /// Opens the confirm dialog for the participant under the cursor, capturing it by id.
+    fn open_confirm(&mut self) {
+        if self.focus != Pane::Participants {
+            self.flash = Some(format!(
+                "open a conference ({}) and choose a participant first",
+                self.keymap.keys_label(Command::Open)
+            ));
+            return;
+        }
+        let (Some(conversation_id), Some(participant_id)) =
+            (self.conference.id.clone(), self.participant.id.clone())
+        else {
+            self.flash = Some("no participant selected".to_string());
+            return;
+        };
+        let target = Target {
+            conversation_id,
+            participant_id,
+        };
+        let Some(conversation) = self.model.conversation(&target.conversation_id) else {
+            self.flash = Some("that conference has ended".to_string());
+            return;
+        };
+        let Some(leg) = conversation.participant(&target.participant_id) else {
+            self.flash = Some("that participant has left".to_string());
+            return;
+        };
+        if let Some(job) = self.jobs.running(&target) {
+            // A second press joins the running job instead of starting another.
+            self.flash = Some(format!(
+                "a kick of {} is already running: {}",
+                job.name,
+                job.status(self.now)
+            ));
+            return;
+        }
+        if leg.state.is_gone() {
+            self.flash = Some("that participant has already left".to_string());
+            return;
+        }
+        let name = self
+            .model
+            .participants(&target.conversation_id, self.now)
+            .into_iter()
+            .find(|p| p.participant_id == target.participant_id)
+            .map(|p| p.name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| target.participant_id.clone());
+        let others_remaining = conversation
+            .live_participants()
+            .filter(|p| p.id != target.participant_id)
+            .count();
+        let risk = if leg.is_customer_side() {
+            Some(Risk::Customer)
+        } else if others_remaining < 2 {
+            Some(Risk::LastOtherParty)
+        } else {
+            None
+        };
+        let row = self.model.conference_row(conversation);
+        self.confirm = Some(Confirm {
+            name,
+            purpose: leg.purpose().to_string(),
+            conference: conference_label(&row),
+            others_remaining,
+            risk,
+            second_stage: false,
+            choice: Choice::Cancel,
+            target,
+        });
+    }
+
+    fn cancel_selected(&mut self) -> Vec<Action> {
+        if self.focus != Pane::Participants {
+            self.flash = Some(format!(
+                "choose the participant, or use the jobs view ({})",
+                self.keymap.keys_label(Command::Jobs)
+            ));
+            return Vec::new();
+        }
+        let (Some(conversation_id), Some(participant_id)) =
+            (self.conference.id.clone(), self.participant.id.clone())
+        else {
+            return Vec::new();
+        };
+        let target = Target {
+            conversation_id,
+            participant_id,
+        };
+        if self.jobs.running(&target).is_some() {
+            vec![Action::Cancel(target)]
+        } else {
+            self.flash = Some("no kick is running for this participant".to_string());
+            Vec::new()
+        }
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        match self.focus {
+            Pane::Conferences => {
+                let ids: Vec<&str> = self
+                    .cache
+                    .rows
+                    .iter()
+                    .map(|r| r.conversation_id.as_str())
+                    .collect();
+                let moved = step(&ids, &self.conference, delta);
+                if moved.id != self.conference.id {
+                    self.participant = Cursor::default();
+                }
+                self.conference = moved;
+            }
+            Pane::Participants => {
+                let Some(id) = self.conference.id.as_deref() else {
+                    return;
+                };
+                let rows = self.model.participants(id, self.now);
+                let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
+                self.participant = step(&ids, &self.participant, delta);
+            }
+        }
+    }
+
+    /// Rebuilds the conference rows if the model, filter or sort changed, and re-finds the
+    /// cursors by id. Cheap when nothing changed; called before keys are handled and before a draw.
+    pub fn refresh(&mut self) {
+        let key = (
+            self.model.revision(),
+            self.filter.text.clone(),
+            Some(self.sort),
+        );
+        if self.cache.key.as_ref() != Some(&key) {
+            self.cache.rows = self.build_rows();
+            self.cache.key = Some(key);
+        }
+        let ids: Vec<&str> = self
+            .cache
+            .rows
+            .iter()
+            .map(|r| r.conversation_id.as_str())
+            .collect();
+        let conference = follow(&ids, &self.conference);
+        if conference.id != self.conference.id {
+            self.participant = Cursor::default();
+            if conference.id.is_none() {
+                self.focus = Pane::Conferences;
+            }
+        }
+        self.conference = conference;
+        if let Some(id) = self.conference.id.clone() {
+            let rows = self.model.participants(&id, self.now);
+            let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
+            self.participant = follow(&ids, &self.participant);
+        }
+    }
+
+    /// Forgets the cached rows (the benchmark's baseline: a full rebuild every frame).
+    pub fn invalidate_rows(&mut self) {
+        self.cache.key = None;
+    }
+
+    fn build_rows(&self) -> Vec<ConferenceRow> {
+        let needle = self.filter.text.to_lowercase();
+        let mut rows: Vec<ConferenceRow> = self
+            .model
+            .conferences()
+            .into_iter()
+            .filter(|row| needle.is_empty() || self.matches(row, &needle))
+            .collect();
+        match self.sort {
+            SortKey::Age => rows.sort_by(|a, b| {
+                (a.started.is_none(), a.started, &a.conversation_id).cmp(&(
+                    b.started.is_none(),
+                    b.started,
+                    &b.conversation_id,
+                ))
+            }),
+            SortKey::Queue => rows.sort_by(|a, b| {
+                (&a.queue_name, &a.queue_id, &a.conversation_id).cmp(&(
+                    &b.queue_name,
+                    &b.queue_id,
+                    &b.conversation_id,
+                ))
+            }),
+            SortKey::Parties => rows.sort_by(|a, b| {
+                (std::cmp::Reverse(a.live_parties), &a.conversation_id)
+                    .cmp(&(std::cmp::Reverse(b.live_parties), &b.conversation_id))
+            }),
+        }
+        rows
+    }
+
+    fn matches(&self, row: &ConferenceRow, needle: &str) -> bool {
+        let hit = |s: &str| s.to_lowercase().contains(needle);
+        if row.queue_name.as_deref().is_some_and(hit) || row.customer.as_deref().is_some_and(hit) {
+            return true;
+        }
+        self.model
+            .conversation(&row.conversation_id)
+            .is_some_and(|c| {
+                c.participants.iter().any(|p| {
+                    p.name.as_deref().is_some_and(hit)
+                        || p.user
+                            .as_ref()
+                            .and_then(|u| u.name.as_deref())
+                            .is_some_and(hit)
+                        || p.state.as_str().contains(needle)
+                })
+            })
+    }
+
+    /// The conference rows in screen order (call [`App::refresh`] first).
+    pub fn rows(&self) -> &[ConferenceRow] {
+        &self.cache.rows
+    }
+
+    /// Where the conference cursor is in [`App::rows`].
+    pub fn conference_index(&self) -> Option<usize> {
+        let id = self.conference.id.as_deref()?;
+        self.cache.rows.iter().position(|r| r.conversation_id == id)
+    }
+}
+
+/// "Sales · Alex Moreno" (or the conversation id when nothing else is known).
+pub fn conference_label(row: &ConferenceRow) -> String {
+    let queue = row.queue_name.as_deref().or(row.queue_id.as_deref());
+    match (queue, row.customer.as_deref()) {
+        (Some(q), Some(c)) => format!("{q} · {c}"),
+        (Some(q), None) => q.to_string(),
+        (None, Some(c)) => c.to_string(),
+        (None, None) => row.conversation_id.clone(),
+    }
+}
+
+/// The cursor after the rows changed: same id if it is still there, else the row now at its
+/// old place, else nothing.
+fn follow(ids: &[&str], cursor: &Cursor) -> Cursor {
+    if let Some(id) = cursor.id.as_deref()
+        && let Some(index) = ids.iter().position(|i| *i == id)
+    {
+        return Cursor {
+            id: cursor.id.clone(),
+            hint: index,
+        };
+    }
+    match ids.get(cursor.hint.min(ids.len().saturating_sub(1))) {
+        Some(id) => Cursor {
+            id: Some(id.to_string()),
+            hint: cursor.hint.min(ids.len() - 1),
+        },
+        None => Cursor::default(),
+    }
+}
+
+fn step(ids: &[&str], cursor: &Cursor, delta: isize) -> Cursor {
+    if ids.is_empty() {
+        return Cursor::default();
+    }
+    let current = follow(ids, cursor).hint as isize;
+    let index = current
+        .saturating_add(delta)
+        .clamp(0, ids.len() as isize - 1) as usize;
+    Cursor {
+        id: Some(ids[index].to_string()),
+        hint: index,
+    }
+}

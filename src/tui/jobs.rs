@@ -1,0 +1,360 @@
+//! The console's record of kick jobs, built from the progress stream, and the one-line text each
+//! job shows inline ("waiting: alerting 1.4 s", "attempt 2 → 409, retry in 320 ms", ...).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::kick::{Outcome, OutcomeKind, Progress, Step, Target};
+
+/// How a job's line should look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobTone {
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub target: Target,
+    /// Who, as shown when it was asked for.
+    pub name: String,
+    pub conference: String,
+    pub force: bool,
+    /// When the job started (its `at_ms` zero), as seen by the console.
+    pub started_at: DateTime<Utc>,
+    /// The last step and when it was reported (ms from start); None until the first report.
+    pub step: Option<(Step, u64)>,
+    /// Start of the current run of `Waiting` steps (ms from start).
+    waiting_since_ms: Option<u64>,
+    last_answer: Option<(u32, u16)>,
+}
+
+impl Job {
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.step {
+            Some((Step::Finished(outcome), _)) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.outcome().is_none()
+    }
+
+    pub fn tone(&self) -> JobTone {
+        match self.outcome().map(|o| o.outcome) {
+            None => JobTone::Running,
+            Some(OutcomeKind::Removed | OutcomeKind::AlreadyGone) => JobTone::Done,
+            Some(_) => JobTone::Failed,
+        }
+    }
+
+    fn step_time(&self, at_ms: u64) -> DateTime<Utc> {
+        self.started_at + Duration::milliseconds(at_ms as i64)
+    }
+
+    fn elapsed_since(&self, at_ms: u64, now: DateTime<Utc>) -> u64 {
+        (now - self.step_time(at_ms)).num_milliseconds().max(0) as u64
+    }
+
+    /// The job's line at `now`.
+    pub fn status(&self, now: DateTime<Utc>) -> String {
+        let Some((step, at_ms)) = &self.step else {
+            return "starting…".to_string();
+        };
+        match step {
+            Step::Started { joined: true, .. } => "joined running kick".to_string(),
+            Step::Started { .. } => "started".to_string(),
+            Step::Waiting { state } => {
+                let since = self.waiting_since_ms.unwrap_or(*at_ms);
+                format!(
+                    "waiting: {state} {}",
+                    seconds_1(self.elapsed_since(since, now))
+                )
+            }
+            Step::Attempt { number } => format!("attempt {number}…"),
+            Step::Answer { number, status, .. } => format!("attempt {number} → {status}"),
+            Step::Backoff { delay_ms, reason } => {
+                let left = delay_ms.saturating_sub(self.elapsed_since(*at_ms, now));
+                match self.last_answer {
+                    Some((number, status)) => {
+                        format!("attempt {number} → {status}, retry in {}", short(left))
+                    }
+                    None => format!("{reason}, retry in {}", short(left)),
+                }
+            }
+            Step::RateLimited { retry_after_ms } => {
+                let left = retry_after_ms.saturating_sub(self.elapsed_since(*at_ms, now));
+                format!("rate limited, resuming in {} s", left.div_ceil(1000))
+            }
+            Step::Verifying => "removal accepted, verifying…".to_string(),
+            Step::Finished(outcome) => finished(outcome),
+        }
+    }
+}
+
+fn finished(outcome: &Outcome) -> String {
+    let detail = |what: &str| {
+        let parts: Vec<String> = outcome
+            .status
+            .map(|s| s.to_string())
+            .into_iter()
+            .chain((!outcome.message.is_empty()).then(|| outcome.message.clone()))
+            .collect();
+        if parts.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", parts.join(" "))
+        }
+    };
+    match outcome.outcome {
+        OutcomeKind::Removed => format!("removed in {}", seconds_1(outcome.elapsed_ms)),
+        OutcomeKind::AlreadyGone => "already gone, nothing sent".to_string(),
+        OutcomeKind::Refused => detail("refused"),
+        OutcomeKind::TimedOut => detail("timed out"),
+        OutcomeKind::Failed => detail("failed"),
+        OutcomeKind::Cancelled => "cancelled".to_string(),
+    }
+}
+
+/// `1.4 s`.
+pub fn seconds_1(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+}
+
+/// `320 ms` below a second, `1.2 s` above.
+fn short(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        seconds_1(ms)
+    }
+}
+
+/// Every job of the session, oldest first; at most one running job per target.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    jobs: Vec<Job>,
+}
+
+/// Finished jobs kept for the jobs view; older ones are dropped.
+const KEEP_FINISHED: usize = 200;
+
+impl Jobs {
+    pub fn all(&self) -> &[Job] {
+        &self.jobs
+    }
+
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    pub fn running(&self, target: &Target) -> Option<&Job> {
+        self.jobs
+            .iter()
+            .rev()
+            .find(|j| &j.target == target && j.is_running())
+    }
+
+    /// The newest job of a target, running or finished: what its row shows.
+    pub fn latest(&self, target: &Target) -> Option<&Job> {
+        self.jobs.iter().rev().find(|j| &j.target == target)
+    }
+
+    pub fn any_running_in(&self, conversation_id: &str) -> bool {
+        self.jobs
+            .iter()
+            .any(|j| j.target.conversation_id == conversation_id && j.is_running())
+    }
+
+    /// Records a kick the supervisor asked for (before the engine reports anything).
+    pub fn requested(
+        &mut self,
+        target: Target,
+        name: String,
+        conference: String,
+        force: bool,
+        now: DateTime<Utc>,
+    ) {
+        self.jobs.push(Job {
+            target,
+            name,
+            conference,
+            force,
+            started_at: now,
+            step: None,
+            waiting_since_ms: None,
+            last_answer: None,
+        });
+        self.trim();
+    }
+
+    /// Applies one progress report seen at `now`; returns the job it belongs to.
+    pub fn apply(&mut self, progress: Progress, now: DateTime<Utc>) -> &Job {
+        let index = match self
+            .jobs
+            .iter()
+            .rposition(|j| j.target == progress.target && j.is_running())
+        {
+            Some(index) => index,
+            None => {
+                // A job the console did not ask for (or whose request was trimmed).
+                self.jobs.push(Job {
+                    target: progress.target.clone(),
+                    name: progress.target.participant_id.clone(),
+                    conference: progress.target.conversation_id.clone(),
+                    force: false,
+                    started_at: now,
+                    step: None,
+                    waiting_since_ms: None,
+                    last_answer: None,
+                });
+                self.jobs.len() - 1
+            }
+        };
+        let job = &mut self.jobs[index];
+        if job.step.is_none() {
+            // The engine's clock starts at the job's start: anchor it to ours once.
+            job.started_at = now - Duration::milliseconds(progress.at_ms as i64);
+        }
+        match &progress.step {
+            Step::Started {
+                name: Some(name), ..
+            } if job.name == job.target.participant_id => job.name = name.clone(),
+            // A run of waits counts from its first report.
+            Step::Waiting { .. } if !matches!(job.step, Some((Step::Waiting { .. }, _))) => {
+                job.waiting_since_ms = Some(progress.at_ms);
+            }
+            Step::Answer { number, status, .. } => job.last_answer = Some((*number, *status)),
+            _ => {}
+        }
+        job.step = Some((progress.step, progress.at_ms));
+        &self.jobs[index]
+    }
+
+    fn trim(&mut self) {
+        let finished = self.jobs.iter().filter(|j| !j.is_running()).count();
+        if finished > KEEP_FINISHED {
+            let mut drop = finished - KEEP_FINISHED;
+            self.jobs.retain(|j| {
+                if drop > 0 && !j.is_running() {
+                    drop -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::platform::models::ParticipantState;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap()
+    }
+
+    fn target() -> Target {
+        Target {
+            conversation_id: "c1".into(),
+            participant_id: "p1".into(),
+        }
+    }
+
+    fn report(at_ms: u64, step: Step) -> Progress {
+        Progress {
+            target: target(),
+            at_ms,
+            step,
+        }
+    }
+
+    fn ms(n: i64) -> Duration {
+        Duration::milliseconds(n)
+    }
+
+    #[test]
+    fn waiting_counts_from_the_first_wait() {
+        let mut jobs = Jobs::default();
+        jobs.requested(target(), "Dana".into(), "Sales".into(), false, t0());
+        let waiting = Step::Waiting {
+            state: ParticipantState::Alerting,
+        };
+        jobs.apply(report(100, waiting.clone()), t0() + ms(100));
+        jobs.apply(report(900, waiting), t0() + ms(900));
+        let job = jobs.running(&target()).unwrap();
+        assert_eq!(job.status(t0() + ms(1500)), "waiting: alerting 1.4 s");
+    }
+
+    #[test]
+    fn backoff_names_the_answer_and_counts_down() {
+        let mut jobs = Jobs::default();
+        jobs.apply(report(0, Step::Attempt { number: 2 }), t0());
+        let answer = Step::Answer {
+            number: 2,
+            status: 409,
+            code: None,
+            message: None,
+        };
+        jobs.apply(report(50, answer), t0() + ms(50));
+        let backoff = Step::Backoff {
+            delay_ms: 400,
+            reason: "transition lock".into(),
+        };
+        jobs.apply(report(60, backoff), t0() + ms(60));
+        let job = jobs.latest(&target()).unwrap();
+        assert_eq!(
+            job.status(t0() + ms(140)),
+            "attempt 2 → 409, retry in 320 ms"
+        );
+        assert_eq!(job.tone(), JobTone::Running);
+    }
+
+    #[test]
+    fn finished_jobs_free_the_target() {
+        let mut jobs = Jobs::default();
+        jobs.requested(target(), "Dana".into(), "Sales".into(), false, t0());
+        let done = Outcome {
+            outcome: OutcomeKind::Removed,
+            attempts: 1,
+            requests: 2,
+            elapsed_ms: 640,
+            message: String::new(),
+            status: None,
+        };
+        jobs.apply(report(640, Step::Finished(done)), t0() + ms(640));
+        assert!(jobs.running(&target()).is_none());
+        let job = jobs.latest(&target()).unwrap();
+        assert_eq!(job.status(t0()), "removed in 0.6 s");
+        assert_eq!(job.tone(), JobTone::Done);
+    }
+
+    #[test]
+    fn failures_show_the_platform_message() {
+        let mut jobs = Jobs::default();
+        let failed = Outcome {
+            outcome: OutcomeKind::Failed,
+            attempts: 1,
+            requests: 2,
+            elapsed_ms: 100,
+            message: "missing permission conversation:communication:disconnect".into(),
+            status: Some(403),
+        };
+        jobs.apply(report(100, Step::Finished(failed)), t0());
+        let job = jobs.latest(&target()).unwrap();
+        assert_eq!(
+            job.status(t0()),
+            "failed: 403 missing permission conversation:communication:disconnect"
+        );
+        assert_eq!(job.tone(), JobTone::Failed);
+    }
+}

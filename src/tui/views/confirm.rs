@@ -1,0 +1,112 @@
+//! The confirm dialog: names the participant, the conference and the consequence; warns about a
+//! customer or the last other party (which need a second confirmation). Its default is Cancel.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use super::centered;
+use crate::tui::app::{Choice, Confirm, Risk};
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, _keymap: &Keymap, theme: Theme) {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("Remove "),
+            Span::styled(confirm.name.clone(), theme.title()),
+            Span::raw(format!(" ({}) from the call?", confirm.purpose)),
+        ]),
+        Line::raw(format!("Conference: {}", confirm.conference)),
+        Line::raw(""),
+    ];
+    let consequence = match confirm.risk {
+        Some(Risk::Customer) => {
+            "⚠ This is the CUSTOMER: removing them hangs up on them.".to_string()
+        }
+        Some(Risk::LastOtherParty) => format!(
+            "⚠ Only {} other live part{} would remain: the call ends for them.",
+            confirm.others_remaining,
+            if confirm.others_remaining == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ),
+        None => format!(
+            "Their leg is disconnected; the {} other part{} stay connected.",
+            confirm.others_remaining,
+            if confirm.others_remaining == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ),
+    };
+    lines.push(Line::styled(
+        consequence,
+        if confirm.risk.is_some() {
+            theme.error()
+        } else {
+            Style::new()
+        },
+    ));
+    if confirm.risk.is_some() {
+        lines.push(Line::styled(
+            if confirm.second_stage {
+                "Second confirmation: this forces past the safety rule."
+            } else {
+                "This needs a second confirmation."
+            },
+            theme.warning(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    let remove_label = if confirm.second_stage {
+        " Remove anyway "
+    } else {
+        " Remove "
+    };
+    let button = |label: &'static str, chosen: bool| {
+        if chosen {
+            Span::styled(format!("▶[{label}]"), theme.selected())
+        } else {
+            Span::raw(format!(" [{label}]"))
+        }
+    };
+    lines.push(
+        Line::from(vec![
+            button(" Cancel ", confirm.choice == Choice::Cancel),
+            Span::raw("   "),
+            button(remove_label, confirm.choice == Choice::Remove),
+        ])
+        .centered(),
+    );
+    lines.push(Line::styled("y remove · n/esc cancel · ←/→ choose", theme.dim()).centered());
+    let title = if confirm.second_stage {
+        " Confirm again "
+    } else {
+        " Confirm kick "
+    };
+    let width = 66;
+    let height = lines.len() as u16 + 4;
+    let rect = centered(area, width, height);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(if confirm.risk.is_some() {
+            theme.error()
+        } else {
+            theme.border(true)
+        })
+        .title(Line::styled(title, theme.title()));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+        rect,
+    );
+}

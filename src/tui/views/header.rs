@@ -1,0 +1,41 @@
+//! The top line: name, the DEMO marker, where the data comes from, counts, sort and filter.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let mut spans = vec![Span::styled(" confwatch ", theme.title())];
+    if let Some(demo) = &app.demo {
+        spans.push(Span::styled(" DEMO ", theme.demo()));
+        spans.push(Span::raw(format!(" {demo} ")));
+    } else if !app.source.is_empty() {
+        spans.push(Span::raw(format!(" {} ", app.source)));
+    }
+    spans.push(Span::styled("│", theme.dim()));
+    let running = app.jobs.all().iter().filter(|j| j.is_running()).count();
+    spans.push(Span::raw(format!(
+        " {} conferences · {} calls · sort {}",
+        app.rows().len(),
+        app.model.len(),
+        app.sort.label()
+    )));
+    if running > 0 {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!(
+                "{running} kick{} running",
+                if running == 1 { "" } else { "s" }
+            ),
+            theme.warning(),
+        ));
+    }
+    if !app.filter.text.is_empty() {
+        spans.push(Span::raw(format!(" · filter \"{}\"", app.filter.text)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,145 @@
+//! The status line (connection, age of the last event, rate-limit budget, notices) and the hint
+//! line (generated from the keymap) or, while typing, the filter bar.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::in_state;
+use crate::live::ConnectionState;
+use crate::tui::app::{App, Pane, View};
+use crate::tui::keymap::Command;
+use crate::tui::theme::{Theme, Tone};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let [status_area, hints_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Paragraph::new(status_line(app, theme)), status_area);
+    let bottom = if app.filter.editing {
+        filter_line(app, theme)
+    } else {
+        hint_line(app, theme)
+    };
+    frame.render_widget(Paragraph::new(bottom), hints_area);
+}
+
+fn status_line(app: &App, theme: Theme) -> Line<'static> {
+    let (tone, style) = match &app.connection {
+        ConnectionState::Live => (Tone::Connected, theme.ok()),
+        ConnectionState::Connecting | ConnectionState::Reconnecting { .. } => {
+            (Tone::Ringing, theme.warning())
+        }
+        ConnectionState::Polling { .. } => (Tone::Held, theme.warning()),
+        ConnectionState::Offline { .. } => (Tone::Gone, theme.error()),
+    };
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(format!("{} {}", tone.glyph(), app.connection), style),
+    ];
+    let last = match app.last_event {
+        Some(at) => format!(
+            "last event {} ago",
+            in_state((app.now - at).num_milliseconds().max(0) as u64)
+        ),
+        None => "no event yet".to_string(),
+    };
+    spans.push(Span::styled(format!(" · {last}"), theme.dim()));
+    if let Some(rate) = app.rate {
+        let low = rate.allowed > 0 && rate.remaining() * 10 < rate.allowed;
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!(
+                "rate {}/{} left, resets in {} s",
+                rate.remaining(),
+                rate.allowed,
+                rate.reset_secs
+            ),
+            if low { theme.warning() } else { theme.dim() },
+        ));
+    }
+    if let Some(flash) = &app.flash {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(flash.clone(), theme.warning()));
+    }
+    Line::from(spans)
+}
+
+fn hint_line(app: &App, theme: Theme) -> Line<'static> {
+    let commands: &[Command] = match (app.view, app.focus) {
+        _ if app.confirm.is_some() => &[],
+        (View::Main, Pane::Conferences) => &[
+            Command::Down,
+            Command::Open,
+            Command::Filter,
+            Command::Sort,
+            Command::Jobs,
+            Command::Log,
+            Command::Help,
+            Command::Quit,
+        ],
+        (View::Main, Pane::Participants) => &[
+            Command::Down,
+            Command::Kick,
+            Command::CancelKick,
+            Command::Back,
+            Command::Jobs,
+            Command::Help,
+            Command::Quit,
+        ],
+        (View::Jobs, _) => &[
+            Command::Down,
+            Command::CancelKick,
+            Command::Back,
+            Command::Help,
+            Command::Quit,
+        ],
+        (View::Log, _) => &[Command::Up, Command::Back, Command::Help, Command::Quit],
+    };
+    if app.confirm.is_some() {
+        return Line::from(vec![
+            Span::styled(" ←/→", theme.key()),
+            Span::raw(" choose  "),
+            Span::styled("enter", theme.key()),
+            Span::raw(" answer  "),
+            Span::styled("esc", theme.key()),
+            Span::raw(" cancel"),
+        ]);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for command in commands {
+        let keys = match command {
+            Command::Down | Command::Up => format!(
+                "{}/{}",
+                app.keymap
+                    .keys(Command::Down)
+                    .next()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                app.keymap
+                    .keys(Command::Up)
+                    .next()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            ),
+            other => match app.keymap.keys(*other).next() {
+                Some(key) => key.to_string(),
+                None => continue,
+            },
+        };
+        spans.push(Span::styled(keys, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", command.hint())));
+    }
+    Line::from(spans)
+}
+
+fn filter_line(app: &App, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(" / ", theme.key()),
+        Span::raw(format!("{}▏", app.filter.text)),
+        Span::styled(
+            "  name, queue or state · enter keep · esc clear",
+            theme.dim(),
+        ),
+    ])
+}

@@ -1,0 +1,676 @@
+//! The console through ratatui's TestBackend: snapshots of the main screens at 120x40 and 80x24,
+//! and key-driven tests of the reducer. Synthetic feed events and progress; no network, no clock.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
+use confwatch::live::{ConnectionState, FeedEvent, RateBudget, Update};
+use confwatch::platform::models::{
+    CallConversation, CallMediaParticipant, EntityRef, ParticipantState as S, Queue, Timestamp,
+};
+use confwatch::tui::app::{Action, App, Input, Pane, View};
+use confwatch::tui::{Keymap, Theme, views};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap()
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    t0() + Duration::milliseconds(ms)
+}
+
+fn queue(id: &str, name: &str) -> Queue {
+    Queue {
+        id: id.into(),
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// A leg that started `ago` seconds before t0 and entered its state `in_state` seconds before t0.
+fn leg(
+    id: &str,
+    name: &str,
+    purpose: &str,
+    state: S,
+    ago: i64,
+    in_state: i64,
+) -> CallMediaParticipant {
+    let mut leg = CallMediaParticipant::new(id, purpose, state.clone());
+    leg.name = Some(name.into());
+    leg.start_time = Some(Timestamp(t0() - Duration::seconds(ago)));
+    let since = Some(Timestamp(t0() - Duration::seconds(in_state)));
+    match state {
+        S::Connected => leg.connected_time = since,
+        S::Alerting => leg.start_alerting_time = since,
+        _ => {}
+    }
+    if purpose == "agent" {
+        leg.user = Some(EntityRef {
+            id: Some(format!("user-{id}")),
+            name: Some(name.into()),
+            self_uri: None,
+        });
+    }
+    leg
+}
+
+fn in_queue(mut legs: Vec<CallMediaParticipant>, queue_id: &str) -> Vec<CallMediaParticipant> {
+    for leg in &mut legs {
+        if leg.purpose() == "acd" || leg.purpose() == "agent" {
+            leg.queue = Some(EntityRef {
+                id: Some(queue_id.into()),
+                name: None,
+                self_uri: None,
+            });
+        }
+    }
+    legs
+}
+
+fn call(id: &str, queue_id: &str, legs: Vec<CallMediaParticipant>) -> CallConversation {
+    CallConversation {
+        id: id.into(),
+        participants: in_queue(legs, queue_id),
+        ..Default::default()
+    }
+}
+
+/// The conference the kick tests act on: a customer, two connected agents and one ringing.
+fn sales_call() -> CallConversation {
+    call(
+        "conv-sales-1",
+        "q-sales",
+        vec![
+            leg("p-cust", "Alex Moreno", "customer", S::Connected, 400, 380),
+            leg("p-ana", "Ana Lima", "agent", S::Connected, 380, 380),
+            leg("p-ben", "Ben Okafor", "agent", S::Connected, 200, 200),
+            leg("p-dana", "Dana Smith", "agent", S::Alerting, 3, 3),
+        ],
+    )
+}
+
+fn world() -> Vec<CallConversation> {
+    let mut held = leg("p-kim", "Kim Park", "agent", S::Connected, 900, 60);
+    held.held = Some(true);
+    held.start_hold_time = Some(Timestamp(t0() - Duration::seconds(60)));
+    let mut muted = leg("p-lee", "Lee Chen", "agent", S::Connected, 500, 500);
+    muted.muted = Some(true);
+    vec![
+        sales_call(),
+        call(
+            "conv-support-1",
+            "q-support",
+            vec![
+                leg("p-c2", "Maria Rossi", "customer", S::Connected, 1000, 990),
+                held,
+                leg("p-sam", "Sam Diaz", "agent", S::Connected, 300, 290),
+            ],
+        ),
+        call(
+            "conv-billing-1",
+            "q-billing",
+            vec![
+                leg("p-c3", "+1 555 0142", "customer", S::Connected, 95, 95),
+                muted,
+                leg("p-ola", "Ola Nord", "agent", S::Connected, 40, 38),
+                leg("p-ivr", "IVR", "ivr", S::Disconnected, 95, 90),
+            ],
+        ),
+        call(
+            "conv-support-2",
+            "q-support",
+            vec![
+                leg("p-c4", "Jon Berg", "customer", S::Connected, 3700, 3690),
+                leg("p-tom", "Tom Vega", "agent", S::Connected, 3690, 3690),
+                leg("p-uma", "Uma Roy", "agent", S::Connected, 1200, 1200),
+            ],
+        ),
+        // Two parties only: a call, not a conference; it must not be listed.
+        call(
+            "conv-plain",
+            "q-sales",
+            vec![
+                leg("p-c5", "Eve Stone", "customer", S::Connected, 60, 60),
+                leg("p-zed", "Zed Ali", "agent", S::Connected, 60, 60),
+            ],
+        ),
+    ]
+}
+
+fn key(code: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Input {
+    key(KeyCode::Char(c))
+}
+
+fn press(app: &mut App, keys: &str, now: DateTime<Utc>) -> Vec<Action> {
+    keys.chars()
+        .flat_map(|c| {
+            let input = match c {
+                '\n' => key(KeyCode::Enter),
+                '\x1b' => key(KeyCode::Esc),
+                '\t' => key(KeyCode::Tab),
+                c => ch(c),
+            };
+            app.update(input, now)
+        })
+        .collect()
+}
+
+/// The demo-like console at t0: live, with a rate budget, on the built-in mock.
+fn demo_app() -> App {
+    let mut app = App::new(Keymap::default(), t0());
+    app.demo = Some("built-in mock, scenario demo".into());
+    let feed = [
+        FeedEvent::Model(Update::Queues(vec![
+            queue("q-sales", "Sales"),
+            queue("q-support", "Support"),
+            queue("q-billing", "Billing"),
+        ])),
+        FeedEvent::Connection(ConnectionState::Live),
+        FeedEvent::Model(Update::Snapshot(world())),
+        FeedEvent::RateBudget(RateBudget {
+            count: 12,
+            allowed: 300,
+            reset_secs: 41,
+        }),
+    ];
+    for event in feed {
+        app.update(Input::Feed(event), t0());
+    }
+    app
+}
+
+fn sales_target(participant: &str) -> Target {
+    Target {
+        conversation_id: "conv-sales-1".into(),
+        participant_id: participant.into(),
+    }
+}
+
+/// Opens the sales conference (the oldest-first order puts Support's hour-long call first) and
+/// moves the cursor to `name`.
+fn open_sales_on(app: &mut App, name: &str) {
+    app.update(ch('/'), t0());
+    press(app, "sales\n", t0());
+    press(app, "\n", t0());
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    press(app, "\x1b", t0());
+    // Leave the filter so the overview stays complete; the cursor stays on the sales call by id.
+    press(app, "\x1b", t0());
+    assert!(app.filter.text.is_empty());
+    press(app, "\n", t0());
+    for _ in 0..10 {
+        let rows = app.model.participants("conv-sales-1", t0());
+        let current = rows
+            .iter()
+            .find(|r| Some(&r.participant_id) == app.participant.id.as_ref());
+        if current.is_some_and(|r| r.name == name) {
+            return;
+        }
+        press(app, "j", t0());
+    }
+    panic!("{name} not found in the sales conference");
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| views::draw(frame, app, Theme::plain()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn snapshot(name: &str, mut app: App) {
+    for (width, height) in SIZES {
+        let screen = render(&mut app, width, height);
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen);
+    }
+}
+
+fn progress(participant: &str, at_ms: u64, step: Step) -> Input {
+    Input::Progress(Progress {
+        target: sales_target(participant),
+        at_ms,
+        step,
+    })
+}
+
+fn started() -> Step {
+    Step::Started {
+        name: Some("Dana Smith".into()),
+        purpose: Some("agent".into()),
+        joined: false,
+    }
+}
+
+/// The sales conference open on Dana, her kick confirmed at t0.
+fn kicking_dana() -> App {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Dana Smith");
+    let actions = press(&mut app, "dy", t0());
+    assert_eq!(
+        actions,
+        vec![Action::Kick {
+            target: sales_target("p-dana"),
+            force: false
+        }]
+    );
+    app.update(progress("p-dana", 0, started()), t0());
+    app
+}
+
+#[test]
+fn snapshot_demo_overview() {
+    snapshot("overview", demo_app());
+}
+
+#[test]
+fn snapshot_conference_opened() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Dana Smith");
+    snapshot("conference_opened", app);
+}
+
+#[test]
+fn snapshot_confirm_dialog() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Dana Smith");
+    press(&mut app, "d", t0());
+    snapshot("confirm", app);
+}
+
+#[test]
+fn snapshot_customer_second_confirmation() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Alex Moreno");
+    assert!(press(&mut app, "dy", t0()).is_empty());
+    snapshot("confirm_customer_again", app);
+}
+
+#[test]
+fn snapshot_kick_waiting() {
+    let mut app = kicking_dana();
+    let waiting = Step::Waiting { state: S::Alerting };
+    app.update(progress("p-dana", 100, waiting.clone()), at(100));
+    app.update(progress("p-dana", 900, waiting), at(900));
+    app.update(Input::Tick, at(1500));
+    snapshot("kick_waiting", app);
+}
+
+#[test]
+fn snapshot_kick_retrying() {
+    let mut app = kicking_dana();
+    app.update(
+        progress("p-dana", 1200, Step::Attempt { number: 2 }),
+        at(1200),
+    );
+    let answer = Step::Answer {
+        number: 2,
+        status: 409,
+        code: Some("conversation.participant.transition.lock".into()),
+        message: None,
+    };
+    app.update(progress("p-dana", 1250, answer), at(1250));
+    let backoff = Step::Backoff {
+        delay_ms: 400,
+        reason: "leg still changing state".into(),
+    };
+    app.update(progress("p-dana", 1260, backoff), at(1260));
+    app.update(Input::Tick, at(1340));
+    snapshot("kick_retrying", app);
+}
+
+#[test]
+fn snapshot_kick_rate_limited() {
+    let mut app = kicking_dana();
+    app.update(
+        Input::Feed(FeedEvent::RateBudget(RateBudget {
+            count: 300,
+            allowed: 300,
+            reset_secs: 3,
+        })),
+        at(500),
+    );
+    app.update(
+        progress(
+            "p-dana",
+            500,
+            Step::RateLimited {
+                retry_after_ms: 3000,
+            },
+        ),
+        at(500),
+    );
+    app.update(Input::Tick, at(700));
+    snapshot("kick_rate_limited", app);
+}
+
+#[test]
+fn snapshot_kick_done() {
+    let mut app = kicking_dana();
+    let mut after = sales_call();
+    after.participants[3].state = S::Disconnected;
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(after))),
+        at(600),
+    );
+    let removed = Outcome {
+        outcome: OutcomeKind::Removed,
+        attempts: 2,
+        requests: 4,
+        elapsed_ms: 640,
+        message: String::new(),
+        status: None,
+    };
+    app.update(progress("p-dana", 640, Step::Finished(removed)), at(640));
+    app.update(Input::Tick, at(1000));
+    snapshot("kick_done", app);
+}
+
+#[test]
+fn snapshot_kick_failed() {
+    let mut app = kicking_dana();
+    let failed = Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 1,
+        requests: 2,
+        elapsed_ms: 210,
+        message: "missing permission conversation:communication:disconnect".into(),
+        status: Some(403),
+    };
+    app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
+    snapshot("kick_failed", app);
+}
+
+#[test]
+fn snapshot_jobs_and_log_views() {
+    let mut app = kicking_dana();
+    app.update(
+        Input::Feed(FeedEvent::Warning(
+            "socket closed by the platform; reconnecting".into(),
+        )),
+        at(100),
+    );
+    app.update(
+        progress("p-dana", 100, Step::Waiting { state: S::Alerting }),
+        at(100),
+    );
+    press(&mut app, "J", at(300));
+    assert_eq!(app.view, View::Jobs);
+    insta::assert_snapshot!("jobs_120x40", render(&mut app, 120, 40));
+    press(&mut app, "L", at(300));
+    assert_eq!(app.view, View::Log);
+    insta::assert_snapshot!("log_120x40", render(&mut app, 120, 40));
+}
+
+#[test]
+fn snapshot_help() {
+    let mut app = demo_app();
+    press(&mut app, "?", t0());
+    snapshot("help", app);
+}
+
+#[test]
+fn snapshot_filter() {
+    let mut app = demo_app();
+    press(&mut app, "/supp", t0());
+    snapshot("filter", app);
+}
+
+#[test]
+fn snapshot_tiny_terminal() {
+    let mut app = demo_app();
+    insta::assert_snapshot!("tiny_40x10", render(&mut app, 40, 10));
+}
+
+#[test]
+fn selection_follows_the_id_while_rows_move() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Ben Okafor");
+    // A new, older conference sorts before the selected one; the cursor stays on the same call.
+    let older = call(
+        "conv-older",
+        "q-billing",
+        vec![
+            leg("p-o1", "Old Customer", "customer", S::Connected, 9000, 9000),
+            leg("p-o2", "Old Agent", "agent", S::Connected, 9000, 9000),
+            leg("p-o3", "Old Agent 2", "agent", S::Connected, 9000, 9000),
+        ],
+    );
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(older))),
+        t0(),
+    );
+    app.refresh();
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    assert_eq!(app.participant.id.as_deref(), Some("p-ben"));
+    // The dialog captures Ben; a new participant joining ahead of him changes nothing.
+    press(&mut app, "d", t0());
+    let mut grown = sales_call();
+    grown.participants.insert(
+        1,
+        leg("p-aaa", "Aaron First", "agent", S::Connected, 500, 500),
+    );
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(grown))),
+        t0(),
+    );
+    let actions = press(&mut app, "y", t0());
+    assert_eq!(
+        actions,
+        vec![Action::Kick {
+            target: sales_target("p-ben"),
+            force: false
+        }]
+    );
+}
+
+#[test]
+fn the_dialog_defaults_to_cancel() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Dana Smith");
+    press(&mut app, "d", t0());
+    assert!(app.confirm.is_some());
+    assert!(press(&mut app, "\n", t0()).is_empty());
+    assert!(app.confirm.is_none());
+    assert!(app.jobs.is_empty());
+    // Moving to Remove and pressing Enter does send it.
+    press(&mut app, "d", t0());
+    let actions = app
+        .update(key(KeyCode::Right), t0())
+        .into_iter()
+        .chain(app.update(key(KeyCode::Enter), t0()))
+        .collect::<Vec<_>>();
+    assert_eq!(actions.len(), 1);
+}
+
+#[test]
+fn kick_needs_the_participants_pane() {
+    let mut app = demo_app();
+    assert_eq!(app.focus, Pane::Conferences);
+    assert!(press(&mut app, "d", t0()).is_empty());
+    assert!(app.confirm.is_none());
+    assert!(app.flash.as_deref().unwrap().contains("open a conference"));
+    assert!(press(&mut app, "y", t0()).is_empty());
+}
+
+#[test]
+fn customer_needs_a_second_confirmation_then_forces() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Alex Moreno");
+    assert!(press(&mut app, "dy", t0()).is_empty());
+    let confirm = app.confirm.as_ref().unwrap();
+    assert!(confirm.second_stage);
+    // The second question defaults to Cancel again.
+    assert!(press(&mut app, "\n", t0()).is_empty());
+    assert!(app.confirm.is_none());
+    let actions = press(&mut app, "dyy", t0());
+    assert_eq!(
+        actions,
+        vec![Action::Kick {
+            target: sales_target("p-cust"),
+            force: true
+        }]
+    );
+}
+
+#[test]
+fn last_other_party_needs_a_second_confirmation() {
+    let mut app = demo_app();
+    let mut pair = call(
+        "conv-pair",
+        "q-sales",
+        vec![
+            leg("p-x1", "Cal Customer", "customer", S::Connected, 5, 5),
+            leg("p-x2", "Pat Agent", "agent", S::Connected, 5, 5),
+        ],
+    );
+    // The platform marks conferences with maxParticipants, even when only two legs remain.
+    pair.max_participants = Some(10);
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(pair))),
+        t0(),
+    );
+    press(&mut app, "/pat\n\n", t0());
+    assert_eq!(app.conference.id.as_deref(), Some("conv-pair"));
+    press(&mut app, "j", t0());
+    assert_eq!(app.participant.id.as_deref(), Some("p-x2"));
+    assert!(press(&mut app, "dy", t0()).is_empty());
+    let actions = press(&mut app, "y", t0());
+    assert_eq!(
+        actions,
+        vec![Action::Kick {
+            target: Target {
+                conversation_id: "conv-pair".into(),
+                participant_id: "p-x2".into()
+            },
+            force: true
+        }]
+    );
+}
+
+#[test]
+fn second_press_joins_the_running_job() {
+    let mut app = kicking_dana();
+    assert!(press(&mut app, "d", t0()).is_empty());
+    assert!(app.confirm.is_none(), "no second dialog for a running job");
+    assert!(app.flash.as_deref().unwrap().contains("already running"));
+    // The engine reporting a joined request keeps one job.
+    let joined = Step::Started {
+        name: Some("Dana Smith".into()),
+        purpose: Some("agent".into()),
+        joined: true,
+    };
+    app.update(progress("p-dana", 50, joined), at(50));
+    assert_eq!(app.jobs.len(), 1);
+}
+
+#[test]
+fn cancel_from_the_row_and_from_the_jobs_view() {
+    let mut app = kicking_dana();
+    assert_eq!(
+        press(&mut app, "c", t0()),
+        vec![Action::Cancel(sales_target("p-dana"))]
+    );
+    press(&mut app, "J", t0());
+    assert_eq!(
+        press(&mut app, "c", t0()),
+        vec![Action::Cancel(sales_target("p-dana"))]
+    );
+    let cancelled = Outcome {
+        outcome: OutcomeKind::Cancelled,
+        attempts: 0,
+        requests: 1,
+        elapsed_ms: 300,
+        message: String::new(),
+        status: None,
+    };
+    app.update(progress("p-dana", 300, Step::Finished(cancelled)), at(300));
+    assert!(
+        press(&mut app, "c", t0()).is_empty(),
+        "a finished job cannot be cancelled"
+    );
+    // Once finished, the participant can be kicked again.
+    press(&mut app, "\x1b", t0());
+    press(&mut app, "d", t0());
+    assert!(app.confirm.is_some());
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let mut app = demo_app();
+    press(&mut app, "/ab", t0());
+    assert!(app.filter.editing);
+    let actions = app.update(
+        Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        t0(),
+    );
+    assert_eq!(actions, vec![Action::Quit]);
+    assert!(app.should_quit);
+}
+
+#[test]
+fn filter_matches_names_queues_and_states() {
+    let mut app = demo_app();
+    app.refresh();
+    assert_eq!(app.rows().len(), 4);
+    press(&mut app, "/alerting", t0());
+    assert_eq!(app.rows().len(), 1);
+    press(&mut app, "\x1b/kim park", t0());
+    assert_eq!(app.rows()[0].conversation_id, "conv-support-1");
+    assert_eq!(app.rows().len(), 1);
+    press(&mut app, "\x1b/billing", t0());
+    assert_eq!(app.rows()[0].conversation_id, "conv-billing-1");
+}
+
+#[test]
+fn keymap_overrides_drive_the_app() {
+    let table: toml::Table = toml::from_str("kick = \"x\"").unwrap();
+    let mut app = demo_app();
+    app.keymap = Keymap::with_overrides(&table).unwrap();
+    open_sales_on(&mut app, "Dana Smith");
+    press(&mut app, "d", t0());
+    assert!(app.confirm.is_none());
+    press(&mut app, "x", t0());
+    assert!(app.confirm.is_some());
+    // Hints and help follow the table.
+    press(&mut app, "\x1b", t0());
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("x kick"), "{screen}");
+}
+
+#[test]
+fn no_color_draws_without_colour() {
+    let mut app = kicking_dana();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|frame| views::draw(frame, &mut app, Theme::plain()))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|cell| cell.fg == ratatui::style::Color::Reset
+                && cell.bg == ratatui::style::Color::Reset)
+    );
+    // The coloured theme does colour the states.
+    terminal
+        .draw(|frame| views::draw(frame, &mut app, Theme { color: true }))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .any(|cell| cell.fg == ratatui::style::Color::Green)
+    );
+}
