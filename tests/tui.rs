@@ -674,3 +674,108 @@ fn no_color_draws_without_colour() {
             .any(|cell| cell.fg == ratatui::style::Color::Green)
     );
 }
+
+/// A kick engine that records what the loop asked of it.
+#[derive(Clone, Default)]
+struct RecordingKicker {
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl RecordingKicker {
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+        self.changed.notify_one();
+    }
+
+    async fn wait_for(&self, prefix: &str) {
+        loop {
+            let notified = self.changed.notified();
+            if self
+                .calls
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|c| c.starts_with(prefix))
+            {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl confwatch::tui::runtime::Kicker for RecordingKicker {
+    fn kick(&mut self, target: Target, force: bool) {
+        self.record(format!("kick {} {force}", target.participant_id));
+    }
+    fn cancel(&mut self, target: &Target) {
+        self.record(format!("cancel {}", target.participant_id));
+    }
+    fn observe(&mut self, conversation: &CallConversation) {
+        self.record(format!("observe {}", conversation.id));
+    }
+}
+
+#[tokio::test]
+async fn the_loop_feeds_the_app_and_performs_its_actions() {
+    use confwatch::tui::runtime::{Channels, run};
+    use crossterm::event::Event;
+
+    let (feed_tx, feed) = tokio::sync::mpsc::channel(16);
+    let (progress_tx, progress) = tokio::sync::mpsc::unbounded_channel();
+    let (keys_tx, keys) = futures::channel::mpsc::unbounded::<std::io::Result<Event>>();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut app = App::new(Keymap::default(), Utc::now());
+    let mut kicker = RecordingKicker::default();
+    let probe = kicker.clone();
+    let send_keys = |text: &str| {
+        for c in text.chars() {
+            let code = if c == '\n' {
+                KeyCode::Enter
+            } else {
+                KeyCode::Char(c)
+            };
+            keys_tx
+                .unbounded_send(Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
+                .unwrap();
+        }
+    };
+    let driver = async {
+        feed_tx
+            .send(FeedEvent::Model(Update::Snapshot(vec![sales_call()])))
+            .await
+            .unwrap();
+        probe.wait_for("observe conv-sales-1").await;
+        // Open the conference, go to Dana (last row), kick, confirm.
+        send_keys("\nGdy");
+        probe.wait_for("kick p-dana false").await;
+        progress_tx
+            .send(Progress {
+                target: sales_target("p-dana"),
+                at_ms: 0,
+                step: Step::Waiting { state: S::Alerting },
+            })
+            .unwrap();
+        send_keys("c");
+        probe.wait_for("cancel p-dana").await;
+        send_keys("q");
+    };
+    let channels = Channels { feed, progress };
+    let (result, ()) = tokio::join!(
+        run(
+            &mut terminal,
+            &mut app,
+            Theme::plain(),
+            channels,
+            &mut kicker,
+            keys
+        ),
+        driver
+    );
+    result.unwrap();
+    assert!(app.should_quit);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("waiting: alerting"), "{screen}");
+    assert!(screen.contains("Dana Smith"), "{screen}");
+}

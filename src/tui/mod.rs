@@ -3,6 +3,8 @@
 pub mod app;
 pub mod jobs;
 pub mod keymap;
+pub mod runtime;
+pub mod terminal;
 pub mod theme;
 pub mod views;
 

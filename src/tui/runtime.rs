@@ -1,0 +1,113 @@
+//! The one event loop: a `tokio::select!` over terminal events, a tick, the feed and the kick
+//! progress. Pending events are drained in a batch, then the screen is drawn once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::Result;
+use crossterm::event::Event;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+
+use super::app::{Action, App, Input, Level};
+use super::theme::Theme;
+use super::views;
+use crate::kick::{Progress, Target};
+use crate::live::{FeedEvent, Update};
+use crate::platform::models::CallConversation;
+
+/// How often ages and countdowns move on screen.
+const TICK: Duration = Duration::from_millis(250);
+/// At most this many queued inputs are applied before a frame is drawn, so a flood of events
+/// cannot starve the screen.
+const BATCH: usize = 2_000;
+
+/// What the loop needs from the kick engine.
+pub trait Kicker {
+    fn kick(&mut self, target: Target, force: bool);
+    fn cancel(&mut self, target: &Target);
+    /// Every conversation update the feed delivers, so waiting jobs wake on live events.
+    fn observe(&mut self, conversation: &CallConversation);
+}
+
+pub struct Channels {
+    pub feed: mpsc::Receiver<FeedEvent>,
+    pub progress: mpsc::UnboundedReceiver<Progress>,
+}
+
+/// Runs until the app quits (or the terminal's event stream ends).
+pub async fn run<B, S, K>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    theme: Theme,
+    mut channels: Channels,
+    kicker: &mut K,
+    mut events: S,
+) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
+    K: Kicker,
+{
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut feed_open = true;
+    let mut progress_open = true;
+    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    loop {
+        let mut inputs = Vec::new();
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
+                // A resize only needs the redraw below.
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            event = channels.feed.recv(), if feed_open => match event {
+                Some(event) => inputs.push(Input::Feed(event)),
+                None => {
+                    feed_open = false;
+                    app.push_log(Level::Error, "the live feed stopped".to_string());
+                }
+            },
+            progress = channels.progress.recv(), if progress_open => match progress {
+                Some(progress) => inputs.push(Input::Progress(progress)),
+                None => progress_open = false,
+            },
+            _ = tick.tick() => inputs.push(Input::Tick),
+        }
+        // Drain whatever else is already queued, then draw once.
+        while inputs.len() < BATCH {
+            if let Ok(event) = channels.feed.try_recv() {
+                inputs.push(Input::Feed(event));
+            } else if let Ok(progress) = channels.progress.try_recv() {
+                inputs.push(Input::Progress(progress));
+            } else {
+                break;
+            }
+        }
+        for input in inputs {
+            if let Input::Feed(FeedEvent::Model(update)) = &input {
+                match update {
+                    Update::Conversation(conversation) => kicker.observe(conversation),
+                    Update::Snapshot(conversations) => {
+                        conversations.iter().for_each(|c| kicker.observe(c))
+                    }
+                    Update::Queues(_) => {}
+                }
+            }
+            for action in app.update(input, Utc::now()) {
+                match action {
+                    Action::Kick { target, force } => kicker.kick(target, force),
+                    Action::Cancel(target) => kicker.cancel(&target),
+                    Action::Quit => return Ok(()),
+                }
+            }
+        }
+        terminal.draw(|frame| views::draw(frame, app, theme))?;
+    }
+}

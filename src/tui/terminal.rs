@@ -1,0 +1,58 @@
+//! Taking over the terminal and giving it back: raw mode, alternate screen, hidden cursor; restored
+//! on every exit path (the guard's drop) and on panic (a hook run before color-eyre's report).
+
+use std::io::{self, Stdout, stdout};
+use std::sync::Once;
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Restores the terminal when dropped, whatever way the console exits.
+pub struct TerminalGuard {
+    _private: (),
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        if let Err(e) = restore() {
+            tracing::warn!("restoring the terminal: {e}");
+        }
+    }
+}
+
+/// Takes over the terminal. Call after `color_eyre::install()`, so a panic restores the terminal
+/// first and then prints color-eyre's report on the normal screen.
+pub fn enter() -> io::Result<(Term, TerminalGuard)> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    let guard = TerminalGuard { _private: () };
+    execute!(stdout(), EnterAlternateScreen, Hide)?;
+    let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((terminal, guard))
+}
+
+/// Leaves raw mode and the alternate screen and shows the cursor. Safe to call twice.
+pub fn restore() -> io::Result<()> {
+    // Raw mode first: it has the most visible side effects if left on.
+    let raw = disable_raw_mode();
+    execute!(stdout(), LeaveAlternateScreen, Show)?;
+    raw
+}
+
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = restore();
+            previous(info);
+        }));
+    });
+}
