@@ -779,3 +779,19 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
     assert!(screen.contains("waiting: alerting"), "{screen}");
     assert!(screen.contains("Dana Smith"), "{screen}");
 }
+
+#[test]
+fn queue_picker_hides_and_shows_queues() {
+    let mut app = demo_app();
+    app.refresh();
+    assert_eq!(app.rows().len(), 4);
+    // Queues are listed by name: Billing, Sales, Support.
+    press(&mut app, "Qj ", t0());
+    insta::assert_snapshot!("queues_120x40", render(&mut app, 120, 40));
+    press(&mut app, "\n", t0());
+    assert!(app.queues.open.is_none());
+    assert_eq!(app.rows().len(), 3);
+    assert!(app.rows().iter().all(|r| r.queue_id.as_deref() != Some("q-sales")));
+    press(&mut app, "Qa\n", t0());
+    assert_eq!(app.rows().len(), 4);
+}

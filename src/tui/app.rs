@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::live::{ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget};
+use crate::live::{ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget, Update};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,6 +121,69 @@ pub struct Filter {
     pub editing: bool,
 }
 
+/// The queues the feed knows, and which of them the supervisor chose to see.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueuePicker {
+    /// (id, name), sorted by name.
+    pub known: Vec<(String, String)>,
+    /// Queue ids hidden by the supervisor (empty: every queue is shown).
+    pub hidden: std::collections::BTreeSet<String>,
+    /// Some(cursor) while the picker is open.
+    pub open: Option<usize>,
+    /// Bumped when the selection changes, so cached rows are rebuilt.
+    revision: u64,
+}
+
+impl QueuePicker {
+    /// Calls with no queue (direct calls) are always shown.
+    pub fn shows(&self, queue_id: Option<&str>) -> bool {
+        queue_id.is_none_or(|id| !self.hidden.contains(id))
+    }
+
+    fn learn(&mut self, queues: &[crate::platform::models::Queue]) {
+        for queue in queues {
+            let name = queue.name.clone().unwrap_or_else(|| queue.id.clone());
+            match self.known.iter_mut().find(|(id, _)| *id == queue.id) {
+                Some(entry) => entry.1 = name,
+                None => self.known.push((queue.id.clone(), name)),
+            }
+        }
+        self.known
+            .sort_by(|a, b| (a.1.to_lowercase(), &a.0).cmp(&(b.1.to_lowercase(), &b.0)));
+    }
+
+    fn toggle(&mut self, index: usize) {
+        if let Some((id, _)) = self.known.get(index) {
+            if !self.hidden.remove(id) {
+                self.hidden.insert(id.clone());
+            }
+            self.revision += 1;
+        }
+    }
+
+    fn on_key(&mut self, code: KeyCode, command: Option<Command>) {
+        let Some(cursor) = self.open else {
+            return;
+        };
+        let last = self.known.len().saturating_sub(1);
+        match (code, command) {
+            (KeyCode::Char(' '), _) => self.toggle(cursor),
+            (KeyCode::Char('a'), _) => {
+                self.hidden.clear();
+                self.revision += 1;
+            }
+            (KeyCode::Enter, _) | (_, Some(Command::Back | Command::Queues | Command::Quit)) => {
+                self.open = None
+            }
+            (_, Some(Command::Down)) => self.open = Some((cursor + 1).min(last)),
+            (_, Some(Command::Up)) => self.open = Some(cursor.saturating_sub(1)),
+            (_, Some(Command::Top)) => self.open = Some(0),
+            (_, Some(Command::Bottom)) => self.open = Some(last),
+            _ => {}
+        }
+    }
+}
+
 /// A cursor that follows a row's id; `hint` is where it was, for when the row disappears.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cursor {
@@ -131,7 +194,8 @@ pub struct Cursor {
 /// The sorted, filtered conference rows, rebuilt only when the model, filter or sort changed.
 #[derive(Debug, Default)]
 struct RowCache {
-    key: Option<(u64, String, Option<SortKey>)>,
+    /// Model revision, filter, sort, queue-selection revision.
+    key: Option<(u64, String, SortKey, u64)>,
     rows: Vec<ConferenceRow>,
 }
 
@@ -152,6 +216,7 @@ pub struct App {
     pub focus: Pane,
     pub help: bool,
     pub confirm: Option<Confirm>,
+    pub queues: QueuePicker,
     pub filter: Filter,
     pub sort: SortKey,
     pub conference: Cursor,
@@ -185,6 +250,7 @@ impl App {
             focus: Pane::Conferences,
             help: false,
             confirm: None,
+            queues: QueuePicker::default(),
             filter: Filter::default(),
             sort: SortKey::Age,
             conference: Cursor::default(),
@@ -222,6 +288,9 @@ impl App {
     fn on_feed(&mut self, event: FeedEvent) {
         match event {
             FeedEvent::Model(update) => {
+                if let Update::Queues(queues) = &update {
+                    self.queues.learn(queues);
+                }
                 self.model.apply(update, self.now);
                 self.last_event = Some(self.now);
             }
@@ -296,6 +365,11 @@ impl App {
             self.on_filter_key(key);
             return Vec::new();
         }
+        if self.queues.open.is_some() {
+            self.queues.on_key(key.code, self.keymap.command(&key));
+            self.refresh();
+            return Vec::new();
+        }
         let Some(command) = self.keymap.command(&key) else {
             return Vec::new();
         };
@@ -312,6 +386,7 @@ impl App {
                 return vec![Action::Quit];
             }
             Command::Help => self.help = true,
+            Command::Queues => self.queues.open = Some(0),
             Command::Jobs => self.view = View::Jobs,
             Command::Log => {
                 self.view = View::Log;
@@ -627,7 +702,8 @@ impl App {
         let key = (
             self.model.revision(),
             self.filter.text.clone(),
-            Some(self.sort),
+            self.sort,
+            self.queues.revision,
         );
         if self.cache.key.as_ref() != Some(&key) {
             self.cache.rows = self.build_rows();
@@ -665,6 +741,7 @@ impl App {
             .model
             .conferences()
             .into_iter()
+            .filter(|row| self.queues.shows(row.queue_id.as_deref()))
             .filter(|row| needle.is_empty() || self.matches(row, &needle))
             .collect();
         match self.sort {

@@ -24,13 +24,14 @@ pub enum Command {
     CancelKick,
     Jobs,
     Log,
+    Queues,
     Help,
     Quit,
 }
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 18] = [
         Command::Down,
         Command::Up,
         Command::PageDown,
@@ -46,6 +47,7 @@ impl Command {
         Command::CancelKick,
         Command::Jobs,
         Command::Log,
+        Command::Queues,
         Command::Help,
         Command::Quit,
     ];
@@ -68,6 +70,7 @@ impl Command {
             Command::CancelKick => "cancel_kick",
             Command::Jobs => "jobs",
             Command::Log => "log",
+            Command::Queues => "queues",
             Command::Help => "help",
             Command::Quit => "quit",
         }
@@ -90,6 +93,7 @@ impl Command {
             Command::CancelKick => "cancel the selected kick",
             Command::Jobs => "jobs view (every kick)",
             Command::Log => "log view (warnings, errors)",
+            Command::Queues => "choose the queues shown",
             Command::Help => "help",
             Command::Quit => "quit",
         }
@@ -110,6 +114,7 @@ impl Command {
             Command::NextPane => "pane",
             Command::Sort => "sort",
             Command::Log => "log",
+            Command::Queues => "queues",
             _ => self.name(),
         }
     }
@@ -228,6 +233,7 @@ impl Default for Keymap {
             (Key::char('c'), Command::CancelKick),
             (Key::char('J'), Command::Jobs),
             (Key::char('L'), Command::Log),
+            (Key::char('Q'), Command::Queues),
             (Key::char('?'), Command::Help),
             (Key::char('q'), Command::Quit),
         ];

@@ -7,6 +7,7 @@ mod help;
 mod jobs;
 mod log;
 mod participants;
+mod queues;
 mod status;
 mod tiny;
 
@@ -67,6 +68,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
     status::draw(frame, status_area, app, theme);
     if let Some(confirm) = &app.confirm {
         confirm::draw(frame, body, confirm, &app.keymap, theme);
+    }
+    if let Some(cursor) = app.queues.open {
+        queues::draw(frame, body, &app.queues, cursor, theme);
     }
     if app.help {
         help::draw(frame, body, &app.keymap, theme);

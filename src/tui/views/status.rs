@@ -74,7 +74,7 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
             Command::Filter,
             Command::Sort,
             Command::Jobs,
-            Command::Log,
+            Command::Queues,
             Command::Help,
             Command::Quit,
         ],
