@@ -791,7 +791,11 @@ fn queue_picker_hides_and_shows_queues() {
     press(&mut app, "\n", t0());
     assert!(app.queues.open.is_none());
     assert_eq!(app.rows().len(), 3);
-    assert!(app.rows().iter().all(|r| r.queue_id.as_deref() != Some("q-sales")));
+    assert!(
+        app.rows()
+            .iter()
+            .all(|r| r.queue_id.as_deref() != Some("q-sales"))
+    );
     press(&mut app, "Qa\n", t0());
     assert_eq!(app.rows().len(), 4);
 }
