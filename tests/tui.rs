@@ -799,3 +799,50 @@ fn queue_picker_hides_and_shows_queues() {
     press(&mut app, "Qa\n", t0());
     assert_eq!(app.rows().len(), 4);
 }
+
+proptest::proptest! {
+    /// Moving single rows on each update gives exactly the rows a full rebuild gives.
+    #[test]
+    fn incremental_rows_match_a_full_rebuild(
+        ops in proptest::collection::vec((0usize..6, 0u8..5, 0usize..3), 1..40)
+    ) {
+        let mut app = demo_app();
+        let sorts = ["", "s", "ss"];
+        for (index, op, sort) in ops {
+            let mut conversation = world().into_iter().nth(index % 5).unwrap();
+            if index == 5 {
+                conversation = sales_call();
+                conversation.id = "conv-new".into();
+            }
+            match op {
+                // Ends: every leg gone.
+                0 => conversation.participants.iter_mut().for_each(|p| p.state = S::Disconnected),
+                // Shrinks to a two-party call.
+                1 => conversation.participants.truncate(2),
+                // Grows: one more party.
+                2 => conversation.participants.push(leg(
+                    &format!("p-extra-{index}"),
+                    "Extra Agent",
+                    "agent",
+                    S::Alerting,
+                    1,
+                    1,
+                )),
+                // Starts earlier (moves in the age order).
+                3 => conversation.participants.iter_mut().for_each(|p| {
+                    p.start_time = Some(Timestamp(t0() - Duration::seconds(5000)));
+                }),
+                _ => {}
+            }
+            // Sort first: a new sort rebuilds everything, the update after it must not.
+            press(&mut app, sorts[sort], t0());
+            app.refresh();
+            app.update(Input::Feed(FeedEvent::Model(Update::Conversation(conversation))), t0());
+            app.refresh();
+            let incremental = app.rows().to_vec();
+            app.invalidate_rows();
+            app.refresh();
+            proptest::prop_assert_eq!(incremental, app.rows().to_vec());
+        }
+    }
+}

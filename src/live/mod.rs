@@ -5,7 +5,7 @@ mod status;
 mod views;
 
 pub use status::{ConnectionState, FeedEvent, RateBudget};
-pub use views::{ConferenceRow, ParticipantRow};
+pub use views::{ConferenceRow, ParticipantRow, is_conference};
 
 use std::collections::HashMap;
 

@@ -2,7 +2,9 @@
 //! values (with the time they were seen); what the console wants done goes out as [`Action`]s.
 //! Rows are keyed by id, never by index, so a list moving under the cursor never changes a target.
 
-use std::collections::VecDeque;
+use std::cmp::Ordering;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -10,7 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::live::{ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget, Update};
+use crate::live::{
+    ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget, Update, is_conference,
+};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,13 +195,22 @@ pub struct Cursor {
     pub hint: usize,
 }
 
-/// The sorted, filtered conference rows, rebuilt only when the model, filter or sort changed.
+/// The sorted, filtered conference rows. A change of filter, sort or queue selection (or a full
+/// re-read) rebuilds them all; a single conversation's update only moves its own row.
 #[derive(Debug, Default)]
 struct RowCache {
-    /// Model revision, filter, sort, queue-selection revision.
-    key: Option<(u64, String, SortKey, u64)>,
-    rows: Vec<ConferenceRow>,
+    /// Filter, sort, queue-selection revision.
+    key: Option<(String, SortKey, u64)>,
+    /// The model revision the rows show.
+    revision: u64,
+    /// Conversations updated since; None when everything must be rebuilt.
+    changed: Option<HashSet<String>>,
+    /// Shared pointers, so that moving one row shifts pointers, not whole rows.
+    rows: Vec<Arc<ConferenceRow>>,
 }
+
+/// More changed conversations than this in one batch: a full rebuild is cheaper.
+const INCREMENTAL_LIMIT: usize = 256;
 
 const LOG_LINES: usize = 500;
 
@@ -288,8 +301,20 @@ impl App {
     fn on_feed(&mut self, event: FeedEvent) {
         match event {
             FeedEvent::Model(update) => {
-                if let Update::Queues(queues) = &update {
-                    self.queues.learn(queues);
+                match &update {
+                    Update::Queues(queues) => {
+                        self.queues.learn(queues);
+                        self.cache.changed = None;
+                    }
+                    Update::Snapshot(_) => self.cache.changed = None,
+                    Update::Conversation(conversation) => {
+                        if let Some(changed) = self.cache.changed.as_mut() {
+                            changed.insert(conversation.id.clone());
+                            if changed.len() > INCREMENTAL_LIMIT {
+                                self.cache.changed = None;
+                            }
+                        }
+                    }
                 }
                 self.model.apply(update, self.now);
                 self.last_event = Some(self.now);
@@ -699,16 +724,18 @@ impl App {
     /// Rebuilds the conference rows if the model, filter or sort changed, and re-finds the
     /// cursors by id. Cheap when nothing changed; called before keys are handled and before a draw.
     pub fn refresh(&mut self) {
-        let key = (
-            self.model.revision(),
-            self.filter.text.clone(),
-            self.sort,
-            self.queues.revision,
-        );
+        let key = (self.filter.text.clone(), self.sort, self.queues.revision);
         if self.cache.key.as_ref() != Some(&key) {
-            self.cache.rows = self.build_rows();
+            self.rebuild_rows();
             self.cache.key = Some(key);
+        } else if self.cache.revision != self.model.revision() {
+            match self.cache.changed.take() {
+                Some(changed) => changed.iter().for_each(|id| self.update_row(id)),
+                None => self.rebuild_rows(),
+            }
         }
+        self.cache.revision = self.model.revision();
+        self.cache.changed = Some(HashSet::new());
         let ids: Vec<&str> = self
             .cache
             .rows
@@ -735,36 +762,50 @@ impl App {
         self.cache.key = None;
     }
 
-    fn build_rows(&self) -> Vec<ConferenceRow> {
+    fn rebuild_rows(&mut self) {
         let needle = self.filter.text.to_lowercase();
-        let mut rows: Vec<ConferenceRow> = self
+        let mut rows: Vec<Arc<ConferenceRow>> = self
             .model
             .conferences()
             .into_iter()
-            .filter(|row| self.queues.shows(row.queue_id.as_deref()))
-            .filter(|row| needle.is_empty() || self.matches(row, &needle))
+            .filter(|row| self.shows(row, &needle))
+            .map(Arc::new)
             .collect();
-        match self.sort {
-            SortKey::Age => rows.sort_by(|a, b| {
-                (a.started.is_none(), a.started, &a.conversation_id).cmp(&(
-                    b.started.is_none(),
-                    b.started,
-                    &b.conversation_id,
-                ))
-            }),
-            SortKey::Queue => rows.sort_by(|a, b| {
-                (&a.queue_name, &a.queue_id, &a.conversation_id).cmp(&(
-                    &b.queue_name,
-                    &b.queue_id,
-                    &b.conversation_id,
-                ))
-            }),
-            SortKey::Parties => rows.sort_by(|a, b| {
-                (std::cmp::Reverse(a.live_parties), &a.conversation_id)
-                    .cmp(&(std::cmp::Reverse(b.live_parties), &b.conversation_id))
-            }),
+        let sort = self.sort;
+        rows.sort_by(|a, b| compare(sort, a, b));
+        self.cache.rows = rows;
+    }
+
+    /// Moves one conversation's row to where it now belongs (or drops it, or adds it).
+    fn update_row(&mut self, conversation_id: &str) {
+        let rows = &mut self.cache.rows;
+        if let Some(index) = rows
+            .iter()
+            .position(|r| r.conversation_id == conversation_id)
+        {
+            rows.remove(index);
         }
-        rows
+        let Some(conversation) = self.model.conversation(conversation_id) else {
+            return;
+        };
+        if !is_conference(conversation) {
+            return;
+        }
+        let row = self.model.conference_row(conversation);
+        if !self.shows(&row, &self.filter.text.to_lowercase()) {
+            return;
+        }
+        let sort = self.sort;
+        let rows = &mut self.cache.rows;
+        let index = rows
+            .binary_search_by(|probe| compare(sort, probe, &row))
+            .unwrap_or_else(|index| index);
+        rows.insert(index, Arc::new(row));
+    }
+
+    fn shows(&self, row: &ConferenceRow, needle: &str) -> bool {
+        self.queues.shows(row.queue_id.as_deref())
+            && (needle.is_empty() || self.matches(row, needle))
     }
 
     fn matches(&self, row: &ConferenceRow, needle: &str) -> bool {
@@ -787,7 +828,7 @@ impl App {
     }
 
     /// The conference rows in screen order (call [`App::refresh`] first).
-    pub fn rows(&self) -> &[ConferenceRow] {
+    pub fn rows(&self) -> &[Arc<ConferenceRow>] {
         &self.cache.rows
     }
 
@@ -795,6 +836,24 @@ impl App {
     pub fn conference_index(&self) -> Option<usize> {
         let id = self.conference.id.as_deref()?;
         self.cache.rows.iter().position(|r| r.conversation_id == id)
+    }
+}
+
+/// The order of the conference list; ties broken by id so it is total and stable.
+fn compare(sort: SortKey, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
+    match sort {
+        SortKey::Age => (a.started.is_none(), a.started, &a.conversation_id).cmp(&(
+            b.started.is_none(),
+            b.started,
+            &b.conversation_id,
+        )),
+        SortKey::Queue => (&a.queue_name, &a.queue_id, &a.conversation_id).cmp(&(
+            &b.queue_name,
+            &b.queue_id,
+            &b.conversation_id,
+        )),
+        SortKey::Parties => (std::cmp::Reverse(a.live_parties), &a.conversation_id)
+            .cmp(&(std::cmp::Reverse(b.live_parties), &b.conversation_id)),
     }
 }
 
