@@ -1,3 +1,4 @@
 //! The only code that talks to Genesys Cloud.
 
+pub mod error;
 pub mod models;
