@@ -73,6 +73,9 @@ pub enum Input {
     PatchFailed(ApiError),
     /// The wake time the machine asked for has come.
     Timer,
+    /// Live events may have been lost (the socket reconnected, or the subscription began after
+    /// the first read): re-read if waiting on events.
+    EventsLost,
     Cancel,
 }
 
@@ -180,6 +183,11 @@ impl KickMachine {
     /// The participant being removed, once known.
     pub fn target(&self) -> Option<&str> {
         self.target.as_deref()
+    }
+
+    /// The target's leg as last seen (read or event).
+    pub fn target_leg(&self) -> Option<&CallMediaParticipant> {
+        self.latest_target()
     }
 
     /// The final outcome, once the job is over.
@@ -295,6 +303,11 @@ impl KickMachine {
                 self.patch_failed(&mut out, now, jitter, error);
             }
             Input::Timer => self.timer(&mut out, now, jitter),
+            Input::EventsLost => match self.phase {
+                Phase::Waiting { .. } => self.read(&mut out, now, ReadFor::Decide),
+                Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
+                _ => {}
+            },
             Input::Cancel => {}
         }
         out
