@@ -342,6 +342,13 @@ async fn subscribe(
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut state = shared.lock();
     let current = state.hub.topics(&channel_id, &caller.client.id)?;
+    let mut wanted: HashSet<&str> = requested.iter().map(|t| t.id.as_str()).collect();
+    if !replace {
+        wanted.extend(current.iter().map(String::as_str));
+    }
+    if wanted.len() > MAX_TOPICS {
+        return Err(too_many());
+    }
     let mut answers = Vec::new();
     let mut accepted: Vec<String> = if replace { Vec::new() } else { current };
     let mut rejected = Vec::new();
@@ -371,13 +378,6 @@ async fn subscribe(
             rejected.join(", ")
         )));
     }
-    if accepted.len() > MAX_TOPICS {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "notification.subscription.too.many.subscriptions",
-            format!("A channel can have at most {MAX_TOPICS} subscriptions."),
-        ));
-    }
     state
         .hub
         .set_topics(&channel_id, &caller.client.id, accepted.clone())?;
@@ -399,6 +399,14 @@ async fn subscribe(
             .filter(|a| a.state == Some(TopicState::Rejected)),
     );
     Ok(listing(entities))
+}
+
+fn too_many() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "notification.subscription.too.many.subscriptions",
+        format!("A channel can have at most {MAX_TOPICS} subscriptions."),
+    )
 }
 
 /// `GET /channels/{id}`: the WebSocket at `connectUri`.
