@@ -1,1 +1,143 @@
-//! Append-only record of every kick (JSON lines, fsynced).
+//! Append-only record of every kick (JSON lines, fsynced): who (the OAuth client id), when, which
+//! conversation and participant, the participant's name and purpose, and each step. No tokens.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use color_eyre::eyre::{Result, WrapErr};
+use serde::Serialize;
+
+use crate::kick::Step;
+use crate::platform::models::Timestamp;
+
+/// The default audit file: `confwatch/audit.jsonl` in the user's data directory.
+pub fn default_audit_path() -> PathBuf {
+    dirs::data_local_dir()
+        .or_else(dirs::data_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("confwatch")
+        .join("audit.jsonl")
+}
+
+/// One line of the audit file.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    pub at: Timestamp,
+    /// The OAuth client id that acted (None with a fixed access token).
+    pub who: Option<String>,
+    pub conversation_id: String,
+    /// The participant (None until a user target is resolved).
+    pub participant_id: Option<String>,
+    pub name: Option<String>,
+    pub purpose: Option<String>,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AuditEntry {
+    /// The kick was asked for.
+    Request {
+        force: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+    },
+    /// A step of the job (attempts, answers, waits, the outcome).
+    Progress {
+        #[serde(flatten)]
+        step: Step,
+    },
+}
+
+/// The open audit file. Each line is written whole and synced before `record` returns.
+pub struct AuditLog {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl AuditLog {
+    pub fn open(path: &Path) -> Result<AuditLog> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .wrap_err_with(|| format!("creating audit directory {}", dir.display()))?;
+        }
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(path)
+            .wrap_err_with(|| format!("opening audit file {}", path.display()))?;
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line and syncs it to disk.
+    pub fn record(&self, record: &AuditRecord) -> Result<()> {
+        let mut line = serde_json::to_vec(record).wrap_err("encoding an audit line")?;
+        line.push(b'\n');
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| color_eyre::eyre::eyre!("audit file lock poisoned"))?;
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .wrap_err_with(|| format!("writing audit file {}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_appended_as_json() {
+        let path =
+            std::env::temp_dir().join(format!("confwatch-audit-{}.jsonl", uuid::Uuid::new_v4()));
+        let log = AuditLog::open(&path).unwrap();
+        let record = |entry| AuditRecord {
+            at: Timestamp::now(),
+            who: Some("client-1".into()),
+            conversation_id: "c1".into(),
+            participant_id: Some("p1".into()),
+            name: Some("Ann".into()),
+            purpose: Some("agent".into()),
+            entry,
+        };
+        log.record(&record(AuditEntry::Request {
+            force: false,
+            user_id: None,
+        }))
+        .unwrap();
+        log.record(&record(AuditEntry::Progress {
+            step: Step::Attempt { number: 1 },
+        }))
+        .unwrap();
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "request");
+        assert_eq!(lines[0]["who"], "client-1");
+        assert_eq!(lines[1]["event"], "progress");
+        assert_eq!(lines[1]["step"], "attempt");
+        assert_eq!(lines[1]["number"], 1);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

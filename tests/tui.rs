@@ -715,6 +715,9 @@ impl confwatch::tui::runtime::Kicker for RecordingKicker {
     fn observe(&mut self, conversation: &CallConversation) {
         self.record(format!("observe {}", conversation.id));
     }
+    fn events_lost(&mut self) {
+        self.record("events lost".to_string());
+    }
 }
 
 #[tokio::test]
@@ -759,6 +762,13 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
             .unwrap();
         send_keys("c");
         probe.wait_for("cancel p-dana").await;
+        feed_tx
+            .send(FeedEvent::Connection(ConnectionState::Reconnecting {
+                attempt: 1,
+            }))
+            .await
+            .unwrap();
+        probe.wait_for("events lost").await;
         send_keys("q");
     };
     let channels = Channels { feed, progress };

@@ -1,5 +1,10 @@
 //! The kick: remove one participant from a live call, safely and as fast as the platform allows.
 
+pub mod driver;
+pub mod machine;
+pub mod manager;
 pub mod progress;
 
+pub use driver::KickOptions;
+pub use manager::KickManager;
 pub use progress::{Outcome, OutcomeKind, Progress, Step, Target};

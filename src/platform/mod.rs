@@ -1,3 +1,14 @@
 //! The only code that talks to Genesys Cloud.
 
+pub mod analytics;
+pub mod auth;
+pub mod conversations;
+pub mod error;
+pub mod http;
 pub mod models;
+pub mod notifications;
+pub mod watch;
+
+pub use error::{ApiError, FailureKind};
+pub use http::Client;
+pub use watch::{QueueSelection, watch};

@@ -15,7 +15,7 @@ use super::app::{Action, App, Input, Level};
 use super::theme::Theme;
 use super::views;
 use crate::kick::{Progress, Target};
-use crate::live::{FeedEvent, Update};
+use crate::live::{ConnectionState, FeedEvent, Update};
 use crate::platform::models::CallConversation;
 
 /// How often ages and countdowns move on screen.
@@ -30,6 +30,8 @@ pub trait Kicker {
     fn cancel(&mut self, target: &Target);
     /// Every conversation update the feed delivers, so waiting jobs wake on live events.
     fn observe(&mut self, conversation: &CallConversation);
+    /// The feed lost events (reconnecting, polling): waiting jobs should re-read.
+    fn events_lost(&mut self);
 }
 
 pub struct Channels {
@@ -91,14 +93,17 @@ where
             }
         }
         for input in inputs {
-            if let Input::Feed(FeedEvent::Model(update)) = &input {
-                match update {
-                    Update::Conversation(conversation) => kicker.observe(conversation),
-                    Update::Snapshot(conversations) => {
-                        conversations.iter().for_each(|c| kicker.observe(c))
-                    }
-                    Update::Queues(_) => {}
+            match &input {
+                Input::Feed(FeedEvent::Model(Update::Conversation(conversation))) => {
+                    kicker.observe(conversation)
                 }
+                Input::Feed(FeedEvent::Model(Update::Snapshot(conversations))) => {
+                    conversations.iter().for_each(|c| kicker.observe(c))
+                }
+                Input::Feed(FeedEvent::Connection(
+                    ConnectionState::Reconnecting { .. } | ConnectionState::Polling { .. },
+                )) => kicker.events_lost(),
+                _ => {}
             }
             for action in app.update(input, Utc::now()) {
                 match action {

@@ -1,0 +1,273 @@
+//! Runs one kick job: performs the machine's effects (requests, timers), feeds it answers, live
+//! events and the time, and reports each step to the progress stream and the audit record.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::machine::{Effect, Input, KickMachine, MachineConfig, Wanted};
+use super::{Outcome, Progress, Step, Target};
+use crate::audit::{AuditEntry, AuditLog, AuditRecord};
+use crate::platform::Client;
+use crate::platform::models::{CallConversation, Timestamp};
+use crate::platform::notifications::{self, Signal};
+
+/// Limits of a kick job and where its audit lines go.
+#[derive(Clone, Debug)]
+pub struct KickOptions {
+    /// How long to wait for the target's leg to settle (30 s).
+    pub wait_timeout: Duration,
+    /// PATCHes at most (8).
+    pub max_attempts: u32,
+    /// The job gives up after this (60 s).
+    pub deadline: Duration,
+    /// The audit file; None: `confwatch/audit.jsonl` in the user's data directory.
+    pub audit_log: Option<std::path::PathBuf>,
+}
+
+impl Default for KickOptions {
+    fn default() -> Self {
+        KickOptions {
+            wait_timeout: Duration::from_secs(30),
+            max_attempts: 8,
+            deadline: Duration::from_secs(60),
+            audit_log: None,
+        }
+    }
+}
+
+impl KickOptions {
+    pub fn machine_config(&self, force: bool) -> MachineConfig {
+        MachineConfig {
+            wait_timeout: self.wait_timeout,
+            max_attempts: self.max_attempts,
+            deadline: self.deadline,
+            force,
+            ..MachineConfig::default()
+        }
+    }
+
+    /// Opens the audit file (the default one when none is set).
+    pub fn open_audit(&self) -> color_eyre::Result<AuditLog> {
+        let path = self
+            .audit_log
+            .clone()
+            .unwrap_or_else(crate::audit::default_audit_path);
+        AuditLog::open(&path)
+    }
+}
+
+/// What a job hears from the live side.
+#[derive(Clone, Debug)]
+pub enum LiveInput {
+    Conversation(CallConversation),
+    /// Events may have been lost (a reconnect).
+    Lost,
+}
+
+/// One kick to run.
+#[derive(Clone, Debug)]
+pub struct KickRequest {
+    pub conversation_id: String,
+    pub wanted: Wanted,
+    pub force: bool,
+}
+
+/// Where the job's events come from.
+pub enum EventSource {
+    /// The caller forwards the events of a feed it already has.
+    Feed(mpsc::UnboundedReceiver<LiveInput>),
+    /// The job subscribes on its own to the target user's (or the call's queue's) topic.
+    Subscribe,
+}
+
+type Pending = Pin<Box<dyn Future<Output = Input> + Send>>;
+
+/// Runs the job to its end and returns the outcome. `report` sees every progress step.
+pub async fn run(
+    client: Client,
+    request: KickRequest,
+    config: MachineConfig,
+    mut source: EventSource,
+    cancel: CancellationToken,
+    audit: Option<Arc<AuditLog>>,
+    mut report: impl FnMut(Progress) + Send,
+) -> Outcome {
+    let start = Instant::now();
+    let since = |at: Instant| at.saturating_duration_since(start);
+    let mut machine = KickMachine::new(
+        request.conversation_id.clone(),
+        request.wanted.clone(),
+        config,
+    );
+    let mut subscription: Option<mpsc::Receiver<Signal>> = None;
+    let mut subscribed = false;
+    let mut feed_open = true;
+    let mut audit_ctx = AuditContext {
+        log: audit,
+        who: client.client_id().map(str::to_string),
+        conversation_id: request.conversation_id.clone(),
+        participant_id: machine.target().map(str::to_string),
+        name: None,
+        purpose: None,
+    };
+    audit_ctx.write(AuditEntry::Request {
+        force: request.force,
+        user_id: match &request.wanted {
+            Wanted::User(id) => Some(id.clone()),
+            Wanted::Participant(_) => None,
+        },
+    });
+    // A user target: listen first, so no event between the read and the subscription is lost.
+    if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
+        subscription = subscribe(&client, vec![notifications::user_topic(user_id)]).await;
+        subscribed = true;
+    }
+    let mut effects = machine.handle(Input::Start, since(Instant::now()), rand::random());
+    let mut pending: Option<Pending> = None;
+    loop {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Report(step) => {
+                    if let Step::Started { name, purpose, .. } = &step {
+                        audit_ctx.name = name.clone();
+                        audit_ctx.purpose = purpose.clone();
+                    }
+                    audit_ctx.participant_id = machine.target().map(str::to_string);
+                    audit_ctx.write(AuditEntry::Progress { step: step.clone() });
+                    let target = Target {
+                        conversation_id: request.conversation_id.clone(),
+                        participant_id: machine.target().map(str::to_string).unwrap_or_else(|| {
+                            match &request.wanted {
+                                Wanted::Participant(id) | Wanted::User(id) => id.clone(),
+                            }
+                        }),
+                    };
+                    report(Progress {
+                        target,
+                        at_ms: since(Instant::now()).as_millis() as u64,
+                        step,
+                    });
+                }
+                Effect::Read => {
+                    let client = client.clone();
+                    let id = request.conversation_id.clone();
+                    pending = Some(Box::pin(async move {
+                        match client.call(&id).await {
+                            Ok(call) => Input::ReadOk(call),
+                            Err(e) => Input::ReadFailed(e),
+                        }
+                    }));
+                }
+                Effect::Patch {
+                    participant_id,
+                    path,
+                } => {
+                    let client = client.clone();
+                    let id = request.conversation_id.clone();
+                    pending = Some(Box::pin(async move {
+                        match client
+                            .disconnect_participant(&id, &participant_id, path)
+                            .await
+                        {
+                            Ok(()) => Input::PatchAccepted,
+                            Err(e) => Input::PatchFailed(e),
+                        }
+                    }));
+                }
+            }
+        }
+        if let Some(outcome) = machine.outcome() {
+            return outcome.clone();
+        }
+        // A participant target: subscribe once the first read has named its user or queue.
+        if matches!(source, EventSource::Subscribe) && !subscribed && pending.is_none() {
+            subscribed = true;
+            if let Some(topic) = topic_for(&machine) {
+                subscription = subscribe(&client, vec![topic]).await;
+                if subscription.is_some() {
+                    effects =
+                        machine.handle(Input::EventsLost, since(Instant::now()), rand::random());
+                    continue;
+                }
+            }
+        }
+        let wake = machine.wake_at().map(|at| start + at);
+        let input = tokio::select! {
+            _ = cancel.cancelled() => Input::Cancel,
+            input = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
+                pending = None;
+                input
+            }
+            live = async {
+                match &mut source {
+                    EventSource::Feed(rx) => rx.recv().await,
+                    EventSource::Subscribe => std::future::pending().await,
+                }
+            }, if feed_open && matches!(source, EventSource::Feed(_)) => match live {
+                Some(LiveInput::Conversation(c)) => Input::Event(c),
+                Some(LiveInput::Lost) => Input::EventsLost,
+                None => { feed_open = false; continue; }
+            },
+            signal = async { subscription.as_mut().expect("guarded").recv().await }, if subscription.is_some() => match signal {
+                Some(Signal::Conversation(c)) => Input::Event(c),
+                Some(Signal::Reconnected) => Input::EventsLost,
+                Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
+                None => { subscription = None; continue; }
+            },
+            _ = tokio::time::sleep_until(wake.unwrap_or(start)), if wake.is_some() => Input::Timer,
+        };
+        effects = machine.handle(input, since(Instant::now()), rand::random());
+    }
+}
+
+/// The topic that carries the target's call: its user's, else its queue's.
+fn topic_for(machine: &KickMachine) -> Option<String> {
+    let leg = machine.target_leg()?;
+    leg.user_id()
+        .map(notifications::user_topic)
+        .or_else(|| leg.queue_id().map(notifications::queue_topic))
+}
+
+async fn subscribe(client: &Client, topics: Vec<String>) -> Option<mpsc::Receiver<Signal>> {
+    match notifications::listen(client.clone(), topics).await {
+        Ok(rx) => Some(rx),
+        Err(e) => {
+            // Without events the wait re-reads when quiet: slower, still correct.
+            tracing::warn!("kick: no live events ({e}); the wait will re-read instead");
+            None
+        }
+    }
+}
+
+struct AuditContext {
+    log: Option<Arc<AuditLog>>,
+    who: Option<String>,
+    conversation_id: String,
+    participant_id: Option<String>,
+    name: Option<String>,
+    purpose: Option<String>,
+}
+
+impl AuditContext {
+    fn write(&self, entry: AuditEntry) {
+        let Some(log) = &self.log else { return };
+        let record = AuditRecord {
+            at: Timestamp::now(),
+            who: self.who.clone(),
+            conversation_id: self.conversation_id.clone(),
+            participant_id: self.participant_id.clone(),
+            name: self.name.clone(),
+            purpose: self.purpose.clone(),
+            entry,
+        };
+        if let Err(e) = log.record(&record) {
+            tracing::error!("audit: {e:#}");
+        }
+    }
+}

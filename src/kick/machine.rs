@@ -1,0 +1,767 @@
+//! The kick as a pure state machine: each input (an answer, a live event, a timer, a cancel) with
+//! the time since the job began gives effects as data (read, PATCH, report). No I/O and no clock:
+//! the driver performs the effects, and tests feed plain values.
+//!
+//! Order (design.md, "The kick"): read → safety → wait for a settled leg (from live events) →
+//! PATCH → on failure back off / honour Retry-After / re-read → verify.
+
+use std::time::Duration;
+
+use crate::kick::{Outcome, OutcomeKind, Step};
+use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
+use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
+
+/// Who to remove: a participant id, or a user id (then the user's live leg).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    Participant(String),
+    User(String),
+}
+
+/// Limits of one job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineConfig {
+    /// How long to wait for the target's leg to settle.
+    pub wait_timeout: Duration,
+    /// PATCHes sent at most.
+    pub max_attempts: u32,
+    /// The whole job gives up after this.
+    pub deadline: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// After a 202, how long to wait for the event that shows the leg gone before reading.
+    pub verify_grace: Duration,
+    /// While waiting, re-read only when no event about the call came for this long (events can
+    /// be lost; this is not polling while events flow).
+    pub quiet_reread: Duration,
+    /// Skip the safety rules (customer/external, last other party).
+    pub force: bool,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig {
+            wait_timeout: Duration::from_secs(30),
+            max_attempts: 8,
+            deadline: Duration::from_secs(60),
+            backoff_base: Duration::from_millis(100),
+            backoff_cap: Duration::from_secs(5),
+            verify_grace: Duration::from_secs(2),
+            quiet_reread: Duration::from_secs(5),
+            force: false,
+        }
+    }
+}
+
+/// Which participant endpoint a PATCH goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchPath {
+    /// `/api/v2/conversations/calls/{id}/participants/{pid}`
+    Calls,
+    /// `/api/v2/conversations/{id}/participants/{pid}` (after `400 not.a.user`).
+    Generic,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Start,
+    ReadOk(CallConversation),
+    ReadFailed(ApiError),
+    /// A live notification carrying the conversation as it now stands.
+    Event(CallConversation),
+    PatchAccepted,
+    PatchFailed(ApiError),
+    /// The wake time the machine asked for has come.
+    Timer,
+    /// Live events may have been lost (the socket reconnected, or the subscription began after
+    /// the first read): re-read if waiting on events.
+    EventsLost,
+    Cancel,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// GET the call; answer with `ReadOk` or `ReadFailed`.
+    Read,
+    /// PATCH `{"state":"disconnected"}`; answer with `PatchAccepted` or `PatchFailed`.
+    Patch {
+        participant_id: String,
+        path: PatchPath,
+    },
+    Report(Step),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadFor {
+    /// Deciding what to do (first read, after a 409, after a quiet wait).
+    Decide,
+    /// Checking that an accepted removal took effect.
+    Verify,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    Read,
+    Patch,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    Idle,
+    Reading(ReadFor),
+    Waiting { since: Duration },
+    Patching,
+    Pausing { until: Duration, then: Next },
+    Verifying,
+    Done,
+}
+
+/// One kick job's state.
+#[derive(Clone, Debug)]
+pub struct KickMachine {
+    config: MachineConfig,
+    conversation_id: String,
+    wanted: Wanted,
+    phase: Phase,
+    /// The participant id, once known (a user target is resolved by the first read).
+    target: Option<String>,
+    /// The newest view of the call (read or event).
+    latest: Option<CallConversation>,
+    /// When the latest view came.
+    latest_at: Duration,
+    /// The state last reported while waiting, so a wait is reported once per state.
+    waiting_state: Option<ParticipantState>,
+    path: PatchPath,
+    attempts: u32,
+    requests: u32,
+    /// Failed requests that are retried (409, 5xx, timeouts): the backoff exponent.
+    retries: u32,
+    /// 429: no request before this.
+    not_before: Duration,
+    patched: bool,
+    /// When the 202 came, and when the next verification read is due if no event shows the result.
+    verify_started: Duration,
+    verify_next: Duration,
+    verify_reads: u32,
+    started_reported: bool,
+    outcome: Option<Outcome>,
+}
+
+impl KickMachine {
+    pub fn new(conversation_id: impl Into<String>, wanted: Wanted, config: MachineConfig) -> Self {
+        let target = match &wanted {
+            Wanted::Participant(id) => Some(id.clone()),
+            Wanted::User(_) => None,
+        };
+        KickMachine {
+            config,
+            conversation_id: conversation_id.into(),
+            wanted,
+            phase: Phase::Idle,
+            target,
+            latest: None,
+            latest_at: Duration::ZERO,
+            waiting_state: None,
+            path: PatchPath::Calls,
+            attempts: 0,
+            requests: 0,
+            retries: 0,
+            not_before: Duration::ZERO,
+            patched: false,
+            verify_started: Duration::ZERO,
+            verify_next: Duration::ZERO,
+            verify_reads: 0,
+            started_reported: false,
+            outcome: None,
+        }
+    }
+
+    pub fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    /// The participant being removed, once known.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
+
+    /// The target's leg as last seen (read or event).
+    pub fn target_leg(&self) -> Option<&CallMediaParticipant> {
+        self.latest_target()
+    }
+
+    /// The final outcome, once the job is over.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u32 {
+        self.requests
+    }
+
+    /// When the driver must send `Input::Timer` (None: nothing to wait for but answers).
+    pub fn wake_at(&self) -> Option<Duration> {
+        let phase_wake = match &self.phase {
+            Phase::Idle | Phase::Done | Phase::Reading(_) | Phase::Patching => return None,
+            Phase::Waiting { since } => {
+                (*since + self.config.wait_timeout).min(self.latest_at + self.config.quiet_reread)
+            }
+            Phase::Pausing { until, .. } => *until,
+            Phase::Verifying => self
+                .verify_next
+                .max(self.not_before)
+                .min(self.verify_started + self.config.wait_timeout),
+        };
+        Some(phase_wake.min(self.config.deadline))
+    }
+
+    /// Feeds one input seen at `now` (time since the job began); `jitter` in [0, 1) picks the
+    /// backoff delay (full jitter). Returns the effects to perform, in order.
+    pub fn handle(&mut self, input: Input, now: Duration, jitter: f64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if self.phase == Phase::Done {
+            return out;
+        }
+        if input == Input::Cancel {
+            self.finish(&mut out, now, OutcomeKind::Cancelled, "cancelled", None);
+            return out;
+        }
+        if now >= self.config.deadline {
+            let message = format!(
+                "gave up after {} s (the job's deadline)",
+                self.config.deadline.as_secs_f64()
+            );
+            self.finish(&mut out, now, OutcomeKind::TimedOut, &message, None);
+            return out;
+        }
+        match input {
+            Input::Start => {
+                if self.phase == Phase::Idle {
+                    self.read(&mut out, now, ReadFor::Decide);
+                }
+            }
+            Input::ReadOk(conversation) => {
+                let Phase::Reading(purpose) = self.phase else {
+                    return out;
+                };
+                self.latest = Some(conversation);
+                self.latest_at = now;
+                match purpose {
+                    ReadFor::Decide => self.decide(&mut out, now, jitter),
+                    ReadFor::Verify => self.verify(&mut out, now),
+                }
+            }
+            Input::ReadFailed(error) => {
+                let Phase::Reading(purpose) = self.phase else {
+                    return out;
+                };
+                self.read_failed(&mut out, now, jitter, purpose, error);
+            }
+            Input::Event(conversation) => {
+                if conversation.id != self.conversation_id {
+                    return out;
+                }
+                self.latest = Some(conversation);
+                self.latest_at = now;
+                match self.phase {
+                    Phase::Waiting { .. } => self.decide(&mut out, now, jitter),
+                    Phase::Verifying => self.verify(&mut out, now),
+                    // A request is in flight or a pause runs: the view is kept for later.
+                    _ => {}
+                }
+            }
+            Input::PatchAccepted => {
+                if self.phase != Phase::Patching {
+                    return out;
+                }
+                self.patched = true;
+                self.retries = 0;
+                out.push(Effect::Report(Step::Answer {
+                    number: self.attempts,
+                    status: 202,
+                    code: None,
+                    message: None,
+                }));
+                out.push(Effect::Report(Step::Verifying));
+                self.phase = Phase::Verifying;
+                self.verify_started = now;
+                self.verify_next = now + self.config.verify_grace;
+                // An event that came while the PATCH was in flight may already show it done.
+                if self.latest_target().is_some_and(|p| p.state.is_gone()) {
+                    self.verify(&mut out, now);
+                }
+            }
+            Input::PatchFailed(error) => {
+                if self.phase != Phase::Patching {
+                    return out;
+                }
+                self.patch_failed(&mut out, now, jitter, error);
+            }
+            Input::Timer => self.timer(&mut out, now, jitter),
+            Input::EventsLost => match self.phase {
+                Phase::Waiting { .. } => self.read(&mut out, now, ReadFor::Decide),
+                Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
+                _ => {}
+            },
+            Input::Cancel => {}
+        }
+        out
+    }
+
+    fn timer(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
+        let Some(due) = self.wake_at() else { return };
+        if now < due {
+            return;
+        }
+        match self.phase.clone() {
+            Phase::Waiting { since } => {
+                if now >= since + self.config.wait_timeout {
+                    let state = self
+                        .latest_target()
+                        .map(|p| p.state.to_string())
+                        .unwrap_or_else(|| "unknown".into());
+                    let message = format!(
+                        "the leg is still {state} after {} s; not removed",
+                        self.config.wait_timeout.as_secs_f64()
+                    );
+                    self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+                } else {
+                    // No event about the call for a while: read once to be sure none was lost.
+                    self.read(out, now, ReadFor::Decide);
+                }
+            }
+            Phase::Pausing { then, .. } => match then {
+                Next::Read => self.read(out, now, ReadFor::Decide),
+                Next::Patch => self.decide(out, now, jitter),
+            },
+            Phase::Verifying => {
+                if now >= self.verify_started + self.config.wait_timeout {
+                    let message = format!(
+                        "the platform accepted the removal but the leg was not seen disconnected within {} s",
+                        self.config.wait_timeout.as_secs_f64()
+                    );
+                    self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+                } else {
+                    self.verify_reads += 1;
+                    let pause = self
+                        .config
+                        .verify_grace
+                        .saturating_mul(1 << self.verify_reads.min(4))
+                        .min(self.config.backoff_cap.max(self.config.verify_grace));
+                    self.verify_next = now + pause;
+                    self.read(out, now, ReadFor::Verify);
+                }
+            }
+            Phase::Idle | Phase::Reading(_) | Phase::Patching | Phase::Done => {}
+        }
+    }
+
+    /// Sends a read now, or pauses until a Retry-After ends.
+    fn read(&mut self, out: &mut Vec<Effect>, now: Duration, purpose: ReadFor) {
+        if now < self.not_before {
+            if purpose == ReadFor::Verify {
+                // Verification waits inside its own phase; its timer comes back after the pause.
+                self.phase = Phase::Verifying;
+                return;
+            }
+            self.phase = Phase::Pausing {
+                until: self.not_before,
+                then: Next::Read,
+            };
+            return;
+        }
+        self.requests += 1;
+        self.phase = Phase::Reading(purpose);
+        out.push(Effect::Read);
+    }
+
+    fn latest_target(&self) -> Option<&CallMediaParticipant> {
+        let id = self.target.as_deref()?;
+        self.latest.as_ref()?.participant(id)
+    }
+
+    /// Resolves a user target to the user's live leg (the same user may appear twice: an old
+    /// terminated leg and a new one). Without a live leg, the newest leg (then: already gone).
+    fn resolve(&mut self) {
+        if self.target.is_some() {
+            return;
+        }
+        let (Wanted::User(user_id), Some(conversation)) = (&self.wanted, &self.latest) else {
+            return;
+        };
+        let legs: Vec<&CallMediaParticipant> = conversation
+            .participants
+            .iter()
+            .filter(|p| p.user_id() == Some(user_id.as_str()))
+            .collect();
+        let chosen = legs
+            .iter()
+            .rev()
+            .find(|p| p.state.is_live())
+            .or_else(|| legs.last());
+        self.target = chosen.map(|p| p.id.clone());
+    }
+
+    /// With a fresh view of the call: done, refused, wait, or PATCH.
+    fn decide(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
+        self.resolve();
+        let Some(conversation) = self.latest.clone() else {
+            self.read(out, now, ReadFor::Decide);
+            return;
+        };
+        let Some(target) = self.latest_target().cloned() else {
+            let message = match &self.wanted {
+                Wanted::Participant(id) => format!(
+                    "participant {id} is not in conversation {}",
+                    self.conversation_id
+                ),
+                Wanted::User(id) => format!(
+                    "user {id} has no leg in conversation {}",
+                    self.conversation_id
+                ),
+            };
+            self.finish(out, now, OutcomeKind::Failed, &message, Some(404));
+            return;
+        };
+        if !self.started_reported {
+            self.started_reported = true;
+            out.push(Effect::Report(Step::Started {
+                name: display_name(&target),
+                purpose: target.purpose.clone(),
+                joined: false,
+            }));
+        }
+        if target.state.is_gone() {
+            if self.patched {
+                self.verify(out, now);
+            } else {
+                let message = format!("{} had already left the call", describe(&target));
+                self.finish(out, now, OutcomeKind::AlreadyGone, &message, None);
+            }
+            return;
+        }
+        if !self.config.force
+            && let Some(reason) = safety_refusal(&conversation, &target)
+        {
+            self.finish(out, now, OutcomeKind::Refused, &reason, None);
+            return;
+        }
+        if !is_settled(&target.state) {
+            let since = match self.phase {
+                Phase::Waiting { since } => since,
+                _ => now,
+            };
+            if self.waiting_state.as_ref() != Some(&target.state) {
+                self.waiting_state = Some(target.state.clone());
+                out.push(Effect::Report(Step::Waiting {
+                    state: target.state.clone(),
+                }));
+            }
+            self.phase = Phase::Waiting { since };
+            if now >= since + self.config.wait_timeout {
+                self.timer(out, now, jitter);
+            }
+            return;
+        }
+        self.waiting_state = None;
+        self.patch(out, now);
+    }
+
+    fn patch(&mut self, out: &mut Vec<Effect>, now: Duration) {
+        if now < self.not_before {
+            self.phase = Phase::Pausing {
+                until: self.not_before,
+                then: Next::Patch,
+            };
+            return;
+        }
+        if self.attempts >= self.config.max_attempts {
+            let message = format!(
+                "gave up after {} attempts; the platform kept refusing",
+                self.attempts
+            );
+            self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+            return;
+        }
+        let Some(participant_id) = self.target.clone() else {
+            return;
+        };
+        self.attempts += 1;
+        self.requests += 1;
+        self.phase = Phase::Patching;
+        out.push(Effect::Report(Step::Attempt {
+            number: self.attempts,
+        }));
+        out.push(Effect::Patch {
+            participant_id,
+            path: self.path,
+        });
+    }
+
+    fn backoff(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        jitter: f64,
+        then: Next,
+        reason: &str,
+    ) {
+        let ceiling = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << self.retries.min(20))
+            .min(self.config.backoff_cap);
+        self.retries += 1;
+        let delay = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+        out.push(Effect::Report(Step::Backoff {
+            delay_ms: delay.as_millis() as u64,
+            reason: reason.to_string(),
+        }));
+        self.phase = Phase::Pausing {
+            until: (now + delay).max(self.not_before),
+            then,
+        };
+    }
+
+    fn rate_limited(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        retry_after: Duration,
+        then: Next,
+    ) {
+        self.not_before = self.not_before.max(now + retry_after);
+        out.push(Effect::Report(Step::RateLimited {
+            retry_after_ms: retry_after.as_millis() as u64,
+        }));
+        self.phase = Phase::Pausing {
+            until: self.not_before,
+            then,
+        };
+    }
+
+    fn read_failed(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        jitter: f64,
+        purpose: ReadFor,
+        error: ApiError,
+    ) {
+        if purpose == ReadFor::Verify {
+            // Verification keeps its own clock; a failed read just waits for the next timer.
+            if let FailureKind::RateLimited { retry_after } = error.kind {
+                self.not_before = self.not_before.max(now + retry_after);
+                out.push(Effect::Report(Step::RateLimited {
+                    retry_after_ms: retry_after.as_millis() as u64,
+                }));
+            }
+            if error.is_retryable() {
+                self.phase = Phase::Verifying;
+                return;
+            }
+        }
+        match &error.kind {
+            FailureKind::RateLimited { retry_after } => {
+                self.rate_limited(out, now, *retry_after, Next::Read)
+            }
+            FailureKind::Conflict | FailureKind::Unavailable => {
+                if self.retries >= self.config.max_attempts {
+                    let message = format!("could not read the call: {error}");
+                    self.finish(out, now, OutcomeKind::Failed, &message, error.status);
+                } else {
+                    let reason = format!("read failed: {}", short(&error));
+                    self.backoff(out, now, jitter, Next::Read, &reason);
+                }
+            }
+            FailureKind::NotFound => {
+                let message = format!(
+                    "conversation {} not found (it may have ended): {}",
+                    self.conversation_id, error.message
+                );
+                self.finish(out, now, OutcomeKind::Failed, &message, error.status);
+            }
+            FailureKind::Forbidden => {
+                let message = format!("not permitted to read the call: {error}");
+                self.finish(out, now, OutcomeKind::Failed, &message, Some(403));
+            }
+            FailureKind::Unauthorized | FailureKind::Rejected | FailureKind::Malformed => {
+                let message = error.to_string();
+                self.finish(out, now, OutcomeKind::Failed, &message, error.status);
+            }
+        }
+    }
+
+    fn patch_failed(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64, error: ApiError) {
+        out.push(Effect::Report(Step::Answer {
+            number: self.attempts,
+            status: error.status.unwrap_or(0),
+            code: error.code.clone(),
+            message: Some(error.message.clone()),
+        }));
+        if error.has_code("not.a.user") && self.path == PatchPath::Calls {
+            // Client credentials have no user context: the media-agnostic endpoint takes the same body.
+            self.path = PatchPath::Generic;
+            self.decide(out, now, jitter);
+            return;
+        }
+        if error.has_code("conversation.error.call.disconnected") {
+            let kind = if self.patched {
+                OutcomeKind::Removed
+            } else {
+                OutcomeKind::AlreadyGone
+            };
+            self.finish(
+                out,
+                now,
+                kind,
+                "the platform says the call is already disconnected",
+                None,
+            );
+            return;
+        }
+        match &error.kind {
+            FailureKind::Conflict => {
+                let reason = format!("409 {}: re-reading the leg", error.message);
+                self.backoff(out, now, jitter, Next::Read, &reason);
+            }
+            FailureKind::RateLimited { retry_after } => {
+                self.rate_limited(out, now, *retry_after, Next::Patch)
+            }
+            FailureKind::Unavailable => {
+                let reason = short(&error);
+                self.backoff(out, now, jitter, Next::Patch, &reason);
+            }
+            FailureKind::Forbidden => {
+                let message = format!(
+                    "not permitted: {} (needs {DISCONNECT_PERMISSIONS})",
+                    error.message
+                );
+                self.finish(out, now, OutcomeKind::Failed, &message, Some(403));
+            }
+            FailureKind::NotFound
+            | FailureKind::Unauthorized
+            | FailureKind::Rejected
+            | FailureKind::Malformed => {
+                let message = error.to_string();
+                self.finish(out, now, OutcomeKind::Failed, &message, error.status);
+            }
+        }
+    }
+
+    /// After a 202: done when the target is seen gone and the others are still on the call.
+    fn verify(&mut self, out: &mut Vec<Effect>, now: Duration) {
+        let Some(conversation) = self.latest.clone() else {
+            self.phase = Phase::Verifying;
+            return;
+        };
+        let target_gone = self.latest_target().is_none_or(|p| p.state.is_gone());
+        if !target_gone {
+            self.phase = Phase::Verifying;
+            return;
+        }
+        let others = conversation
+            .live_participants()
+            .filter(|p| Some(p.id.as_str()) != self.target.as_deref())
+            .count();
+        if others > 0 {
+            let message = format!("removed; {others} other parties still connected");
+            self.finish(out, now, OutcomeKind::Removed, &message, None);
+        } else if self.config.force {
+            self.finish(
+                out,
+                now,
+                OutcomeKind::Removed,
+                "removed; the call has ended (forced)",
+                None,
+            );
+        } else {
+            self.finish(
+                out,
+                now,
+                OutcomeKind::Failed,
+                "the target left, but no other party is still connected",
+                None,
+            );
+        }
+    }
+
+    fn finish(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        kind: OutcomeKind,
+        message: &str,
+        status: Option<u16>,
+    ) {
+        let outcome = Outcome {
+            outcome: kind,
+            attempts: self.attempts,
+            requests: self.requests,
+            elapsed_ms: now.as_millis() as u64,
+            message: message.to_string(),
+            status,
+        };
+        self.phase = Phase::Done;
+        self.outcome = Some(outcome.clone());
+        out.push(Effect::Report(Step::Finished(outcome)));
+    }
+}
+
+/// A leg the platform lets go of without a 409: connected (held or not).
+pub fn is_settled(state: &ParticipantState) -> bool {
+    matches!(state, ParticipantState::Connected)
+}
+
+/// Why the kick must not go ahead without `--force`, if it must not.
+pub fn safety_refusal(
+    conversation: &CallConversation,
+    target: &CallMediaParticipant,
+) -> Option<String> {
+    if target.is_customer_side() {
+        return Some(format!(
+            "{} is the {} party; removing them is refused without --force",
+            describe(target),
+            target.purpose()
+        ));
+    }
+    let remaining = conversation
+        .live_participants()
+        .filter(|p| p.id != target.id)
+        .count();
+    if remaining < 2 {
+        return Some(format!(
+            "removing {} would leave {remaining} party on the call, ending it for the others; refused without --force",
+            describe(target)
+        ));
+    }
+    None
+}
+
+fn display_name(p: &CallMediaParticipant) -> Option<String> {
+    p.name
+        .clone()
+        .or_else(|| p.user.as_ref().and_then(|u| u.name.clone()))
+}
+
+fn describe(p: &CallMediaParticipant) -> String {
+    match display_name(p) {
+        Some(name) => format!("{name} ({})", p.id),
+        None => format!("participant {}", p.id),
+    }
+}
+
+fn short(error: &ApiError) -> String {
+    match error.status {
+        Some(status) => format!("{status} {}", error.message),
+        None => error.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

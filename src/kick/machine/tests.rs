@@ -1,0 +1,663 @@
+//! Table tests and property tests of the kick machine: plain values, no clock, no network.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::platform::models::EntityRef;
+
+fn leg(
+    id: &str,
+    purpose: &str,
+    state: ParticipantState,
+    user: Option<&str>,
+) -> CallMediaParticipant {
+    let mut p = CallMediaParticipant::new(id, purpose, state);
+    p.name = Some(format!("name-{id}"));
+    p.user = user.map(|u| EntityRef {
+        id: Some(u.to_string()),
+        name: None,
+        self_uri: None,
+    });
+    p
+}
+
+/// A conference: customer, the target agent `t` (user `u1`) in `state`, and agent `a2`.
+fn call(state: ParticipantState) -> CallConversation {
+    CallConversation {
+        id: "c1".into(),
+        participants: vec![
+            leg("cust", "customer", ParticipantState::Connected, None),
+            leg("t", "agent", state, Some("u1")),
+            leg("a2", "agent", ParticipantState::Connected, Some("u2")),
+        ],
+        ..Default::default()
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn api(status: u16, code: Option<&str>, retry_after: Option<Duration>) -> ApiError {
+    ApiError::from_status(
+        "PATCH /x",
+        status,
+        code.map(str::to_string),
+        Some(format!("answer {status}")),
+        retry_after,
+    )
+}
+
+fn machine() -> KickMachine {
+    KickMachine::new(
+        "c1",
+        Wanted::Participant("t".into()),
+        MachineConfig::default(),
+    )
+}
+
+fn patches(effects: &[Effect]) -> Vec<&Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Patch { .. }))
+        .collect()
+}
+
+fn finished(effects: &[Effect]) -> Option<&Outcome> {
+    effects.iter().find_map(|e| match e {
+        Effect::Report(Step::Finished(o)) => Some(o),
+        _ => None,
+    })
+}
+
+#[test]
+fn settled_target_is_one_read_one_patch_then_verified_by_event() {
+    let mut m = machine();
+    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(40),
+        0.5,
+    );
+    assert_eq!(
+        patches(&effects),
+        vec![&Effect::Patch {
+            participant_id: "t".into(),
+            path: PatchPath::Calls
+        }]
+    );
+    let effects = m.handle(Input::PatchAccepted, ms(80), 0.5);
+    assert!(effects.contains(&Effect::Report(Step::Verifying)));
+    assert!(finished(&effects).is_none(), "a 202 alone is not success");
+    let effects = m.handle(
+        Input::Event(call(ParticipantState::Disconnected)),
+        ms(90),
+        0.5,
+    );
+    let outcome = finished(&effects).expect("verified");
+    assert_eq!(outcome.outcome, OutcomeKind::Removed);
+    assert_eq!((outcome.attempts, outcome.requests), (1, 2));
+    assert!(m.is_done());
+}
+
+#[test]
+fn ringing_target_waits_for_the_event_then_patches_at_once() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(40), 0.5);
+    assert!(patches(&effects).is_empty());
+    assert!(effects.contains(&Effect::Report(Step::Waiting {
+        state: ParticipantState::Alerting
+    })));
+    // An unrelated call's event changes nothing.
+    let mut other = call(ParticipantState::Connected);
+    other.id = "c2".into();
+    assert!(m.handle(Input::Event(other), ms(500), 0.5).is_empty());
+    let effects = m.handle(
+        Input::Event(call(ParticipantState::Connected)),
+        ms(1400),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1);
+}
+
+#[test]
+fn quiet_wait_rereads_but_not_while_events_flow() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    assert_eq!(m.wake_at(), Some(Duration::from_secs(5)));
+    m.handle(
+        Input::Event(call(ParticipantState::Alerting)),
+        ms(4000),
+        0.5,
+    );
+    assert_eq!(
+        m.wake_at(),
+        Some(ms(9000)),
+        "an event moves the quiet re-read"
+    );
+    assert_eq!(m.handle(Input::Timer, ms(9000), 0.5), vec![Effect::Read]);
+}
+
+#[test]
+fn wait_gives_up_after_the_wait_timeout() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    let mut now = ms(0);
+    for _ in 0..7 {
+        now += ms(4000);
+        let effects = m.handle(Input::Event(call(ParticipantState::Alerting)), now, 0.5);
+        assert!(patches(&effects).is_empty());
+    }
+    let due = m.wake_at().unwrap();
+    assert_eq!(due, Duration::from_secs(30));
+    let effects = m.handle(Input::Timer, due, 0.5);
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::TimedOut);
+}
+
+#[test]
+fn conflict_backs_off_with_full_jitter_then_rereads() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    assert!(effects.contains(&Effect::Report(Step::Backoff {
+        delay_ms: 50,
+        reason: "409 answer 409: re-reading the leg".into()
+    })));
+    assert_eq!(m.wake_at(), Some(ms(70)));
+    assert!(
+        m.handle(Input::Timer, ms(60), 0.5).is_empty(),
+        "not before the backoff ends"
+    );
+    assert_eq!(m.handle(Input::Timer, ms(70), 0.5), vec![Effect::Read]);
+    // Second failure: the ceiling doubles.
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(80),
+        0.5,
+    );
+    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(90), 0.99);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Report(Step::Backoff { delay_ms: 198, .. })))
+    );
+}
+
+#[test]
+fn backoff_is_capped_and_attempts_are_bounded() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let mut now = ms(0);
+    let mut effects = m.handle(Input::ReadOk(call(ParticipantState::Connected)), now, 0.99);
+    let mut patches_sent = 0;
+    while !m.is_done() {
+        patches_sent += patches(&effects).len();
+        if patches(&effects).is_empty() && effects.contains(&Effect::Read) {
+            effects = m.handle(Input::ReadOk(call(ParticipantState::Connected)), now, 0.99);
+            continue;
+        }
+        effects = m.handle(Input::PatchFailed(api(409, None, None)), now, 0.99);
+        for e in &effects {
+            if let Effect::Report(Step::Backoff { delay_ms, .. }) = e {
+                assert!(*delay_ms <= 5000);
+            }
+        }
+        if m.is_done() {
+            break;
+        }
+        now = m.wake_at().unwrap();
+        effects = m.handle(Input::Timer, now, 0.99);
+    }
+    assert_eq!(patches_sent, 8);
+    assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
+    assert_eq!(m.outcome().unwrap().attempts, 8);
+}
+
+#[test]
+fn rate_limit_waits_exactly_retry_after() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::PatchFailed(api(
+            429,
+            Some("too.many.requests"),
+            Some(Duration::from_secs(3)),
+        )),
+        ms(20),
+        0.5,
+    );
+    assert!(effects.contains(&Effect::Report(Step::RateLimited {
+        retry_after_ms: 3000
+    })));
+    assert_eq!(m.wake_at(), Some(ms(3020)));
+    assert!(m.handle(Input::Timer, ms(3019), 0.5).is_empty());
+    // An event meanwhile does not send anything either.
+    assert!(
+        patches(&m.handle(
+            Input::Event(call(ParticipantState::Connected)),
+            ms(3000),
+            0.5
+        ))
+        .is_empty()
+    );
+    let effects = m.handle(Input::Timer, ms(3020), 0.5);
+    assert_eq!(patches(&effects).len(), 1);
+}
+
+#[test]
+fn server_errors_back_off_and_retry_the_patch() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(Input::PatchFailed(api(503, None, None)), ms(20), 0.0);
+    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.0);
+    assert_eq!(patches(&effects).len(), 1);
+}
+
+#[test]
+fn not_a_user_falls_back_to_the_generic_endpoint() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::PatchFailed(api(400, Some("not.a.user"), None)),
+        ms(20),
+        0.5,
+    );
+    assert_eq!(
+        patches(&effects),
+        vec![&Effect::Patch {
+            participant_id: "t".into(),
+            path: PatchPath::Generic
+        }]
+    );
+}
+
+#[test]
+fn call_disconnected_answer_is_done() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
+        ms(20),
+        0.5,
+    );
+    assert_eq!(
+        finished(&effects).unwrap().outcome,
+        OutcomeKind::AlreadyGone
+    );
+}
+
+#[test]
+fn forbidden_stops_with_the_permission_needed() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::PatchFailed(api(403, Some("missing.any.permissions"), None)),
+        ms(20),
+        0.5,
+    );
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert_eq!(outcome.status, Some(403));
+    assert!(
+        outcome
+            .message
+            .contains("conversation:communication:disconnect")
+    );
+}
+
+#[test]
+fn already_gone_target_sends_nothing() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Terminated)),
+        ms(10),
+        0.5,
+    );
+    assert!(patches(&effects).is_empty());
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::AlreadyGone);
+    assert_eq!(outcome.requests, 1);
+}
+
+#[test]
+fn unknown_participant_and_conversation_are_clear_failures() {
+    let mut m = KickMachine::new(
+        "c1",
+        Wanted::Participant("nobody".into()),
+        MachineConfig::default(),
+    );
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert!(finished(&effects).unwrap().message.contains("nobody"));
+
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadFailed(ApiError::from_status(
+            "GET /api/v2/conversations/calls/c1",
+            404,
+            Some("not.found".into()),
+            Some("not found".into()),
+            None,
+        )),
+        ms(10),
+        0.5,
+    );
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(outcome.message.contains("conversation c1 not found"));
+}
+
+#[test]
+fn customer_is_refused_unless_forced() {
+    let mut m = KickMachine::new(
+        "c1",
+        Wanted::Participant("cust".into()),
+        MachineConfig::default(),
+    );
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert!(patches(&effects).is_empty());
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Refused);
+
+    let config = MachineConfig {
+        force: true,
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("cust".into()), config);
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1);
+}
+
+#[test]
+fn last_other_party_is_refused() {
+    let mut conversation = call(ParticipantState::Connected);
+    conversation.participants[2].state = ParticipantState::Disconnected;
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(Input::ReadOk(conversation), ms(10), 0.5);
+    assert!(patches(&effects).is_empty());
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Refused);
+    assert!(outcome.message.contains("would leave 1 party"));
+}
+
+#[test]
+fn same_user_twice_acts_on_the_live_leg() {
+    let mut conversation = call(ParticipantState::Connected);
+    conversation.participants.insert(
+        0,
+        leg("t-old", "agent", ParticipantState::Terminated, Some("u1")),
+    );
+    let mut m = KickMachine::new("c1", Wanted::User("u1".into()), MachineConfig::default());
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(Input::ReadOk(conversation), ms(10), 0.5);
+    assert_eq!(
+        patches(&effects),
+        vec![&Effect::Patch {
+            participant_id: "t".into(),
+            path: PatchPath::Calls
+        }]
+    );
+    assert_eq!(m.target(), Some("t"));
+}
+
+#[test]
+fn verification_reads_when_no_event_comes() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(Input::PatchAccepted, ms(20), 0.5);
+    assert_eq!(m.wake_at(), Some(ms(2020)));
+    assert_eq!(m.handle(Input::Timer, ms(2020), 0.5), vec![Effect::Read]);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(2030),
+        0.5,
+    );
+    assert!(
+        finished(&effects).is_none(),
+        "still connected: not verified"
+    );
+    let due = m.wake_at().unwrap();
+    assert_eq!(m.handle(Input::Timer, due, 0.5), vec![Effect::Read]);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Disconnected)),
+        due,
+        0.5,
+    );
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Removed);
+}
+
+#[test]
+fn cancel_ends_the_job() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
+    let effects = m.handle(Input::Cancel, ms(20), 0.5);
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Cancelled);
+    assert!(
+        m.handle(Input::Event(call(ParticipantState::Connected)), ms(30), 0.5)
+            .is_empty()
+    );
+}
+
+// ---- property tests ----
+
+/// What the simulated platform does next.
+#[derive(Clone, Debug)]
+enum Move {
+    /// Answer the pending request (the u8 picks which answer).
+    Answer(u8),
+    /// An event: the target's leg changes (the u8 picks the state).
+    Event(u8),
+    /// Let time pass to the machine's wake time.
+    Timer,
+    /// A little time passes.
+    Pass(u16),
+}
+
+fn moves() -> impl Strategy<Value = Vec<Move>> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => any::<u8>().prop_map(Move::Answer),
+            2 => any::<u8>().prop_map(Move::Event),
+            2 => Just(Move::Timer),
+            1 => (0u16..3000).prop_map(Move::Pass),
+        ],
+        1..120,
+    )
+}
+
+fn state_from(n: u8) -> ParticipantState {
+    match n % 6 {
+        0 => ParticipantState::Alerting,
+        1 => ParticipantState::Contacting,
+        2 => ParticipantState::Converting,
+        _ => ParticipantState::Connected,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    #[test]
+    fn invariants_hold_for_any_sequence(
+        moves in moves(),
+        jitters in prop::collection::vec(0.0f64..1.0, 120),
+        initial in any::<u8>(),
+        by_user in any::<bool>(),
+        target_customer in any::<bool>(),
+        force in any::<bool>(),
+    ) {
+        let config = MachineConfig { force, ..MachineConfig::default() };
+        let target_id = if target_customer { "cust" } else { "t" };
+        let wanted = if by_user && !target_customer {
+            Wanted::User("u1".into())
+        } else {
+            Wanted::Participant(target_id.into())
+        };
+        let mut m = KickMachine::new("c1", wanted, config.clone());
+        // The world: an old terminated leg of the same user comes first.
+        let mut world = call(state_from(initial));
+        world.participants.insert(0, leg("t-old", "agent", ParticipantState::Terminated, Some("u1")));
+        let set_target = |world: &mut CallConversation, state: ParticipantState| {
+            if let Some(p) = world.participants.iter_mut().find(|p| p.id == target_id) {
+                p.state = state;
+            }
+        };
+        let target_state = |world: &CallConversation| world.participant(target_id).map(|p| p.state.clone());
+
+        let mut now = Duration::ZERO;
+        let mut pending: Option<Effect> = None;
+        let mut seen: Option<CallConversation> = None; // the machine's latest view
+        let mut not_before = Duration::ZERO;
+        let mut accepted = false;
+        let mut patches_sent = 0u32;
+        let mut effects = m.handle(Input::Start, now, 0.5);
+
+        for (i, mv) in moves.iter().enumerate() {
+            // Check the effects just produced.
+            for e in &effects {
+                match e {
+                    Effect::Patch { participant_id, .. } => {
+                        prop_assert_eq!(participant_id.as_str(), target_id, "only the target is PATCHed");
+                        prop_assert!(now >= not_before, "no request before Retry-After ends");
+                        let view = seen.as_ref().and_then(|c| c.participant(target_id)).map(|p| p.state.clone());
+                        prop_assert_eq!(view, Some(ParticipantState::Connected), "never PATCH an unsettled leg");
+                        prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
+                        patches_sent += 1;
+                        prop_assert!(patches_sent <= config.max_attempts + 1);
+                        pending = Some(e.clone());
+                    }
+                    Effect::Read => {
+                        prop_assert!(now >= not_before, "no request before Retry-After ends");
+                        pending = Some(e.clone());
+                    }
+                    Effect::Report(Step::Finished(outcome)) => {
+                        if outcome.outcome == OutcomeKind::Removed {
+                            prop_assert!(accepted, "success only after a 202");
+                            let view = seen.as_ref().and_then(|c| c.participant(target_id)).map(|p| p.state.is_gone());
+                            prop_assert_eq!(view, Some(true), "success only when seen gone");
+                        }
+                    }
+                    Effect::Report(_) => {}
+                }
+            }
+            if m.is_done() {
+                break;
+            }
+            prop_assert!(pending.is_some() || m.wake_at().is_some(), "the machine never stalls");
+            let jitter = jitters[i];
+            effects = match mv {
+                Move::Answer(n) if pending.is_some() => {
+                    now += ms(5);
+                    match pending.take() {
+                        Some(Effect::Read) => match n % 5 {
+                            0 => m.handle(Input::ReadFailed(api(503, None, None)), now, jitter),
+                            1 => {
+                                not_before = not_before.max(now + ms(1000));
+                                m.handle(Input::ReadFailed(api(429, None, Some(ms(1000)))), now, jitter)
+                            }
+                            _ => {
+                                seen = Some(world.clone());
+                                m.handle(Input::ReadOk(world.clone()), now, jitter)
+                            }
+                        },
+                        _ => match n % 8 {
+                            0 => m.handle(Input::PatchFailed(api(409, None, None)), now, jitter),
+                            1 => {
+                                not_before = not_before.max(now + ms(2000));
+                                m.handle(Input::PatchFailed(api(429, None, Some(ms(2000)))), now, jitter)
+                            }
+                            2 => m.handle(Input::PatchFailed(api(504, None, None)), now, jitter),
+                            3 => m.handle(Input::PatchFailed(api(400, Some("not.a.user"), None)), now, jitter),
+                            _ => {
+                                accepted = true;
+                                if n % 3 == 0 {
+                                    set_target(&mut world, ParticipantState::Disconnected);
+                                }
+                                m.handle(Input::PatchAccepted, now, jitter)
+                            }
+                        },
+                    }
+                }
+                Move::Answer(_) => Vec::new(),
+                Move::Event(n) => {
+                    now += ms(10);
+                    if accepted && n % 2 == 0 {
+                        set_target(&mut world, ParticipantState::Disconnected);
+                    } else if target_state(&world).is_some_and(|s| !s.is_gone()) {
+                        set_target(&mut world, state_from(*n));
+                    }
+                    // An event can overtake an answer in flight; the machine keeps it as its view.
+                    seen = Some(world.clone());
+                    m.handle(Input::Event(world.clone()), now, jitter)
+                }
+                Move::Timer => match (m.wake_at(), &pending) {
+                    (Some(at), None) => {
+                        now = now.max(at);
+                        m.handle(Input::Timer, now, jitter)
+                    }
+                    _ => Vec::new(),
+                },
+                Move::Pass(d) => {
+                    now += ms(u64::from(*d));
+                    if pending.is_none() { m.handle(Input::Timer, now, jitter) } else { Vec::new() }
+                }
+            };
+        }
+    }
+}

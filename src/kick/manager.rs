@@ -1,0 +1,200 @@
+//! Kick jobs by target: one job per target (a second request joins it), each cancellable, each
+//! fed the live events of its call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput};
+use super::machine::Wanted;
+use super::{Progress, Step, Target};
+use crate::audit::AuditLog;
+use crate::platform::Client;
+use crate::platform::models::CallConversation;
+
+#[derive(Clone)]
+pub struct KickManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    options: KickOptions,
+    progress: mpsc::UnboundedSender<Progress>,
+    /// True: jobs subscribe to their own events (no caller feed).
+    standalone: bool,
+    audit: Option<Arc<AuditLog>>,
+    jobs: Mutex<HashMap<Target, Job>>,
+}
+
+struct Job {
+    id: u64,
+    cancel: CancellationToken,
+    events: mpsc::UnboundedSender<LiveInput>,
+}
+
+impl KickManager {
+    /// Jobs hear live events through `on_conversation` from a feed the caller already has
+    /// (the console's watch).
+    pub fn new(
+        client: Client,
+        options: KickOptions,
+        progress: mpsc::UnboundedSender<Progress>,
+    ) -> KickManager {
+        Self::build(client, options, progress, false)
+    }
+
+    /// Without a feed: each job subscribes to its target user's (or its queue's) topic itself.
+    pub fn standalone(
+        client: Client,
+        options: KickOptions,
+        progress: mpsc::UnboundedSender<Progress>,
+    ) -> KickManager {
+        Self::build(client, options, progress, true)
+    }
+
+    fn build(
+        client: Client,
+        options: KickOptions,
+        progress: mpsc::UnboundedSender<Progress>,
+        standalone: bool,
+    ) -> KickManager {
+        let audit = match options.open_audit() {
+            Ok(log) => Some(Arc::new(log)),
+            Err(e) => {
+                tracing::error!("kicks will not be audited: {e:#}");
+                None
+            }
+        };
+        KickManager {
+            inner: Arc::new(Inner {
+                client,
+                options,
+                progress,
+                standalone,
+                audit,
+                jobs: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The audit file in use, if it could be opened.
+    pub fn audit_path(&self) -> Option<&std::path::Path> {
+        self.inner.audit.as_deref().map(AuditLog::path)
+    }
+
+    /// Starts a job, or joins the running one for the same target (returns false then; a
+    /// `Started { joined: true }` is reported).
+    pub fn start(&self, target: Target, force: bool) -> bool {
+        self.start_request(
+            KickRequest {
+                conversation_id: target.conversation_id.clone(),
+                wanted: Wanted::Participant(target.participant_id.clone()),
+                force,
+            },
+            target,
+        )
+    }
+
+    /// Like `start`, for any request (a user target is keyed by the user id until resolved).
+    pub fn start_request(&self, request: KickRequest, key: Target) -> bool {
+        let Ok(mut jobs) = self.inner.jobs.lock() else {
+            return false;
+        };
+        if jobs.contains_key(&key) {
+            let _ = self.inner.progress.send(Progress {
+                target: key,
+                at_ms: 0,
+                step: Step::Started {
+                    name: None,
+                    purpose: None,
+                    joined: true,
+                },
+            });
+            return false;
+        }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cancel = CancellationToken::new();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        jobs.insert(
+            key.clone(),
+            Job {
+                id,
+                cancel: cancel.clone(),
+                events: events_tx,
+            },
+        );
+        drop(jobs);
+        let inner = Arc::clone(&self.inner);
+        let source = if inner.standalone {
+            EventSource::Subscribe
+        } else {
+            EventSource::Feed(events_rx)
+        };
+        tokio::spawn(async move {
+            let progress = inner.progress.clone();
+            let config = inner.options.machine_config(request.force);
+            driver::run(
+                inner.client.clone(),
+                request,
+                config,
+                source,
+                cancel,
+                inner.audit.clone(),
+                move |p| {
+                    let _ = progress.send(p);
+                },
+            )
+            .await;
+            if let Ok(mut jobs) = inner.jobs.lock()
+                && jobs.get(&key).is_some_and(|job| job.id == id)
+            {
+                jobs.remove(&key);
+            }
+        });
+        true
+    }
+
+    pub fn cancel(&self, target: &Target) {
+        if let Ok(jobs) = self.inner.jobs.lock()
+            && let Some(job) = jobs.get(target)
+        {
+            job.cancel.cancel();
+        }
+    }
+
+    /// Whether a job for `target` is running.
+    pub fn is_running(&self, target: &Target) -> bool {
+        self.inner
+            .jobs
+            .lock()
+            .map(|jobs| jobs.contains_key(target))
+            .unwrap_or(false)
+    }
+
+    /// Live events from a feed the caller already has: wakes jobs waiting on that call.
+    pub fn on_conversation(&self, conversation: &CallConversation) {
+        let Ok(jobs) = self.inner.jobs.lock() else {
+            return;
+        };
+        for (target, job) in jobs.iter() {
+            if target.conversation_id == conversation.id {
+                let _ = job
+                    .events
+                    .send(LiveInput::Conversation(conversation.clone()));
+            }
+        }
+    }
+
+    /// The caller's feed reconnected (events may be lost): jobs re-read.
+    pub fn on_events_lost(&self) {
+        if let Ok(jobs) = self.inner.jobs.lock() {
+            for job in jobs.values() {
+                let _ = job.events.send(LiveInput::Lost);
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Client-credentials token: fetched once, shared by every clone of the client, refreshed before it
+//! expires and once more when the platform answers 401. Tokens live in memory only.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use tokio::sync::Mutex;
+
+use super::error::{ApiError, FailureKind};
+use super::models::TokenResponse;
+use crate::config::{ConnectionConfig, Credentials};
+
+/// A token and when to stop using it.
+struct Cached {
+    token: String,
+    refresh_at: Instant,
+}
+
+pub struct TokenSource {
+    cached: Mutex<Option<Cached>>,
+}
+
+impl TokenSource {
+    pub fn new() -> Self {
+        TokenSource {
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A token to send now: the cached one, or a fresh one (one fetch at a time; others wait).
+    pub async fn token(
+        &self,
+        http: &reqwest::Client,
+        config: &ConnectionConfig,
+    ) -> Result<String, ApiError> {
+        let (client_id, secret) = match &config.credentials {
+            Credentials::AccessToken(token) => return Ok(token.clone()),
+            Credentials::ClientCredentials { client_id, secret } => (client_id, secret),
+        };
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.refresh_at
+        {
+            return Ok(c.token.clone());
+        }
+        let answer = fetch(http, &config.login_base, client_id, secret).await?;
+        // Refresh a little before expiry: a fifth of the lifetime, at most a minute early.
+        let lifetime = Duration::from_secs(answer.expires_in.max(1));
+        let margin = (lifetime / 5).min(Duration::from_secs(60));
+        *cached = Some(Cached {
+            token: answer.access_token.clone(),
+            refresh_at: Instant::now() + lifetime - margin,
+        });
+        Ok(answer.access_token)
+    }
+
+    /// The platform refused `token` (401): forget it so the next call fetches a new one.
+    pub async fn invalidate(&self, token: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| c.token == token) {
+            *cached = None;
+        }
+    }
+
+    /// Whether a refresh can help (a fixed access token cannot be refreshed).
+    pub fn can_refresh(config: &ConnectionConfig) -> bool {
+        matches!(config.credentials, Credentials::ClientCredentials { .. })
+    }
+}
+
+impl Default for TokenSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+async fn fetch(
+    http: &reqwest::Client,
+    login_base: &str,
+    client_id: &str,
+    secret: &str,
+) -> Result<TokenResponse, ApiError> {
+    const ENDPOINT: &str = "POST /oauth/token";
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let response = http
+        .post(format!("{login_base}/oauth/token"))
+        .header("Authorization", format!("Basic {basic}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
+    if !(200..300).contains(&status) {
+        let mut error = super::http::error_from_answer(ENDPOINT, status, &body, None);
+        if status == 400 || status == 401 {
+            // The login service answers a bad secret with 400/401: say so without echoing it.
+            error.kind = FailureKind::Unauthorized;
+            error.message = format!(
+                "login refused for client id {client_id}: {} (check the client id and secret)",
+                error.message
+            );
+        }
+        return Err(error);
+    }
+    serde_json::from_slice::<TokenResponse>(&body).map_err(|e| {
+        ApiError::new(
+            FailureKind::Malformed,
+            ENDPOINT,
+            format!("malformed token answer: {e}"),
+        )
+    })
+}

@@ -1,0 +1,285 @@
+//! The Notifications API: channels, subscriptions, the WebSocket stream with a heartbeat
+//! watchdog, and reconnects. Events are not durable, so after every reconnect the owner is told
+//! (`Signal::Reconnected`) and re-reads what it shows.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::Method;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::error::ApiError;
+use super::http::Client;
+use super::models::{
+    CallConversation, Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC,
+    NotificationEvent, SOCKET_CLOSING_TOPIC, TopicState,
+};
+
+/// At most this many topics per channel (the platform answers 400 beyond).
+pub const TOPICS_PER_CHANNEL: usize = 1000;
+/// No frame at all (heartbeats included) for this long: the socket is dead.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(75);
+/// How often a ping is sent, so an idle socket shows it is alive.
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+pub fn queue_topic(queue_id: &str) -> String {
+    format!("v2.routing.queues.{queue_id}.conversations.calls")
+}
+
+pub fn user_topic(user_id: &str) -> String {
+    format!("v2.users.{user_id}.conversations.calls")
+}
+
+/// One frame of the socket, read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    Heartbeat,
+    /// `v2.system.socket_closing`: reconnect now.
+    Closing,
+    Conversation(CallConversation),
+    /// A topic this client does not use (or the pong to a ping).
+    Other(String),
+}
+
+/// Reads one text frame; a malformed one is an error message, never a panic.
+pub fn parse_frame(text: &str) -> Result<Frame, String> {
+    let event: NotificationEvent =
+        serde_json::from_str(text).map_err(|e| format!("malformed notification: {e}"))?;
+    if event.topic_name == HEARTBEAT_TOPIC {
+        return Ok(Frame::Heartbeat);
+    }
+    if event.topic_name == SOCKET_CLOSING_TOPIC {
+        return Ok(Frame::Closing);
+    }
+    if event.topic_name.ends_with(".conversations.calls") {
+        return serde_json::from_value::<CallConversation>(event.event_body)
+            .map(Frame::Conversation)
+            .map_err(|e| format!("malformed event on {}: {e}", event.topic_name));
+    }
+    Ok(Frame::Other(event.topic_name))
+}
+
+impl Client {
+    /// `POST /api/v2/notifications/channels`.
+    pub async fn create_channel(&self) -> Result<Channel, ApiError> {
+        self.send_json(
+            Method::POST,
+            "/api/v2/notifications/channels",
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// Replaces the channel's subscriptions (`PUT ...?ignoreErrors=true`): topics the platform
+    /// rejects come back marked, the others still apply.
+    pub async fn subscribe(
+        &self,
+        channel_id: &str,
+        topics: &[String],
+    ) -> Result<Vec<ChannelTopic>, ApiError> {
+        let body: Vec<serde_json::Value> = topics
+            .iter()
+            .map(|t| serde_json::json!({ "id": t }))
+            .collect();
+        let listing: ChannelTopicEntityListing = self
+            .send_json(
+                Method::PUT,
+                &format!(
+                    "/api/v2/notifications/channels/{channel_id}/subscriptions?ignoreErrors=true"
+                ),
+                &body,
+            )
+            .await?;
+        Ok(listing.entities)
+    }
+
+    /// Creates channels for `topics` (1,000 per channel) and subscribes them. Returns the
+    /// channels and a warning for each rejected topic.
+    pub async fn open_channels(
+        &self,
+        topics: &[String],
+    ) -> Result<(Vec<Channel>, Vec<String>), ApiError> {
+        let mut channels = Vec::new();
+        let mut warnings = Vec::new();
+        for chunk in topics.chunks(TOPICS_PER_CHANNEL) {
+            let channel = self.create_channel().await?;
+            for topic in self.subscribe(&channel.id, chunk).await? {
+                if topic.state == Some(TopicState::Rejected) {
+                    warnings.push(format!(
+                        "subscription to {} rejected: {}{}",
+                        topic.id,
+                        topic
+                            .rejection_reason
+                            .as_deref()
+                            .unwrap_or("no reason given"),
+                        topic
+                            .missing_permissions
+                            .map(|p| format!(" (missing {})", p.join(", ")))
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+            channels.push(channel);
+        }
+        Ok((channels, warnings))
+    }
+}
+
+/// Why a socket session ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SocketEnd {
+    /// The platform announced it is closing the socket.
+    Closing,
+    /// No frame within the heartbeat timeout.
+    Silent,
+    /// The socket closed or failed.
+    Dropped(String),
+    /// Whoever reads the events is gone: stop.
+    ReceiverGone,
+}
+
+/// Something the socket says to its owner.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signal {
+    Conversation(CallConversation),
+    /// Frames may have been lost (a reconnect): re-read what matters.
+    Reconnected,
+    /// Worth telling the user (never secret).
+    Warning(String),
+}
+
+/// Connects to `connect_uri` and forwards conversation events until the socket ends.
+/// `connected` is called once the socket is open.
+pub async fn run_socket(
+    connect_uri: &str,
+    tx: &mpsc::Sender<Signal>,
+    connected: impl FnOnce(),
+) -> SocketEnd {
+    let (mut socket, _) = match tokio_tungstenite::connect_async(connect_uri).await {
+        Ok(pair) => pair,
+        Err(e) => return SocketEnd::Dropped(format!("could not open the WebSocket: {e}")),
+    };
+    connected();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        let frame = tokio::select! {
+            _ = tx.closed() => return SocketEnd::ReceiverGone,
+            _ = ping.tick() => {
+                let ping = Message::text(r#"{"message":"ping"}"#);
+                if let Err(e) = socket.send(ping).await {
+                    return SocketEnd::Dropped(format!("sending a ping: {e}"));
+                }
+                continue;
+            }
+            frame = tokio::time::timeout(HEARTBEAT_TIMEOUT, socket.next()) => frame,
+        };
+        let message = match frame {
+            Err(_) => return SocketEnd::Silent,
+            Ok(None) => return SocketEnd::Dropped("the socket closed".into()),
+            Ok(Some(Err(e))) => return SocketEnd::Dropped(format!("socket error: {e}")),
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match &message {
+            Message::Text(text) => text.as_str(),
+            Message::Close(_) => {
+                return SocketEnd::Dropped("the platform closed the socket".into());
+            }
+            _ => continue,
+        };
+        match parse_frame(text) {
+            Ok(Frame::Heartbeat) | Ok(Frame::Other(_)) => {}
+            Ok(Frame::Closing) => return SocketEnd::Closing,
+            Ok(Frame::Conversation(conversation)) => {
+                if tx.send(Signal::Conversation(conversation)).await.is_err() {
+                    return SocketEnd::ReceiverGone;
+                }
+            }
+            Err(warning) => {
+                tracing::warn!("{warning}");
+                if tx.send(Signal::Warning(warning)).await.is_err() {
+                    return SocketEnd::ReceiverGone;
+                }
+            }
+        }
+    }
+}
+
+/// Subscribes to `topics` and keeps the socket(s) up until the receiver drops: reconnects on a
+/// drop, a silence or `socket_closing` (to the same channel first, then to a new one), and sends
+/// `Signal::Reconnected` after each reconnect. Used by `confwatch kick` to hear about its target.
+pub async fn listen(
+    client: Client,
+    topics: Vec<String>,
+) -> Result<mpsc::Receiver<Signal>, ApiError> {
+    let (channels, warnings) = client.open_channels(&topics).await?;
+    let (tx, rx) = mpsc::channel(256);
+    for warning in warnings {
+        let _ = tx.try_send(Signal::Warning(warning));
+    }
+    for (index, channel) in channels.into_iter().enumerate() {
+        let chunk: Vec<String> = topics
+            .iter()
+            .skip(index * TOPICS_PER_CHANNEL)
+            .take(TOPICS_PER_CHANNEL)
+            .cloned()
+            .collect();
+        let client = client.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move { keep_channel(client, channel, chunk, tx).await });
+    }
+    Ok(rx)
+}
+
+async fn keep_channel(
+    client: Client,
+    mut channel: Channel,
+    topics: Vec<String>,
+    tx: mpsc::Sender<Signal>,
+) {
+    let mut first = true;
+    let mut failures = 0u32;
+    loop {
+        let Some(uri) = channel.connect_uri.clone() else {
+            let _ = tx
+                .send(Signal::Warning("the channel has no connectUri".into()))
+                .await;
+            return;
+        };
+        let mut opened = false;
+        let announce = !first;
+        let end = run_socket(&uri, &tx, || {
+            opened = true;
+            // Told once the socket is up again, so a re-read then sees what the gap hid.
+            if announce {
+                let _ = tx.try_send(Signal::Reconnected);
+            }
+        })
+        .await;
+        if opened {
+            failures = 0;
+        }
+        if end == SocketEnd::ReceiverGone {
+            return;
+        }
+        tracing::info!(?end, "notification socket ended; reconnecting");
+        failures += 1;
+        let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
+            .min(Duration::from_secs(10));
+        tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)).await;
+        if failures >= 2 {
+            // The channel itself may be gone: make a new one.
+            match client.open_channels(&topics).await {
+                Ok((mut fresh, _)) if !fresh.is_empty() => channel = fresh.remove(0),
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx
+                        .send(Signal::Warning(format!("reopening the channel: {e}")))
+                        .await;
+                }
+            }
+        }
+        first = false;
+    }
+}

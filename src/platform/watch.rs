@@ -1,0 +1,313 @@
+//! The console's feed: queues, a snapshot of the active calls, then live events from the
+//! Notifications API, with reconnects (and a re-read after each) and a polling fallback.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::error::{ApiError, FailureKind};
+use super::http::Client;
+use super::models::{CallConversation, Queue};
+use super::notifications::{self, Signal};
+use crate::live::{ConnectionState, FeedEvent, RateBudget, Update};
+
+/// Which queues to watch.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum QueueSelection {
+    #[default]
+    All,
+    /// Queue names or ids.
+    Named(Vec<String>),
+}
+
+/// Requests in flight at once while reading calls, when the budget has room.
+const READ_CONCURRENCY: usize = 4;
+/// Socket failures in a row before falling back to polling.
+const SOCKET_TRIES: u32 = 3;
+
+/// Picks the selected queues; an unknown name or id is an error that names it.
+pub fn select_queues(all: &[Queue], selection: &QueueSelection) -> Result<Vec<Queue>, String> {
+    match selection {
+        QueueSelection::All => Ok(all.to_vec()),
+        QueueSelection::Named(wanted) => wanted
+            .iter()
+            .map(|w| {
+                all.iter()
+                    .find(|q| {
+                        q.id == *w || q.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(w))
+                    })
+                    .cloned()
+                    .ok_or_else(|| format!("no queue named or with id {w:?}"))
+            })
+            .collect(),
+    }
+}
+
+/// Reads the active calls of these queues: the analytics query, then a GET per call,
+/// concurrently while the rate budget has room. A 429 waits its Retry-After; a call that ended
+/// meanwhile (404) is skipped.
+pub async fn read_active_calls(
+    client: &Client,
+    queue_ids: &[String],
+) -> Result<Vec<CallConversation>, ApiError> {
+    let ids = with_retry(|| client.active_conversation_ids(queue_ids)).await?;
+    let concurrency = if budget_is_low(client.rate_budget(), ids.len()) {
+        1
+    } else {
+        READ_CONCURRENCY
+    };
+    let results: Vec<Result<Option<CallConversation>, ApiError>> = futures::stream::iter(ids)
+        .map(|id| async move {
+            match with_retry(|| client.call(&id)).await {
+                Ok(call) => Ok(Some(call)),
+                Err(e) if e.kind == FailureKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut calls = Vec::new();
+    for result in results {
+        if let Some(call) = result? {
+            calls.push(call);
+        }
+    }
+    Ok(calls)
+}
+
+fn budget_is_low(budget: RateBudget, needed: usize) -> bool {
+    budget.allowed > 0 && (budget.remaining() as usize) < needed * 2
+}
+
+/// Retries a read on 429 (after exactly Retry-After) and on transient failures (short backoff),
+/// a few times.
+pub async fn with_retry<T, F, Fut>(mut request: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match request().await {
+            Ok(value) => return Ok(value),
+            Err(e) if tries < 4 && e.is_retryable() => {
+                tries += 1;
+                let delay = match e.kind {
+                    FailureKind::RateLimited { retry_after } => retry_after,
+                    _ => Duration::from_millis(100u64 << tries).mul_f64(rand::random::<f64>()),
+                };
+                tracing::info!(error = %e, ?delay, "retrying a read");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Spawns the feed; it stops when the receiver drops.
+pub fn watch(client: Client, queues: QueueSelection) -> mpsc::Receiver<FeedEvent> {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        let _ = Feed { client, tx }.run(queues).await;
+    });
+    rx
+}
+
+struct Feed {
+    client: Client,
+    tx: mpsc::Sender<FeedEvent>,
+}
+
+/// The receiver is gone: stop.
+struct Stopped;
+
+impl Feed {
+    async fn send(&self, event: FeedEvent) -> Result<(), Stopped> {
+        self.tx.send(event).await.map_err(|_| Stopped)
+    }
+
+    async fn offline(&self, reason: String, attempt: u32) -> Result<(), Stopped> {
+        self.send(FeedEvent::Connection(ConnectionState::Offline { reason }))
+            .await?;
+        let delay = Duration::from_secs(1u64 << attempt.min(5));
+        tokio::select! {
+            _ = self.tx.closed() => Err(Stopped),
+            _ = tokio::time::sleep(delay) => Ok(()),
+        }
+    }
+
+    async fn run(&self, selection: QueueSelection) -> Result<(), Stopped> {
+        self.send(FeedEvent::Connection(ConnectionState::Connecting))
+            .await?;
+        // 1. The queues (retried until they can be read).
+        let mut attempt = 0;
+        let queues = loop {
+            match with_retry(|| self.client.queues()).await {
+                Ok(all) => match select_queues(&all, &selection) {
+                    Ok(queues) => break queues,
+                    Err(e) => {
+                        self.send(FeedEvent::Warning(e.clone())).await?;
+                        self.send(FeedEvent::Connection(ConnectionState::Offline {
+                            reason: e,
+                        }))
+                        .await?;
+                        return Ok(());
+                    }
+                },
+                Err(e) => {
+                    attempt += 1;
+                    self.offline(format!("reading queues: {e}"), attempt)
+                        .await?;
+                }
+            }
+        };
+        let queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
+        self.send(FeedEvent::Model(Update::Queues(queues))).await?;
+        let topics: Vec<String> = queue_ids
+            .iter()
+            .map(|id| notifications::queue_topic(id))
+            .collect();
+
+        // 2. Live events, with a re-read after every (re)connect; polling when no socket.
+        let mut socket_failures = 0u32;
+        loop {
+            let mut events = match notifications::listen(self.client.clone(), topics.clone()).await
+            {
+                Ok(events) => events,
+                Err(e) => {
+                    socket_failures += 1;
+                    if socket_failures >= SOCKET_TRIES || e.kind == FailureKind::Forbidden {
+                        self.poll_for_a_while(&queue_ids, format!("no notifications: {e}"))
+                            .await?;
+                        socket_failures = 0;
+                    } else {
+                        self.offline(format!("opening notifications: {e}"), socket_failures)
+                            .await?;
+                    }
+                    continue;
+                }
+            };
+            self.snapshot(&queue_ids).await?;
+            self.send(FeedEvent::Connection(ConnectionState::Live))
+                .await?;
+            socket_failures = 0;
+            let mut reconnects = 0u32;
+            while let Some(signal) = tokio::select! {
+                _ = self.tx.closed() => return Err(Stopped),
+                signal = events.recv() => signal,
+            } {
+                match signal {
+                    Signal::Conversation(c) => {
+                        self.send(FeedEvent::Model(Update::Conversation(c))).await?
+                    }
+                    Signal::Reconnected => {
+                        reconnects += 1;
+                        self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
+                            attempt: reconnects,
+                        }))
+                        .await?;
+                        self.snapshot(&queue_ids).await?;
+                        self.send(FeedEvent::Connection(ConnectionState::Live))
+                            .await?;
+                    }
+                    Signal::Warning(w) => self.send(FeedEvent::Warning(w)).await?,
+                }
+            }
+        }
+    }
+
+    /// Re-reads every active call (`Update::Snapshot`); a failure is shown, not fatal.
+    /// Returns how many calls it read.
+    async fn snapshot(&self, queue_ids: &[String]) -> Result<usize, Stopped> {
+        let count = match read_active_calls(&self.client, queue_ids).await {
+            Ok(calls) => {
+                let count = calls.len();
+                self.send(FeedEvent::Model(Update::Snapshot(calls))).await?;
+                count
+            }
+            Err(e) => {
+                self.send(FeedEvent::Warning(format!("re-reading calls: {e}")))
+                    .await?;
+                0
+            }
+        };
+        self.send(FeedEvent::RateBudget(self.client.rate_budget()))
+            .await?;
+        Ok(count)
+    }
+
+    /// Polls within the rate budget for a minute, then lets the caller try the socket again.
+    async fn poll_for_a_while(&self, queue_ids: &[String], reason: String) -> Result<(), Stopped> {
+        self.send(FeedEvent::Warning(format!("{reason}; polling instead")))
+            .await?;
+        self.send(FeedEvent::Connection(ConnectionState::Polling { reason }))
+            .await?;
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < until {
+            let calls = self.snapshot(queue_ids).await?;
+            let interval = poll_interval(self.client.rate_budget(), calls);
+            tokio::select! {
+                _ = self.tx.closed() => return Err(Stopped),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Polling uses at most half the budget: each poll costs about one query per queue page plus a
+/// GET per call; the platform's common limit is 300 a minute.
+pub fn poll_interval(budget: RateBudget, calls_hint: usize) -> Duration {
+    let allowed = if budget.allowed == 0 {
+        300
+    } else {
+        budget.allowed
+    } as f64;
+    let per_poll = (calls_hint.max(1) + 1) as f64;
+    let secs = per_poll * 60.0 / (allowed / 2.0);
+    Duration::from_secs_f64(secs.clamp(5.0, 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(id: &str, name: &str) -> Queue {
+        Queue {
+            id: id.into(),
+            name: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn queues_are_selected_by_name_or_id() {
+        let all = vec![queue("q1", "Sales"), queue("q2", "Support")];
+        let picked = select_queues(
+            &all,
+            &QueueSelection::Named(vec!["support".into(), "q1".into()]),
+        )
+        .unwrap();
+        assert_eq!(
+            picked.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(),
+            ["q2", "q1"]
+        );
+        let err = select_queues(&all, &QueueSelection::Named(vec!["Billing".into()])).unwrap_err();
+        assert!(err.contains("Billing"));
+    }
+
+    #[test]
+    fn polling_stays_within_half_the_budget() {
+        let budget = RateBudget {
+            count: 0,
+            allowed: 300,
+            reset_secs: 60,
+        };
+        assert_eq!(poll_interval(budget, 1), Duration::from_secs(5));
+        // 50 calls: 51 requests per poll, 150 a minute allowed → one poll every 20.4 s.
+        let interval = poll_interval(budget, 50);
+        assert!((interval.as_secs_f64() - 20.4).abs() < 0.01);
+    }
+}

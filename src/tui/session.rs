@@ -1,0 +1,110 @@
+//! Where the console's data comes from: a real org, a separately started mock (`--base-url`), or
+//! the built-in mock with the `demo` scenario when no credentials are set anywhere.
+
+use color_eyre::eyre::{Result, bail};
+use tokio::sync::mpsc;
+
+use super::ConsoleArgs;
+use super::runtime::{Channels, Kicker};
+use crate::config::ConnectionConfig;
+use crate::kick::{KickManager, KickOptions, Target};
+use crate::mock::{MockOptions, MockServer, Scenario};
+use crate::platform::models::CallConversation;
+use crate::platform::{Client, QueueSelection, watch};
+
+pub struct Session {
+    /// Set when the console runs on its built-in mock: shown as the DEMO marker.
+    pub demo: Option<String>,
+    /// Where the data comes from (an API base URL; never a secret).
+    pub source: String,
+    /// Things to tell the supervisor (a config file readable by others, say).
+    pub warnings: Vec<String>,
+    pub channels: Channels,
+    pub kicker: PlatformKicker,
+    mock: Option<MockServer>,
+}
+
+impl Session {
+    pub async fn open(args: &ConsoleArgs) -> Result<Session> {
+        let (config, mock) = match ConnectionConfig::from_args(&args.connection)? {
+            Some(config) => (config, None),
+            None if args.connection.base_url.is_some() => bail!(
+                "--base-url needs credentials: --client-id and GENESYSCLOUD_OAUTHCLIENT_SECRET \
+                 (`confwatch mock` prints the ones it accepts)"
+            ),
+            None => {
+                let mock =
+                    MockServer::start(MockOptions::loopback(Scenario::named("demo")?)).await?;
+                let config = ConnectionConfig::for_mock(
+                    &mock.base_url(),
+                    mock.client_id(),
+                    mock.client_secret(),
+                );
+                (config, Some(mock))
+            }
+        };
+        let demo = mock.as_ref().map(|m| {
+            tracing::info!(base_url = %m.base_url(), "demo: built-in mock started");
+            "built-in mock, scenario demo".to_string()
+        });
+        let source = config.api_base.clone();
+        let warnings = config.warnings.clone();
+        let client = Client::new(config)?;
+        let queues = if args.queues.is_empty() {
+            QueueSelection::All
+        } else {
+            QueueSelection::Named(args.queues.clone())
+        };
+        let feed = watch(client.clone(), queues);
+        let (progress_tx, progress) = mpsc::unbounded_channel();
+        let manager = KickManager::new(client, KickOptions::default(), progress_tx);
+        if let Some(path) = manager.audit_path() {
+            tracing::info!(audit = %path.display(), "kicks are audited");
+        }
+        Ok(Session {
+            demo,
+            source,
+            warnings,
+            channels: Channels { feed, progress },
+            kicker: PlatformKicker { manager },
+            mock,
+        })
+    }
+
+    /// Stops the built-in mock, if any.
+    pub async fn shutdown(mock: Option<MockServer>) {
+        if let Some(mock) = mock {
+            mock.shutdown().await;
+        }
+    }
+
+    /// Splits the session into what the loop consumes and the mock to stop afterwards.
+    pub fn into_parts(self) -> (Channels, PlatformKicker, Option<MockServer>) {
+        (self.channels, self.kicker, self.mock)
+    }
+}
+
+/// The kick engine behind the console's actions.
+pub struct PlatformKicker {
+    manager: KickManager,
+}
+
+impl Kicker for PlatformKicker {
+    fn kick(&mut self, target: Target, force: bool) {
+        if !self.manager.start(target.clone(), force) {
+            tracing::info!(?target, "a second request joined the running kick");
+        }
+    }
+
+    fn cancel(&mut self, target: &Target) {
+        self.manager.cancel(target);
+    }
+
+    fn observe(&mut self, conversation: &CallConversation) {
+        self.manager.on_conversation(conversation);
+    }
+
+    fn events_lost(&mut self) {
+        self.manager.on_events_lost();
+    }
+}

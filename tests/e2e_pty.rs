@@ -1,0 +1,295 @@
+//! The real binary in a pseudo-terminal against the real mock, as a person would use it: a
+//! scripted conference with a ringing agent, kicked with keys; the wait, the removal and the
+//! others still connected must be on screen; then quit, and the terminal must be restored.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use confwatch::mock::{MockOptions, MockServer, Scenario};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use serde_json::{Value, json};
+
+const ROWS: u16 = 40;
+const COLS: u16 = 120;
+/// How long to wait for something to appear before the test fails (not a timing assertion:
+/// a healthy run sees each screen within a second or two).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The terminal as the program drew it, plus every byte it wrote.
+#[derive(Clone)]
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if test(&text) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "waited for {what}; the screen shows:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for_text(&self, needle: &str) -> String {
+        self.wait_for(needle, |text| text.contains(needle))
+    }
+
+    /// The line the cursor marker is on.
+    fn marked_line(&self) -> Option<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains('▶'))
+            .map(str::to_string)
+            .next_back()
+    }
+}
+
+/// The participants pane's row of `name` (the right-hand pane at 120 columns).
+fn line_with(text: &str, name: &str) -> String {
+    text.lines()
+        .filter_map(|l| l.rsplit_once("││").map(|(_, right)| right))
+        .find(|l| l.contains(name))
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn token(http: &reqwest::Client, mock: &MockServer) -> String {
+    let answer: Value = http
+        .post(format!("{}/oauth/token", mock.base_url()))
+        .basic_auth(mock.client_id(), Some(mock.client_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kick_a_ringing_agent_in_a_real_terminal() {
+    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet").unwrap()))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let bearer = token(&http, &mock).await;
+    let conversation: Value = http
+        .post(format!("{}/mock/conversations", mock.base_url()))
+        .bearer_auth(&bearer)
+        .json(&json!({
+            "queue": "Support",
+            "participants": [
+                {"name": "Casey Customer", "purpose": "customer", "state": "connected"},
+                {"name": "Ava Reed", "purpose": "agent", "state": "connected",
+                 "userId": "a0000000-0000-4000-8000-000000000001"},
+                {"name": "Ben Ortiz", "purpose": "agent", "state": "alerting",
+                 "userId": "a0000000-0000-4000-8000-000000000002"},
+            ]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation_id = conversation["id"].as_str().unwrap().to_string();
+    let ben = conversation["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Ben Ortiz")
+        .and_then(|p| p["id"].as_str())
+        .unwrap()
+        .to_string();
+
+    let log_dir = std::env::temp_dir().join(format!("confwatch-e2e-{}", std::process::id()));
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
+    let base_url = mock.base_url();
+    command.args([
+        "--base-url",
+        base_url.as_str(),
+        "--client-id",
+        mock.client_id(),
+        "--log-file",
+    ]);
+    command.arg(log_dir.join("confwatch.log"));
+    command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
+    command.env("TERM", "xterm-256color");
+    // Keep the user's config file and audit record out of it.
+    command.env("XDG_CONFIG_HOME", log_dir.join("config"));
+    command.env("XDG_DATA_HOME", log_dir.join("data"));
+    command.env("XDG_STATE_HOME", log_dir.join("state"));
+    command.env("NO_COLOR", "1");
+    let mut child = pty.slave.spawn_command(command).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let mut keys = pty.master.take_writer().unwrap();
+    let screen = Screen {
+        parser: Arc::new(Mutex::new(vt100::Parser::new(
+            NonZeroU16::new(ROWS).unwrap(),
+            NonZeroU16::new(COLS).unwrap(),
+            0,
+        ))),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    let sink = screen.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.parser.lock().unwrap().process(&buffer[..n]);
+            sink.raw.lock().unwrap().extend_from_slice(&buffer[..n]);
+        }
+    });
+    let mut press = |text: &str| {
+        keys.write_all(text.as_bytes()).unwrap();
+        keys.flush().unwrap();
+    };
+
+    let blocking = |f: Box<dyn FnOnce() -> String + Send>| tokio::task::spawn_blocking(f);
+    let s = screen.clone();
+    blocking(Box::new(move || s.wait_for_text("Casey Customer")))
+        .await
+        .unwrap();
+    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+
+    // Open the conference and move the cursor to the ringing agent.
+    press("\r");
+    let mut found = false;
+    for _ in 0..5 {
+        let s = screen.clone();
+        let marked = blocking(Box::new(move || {
+            s.wait_for("the participant cursor", |t| {
+                t.lines().any(|l| {
+                    l.contains('▶')
+                        && (l.contains("Ortiz") || l.contains("Reed") || l.contains("Casey"))
+                })
+            });
+            s.marked_line().unwrap_or_default()
+        }))
+        .await
+        .unwrap();
+        if marked.contains("Ben Ortiz") {
+            found = true;
+            break;
+        }
+        press("j");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(found, "never reached Ben Ortiz:\n{}", screen.text());
+
+    // Kick: the dialog names him, its default is Cancel; y confirms.
+    press("d");
+    let s = screen.clone();
+    let dialog = blocking(Box::new(move || s.wait_for_text("Confirm kick")))
+        .await
+        .unwrap();
+    assert!(dialog.contains("Remove Ben Ortiz"), "{dialog}");
+    press("y");
+    let s = screen.clone();
+    let waiting = blocking(Box::new(move || s.wait_for_text("waiting: alerting")))
+        .await
+        .unwrap();
+    assert!(
+        line_with(&waiting, "Ben Ortiz").contains("alerting"),
+        "{waiting}"
+    );
+
+    // He answers; the kick goes through.
+    http.patch(format!(
+        "{}/mock/conversations/{conversation_id}/participants/{ben}",
+        mock.base_url()
+    ))
+    .bearer_auth(&bearer)
+    .json(&json!({"state": "connected"}))
+    .send()
+    .await
+    .unwrap()
+    .error_for_status()
+    .unwrap();
+    let s = screen.clone();
+    let done = blocking(Box::new(move || s.wait_for_text("removed in")))
+        .await
+        .unwrap();
+    assert!(
+        line_with(&done, "Ben Ortiz").contains("disconnected"),
+        "{done}"
+    );
+    assert!(
+        line_with(&done, "Casey Customer").contains("connected"),
+        "{done}"
+    );
+    assert!(
+        !line_with(&done, "Casey Customer").contains("disconnected"),
+        "{done}"
+    );
+    assert!(
+        line_with(&done, "Ava Reed").contains("● connected"),
+        "{done}"
+    );
+
+    // Quit; the terminal must be given back.
+    press("q");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    // Let the reader take the last bytes.
+    let s = screen.clone();
+    blocking(Box::new(move || {
+        s.wait_for("the main screen back", |_| {
+            !s.parser.lock().unwrap().screen().alternate_screen()
+        })
+    }))
+    .await
+    .unwrap();
+    {
+        let parser = screen.parser.lock().unwrap();
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!parser.screen().hide_cursor(), "cursor left hidden");
+    }
+    let raw = screen.raw.lock().unwrap().clone();
+    let text = String::from_utf8_lossy(&raw);
+    let entered = text
+        .rfind("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    let left = text
+        .rfind("\x1b[?1049l")
+        .expect("left the alternate screen");
+    assert!(left > entered);
+    mock.shutdown().await;
+    let _ = std::fs::remove_dir_all(log_dir);
+}
