@@ -856,3 +856,48 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn clearing_the_filter_keeps_the_participant_cursor() {
+    let mut app = demo_app();
+    press(&mut app, "/alerting\n\nG", t0());
+    assert_eq!(app.participant.id.as_deref(), Some("p-dana"));
+    press(&mut app, "/\x1b", t0());
+    assert!(app.filter.text.is_empty());
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    assert_eq!(app.participant.id.as_deref(), Some("p-dana"));
+}
+
+#[test]
+fn an_open_conference_stays_open_when_filtered_out_and_closes_when_it_ends() {
+    let mut app = demo_app();
+    press(&mut app, "/alerting\n\nG", t0());
+    assert_eq!(app.participant.id.as_deref(), Some("p-dana"));
+    // Dana answers: the conference no longer matches the filter, but it stays open on her.
+    let mut answered = sales_call();
+    answered.participants[3].state = S::Connected;
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(answered))),
+        t0(),
+    );
+    app.refresh();
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    assert_eq!(app.participant.id.as_deref(), Some("p-dana"));
+    assert_eq!(app.focus, Pane::Participants);
+    // The call ends: back to the list, with a notice, never into another conference's people.
+    let mut ended = sales_call();
+    ended
+        .participants
+        .iter_mut()
+        .for_each(|p| p.state = S::Disconnected);
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(ended))),
+        t0(),
+    );
+    app.refresh();
+    assert_eq!(app.focus, Pane::Conferences);
+    assert!(app.flash.as_deref().unwrap().contains("ended"));
+    assert!(app.confirm.is_none());
+    assert!(press(&mut app, "d", t0()).is_empty());
+    assert!(app.confirm.is_none());
+}

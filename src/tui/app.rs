@@ -744,12 +744,26 @@ impl App {
             .collect();
         let conference = follow(&ids, &self.conference);
         if conference.id != self.conference.id {
-            self.participant = Cursor::default();
-            if conference.id.is_none() {
-                self.focus = Pane::Conferences;
+            let still_live = self
+                .conference
+                .id
+                .as_deref()
+                .and_then(|id| self.model.conversation(id))
+                .is_some_and(is_conference);
+            if self.focus == Pane::Participants && still_live {
+                // Only filtered out (its state changed, say): the supervisor is working in it,
+                // so it stays open rather than another conference taking its place.
+            } else {
+                if self.focus == Pane::Participants {
+                    self.focus = Pane::Conferences;
+                    self.flash = Some("that conference has ended".to_string());
+                }
+                self.participant = Cursor::default();
+                self.conference = conference;
             }
+        } else {
+            self.conference = conference;
         }
-        self.conference = conference;
         if let Some(id) = self.conference.id.clone() {
             let rows = self.model.participants(&id, self.now);
             let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
