@@ -14,7 +14,7 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
 POINT = 16
 CELL_W = 9.65
-CELL_H = 21
+CELL_H = 19
 PAD = 12
 BG = "#1d2021"
 FG = "#d5c4a1"
@@ -113,7 +113,7 @@ def main(src, dst):
                 if s["dim"] and not s["rev"]:
                     fg = "#928374"
                 mvg.append(f"font '{BOLD if s['bold'] else FONT}'")
-                mvg.append(f"fill '{fg}' text {x0:.1f},{y0 + CELL_H - 5} '{escape(ch)}'")
+                mvg.append(f"fill '{fg}' text {x0:.1f},{y0 + CELL_H - 4} '{escape(ch)}'")
     with tempfile.NamedTemporaryFile("w", suffix=".mvg", delete=False, encoding="utf-8") as f:
         f.write("\n".join(mvg))
         path = f.name
