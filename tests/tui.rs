@@ -771,7 +771,11 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
         probe.wait_for("events lost").await;
         send_keys("q");
     };
-    let channels = Channels { feed, progress };
+    let channels = Channels {
+        feed,
+        progress,
+        rate_budget: None,
+    };
     let (result, ()) = tokio::join!(
         run(
             &mut terminal,

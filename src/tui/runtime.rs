@@ -15,7 +15,7 @@ use super::app::{Action, App, Input, Level};
 use super::theme::Theme;
 use super::views;
 use crate::kick::{Progress, Target};
-use crate::live::{ConnectionState, FeedEvent, Update};
+use crate::live::{ConnectionState, FeedEvent, RateBudget, Update};
 use crate::platform::models::CallConversation;
 
 /// How often ages and countdowns move on screen.
@@ -37,6 +37,9 @@ pub trait Kicker {
 pub struct Channels {
     pub feed: mpsc::Receiver<FeedEvent>,
     pub progress: mpsc::UnboundedReceiver<Progress>,
+    /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
+    /// feed's own reports.
+    pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
 }
 
 /// Runs until the app quits (or the terminal's event stream ends).
@@ -80,7 +83,15 @@ where
                 Some(progress) => inputs.push(Input::Progress(progress)),
                 None => progress_open = false,
             },
-            _ = tick.tick() => inputs.push(Input::Tick),
+            _ = tick.tick() => {
+                inputs.push(Input::Tick);
+                if let Some(read) = &channels.rate_budget {
+                    let budget = read();
+                    if budget != RateBudget::default() && app.rate != Some(budget) {
+                        inputs.push(Input::Feed(FeedEvent::RateBudget(budget)));
+                    }
+                }
+            }
         }
         // Drain whatever else is already queued, then draw once.
         while inputs.len() < BATCH {

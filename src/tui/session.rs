@@ -56,6 +56,7 @@ impl Session {
             QueueSelection::Named(args.queues.clone())
         };
         let feed = watch(client.clone(), queues);
+        let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let manager = KickManager::new(client, KickOptions::default(), progress_tx);
         if let Some(path) = manager.audit_path() {
@@ -65,7 +66,11 @@ impl Session {
             demo,
             source,
             warnings,
-            channels: Channels { feed, progress },
+            channels: Channels {
+                feed,
+                progress,
+                rate_budget: Some(Box::new(move || budget_client.rate_budget())),
+            },
             kicker: PlatformKicker { manager },
             mock,
         })
