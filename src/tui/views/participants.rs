@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
 use unicode_width::UnicodeWidthStr;
 
-use super::{in_state, window_start};
+use super::in_state;
 use crate::kick::Target;
 use crate::live::ParticipantRow;
 use crate::tui::app::{App, Pane, conference_label};
@@ -67,12 +67,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .id
         .as_deref()
         .and_then(|id| participants.iter().position(|p| p.participant_id == id));
-    let start = window_start(selected, usize::from(list_area.height));
     let items: Vec<ListItem> = participants
         .iter()
         .enumerate()
-        .skip(start)
-        .take(usize::from(list_area.height))
         .map(|(index, p)| {
             let target = Target {
                 conversation_id: conversation.id.clone(),
@@ -91,7 +88,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             )
         })
         .collect();
-    frame.render_widget(List::new(items), list_area);
+    // A conference has a handful of legs: all are built, and the list scrolls to the cursor
+    // (rows with a kick line are two lines high).
+    let mut state = ListState::default().with_selected(selected);
+    frame.render_stateful_widget(List::new(items), list_area, &mut state);
 }
 
 fn row<'a>(
