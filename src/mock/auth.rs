@@ -1,0 +1,312 @@
+//! OAuth clients, the tokens issued to them, bearer checks, permissions and the per-token
+//! rate limit (fixed 60 s windows).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::errors::ApiError;
+
+/// The permissions of which the participant PATCH needs any one.
+pub const KICK_PERMISSIONS: &[&str] = &[
+    "conversation:communication:disconnect",
+    "conversation:participant:wrapup",
+    "conversation:call:record",
+];
+pub const QUEUE_VIEW: &str = "routing:queue:view";
+pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
+pub const CALL_VIEW: &str = "conversation:call:view";
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub permissions: Vec<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("permissions", &self.permissions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn has(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == "*" || p == permission)
+    }
+
+    pub fn has_any(&self, permissions: &[&str]) -> bool {
+        permissions.iter().any(|p| self.has(p))
+    }
+}
+
+/// Who made a request (put into request extensions by the bearer check).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub client: Client,
+}
+
+impl Caller {
+    pub fn require_any(&self, permissions: &[&str]) -> Result<(), ApiError> {
+        if self.client.has_any(permissions) {
+            Ok(())
+        } else {
+            Err(ApiError::missing_any_permissions(permissions))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Token {
+    client_id: String,
+    expires_at: Instant,
+    window_start: Instant,
+    window_count: u32,
+}
+
+/// The `inin-ratelimit-*` figures of one answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub count: u32,
+    pub allowed: u32,
+    pub reset_secs: u64,
+}
+
+#[derive(Default)]
+pub struct Auth {
+    clients: Vec<Client>,
+    tokens: HashMap<String, Token>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("clients", &self.clients)
+            .field("tokens", &self.tokens.len())
+            .finish()
+    }
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    // Compare every byte so the time taken does not tell how much matched.
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// `Retry-After` and `inin-ratelimit-reset`: whole seconds, rounded up.
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000) as u64
+}
+
+impl Auth {
+    pub fn new(clients: Vec<Client>) -> Auth {
+        Auth {
+            clients,
+            tokens: HashMap::new(),
+        }
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// The client named by a `Basic` header, if its secret is right.
+    pub fn client_from_basic(&self, header: Option<&str>) -> Result<Client, ApiError> {
+        let invalid = || ApiError::unauthorized("bad.credentials", "Invalid login credentials.");
+        let encoded = header
+            .and_then(|h| {
+                h.strip_prefix("Basic ")
+                    .or_else(|| h.strip_prefix("basic "))
+            })
+            .ok_or_else(invalid)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| invalid())?;
+        let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+        let (id, secret) = text.split_once(':').ok_or_else(invalid)?;
+        let client = self.client(id).ok_or_else(invalid)?;
+        if !same_secret(&client.secret, secret) {
+            return Err(invalid());
+        }
+        Ok(client.clone())
+    }
+
+    /// Issues a token for `client_id` living `lifetime`.
+    pub fn issue(&mut self, client_id: &str, lifetime: Duration, now: Instant) -> String {
+        self.tokens.retain(|_, t| t.expires_at > now);
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.tokens.insert(
+            token.clone(),
+            Token {
+                client_id: client_id.to_string(),
+                expires_at: now + lifetime,
+                window_start: now,
+                window_count: 0,
+            },
+        );
+        token
+    }
+
+    /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
+    pub fn caller(&self, header: Option<&str>, now: Instant) -> Result<(String, Caller), ApiError> {
+        let token = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "authentication.required",
+                    "No authentication bearer token specified in authorization header.",
+                )
+            })?;
+        let bad = || ApiError::unauthorized("bad.credentials", "Invalid login credentials.");
+        let entry = self.tokens.get(token.trim()).ok_or_else(bad)?;
+        if entry.expires_at <= now {
+            return Err(bad());
+        }
+        let client = self.client(&entry.client_id).ok_or_else(bad)?.clone();
+        Ok((token.trim().to_string(), Caller { client }))
+    }
+
+    /// Counts one request against the token's window; `None` when the limit is off.
+    pub fn admit(
+        &mut self,
+        token: &str,
+        limit: u32,
+        now: Instant,
+    ) -> Result<Option<RateHeaders>, ApiError> {
+        if limit == 0 {
+            return Ok(None);
+        }
+        let Some(entry) = self.tokens.get_mut(token) else {
+            return Ok(None);
+        };
+        if now.saturating_duration_since(entry.window_start) >= WINDOW {
+            entry.window_start = now;
+            entry.window_count = 0;
+        }
+        let reset = ceil_secs((entry.window_start + WINDOW).saturating_duration_since(now)).max(1);
+        if entry.window_count >= limit {
+            let mut error = ApiError::too_many_requests(limit, reset);
+            add_rate_headers(
+                &mut error.headers,
+                RateHeaders {
+                    count: entry.window_count,
+                    allowed: limit,
+                    reset_secs: reset,
+                },
+            );
+            return Err(error);
+        }
+        entry.window_count += 1;
+        Ok(Some(RateHeaders {
+            count: entry.window_count,
+            allowed: limit,
+            reset_secs: reset,
+        }))
+    }
+}
+
+pub fn add_rate_headers(
+    headers: &mut Vec<(axum::http::HeaderName, axum::http::HeaderValue)>,
+    rate: RateHeaders,
+) {
+    use axum::http::{HeaderName, HeaderValue};
+    headers.push((
+        HeaderName::from_static("inin-ratelimit-count"),
+        HeaderValue::from(rate.count),
+    ));
+    headers.push((
+        HeaderName::from_static("inin-ratelimit-allowed"),
+        HeaderValue::from(rate.allowed),
+    ));
+    headers.push((
+        HeaderName::from_static("inin-ratelimit-reset"),
+        HeaderValue::from(rate.reset_secs),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        Auth::new(vec![Client {
+            id: "c".into(),
+            secret: "s".into(),
+            permissions: vec!["*".into()],
+        }])
+    }
+
+    #[test]
+    fn basic_credentials_are_checked() {
+        let auth = auth();
+        let good = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("c:s")
+        );
+        let bad = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("c:x")
+        );
+        assert_eq!(auth.client_from_basic(Some(&good)).unwrap().id, "c");
+        assert_eq!(auth.client_from_basic(Some(&bad)).unwrap_err().status, 401);
+        assert_eq!(auth.client_from_basic(None).unwrap_err().status, 401);
+        assert_eq!(
+            auth.client_from_basic(Some("Basic !!!"))
+                .unwrap_err()
+                .status,
+            401
+        );
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let mut auth = auth();
+        let t0 = Instant::now();
+        let token = auth.issue("c", Duration::from_secs(5), t0);
+        let header = format!("Bearer {token}");
+        assert!(auth.caller(Some(&header), t0).is_ok());
+        assert!(
+            auth.caller(Some(&header), t0 + Duration::from_secs(6))
+                .is_err()
+        );
+        assert!(auth.caller(Some("Bearer nope"), t0).is_err());
+    }
+
+    #[test]
+    fn rate_limit_counts_per_window_and_rounds_retry_after_up() {
+        let mut auth = auth();
+        let t0 = Instant::now();
+        let token = auth.issue("c", Duration::from_secs(600), t0);
+        assert_eq!(auth.admit(&token, 2, t0).unwrap().unwrap().count, 1);
+        assert_eq!(auth.admit(&token, 2, t0).unwrap().unwrap().count, 2);
+        let err = auth
+            .admit(&token, 2, t0 + Duration::from_millis(100))
+            .unwrap_err();
+        assert_eq!(err.status, 429);
+        let retry = err
+            .headers
+            .iter()
+            .find(|(n, _)| n == "retry-after")
+            .map(|(_, v)| v.to_str().unwrap().to_string());
+        assert_eq!(retry.as_deref(), Some("60"));
+        // A new window admits again.
+        assert!(auth.admit(&token, 2, t0 + Duration::from_secs(60)).is_ok());
+    }
+}

@@ -1,0 +1,64 @@
+//! `confwatch mock`: run the mock until Ctrl-C.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use color_eyre::eyre::{Result, bail};
+
+use super::{MockOptions, MockServer, Scenario};
+
+/// `confwatch mock` flags.
+#[derive(Debug, clap::Args)]
+pub struct MockArgs {
+    /// Address to listen on. Only loopback unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on (0 picks a free one; the first line printed says which).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// A built-in scenario (demo, quiet, scale) or the path of a scenario file.
+    #[arg(long, default_value = "demo")]
+    pub scenario: String,
+    /// Seed of the world's random choices (the same seed gives the same world).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The main OAuth client's id (default: the scenario's).
+    #[arg(long, requires = "client_secret")]
+    pub client_id: Option<String>,
+    /// The main OAuth client's secret (default: made at random). Visible to other users in
+    /// the process list; prefer the default.
+    #[arg(long, requires = "client_id")]
+    pub client_secret: Option<String>,
+    /// Allow listening on a non-loopback address: anyone who can reach it can use the mock.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+pub async fn run(args: MockArgs) -> Result<()> {
+    if !args.bind.is_loopback() && !args.allow_remote {
+        bail!(
+            "refusing to listen on {}: the mock has no real security and would be reachable from \
+             other machines; use a loopback address or pass --allow-remote",
+            args.bind
+        );
+    }
+    let scenario = Scenario::named_or_path(&args.scenario)?;
+    let options = MockOptions {
+        bind: args.bind,
+        port: args.port,
+        scenario,
+        seed: args.seed,
+    };
+    let main_client = args.client_id.zip(args.client_secret);
+    let server = MockServer::start_with_main_client(options, main_client).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", server.base_url())?;
+        writeln!(out, "client id: {}", server.client_id())?;
+        writeln!(out, "client secret: {}", server.client_secret())?;
+        out.flush()?;
+    }
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Fault switches: set by a scenario, read and changed at run time through `/mock/faults`.
+
+use serde::{Deserialize, Serialize};
+
+/// The 409 transition lock of the field reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TransitionLock {
+    pub enabled: bool,
+    /// A leg that changed state less than this long ago cannot be removed yet.
+    pub settle_ms: u64,
+}
+
+impl Default for TransitionLock {
+    fn default() -> Self {
+        TransitionLock {
+            enabled: false,
+            settle_ms: 300,
+        }
+    }
+}
+
+/// Every fault switch. `0` means off where that makes sense.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every API answer.
+    pub latency_ms: u64,
+    /// Up to this much more, at random, per request.
+    pub jitter_ms: u64,
+    /// Delay between a change and its WebSocket frame.
+    pub event_latency_ms: u64,
+    pub transition_lock: TransitionLock,
+    /// Requests per minute per token; 0 = unlimited.
+    pub rate_limit_per_minute: u32,
+    /// Share of API requests (0.0 to 1.0) answered with `server_error_status`.
+    pub server_error_rate: f64,
+    /// 500, 502, 503 or 504.
+    pub server_error_status: u16,
+    /// Close every socket this long after it connected; 0 = never.
+    pub socket_drop_after_secs: u64,
+    /// Send `v2.system.socket_closing` before a drop.
+    pub socket_closing_notice: bool,
+    /// `expires_in` of new tokens.
+    pub token_lifetime_secs: u64,
+    /// Interval of the `channel.metadata` heartbeats.
+    pub heartbeat_secs: u64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            latency_ms: 0,
+            jitter_ms: 0,
+            event_latency_ms: 0,
+            transition_lock: TransitionLock::default(),
+            rate_limit_per_minute: 300,
+            server_error_rate: 0.0,
+            server_error_status: 503,
+            socket_drop_after_secs: 0,
+            socket_closing_notice: true,
+            token_lifetime_secs: 86_400,
+            heartbeat_secs: 30,
+        }
+    }
+}
+
+/// The body of `PUT /mock/faults`: only the fields it names change.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultsPatch {
+    pub latency_ms: Option<u64>,
+    pub jitter_ms: Option<u64>,
+    pub event_latency_ms: Option<u64>,
+    pub transition_lock: Option<TransitionLockPatch>,
+    pub rate_limit_per_minute: Option<u32>,
+    pub server_error_rate: Option<f64>,
+    pub server_error_status: Option<u16>,
+    pub socket_drop_after_secs: Option<u64>,
+    pub socket_closing_notice: Option<bool>,
+    pub token_lifetime_secs: Option<u64>,
+    pub heartbeat_secs: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransitionLockPatch {
+    pub enabled: Option<bool>,
+    pub settle_ms: Option<u64>,
+}
+
+impl Faults {
+    /// Checks values a client could get wrong; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.server_error_rate) {
+            return Err("serverErrorRate must be between 0.0 and 1.0".into());
+        }
+        if !matches!(self.server_error_status, 500 | 502 | 503 | 504) {
+            return Err("serverErrorStatus must be 500, 502, 503 or 504".into());
+        }
+        if self.token_lifetime_secs == 0 {
+            return Err("tokenLifetimeSecs must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The faults after `patch`, or why the result would be invalid.
+    pub fn patched(&self, patch: FaultsPatch) -> Result<Faults, String> {
+        let mut next = self.clone();
+        macro_rules! take {
+            ($($field:ident),*) => { $(if let Some(v) = patch.$field { next.$field = v; })* };
+        }
+        take!(
+            latency_ms,
+            jitter_ms,
+            event_latency_ms,
+            rate_limit_per_minute,
+            server_error_rate,
+            server_error_status,
+            socket_drop_after_secs,
+            socket_closing_notice,
+            token_lifetime_secs,
+            heartbeat_secs
+        );
+        if let Some(lock) = patch.transition_lock {
+            if let Some(enabled) = lock.enabled {
+                next.transition_lock.enabled = enabled;
+            }
+            if let Some(settle_ms) = lock.settle_ms {
+                next.transition_lock.settle_ms = settle_ms;
+            }
+        }
+        next.validate()?;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_changes_only_named_fields() {
+        let patch: FaultsPatch =
+            serde_json::from_str(r#"{"rateLimitPerMinute":5,"transitionLock":{"enabled":true}}"#)
+                .unwrap();
+        let next = Faults::default().patched(patch).unwrap();
+        assert_eq!(next.rate_limit_per_minute, 5);
+        assert!(next.transition_lock.enabled);
+        assert_eq!(next.transition_lock.settle_ms, 300);
+        assert_eq!(next.latency_ms, 0);
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        let patch: FaultsPatch = serde_json::from_str(r#"{"serverErrorRate":2.0}"#).unwrap();
+        assert!(Faults::default().patched(patch).is_err());
+        assert!(serde_json::from_str::<FaultsPatch>(r#"{"bogus":1}"#).is_err());
+    }
+}

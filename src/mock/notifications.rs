@@ -1,0 +1,518 @@
+//! The Notifications API: channels, their subscriptions, and the WebSocket that delivers every
+//! change of a subscribed queue's or user's calls, heartbeats, pongs and `socket_closing`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::auth::{CALL_VIEW, Caller, Client};
+use super::errors::ApiError;
+use super::routes::json_body;
+use super::shapes::{self, Flavor};
+use super::state::Shared;
+use super::world::{Call, World};
+use crate::platform::models::{
+    Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC, NotificationEvent,
+    NotificationMetadata, SOCKET_CLOSING_TOPIC, Timestamp, TopicState,
+};
+
+/// At most this many topics per channel.
+pub const MAX_TOPICS: usize = 1_000;
+/// Frames a socket may have waiting; a slower socket is dropped (its client re-reads).
+const SOCKET_QUEUE: usize = 4_096;
+const CHANNEL_LIFETIME_HOURS: i64 = 24;
+
+/// One frame for a socket, sent no sooner than `deliver_at` (event latency fault).
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub deliver_at: Instant,
+    pub text: Arc<str>,
+}
+
+#[derive(Debug)]
+struct ChannelEntry {
+    client_id: String,
+    topics: Vec<String>,
+    sender: Option<mpsc::Sender<Frame>>,
+    /// Bumped at each connection, so an old socket does not clear a newer one's sender.
+    generation: u64,
+}
+
+/// Channels, their topics and their sockets' queues.
+#[derive(Debug, Default)]
+pub struct Hub {
+    channels: HashMap<String, ChannelEntry>,
+    by_topic: HashMap<String, HashSet<String>>,
+    /// Frames handed to sockets, and sockets dropped for being slow.
+    pub frames_queued: u64,
+    pub slow_sockets_dropped: u64,
+}
+
+fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {
+    let event = NotificationEvent {
+        topic_name: topic.to_string(),
+        version: Some("2".into()),
+        event_body: body.clone(),
+        metadata: Some(NotificationMetadata {
+            correlation_id: Some(uuid::Uuid::new_v4().to_string()),
+        }),
+    };
+    // Serializing plain data to a string cannot fail; fall back to an empty object anyway.
+    Arc::from(serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()))
+}
+
+pub fn system_frame(topic: &str, message: &str) -> String {
+    frame_text(topic, &serde_json::json!({ "message": message })).to_string()
+}
+
+impl Hub {
+    pub fn create_channel(&mut self, id: String, client_id: &str) {
+        self.channels.insert(
+            id,
+            ChannelEntry {
+                client_id: client_id.to_string(),
+                topics: Vec::new(),
+                sender: None,
+                generation: 0,
+            },
+        );
+    }
+
+    fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ApiError> {
+        self.channels
+            .get(id)
+            .filter(|c| c.client_id == client_id)
+            .ok_or_else(|| ApiError::not_found(format!("Channel {id} not found.")))
+    }
+
+    pub fn topics(&self, id: &str, client_id: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self.owned(id, client_id)?.topics.clone())
+    }
+
+    /// Replaces the topics of a channel.
+    pub fn set_topics(
+        &mut self,
+        id: &str,
+        client_id: &str,
+        topics: Vec<String>,
+    ) -> Result<(), ApiError> {
+        self.owned(id, client_id)?;
+        let Some(entry) = self.channels.get_mut(id) else {
+            return Err(ApiError::not_found(format!("Channel {id} not found.")));
+        };
+        for old in &entry.topics {
+            if let Some(set) = self.by_topic.get_mut(old) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.by_topic.remove(old);
+                }
+            }
+        }
+        for topic in &topics {
+            self.by_topic
+                .entry(topic.clone())
+                .or_default()
+                .insert(id.to_string());
+        }
+        entry.topics = topics;
+        Ok(())
+    }
+
+    /// Attaches a new socket to a channel; the previous socket's queue closes, which drops it.
+    fn connect(&mut self, id: &str) -> Option<(mpsc::Receiver<Frame>, u64)> {
+        let entry = self.channels.get_mut(id)?;
+        let (sender, receiver) = mpsc::channel(SOCKET_QUEUE);
+        entry.sender = Some(sender);
+        entry.generation += 1;
+        Some((receiver, entry.generation))
+    }
+
+    fn disconnect(&mut self, id: &str, generation: u64) {
+        if let Some(entry) = self.channels.get_mut(id)
+            && entry.generation == generation
+        {
+            entry.sender = None;
+        }
+    }
+
+    /// Drops every socket (for shutdown and reset).
+    pub fn disconnect_all(&mut self) {
+        for entry in self.channels.values_mut() {
+            entry.sender = None;
+        }
+    }
+
+    /// Sends the call as it now stands to every channel subscribed to its queue or its users.
+    pub fn publish(&mut self, call: &Call, deliver_at: Instant) {
+        if self.by_topic.is_empty() {
+            return;
+        }
+        let mut call_body: Option<serde_json::Value> = None;
+        let mut generic_body: Option<serde_json::Value> = None;
+        let queue_calls = format!("v2.routing.queues.{}.conversations.calls", call.queue_id);
+        let queue_generic = format!("v2.routing.queues.{}.conversations", call.queue_id);
+        let mut topics = vec![(queue_calls, false), (queue_generic, true)];
+        let mut seen_users = HashSet::new();
+        for leg in &call.legs {
+            if let Some((user_id, _)) = &leg.user
+                && seen_users.insert(user_id.as_str())
+            {
+                topics.push((format!("v2.users.{user_id}.conversations.calls"), false));
+            }
+        }
+        for (topic, generic) in topics {
+            let Some(channel_ids) = self.by_topic.get(&topic) else {
+                continue;
+            };
+            let body = if generic {
+                generic_body.get_or_insert_with(|| {
+                    serde_json::to_value(shapes::conversation(call)).unwrap_or_default()
+                })
+            } else {
+                call_body.get_or_insert_with(|| {
+                    serde_json::to_value(shapes::call_conversation(call, Flavor::Event))
+                        .unwrap_or_default()
+                })
+            };
+            let text = frame_text(&topic, body);
+            for channel_id in channel_ids {
+                let Some(entry) = self.channels.get_mut(channel_id) else {
+                    continue;
+                };
+                let Some(sender) = &entry.sender else {
+                    continue;
+                };
+                let frame = Frame {
+                    deliver_at,
+                    text: text.clone(),
+                };
+                match sender.try_send(frame) {
+                    Ok(()) => self.frames_queued += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::warn!(channel = %channel_id, "mock: socket too slow, dropping it");
+                        self.slow_sockets_dropped += 1;
+                        entry.sender = None;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => entry.sender = None,
+                }
+            }
+        }
+    }
+}
+
+/// Why a topic is refused: the reason, and the permissions it lacks.
+fn check_topic(topic: &str, world: &World, client: &Client) -> Result<(), (String, Vec<String>)> {
+    let known = if let Some(rest) = topic.strip_prefix("v2.routing.queues.") {
+        let queue_id = rest
+            .strip_suffix(".conversations.calls")
+            .or_else(|| rest.strip_suffix(".conversations"));
+        queue_id.map(|id| world.queues.iter().any(|q| q.id == id))
+    } else if let Some(rest) = topic.strip_prefix("v2.users.") {
+        rest.strip_suffix(".conversations.calls")
+            .map(|id| world.users.contains_key(id))
+    } else {
+        None
+    };
+    match known {
+        None => Err((format!("Topic {topic} is not a valid topic."), vec![])),
+        Some(false) => Err((
+            format!("Topic {topic} refers to an entity that does not exist."),
+            vec![],
+        )),
+        Some(true) if !client.has(CALL_VIEW) => Err((
+            format!("Missing permission to subscribe to {topic}."),
+            vec![CALL_VIEW.to_string()],
+        )),
+        Some(true) => Ok(()),
+    }
+}
+
+pub async fn create_channel(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| shared.local_addr.to_string());
+    let mut state = shared.lock();
+    let id = format!("streaming-{}", state.new_id());
+    state.hub.create_channel(id.clone(), &caller.client.id);
+    let channel = Channel {
+        connect_uri: Some(format!("ws://{host}/channels/{id}")),
+        id,
+        expires: Some(Timestamp(
+            Utc::now() + chrono::Duration::hours(CHANNEL_LIFETIME_HOURS),
+        )),
+    };
+    (StatusCode::OK, axum::Json(channel)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubscriptionQuery {
+    #[serde(default, rename = "ignoreErrors")]
+    ignore_errors: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TopicRequest {
+    id: String,
+}
+
+fn listing(topics: Vec<ChannelTopic>) -> Response {
+    axum::Json(ChannelTopicEntityListing { entities: topics }).into_response()
+}
+
+fn permitted(id: String) -> ChannelTopic {
+    ChannelTopic {
+        id,
+        state: Some(TopicState::Permitted),
+        ..ChannelTopic::default()
+    }
+}
+
+pub async fn get_subscriptions(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(channel_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let topics = shared.lock().hub.topics(&channel_id, &caller.client.id)?;
+    Ok(listing(topics.into_iter().map(permitted).collect()))
+}
+
+pub async fn delete_subscriptions(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(channel_id): Path<String>,
+) -> Result<Response, ApiError> {
+    shared
+        .lock()
+        .hub
+        .set_topics(&channel_id, &caller.client.id, Vec::new())?;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn post_subscriptions(
+    shared: State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    path: Path<String>,
+    query: Query<SubscriptionQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    subscribe(shared, caller, path, query, headers, body, false).await
+}
+
+pub async fn put_subscriptions(
+    shared: State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    path: Path<String>,
+    query: Query<SubscriptionQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    subscribe(shared, caller, path, query, headers, body, true).await
+}
+
+async fn subscribe(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(channel_id): Path<String>,
+    Query(query): Query<SubscriptionQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+    replace: bool,
+) -> Result<Response, ApiError> {
+    let requested: Vec<TopicRequest> = json_body(&headers, &body)?;
+    let ignore_errors = query
+        .ignore_errors
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut state = shared.lock();
+    let current = state.hub.topics(&channel_id, &caller.client.id)?;
+    let mut answers = Vec::new();
+    let mut accepted: Vec<String> = if replace { Vec::new() } else { current };
+    let mut rejected = Vec::new();
+    for TopicRequest { id } in requested {
+        match check_topic(&id, &state.world, &caller.client) {
+            Ok(()) => {
+                if !accepted.contains(&id) {
+                    accepted.push(id.clone());
+                }
+                answers.push(permitted(id));
+            }
+            Err((reason, missing)) => {
+                rejected.push(id.clone());
+                answers.push(ChannelTopic {
+                    id,
+                    state: Some(TopicState::Rejected),
+                    rejection_reason: Some(reason),
+                    missing_permissions: (!missing.is_empty()).then_some(missing),
+                    self_uri: None,
+                });
+            }
+        }
+    }
+    if !rejected.is_empty() && !ignore_errors {
+        return Err(ApiError::bad_request(format!(
+            "Invalid topic(s): {}. Pass ignoreErrors=true to subscribe to the others.",
+            rejected.join(", ")
+        )));
+    }
+    if accepted.len() > MAX_TOPICS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notification.subscription.too.many.subscriptions",
+            format!("A channel can have at most {MAX_TOPICS} subscriptions."),
+        ));
+    }
+    state
+        .hub
+        .set_topics(&channel_id, &caller.client.id, accepted.clone())?;
+    drop(state);
+    // The answer lists the channel's subscriptions, plus the rejected ones with their reasons.
+    let mut entities: Vec<ChannelTopic> = accepted
+        .into_iter()
+        .map(|id| {
+            answers
+                .iter()
+                .find(|a| a.id == id)
+                .cloned()
+                .unwrap_or_else(|| permitted(id))
+        })
+        .collect();
+    entities.extend(
+        answers
+            .into_iter()
+            .filter(|a| a.state == Some(TopicState::Rejected)),
+    );
+    Ok(listing(entities))
+}
+
+/// `GET /channels/{id}`: the WebSocket at `connectUri`.
+pub async fn websocket(
+    State(shared): State<Arc<Shared>>,
+    Path(channel_id): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (receiver, generation, heartbeat, drop_after, notice) = {
+        let mut state = shared.lock();
+        let Some((receiver, generation)) = state.hub.connect(&channel_id) else {
+            return Err(ApiError::not_found(format!(
+                "Channel {channel_id} not found."
+            )));
+        };
+        let faults = &state.faults;
+        (
+            receiver,
+            generation,
+            Duration::from_secs(faults.heartbeat_secs.max(1)),
+            (faults.socket_drop_after_secs > 0)
+                .then(|| Duration::from_secs(faults.socket_drop_after_secs)),
+            faults.socket_closing_notice,
+        )
+    };
+    let tracker = shared.tracker.clone();
+    Ok(upgrade.on_upgrade(move |socket| {
+        let task = Socket {
+            shared: shared.clone(),
+            channel_id,
+            generation,
+            heartbeat,
+            drop_after,
+            notice,
+        }
+        .run(socket, receiver);
+        // Track the socket so shutdown waits for it.
+        tracker.track_future(task)
+    }))
+}
+
+struct Socket {
+    shared: Arc<Shared>,
+    channel_id: String,
+    generation: u64,
+    heartbeat: Duration,
+    drop_after: Option<Duration>,
+    notice: bool,
+}
+
+impl Socket {
+    async fn run(self, mut socket: WebSocket, mut frames: mpsc::Receiver<Frame>) {
+        let cancel = self.shared.cancel.clone();
+        let mut heartbeat =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.heartbeat, self.heartbeat);
+        let drop_at = self
+            .drop_after
+            .map(|d| tokio::time::Instant::now() + d)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+        let reason = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break "server shutting down",
+                frame = frames.recv() => match frame {
+                    Some(frame) => {
+                        tokio::time::sleep_until(frame.deliver_at.into()).await;
+                        if socket.send(Message::Text(frame.text.as_ref().into())).await.is_err() {
+                            break "client gone";
+                        }
+                    }
+                    None => break "replaced by a newer socket or too slow",
+                },
+                message = socket.recv() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        if is_ping(&text) {
+                            let pong = system_frame(HEARTBEAT_TOPIC, "pong");
+                            if socket.send(Message::Text(pong.into())).await.is_err() {
+                                break "client gone";
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "client closed",
+                    Some(Ok(_)) => {}
+                },
+                _ = heartbeat.tick() => {
+                    let beat = system_frame(HEARTBEAT_TOPIC, "WebSocket Heartbeat");
+                    if socket.send(Message::Text(beat.into())).await.is_err() {
+                        break "client gone";
+                    }
+                }
+                _ = tokio::time::sleep_until(drop_at) => {
+                    if self.notice {
+                        let closing = system_frame(SOCKET_CLOSING_TOPIC, "The socket is closing.");
+                        let _ = socket.send(Message::Text(closing.into())).await;
+                    }
+                    break "socket drop fault";
+                }
+            }
+        };
+        tracing::debug!(channel = %self.channel_id, reason, "mock: socket closed");
+        let _ = socket.send(Message::Close(None)).await;
+        self.shared
+            .lock()
+            .hub
+            .disconnect(&self.channel_id, self.generation);
+    }
+}
+
+fn is_ping(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(|m| m == "ping")
+        })
+        .unwrap_or(false)
+}

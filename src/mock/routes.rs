@@ -1,0 +1,541 @@
+//! The platform's HTTP API (`/oauth/token`, `/api/v2/...`) and the layer in front of it:
+//! request log, latency, bearer check, rate limit and injected 5xx.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+
+use super::auth::{
+    ANALYTICS_VIEW, CALL_VIEW, Caller, KICK_PERMISSIONS, QUEUE_VIEW, add_rate_headers,
+};
+use super::errors::ApiError;
+use super::notifications;
+use super::shapes::{self, Flavor};
+use super::state::Shared;
+use super::world::{Action, LegChange};
+use crate::platform::models::{
+    AnalyticsConversationQueryResponse, ConversationQuery, DisconnectType, MediaParticipantRequest,
+    ParticipantState, QueryFilter, QueueEntityListing, Timestamp, TokenResponse,
+};
+
+/// The client a token request authenticated as, for the request log.
+#[derive(Clone, Debug)]
+struct TokenClient(String);
+
+pub fn platform_router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/api/v2/routing/queues", get(list_queues))
+        .route(
+            "/api/v2/analytics/conversations/details/query",
+            post(analytics_query),
+        )
+        .route("/api/v2/conversations/calls/{id}", get(get_call))
+        .route(
+            "/api/v2/conversations/calls/{id}/participants/{pid}",
+            patch(patch_participant),
+        )
+        .route("/api/v2/conversations/{id}", get(get_conversation))
+        .route(
+            "/api/v2/conversations/{id}/participants/{pid}",
+            patch(patch_participant),
+        )
+        .route(
+            "/api/v2/conversations/{id}/disconnect",
+            post(disconnect_all),
+        )
+        .route(
+            "/api/v2/notifications/channels",
+            post(notifications::create_channel),
+        )
+        .route(
+            "/api/v2/notifications/channels/{id}/subscriptions",
+            get(notifications::get_subscriptions)
+                .post(notifications::post_subscriptions)
+                .put(notifications::put_subscriptions)
+                .delete(notifications::delete_subscriptions),
+        )
+        .route("/oauth/token", post(token))
+        .route("/channels/{id}", get(notifications::websocket))
+        .fallback(not_found);
+    api.layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        platform_layer,
+    ))
+    .with_state(shared)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The requested resource was not found.")
+}
+
+/// Latency, bearer check, rate limit and 5xx faults, rate-limit headers, and the request log.
+async fn platform_layer(
+    State(shared): State<Arc<Shared>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let at = Timestamp::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let api = path.starts_with("/api/v2/");
+    let (delay, server_error) = {
+        let mut state = shared.lock();
+        let faults = state.faults.clone();
+        let jitter = if faults.jitter_ms > 0 {
+            state.rng.random_range(0..=faults.jitter_ms)
+        } else {
+            0
+        };
+        let error = (api
+            && faults.server_error_rate > 0.0
+            && state.rng.random_bool(faults.server_error_rate))
+        .then_some(faults.server_error_status);
+        (Duration::from_millis(faults.latency_ms + jitter), error)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let mut client_id = None;
+    let mut rate = None;
+    let mut response = 'answer: {
+        if api {
+            let authorization = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            let now = Instant::now();
+            let admitted = {
+                let mut state = shared.lock();
+                let limit = state.faults.rate_limit_per_minute;
+                state
+                    .auth
+                    .caller(authorization, now)
+                    .and_then(|(token, caller)| {
+                        client_id = Some(caller.client.id.clone());
+                        state
+                            .auth
+                            .admit(&token, limit, now)
+                            .map(|headers| (caller, headers))
+                    })
+            };
+            match admitted {
+                Ok((caller, headers)) => {
+                    rate = headers;
+                    request.extensions_mut().insert(caller);
+                }
+                Err(error) => break 'answer error.into_response(),
+            }
+            if let Some(status) = server_error {
+                break 'answer ApiError::server_error(status).into_response();
+            }
+        }
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    if let Some(rate) = rate {
+        let mut extra = Vec::new();
+        add_rate_headers(&mut extra, rate);
+        for (name, value) in extra {
+            headers.insert(name, value);
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert(HeaderName::from_static("inin-correlation-id"), value);
+    }
+    if client_id.is_none() {
+        client_id = response
+            .extensions()
+            .get::<TokenClient>()
+            .map(|c| c.0.clone());
+    }
+    shared
+        .log()
+        .record(at, &method, &path, response.status().as_u16(), client_id);
+    response
+}
+
+/// Reads a JSON body: 415 unless it is `application/json`, 400 when it does not parse.
+pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::unsupported_media_type());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))
+}
+
+async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let mut state = shared.lock();
+    let client = match state.auth.client_from_basic(authorization) {
+        Ok(client) => client,
+        Err(error) => return error.into_response(),
+    };
+    let form = String::from_utf8_lossy(&body);
+    let grant = form
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "grant_type")
+        .map(|(_, v)| v.to_string());
+    if grant.as_deref() != Some("client_credentials") {
+        let mut response =
+            ApiError::bad_request("grant_type must be client_credentials.").into_response();
+        response.extensions_mut().insert(TokenClient(client.id));
+        return response;
+    }
+    let lifetime = state.faults.token_lifetime_secs;
+    let access_token = state
+        .auth
+        .issue(&client.id, Duration::from_secs(lifetime), Instant::now());
+    drop(state);
+    let mut response = Json(TokenResponse {
+        access_token,
+        token_type: "bearer".into(),
+        expires_in: lifetime,
+    })
+    .into_response();
+    response.extensions_mut().insert(TokenClient(client.id));
+    response
+}
+
+fn parse_positive(
+    params: &HashMap<String, String>,
+    key: &str,
+    default: i64,
+) -> Result<i64, ApiError> {
+    match params.get(key) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| ApiError::bad_request(format!("{key} must be a positive integer."))),
+    }
+}
+
+async fn list_queues(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    caller.require_any(&[QUEUE_VIEW])?;
+    let page_size = parse_positive(&params, "pageSize", 25)?.min(500);
+    let page_number = parse_positive(&params, "pageNumber", 1)?;
+    // The platform's name filter matches a prefix; a trailing `*` is a wildcard.
+    let name = params
+        .get("name")
+        .map(|n| n.trim_end_matches('*').to_lowercase());
+    let state = shared.lock();
+    let matching: Vec<_> = state
+        .world
+        .queues
+        .iter()
+        .filter(|q| {
+            name.as_ref()
+                .is_none_or(|n| q.name.to_lowercase().starts_with(n.as_str()))
+        })
+        .collect();
+    let total = matching.len() as i64;
+    let page_count = (total + page_size - 1) / page_size;
+    let entities = matching
+        .into_iter()
+        .skip(((page_number - 1) * page_size) as usize)
+        .take(page_size as usize)
+        .map(shapes::queue)
+        .collect();
+    let uri = |n: i64| format!("/api/v2/routing/queues?pageSize={page_size}&pageNumber={n}");
+    Ok(Json(QueueEntityListing {
+        entities,
+        page_size: Some(page_size),
+        page_number: Some(page_number),
+        total: Some(total),
+        page_count: Some(page_count),
+        first_uri: Some(uri(1)),
+        last_uri: Some(uri(page_count.max(1))),
+        self_uri: Some(uri(page_number)),
+        next_uri: (page_number < page_count).then(|| uri(page_number + 1)),
+        previous_uri: (page_number > 1).then(|| uri(page_number - 1)),
+    })
+    .into_response())
+}
+
+fn parse_interval(interval: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "Invalid interval {interval:?}: expected start/end in ISO-8601."
+        ))
+    };
+    let (start, end) = interval.split_once('/').ok_or_else(bad)?;
+    let parse = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| bad())
+    };
+    let (start, end) = (parse(start)?, parse(end)?);
+    if end <= start {
+        return Err(bad());
+    }
+    Ok((start, end))
+}
+
+/// A filter's predicates against one call: `and` needs all, `or` any.
+fn filter_matches(
+    filter: &QueryFilter,
+    matches: &dyn Fn(&crate::platform::models::QueryPredicate) -> bool,
+) -> bool {
+    let mut results =
+        filter
+            .predicates
+            .iter()
+            .flatten()
+            .map(matches)
+            .chain(filter.clauses.iter().flatten().map(|clause| {
+                let mut each = clause.predicates.iter().map(matches);
+                if clause.kind == "or" {
+                    each.any(|b| b)
+                } else {
+                    each.all(|b| b)
+                }
+            }));
+    if filter.kind == "or" {
+        results.any(|b| b)
+    } else {
+        results.all(|b| b)
+    }
+}
+
+async fn analytics_query(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_any(&[ANALYTICS_VIEW])?;
+    let query: ConversationQuery = json_body(&headers, &body)?;
+    let interval = query
+        .interval
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("interval is required."))?;
+    let (start, end) = parse_interval(interval)?;
+    let paging = query
+        .paging
+        .clone()
+        .unwrap_or(crate::platform::models::PagingSpec {
+            page_size: 25,
+            page_number: 1,
+        });
+    if paging.page_size < 1 || paging.page_size > 100 || paging.page_number < 1 {
+        return Err(ApiError::bad_request(
+            "paging.pageSize must be 1 to 100 and paging.pageNumber at least 1.",
+        ));
+    }
+    let state = shared.lock();
+    let mut hits: Vec<_> = state
+        .world
+        .calls()
+        .filter(|call| call.start_time < end && call.end_time.is_none_or(|e| e > start))
+        .filter(|call| {
+            query.conversation_filters.iter().flatten().all(|filter| {
+                filter_matches(filter, &|p| {
+                    let operator = p.operator.as_deref().unwrap_or("matches");
+                    match p.dimension.as_deref() {
+                        Some("conversationEnd") => match operator {
+                            "notExists" => call.end_time.is_none(),
+                            "exists" => call.end_time.is_some(),
+                            _ => true,
+                        },
+                        Some("conversationId") => p.value.as_deref() == Some(call.id.as_str()),
+                        _ => true,
+                    }
+                })
+            })
+        })
+        .filter(|call| {
+            query.segment_filters.iter().flatten().all(|filter| {
+                filter_matches(filter, &|p| {
+                    let value = p.value.as_deref();
+                    match p.dimension.as_deref() {
+                        Some("queueId") => value == Some(call.queue_id.as_str()),
+                        Some("mediaType") => value == Some("voice"),
+                        Some("userId") => call
+                            .legs
+                            .iter()
+                            .any(|l| l.user.as_ref().map(|u| u.0.as_str()) == value),
+                        Some("purpose") => {
+                            call.legs.iter().any(|l| Some(l.purpose.as_str()) == value)
+                        }
+                        _ => true,
+                    }
+                })
+            })
+        })
+        .collect();
+    hits.sort_by_key(|c| c.start_time);
+    if query.order.as_deref() == Some("desc") {
+        hits.reverse();
+    }
+    let total = hits.len() as i64;
+    let page: Vec<_> = hits
+        .into_iter()
+        .skip(((paging.page_number - 1) * paging.page_size) as usize)
+        .take(paging.page_size as usize)
+        .map(shapes::analytics_conversation)
+        .collect();
+    Ok(Json(AnalyticsConversationQueryResponse {
+        conversations: (!page.is_empty()).then_some(page),
+        total_hits: Some(total),
+    })
+    .into_response())
+}
+
+async fn get_call(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_any(&[CALL_VIEW])?;
+    let state = shared.lock();
+    let call = state
+        .world
+        .call(&id)
+        .ok_or_else(|| conversation_not_found(&id))?;
+    Ok(Json(shapes::call_conversation(call, Flavor::Get)).into_response())
+}
+
+async fn get_conversation(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_any(&[CALL_VIEW])?;
+    let state = shared.lock();
+    let call = state
+        .world
+        .call(&id)
+        .ok_or_else(|| conversation_not_found(&id))?;
+    Ok(Json(shapes::conversation(call)).into_response())
+}
+
+fn conversation_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "conversation.error.conversation.not.found",
+        format!("Conversation {id} was not found."),
+    )
+}
+
+fn call_disconnected() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "conversation.error.call.disconnected",
+        "The call is already disconnected.",
+    )
+}
+
+/// Both participant PATCH paths: validate now, apply the change a little later (202 first).
+async fn patch_participant(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path((id, pid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_any(KICK_PERMISSIONS)?;
+    let request: MediaParticipantRequest = json_body(&headers, &body)?;
+    if let Some(state) = &request.state
+        && *state != ParticipantState::Disconnected
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid state {state:?}: a participant can only be set to disconnected."
+        )));
+    }
+    if request.state.is_none() && request.held.is_none() && request.muted.is_none() {
+        return Err(ApiError::bad_request(
+            "Nothing to change: send state, held or muted.",
+        ));
+    }
+    let mut state = shared.lock();
+    let now = Instant::now();
+    let call = state
+        .world
+        .call(&id)
+        .ok_or_else(|| conversation_not_found(&id))?;
+    let leg = call.leg(&pid).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "conversation.error.not.conversation.participant",
+            format!("Participant {pid} is not a participant of conversation {id}."),
+        )
+    })?;
+    if leg.state.is_gone() || call.end_time.is_some() {
+        return Err(call_disconnected());
+    }
+    let lock = &state.faults.transition_lock;
+    if lock.enabled
+        && (leg.state.is_unsettled()
+            || now.saturating_duration_since(leg.changed_at)
+                < Duration::from_millis(lock.settle_ms))
+    {
+        return Err(ApiError::transition_lock());
+    }
+    let apply_ms = shared.scenario.calls.apply_ms;
+    let at = now + state.random_ms(apply_ms);
+    state.world.schedule(
+        at,
+        Action::SetLeg {
+            call_id: id,
+            leg_id: pid,
+            change: LegChange {
+                state: request.state,
+                held: request.held,
+                muted: request.muted,
+                disconnect_type: Some(DisconnectType::Client),
+            },
+        },
+    );
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `POST /api/v2/conversations/{id}/disconnect`: ends the call for everyone (not a kick).
+async fn disconnect_all(
+    State(shared): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require_any(KICK_PERMISSIONS)?;
+    let mut state = shared.lock();
+    let call = state
+        .world
+        .call(&id)
+        .ok_or_else(|| conversation_not_found(&id))?;
+    if call.end_time.is_some() {
+        return Err(call_disconnected());
+    }
+    let apply_ms = shared.scenario.calls.apply_ms;
+    let at = Instant::now() + state.random_ms(apply_ms);
+    state.world.schedule(
+        at,
+        Action::EndCall {
+            call_id: id,
+            disconnect_type: DisconnectType::Client,
+        },
+    );
+    Ok(StatusCode::ACCEPTED.into_response())
+}

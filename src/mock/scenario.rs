@@ -1,0 +1,249 @@
+//! Scenario files (TOML): the world the mock starts with, how it moves, and its faults.
+//! The format is documented in README.md ("The mock platform").
+
+use std::path::Path;
+
+use color_eyre::eyre::{Result, WrapErr, bail, eyre};
+use serde::Deserialize;
+
+use super::faults::Faults;
+
+/// A parsed scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// Seed of the world's random choices (`--seed` wins).
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub queues: Vec<QueueSpec>,
+    #[serde(default)]
+    pub agents: Vec<AgentSpec>,
+    /// OAuth clients; the first one is the main client (printed by `confwatch mock`).
+    pub clients: Vec<ClientSpec>,
+    /// Extra queues and agents made up from the seed (for large worlds).
+    #[serde(default)]
+    pub generate: Generate,
+    #[serde(default)]
+    pub calls: CallSettings,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub name: String,
+    /// Made from the seed when absent.
+    pub id: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    pub name: String,
+    pub id: Option<String>,
+    /// Queue names; all queues when empty.
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub id: String,
+    /// Made at random at start-up when absent.
+    pub secret: Option<String>,
+    /// Permission strings; `"*"` grants all.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+impl std::fmt::Debug for ClientSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSpec")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("permissions", &self.permissions)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    #[serde(default)]
+    pub queues: u32,
+    #[serde(default)]
+    pub agents: u32,
+}
+
+/// How calls arrive and move. Ranges are `[min, max]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallSettings {
+    /// Calls already going at start (in varied states).
+    pub initial: u32,
+    /// New calls per minute (0 = none).
+    pub arrivals_per_minute: f64,
+    /// Keep at least this many conferences (three or more live legs) going.
+    pub min_conferences: u32,
+    /// Chance that a call gains a third party (consult, supervisor or external).
+    pub conference_rate: f64,
+    /// Chance, per party that joins, that it is an external number rather than an agent.
+    pub external_rate: f64,
+    /// Time a leg rings (alerting/dialing) before it connects.
+    pub ring_ms: [u64; 2],
+    /// Length of a call.
+    pub call_secs: [u64; 2],
+    /// Holds per call per minute.
+    pub holds_per_minute: f64,
+    /// Length of a hold.
+    pub hold_secs: [u64; 2],
+    /// Chance that an agent leaves a conference before the call ends (a transfer or a consult done).
+    pub leave_rate: f64,
+    /// Extra hold/unhold changes per second across random calls (load for benchmarks).
+    pub changes_per_sec: f64,
+    /// How long an ended call can still be read.
+    pub retain_ended_secs: u64,
+    /// Delay between an accepted PATCH and the change it asks for.
+    pub apply_ms: [u64; 2],
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings {
+            initial: 0,
+            arrivals_per_minute: 0.0,
+            min_conferences: 0,
+            conference_rate: 0.0,
+            external_rate: 0.2,
+            ring_ms: [2_000, 6_000],
+            call_secs: [60, 240],
+            holds_per_minute: 0.0,
+            hold_secs: [5, 20],
+            leave_rate: 0.0,
+            changes_per_sec: 0.0,
+            retain_ended_secs: 120,
+            apply_ms: [60, 180],
+        }
+    }
+}
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("demo", include_str!("../../assets/scenarios/demo.toml")),
+    ("quiet", include_str!("../../assets/scenarios/quiet.toml")),
+    ("scale", include_str!("../../assets/scenarios/scale.toml")),
+];
+
+impl Scenario {
+    /// A built-in scenario: `demo`, `quiet` or `scale`.
+    pub fn named(name: &str) -> Result<Scenario> {
+        let (_, text) = BUILT_IN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            eyre!("no built-in scenario {name:?} (there are: demo, quiet, scale)")
+        })?;
+        Scenario::parse(text).wrap_err_with(|| format!("built-in scenario {name}"))
+    }
+
+    /// A scenario file (TOML).
+    pub fn from_path(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("cannot read scenario {}", path.display()))?;
+        Scenario::parse(&text).wrap_err_with(|| format!("scenario {}", path.display()))
+    }
+
+    /// A built-in name, or else a path.
+    pub fn named_or_path(name_or_path: &str) -> Result<Scenario> {
+        if BUILT_IN.iter().any(|(n, _)| *n == name_or_path) {
+            Scenario::named(name_or_path)
+        } else {
+            Scenario::from_path(Path::new(name_or_path))
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Scenario> {
+        let scenario: Scenario = toml::from_str(text)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.clients.is_empty() {
+            bail!("a scenario needs at least one OAuth client");
+        }
+        if self.queues.is_empty() && self.generate.queues == 0 {
+            bail!("a scenario needs at least one queue");
+        }
+        for range in [
+            self.calls.ring_ms,
+            self.calls.call_secs,
+            self.calls.hold_secs,
+            self.calls.apply_ms,
+        ] {
+            if range[0] > range[1] {
+                bail!("a range [min, max] has min > max: {range:?}");
+            }
+        }
+        for rate in [
+            self.calls.conference_rate,
+            self.calls.external_rate,
+            self.calls.leave_rate,
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                bail!("rates must be between 0.0 and 1.0, got {rate}");
+            }
+        }
+        for agent in &self.agents {
+            for queue in &agent.queues {
+                if !self.queues.iter().any(|q| &q.name == queue) {
+                    bail!("agent {} is in unknown queue {queue}", agent.name);
+                }
+            }
+        }
+        self.faults.validate().map_err(|e| eyre!("faults: {e}"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_ins_parse() {
+        for (name, _) in BUILT_IN {
+            let scenario = Scenario::named(name).unwrap();
+            assert_eq!(&scenario.name, name);
+        }
+        assert!(Scenario::named("nope").is_err());
+    }
+
+    #[test]
+    fn demo_keeps_the_lock_and_a_modest_limit() {
+        let demo = Scenario::named("demo").unwrap();
+        assert!(demo.faults.transition_lock.enabled);
+        assert!(demo.faults.rate_limit_per_minute >= 120);
+        assert!(demo.calls.min_conferences >= 8);
+    }
+
+    #[test]
+    fn quiet_has_no_calls_and_no_faults_and_a_client_without_kick_rights() {
+        let quiet = Scenario::named("quiet").unwrap();
+        assert_eq!(quiet.calls.initial, 0);
+        assert_eq!(quiet.calls.arrivals_per_minute, 0.0);
+        assert_eq!(quiet.calls.min_conferences, 0);
+        assert_eq!(quiet.calls.changes_per_sec, 0.0);
+        assert!(!quiet.faults.transition_lock.enabled);
+        assert_eq!(quiet.faults.server_error_rate, 0.0);
+        assert!(quiet.clients.len() >= 2);
+        assert!(!quiet.clients[1].permissions.iter().any(|p| p == "*"));
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_reasons() {
+        let err = Scenario::parse("name = \"x\"\nclients = []").unwrap_err();
+        assert!(format!("{err:#}").contains("client"));
+        assert!(Scenario::parse("name = 1").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! The world rendered in the platform's JSON shapes (models.rs). GET answers and notification
+//! bodies differ: events carry no `startAlertingTime` or `selfUri`, and spell `disconnectType`
+//! `*.dnd` where GET answers spell it `*.donotdisturb`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::world::{Call, Leg, QueueInfo};
+use crate::platform::models::{
+    AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
+    CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
+    Participant, ParticipantState, Queue, Timestamp,
+};
+
+/// Which of the two spellings of a conversation to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `CallConversation` of `GET /api/v2/conversations/calls/{id}`.
+    Get,
+    /// `QueueConversationCallEventTopicCallConversation` of notifications.
+    Event,
+}
+
+fn ts(t: DateTime<Utc>) -> Timestamp {
+    Timestamp(t)
+}
+
+fn direction(leg: &Leg) -> Direction {
+    if leg.inbound {
+        Direction::Inbound
+    } else {
+        Direction::Outbound
+    }
+}
+
+fn entity(id: &str, name: &str, self_uri: Option<String>) -> EntityRef {
+    EntityRef {
+        id: Some(id.to_string()),
+        name: Some(name.to_string()),
+        self_uri,
+    }
+}
+
+pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
+    let get = flavor == Flavor::Get;
+    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, leg.state.clone());
+    p.name = Some(leg.name.clone());
+    if !leg.address.is_empty() {
+        p.address = Some(leg.address.clone());
+    }
+    p.start_time = Some(ts(leg.start_time));
+    if get {
+        p.start_alerting_time = leg.alerting_time.map(ts);
+    }
+    p.connected_time = leg.connected_time.map(ts);
+    p.end_time = leg.end_time.map(ts);
+    p.start_hold_time = leg.hold_time.map(ts);
+    p.direction = Some(direction(leg));
+    p.held = Some(leg.held);
+    p.muted = Some(leg.muted);
+    p.confined = Some(false);
+    p.wrapup_required = Some(false);
+    if let Some(dt) = &leg.disconnect_type {
+        if get {
+            p.disconnect_type = Some(dt.clone());
+        } else {
+            // The event spelling differs from the enum's GET spelling.
+            p.extra.insert(
+                "disconnectType".into(),
+                Value::String(dt.event_str().to_string()),
+            );
+        }
+    }
+    if let Some((id, name)) = &leg.user {
+        p.user = Some(entity(id, name, get.then(|| format!("/api/v2/users/{id}"))));
+    }
+    if leg.is_agent() || leg.purpose == "acd" {
+        p.queue = Some(entity(
+            &call.queue_id,
+            &call.queue_name,
+            get.then(|| format!("/api/v2/routing/queues/{}", call.queue_id)),
+        ));
+    }
+    p.consult_participant_id = leg.consult_participant_id.clone();
+    p
+}
+
+pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
+    CallConversation {
+        id: call.id.clone(),
+        name: None,
+        participants: call
+            .legs
+            .iter()
+            .map(|leg| call_participant(call, leg, flavor))
+            .collect(),
+        max_participants: call.max_participants,
+        recording_state: Some("none".into()),
+        self_uri: (flavor == Flavor::Get)
+            .then(|| format!("/api/v2/conversations/calls/{}", call.id)),
+        extra: Map::new(),
+    }
+}
+
+/// `Conversation` (the media-agnostic GET): per-leg state in `calls[]`.
+pub fn conversation(call: &Call) -> Conversation {
+    Conversation {
+        id: call.id.clone(),
+        name: None,
+        start_time: Some(ts(call.start_time)),
+        end_time: call.end_time.map(ts),
+        address: call
+            .legs
+            .iter()
+            .find(|l| l.purpose == "customer")
+            .map(|l| l.address.clone()),
+        participants: call.legs.iter().map(|leg| participant(call, leg)).collect(),
+        max_participants: call.max_participants,
+        state: None,
+        self_uri: Some(format!("/api/v2/conversations/{}", call.id)),
+        extra: Map::new(),
+    }
+}
+
+fn participant(call: &Call, leg: &Leg) -> Participant {
+    let in_queue = leg.is_agent() || leg.purpose == "acd";
+    Participant {
+        id: leg.id.clone(),
+        start_time: Some(ts(leg.start_time)),
+        end_time: leg.end_time.map(ts),
+        connected_time: leg.connected_time.map(ts),
+        name: Some(leg.name.clone()),
+        user_id: leg.user.as_ref().map(|(id, _)| id.clone()),
+        queue_id: in_queue.then(|| call.queue_id.clone()),
+        queue_name: in_queue.then(|| call.queue_name.clone()),
+        purpose: Some(leg.purpose.clone()),
+        participant_type: None,
+        consult_participant_id: leg.consult_participant_id.clone(),
+        address: (!leg.address.is_empty()).then(|| leg.address.clone()),
+        wrapup_required: Some(false),
+        calls: vec![crate::platform::models::Call {
+            // The leg's call id: stable and distinct from the participant id.
+            id: Some(format!("{}-call", leg.id)),
+            state: Some(call_state(&leg.state)),
+            direction: Some(direction(leg)),
+            held: Some(leg.held),
+            muted: Some(leg.muted),
+            confined: Some(false),
+            disconnect_type: leg.disconnect_type.clone(),
+            start_alerting_time: leg.alerting_time.map(ts),
+            connected_time: leg.connected_time.map(ts),
+            disconnected_time: leg.end_time.map(ts),
+            start_hold_time: leg.hold_time.map(ts),
+            extra: Map::new(),
+        }],
+        extra: Map::new(),
+    }
+}
+
+/// `Call.state` has no `parked` or `scheduled`; the world never makes them, but be safe.
+fn call_state(state: &ParticipantState) -> ParticipantState {
+    match state {
+        ParticipantState::Parked => ParticipantState::Connected,
+        ParticipantState::Scheduled => ParticipantState::Alerting,
+        other => other.clone(),
+    }
+}
+
+/// `AnalyticsConversationWithoutAttributes`.
+pub fn analytics_conversation(call: &Call) -> AnalyticsConversation {
+    AnalyticsConversation {
+        conversation_id: call.id.clone(),
+        conversation_start: Some(ts(call.start_time)),
+        conversation_end: call.end_time.map(ts),
+        conference_start: call.conference_start.map(ts),
+        originating_direction: Some(Direction::Inbound),
+        conversation_initiator: None,
+        customer_participation: Some(true),
+        division_ids: None,
+        participants: call
+            .legs
+            .iter()
+            .map(|leg| analytics_participant(call, leg))
+            .collect(),
+    }
+}
+
+fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
+    let customer = call.legs.iter().find(|l| l.purpose == "customer");
+    let mut segments = Vec::new();
+    if let Some(alerting) = leg.alerting_time {
+        segments.push(segment(
+            call,
+            "alert",
+            alerting,
+            leg.connected_time.or(leg.end_time),
+        ));
+    }
+    if let Some(connected) = leg.connected_time {
+        segments.push(segment(call, "interact", connected, leg.end_time));
+    }
+    if segments.is_empty() {
+        segments.push(segment(call, "system", leg.start_time, leg.end_time));
+    }
+    if let (Some(last), Some(dt)) = (segments.last_mut(), &leg.disconnect_type) {
+        last.disconnect_type = Some(analytics_disconnect_type(dt).to_string());
+    }
+    AnalyticsParticipant {
+        participant_id: Some(leg.id.clone()),
+        participant_name: Some(leg.name.clone()),
+        purpose: Some(analytics_purpose(&leg.purpose).to_string()),
+        user_id: leg.user.as_ref().map(|(id, _)| id.clone()),
+        sessions: vec![AnalyticsSession {
+            media_type: Some("voice".into()),
+            session_id: Some(format!("{}-call", leg.id)),
+            direction: Some(direction(leg)),
+            ani: customer.map(|c| c.address.clone()),
+            dnis: Some("tel:+18005550100".into()),
+            segments,
+        }],
+    }
+}
+
+fn segment(
+    call: &Call,
+    kind: &str,
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+) -> AnalyticsSegment {
+    AnalyticsSegment {
+        segment_start: Some(ts(start)),
+        segment_end: end.map(ts),
+        segment_type: Some(kind.to_string()),
+        queue_id: Some(call.queue_id.clone()),
+        conference: call.conference_start.map(|_| true),
+        disconnect_type: None,
+    }
+}
+
+/// Analytics `purpose` is an enum; the world's purposes map onto it.
+fn analytics_purpose(purpose: &str) -> &'static str {
+    match purpose {
+        "agent" => "agent",
+        "customer" => "customer",
+        "external" => "external",
+        "acd" => "acd",
+        "ivr" => "ivr",
+        "voicemail" => "voicemail",
+        _ => "user",
+    }
+}
+
+/// Analytics spells disconnect types in camelCase.
+fn analytics_disconnect_type(dt: &DisconnectType) -> &'static str {
+    match dt {
+        DisconnectType::Endpoint => "endpoint",
+        DisconnectType::EndpointDnd => "dndEndpoint",
+        DisconnectType::Client => "client",
+        DisconnectType::System => "system",
+        DisconnectType::Timeout => "timeout",
+        DisconnectType::Transfer => "transfer",
+        DisconnectType::TransferConference => "conferenceTransfer",
+        DisconnectType::TransferConsult => "consultTransfer",
+        DisconnectType::TransferDnd => "dndTransfer",
+        DisconnectType::TransferForward => "forwardTransfer",
+        DisconnectType::TransferNoAnswer => "noAnswerTransfer",
+        DisconnectType::TransferNotAvailable => "notAvailableTransfer",
+        DisconnectType::TransportFailure => "transportFailure",
+        DisconnectType::Error => "error",
+        DisconnectType::Peer => "peer",
+        DisconnectType::Spam => "spam",
+        DisconnectType::Uncallable => "uncallable",
+        DisconnectType::Inactivity => "inactivity",
+        DisconnectType::SessionExpired => "sessionExpired",
+        DisconnectType::Takeover => "takeover",
+        DisconnectType::Unspecified | DisconnectType::Other(_) => "other",
+    }
+}
+
+pub fn queue(queue: &QueueInfo) -> Queue {
+    Queue {
+        id: queue.id.clone(),
+        name: Some(queue.name.clone()),
+        description: None,
+        member_count: Some(queue.member_count),
+        self_uri: Some(format!("/api/v2/routing/queues/{}", queue.id)),
+        extra: Map::new(),
+    }
+}

@@ -1,0 +1,99 @@
+//! What the server shares between requests, the clock task and the sockets.
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::auth::Auth;
+use super::faults::Faults;
+use super::notifications::Hub;
+use super::requestlog::RequestLog;
+use super::scenario::Scenario;
+use super::simulation::Simulation;
+use super::world::World;
+
+/// Everything behind the one lock. The lock is never held across an `.await`.
+#[derive(Debug)]
+pub struct State {
+    pub world: World,
+    pub hub: Hub,
+    pub auth: Auth,
+    pub faults: Faults,
+    pub rng: StdRng,
+    pub simulation: Simulation,
+}
+
+impl State {
+    /// Sends every change made since the last flush to the subscribers.
+    pub fn flush(&mut self) {
+        let changed = self.world.take_changed();
+        if changed.is_empty() {
+            return;
+        }
+        let deliver_at = Instant::now() + Duration::from_millis(self.faults.event_latency_ms);
+        for id in changed {
+            if let Some(call) = self.world.call(&id) {
+                self.hub.publish(call, deliver_at);
+            }
+        }
+    }
+
+    /// A uniformly random duration in `[min, max]` milliseconds.
+    pub fn random_ms(&mut self, range: [u64; 2]) -> Duration {
+        Duration::from_millis(self.rng.random_range(range[0]..=range[1]))
+    }
+
+    /// A new id made from the seeded generator (so a seed gives the same world).
+    pub fn new_id(&mut self) -> String {
+        new_id(&mut self.rng)
+    }
+}
+
+pub fn new_id(rng: &mut StdRng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+pub fn seeded(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    state: Mutex<State>,
+    log: Mutex<RequestLog>,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub local_addr: SocketAddr,
+    pub cancel: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Shared {
+    pub fn new(state: State, scenario: Scenario, seed: u64, local_addr: SocketAddr) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            log: Mutex::new(RequestLog::default()),
+            scenario,
+            seed,
+            local_addr,
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// The state; a panic elsewhere while holding the lock does not stop the server.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
