@@ -172,7 +172,7 @@ async fn calls_and_their_participants_are_read() {
         .active_conversation_ids(&[])
         .await
         .expect("analytics query");
-    assert_eq!(ids, [call.id.clone()]);
+    assert_eq!(ids, vec![call.id.clone()]);
     let err = h
         .client
         .call("0b7f3c2a-1111-4222-8333-444455556666")
