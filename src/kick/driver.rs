@@ -185,8 +185,11 @@ pub async fn run(
         if let Some(outcome) = machine.outcome() {
             return outcome.clone();
         }
-        // A participant target: subscribe once the first read has named its user or queue.
-        if matches!(source, EventSource::Subscribe) && !subscribed && pending.is_none() {
+        // A participant target: subscribe once the first read has named its user or queue, before
+        // the PATCH goes out (its result arrives as an event). Whatever happened between the read
+        // and the subscription is caught by a re-read if the machine is waiting on events.
+        if matches!(source, EventSource::Subscribe) && !subscribed && machine.target_leg().is_some()
+        {
             subscribed = true;
             if let Some(topic) = topic_for(&machine) {
                 subscription = subscribe(&client, vec![topic]).await;

@@ -1,0 +1,255 @@
+//! The platform client against the mock on loopback: the feed (snapshot, live events,
+//! reconnects), queue selection, the rate budget; and the request pipeline's error handling
+//! against a tiny local server (malformed answers, one token refresh on 401).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use common::{AVA, BEN, Harness, Leg};
+use confwatch::config::ConnectionConfig;
+use confwatch::live::{ConnectionState, FeedEvent, Update};
+use confwatch::platform::models::ParticipantState;
+use confwatch::platform::{Client, FailureKind, QueueSelection, watch};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+/// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
+async fn next_matching(
+    rx: &mut mpsc::Receiver<FeedEvent>,
+    wanted: impl Fn(&FeedEvent) -> bool,
+) -> FeedEvent {
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = rx.recv().await {
+            if wanted(&event) {
+                return Some(event);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(event)) => event,
+        _ => panic!("the feed never sent the expected event"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_sends_queues_snapshot_then_live_changes() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
+    let (call, target) = h.conference("alerting").await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    let queues = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Queues(_)))
+    })
+    .await;
+    let FeedEvent::Model(Update::Queues(queues)) = queues else {
+        unreachable!()
+    };
+    let mut names: Vec<_> = queues.iter().filter_map(|q| q.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["Sales", "Support"]);
+    let snapshot = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
+    })
+    .await;
+    let FeedEvent::Model(Update::Snapshot(calls)) = snapshot else {
+        unreachable!()
+    };
+    assert_eq!(
+        calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        [call.id.as_str()]
+    );
+    let budget = next_matching(&mut feed, |e| matches!(e, FeedEvent::RateBudget(_))).await;
+    assert!(matches!(budget, FeedEvent::RateBudget(b) if b.allowed == 300 && b.count > 0));
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+
+    h.set_leg(&call.id, &target, json!({"state": "connected"}))
+        .await;
+    let event = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Conversation(_)))
+    })
+    .await;
+    let FeedEvent::Model(Update::Conversation(changed)) = event else {
+        unreachable!()
+    };
+    assert_eq!(changed.id, call.id);
+    assert_eq!(
+        common::state_of(&changed, &target),
+        Some(ParticipantState::Connected)
+    );
+    drop(feed);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_reconnects_and_rereads_after_a_drop() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "socketDropAfterSecs": 1})).await;
+    let (call, _) = h.conference("connected").await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    next_matching(&mut feed, |e| {
+        matches!(
+            e,
+            FeedEvent::Connection(ConnectionState::Reconnecting { .. })
+        )
+    })
+    .await;
+    // The re-read after the reconnect: events are not durable.
+    let snapshot = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
+    })
+    .await;
+    let FeedEvent::Model(Update::Snapshot(calls)) = snapshot else {
+        unreachable!()
+    };
+    assert!(calls.iter().any(|c| c.id == call.id));
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    drop(feed);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_queues_limit_the_snapshot() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    h.conference("connected").await;
+    let mut feed = watch(
+        h.client.clone(),
+        QueueSelection::Named(vec!["sales".into()]),
+    );
+    let queues = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Queues(_)))
+    })
+    .await;
+    assert!(
+        matches!(&queues, FeedEvent::Model(Update::Queues(q)) if q.len() == 1 && q[0].name.as_deref() == Some("Sales"))
+    );
+    let snapshot = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
+    })
+    .await;
+    assert_eq!(snapshot, FeedEvent::Model(Update::Snapshot(Vec::new())));
+    drop(feed);
+
+    let mut feed = watch(
+        h.client.clone(),
+        QueueSelection::Named(vec!["Billing".into()]),
+    );
+    let warning = next_matching(&mut feed, |e| matches!(e, FeedEvent::Warning(_))).await;
+    assert!(matches!(warning, FeedEvent::Warning(w) if w.contains("Billing")));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_and_their_participants_are_read() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let call = h
+        .call(&[
+            Leg("Casey Customer", "customer", "connected", None),
+            Leg("Ava Reed", "agent", "connected", Some(AVA)),
+            Leg("Ben Ortiz", "agent", "alerting", Some(BEN)),
+        ])
+        .await;
+    let read = h.client.call(&call.id).await.expect("GET the call");
+    assert_eq!(read.participants.len(), 3);
+    let ids = h
+        .client
+        .active_conversation_ids(&[])
+        .await
+        .expect("analytics query");
+    assert_eq!(ids, vec![call.id.clone()]);
+    let err = h
+        .client
+        .call("0b7f3c2a-1111-4222-8333-444455556666")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, FailureKind::NotFound);
+    assert!(err.to_string().contains("GET /api/v2/conversations/calls/"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_secret_is_a_clear_error_without_the_secret() {
+    let h = Harness::start(json!({})).await;
+    let secret = "not-the-right-secret-123";
+    let client = Client::new(ConnectionConfig::for_mock(
+        &h.mock.base_url(),
+        h.mock.client_id(),
+        secret,
+    ))
+    .unwrap();
+    let err = client.queues().await.unwrap_err();
+    assert_eq!(err.kind, FailureKind::Unauthorized);
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("login refused"), "{text}");
+    assert!(!text.contains(secret), "the secret leaked: {text}");
+    h.stop().await;
+}
+
+/// A tiny server for what the mock never does: a malformed answer, and a 401 for a token it
+/// issued (to see the one refresh).
+async fn tiny_server() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let logins = Arc::new(AtomicUsize::new(0));
+    let counter = logins.clone();
+    let app = Router::new()
+        .route(
+            "/oauth/token",
+            post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    axum::Json(json!({"access_token": format!("token-{n}"), "token_type": "bearer", "expires_in": 3600}))
+                }
+            }),
+        )
+        .route(
+            "/api/v2/conversations/calls/{id}",
+            get(|headers: axum::http::HeaderMap| async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                if auth == "Bearer token-1" {
+                    // The first token is refused, as an expired one is.
+                    return (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "expired", "code": "bad.credentials", "status": 401}))).into_response();
+                }
+                (StatusCode::OK, "{\"id\": 42, \"participants\": \"nope\"").into_response()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, logins, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_once_and_a_malformed_answer_names_the_endpoint() {
+    let (base, logins, server) = tiny_server().await;
+    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let err = client.call("c1").await.unwrap_err();
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
+        2,
+        "one refresh after the 401"
+    );
+    assert_eq!(err.kind, FailureKind::Malformed);
+    assert!(
+        err.to_string()
+            .contains("GET /api/v2/conversations/calls/c1"),
+        "{err}"
+    );
+    server.abort();
+}

@@ -1,0 +1,484 @@
+//! The kick against the mock platform on loopback, one fault at a time. In every case only the
+//! target is ever PATCHed, and success is reported only when the target is seen gone while the
+//! others stay connected.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{AVA, BEN, Harness, Leg, leg_of, participant_patches, state_of};
+use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
+use confwatch::kick::machine::Wanted;
+use confwatch::kick::{Outcome, OutcomeKind, Progress, Step};
+use confwatch::platform::Client;
+use confwatch::platform::models::ParticipantState;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A running kick: its progress and its outcome.
+struct Job {
+    progress: mpsc::UnboundedReceiver<Progress>,
+    seen: Vec<Progress>,
+    outcome: tokio::task::JoinHandle<Outcome>,
+}
+
+fn kick(client: &Client, conversation_id: &str, wanted: Wanted, options: KickOptions) -> Job {
+    let (tx, progress) = mpsc::unbounded_channel();
+    let request = KickRequest {
+        conversation_id: conversation_id.to_string(),
+        wanted,
+        force: false,
+    };
+    let config = options.machine_config(false);
+    let client = client.clone();
+    let outcome = tokio::spawn(async move {
+        driver::run(
+            client,
+            request,
+            config,
+            EventSource::Subscribe,
+            CancellationToken::new(),
+            None,
+            move |p| {
+                let _ = tx.send(p);
+            },
+        )
+        .await
+    });
+    Job {
+        progress,
+        seen: Vec::new(),
+        outcome,
+    }
+}
+
+impl Job {
+    /// Waits for the first step that matches.
+    async fn until(&mut self, wanted: impl Fn(&Step) -> bool) -> Step {
+        while let Some(p) = self.progress.recv().await {
+            self.seen.push(p.clone());
+            if wanted(&p.step) {
+                return p.step;
+            }
+        }
+        panic!("the job ended without the step; saw {:?}", self.seen);
+    }
+
+    async fn finish(mut self) -> (Outcome, Vec<Progress>) {
+        let outcome = self.outcome.await.expect("job task");
+        while let Ok(p) = self.progress.try_recv() {
+            self.seen.push(p);
+        }
+        (outcome, self.seen)
+    }
+}
+
+fn options() -> KickOptions {
+    KickOptions {
+        audit_log: None,
+        ..KickOptions::default()
+    }
+}
+
+/// The invariants of every case: only `target` was PATCHed; and when the outcome is `removed`,
+/// the target is gone and the others are still connected.
+async fn check(h: &Harness, conversation_id: &str, target: &str, outcome: &Outcome) {
+    let log = h.requests(0).await;
+    for (_, pid, _) in participant_patches(&log) {
+        assert_eq!(
+            pid, target,
+            "a participant other than the target was PATCHed"
+        );
+    }
+    if outcome.outcome == OutcomeKind::Removed {
+        let call = h.read(conversation_id).await;
+        assert!(
+            state_of(&call, target).is_some_and(|s| s.is_gone()),
+            "removed but still there"
+        );
+        let others = call.live_participants().filter(|p| p.id != target).count();
+        assert!(others >= 2, "the others must stay connected");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_target_is_one_get_one_patch_verified() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("connected").await;
+    let job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    let (outcome, progress) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!((outcome.attempts, outcome.requests), (1, 2), "{progress:?}");
+    let log = h.requests(0).await;
+    let gets = log
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("/api/v2/conversations/calls/")
+        })
+        .count();
+    assert_eq!(gets, 1);
+    assert_eq!(participant_patches(&log).len(), 1);
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ringing_target_is_patched_only_after_it_settles() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    let waiting = job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    assert_eq!(
+        waiting,
+        Step::Waiting {
+            state: ParticipantState::Alerting
+        }
+    );
+    let before_settle = h.last_seq().await;
+    assert!(
+        participant_patches(&h.requests(0).await).is_empty(),
+        "no PATCH while alerting"
+    );
+    h.set_leg(&call.id, &target, json!({"state": "connected"}))
+        .await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    let patches = participant_patches(&h.requests(0).await);
+    assert_eq!(patches.len(), 1);
+    assert!(
+        patches[0].0 > before_settle,
+        "the PATCH came after the leg settled"
+    );
+    assert_eq!(outcome.attempts, 1);
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_storm_backs_off_and_clears() {
+    // The transition lock answers 409 until the leg has been settled for 600 ms.
+    let h = Harness::start(json!({
+        "rateLimitPerMinute": 0,
+        "transitionLock": {"enabled": true, "settleMs": 600}
+    }))
+    .await;
+    let (call, target) = h.conference("connected").await;
+    let job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    let (outcome, progress) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    let conflicts = progress
+        .iter()
+        .filter(|p| matches!(p.step, Step::Answer { status: 409, .. }))
+        .count();
+    let backoffs: Vec<u64> = progress
+        .iter()
+        .filter_map(|p| match &p.step {
+            Step::Backoff { delay_ms, .. } => Some(*delay_ms),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        conflicts >= 1,
+        "the lock must have answered 409 at least once"
+    );
+    assert_eq!(
+        backoffs.len(),
+        conflicts,
+        "each 409 is followed by a visible backoff"
+    );
+    assert!(backoffs.iter().all(|d| *d <= 5000));
+    assert!(outcome.attempts <= 8 && outcome.attempts == conflicts as u32 + 1);
+    let log = h.requests(0).await;
+    assert_eq!(
+        participant_patches(&log)
+            .iter()
+            .filter(|(_, _, s)| *s == 409)
+            .count(),
+        conflicts
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_is_honoured_to_the_end_of_retry_after() {
+    // A user target subscribes first (POST channel, PUT subscriptions), then GET: the PATCH is
+    // the fourth request of the window and meets a 429 whose Retry-After ends the window.
+    let h = Harness::start(json!({"rateLimitPerMinute": 3})).await;
+    let (call, target) = h.conference("connected").await;
+    let job = kick(
+        &h.client,
+        &call.id,
+        Wanted::User(AVA.into()),
+        KickOptions {
+            deadline: Duration::from_secs(120),
+            ..options()
+        },
+    );
+    let (outcome, progress) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    let retry_after_ms = progress
+        .iter()
+        .find_map(|p| match p.step {
+            Step::RateLimited { retry_after_ms } => Some(retry_after_ms),
+            _ => None,
+        })
+        .expect("a 429 was met");
+    let log = h.requests(0).await;
+    let limited = log
+        .iter()
+        .position(|r| r["status"] == 429)
+        .expect("429 in the log");
+    let at = |r: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap_or_default())
+            .expect("log time")
+            .timestamp_millis()
+    };
+    let next = log
+        .iter()
+        .skip(limited + 1)
+        .find(|r| r["clientId"] == log[limited]["clientId"])
+        .expect("a request after the 429");
+    assert!(
+        at(next) - at(&log[limited]) >= retry_after_ms as i64 - 1,
+        "a request came before Retry-After ended"
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_back_off_then_succeed() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    // Every request fails now; once the kick has backed off, the platform recovers.
+    h.faults(json!({"serverErrorRate": 1.0, "serverErrorStatus": 503}))
+        .await;
+    h.set_leg(&call.id, &target, json!({"state": "connected"}))
+        .await;
+    job.until(|s| matches!(s, Step::Backoff { .. })).await;
+    h.faults(json!({"serverErrorRate": 0.0})).await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert!(h.requests(0).await.iter().any(|r| r["status"] == 503));
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_expiring_mid_kick_is_refreshed() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "tokenLifetimeSecs": 1})).await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.set_leg(&call.id, &target, json!({"state": "connected"}))
+        .await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    let logins = h
+        .requests(0)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/oauth/token" && r["clientId"] == h.mock.client_id())
+        .count();
+    assert!(
+        logins >= 3,
+        "the control client's login, then the kick's, then a refresh: {logins}"
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_dropped_mid_kick_still_sees_the_leg_settle() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "socketDropAfterSecs": 1})).await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    // The socket drops after a second; the leg settles around then.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    h.set_leg(&call.id, &target, json!({"state": "connected"}))
+        .await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!(outcome.attempts, 1);
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn already_gone_target_sends_no_patch() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let call = h
+        .call(&[
+            Leg("Casey Customer", "customer", "connected", None),
+            Leg("Ava Reed", "agent", "disconnected", Some(AVA)),
+            Leg("Ben Ortiz", "agent", "connected", Some(BEN)),
+            Leg("Chloe Nakamura", "agent", "connected", Some(common::CHLOE)),
+        ])
+        .await;
+    let target = leg_of(&call, "Ava Reed");
+    let (outcome, _) = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::AlreadyGone, "{outcome:?}");
+    assert!(participant_patches(&h.requests(0).await).is_empty());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_and_last_other_party_are_refused() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, _) = h.conference("connected").await;
+    let customer = leg_of(&call, "Casey Customer");
+    let (outcome, _) = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(customer),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
+    assert!(outcome.message.contains("customer"));
+
+    let two = h
+        .call(&[
+            Leg("Dana Customer", "customer", "connected", None),
+            Leg("Ava Reed", "agent", "connected", Some(AVA)),
+        ])
+        .await;
+    let agent = leg_of(&two, "Ava Reed");
+    let (outcome, _) = kick(
+        &h.client,
+        &two.id,
+        Wanted::Participant(agent.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
+    assert!(outcome.message.contains("ending it for the others"));
+    assert!(participant_patches(&h.requests(0).await).is_empty());
+    assert_eq!(
+        state_of(&h.read(&two.id).await, &agent),
+        Some(ParticipantState::Connected)
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_permission_stops_with_the_permission_needed() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("connected").await;
+    let (outcome, _) = kick(
+        &h.viewer(),
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed, "{outcome:?}");
+    assert_eq!(outcome.status, Some(403));
+    assert!(
+        outcome
+            .message
+            .contains("conversation:communication:disconnect"),
+        "{}",
+        outcome.message
+    );
+    assert_eq!(outcome.attempts, 1, "a 403 is final");
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_conversation_is_a_clear_failure() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let missing = "0b7f3c2a-1111-4222-8333-444455556666";
+    let (outcome, _) = kick(
+        &h.client,
+        missing,
+        Wanted::Participant("0b7f3c2a-0000-4000-8000-000000000000".into()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(
+        outcome
+            .message
+            .contains(&format!("conversation {missing} not found")),
+        "{}",
+        outcome.message
+    );
+    assert!(participant_patches(&h.requests(0).await).is_empty());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_user_twice_removes_the_live_leg() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let call = h
+        .call(&[
+            Leg("Casey Customer", "customer", "connected", None),
+            Leg("Ava Reed (first leg)", "agent", "terminated", Some(AVA)),
+            Leg("Ava Reed", "agent", "connected", Some(AVA)),
+            Leg("Ben Ortiz", "agent", "connected", Some(BEN)),
+        ])
+        .await;
+    let live = leg_of(&call, "Ava Reed");
+    let (outcome, _) = kick(&h.client, &call.id, Wanted::User(AVA.into()), options())
+        .finish()
+        .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    let patches = participant_patches(&h.requests(0).await);
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0].1, live);
+    check(&h, &call.id, &live, &outcome).await;
+    h.stop().await;
+}
