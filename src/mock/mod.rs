@@ -123,6 +123,12 @@ impl MockServer {
         let app =
             routes::platform_router(shared.clone()).merge(control::control_router(shared.clone()));
         let cancel = shared.cancel.clone();
+        // Small frames go out at once (Nagle's algorithm would hold them up to ~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("mock: cannot set TCP_NODELAY: {e}");
+            }
+        });
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
