@@ -468,7 +468,13 @@ impl Socket {
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
         let reason = loop {
             tokio::select! {
-                _ = cancel.cancelled() => break "server shutting down",
+                _ = cancel.cancelled() => {
+                    if self.notice {
+                        let closing = system_frame(SOCKET_CLOSING_TOPIC, "The socket is closing.");
+                        let _ = socket.send(Message::Text(closing.into())).await;
+                    }
+                    break "server shutting down";
+                }
                 frame = frames.recv() => match frame {
                     Some(frame) => {
                         tokio::time::sleep_until(frame.deliver_at.into()).await;
