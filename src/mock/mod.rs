@@ -96,6 +96,7 @@ impl MockServer {
         main_client: Option<(String, String)>,
     ) -> Result<MockServer> {
         let scenario = options.scenario;
+        scenario.validate()?;
         let seed = options.seed.unwrap_or(scenario.seed);
         let mut clients: Vec<Client> = scenario
             .clients
@@ -110,8 +111,11 @@ impl MockServer {
             main.id = id;
             main.secret = secret;
         }
-        let client_id = clients[0].id.clone();
-        let client_secret = clients[0].secret.clone();
+        let Some(main) = clients.first() else {
+            color_eyre::eyre::bail!("a scenario needs at least one OAuth client");
+        };
+        let client_id = main.id.clone();
+        let client_secret = main.secret.clone();
 
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(options.bind, options.port))
             .await
