@@ -173,7 +173,15 @@ impl MockServer {
     pub async fn shutdown(self) {
         self.shared.cancel.cancel();
         self.shared.tracker.close();
-        self.shared.lock().hub.disconnect_all();
+        {
+            let mut state = self.shared.lock();
+            tracing::info!(
+                frames = state.hub.frames_queued,
+                slow_sockets_dropped = state.hub.slow_sockets_dropped,
+                "mock: shutting down"
+            );
+            state.hub.disconnect_all();
+        }
         let mut server = self.server;
         // Open keep-alive connections may hold graceful shutdown; do not wait for them long.
         if tokio::time::timeout(Duration::from_secs(2), &mut server)
