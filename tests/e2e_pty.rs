@@ -71,7 +71,8 @@ async fn token(http: &reqwest::Client, mock: &MockServer) -> String {
     let answer: Value = http
         .post(format!("{}/oauth/token", mock.base_url()))
         .basic_auth(mock.client_id(), Some(mock.client_secret()))
-        .form(&[("grant_type", "client_credentials")])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
         .send()
         .await
         .unwrap()

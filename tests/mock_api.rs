@@ -1019,6 +1019,8 @@ fn the_cli_prints_where_it_listens_and_refuses_remote_binds() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let third = lines.next().unwrap().unwrap();
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_file(&log);
@@ -1026,5 +1028,52 @@ fn the_cli_prints_where_it_listens_and_refuses_remote_binds() {
         .strip_prefix("listening on http://127.0.0.1:")
         .expect(&first);
     assert!(url.parse::<u16>().unwrap() > 0);
-    assert!(lines.next().unwrap().unwrap().contains("me"));
+    assert_eq!(second, "client id: me");
+    assert_eq!(third, "client secret: s3cret");
+}
+
+#[tokio::test]
+async fn event_latency_holds_frames_back() {
+    let env = start("quiet").await;
+    env.faults(json!({"eventLatencyMs": 300})).await;
+    let topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let (_, mut socket) = channel(&env, std::slice::from_ref(&topic)).await;
+    let before = std::time::Instant::now();
+    env.conference("connected").await;
+    next_frame(&mut socket, &topic).await;
+    assert!(
+        before.elapsed() >= Duration::from_millis(300),
+        "a frame never comes early"
+    );
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_a_user_fault_refuses_the_calls_path_only() {
+    let env = start("quiet").await;
+    env.faults(json!({"callsPathNotAUser": true})).await;
+    let call = env.conference("connected").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    let kick = json!({"state": "disconnected"});
+    let (status, body) = env
+        .json(
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/{id}/participants/{ben}"),
+            Some(kick.clone()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], "not.a.user");
+    let fallback = env
+        .send(
+            Method::PATCH,
+            &format!("/api/v2/conversations/{id}/participants/{ben}"),
+            Some(kick),
+        )
+        .await;
+    assert_eq!(fallback.status(), 202);
+    env.wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
+        .await;
+    env.server.shutdown().await;
 }

@@ -43,7 +43,7 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/conversations/calls/{id}", get(get_call))
         .route(
             "/api/v2/conversations/calls/{id}/participants/{pid}",
-            patch(patch_participant),
+            patch(patch_call_participant),
         )
         .route("/api/v2/conversations/{id}", get(get_conversation))
         .route(
@@ -447,6 +447,25 @@ fn call_disconnected() -> ApiError {
         "conversation.error.call.disconnected",
         "The call is already disconnected.",
     )
+}
+
+/// The `/calls/` participant PATCH: as the other, unless the `not.a.user` fault is on.
+async fn patch_call_participant(
+    shared: State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_any(KICK_PERMISSIONS)?;
+    if shared.lock().faults.calls_path_not_a_user {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not.a.user",
+            "This request requires a user context. Client credentials cannot be used for requests to this resource.",
+        ));
+    }
+    patch_participant(shared, caller, path, headers, body).await
 }
 
 /// Both participant PATCH paths: validate now, apply the change a little later (202 first).
