@@ -67,6 +67,129 @@ fn line_with(text: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The real binary in a pseudo-terminal, attached to `mock`.
+struct Console {
+    screen: Screen,
+    keys: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    dir: std::path::PathBuf,
+}
+
+impl Console {
+    fn start(mock: &MockServer, name: &str) -> Console {
+        let dir = std::env::temp_dir().join(format!("confwatch-e2e-{name}-{}", std::process::id()));
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
+        let base_url = mock.base_url();
+        command.args([
+            "--base-url",
+            base_url.as_str(),
+            "--client-id",
+            mock.client_id(),
+            "--log-file",
+        ]);
+        command.arg(dir.join("confwatch.log"));
+        command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
+        command.env("TERM", "xterm-256color");
+        // Keep the user's config file and audit record out of it.
+        command.env("XDG_CONFIG_HOME", dir.join("config"));
+        command.env("XDG_DATA_HOME", dir.join("data"));
+        command.env("XDG_STATE_HOME", dir.join("state"));
+        command.env("NO_COLOR", "1");
+        let child = pty.slave.spawn_command(command).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let keys = pty.master.take_writer().unwrap();
+        let screen = Screen {
+            parser: Arc::new(Mutex::new(vt100::Parser::new(
+                NonZeroU16::new(ROWS).unwrap(),
+                NonZeroU16::new(COLS).unwrap(),
+                0,
+            ))),
+            raw: Arc::new(Mutex::new(Vec::new())),
+        };
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            // Holding the master keeps the pseudo-terminal open until the child is gone.
+            let _master = pty.master;
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.parser.lock().unwrap().process(&buffer[..n]);
+                sink.raw.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Console {
+            screen,
+            keys,
+            child,
+            dir,
+        }
+    }
+
+    fn press(&mut self, text: &str) {
+        self.keys.write_all(text.as_bytes()).unwrap();
+        self.keys.flush().unwrap();
+    }
+
+    /// Sends the quitting key, waits for a clean exit and checks the terminal was given back:
+    /// the alternate screen left and the cursor shown.
+    async fn quit_with(mut self, key: &str) {
+        self.press(key);
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > PATIENCE {
+                let _ = self.child.kill();
+                panic!(
+                    "{key:?} did not quit; the screen shows:\n{}",
+                    self.screen.text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "exit status {status:?}");
+        // Let the reader take the last bytes.
+        let screen = self.screen.clone();
+        tokio::task::spawn_blocking(move || {
+            screen.wait_for("the main screen back", |_| {
+                !screen.parser.lock().unwrap().screen().alternate_screen()
+            })
+        })
+        .await
+        .unwrap();
+        {
+            let parser = self.screen.parser.lock().unwrap();
+            assert!(
+                !parser.screen().alternate_screen(),
+                "still on the alternate screen"
+            );
+            assert!(!parser.screen().hide_cursor(), "cursor left hidden");
+        }
+        let raw = self.screen.raw.lock().unwrap().clone();
+        let text = String::from_utf8_lossy(&raw);
+        let entered = text
+            .rfind("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let left = text
+            .rfind("\x1b[?1049l")
+            .expect("left the alternate screen");
+        assert!(left > entered);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn token(http: &reqwest::Client, mock: &MockServer) -> String {
     let answer: Value = http
         .post(format!("{}/oauth/token", mock.base_url()))
@@ -122,59 +245,9 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
         .unwrap()
         .to_string();
 
-    let log_dir = std::env::temp_dir().join(format!("confwatch-e2e-{}", std::process::id()));
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
-    let base_url = mock.base_url();
-    command.args([
-        "--base-url",
-        base_url.as_str(),
-        "--client-id",
-        mock.client_id(),
-        "--log-file",
-    ]);
-    command.arg(log_dir.join("confwatch.log"));
-    command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
-    command.env("TERM", "xterm-256color");
-    // Keep the user's config file and audit record out of it.
-    command.env("XDG_CONFIG_HOME", log_dir.join("config"));
-    command.env("XDG_DATA_HOME", log_dir.join("data"));
-    command.env("XDG_STATE_HOME", log_dir.join("state"));
-    command.env("NO_COLOR", "1");
-    let mut child = pty.slave.spawn_command(command).unwrap();
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let mut keys = pty.master.take_writer().unwrap();
-    let screen = Screen {
-        parser: Arc::new(Mutex::new(vt100::Parser::new(
-            NonZeroU16::new(ROWS).unwrap(),
-            NonZeroU16::new(COLS).unwrap(),
-            0,
-        ))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let sink = screen.clone();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            sink.parser.lock().unwrap().process(&buffer[..n]);
-            sink.raw.lock().unwrap().extend_from_slice(&buffer[..n]);
-        }
-    });
-    let mut press = |text: &str| {
-        keys.write_all(text.as_bytes()).unwrap();
-        keys.flush().unwrap();
-    };
+    let mut console = Console::start(&mock, "kick");
+    let screen = console.screen.clone();
+    let mut press = |text: &str| console.press(text);
 
     let blocking = |f: Box<dyn FnOnce() -> String + Send>| tokio::task::spawn_blocking(f);
     let s = screen.clone();
@@ -259,38 +332,26 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
     );
 
     // Quit; the terminal must be given back.
-    press("q");
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}");
-    // Let the reader take the last bytes.
-    let s = screen.clone();
-    blocking(Box::new(move || {
-        s.wait_for("the main screen back", |_| {
-            !s.parser.lock().unwrap().screen().alternate_screen()
-        })
-    }))
-    .await
-    .unwrap();
-    {
-        let parser = screen.parser.lock().unwrap();
-        assert!(
-            !parser.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!parser.screen().hide_cursor(), "cursor left hidden");
-    }
-    let raw = screen.raw.lock().unwrap().clone();
-    let text = String::from_utf8_lossy(&raw);
-    let entered = text
-        .rfind("\x1b[?1049h")
-        .expect("entered the alternate screen");
-    let left = text
-        .rfind("\x1b[?1049l")
-        .expect("left the alternate screen");
-    assert!(left > entered);
+    console.quit_with("q").await;
     mock.shutdown().await;
-    let _ = std::fs::remove_dir_all(log_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
+    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet").unwrap()))
+        .await
+        .unwrap();
+    let mut console = Console::start(&mock, "ctrl-c");
+    let screen = console.screen.clone();
+    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
+        .await
+        .unwrap();
+    // Help open: Ctrl-C (raw mode delivers it as a key, not a signal) still quits cleanly.
+    console.press("?");
+    let screen = console.screen.clone();
+    tokio::task::spawn_blocking(move || screen.wait_for_text("quit, from anywhere"))
+        .await
+        .unwrap();
+    console.quit_with("\x03").await;
+    mock.shutdown().await;
 }
