@@ -905,3 +905,31 @@ fn an_open_conference_stays_open_when_filtered_out_and_closes_when_it_ends() {
     assert!(press(&mut app, "d", t0()).is_empty());
     assert!(app.confirm.is_none());
 }
+
+#[test]
+fn the_jobs_cursor_stays_on_its_job_when_new_jobs_arrive() {
+    let mut app = kicking_dana();
+    press(&mut app, "J", t0());
+    // Another kick starts (reported by the engine) and lists above Dana's.
+    app.update(
+        progress(
+            "p-ben",
+            0,
+            Step::Waiting {
+                state: S::Connected,
+            },
+        ),
+        at(10),
+    );
+    assert_eq!(app.jobs.len(), 2);
+    assert_eq!(app.job_index(), Some(1));
+    assert_eq!(
+        press(&mut app, "c", at(20)),
+        vec![Action::Cancel(sales_target("p-dana"))]
+    );
+    press(&mut app, "k", at(20));
+    assert_eq!(
+        press(&mut app, "c", at(20)),
+        vec![Action::Cancel(sales_target("p-ben"))]
+    );
+}

@@ -235,8 +235,8 @@ pub struct App {
     pub conference: Cursor,
     pub participant: Cursor,
     pub jobs: Jobs,
-    /// Index into the jobs list (newest first) in the jobs view.
-    pub job_cursor: usize,
+    /// The jobs view's cursor, on a job's `seq`.
+    pub job_cursor: Cursor,
     pub log: VecDeque<LogLine>,
     /// Lines scrolled up from the newest in the log view.
     pub log_scroll: usize,
@@ -269,7 +269,7 @@ impl App {
             conference: Cursor::default(),
             participant: Cursor::default(),
             jobs: Jobs::default(),
-            job_cursor: 0,
+            job_cursor: Cursor::default(),
             log: VecDeque::new(),
             log_scroll: 0,
             flash: None,
@@ -412,7 +412,13 @@ impl App {
             }
             Command::Help => self.help = true,
             Command::Queues => self.queues.open = Some(0),
-            Command::Jobs => self.view = View::Jobs,
+            Command::Jobs => {
+                self.view = View::Jobs;
+                // Pin the cursor to a job now, so jobs arriving later do not move it.
+                let ids = self.job_ids();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                self.job_cursor = follow(&ids, &self.job_cursor);
+            }
             Command::Log => {
                 self.view = View::Log;
                 self.log_scroll = 0;
@@ -492,19 +498,21 @@ impl App {
     }
 
     fn on_jobs_command(&mut self, command: Command) -> Vec<Action> {
-        let count = self.jobs.len();
-        match command {
-            Command::Down => self.job_cursor = (self.job_cursor + 1).min(count.saturating_sub(1)),
-            Command::Up => self.job_cursor = self.job_cursor.saturating_sub(1),
-            Command::Top => self.job_cursor = 0,
-            Command::Bottom => self.job_cursor = count.saturating_sub(1),
-            Command::PageDown => {
-                self.job_cursor = (self.job_cursor + self.page_rows).min(count.saturating_sub(1))
-            }
-            Command::PageUp => self.job_cursor = self.job_cursor.saturating_sub(self.page_rows),
+        let ids = self.job_ids();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let page = self.page_rows.max(1) as isize;
+        let delta = match command {
+            Command::Down => 1,
+            Command::Up => -1,
+            Command::PageDown => page,
+            Command::PageUp => -page,
+            Command::Top => isize::MIN / 2,
+            Command::Bottom => isize::MAX / 2,
             Command::CancelKick => {
-                // The jobs view lists newest first.
-                let job = self.jobs.all().iter().rev().nth(self.job_cursor);
+                let cursor = follow(&ids, &self.job_cursor);
+                let job = cursor
+                    .id
+                    .and_then(|id| self.jobs.all().iter().find(|j| j.seq.to_string() == id));
                 match job {
                     Some(job) if job.is_running() => {
                         return vec![Action::Cancel(job.target.clone())];
@@ -512,10 +520,30 @@ impl App {
                     Some(_) => self.flash = Some("that kick has already finished".to_string()),
                     None => {}
                 }
+                return Vec::new();
             }
-            _ => {}
-        }
+            _ => return Vec::new(),
+        };
+        self.job_cursor = step(&ids, &self.job_cursor, delta);
         Vec::new()
+    }
+
+    /// The jobs' ids in the jobs view's order (newest first).
+    fn job_ids(&self) -> Vec<String> {
+        self.jobs
+            .all()
+            .iter()
+            .rev()
+            .map(|j| j.seq.to_string())
+            .collect()
+    }
+
+    /// Where the jobs view's cursor is (newest first).
+    pub fn job_index(&self) -> Option<usize> {
+        let ids = self.job_ids();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let cursor = follow(&ids, &self.job_cursor);
+        cursor.id.map(|_| cursor.hint)
     }
 
     fn on_log_command(&mut self, command: Command) {

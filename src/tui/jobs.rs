@@ -15,6 +15,8 @@ pub enum JobTone {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
+    /// Unique in the session: the jobs view's cursor follows it.
+    pub seq: u64,
     pub target: Target,
     /// Who, as shown when it was asked for.
     pub name: String,
@@ -135,6 +137,7 @@ fn short(ms: u64) -> String {
 #[derive(Debug, Default)]
 pub struct Jobs {
     jobs: Vec<Job>,
+    next_seq: u64,
 }
 
 /// Finished jobs kept for the jobs view; older ones are dropped.
@@ -180,7 +183,9 @@ impl Jobs {
         force: bool,
         now: DateTime<Utc>,
     ) {
+        self.next_seq += 1;
         self.jobs.push(Job {
+            seq: self.next_seq,
             target,
             name,
             conference,
@@ -203,7 +208,9 @@ impl Jobs {
             Some(index) => index,
             None => {
                 // A job the console did not ask for (or whose request was trimmed).
+                self.next_seq += 1;
                 self.jobs.push(Job {
+                    seq: self.next_seq,
                     target: progress.target.clone(),
                     name: progress.target.participant_id.clone(),
                     conference: progress.target.conversation_id.clone(),

@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.title(),
         ));
     let height = usize::from(area.height.saturating_sub(3));
-    let selected = (!jobs.is_empty()).then(|| app.job_cursor.min(jobs.len() - 1));
+    let selected = app.job_index();
     let start = window_start(selected, height);
     let rows: Vec<Row> = jobs
         .iter()
