@@ -933,3 +933,44 @@ fn the_jobs_cursor_stays_on_its_job_when_new_jobs_arrive() {
         vec![Action::Cancel(sales_target("p-ben"))]
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any keys, interleaved with calls changing and kicks reporting, at any terminal size: the
+    /// console never panics, and every kick is the one its open dialog captured.
+    #[test]
+    fn random_keys_and_events_never_panic(
+        steps in proptest::collection::vec((0usize..24, 0usize..6), 1..40),
+        width in 1u16..200,
+        height in 1u16..60,
+    ) {
+        let keys = [
+            'j', 'k', 'G', 'g', '\n', '\t', '\x1b', '/', 'a', 'd', 'y', 'c', 'J', 'L', '?', 's', 'Q',
+            ' ',
+        ];
+        let mut app = demo_app();
+        for (i, (pick, call)) in steps.into_iter().enumerate() {
+            let now = at(i as i64 * 100);
+            let dialog_target = app.confirm.as_ref().map(|c| c.target.clone());
+            let actions = if pick < keys.len() {
+                press(&mut app, &keys[pick].to_string(), now)
+            } else if pick < 21 {
+                let mut conversation = world().into_iter().nth(call % 5).unwrap();
+                let leg = pick % conversation.participants.len();
+                conversation.participants[leg].state = S::Disconnected;
+                let event = FeedEvent::Model(Update::Conversation(conversation));
+                app.update(Input::Feed(event), now)
+            } else {
+                let attempt = Step::Attempt { number: i as u32 };
+                app.update(progress("p-dana", i as u64 * 100, attempt), now)
+            };
+            for action in actions {
+                if let Action::Kick { target, .. } = action {
+                    // A kick only ever comes from a dialog, for the target it captured.
+                    proptest::prop_assert_eq!(Some(target), dialog_target.clone());
+                }
+            }
+            render(&mut app, width, height);
+        }
+    }
+}
