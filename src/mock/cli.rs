@@ -7,8 +7,8 @@ use color_eyre::eyre::{Result, bail};
 
 use super::{MockOptions, MockServer, Scenario};
 
-/// `confwatch mock` flags.
-#[derive(Debug, clap::Args)]
+/// `confwatch mock` flags. `Debug` leaves the secret out.
+#[derive(clap::Args)]
 pub struct MockArgs {
     /// Address to listen on. Only loopback unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1")]
@@ -32,6 +32,23 @@ pub struct MockArgs {
     /// Allow listening on a non-loopback address: anyone who can reach it can use the mock.
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+impl std::fmt::Debug for MockArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockArgs")
+            .field("bind", &self.bind)
+            .field("port", &self.port)
+            .field("scenario", &self.scenario)
+            .field("seed", &self.seed)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_remote", &self.allow_remote)
+            .finish()
+    }
 }
 
 pub async fn run(args: MockArgs) -> Result<()> {
@@ -61,4 +78,27 @@ pub async fn run(args: MockArgs) -> Result<()> {
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: MockArgs,
+    }
+
+    #[test]
+    fn debug_hides_the_secret_and_id_needs_secret() {
+        let parsed =
+            Wrapper::try_parse_from(["x", "--client-id", "me", "--client-secret", "s3cret"])
+                .unwrap();
+        let shown = format!("{:?}", parsed.args);
+        assert!(!shown.contains("s3cret"));
+        assert!(shown.contains("me"));
+        assert!(Wrapper::try_parse_from(["x", "--client-id", "me"]).is_err());
+    }
 }

@@ -45,6 +45,9 @@ pub struct Faults {
     pub token_lifetime_secs: u64,
     /// Interval of the `channel.metadata` heartbeats.
     pub heartbeat_secs: u64,
+    /// The `/calls/` participant PATCH answers 400 `not.a.user` (as the 2018 spec documents for
+    /// client credentials), so a client must fall back to the media-agnostic path.
+    pub calls_path_not_a_user: bool,
 }
 
 impl Default for Faults {
@@ -61,6 +64,7 @@ impl Default for Faults {
             socket_closing_notice: true,
             token_lifetime_secs: 86_400,
             heartbeat_secs: 30,
+            calls_path_not_a_user: false,
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct FaultsPatch {
     pub socket_closing_notice: Option<bool>,
     pub token_lifetime_secs: Option<u64>,
     pub heartbeat_secs: Option<u64>,
+    pub calls_path_not_a_user: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -120,7 +125,8 @@ impl Faults {
             socket_drop_after_secs,
             socket_closing_notice,
             token_lifetime_secs,
-            heartbeat_secs
+            heartbeat_secs,
+            calls_path_not_a_user
         );
         if let Some(lock) = patch.transition_lock {
             if let Some(enabled) = lock.enabled {

@@ -96,6 +96,7 @@ impl MockServer {
         main_client: Option<(String, String)>,
     ) -> Result<MockServer> {
         let scenario = options.scenario;
+        scenario.validate()?;
         let seed = options.seed.unwrap_or(scenario.seed);
         let mut clients: Vec<Client> = scenario
             .clients
@@ -110,8 +111,11 @@ impl MockServer {
             main.id = id;
             main.secret = secret;
         }
-        let client_id = clients[0].id.clone();
-        let client_secret = clients[0].secret.clone();
+        let Some(main) = clients.first() else {
+            color_eyre::eyre::bail!("a scenario needs at least one OAuth client");
+        };
+        let client_id = main.id.clone();
+        let client_secret = main.secret.clone();
 
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(options.bind, options.port))
             .await
@@ -123,6 +127,12 @@ impl MockServer {
         let app =
             routes::platform_router(shared.clone()).merge(control::control_router(shared.clone()));
         let cancel = shared.cancel.clone();
+        // Small frames go out at once (Nagle's algorithm would hold them up to ~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("mock: cannot set TCP_NODELAY: {e}");
+            }
+        });
         let server = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
@@ -163,7 +173,15 @@ impl MockServer {
     pub async fn shutdown(self) {
         self.shared.cancel.cancel();
         self.shared.tracker.close();
-        self.shared.lock().hub.disconnect_all();
+        {
+            let mut state = self.shared.lock();
+            tracing::info!(
+                frames = state.hub.frames_queued,
+                slow_sockets_dropped = state.hub.slow_sockets_dropped,
+                "mock: shutting down"
+            );
+            state.hub.disconnect_all();
+        }
         let mut server = self.server;
         // Open keep-alive connections may hold graceful shutdown; do not wait for them long.
         if tokio::time::timeout(Duration::from_secs(2), &mut server)

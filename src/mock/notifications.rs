@@ -342,6 +342,13 @@ async fn subscribe(
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let mut state = shared.lock();
     let current = state.hub.topics(&channel_id, &caller.client.id)?;
+    let mut wanted: HashSet<&str> = requested.iter().map(|t| t.id.as_str()).collect();
+    if !replace {
+        wanted.extend(current.iter().map(String::as_str));
+    }
+    if wanted.len() > MAX_TOPICS {
+        return Err(too_many());
+    }
     let mut answers = Vec::new();
     let mut accepted: Vec<String> = if replace { Vec::new() } else { current };
     let mut rejected = Vec::new();
@@ -371,13 +378,6 @@ async fn subscribe(
             rejected.join(", ")
         )));
     }
-    if accepted.len() > MAX_TOPICS {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "notification.subscription.too.many.subscriptions",
-            format!("A channel can have at most {MAX_TOPICS} subscriptions."),
-        ));
-    }
     state
         .hub
         .set_topics(&channel_id, &caller.client.id, accepted.clone())?;
@@ -399,6 +399,14 @@ async fn subscribe(
             .filter(|a| a.state == Some(TopicState::Rejected)),
     );
     Ok(listing(entities))
+}
+
+fn too_many() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "notification.subscription.too.many.subscriptions",
+        format!("A channel can have at most {MAX_TOPICS} subscriptions."),
+    )
 }
 
 /// `GET /channels/{id}`: the WebSocket at `connectUri`.
@@ -460,7 +468,13 @@ impl Socket {
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
         let reason = loop {
             tokio::select! {
-                _ = cancel.cancelled() => break "server shutting down",
+                _ = cancel.cancelled() => {
+                    if self.notice {
+                        let closing = system_frame(SOCKET_CLOSING_TOPIC, "The socket is closing.");
+                        let _ = socket.send(Message::Text(closing.into())).await;
+                    }
+                    break "server shutting down";
+                }
                 frame = frames.recv() => match frame {
                     Some(frame) => {
                         tokio::time::sleep_until(frame.deliver_at.into()).await;
@@ -515,4 +529,119 @@ fn is_ping(text: &str) -> bool {
                 .map(|m| m == "ping")
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::models::ParticipantState;
+
+    fn call() -> Call {
+        let now = Utc::now();
+        let leg = super::super::world::Leg {
+            id: "p1".into(),
+            name: "Ava".into(),
+            address: String::new(),
+            purpose: "agent".into(),
+            user: Some(("u1".into(), "Ava".into())),
+            inbound: false,
+            state: ParticipantState::Connected,
+            held: false,
+            muted: false,
+            start_time: now,
+            alerting_time: None,
+            connected_time: Some(now),
+            end_time: None,
+            hold_time: None,
+            disconnect_type: None,
+            consult_participant_id: None,
+            changed_at: Instant::now(),
+        };
+        Call {
+            id: "c1".into(),
+            queue_id: "q1".into(),
+            queue_name: "Q".into(),
+            start_time: now,
+            end_time: None,
+            conference_start: None,
+            max_participants: None,
+            legs: vec![leg],
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn publish_reaches_queue_and_user_topics_once_each() {
+        let mut hub = Hub::default();
+        hub.create_channel("ch".into(), "client");
+        hub.set_topics(
+            "ch",
+            "client",
+            vec![
+                "v2.routing.queues.q1.conversations.calls".into(),
+                "v2.users.u1.conversations.calls".into(),
+                "v2.routing.queues.other.conversations.calls".into(),
+            ],
+        )
+        .unwrap();
+        let (mut receiver, _) = hub.connect("ch").unwrap();
+        hub.publish(&call(), Instant::now());
+        let mut topics = Vec::new();
+        while let Ok(frame) = receiver.try_recv() {
+            let value: serde_json::Value = serde_json::from_str(&frame.text).unwrap();
+            topics.push(value["topicName"].as_str().unwrap().to_string());
+        }
+        topics.sort();
+        assert_eq!(
+            topics,
+            vec![
+                "v2.routing.queues.q1.conversations.calls",
+                "v2.users.u1.conversations.calls"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_slow_socket_is_dropped_instead_of_growing_memory() {
+        let mut hub = Hub::default();
+        hub.create_channel("ch".into(), "client");
+        hub.set_topics(
+            "ch",
+            "client",
+            vec!["v2.routing.queues.q1.conversations.calls".into()],
+        )
+        .unwrap();
+        let (mut receiver, _) = hub.connect("ch").unwrap();
+        let call = call();
+        for _ in 0..=SOCKET_QUEUE {
+            hub.publish(&call, Instant::now());
+        }
+        assert_eq!(hub.slow_sockets_dropped, 1);
+        assert_eq!(hub.frames_queued, SOCKET_QUEUE as u64);
+        let mut queued = 0;
+        while receiver.try_recv().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, SOCKET_QUEUE);
+        // The queue is closed: the socket task ends and the client reconnects.
+        assert!(matches!(
+            receiver.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+    }
+
+    #[test]
+    fn a_second_connection_closes_the_first_queue() {
+        let mut hub = Hub::default();
+        hub.create_channel("ch".into(), "client");
+        let (mut first, first_generation) = hub.connect("ch").unwrap();
+        let (_second, _) = hub.connect("ch").unwrap();
+        assert!(matches!(
+            first.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        // The old socket ending does not detach the new one.
+        hub.disconnect("ch", first_generation);
+        assert!(hub.channels["ch"].sender.is_some());
+    }
 }

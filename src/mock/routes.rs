@@ -43,7 +43,7 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
         .route("/api/v2/conversations/calls/{id}", get(get_call))
         .route(
             "/api/v2/conversations/calls/{id}/participants/{pid}",
-            patch(patch_participant),
+            patch(patch_call_participant),
         )
         .route("/api/v2/conversations/{id}", get(get_conversation))
         .route(
@@ -67,12 +67,24 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
         )
         .route("/oauth/token", post(token))
         .route("/channels/{id}", get(notifications::websocket))
-        .fallback(not_found);
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     api.layer(axum::middleware::from_fn_with_state(
         shared.clone(),
         platform_layer,
     ))
     .with_state(shared)
+}
+
+/// No code: the platform documents none for this case, and the mock invents none.
+async fn method_not_allowed() -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "",
+        "The method is not allowed on this resource.",
+    );
+    error.code = None;
+    error
 }
 
 async fn not_found() -> ApiError {
@@ -447,6 +459,25 @@ fn call_disconnected() -> ApiError {
         "conversation.error.call.disconnected",
         "The call is already disconnected.",
     )
+}
+
+/// The `/calls/` participant PATCH: as the other, unless the `not.a.user` fault is on.
+async fn patch_call_participant(
+    shared: State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_any(KICK_PERMISSIONS)?;
+    if shared.lock().faults.calls_path_not_a_user {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not.a.user",
+            "This request requires a user context. Client credentials cannot be used for requests to this resource.",
+        ));
+    }
+    patch_participant(shared, caller, path, headers, body).await
 }
 
 /// Both participant PATCH paths: validate now, apply the change a little later (202 first).

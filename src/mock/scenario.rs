@@ -150,7 +150,15 @@ impl Scenario {
     pub fn from_path(path: &Path) -> Result<Scenario> {
         let text = std::fs::read_to_string(path)
             .wrap_err_with(|| format!("cannot read scenario {}", path.display()))?;
-        Scenario::parse(&text).wrap_err_with(|| format!("scenario {}", path.display()))
+        let json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let parsed = if json {
+            Scenario::parse_json(&text)
+        } else {
+            Scenario::parse(&text)
+        };
+        parsed.wrap_err_with(|| format!("scenario {}", path.display()))
     }
 
     /// A built-in name, or else a path.
@@ -162,13 +170,22 @@ impl Scenario {
         }
     }
 
+    /// The same format written as JSON (for files ending in `.json`).
+    pub fn parse_json(text: &str) -> Result<Scenario> {
+        let scenario: Scenario = serde_json::from_str(text)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// A scenario in TOML.
     pub fn parse(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text)?;
         scenario.validate()?;
         Ok(scenario)
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks what the mock relies on (also for scenarios built or changed in code).
+    pub fn validate(&self) -> Result<()> {
         if self.clients.is_empty() {
             bail!("a scenario needs at least one OAuth client");
         }
@@ -238,6 +255,18 @@ mod tests {
         assert_eq!(quiet.faults.server_error_rate, 0.0);
         assert!(quiet.clients.len() >= 2);
         assert!(!quiet.clients[1].permissions.iter().any(|p| p == "*"));
+    }
+
+    #[test]
+    fn json_files_work_too() {
+        let text = r#"{"name": "j", "queues": [{"name": "Q"}], "clients": [{"id": "c"}],
+                       "faults": {"rateLimitPerMinute": 5}}"#;
+        let path =
+            std::env::temp_dir().join(format!("confwatch-scenario-{}.json", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let scenario = Scenario::from_path(&path);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(scenario.unwrap().faults.rate_limit_per_minute, 5);
     }
 
     #[test]

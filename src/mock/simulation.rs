@@ -246,6 +246,40 @@ fn new_call(
     );
     let agent_leg_id = agent_leg.id.clone();
     legs.push(agent_leg);
+    // Calls already going at start may already be conferences; some still adding their
+    // third party (a consult ringing).
+    let already_conference = conference && !fresh;
+    let mut ringing_leg = None;
+    if already_conference
+        && let Some(second) = pick_agent(state, &queue.id, std::slice::from_ref(&agent.0))
+    {
+        let name = second.1.clone();
+        let ringing = state.rng.random_bool(0.4);
+        let leg_state = if ringing {
+            ParticipantState::Alerting
+        } else {
+            ParticipantState::Connected
+        };
+        let mut leg = make_leg(
+            state,
+            name,
+            "agent",
+            Some(second),
+            String::new(),
+            false,
+            leg_state,
+            start,
+            instant,
+        );
+        leg.consult_participant_id = Some(agent_leg_id.clone());
+        if ringing {
+            leg.start_time = now;
+            leg.alerting_time = Some(now);
+            ringing_leg = Some(leg.id.clone());
+        }
+        legs.push(leg);
+    }
+    let live = legs.len();
     let id = state.new_id();
     let call = Call {
         id: id.clone(),
@@ -253,8 +287,8 @@ fn new_call(
         queue_name: queue.name.clone(),
         start_time: start,
         end_time: None,
-        conference_start: None,
-        max_participants: None,
+        conference_start: (live >= 3).then_some(start),
+        max_participants: (live >= 3).then_some(live as i64),
         legs,
         ended_at: None,
     };
@@ -265,13 +299,13 @@ fn new_call(
             .world
             .schedule(instant + ring, connect(&id, &agent_leg_id));
     }
-    if conference {
-        // Fresh calls ring first; older ones gain their third party soon.
-        let delay = if fresh {
-            state.random_ms([settings.ring_ms[1] + 1_000, settings.ring_ms[1] + 8_000])
-        } else {
-            state.random_ms([0, 2_000])
-        };
+    if let Some(leg_id) = ringing_leg {
+        let ring = state.random_ms(settings.ring_ms);
+        state.world.schedule(instant + ring, connect(&id, &leg_id));
+    }
+    if conference && fresh {
+        // The agent answers first; then a third party is added.
+        let delay = state.random_ms([settings.ring_ms[1] + 1_000, settings.ring_ms[1] + 8_000]);
         state.world.schedule(
             instant + delay,
             Action::Simulate {

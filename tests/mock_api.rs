@@ -1,0 +1,1085 @@
+//! The mock platform over loopback: every endpoint, error, fault and control call.
+
+use std::time::Duration;
+
+use confwatch::mock::{MockOptions, MockServer, Scenario};
+use futures::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+const SUPPORT: &str = "6f1c0b7e-0000-4000-8000-000000000001";
+const SALES: &str = "6f1c0b7e-0000-4000-8000-000000000002";
+const AVA: &str = "a0000000-0000-4000-8000-000000000001";
+const BEN: &str = "a0000000-0000-4000-8000-000000000002";
+
+struct Env {
+    server: MockServer,
+    http: reqwest::Client,
+    token: String,
+}
+
+async fn token_for(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn start(name: &str) -> Env {
+    let server = MockServer::start(MockOptions::loopback(Scenario::named(name).unwrap()))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let answer = token_for(
+        &http,
+        &server.base_url(),
+        server.client_id(),
+        server.client_secret(),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_string();
+    Env {
+        server,
+        http,
+        token,
+    }
+}
+
+impl Env {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url())
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        self.send_as(&self.token, method, path, body).await
+    }
+
+    async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let answer = self.send(method, path, body).await;
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, value)
+    }
+
+    async fn faults(&self, patch: Value) -> Value {
+        let (status, body) = self.json(Method::PUT, "/mock/faults", Some(patch)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A conference on Support: customer, Ava and Ben connected (or as given).
+    async fn conference(&self, agent_state: &str) -> Value {
+        let (status, call) = self
+            .json(
+                Method::POST,
+                "/mock/conversations",
+                Some(json!({"queue": "Support", "participants": [
+                    {"name": "Carla Customer", "purpose": "customer", "state": "connected"},
+                    {"name": "Ava Reed", "purpose": "agent", "state": "connected", "userId": AVA},
+                    {"name": "Ben Ortiz", "purpose": "agent", "state": agent_state, "userId": BEN},
+                ]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{call}");
+        call
+    }
+
+    async fn get_call(&self, id: &str) -> Value {
+        let (status, call) = self
+            .json(
+                Method::GET,
+                &format!("/api/v2/conversations/calls/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{call}");
+        call
+    }
+
+    /// Re-reads the call until `done` holds (the platform applies changes asynchronously).
+    async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..500 {
+            let call = self.get_call(id).await;
+            if done(&call) {
+                return call;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("call {id} never reached the expected state");
+    }
+}
+
+fn leg<'a>(call: &'a Value, name: &str) -> &'a Value {
+    call["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()
+}
+
+fn leg_id(call: &Value, name: &str) -> String {
+    leg(call, name)["id"].as_str().unwrap().to_string()
+}
+
+fn state_of(call: &Value, name: &str) -> String {
+    leg(call, name)["state"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn token_endpoint_checks_credentials_and_grant() {
+    let env = start("quiet").await;
+    let base = env.server.base_url();
+    let good: Value = token_for(
+        &env.http,
+        &base,
+        env.server.client_id(),
+        env.server.client_secret(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(good["token_type"], "bearer");
+    assert_eq!(good["expires_in"], 86400);
+
+    let wrong = token_for(&env.http, &base, env.server.client_id(), "wrong").await;
+    assert_eq!(wrong.status(), 401);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["status"], 401);
+    assert!(body["contextId"].is_string());
+
+    let grant = env
+        .http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(env.server.client_id(), Some(env.server.client_secret()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 400);
+
+    // Unknown and missing bearers.
+    let unknown = env
+        .send_as("nope", Method::GET, "/api/v2/routing/queues", None)
+        .await;
+    assert_eq!(unknown.status(), 401);
+    let missing = env
+        .http
+        .get(env.url("/api/v2/routing/queues"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 401);
+    let control = env.send_as("nope", Method::GET, "/mock/faults", None).await;
+    assert_eq!(control.status(), 401);
+    assert!(!format!("{:?}", env.server).contains(env.server.client_secret()));
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn short_tokens_expire() {
+    let env = start("quiet").await;
+    env.faults(json!({"tokenLifetimeSecs": 1})).await;
+    let answer: Value = token_for(
+        &env.http,
+        &env.server.base_url(),
+        env.server.client_id(),
+        env.server.client_secret(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(answer["expires_in"], 1);
+    let short = answer["access_token"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let expired = env
+        .send_as(&short, Method::GET, "/api/v2/routing/queues", None)
+        .await;
+    assert_eq!(expired.status(), 401);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_kick_removes_one_leg_and_the_others_stay() {
+    let env = start("quiet").await;
+    for path in ["/api/v2/conversations/calls", "/api/v2/conversations"] {
+        let call = env.conference("connected").await;
+        let id = call["id"].as_str().unwrap();
+        let ben = leg_id(&call, "Ben Ortiz");
+        let answer = env
+            .send(
+                Method::PATCH,
+                &format!("{path}/{id}/participants/{ben}"),
+                Some(json!({"state": "disconnected"})),
+            )
+            .await;
+        assert_eq!(answer.status(), 202);
+        assert!(
+            answer.text().await.unwrap().is_empty(),
+            "202 has an empty body"
+        );
+        let after = env
+            .wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
+            .await;
+        let ben_leg = leg(&after, "Ben Ortiz");
+        assert!(ben_leg["endTime"].is_string());
+        assert_eq!(ben_leg["disconnectType"], "client");
+        assert_eq!(state_of(&after, "Ava Reed"), "connected");
+        assert_eq!(state_of(&after, "Carla Customer"), "connected");
+
+        // Removing a leg that is gone: the documented 400.
+        let again = env
+            .json(
+                Method::PATCH,
+                &format!("{path}/{id}/participants/{ben}"),
+                Some(json!({"state": "disconnected"})),
+            )
+            .await;
+        assert_eq!(again.0, 400);
+        assert_eq!(again.1["code"], "conversation.error.call.disconnected");
+    }
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn fewer_than_two_live_legs_end_the_call_and_disconnect_ends_all() {
+    let env = start("quiet").await;
+    let (_, call) = env
+        .json(
+            Method::POST,
+            "/mock/conversations",
+            Some(json!({"queue": SUPPORT, "participants": [
+                {"name": "Carla Customer", "purpose": "customer"},
+                {"name": "Ava Reed", "purpose": "agent", "userId": AVA},
+            ]})),
+        )
+        .await;
+    let id = call["id"].as_str().unwrap();
+    let ava = leg_id(&call, "Ava Reed");
+    let status = env
+        .send(
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/{id}/participants/{ava}"),
+            Some(json!({"state": "disconnected"})),
+        )
+        .await
+        .status();
+    assert_eq!(status, 202);
+    let ended = env
+        .wait_for(id, |c| state_of(c, "Carla Customer") == "disconnected")
+        .await;
+    assert_eq!(leg(&ended, "Carla Customer")["disconnectType"], "peer");
+    let generic = env
+        .json(Method::GET, &format!("/api/v2/conversations/{id}"), None)
+        .await
+        .1;
+    assert!(generic["endTime"].is_string());
+
+    let call = env.conference("connected").await;
+    let id = call["id"].as_str().unwrap();
+    let answer = env
+        .send(
+            Method::POST,
+            &format!("/api/v2/conversations/{id}/disconnect"),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status(), 202);
+    let ended = env
+        .wait_for(id, |c| {
+            c["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["state"] == "disconnected")
+        })
+        .await;
+    assert_eq!(ended["participants"].as_array().unwrap().len(), 3);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn patch_errors_have_the_documented_codes() {
+    let env = start("quiet").await;
+    let call = env.conference("connected").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    let path = format!("/api/v2/conversations/calls/{id}/participants/{ben}");
+
+    let invalid = env
+        .json(Method::PATCH, &path, Some(json!({"state": "flying"})))
+        .await;
+    assert_eq!(invalid.0, 400);
+    assert!(invalid.1["contextId"].is_string());
+
+    let text = env
+        .http
+        .patch(env.url(&path))
+        .bearer_auth(&env.token)
+        .header("content-type", "text/plain")
+        .body("state=disconnected")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    let body: Value = text.json().await.unwrap();
+    assert_eq!(body["code"], "unsupported.media.type");
+
+    let broken = env
+        .http
+        .patch(env.url(&path))
+        .bearer_auth(&env.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), 400);
+
+    let no_call = env
+        .json(
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/nope/participants/{ben}"),
+            Some(json!({"state": "disconnected"})),
+        )
+        .await;
+    assert_eq!(no_call.0, 404);
+    assert_eq!(
+        no_call.1["code"],
+        "conversation.error.conversation.not.found"
+    );
+
+    let no_leg = env
+        .json(
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/{id}/participants/nope"),
+            Some(json!({"state": "disconnected"})),
+        )
+        .await;
+    assert_eq!(no_leg.0, 404);
+    assert_eq!(
+        no_leg.1["code"],
+        "conversation.error.not.conversation.participant"
+    );
+
+    let missing = env
+        .json(Method::GET, "/api/v2/conversations/calls/nope", None)
+        .await;
+    assert_eq!(missing.0, 404);
+
+    // A client without the kick's permissions.
+    let viewer: Value = token_for(
+        &env.http,
+        &env.server.base_url(),
+        "quiet-viewer",
+        "quiet-viewer-secret",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let viewer = viewer["access_token"].as_str().unwrap();
+    let forbidden = env
+        .send_as(
+            viewer,
+            Method::PATCH,
+            &path,
+            Some(json!({"state": "disconnected"})),
+        )
+        .await;
+    assert_eq!(forbidden.status(), 403);
+    let body: Value = forbidden.json().await.unwrap();
+    assert_eq!(body["code"], "missing.any.permissions");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("conversation:communication:disconnect")
+    );
+    // The viewer may still read.
+    let read = env
+        .send_as(
+            viewer,
+            Method::GET,
+            &format!("/api/v2/conversations/calls/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(read.status(), 200);
+
+    // held and muted work.
+    let hold = env
+        .send(Method::PATCH, &path, Some(json!({"held": true})))
+        .await;
+    assert_eq!(hold.status(), 202);
+    let held = env
+        .wait_for(id, |c| leg(c, "Ben Ortiz")["held"] == true)
+        .await;
+    assert!(leg(&held, "Ben Ortiz")["startHoldTime"].is_string());
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn transition_lock_refuses_unsettled_legs() {
+    let env = start("quiet").await;
+    env.faults(json!({"transitionLock": {"enabled": true, "settleMs": 600000}}))
+        .await;
+    let call = env.conference("alerting").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    let path = format!("/api/v2/conversations/calls/{id}/participants/{ben}");
+    let kick = json!({"state": "disconnected"});
+
+    let locked = env.json(Method::PATCH, &path, Some(kick.clone())).await;
+    assert_eq!(locked.0, 409);
+    assert_eq!(
+        locked.1["message"],
+        "Participant cannot be removed at this time."
+    );
+    assert_eq!(locked.1["status"], 409);
+
+    // Connected, but it just changed: still locked while it settles.
+    let control = env
+        .send(
+            Method::PATCH,
+            &format!("/mock/conversations/{id}/participants/{ben}"),
+            Some(json!({"state": "connected"})),
+        )
+        .await;
+    assert_eq!(control.status(), 202);
+    assert_eq!(state_of(&env.get_call(id).await, "Ben Ortiz"), "connected");
+    assert_eq!(
+        env.send(Method::PATCH, &path, Some(kick.clone()))
+            .await
+            .status(),
+        409
+    );
+
+    // Settled (settle time off): the kick goes through.
+    env.faults(json!({"transitionLock": {"settleMs": 0}})).await;
+    assert_eq!(
+        env.send(Method::PATCH, &path, Some(kick)).await.status(),
+        202
+    );
+    env.wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
+        .await;
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after_and_headers() {
+    let env = start("quiet").await;
+    env.faults(json!({"rateLimitPerMinute": 3})).await;
+    for n in 1..=3 {
+        let answer = env.send(Method::GET, "/api/v2/routing/queues", None).await;
+        assert_eq!(answer.status(), 200);
+        let headers = answer.headers();
+        assert_eq!(headers["inin-ratelimit-count"], n.to_string().as_str());
+        assert_eq!(headers["inin-ratelimit-allowed"], "3");
+        let reset: u64 = headers["inin-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset));
+    }
+    let limited = env.send(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(limited.headers()["inin-ratelimit-allowed"], "3");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "too.many.requests");
+
+    // The log has every request with its status and client.
+    let (_, log) = env.json(Method::GET, "/mock/requests?since=0", None).await;
+    let log = log.as_array().unwrap();
+    let statuses: Vec<u64> = log.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 200, 429],
+        "token + 3 reads + the refused one"
+    );
+    assert_eq!(log[0]["path"], "/oauth/token");
+    assert_eq!(log[4]["method"], "GET");
+    assert_eq!(log[4]["clientId"], "quiet-admin");
+    let at = log[4]["at"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok());
+    assert_eq!(
+        at.len(),
+        "2026-11-28T06:18:02.000Z".len(),
+        "milliseconds: {at}"
+    );
+    let since = log[3]["seq"].as_u64().unwrap();
+    let (_, later) = env
+        .json(Method::GET, &format!("/mock/requests?since={since}"), None)
+        .await;
+    assert_eq!(later.as_array().unwrap().len(), 1);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_and_latency_faults() {
+    let env = start("quiet").await;
+    env.faults(json!({"serverErrorRate": 1.0, "serverErrorStatus": 504}))
+        .await;
+    let (status, body) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(status, 504);
+    assert_eq!(body["code"], "request.timeout");
+    env.faults(json!({"serverErrorRate": 1.0, "serverErrorStatus": 503}))
+        .await;
+    let (status, body) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], "service.unavailable");
+    let faults = env
+        .faults(json!({"serverErrorRate": 0.0, "latencyMs": 50}))
+        .await;
+    assert_eq!(faults["latencyMs"], 50);
+    assert_eq!(faults["serverErrorStatus"], 503, "fields not named stay");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        env.send(Method::GET, "/api/v2/routing/queues", None)
+            .await
+            .status(),
+        200
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "latency is added"
+    );
+    let bad = env
+        .send(
+            Method::PUT,
+            "/mock/faults",
+            Some(json!({"serverErrorRate": 3.0})),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let (_, faults) = env.json(Method::GET, "/mock/faults", None).await;
+    assert_eq!(faults["serverErrorRate"], 0.0);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn queues_list_with_paging_and_name_filter() {
+    let env = start("quiet").await;
+    let (status, all) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["total"], 2);
+    let (_, page) = env
+        .json(
+            Method::GET,
+            "/api/v2/routing/queues?pageSize=1&pageNumber=2",
+            None,
+        )
+        .await;
+    assert_eq!(page["entities"].as_array().unwrap().len(), 1);
+    assert_eq!(page["pageCount"], 2);
+    assert!(page["previousUri"].is_string());
+    assert!(page.get("nextUri").is_none());
+    let (_, named) = env
+        .json(Method::GET, "/api/v2/routing/queues?name=sal*", None)
+        .await;
+    assert_eq!(named["entities"][0]["id"], SALES);
+    assert_eq!(named["total"], 1);
+    let bad = env
+        .send(Method::GET, "/api/v2/routing/queues?pageSize=x", None)
+        .await;
+    assert_eq!(bad.status(), 400);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn analytics_finds_active_calls_by_queue() {
+    let env = start("quiet").await;
+    let support = env.conference("connected").await;
+    let (_, sales) = env
+        .json(
+            Method::POST,
+            "/mock/conversations",
+            Some(json!({"queue": "Sales", "participants": [
+                {"name": "Dana", "purpose": "customer"},
+                {"name": "Chloe Nakamura", "purpose": "agent"},
+            ]})),
+        )
+        .await;
+    let now = chrono::Utc::now();
+    let interval = format!(
+        "{}/{}",
+        (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        (now + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    );
+    let query = |queue: Option<&str>, page: i64| {
+        let mut q = json!({
+            "interval": interval,
+            "conversationFilters": [{"type": "and", "predicates": [
+                {"type": "dimension", "dimension": "conversationEnd", "operator": "notExists"}]}],
+            "paging": {"pageSize": 1, "pageNumber": page},
+        });
+        if let Some(queue) = queue {
+            q["segmentFilters"] = json!([{"type": "or", "predicates": [
+                {"type": "dimension", "dimension": "queueId", "value": queue}]}]);
+        }
+        q
+    };
+    let path = "/api/v2/analytics/conversations/details/query";
+    let (status, all) = env.json(Method::POST, path, Some(query(None, 1))).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["totalHits"], 2);
+    assert_eq!(all["conversations"].as_array().unwrap().len(), 1);
+    let (_, support_only) = env
+        .json(Method::POST, path, Some(query(Some(SUPPORT), 1)))
+        .await;
+    assert_eq!(support_only["totalHits"], 1);
+    assert_eq!(
+        support_only["conversations"][0]["conversationId"],
+        support["id"]
+    );
+    let session = &support_only["conversations"][0]["participants"][0]["sessions"][0];
+    assert_eq!(session["mediaType"], "voice");
+
+    // An ended call no longer matches `conversationEnd notExists`.
+    let id = sales["id"].as_str().unwrap();
+    assert_eq!(
+        env.send(
+            Method::POST,
+            &format!("/api/v2/conversations/{id}/disconnect"),
+            None
+        )
+        .await
+        .status(),
+        202
+    );
+    env.wait_for(id, |c| c["participants"][0]["state"] == "disconnected")
+        .await;
+    let (_, after) = env.json(Method::POST, path, Some(query(None, 1))).await;
+    assert_eq!(after["totalHits"], 1);
+    let (_, beyond) = env.json(Method::POST, path, Some(query(None, 5))).await;
+    assert!(
+        beyond.get("conversations").is_none(),
+        "an empty page omits the list"
+    );
+
+    let bad = env
+        .send(Method::POST, path, Some(json!({"interval": "yesterday"})))
+        .await;
+    assert_eq!(bad.status(), 400);
+    env.server.shutdown().await;
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_frame(socket: &mut Socket, topic: &str) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Text(text) = message {
+            let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+            if frame["topicName"] == topic {
+                return frame;
+            }
+        }
+    }
+}
+
+/// Reads until the socket closes; returns the topics seen.
+async fn read_until_closed(socket: &mut Socket) -> Vec<String> {
+    let mut topics = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(10), socket.next()).await
+    {
+        match message {
+            Message::Text(text) => {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                topics.push(frame["topicName"].as_str().unwrap().to_string());
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    topics
+}
+
+async fn channel(env: &Env, topics: &[String]) -> (String, Socket) {
+    let (status, channel) = env
+        .json(Method::POST, "/api/v2/notifications/channels", None)
+        .await;
+    assert_eq!(status, 200);
+    let id = channel["id"].as_str().unwrap().to_string();
+    let body: Vec<Value> = topics.iter().map(|t| json!({"id": t})).collect();
+    let (status, subs) = env
+        .json(
+            Method::PUT,
+            &format!("/api/v2/notifications/channels/{id}/subscriptions"),
+            Some(Value::Array(body)),
+        )
+        .await;
+    assert_eq!(status, 200, "{subs}");
+    let uri = channel["connectUri"].as_str().unwrap();
+    let (socket, _) = tokio_tungstenite::connect_async(uri).await.unwrap();
+    (id, socket)
+}
+
+#[tokio::test]
+async fn notifications_deliver_queue_and_user_events() {
+    let env = start("quiet").await;
+    env.faults(json!({"heartbeatSecs": 1})).await;
+    let queue_topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let generic_topic = format!("v2.routing.queues.{SUPPORT}.conversations");
+    let user_topic = format!("v2.users.{BEN}.conversations.calls");
+    let (id, mut socket) = channel(
+        &env,
+        &[
+            queue_topic.clone(),
+            generic_topic.clone(),
+            user_topic.clone(),
+        ],
+    )
+    .await;
+
+    let call = env.conference("alerting").await;
+    let frame = next_frame(&mut socket, &queue_topic).await;
+    assert_eq!(frame["eventBody"]["id"], call["id"]);
+    assert_eq!(
+        frame["eventBody"]["participants"].as_array().unwrap().len(),
+        3
+    );
+    assert!(frame["metadata"]["CorrelationId"].is_string());
+    let generic = next_frame(&mut socket, &generic_topic).await;
+    assert!(generic["eventBody"]["participants"][0]["calls"].is_array());
+    let user = next_frame(&mut socket, &user_topic).await;
+    assert_eq!(user["eventBody"]["id"], call["id"]);
+
+    // A change arrives as the whole conversation.
+    let conv = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    env.send(
+        Method::PATCH,
+        &format!("/mock/conversations/{conv}/participants/{ben}"),
+        Some(json!({"state": "connected", "afterMs": 20})),
+    )
+    .await;
+    let changed = next_frame(&mut socket, &queue_topic).await;
+    assert_eq!(state_of(&changed["eventBody"], "Ben Ortiz"), "connected");
+
+    // Ping and heartbeat.
+    socket
+        .send(Message::Text(r#"{"message":"ping"}"#.into()))
+        .await
+        .unwrap();
+    // The answer to the ping (a heartbeat may come first).
+    let pong = loop {
+        let frame = next_frame(&mut socket, "channel.metadata").await;
+        if frame["eventBody"]["message"] != "WebSocket Heartbeat" {
+            break frame;
+        }
+    };
+    assert_eq!(pong["eventBody"]["message"], "pong");
+    let beat = loop {
+        let frame = next_frame(&mut socket, "channel.metadata").await;
+        if frame["eventBody"]["message"] == "WebSocket Heartbeat" {
+            break frame;
+        }
+    };
+    assert_eq!(beat["topicName"], "channel.metadata");
+
+    // Listing, then deleting, the subscriptions.
+    let path = format!("/api/v2/notifications/channels/{id}/subscriptions");
+    let (_, listed) = env.json(Method::GET, &path, None).await;
+    assert_eq!(listed["entities"].as_array().unwrap().len(), 3);
+    assert_eq!(env.send(Method::DELETE, &path, None).await.status(), 200);
+    let (_, listed) = env.json(Method::GET, &path, None).await;
+    assert!(listed["entities"].as_array().unwrap().is_empty());
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscriptions_reject_bad_topics() {
+    let env = start("quiet").await;
+    let (_, channel) = env
+        .json(Method::POST, "/api/v2/notifications/channels", None)
+        .await;
+    let id = channel["id"].as_str().unwrap();
+    let path = format!("/api/v2/notifications/channels/{id}/subscriptions");
+    let good = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let topics = json!([{"id": good}, {"id": "v2.conversations.123"}]);
+
+    let (status, body) = env.json(Method::POST, &path, Some(topics.clone())).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = env
+        .json(
+            Method::POST,
+            &format!("{path}?ignoreErrors=true"),
+            Some(topics),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let entities = body["entities"].as_array().unwrap();
+    let rejected = entities
+        .iter()
+        .find(|e| e["id"] == "v2.conversations.123")
+        .unwrap();
+    assert_eq!(rejected["state"], "Rejected");
+    assert!(rejected["rejectionReason"].is_string());
+    assert_eq!(
+        entities.iter().find(|e| e["id"] == good.as_str()).unwrap()["state"],
+        "Permitted"
+    );
+
+    let distinct: Vec<Value> = (0..1001)
+        .map(|n| json!({"id": format!("v2.users.{n}.conversations.calls")}))
+        .collect();
+    let (status, body) = env
+        .json(
+            Method::PUT,
+            &format!("{path}?ignoreErrors=true"),
+            Some(Value::Array(distinct)),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["code"],
+        "notification.subscription.too.many.subscriptions"
+    );
+
+    let unknown_channel = env
+        .json(
+            Method::GET,
+            "/api/v2/notifications/channels/nope/subscriptions",
+            None,
+        )
+        .await;
+    assert_eq!(unknown_channel.0, 404);
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_socket_drops_the_first_and_drops_send_socket_closing() {
+    let env = start("quiet").await;
+    let topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let (id, mut first) = channel(&env, std::slice::from_ref(&topic)).await;
+    let uri = format!("ws://{}/channels/{id}", env.server.local_addr());
+    let (mut second, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let seen = read_until_closed(&mut first).await;
+    assert!(!seen.contains(&topic));
+    // The second socket still gets events.
+    env.conference("connected").await;
+    next_frame(&mut second, &topic).await;
+
+    env.faults(json!({"socketDropAfterSecs": 1, "socketClosingNotice": true}))
+        .await;
+    let (mut third, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let seen = read_until_closed(&mut third).await;
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("v2.system.socket_closing")
+    );
+
+    env.faults(json!({"socketClosingNotice": false})).await;
+    let (mut fourth, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let seen = read_until_closed(&mut fourth).await;
+    assert!(!seen.iter().any(|t| t == "v2.system.socket_closing"));
+
+    let missing =
+        tokio_tungstenite::connect_async(format!("ws://{}/channels/nope", env.server.local_addr()))
+            .await;
+    assert!(missing.is_err());
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_api_scripts_changes_and_resets() {
+    let env = start("quiet").await;
+    let call = env.conference("alerting").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    // Agents get their user and the call's queue.
+    assert_eq!(leg(&call, "Ben Ortiz")["user"]["id"], BEN);
+    assert_eq!(leg(&call, "Ben Ortiz")["queue"]["id"], SUPPORT);
+    let status = env
+        .send(
+            Method::PATCH,
+            &format!("/mock/conversations/{id}/participants/{ben}"),
+            Some(json!({"state": "connected", "afterMs": 50})),
+        )
+        .await
+        .status();
+    assert_eq!(status, 202);
+    let after = env
+        .wait_for(id, |c| state_of(c, "Ben Ortiz") == "connected")
+        .await;
+    assert!(leg(&after, "Ben Ortiz")["connectedTime"].is_string());
+
+    let unknown = env
+        .send(
+            Method::POST,
+            "/mock/conversations",
+            Some(json!({"queue": "Nope", "participants": []})),
+        )
+        .await;
+    assert_eq!(unknown.status(), 400);
+    let bad_state = env
+        .send(
+            Method::PATCH,
+            &format!("/mock/conversations/{id}/participants/{ben}"),
+            Some(json!({"state": "flying"})),
+        )
+        .await;
+    assert_eq!(bad_state.status(), 400);
+
+    env.faults(json!({"rateLimitPerMinute": 7})).await;
+    assert_eq!(
+        env.send(Method::POST, "/mock/reset", None).await.status(),
+        204
+    );
+    let (status, _) = env
+        .json(
+            Method::GET,
+            &format!("/api/v2/conversations/calls/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "reset forgets scripted calls");
+    let (_, faults) = env.json(Method::GET, "/mock/faults", None).await;
+    assert_eq!(
+        faults["rateLimitPerMinute"], 0,
+        "reset restores the scenario's faults"
+    );
+    env.server.shutdown().await;
+}
+
+#[test]
+fn the_cli_prints_where_it_listens_and_refuses_remote_binds() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let binary = env!("CARGO_BIN_EXE_confwatch");
+    let log = std::env::temp_dir().join(format!("confwatch-mock-test-{}.log", std::process::id()));
+    let refused = Command::new(binary)
+        .args([
+            "--log-file",
+            log.to_str().unwrap(),
+            "mock",
+            "--bind",
+            "0.0.0.0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-remote"));
+
+    let mut child = Command::new(binary)
+        .args([
+            "--log-file",
+            log.to_str().unwrap(),
+            "mock",
+            "--scenario",
+            "quiet",
+            "--client-id",
+            "me",
+            "--client-secret",
+            "s3cret",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let third = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&log);
+    let url = first
+        .strip_prefix("listening on http://127.0.0.1:")
+        .expect(&first);
+    assert!(url.parse::<u16>().unwrap() > 0);
+    assert_eq!(second, "client id: me");
+    assert_eq!(third, "client secret: s3cret");
+}
+
+#[tokio::test]
+async fn event_latency_holds_frames_back() {
+    let env = start("quiet").await;
+    env.faults(json!({"eventLatencyMs": 300})).await;
+    let topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let (_, mut socket) = channel(&env, std::slice::from_ref(&topic)).await;
+    let before = std::time::Instant::now();
+    env.conference("connected").await;
+    next_frame(&mut socket, &topic).await;
+    assert!(
+        before.elapsed() >= Duration::from_millis(300),
+        "a frame never comes early"
+    );
+    env.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_a_user_fault_refuses_the_calls_path_only() {
+    let env = start("quiet").await;
+    env.faults(json!({"callsPathNotAUser": true})).await;
+    let call = env.conference("connected").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    let kick = json!({"state": "disconnected"});
+    let (status, body) = env
+        .json(
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/{id}/participants/{ben}"),
+            Some(kick.clone()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], "not.a.user");
+    let fallback = env
+        .send(
+            Method::PATCH,
+            &format!("/api/v2/conversations/{id}/participants/{ben}"),
+            Some(kick),
+        )
+        .await;
+    assert_eq!(fallback.status(), 202);
+    env.wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
+        .await;
+    env.server.shutdown().await;
+}
