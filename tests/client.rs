@@ -253,3 +253,71 @@ async fn a_401_refreshes_once_and_a_malformed_answer_names_the_endpoint() {
     );
     server.abort();
 }
+
+/// A platform whose WebSocket cannot be reached: the feed must say so and poll instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_falls_back_to_polling_without_a_socket() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_uri = format!("ws://{}/channel", closed.local_addr().unwrap());
+    drop(closed);
+    let app = Router::new()
+        .route(
+            "/oauth/token",
+            post(|| async { axum::Json(json!({"access_token": "t", "token_type": "bearer", "expires_in": 3600})) }),
+        )
+        .route(
+            "/api/v2/routing/queues",
+            get(|| async { axum::Json(json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1})) }),
+        )
+        .route(
+            "/api/v2/analytics/conversations/details/query",
+            post(|| async { axum::Json(json!({"conversations": [{"conversationId": "c1"}], "totalHits": 1})) }),
+        )
+        .route(
+            "/api/v2/conversations/calls/{id}",
+            get(|| async {
+                axum::Json(json!({"id": "c1", "participants": [
+                    {"id": "p1", "purpose": "customer", "state": "connected"},
+                    {"id": "p2", "purpose": "agent", "state": "connected"},
+                    {"id": "p3", "purpose": "agent", "state": "alerting"}
+                ]}))
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels",
+            post(move || {
+                let uri = dead_uri.clone();
+                async move { axum::Json(json!({"id": "ch1", "connectUri": uri})) }
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels/{id}/subscriptions",
+            axum::routing::put(|| async {
+                axum::Json(json!({"entities": [{"id": "v2.routing.queues.q1.conversations.calls", "state": "Permitted"}]}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let mut feed = watch(client, QueueSelection::All);
+    let polling = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Connection(ConnectionState::Polling { .. }))
+    })
+    .await;
+    assert!(
+        matches!(&polling, FeedEvent::Connection(ConnectionState::Polling { reason }) if reason.contains("WebSocket")),
+        "{polling:?}"
+    );
+    let snapshot = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
+    })
+    .await;
+    assert!(
+        matches!(&snapshot, FeedEvent::Model(Update::Snapshot(calls)) if calls.len() == 1 && calls[0].id == "c1")
+    );
+    drop(feed);
+    server.abort();
+}
