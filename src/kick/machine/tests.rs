@@ -597,7 +597,7 @@ proptest! {
                         prop_assert_eq!(view, Some(ParticipantState::Connected), "never PATCH an unsettled leg");
                         prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
                         patches_sent += 1;
-                        prop_assert!(patches_sent <= config.max_attempts + 1);
+                        prop_assert!(patches_sent <= config.max_attempts, "attempts are bounded");
                         pending = Some(e.clone());
                     }
                     Effect::Read => {
