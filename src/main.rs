@@ -37,7 +37,18 @@ fn main() -> ExitCode {
         eprintln!("confwatch: {report}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    // Usage errors exit 1, not clap's 2: `confwatch kick` keeps 2 for "refused by a safety rule".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let log_path = cli
         .log_file
         .clone()

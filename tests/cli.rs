@@ -135,6 +135,9 @@ async fn bad_id_is_refused_before_any_request() {
         stderr.contains("conversation \"../../oops\" is not a valid id"),
         "{stderr}"
     );
+    // A usage error is 1 too (2 means "refused by a safety rule").
+    let usage = confwatch(&h, (&id, &secret), &["kick", "--conversation", "c"], &dir).await;
+    assert_eq!(usage.status.code(), Some(1));
     assert!(h.requests(before).await.is_empty(), "a request was sent");
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;

@@ -253,3 +253,130 @@ async fn a_401_refreshes_once_and_a_malformed_answer_names_the_endpoint() {
     );
     server.abort();
 }
+
+/// A platform whose WebSocket cannot be reached: the feed must say so and poll instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_falls_back_to_polling_without_a_socket() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_uri = format!("ws://{}/channel", closed.local_addr().unwrap());
+    drop(closed);
+    let app = Router::new()
+        .route(
+            "/oauth/token",
+            post(|| async { axum::Json(json!({"access_token": "t", "token_type": "bearer", "expires_in": 3600})) }),
+        )
+        .route(
+            "/api/v2/routing/queues",
+            get(|| async { axum::Json(json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1})) }),
+        )
+        .route(
+            "/api/v2/analytics/conversations/details/query",
+            post(|| async { axum::Json(json!({"conversations": [{"conversationId": "c1"}], "totalHits": 1})) }),
+        )
+        .route(
+            "/api/v2/conversations/calls/{id}",
+            get(|| async {
+                axum::Json(json!({"id": "c1", "participants": [
+                    {"id": "p1", "purpose": "customer", "state": "connected"},
+                    {"id": "p2", "purpose": "agent", "state": "connected"},
+                    {"id": "p3", "purpose": "agent", "state": "alerting"}
+                ]}))
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels",
+            post(move || {
+                let uri = dead_uri.clone();
+                async move { axum::Json(json!({"id": "ch1", "connectUri": uri})) }
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels/{id}/subscriptions",
+            axum::routing::put(|| async {
+                axum::Json(json!({"entities": [{"id": "v2.routing.queues.q1.conversations.calls", "state": "Permitted"}]}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let mut feed = watch(client, QueueSelection::All);
+    let polling = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Connection(ConnectionState::Polling { .. }))
+    })
+    .await;
+    assert!(
+        matches!(&polling, FeedEvent::Connection(ConnectionState::Polling { reason }) if reason.contains("WebSocket")),
+        "{polling:?}"
+    );
+    let snapshot = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
+    })
+    .await;
+    assert!(
+        matches!(&snapshot, FeedEvent::Model(Update::Snapshot(calls)) if calls.len() == 1 && calls[0].id == "c1")
+    );
+    drop(feed);
+    server.abort();
+}
+
+/// Subscriptions are split over channels at 1,000 topics; a rejected topic becomes a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_split_over_channels_and_rejections_reported() {
+    let sizes = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let seen = sizes.clone();
+    let channels = Arc::new(AtomicUsize::new(0));
+    let made = channels.clone();
+    let app = Router::new()
+        .route(
+            "/oauth/token",
+            post(|| async { axum::Json(json!({"access_token": "t", "token_type": "bearer", "expires_in": 3600})) }),
+        )
+        .route(
+            "/api/v2/notifications/channels",
+            post(move || {
+                let n = made.fetch_add(1, Ordering::SeqCst);
+                async move { axum::Json(json!({"id": format!("ch{n}"), "connectUri": "ws://127.0.0.1:9/x"})) }
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels/{id}/subscriptions",
+            axum::routing::put(move |axum::Json(topics): axum::Json<Vec<serde_json::Value>>| {
+                seen.lock().unwrap().push(topics.len());
+                async move {
+                    let entities: Vec<serde_json::Value> = topics
+                        .iter()
+                        .map(|t| {
+                            if t["id"] == "v2.routing.queues.q7.conversations.calls" {
+                                json!({"id": t["id"], "state": "Rejected", "rejectionReason": "no access", "missingPermissions": ["routing:queue:view"]})
+                            } else {
+                                json!({"id": t["id"], "state": "Permitted"})
+                            }
+                        })
+                        .collect();
+                    axum::Json(json!({ "entities": entities }))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let topics: Vec<String> = (0..1001)
+        .map(|i| confwatch::platform::notifications::queue_topic(&format!("q{i}")))
+        .collect();
+    let (opened, warnings) = client.open_channels(&topics).await.expect("channels");
+    assert_eq!(opened.len(), 2);
+    assert_eq!(*sizes.lock().unwrap(), vec![1000, 1]);
+    assert_eq!(channels.load(Ordering::SeqCst), 2);
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].contains("q7") && warnings[0].contains("routing:queue:view"),
+        "{warnings:?}"
+    );
+    server.abort();
+}

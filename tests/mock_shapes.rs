@@ -575,6 +575,15 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         .unwrap();
     assert_eq!(answer.status(), 415);
     out.add("415", "ErrorBody", &answer.json().await.unwrap());
+    let (s405, e) = env
+        .json(
+            Method::DELETE,
+            &format!("/api/v2/conversations/calls/{conv}"),
+            None,
+        )
+        .await;
+    assert_eq!(s405, 405);
+    out.add("405", "ErrorBody", &e);
     let answer = env
         .http
         .get(format!("{}/api/v2/routing/queues", env.server.base_url()))

@@ -124,8 +124,23 @@ pub async fn list(args: ListArgs) -> Result<i32> {
     conferences
         .sort_by(|a, b| (a.started, &a.conversation_id).cmp(&(b.started, &b.conversation_id)));
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
+    let text = render_list(&model, &conferences, now, args.json)?;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // `confwatch list | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(exit::OK),
+    }
+}
+
+fn render_list(
+    model: &LiveModel,
+    conferences: &[crate::live::ConferenceRow],
+    now: chrono::DateTime<chrono::Utc>,
+    json: bool,
+) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if json {
         let doc: Vec<serde_json::Value> = conferences
             .iter()
             .map(|c| {
@@ -157,13 +172,13 @@ pub async fn list(args: ListArgs) -> Result<i32> {
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(exit::OK);
+        return Ok(out);
     }
     if conferences.is_empty() {
         writeln!(out, "no active conferences")?;
-        return Ok(exit::OK);
+        return Ok(out);
     }
-    for c in &conferences {
+    for c in conferences {
         let age = c
             .started
             .map(|t| format_age((now - t).num_seconds().max(0) as u64))
@@ -188,9 +203,8 @@ pub async fn list(args: ListArgs) -> Result<i32> {
             if p.muted {
                 flags.push("muted");
             }
-            writeln!(
-                out,
-                "  {}  {:<20} {:<9} {:<12} {:<6} {}{}",
+            let line = format!(
+                "  {}  {:<20} {:<9} {:<12} {:<6} {:<5}{}",
                 p.participant_id,
                 truncate(&p.name, 20),
                 p.purpose,
@@ -198,10 +212,11 @@ pub async fn list(args: ListArgs) -> Result<i32> {
                 format_age(p.in_state_ms / 1000),
                 flags.join(","),
                 p.user_id.map(|u| format!("  user {u}")).unwrap_or_default(),
-            )?;
+            );
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
-    Ok(exit::OK)
+    Ok(out)
 }
 
 fn truncate(text: &str, width: usize) -> String {

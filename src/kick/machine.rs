@@ -131,6 +131,8 @@ pub struct KickMachine {
     latest_at: Duration,
     /// The state last reported while waiting, so a wait is reported once per state.
     waiting_state: Option<ParticipantState>,
+    /// When the current wait for a settled leg began (kept across re-reads, reset by a PATCH).
+    wait_since: Option<Duration>,
     path: PatchPath,
     attempts: u32,
     requests: u32,
@@ -162,6 +164,7 @@ impl KickMachine {
             latest: None,
             latest_at: Duration::ZERO,
             waiting_state: None,
+            wait_since: None,
             path: PatchPath::Calls,
             attempts: 0,
             requests: 0,
@@ -452,10 +455,7 @@ impl KickMachine {
             return;
         }
         if !is_settled(&target.state) {
-            let since = match self.phase {
-                Phase::Waiting { since } => since,
-                _ => now,
-            };
+            let since = *self.wait_since.get_or_insert(now);
             if self.waiting_state.as_ref() != Some(&target.state) {
                 self.waiting_state = Some(target.state.clone());
                 out.push(Effect::Report(Step::Waiting {
@@ -493,6 +493,7 @@ impl KickMachine {
         };
         self.attempts += 1;
         self.requests += 1;
+        self.wait_since = None;
         self.phase = Phase::Patching;
         out.push(Effect::Report(Step::Attempt {
             number: self.attempts,
@@ -627,8 +628,13 @@ impl KickMachine {
         }
         match &error.kind {
             FailureKind::Conflict => {
-                let reason = format!("409 {}: re-reading the leg", error.message);
-                self.backoff(out, now, jitter, Next::Read, &reason);
+                self.backoff(
+                    out,
+                    now,
+                    jitter,
+                    Next::Read,
+                    "409 conflict: re-reading the leg",
+                );
             }
             FailureKind::RateLimited { retry_after } => {
                 self.rate_limited(out, now, *retry_after, Next::Patch)
@@ -670,14 +676,14 @@ impl KickMachine {
             .filter(|p| Some(p.id.as_str()) != self.target.as_deref())
             .count();
         if others > 0 {
-            let message = format!("removed; {others} other parties still connected");
+            let message = format!("seen disconnected; {others} other parties still connected");
             self.finish(out, now, OutcomeKind::Removed, &message, None);
         } else if self.config.force {
             self.finish(
                 out,
                 now,
                 OutcomeKind::Removed,
-                "removed; the call has ended (forced)",
+                "seen disconnected; the call has ended (forced)",
                 None,
             );
         } else {

@@ -67,12 +67,24 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
         )
         .route("/oauth/token", post(token))
         .route("/channels/{id}", get(notifications::websocket))
-        .fallback(not_found);
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     api.layer(axum::middleware::from_fn_with_state(
         shared.clone(),
         platform_layer,
     ))
     .with_state(shared)
+}
+
+/// No code: the platform documents none for this case, and the mock invents none.
+async fn method_not_allowed() -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "",
+        "The method is not allowed on this resource.",
+    );
+    error.code = None;
+    error
 }
 
 async fn not_found() -> ApiError {

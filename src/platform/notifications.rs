@@ -9,7 +9,7 @@ use reqwest::Method;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::error::ApiError;
+use super::error::{ApiError, FailureKind};
 use super::http::Client;
 use super::models::{
     CallConversation, Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC,
@@ -149,6 +149,19 @@ pub enum Signal {
     Warning(String),
 }
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Consecutive failed reconnects before a channel gives up (its owner then falls back).
+const MAX_RECONNECTS: u32 = 5;
+
+async fn connect_socket(connect_uri: &str) -> Result<Socket, String> {
+    tokio_tungstenite::connect_async(connect_uri)
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|e| format!("could not open the WebSocket: {e}"))
+}
+
 /// Connects to `connect_uri` and forwards conversation events until the socket ends.
 /// `connected` is called once the socket is open.
 pub async fn run_socket(
@@ -156,11 +169,17 @@ pub async fn run_socket(
     tx: &mpsc::Sender<Signal>,
     connected: impl FnOnce(),
 ) -> SocketEnd {
-    let (mut socket, _) = match tokio_tungstenite::connect_async(connect_uri).await {
-        Ok(pair) => pair,
-        Err(e) => return SocketEnd::Dropped(format!("could not open the WebSocket: {e}")),
-    };
-    connected();
+    match connect_socket(connect_uri).await {
+        Ok(socket) => {
+            connected();
+            pump(socket, tx).await
+        }
+        Err(e) => SocketEnd::Dropped(e),
+    }
+}
+
+/// Reads frames (and pings now and then) until the socket ends.
+async fn pump(mut socket: Socket, tx: &mpsc::Sender<Signal>) -> SocketEnd {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -218,7 +237,22 @@ pub async fn listen(
     for warning in warnings {
         let _ = tx.try_send(Signal::Warning(warning));
     }
-    for (index, channel) in channels.into_iter().enumerate() {
+    // Every socket is opened before returning, so a caller learns at once when none can be had.
+    let mut sockets = Vec::new();
+    for channel in &channels {
+        let uri = channel.connect_uri.as_deref().ok_or_else(|| {
+            ApiError::new(
+                FailureKind::Malformed,
+                "POST /api/v2/notifications/channels",
+                "the channel has no connectUri",
+            )
+        })?;
+        let socket = connect_socket(uri)
+            .await
+            .map_err(|e| ApiError::new(FailureKind::Unavailable, "WebSocket connectUri", e))?;
+        sockets.push(socket);
+    }
+    for (index, (channel, socket)) in channels.into_iter().zip(sockets).enumerate() {
         let chunk: Vec<String> = topics
             .iter()
             .skip(index * TOPICS_PER_CHANNEL)
@@ -227,7 +261,7 @@ pub async fn listen(
             .collect();
         let client = client.clone();
         let tx = tx.clone();
-        tokio::spawn(async move { keep_channel(client, channel, chunk, tx).await });
+        tokio::spawn(async move { keep_channel(client, channel, chunk, tx, socket).await });
     }
     Ok(rx)
 }
@@ -237,34 +271,24 @@ async fn keep_channel(
     mut channel: Channel,
     topics: Vec<String>,
     tx: mpsc::Sender<Signal>,
+    socket: Socket,
 ) {
-    let mut first = true;
+    let mut end = pump(socket, &tx).await;
     let mut failures = 0u32;
     loop {
-        let Some(uri) = channel.connect_uri.clone() else {
-            let _ = tx
-                .send(Signal::Warning("the channel has no connectUri".into()))
-                .await;
-            return;
-        };
-        let mut opened = false;
-        let announce = !first;
-        let end = run_socket(&uri, &tx, || {
-            opened = true;
-            // Told once the socket is up again, so a re-read then sees what the gap hid.
-            if announce {
-                let _ = tx.try_send(Signal::Reconnected);
-            }
-        })
-        .await;
-        if opened {
-            failures = 0;
-        }
         if end == SocketEnd::ReceiverGone {
             return;
         }
-        tracing::info!(?end, "notification socket ended; reconnecting");
         failures += 1;
+        if failures > MAX_RECONNECTS {
+            let _ = tx
+                .send(Signal::Warning(format!(
+                    "notifications lost after {MAX_RECONNECTS} failed reconnects: {end:?}"
+                )))
+                .await;
+            return;
+        }
+        tracing::info!(?end, failures, "notification socket ended; reconnecting");
         let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
             .min(Duration::from_secs(10));
         tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)).await;
@@ -280,6 +304,18 @@ async fn keep_channel(
                 }
             }
         }
-        first = false;
+        let Some(uri) = channel.connect_uri.clone() else {
+            continue;
+        };
+        let mut opened = false;
+        end = run_socket(&uri, &tx, || {
+            opened = true;
+            // Told once the socket is up again, so a re-read then sees what the gap hid.
+            let _ = tx.try_send(Signal::Reconnected);
+        })
+        .await;
+        if opened {
+            failures = 0;
+        }
     }
 }

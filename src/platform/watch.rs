@@ -23,8 +23,8 @@ pub enum QueueSelection {
 
 /// Requests in flight at once while reading calls, when the budget has room.
 const READ_CONCURRENCY: usize = 4;
-/// Socket failures in a row before falling back to polling.
-const SOCKET_TRIES: u32 = 3;
+/// While no socket can be had, poll this long before trying the socket again.
+const POLL_SPELL: Duration = Duration::from_secs(60);
 
 /// Picks the selected queues; an unknown name or id is an error that names it.
 pub fn select_queues(all: &[Queue], selection: &QueueSelection) -> Result<Vec<Queue>, String> {
@@ -170,30 +170,21 @@ impl Feed {
             .map(|id| notifications::queue_topic(id))
             .collect();
 
-        // 2. Live events, with a re-read after every (re)connect; polling when no socket.
-        let mut socket_failures = 0u32;
+        // 2. Live events, with a re-read after every (re)connect; polling while no socket can be had.
+        let mut reconnects = 0u32;
         loop {
             let mut events = match notifications::listen(self.client.clone(), topics.clone()).await
             {
                 Ok(events) => events,
                 Err(e) => {
-                    socket_failures += 1;
-                    if socket_failures >= SOCKET_TRIES || e.kind == FailureKind::Forbidden {
-                        self.poll_for_a_while(&queue_ids, format!("no notifications: {e}"))
-                            .await?;
-                        socket_failures = 0;
-                    } else {
-                        self.offline(format!("opening notifications: {e}"), socket_failures)
-                            .await?;
-                    }
+                    self.poll_for_a_while(&queue_ids, format!("no notifications: {e}"))
+                        .await?;
                     continue;
                 }
             };
             self.snapshot(&queue_ids).await?;
             self.send(FeedEvent::Connection(ConnectionState::Live))
                 .await?;
-            socket_failures = 0;
-            let mut reconnects = 0u32;
             while let Some(signal) = tokio::select! {
                 _ = self.tx.closed() => return Err(Stopped),
                 signal = events.recv() => signal,
@@ -215,6 +206,12 @@ impl Feed {
                     Signal::Warning(w) => self.send(FeedEvent::Warning(w)).await?,
                 }
             }
+            // Every socket gave up: open new channels.
+            reconnects += 1;
+            self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
+                attempt: reconnects,
+            }))
+            .await?;
         }
     }
 
@@ -238,13 +235,13 @@ impl Feed {
         Ok(count)
     }
 
-    /// Polls within the rate budget for a minute, then lets the caller try the socket again.
+    /// Polls within the rate budget for `POLL_SPELL`, then lets the caller try the socket again.
     async fn poll_for_a_while(&self, queue_ids: &[String], reason: String) -> Result<(), Stopped> {
         self.send(FeedEvent::Warning(format!("{reason}; polling instead")))
             .await?;
         self.send(FeedEvent::Connection(ConnectionState::Polling { reason }))
             .await?;
-        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        let until = tokio::time::Instant::now() + POLL_SPELL;
         while tokio::time::Instant::now() < until {
             let calls = self.snapshot(queue_ids).await?;
             let interval = poll_interval(self.client.rate_budget(), calls);

@@ -160,6 +160,24 @@ fn wait_gives_up_after_the_wait_timeout() {
 }
 
 #[test]
+fn quiet_rereads_do_not_extend_the_wait() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    let mut now = ms(0);
+    while !m.is_done() {
+        now = m.wake_at().expect("a wake time while waiting");
+        let effects = m.handle(Input::Timer, now, 0.5);
+        if effects.contains(&Effect::Read) {
+            let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), now, 0.5);
+            assert!(patches(&effects).is_empty());
+        }
+    }
+    assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
+    assert_eq!(now, Duration::from_secs(30));
+}
+
+#[test]
 fn conflict_backs_off_with_full_jitter_then_rereads() {
     let mut m = machine();
     m.handle(Input::Start, ms(0), 0.5);
@@ -171,7 +189,7 @@ fn conflict_backs_off_with_full_jitter_then_rereads() {
     let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
-        reason: "409 answer 409: re-reading the leg".into()
+        reason: "409 conflict: re-reading the leg".into()
     })));
     assert_eq!(m.wake_at(), Some(ms(70)));
     assert!(
@@ -579,7 +597,7 @@ proptest! {
                         prop_assert_eq!(view, Some(ParticipantState::Connected), "never PATCH an unsettled leg");
                         prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
                         patches_sent += 1;
-                        prop_assert!(patches_sent <= config.max_attempts + 1);
+                        prop_assert!(patches_sent <= config.max_attempts, "attempts are bounded");
                         pending = Some(e.clone());
                     }
                     Effect::Read => {
