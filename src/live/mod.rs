@@ -105,14 +105,10 @@ impl LiveModel {
     }
 
     fn forget_stale_participants_if_large(&mut self) {
-        // Amortised clean-up: participants of ended calls are dropped once they outnumber the
-        // live ones, so memory stays bounded over a long session.
-        let live: usize = self
-            .conversations
-            .values()
-            .map(|c| c.participants.len())
-            .sum();
-        if self.state_seen.len() > 2 * live + 1024 {
+        // Amortised clean-up: participants of ended calls are dropped once the map is far larger
+        // than the calls held (a call has a handful of legs), so memory stays bounded over a long
+        // session without a scan of every call on each update.
+        if self.state_seen.len() > 16 * self.conversations.len() + 4096 {
             self.forget_stale_participants();
         }
     }

@@ -138,3 +138,39 @@ fn queue_names_and_customer_in_conference_row() {
     assert_eq!(row.queue_name.as_deref(), Some("Support"));
     assert_eq!(row.customer.as_deref(), Some("Ada Customer"));
 }
+
+#[test]
+fn participants_of_ended_calls_are_forgotten() {
+    let mut model = LiveModel::new();
+    for n in 0..10_000 {
+        let id = format!("c{n}");
+        let a = format!("a{n}");
+        let b = format!("b{n}");
+        model.apply(
+            Update::Conversation(call(
+                &id,
+                vec![
+                    leg(&a, "customer", S::Connected),
+                    leg(&b, "agent", S::Connected),
+                ],
+            )),
+            t0(),
+        );
+        model.apply(
+            Update::Conversation(call(
+                &id,
+                vec![
+                    leg(&a, "customer", S::Disconnected),
+                    leg(&b, "agent", S::Disconnected),
+                ],
+            )),
+            t0(),
+        );
+    }
+    assert!(model.is_empty());
+    assert!(
+        model.state_seen.len() <= 4096 + 2,
+        "{} states kept",
+        model.state_seen.len()
+    );
+}
