@@ -482,3 +482,39 @@ async fn same_user_twice_removes_the_live_leg() {
     check(&h, &call.id, &live, &outcome).await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_faults_still_remove_only_the_target() {
+    // Latency with jitter, the transition lock, occasional 503s, sockets dropping every second
+    // and two-second tokens, all at once.
+    let h = Harness::start(json!({
+        "rateLimitPerMinute": 0,
+        "latencyMs": 20,
+        "jitterMs": 20,
+        "transitionLock": {"enabled": true, "settleMs": 300},
+        "serverErrorRate": 0.1,
+        "serverErrorStatus": 503,
+        "socketDropAfterSecs": 1,
+        "tokenLifetimeSecs": 2
+    }))
+    .await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    h.set_leg(
+        &call.id,
+        &target,
+        json!({"state": "connected", "afterMs": 500}),
+    )
+    .await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert!(outcome.attempts <= 8);
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
