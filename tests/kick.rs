@@ -637,3 +637,43 @@ async fn manager_fed_by_the_console_feed_needs_two_requests() {
     std::fs::remove_file(&audit).ok();
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_a_user_falls_back_to_the_generic_endpoint() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "callsPathNotAUser": true})).await;
+    let (call, target) = h.conference("connected").await;
+    let (outcome, progress) = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert!(progress.iter().any(
+        |p| matches!(&p.step, Step::Answer { status: 400, code: Some(c), .. } if c == "not.a.user")
+    ));
+    let patches: Vec<String> = h
+        .requests(0)
+        .await
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .map(|r| format!("{} {}", r["status"], r["path"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            format!(
+                "400 /api/v2/conversations/calls/{}/participants/{target}",
+                call.id
+            ),
+            format!(
+                "202 /api/v2/conversations/{}/participants/{target}",
+                call.id
+            ),
+        ]
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
