@@ -380,3 +380,69 @@ async fn topics_are_split_over_channels_and_rejections_reported() {
     );
     server.abort();
 }
+
+/// A socket that goes silent (no heartbeat) counts as dead: the client reconnects and says so,
+/// so its owner re-reads what the silence may have hidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_socket_trips_the_heartbeat_watchdog() {
+    use axum::extract::ws::WebSocketUpgrade;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route(
+            "/oauth/token",
+            post(|| async {
+                axum::Json(json!({"access_token": "t", "token_type": "bearer", "expires_in": 3600}))
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels",
+            post(move || async move {
+                axum::Json(json!({"id": "ch1", "connectUri": format!("ws://{addr}/ws")}))
+            }),
+        )
+        .route(
+            "/api/v2/notifications/channels/{id}/subscriptions",
+            axum::routing::put(|| async { axum::Json(json!({"entities": []})) }),
+        )
+        .route(
+            "/ws",
+            get(move |ws: WebSocketUpgrade| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    // Accepts, reads, and never says a word.
+                    ws.on_upgrade(|mut socket| async move {
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
+                }
+            }),
+        );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = Client::new(ConnectionConfig::for_mock(
+        &format!("http://{addr}"),
+        "id",
+        "secret",
+    ))
+    .unwrap();
+    let mut signals = confwatch::platform::notifications::listen_with(
+        client,
+        vec!["v2.users.u1.conversations.calls".into()],
+        Duration::from_millis(300),
+    )
+    .await
+    .expect("listen");
+    let signal = tokio::time::timeout(Duration::from_secs(30), signals.recv())
+        .await
+        .expect("a signal");
+    assert_eq!(
+        signal,
+        Some(confwatch::platform::notifications::Signal::Reconnected)
+    );
+    assert!(connections.load(Ordering::SeqCst) >= 2);
+    drop(signals);
+    server.abort();
+}

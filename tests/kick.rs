@@ -482,3 +482,198 @@ async fn same_user_twice_removes_the_live_leg() {
     check(&h, &call.id, &live, &outcome).await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_faults_still_remove_only_the_target() {
+    // Latency with jitter, the transition lock, occasional 503s, sockets dropping every second
+    // and two-second tokens, all at once.
+    let h = Harness::start(json!({
+        "rateLimitPerMinute": 0,
+        "latencyMs": 20,
+        "jitterMs": 20,
+        "transitionLock": {"enabled": true, "settleMs": 300},
+        "serverErrorRate": 0.1,
+        "serverErrorStatus": 503,
+        "socketDropAfterSecs": 1,
+        "tokenLifetimeSecs": 2
+    }))
+    .await;
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    );
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    h.set_leg(
+        &call.id,
+        &target,
+        json!({"state": "connected", "afterMs": 500}),
+    )
+    .await;
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert!(outcome.attempts <= 8);
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_joins_a_second_request_and_cancels() {
+    use confwatch::kick::{KickManager, Target};
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("alerting").await;
+    let audit = std::env::temp_dir().join(format!("confwatch-kick-{}.jsonl", uuid::Uuid::new_v4()));
+    let (tx, mut progress) = mpsc::unbounded_channel();
+    let manager = KickManager::new(
+        h.client.clone(),
+        KickOptions {
+            audit_log: Some(audit.clone()),
+            ..KickOptions::default()
+        },
+        tx,
+    );
+    let key = Target {
+        conversation_id: call.id.clone(),
+        participant_id: target.clone(),
+    };
+    assert!(manager.start(key.clone(), false));
+    let mut steps = Vec::new();
+    while let Some(p) = progress.recv().await {
+        steps.push(p.step.clone());
+        if matches!(p.step, Step::Waiting { .. }) {
+            break;
+        }
+    }
+    assert!(!manager.start(key.clone(), false), "a second press joins");
+    let joined = progress.recv().await.expect("joined");
+    assert_eq!(
+        joined.step,
+        Step::Started {
+            name: None,
+            purpose: None,
+            joined: true
+        }
+    );
+    manager.cancel(&key);
+    let finished = loop {
+        let p = progress.recv().await.expect("progress");
+        if let Step::Finished(outcome) = p.step {
+            break outcome;
+        }
+    };
+    assert_eq!(finished.outcome, OutcomeKind::Cancelled);
+    assert!(participant_patches(&h.requests(0).await).is_empty());
+    let lines = std::fs::read_to_string(&audit)
+        .expect("audit file")
+        .lines()
+        .count();
+    assert!(
+        lines >= 3,
+        "request, started, waiting, finished are audited"
+    );
+    std::fs::remove_file(&audit).ok();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_fed_by_the_console_feed_needs_two_requests() {
+    use confwatch::kick::{KickManager, Target};
+    use confwatch::live::{ConnectionState, FeedEvent, Update};
+    use confwatch::platform::{QueueSelection, watch};
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("alerting").await;
+    let audit = std::env::temp_dir().join(format!("confwatch-kick-{}.jsonl", uuid::Uuid::new_v4()));
+    let (tx, mut progress) = mpsc::unbounded_channel();
+    let manager = KickManager::new(
+        h.client.clone(),
+        KickOptions {
+            audit_log: Some(audit.clone()),
+            ..KickOptions::default()
+        },
+        tx,
+    );
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    while let Some(event) = feed.recv().await {
+        if event == FeedEvent::Connection(ConnectionState::Live) {
+            break;
+        }
+    }
+    let fed = manager.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(event) = feed.recv().await {
+            if let FeedEvent::Model(Update::Conversation(c)) = event {
+                fed.on_conversation(&c);
+            }
+        }
+    });
+    manager.start(
+        Target {
+            conversation_id: call.id.clone(),
+            participant_id: target.clone(),
+        },
+        false,
+    );
+    let outcome = loop {
+        let p = progress.recv().await.expect("progress");
+        match p.step {
+            Step::Waiting { .. } => {
+                h.set_leg(&call.id, &target, json!({"state": "connected"}))
+                    .await
+            }
+            Step::Finished(outcome) => break outcome,
+            _ => {}
+        }
+    };
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!(
+        (outcome.attempts, outcome.requests),
+        (1, 2),
+        "one GET, one PATCH: the rest came as events"
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    forward.abort();
+    std::fs::remove_file(&audit).ok();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_a_user_falls_back_to_the_generic_endpoint() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "callsPathNotAUser": true})).await;
+    let (call, target) = h.conference("connected").await;
+    let (outcome, progress) = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert!(progress.iter().any(
+        |p| matches!(&p.step, Step::Answer { status: 400, code: Some(c), .. } if c == "not.a.user")
+    ));
+    let patches: Vec<String> = h
+        .requests(0)
+        .await
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .map(|r| format!("{} {}", r["status"], r["path"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            format!(
+                "400 /api/v2/conversations/calls/{}/participants/{target}",
+                call.id
+            ),
+            format!(
+                "202 /api/v2/conversations/{}/participants/{target}",
+                call.id
+            ),
+        ]
+    );
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}

@@ -238,7 +238,12 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
 }
 
 async fn subscribe(client: &Client, topics: Vec<String>) -> Option<mpsc::Receiver<Signal>> {
-    match notifications::listen(client.clone(), topics).await {
+    // Transient failures (5xx, 429) are retried: without events the wait is slower.
+    let listening = crate::platform::watch::with_retry(|| {
+        notifications::listen(client.clone(), topics.clone())
+    })
+    .await;
+    match listening {
         Ok(rx) => Some(rx),
         Err(e) => {
             // Without events the wait re-reads when quiet: slower, still correct.

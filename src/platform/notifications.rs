@@ -167,19 +167,24 @@ async fn connect_socket(connect_uri: &str) -> Result<Socket, String> {
 pub async fn run_socket(
     connect_uri: &str,
     tx: &mpsc::Sender<Signal>,
+    heartbeat_timeout: Duration,
     connected: impl FnOnce(),
 ) -> SocketEnd {
     match connect_socket(connect_uri).await {
         Ok(socket) => {
             connected();
-            pump(socket, tx).await
+            pump(socket, tx, heartbeat_timeout).await
         }
         Err(e) => SocketEnd::Dropped(e),
     }
 }
 
 /// Reads frames (and pings now and then) until the socket ends.
-async fn pump(mut socket: Socket, tx: &mpsc::Sender<Signal>) -> SocketEnd {
+async fn pump(
+    mut socket: Socket,
+    tx: &mpsc::Sender<Signal>,
+    heartbeat_timeout: Duration,
+) -> SocketEnd {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -192,7 +197,7 @@ async fn pump(mut socket: Socket, tx: &mpsc::Sender<Signal>) -> SocketEnd {
                 }
                 continue;
             }
-            frame = tokio::time::timeout(HEARTBEAT_TIMEOUT, socket.next()) => frame,
+            frame = tokio::time::timeout(heartbeat_timeout, socket.next()) => frame,
         };
         let message = match frame {
             Err(_) => return SocketEnd::Silent,
@@ -232,6 +237,15 @@ pub async fn listen(
     client: Client,
     topics: Vec<String>,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
+    listen_with(client, topics, HEARTBEAT_TIMEOUT).await
+}
+
+/// As [`listen`], with the silence after which a socket counts as dead.
+pub async fn listen_with(
+    client: Client,
+    topics: Vec<String>,
+    heartbeat_timeout: Duration,
+) -> Result<mpsc::Receiver<Signal>, ApiError> {
     let (channels, warnings) = client.open_channels(&topics).await?;
     let (tx, rx) = mpsc::channel(256);
     for warning in warnings {
@@ -261,7 +275,9 @@ pub async fn listen(
             .collect();
         let client = client.clone();
         let tx = tx.clone();
-        tokio::spawn(async move { keep_channel(client, channel, chunk, tx, socket).await });
+        tokio::spawn(async move {
+            keep_channel(client, channel, chunk, tx, socket, heartbeat_timeout).await
+        });
     }
     Ok(rx)
 }
@@ -272,8 +288,9 @@ async fn keep_channel(
     topics: Vec<String>,
     tx: mpsc::Sender<Signal>,
     socket: Socket,
+    heartbeat_timeout: Duration,
 ) {
-    let mut end = pump(socket, &tx).await;
+    let mut end = pump(socket, &tx, heartbeat_timeout).await;
     let mut failures = 0u32;
     loop {
         if end == SocketEnd::ReceiverGone {
@@ -308,7 +325,7 @@ async fn keep_channel(
             continue;
         };
         let mut opened = false;
-        end = run_socket(&uri, &tx, || {
+        end = run_socket(&uri, &tx, heartbeat_timeout, || {
             opened = true;
             // Told once the socket is up again, so a re-read then sees what the gap hid.
             let _ = tx.try_send(Signal::Reconnected);

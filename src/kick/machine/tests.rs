@@ -526,6 +526,8 @@ enum Move {
     Timer,
     /// A little time passes.
     Pass(u16),
+    /// The socket reconnected: events may have been lost.
+    Lost,
 }
 
 fn moves() -> impl Strategy<Value = Vec<Move>> {
@@ -535,6 +537,7 @@ fn moves() -> impl Strategy<Value = Vec<Move>> {
             2 => any::<u8>().prop_map(Move::Event),
             2 => Just(Move::Timer),
             1 => (0u16..3000).prop_map(Move::Pass),
+            1 => Just(Move::Lost),
         ],
         1..120,
     )
@@ -671,6 +674,7 @@ proptest! {
                     }
                     _ => Vec::new(),
                 },
+                Move::Lost => m.handle(Input::EventsLost, now, jitter),
                 Move::Pass(d) => {
                     now += ms(u64::from(*d));
                     if pending.is_none() { m.handle(Input::Timer, now, jitter) } else { Vec::new() }
