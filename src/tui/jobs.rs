@@ -110,7 +110,12 @@ fn finished(outcome: &Outcome) -> String {
         }
     };
     match outcome.outcome {
-        OutcomeKind::Removed => format!("removed in {}", seconds_1(outcome.elapsed_ms)),
+        OutcomeKind::Removed if outcome.attempts > 1 => format!(
+            "removed in {} after {} attempts",
+            short(outcome.elapsed_ms),
+            outcome.attempts
+        ),
+        OutcomeKind::Removed => format!("removed in {}", short(outcome.elapsed_ms)),
         OutcomeKind::AlreadyGone => "already gone, nothing sent".to_string(),
         OutcomeKind::Refused => detail("refused"),
         OutcomeKind::TimedOut => detail("timed out"),
@@ -341,7 +346,7 @@ mod tests {
         jobs.apply(report(640, Step::Finished(done)), t0() + ms(640));
         assert!(jobs.running(&target()).is_none());
         let job = jobs.latest(&target()).unwrap();
-        assert_eq!(job.status(t0()), "removed in 0.6 s");
+        assert_eq!(job.status(t0()), "removed in 640 ms");
         assert_eq!(job.tone(), JobTone::Done);
     }
 
