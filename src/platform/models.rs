@@ -1,6 +1,6 @@
 //! Serde types for the platform's JSON shapes (see `tests/models.json`, copied from
 //! `shared/platform/models.json`). Absent values are omitted on output, never `null`, because
-//! the official SDK crashes on a `null` enum. Unknown enum values are kept as `Other(String)` and
+//! the official SDK crashes on a `null` enum: every struct carries `skip_serializing_none`. Unknown enum values are kept as `Other(String)` and
 //! unknown keys are kept in `extra`, so newer platform answers never fail to parse.
 
 use std::collections::BTreeMap;
@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use serde_with::skip_serializing_none;
 
 /// An ISO-8601 UTC instant, written with milliseconds as the platform does
 /// (`2026-11-28T06:18:02.000Z`); read in any RFC 3339 form.
@@ -203,32 +204,27 @@ string_enum!(
 );
 
 /// `DomainEntityRef` (GET answers) and `QueueConversationCallEventTopicUriReference` (events).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `CallConversation` (GET `/api/v2/conversations/calls/{id}`); the same fields arrive in the
 /// notification shape `QueueConversationCallEventTopicCallConversation`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallConversation {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default)]
     pub participants: Vec<CallMediaParticipant>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_participants: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording_state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
     /// Keys this build does not model, kept as sent.
     #[serde(flatten)]
@@ -247,46 +243,30 @@ impl CallConversation {
 }
 
 /// `CallMediaParticipant` (and, in events, `QueueConversationCallEventTopicCallMediaParticipant`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallMediaParticipant {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_alerting_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connected_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_hold_time: Option<Timestamp>,
     /// A free string on the platform: agent, user, customer, external, acd, ivr, voicemail, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     #[serde(default = "unknown_state")]
     pub state: ParticipantState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disconnect_type: Option<DisconnectType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confined: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapup_required: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<EntityRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consult_participant_id: Option<String>,
     /// Keys this build does not model, kept as sent.
     #[serde(flatten)]
@@ -351,58 +331,41 @@ impl CallMediaParticipant {
 }
 
 /// `Conversation` (GET `/api/v2/conversations/{id}`): the media-agnostic shape.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     #[serde(default)]
     pub participants: Vec<Participant>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_participants: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<ParticipantState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// `Participant` of the generic `Conversation`: per-leg state lives in `calls[]`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Participant {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connected_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consult_participant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapup_required: Option<bool>,
     #[serde(default)]
     pub calls: Vec<Call>,
@@ -411,50 +374,35 @@ pub struct Participant {
 }
 
 /// `Call`: one call leg of a generic `Participant`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Call {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<ParticipantState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confined: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disconnect_type: Option<DisconnectType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_alerting_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connected_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disconnected_time: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_hold_time: Option<Timestamp>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// `MediaParticipantRequest`: the body of the participant PATCH.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaParticipantRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<ParticipantState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confined: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapup_skipped: Option<bool>,
 }
 
@@ -469,48 +417,36 @@ impl MediaParticipantRequest {
 }
 
 /// `ErrorBody`: every error answer of the platform.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_with_params: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_params: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<ErrorDetail>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ErrorBody>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<Value>,
 }
 
 /// `Detail` inside an `ErrorBody`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_name: Option<String>,
 }
 
 /// The client-credentials token answer of `POST /oauth/token`.
+#[skip_serializing_none]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -531,32 +467,29 @@ impl fmt::Debug for TokenResponse {
 }
 
 /// `Channel` (POST `/api/v2/notifications/channels`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_uri: Option<String>,
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<Timestamp>,
 }
 
 /// `ChannelTopic`: one subscription of a channel (requests send only `id`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelTopic {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<TopicState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_permissions: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
 }
 
 /// `ChannelTopicEntityListing`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChannelTopicEntityListing {
     #[serde(default)]
@@ -564,25 +497,21 @@ pub struct ChannelTopicEntityListing {
 }
 
 /// One frame of the notifications WebSocket.
+#[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationEvent {
     pub topic_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(default)]
     pub event_body: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<NotificationMetadata>,
 }
 
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NotificationMetadata {
-    #[serde(
-        rename = "CorrelationId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "CorrelationId")]
     pub correlation_id: Option<String>,
 }
 
@@ -592,80 +521,64 @@ pub const HEARTBEAT_TOPIC: &str = "channel.metadata";
 pub const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
 
 /// `Queue` (the fields the console uses; the rest kept in `extra`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_count: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// `QueueEntityListing` (GET `/api/v2/routing/queues`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueEntityListing {
     #[serde(default)]
     pub entities: Vec<Queue>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_number: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_count: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_uri: Option<String>,
 }
 
 /// `ConversationQuery` (POST `/api/v2/analytics/conversations/details/query`).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_filters: Option<Vec<QueryFilter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_filters: Option<Vec<QueryFilter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paging: Option<PagingSpec>,
 }
 
 /// `ConversationDetailQueryFilter` / `SegmentDetailQueryFilter` (same keys).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryFilter {
     /// `and` or `or`.
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clauses: Option<Vec<QueryClause>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicates: Option<Vec<QueryPredicate>>,
 }
 
 /// `ConversationDetailQueryClause` / `SegmentDetailQueryClause`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryClause {
@@ -676,22 +589,21 @@ pub struct QueryClause {
 }
 
 /// `ConversationDetailQueryPredicate` / `SegmentDetailQueryPredicate`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryPredicate {
     /// `dimension`, `property` or `metric`; the platform defaults to `dimension`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dimension: Option<String>,
     /// `matches` (the default), `exists` or `notExists`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
 /// `PagingSpec`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PagingSpec {
@@ -700,87 +612,68 @@ pub struct PagingSpec {
 }
 
 /// `AnalyticsConversationQueryResponse`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversationQueryResponse {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversations: Option<Vec<AnalyticsConversation>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_hits: Option<i64>,
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversation {
     pub conversation_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_start: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_end: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conference_start: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub originating_direction: Option<Direction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_initiator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_participation: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub division_ids: Option<Vec<String>>,
     #[serde(default)]
     pub participants: Vec<AnalyticsParticipant>,
 }
 
 /// `AnalyticsParticipantWithoutAttributes`. `purpose` is an enum here (acd, agent, customer, ...).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsParticipant {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub participant_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     #[serde(default)]
     pub sessions: Vec<AnalyticsSession>,
 }
 
 /// `AnalyticsSession` (the fields the console reads). `mediaType` is `voice` for calls.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSession {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ani: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnis: Option<String>,
     #[serde(default)]
     pub segments: Vec<AnalyticsSegment>,
 }
 
 /// `AnalyticsConversationSegment` (the fields the console reads).
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSegment {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_start: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_end: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conference: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disconnect_type: Option<String>,
 }
 
