@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Checks the mock against the official Genesys Cloud Python SDK (PureCloudPlatformClientV2 269.0.0,
+# the version tests/models.json was read from): starts `confwatch mock` for each scenario on a free
+# loopback port and runs tests/sdk/check_official_sdk.py against it.
+# Usage: bash tests/sdk/run.sh [SCENARIO...]   (default: quiet, demo and tests/sdk/churn.toml)
+# A registry outage must not fail CI: if the SDK cannot be installed, this says SKIPPED and exits 0.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SDK_PIN="PureCloudPlatformClientV2==269.0.0"
+WS_PIN="websockets==17.4"
+VENV=target/sdk-venv
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(quiet demo tests/sdk/churn.toml)
+
+python=$(command -v python3 || true)
+if [ -z "$python" ]; then
+    echo "SKIPPED: official SDK could not be installed (no python3 on this machine)"
+    exit 0
+fi
+if [ ! -x "$VENV/bin/python" ] && ! "$python" -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian's python3 needs python3-venv for `-m venv`.
+    rm -rf "$VENV"
+    if ! { command -v apt-get >/dev/null && apt-get install -y -qq python3-venv >/dev/null 2>&1 &&
+        "$python" -m venv "$VENV" >/dev/null 2>&1; }; then
+        echo "SKIPPED: official SDK could not be installed (python3 -m venv failed)"
+        exit 0
+    fi
+fi
+if ! "$VENV/bin/python" -c 'import PureCloudPlatformClientV2, websockets' 2>/dev/null ||
+    [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("PureCloudPlatformClientV2"))')" != "269.0.0" ]; then
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --timeout 30 "$SDK_PIN" "$WS_PIN"; then
+        echo "SKIPPED: official SDK could not be installed (pip could not reach the registry)"
+        exit 0
+    fi
+fi
+
+cargo build --locked --quiet --bin confwatch
+
+out=$(mktemp)
+mock_pid=""
+stop_mock() {
+    if [ -n "$mock_pid" ]; then
+        kill "$mock_pid" 2>/dev/null || true
+        wait "$mock_pid" 2>/dev/null || true
+        mock_pid=""
+    fi
+}
+trap 'stop_mock; rm -f "$out"' EXIT
+
+status=0
+for scenario in "${scenarios[@]}"; do
+    echo "== official SDK against confwatch mock --scenario $scenario"
+    : >"$out"
+    target/debug/confwatch mock --port 0 --scenario "$scenario" >"$out" &
+    mock_pid=$!
+    # The mock prints `listening on http://HOST:PORT`, `client id: ID`, `client secret: S`.
+    for _ in $(seq 100); do
+        [ "$(grep -c . "$out")" -ge 3 ] && break
+        kill -0 "$mock_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    url=$(sed -n 's/^listening on //p' "$out")
+    client_id=$(sed -n 's/^client id: //p' "$out")
+    client_secret=$(sed -n 's/^client secret: //p' "$out")
+    if [ -z "$url" ] || [ -z "$client_id" ] || [ -z "$client_secret" ]; then
+        echo "the mock did not start for scenario $scenario"
+        status=1
+        stop_mock
+        continue
+    fi
+    extra=()
+    # quiet's second client lacks the kick's permissions (see assets/scenarios/quiet.toml).
+    case $scenario in
+    quiet) extra=(--viewer quiet-viewer:quiet-viewer-secret) ;;
+    demo) extra=(--listen 5) ;;
+    tests/sdk/churn.toml) extra=(--viewer churn-viewer:churn-viewer-secret --listen 8) ;;
+    esac
+    MOCK_CLIENT_SECRET="$client_secret" timeout 120 "$VENV/bin/python" -W ignore::DeprecationWarning \
+        tests/sdk/check_official_sdk.py "$url" "$client_id" "${extra[@]}" || status=1
+    stop_mock
+done
+exit $status
