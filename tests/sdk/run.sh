@@ -19,17 +19,13 @@ if [ -z "$python" ]; then
     exit 0
 fi
 if [ ! -x "$VENV/bin/python" ] && ! "$python" -m venv "$VENV" >/dev/null 2>&1; then
-    # Debian's python3 needs python3-venv for `-m venv`.
     rm -rf "$VENV"
-    if ! { command -v apt-get >/dev/null && apt-get install -y -qq python3-venv >/dev/null 2>&1 &&
-        "$python" -m venv "$VENV" >/dev/null 2>&1; }; then
-        echo "SKIPPED: official SDK could not be installed (python3 -m venv failed)"
-        exit 0
-    fi
+    echo "SKIPPED: official SDK could not be installed (python3 -m venv failed)"
+    exit 0
 fi
 if ! "$VENV/bin/python" -c 'import PureCloudPlatformClientV2, websockets' 2>/dev/null ||
     [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("PureCloudPlatformClientV2"))')" != "269.0.0" ]; then
-    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --timeout 30 "$SDK_PIN" "$WS_PIN"; then
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --timeout 30 --retries 2 "$SDK_PIN" "$WS_PIN"; then
         echo "SKIPPED: official SDK could not be installed (pip could not reach the registry)"
         exit 0
     fi
@@ -38,6 +34,7 @@ fi
 cargo build --locked --quiet --bin confwatch
 
 out=$(mktemp)
+log=$(mktemp)
 mock_pid=""
 stop_mock() {
     if [ -n "$mock_pid" ]; then
@@ -46,9 +43,11 @@ stop_mock() {
         mock_pid=""
     fi
 }
-trap 'stop_mock; rm -f "$out"' EXIT
+trap 'stop_mock; rm -f "$out" "$log"' EXIT
 
 status=0
+passed=0
+failed=0
 for scenario in "${scenarios[@]}"; do
     echo "== official SDK against confwatch mock --scenario $scenario"
     : >"$out"
@@ -66,6 +65,7 @@ for scenario in "${scenarios[@]}"; do
     if [ -z "$url" ] || [ -z "$client_id" ] || [ -z "$client_secret" ]; then
         echo "the mock did not start for scenario $scenario"
         status=1
+        failed=$((failed + 1))
         stop_mock
         continue
     fi
@@ -77,7 +77,20 @@ for scenario in "${scenarios[@]}"; do
     tests/sdk/churn.toml) extra=(--viewer churn-viewer:churn-viewer-secret --listen 8) ;;
     esac
     MOCK_CLIENT_SECRET="$client_secret" timeout 120 "$VENV/bin/python" -W ignore::DeprecationWarning \
-        tests/sdk/check_official_sdk.py "$url" "$client_id" "${extra[@]}" || status=1
+        tests/sdk/check_official_sdk.py "$url" "$client_id" "${extra[@]}" | tee "$log" ||
+        status=1
+    # The script's last line is `N passed, M failed[, K skipped]`.
+    summary=$(tail -n 1 "$log")
+    if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    else
+        echo "the check for scenario $scenario ended without its summary line"
+        failed=$((failed + 1))
+        status=1
+    fi
     stop_mock
 done
+echo "official SDK check, all scenarios:"
+echo "$passed passed, $failed failed"
 exit $status
