@@ -645,8 +645,50 @@ def main():
             mock.call("PUT", "/mock/faults", {"rateLimitPerMinute": faults_before["rateLimitPerMinute"]})
         return f"429 {body.code}, Retry-After {retry_after}"
 
+    def with_faults(change, fn):
+        """Runs fn with the mock's faults changed, then puts back the fields it changed."""
+        mock.call("PUT", "/mock/faults", change)
+        try:
+            return fn()
+        finally:
+            mock.call("PUT", "/mock/faults", {key: faults_before[key] for key in change})
+
+    def check_expired_token():
+        def expire():
+            short = login(args.base_url, args.client_id, args.client_secret)
+            time.sleep(1.5)
+            e = raises(gc.RoutingApi(short).get_routing_queues)
+            return error_body(short, e, 401)
+
+        body = with_faults({"tokenLifetimeSecs": 1}, expire)
+        return f"401 {body.code}"
+
+    def check_server_error():
+        def fail():
+            fresh = login(args.base_url, args.client_id, args.client_secret, retries=False)
+            e = raises(gc.ConversationsApi(fresh).get_conversations_call, conf_id)
+            return error_body(fresh, e, 503)
+
+        body = with_faults({"serverErrorRate": 1.0, "serverErrorStatus": 503}, fail)
+        return f"503 {body.code}"
+
+    def check_not_a_user():
+        def refuse():
+            e = raises(conversations.patch_conversations_call_participant, conf_id, legs["Ava Reed"],
+                       make(gc.MediaParticipantRequest, muted=True))
+            return error_body(api, e, 400, "not.a.user")
+
+        body = with_faults({"callsPathNotAUser": True}, refuse)
+        out = conversations.patch_conversation_participant(
+            conf_id, legs["Ava Reed"], make(gc.MediaParticipantRequest, muted=True))
+        expect(out is None and api.last_response.status == 202, "the generic path did not answer 202")
+        return f"/calls/ 400 {body.code}; generic path 202"
+
     c("errors: 409 transition lock on a ringing leg", check_409)
     c("errors: 429 rate limit (SDK retries off)", check_429)
+    c("errors: 401 expired token", check_expired_token)
+    c("errors: 503 server error (SDK retries off)", check_server_error)
+    c("errors: 400 not.a.user on /calls/, generic path accepted", check_not_a_user)
 
     # --- Notifications: frames and unsubscribe -------------------------------------------
     if collector is not None:
@@ -716,6 +758,28 @@ def main():
             return f"None/{api.last_response.status}; no topics left"
 
         c("subscriptions: delete_notifications_channel_subscriptions", check_delete)
+
+        def check_socket_closing():
+            def drop():
+                second = notifications.post_notifications_channels()
+                expect_model(second, gc.Channel, "Channel")
+                watcher = FrameCollector(second.connect_uri)
+                watcher.start()
+                watcher.ready.wait(6)
+                watcher.join(6)  # the mock closes the socket after a second
+                return watcher
+
+            watcher = with_faults({"socketDropAfterSecs": 1, "socketClosingNotice": True}, drop)
+            expect(not watcher.is_alive(), "the socket was not closed")
+            closing = [json.loads(t) for t in watcher.frames]
+            closing = [f for f in closing if f.get("topicName") == "v2.system.socket_closing"]
+            expect(closing, f"no v2.system.socket_closing among {len(watcher.frames)} frames")
+            body = api._ApiClient__deserialize(closing[0]["eventBody"], "SystemMessageSystemMessage")
+            expect_model(body, gc.SystemMessageSystemMessage, "socket_closing body")
+            expect(body.message, "socket_closing without a message")
+            return f"socket_closing parsed: {body.message!r}"
+
+        c("websocket: v2.system.socket_closing before a drop", check_socket_closing)
 
         ended = []
         for text in collector.frames:
