@@ -77,7 +77,12 @@ fn disconnect_type_in(dt: &DisconnectType, shape: DisconnectShape) -> String {
 
 pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
     let get = flavor == Flavor::Get;
-    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, leg.state.clone());
+    // `CallMediaParticipant.state` has no `scheduled` (only the event shape has it); as in `Call`.
+    let state = match &leg.state {
+        ParticipantState::Scheduled if get => ParticipantState::Alerting,
+        other => other.clone(),
+    };
+    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, state);
     p.name = Some(leg.name.clone());
     if !leg.address.is_empty() {
         p.address = Some(leg.address.clone());
@@ -341,8 +346,70 @@ pub fn queue(queue: &QueueInfo) -> Queue {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
     use DisconnectShape::*;
+
+    fn call_with_leg(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
+        let now = Utc::now();
+        let leg = Leg {
+            id: "p1".into(),
+            name: "Ava".into(),
+            address: String::new(),
+            purpose: "agent".into(),
+            user: None,
+            inbound: false,
+            state,
+            held: false,
+            muted: false,
+            start_time: now,
+            alerting_time: None,
+            connected_time: None,
+            end_time: None,
+            hold_time: None,
+            disconnect_type,
+            consult_participant_id: None,
+            changed_at: Instant::now(),
+        };
+        Call {
+            id: "c1".into(),
+            queue_id: "q1".into(),
+            queue_name: "Q".into(),
+            start_time: now,
+            end_time: None,
+            conference_start: None,
+            max_participants: None,
+            legs: vec![leg],
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn scheduled_is_sent_only_where_the_model_lists_it() {
+        let call = call_with_leg(ParticipantState::Scheduled, None);
+        let get = serde_json::to_value(call_conversation(&call, Flavor::Get)).unwrap();
+        let event = serde_json::to_value(call_conversation(&call, Flavor::Event)).unwrap();
+        let generic = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
+        assert_eq!(get["participants"][0]["state"], "alerting");
+        assert_eq!(event["participants"][0]["state"], "scheduled");
+        assert_eq!(generic["participants"][0]["calls"][0]["state"], "alerting");
+    }
+
+    #[test]
+    fn the_generic_event_spells_dnd_and_leaves_out_self_uri() {
+        let call = call_with_leg(
+            ParticipantState::Disconnected,
+            Some(DisconnectType::EndpointDnd),
+        );
+        let get = serde_json::to_value(conversation(&call, Flavor::Get)).unwrap();
+        let event = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
+        let dt = |v: &Value| v["participants"][0]["calls"][0]["disconnectType"].clone();
+        assert_eq!(dt(&get), "endpoint.donotdisturb");
+        assert_eq!(dt(&event), "endpoint.dnd");
+        assert!(get["selfUri"].is_string());
+        assert!(event.get("selfUri").is_none());
+    }
 
     #[test]
     fn each_shape_gets_only_values_its_model_lists() {

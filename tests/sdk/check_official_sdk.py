@@ -33,6 +33,11 @@ DISCONNECT_TYPES = [
     "transfer.noanswer", "transfer.notavailable", "transport.failure", "error", "peer", "other",
     "spam", "uncallable", "inactivity", "session.expired", "takeover",
 ]
+# Participant states the platform uses (the union of the SDK models' lists).
+STATES = [
+    "alerting", "dialing", "contacting", "offering", "connected", "disconnected", "terminated",
+    "converting", "uploading", "transmitting", "scheduled", "parked", "none",
+]
 SUPPORT = "Support"
 SALES = "Sales"
 
@@ -159,6 +164,15 @@ def accepts(klass, attr, value):
     probe = klass()
     setattr(probe, attr, value)
     return getattr(probe, attr) == value
+
+
+def expect_states(found, legs, klass):
+    """found: participant id -> parsed state; legs: state asked -> participant id."""
+    for value, leg in legs.items():
+        got = found.get(leg)
+        expect(got is not None and got != OUTDATED, f"{klass.__name__}: {value!r} came back {got!r}")
+        if accepts(klass, "state", value):
+            expect(got == value, f"{klass.__name__}: {value!r} came back {got!r}")
 
 
 def expect_disconnect_types(found, legs, klass, get_spelling):
@@ -586,6 +600,27 @@ def main():
 
     c("disconnectType: every platform value in both GET shapes", check_disconnect_types)
 
+    # The same for participant states: one leg made in each state.
+    staged = mock.call("POST", "/mock/conversations", {
+        "queue": SUPPORT,
+        "participants": [{"name": "Customer Four", "purpose": "customer"},
+                         {"name": "Stays Too", "purpose": "external"}]
+        + [{"name": f"Leg {v}", "purpose": "external", "state": v} for v in STATES],
+    })
+    staged_id = staged["id"]
+    staged_legs = {p["name"][4:]: p["id"] for p in staged["participants"] if p["name"].startswith("Leg ")}
+
+    def check_states():
+        call = conversations.get_conversations_call(staged_id)
+        expect_model(call, gc.CallConversation, "CallConversation")
+        expect_states({p.id: p.state for p in call.participants}, staged_legs, gc.CallMediaParticipant)
+        conv = conversations.get_conversation(staged_id)
+        expect_model(conv, gc.Conversation, "Conversation")
+        expect_states({p.id: p.calls[0].state for p in conv.participants}, staged_legs, gc.Call)
+        return f"{len(staged_legs)} states, GET /calls/ and GET generic"
+
+    c("state: every platform value in both GET shapes", check_states)
+
     # --- Error answers --------------------------------------------------------------------
     def check_404():
         e = raises(conversations.get_conversations_call, "00000000-0000-4000-8000-00000000dead")
@@ -702,6 +737,7 @@ def main():
             pong = False
             ours_disconnected = False
             last_many = {}
+            last_staged = {}
             for text in collector.frames:
                 frame = json.loads(text)
                 topic = frame.get("topicName", "")
@@ -730,6 +766,8 @@ def main():
                                                  for p in event.participants)
                 if event.id == many_id:
                     last_many[model] = event
+                if event.id == staged_id:
+                    last_staged[model] = event
                 counts[model] = counts.get(model, 0) + 1
             expect(counts.get("QueueConversationCallEventTopicCallConversation"), f"no call frames: {counts}")
             expect(counts.get("QueueConversationEventTopicConversation"), f"no generic frames: {counts}")
@@ -745,6 +783,15 @@ def main():
                     klass = gc.QueueConversationCallEventTopicCallMediaParticipant
                 expect_disconnect_types(found, many_legs, klass, get_spelling=False)
             expect(len(last_many) == 2, f"frames of the disconnectType call: {sorted(last_many)}")
+            for model, event in last_staged.items():
+                if model == "QueueConversationEventTopicConversation":
+                    found = {p.id: p.calls[0].state for p in event.participants if p.calls}
+                    klass = gc.QueueConversationEventTopicCall
+                else:
+                    found = {p.id: p.state for p in event.participants}
+                    klass = gc.QueueConversationCallEventTopicCallMediaParticipant
+                expect_states(found, staged_legs, klass)
+            expect(len(last_staged) == 2, f"frames of the call in every state: {sorted(last_staged)}")
             return f"{len(collector.frames)} frames parsed: {counts}"
 
         c("websocket: every eventBody parsed by the SDK's topic models", check_frames)
@@ -788,7 +835,7 @@ def main():
                 continue
             body = frame.get("eventBody") or {}
             legs_now = body.get("participants") or []
-            if body.get("id") not in (conf_id, many_id, ringing_id, None) and body["id"] not in ended \
+            if body.get("id") not in (conf_id, many_id, staged_id, ringing_id, None) and body["id"] not in ended \
                     and legs_now and all(p.get("state") in ("disconnected", "terminated") for p in legs_now):
                 ended.append(body["id"])
         if ended:

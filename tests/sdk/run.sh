@@ -34,6 +34,7 @@ fi
 cargo build --locked --quiet --bin confwatch
 
 out=$(mktemp)
+err=$(mktemp)
 log=$(mktemp)
 mock_pid=""
 stop_mock() {
@@ -43,7 +44,7 @@ stop_mock() {
         mock_pid=""
     fi
 }
-trap 'stop_mock; rm -f "$out" "$log"' EXIT
+trap 'stop_mock; rm -f "$out" "$err" "$log"' EXIT
 
 status=0
 passed=0
@@ -51,7 +52,7 @@ failed=0
 for scenario in "${scenarios[@]}"; do
     echo "== official SDK against confwatch mock --scenario $scenario"
     : >"$out"
-    target/debug/confwatch mock --port 0 --scenario "$scenario" >"$out" &
+    target/debug/confwatch mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
     mock_pid=$!
     # The mock prints `listening on http://HOST:PORT`, `client id: ID`, `client secret: S`.
     for _ in $(seq 100); do
@@ -63,14 +64,15 @@ for scenario in "${scenarios[@]}"; do
     client_id=$(sed -n 's/^client id: //p' "$out")
     client_secret=$(sed -n 's/^client secret: //p' "$out")
     if [ -z "$url" ] || [ -z "$client_id" ] || [ -z "$client_secret" ]; then
-        echo "the mock did not start for scenario $scenario"
+        echo "the mock did not start for scenario $scenario:"
+        cat "$err"
         status=1
         failed=$((failed + 1))
         stop_mock
         continue
     fi
     extra=()
-    # quiet's second client lacks the kick's permissions (see assets/scenarios/quiet.toml).
+    # The viewers lack the kick's permissions (assets/scenarios/quiet.toml, tests/sdk/churn.toml).
     case $scenario in
     quiet) extra=(--viewer quiet-viewer:quiet-viewer-secret) ;;
     demo) extra=(--listen 5) ;;
@@ -86,6 +88,15 @@ for scenario in "${scenarios[@]}"; do
         failed=$((failed + BASH_REMATCH[2]))
     else
         echo "the check for scenario $scenario ended without its summary line"
+        failed=$((failed + 1))
+        status=1
+    fi
+    if ! kill -0 "$mock_pid" 2>/dev/null; then
+        mock_status=0
+        wait "$mock_pid" || mock_status=$?
+        mock_pid=""
+        echo "the mock exited during the check, status $mock_status (128+N: killed by signal N):"
+        cat "$err"
         failed=$((failed + 1))
         status=1
     fi
