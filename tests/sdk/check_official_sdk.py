@@ -621,6 +621,20 @@ def main():
 
     c("state: every platform value in both GET shapes", check_states)
 
+    def check_sweeps_in_analytics():
+        result = analytics.post_analytics_conversations_details_query(query_body(support_id))
+        expect_model(result, gc.AnalyticsConversationQueryResponse, "AnalyticsConversationQueryResponse")
+        found = {x.conversation_id: x for x in result.conversations or []}
+        expect(many_id in found and staged_id in found, "the calls made for the sweeps are missing")
+        kinds = set()
+        for conversation_id in (many_id, staged_id):
+            for p in found[conversation_id].participants:
+                for session in p.sessions or []:
+                    kinds |= {seg.disconnect_type for seg in session.segments or [] if seg.disconnect_type}
+        return f"segment disconnectTypes parsed: {len(kinds)} distinct"
+
+    c("analytics: the sweep calls' segments", check_sweeps_in_analytics)
+
     # --- Error answers --------------------------------------------------------------------
     def check_404():
         e = raises(conversations.get_conversations_call, "00000000-0000-4000-8000-00000000dead")
