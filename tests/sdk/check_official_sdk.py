@@ -3,7 +3,8 @@
 `confwatch mock` and check that it parses every answer and notification the console relies on.
 
 Usage: check_official_sdk.py BASE_URL CLIENT_ID CLIENT_SECRET [--viewer ID:SECRET] [--listen SECS]
-(or MOCK_URL, MOCK_CLIENT_ID, MOCK_CLIENT_SECRET in the environment).
+(or MOCK_URL, MOCK_CLIENT_ID, MOCK_CLIENT_SECRET in the environment; prefer the environment for the
+secret, since other users can read a command line). tests/sdk/run.sh starts the mock and calls this.
 
 Every answer goes through the SDK's own API classes and models. A check fails when the SDK raises
 while parsing, when an expected field is missing or untyped, or when any enum attribute anywhere in
@@ -252,6 +253,19 @@ def main():
 
     gc.configuration.host = args.base_url
     checks = Checks()
+    try:
+        run_checks(args, checks)
+    except Exception as e:  # a scripted step outside any check failed (the mock died, say)
+        checks.failed += 1
+        print(f"FAIL setup: {type(e).__name__}: {str(e).strip()[:400]}", flush=True)
+    line = f"{checks.passed} passed, {checks.failed} failed"
+    if checks.skipped:
+        line += f", {checks.skipped} skipped"
+    print(line)
+    return 1 if checks.failed else 0
+
+
+def run_checks(args, checks):
     c = checks.run
 
     def check_the_checker():
@@ -276,8 +290,7 @@ def main():
 
     api = c("login", check_login)
     if api is None:
-        print(f"{checks.passed} passed, {checks.failed} failed")
-        return 1
+        return
     mock = Mock(args.base_url, api.access_token)
     routing = gc.RoutingApi(api)
     conversations = gc.ConversationsApi(api)
@@ -316,9 +329,7 @@ def main():
     support_id = queues.get(SUPPORT)
     sales_id = queues.get(SALES)
     if not (support_id and sales_id):
-        print("cannot go on without the Support and Sales queues")
-        print(f"{checks.passed} passed, {checks.failed} failed")
-        return 1
+        raise Failure("cannot go on without the Support and Sales queues")
 
     # --- Scripted calls (control API) -------------------------------------------------------
     conference = mock.call("POST", "/mock/conversations", {
@@ -864,12 +875,6 @@ def main():
             c("conversations: calls that ended while listening, both shapes", check_ended)
         else:
             checks.skip("conversations: calls that ended while listening", "no call ended while listening")
-
-    line = f"{checks.passed} passed, {checks.failed} failed"
-    if checks.skipped:
-        line += f", {checks.skipped} skipped"
-    print(line)
-    return 1 if checks.failed else 0
 
 
 if __name__ == "__main__":
