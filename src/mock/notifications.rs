@@ -176,7 +176,8 @@ impl Hub {
             };
             let body = if generic {
                 generic_body.get_or_insert_with(|| {
-                    serde_json::to_value(shapes::conversation(call)).unwrap_or_default()
+                    serde_json::to_value(shapes::conversation(call, Flavor::Event))
+                        .unwrap_or_default()
                 })
             } else {
                 call_body.get_or_insert_with(|| {

@@ -442,7 +442,7 @@ async fn get_conversation(
         .world
         .call(&id)
         .ok_or_else(|| conversation_not_found(&id))?;
-    Ok(Json(shapes::conversation(call)).into_response())
+    Ok(Json(shapes::conversation(call, Flavor::Get)).into_response())
 }
 
 fn conversation_not_found(id: &str) -> ApiError {

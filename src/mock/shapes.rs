@@ -1,6 +1,7 @@
 //! The world rendered in the platform's JSON shapes (models.rs). GET answers and notification
 //! bodies differ: events carry no `startAlertingTime` or `selfUri`, and spell `disconnectType`
-//! `*.dnd` where GET answers spell it `*.donotdisturb`.
+//! `*.dnd` where GET answers spell it `*.donotdisturb`. Each shape also lists its own
+//! `disconnectType` values (see `disconnect_type_in`).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -41,9 +42,47 @@ fn entity(id: &str, name: &str, self_uri: Option<String>) -> EntityRef {
     }
 }
 
+/// The four models that carry a `disconnectType`, each with its own list of values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DisconnectShape {
+    /// `CallMediaParticipant`: no `timeout`, no `uncallable`.
+    CallGet,
+    /// `QueueConversationCallEventTopicCallMediaParticipant`: every value, `*.dnd` spelling.
+    CallEvent,
+    /// `Call` (in `Conversation`): no `inactivity`, `session.expired`, `takeover`.
+    GenericGet,
+    /// `QueueConversationEventTopicCall`: as `Call`, `*.dnd` spelling.
+    GenericEvent,
+}
+
+/// `dt` as `shape` spells it. A value the shape's model does not list goes out as `other`: the
+/// official SDK would read it as `outdated_sdk_version` (seen with PureCloudPlatformClientV2 269.0.0).
+fn disconnect_type_in(dt: &DisconnectType, shape: DisconnectShape) -> String {
+    use DisconnectShape::*;
+    let listed = match dt {
+        DisconnectType::Other(_) => false,
+        DisconnectType::Timeout | DisconnectType::Uncallable => shape != CallGet,
+        DisconnectType::Inactivity | DisconnectType::SessionExpired | DisconnectType::Takeover => {
+            matches!(shape, CallGet | CallEvent)
+        }
+        _ => true,
+    };
+    let text = match (listed, shape) {
+        (false, _) => "other",
+        (true, CallGet | GenericGet) => dt.as_str(),
+        (true, CallEvent | GenericEvent) => dt.event_str(),
+    };
+    text.to_string()
+}
+
 pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
     let get = flavor == Flavor::Get;
-    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, leg.state.clone());
+    // `CallMediaParticipant.state` has no `scheduled` (only the event shape has it); as in `Call`.
+    let state = match &leg.state {
+        ParticipantState::Scheduled if get => ParticipantState::Alerting,
+        other => other.clone(),
+    };
+    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, state);
     p.name = Some(leg.name.clone());
     if !leg.address.is_empty() {
         p.address = Some(leg.address.clone());
@@ -62,13 +101,12 @@ pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaPart
     p.wrapup_required = Some(false);
     if let Some(dt) = &leg.disconnect_type {
         if get {
-            p.disconnect_type = Some(dt.clone());
+            let text = disconnect_type_in(dt, DisconnectShape::CallGet);
+            p.disconnect_type = Some(DisconnectType::from(text.as_str()));
         } else {
             // The event spelling differs from the enum's GET spelling.
-            p.extra.insert(
-                "disconnectType".into(),
-                Value::String(dt.event_str().to_string()),
-            );
+            let text = disconnect_type_in(dt, DisconnectShape::CallEvent);
+            p.extra.insert("disconnectType".into(), Value::String(text));
         }
     }
     if let Some((id, name)) = &leg.user {
@@ -102,8 +140,10 @@ pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
     }
 }
 
-/// `Conversation` (the media-agnostic GET): per-leg state in `calls[]`.
-pub fn conversation(call: &Call) -> Conversation {
+/// `Conversation` (the media-agnostic GET; with `Flavor::Event`, the body of the
+/// `v2.routing.queues.{id}.conversations` topic, `QueueConversationEventTopicConversation`):
+/// per-leg state in `calls[]`.
+pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
     Conversation {
         id: call.id.clone(),
         name: None,
@@ -114,16 +154,32 @@ pub fn conversation(call: &Call) -> Conversation {
             .iter()
             .find(|l| l.purpose == "customer")
             .map(|l| l.address.clone()),
-        participants: call.legs.iter().map(|leg| participant(call, leg)).collect(),
+        participants: call
+            .legs
+            .iter()
+            .map(|leg| participant(call, leg, flavor))
+            .collect(),
         max_participants: call.max_participants,
         state: None,
-        self_uri: Some(format!("/api/v2/conversations/{}", call.id)),
+        self_uri: (flavor == Flavor::Get).then(|| format!("/api/v2/conversations/{}", call.id)),
         extra: Map::new(),
     }
 }
 
-fn participant(call: &Call, leg: &Leg) -> Participant {
+fn participant(call: &Call, leg: &Leg, flavor: Flavor) -> Participant {
     let in_queue = leg.is_agent() || leg.purpose == "acd";
+    let shape = match flavor {
+        Flavor::Get => DisconnectShape::GenericGet,
+        Flavor::Event => DisconnectShape::GenericEvent,
+    };
+    // Set as a plain string: the typed field would serialize the GET spelling.
+    let mut call_extra = Map::new();
+    if let Some(dt) = &leg.disconnect_type {
+        call_extra.insert(
+            "disconnectType".into(),
+            Value::String(disconnect_type_in(dt, shape)),
+        );
+    }
     Participant {
         id: leg.id.clone(),
         start_time: Some(ts(leg.start_time)),
@@ -146,12 +202,12 @@ fn participant(call: &Call, leg: &Leg) -> Participant {
             held: Some(leg.held),
             muted: Some(leg.muted),
             confined: Some(false),
-            disconnect_type: leg.disconnect_type.clone(),
+            disconnect_type: None,
             start_alerting_time: leg.alerting_time.map(ts),
             connected_time: leg.connected_time.map(ts),
             disconnected_time: leg.end_time.map(ts),
             start_hold_time: leg.hold_time.map(ts),
-            extra: Map::new(),
+            extra: call_extra,
         }],
         extra: Map::new(),
     }
@@ -285,5 +341,93 @@ pub fn queue(queue: &QueueInfo) -> Queue {
         member_count: Some(queue.member_count),
         self_uri: Some(format!("/api/v2/routing/queues/{}", queue.id)),
         extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use DisconnectShape::*;
+
+    fn call_with_leg(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
+        let now = Utc::now();
+        let leg = Leg {
+            id: "p1".into(),
+            name: "Ava".into(),
+            address: String::new(),
+            purpose: "agent".into(),
+            user: None,
+            inbound: false,
+            state,
+            held: false,
+            muted: false,
+            start_time: now,
+            alerting_time: None,
+            connected_time: None,
+            end_time: None,
+            hold_time: None,
+            disconnect_type,
+            consult_participant_id: None,
+            changed_at: Instant::now(),
+        };
+        Call {
+            id: "c1".into(),
+            queue_id: "q1".into(),
+            queue_name: "Q".into(),
+            start_time: now,
+            end_time: None,
+            conference_start: None,
+            max_participants: None,
+            legs: vec![leg],
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn scheduled_is_sent_only_where_the_model_lists_it() {
+        let call = call_with_leg(ParticipantState::Scheduled, None);
+        let get = serde_json::to_value(call_conversation(&call, Flavor::Get)).unwrap();
+        let event = serde_json::to_value(call_conversation(&call, Flavor::Event)).unwrap();
+        let generic = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
+        assert_eq!(get["participants"][0]["state"], "alerting");
+        assert_eq!(event["participants"][0]["state"], "scheduled");
+        assert_eq!(generic["participants"][0]["calls"][0]["state"], "alerting");
+    }
+
+    #[test]
+    fn the_generic_event_spells_dnd_and_leaves_out_self_uri() {
+        let call = call_with_leg(
+            ParticipantState::Disconnected,
+            Some(DisconnectType::EndpointDnd),
+        );
+        let get = serde_json::to_value(conversation(&call, Flavor::Get)).unwrap();
+        let event = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
+        let dt = |v: &Value| v["participants"][0]["calls"][0]["disconnectType"].clone();
+        assert_eq!(dt(&get), "endpoint.donotdisturb");
+        assert_eq!(dt(&event), "endpoint.dnd");
+        assert!(get["selfUri"].is_string());
+        assert!(event.get("selfUri").is_none());
+    }
+
+    #[test]
+    fn each_shape_gets_only_values_its_model_lists() {
+        let text = |dt: &str, shape| disconnect_type_in(&DisconnectType::from(dt), shape);
+        // CallMediaParticipant lists neither timeout nor uncallable; the event shapes do.
+        assert_eq!(text("timeout", CallGet), "other");
+        assert_eq!(text("uncallable", CallGet), "other");
+        assert_eq!(text("timeout", CallEvent), "timeout");
+        assert_eq!(text("timeout", GenericGet), "timeout");
+        // Call and QueueConversationEventTopicCall lack the three newest values.
+        assert_eq!(text("takeover", GenericGet), "other");
+        assert_eq!(text("session.expired", GenericEvent), "other");
+        assert_eq!(text("session.expired", CallGet), "session.expired");
+        // The two spellings of do-not-disturb.
+        assert_eq!(text("endpoint.dnd", CallGet), "endpoint.donotdisturb");
+        assert_eq!(text("endpoint.donotdisturb", GenericEvent), "endpoint.dnd");
+        assert_eq!(text("transfer.donotdisturb", CallEvent), "transfer.dnd");
+        // A value no model lists never goes out as it came in.
+        assert_eq!(text("hung.up.angrily", CallEvent), "other");
     }
 }
