@@ -70,8 +70,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            tracing::error!("{report:#}");
-            eprintln!("confwatch: {report:?}");
+            // The user gets the cause chain in one line; the log keeps the full report.
+            tracing::error!("{report:?}");
+            eprintln!("confwatch: {report:#}");
             ExitCode::FAILURE
         }
     }
