@@ -128,6 +128,7 @@ pub async fn run(
         subscription = subscribe(&client, vec![notifications::user_topic(user_id)]).await;
         subscribed = true;
     }
+    hold_for_rate_limit(&mut machine, &client, start);
     let mut effects = machine.handle(Input::Start, since(Instant::now()), rand::random());
     let mut pending: Option<Pending> = None;
     loop {
@@ -194,6 +195,7 @@ pub async fn run(
             if let Some(topic) = topic_for(&machine) {
                 subscription = subscribe(&client, vec![topic]).await;
                 if subscription.is_some() {
+                    hold_for_rate_limit(&mut machine, &client, start);
                     effects =
                         machine.handle(Input::EventsLost, since(Instant::now()), rand::random());
                     continue;
@@ -225,7 +227,16 @@ pub async fn run(
             },
             _ = tokio::time::sleep_until(wake.unwrap_or(start)), if wake.is_some() => Input::Timer,
         };
+        hold_for_rate_limit(&mut machine, &client, start);
         effects = machine.handle(input, since(Instant::now()), rand::random());
+    }
+}
+
+/// A 429 seen by any user of the client (another job, the feed) holds this job back too: the
+/// platform's limit is per token.
+fn hold_for_rate_limit(machine: &mut KickMachine, client: &Client, start: Instant) {
+    if let Some(until) = client.rate_limited_until() {
+        machine.hold_until(until.saturating_duration_since(start));
     }
 }
 

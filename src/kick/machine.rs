@@ -202,6 +202,12 @@ impl KickMachine {
         self.phase == Phase::Done
     }
 
+    /// The client saw a 429 (maybe for another job on the same token): no request before `at`
+    /// (time since the job began).
+    pub fn hold_until(&mut self, at: Duration) {
+        self.not_before = self.not_before.max(at);
+    }
+
     /// Requests sent so far.
     pub fn requests(&self) -> u32 {
         self.requests
@@ -231,7 +237,16 @@ impl KickMachine {
             return out;
         }
         if input == Input::Cancel {
-            self.finish(&mut out, now, OutcomeKind::Cancelled, "cancelled", None);
+            // A PATCH already sent cannot be called back: the record must say so.
+            let message = if self.phase == Phase::Patching {
+                format!(
+                    "cancelled while removal attempt {} was in flight; it may have taken effect",
+                    self.attempts
+                )
+            } else {
+                "cancelled".to_string()
+            };
+            self.finish(&mut out, now, OutcomeKind::Cancelled, &message, None);
             return out;
         }
         if now >= self.config.deadline {

@@ -103,7 +103,9 @@ impl KickManager {
         let Ok(mut jobs) = self.inner.jobs.lock() else {
             return false;
         };
-        if jobs.contains_key(&key) {
+        // A cancelled job is winding down: a new press starts afresh rather than joining it (its
+        // end will not remove the new job: the ids differ).
+        if jobs.get(&key).is_some_and(|job| !job.cancel.is_cancelled()) {
             let _ = self.inner.progress.send(Progress {
                 target: key,
                 at_ms: 0,
@@ -196,5 +198,64 @@ impl KickManager {
                 let _ = job.events.send(LiveInput::Lost);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConnectionConfig, Credentials};
+
+    fn manager() -> (KickManager, mpsc::UnboundedReceiver<Progress>) {
+        // Never contacted: on a current-thread runtime the spawned jobs do not run before the
+        // test's assertions (it never awaits).
+        let client = Client::new(ConnectionConfig {
+            api_base: "http://127.0.0.1:1".into(),
+            login_base: "http://127.0.0.1:1".into(),
+            credentials: Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        let audit = std::env::temp_dir().join(format!(
+            "confwatch-manager-test-{}-{}.jsonl",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        let options = KickOptions {
+            audit_log: Some(audit),
+            ..KickOptions::default()
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        (KickManager::new(client, options, tx), rx)
+    }
+
+    fn target() -> Target {
+        Target {
+            conversation_id: "c1".into(),
+            participant_id: "p1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_press_joins_the_running_job() {
+        let (manager, mut progress) = manager();
+        assert!(manager.start(target(), false));
+        assert!(!manager.start(target(), false), "joined, not a second job");
+        let joined = progress.try_recv().unwrap();
+        assert!(matches!(joined.step, Step::Started { joined: true, .. }));
+    }
+
+    #[tokio::test]
+    async fn a_press_after_cancel_starts_a_new_job_instead_of_joining_the_cancelled_one() {
+        let (manager, mut progress) = manager();
+        assert!(manager.start(target(), false));
+        manager.cancel(&target());
+        // The cancelled job has not wound down yet; a new press must not be swallowed by it.
+        assert!(
+            manager.start(target(), false),
+            "the new kick joined a cancelled job and would never run"
+        );
+        assert!(manager.is_running(&target()));
+        assert!(progress.try_recv().is_err(), "no 'joined' report");
     }
 }

@@ -29,6 +29,9 @@ struct Inner {
     budget: Mutex<RateBudget>,
     /// REST requests sent (token requests excluded), for progress and benchmarks.
     requests: AtomicU64,
+    /// After a 429: no request before this. The platform limits per token, and every clone of
+    /// the client (each kick job, the feed) shares the token, so they all hold back.
+    held_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -57,6 +60,7 @@ impl Client {
                 tokens: TokenSource::new(),
                 budget: Mutex::new(RateBudget::default()),
                 requests: AtomicU64::new(0),
+                held_until: Mutex::new(None),
             }),
         })
     }
@@ -73,6 +77,18 @@ impl Client {
 
     pub fn config(&self) -> &ConnectionConfig {
         &self.inner.config
+    }
+
+    /// When the `Retry-After` of the last 429 (seen by any clone) ends, if it has not yet.
+    pub fn rate_limited_until(&self) -> Option<tokio::time::Instant> {
+        let until = (*self.inner.held_until.lock().ok()?)?;
+        (until > tokio::time::Instant::now()).then_some(until)
+    }
+
+    fn hold_until(&self, until: tokio::time::Instant) {
+        if let Ok(mut held) = self.inner.held_until.lock() {
+            *held = Some(held.map_or(until, |h| h.max(until)));
+        }
     }
 
     /// REST requests sent so far by every clone of this client.
@@ -131,6 +147,18 @@ impl Client {
         let endpoint = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let mut refreshed = false;
         loop {
+            if let Some(until) = self.rate_limited_until() {
+                // Not sent: the caller waits as for a 429 (what is left of its Retry-After).
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                return Err(ApiError::new(
+                    FailureKind::RateLimited { retry_after: left },
+                    endpoint,
+                    format!(
+                        "not sent: an earlier 429 on this token asked to wait {} ms more",
+                        left.as_millis()
+                    ),
+                ));
+            }
             let token = self
                 .inner
                 .tokens
@@ -163,6 +191,11 @@ impl Client {
                 .map_err(|e| transport_error(&endpoint, &e))?;
             if (200..300).contains(&status) {
                 return Ok((endpoint, answer.to_vec()));
+            }
+            if status == 429 {
+                // Same default as `ApiError::from_status`: a 429 always waits.
+                let wait = retry_after.unwrap_or(Duration::from_secs(1));
+                self.hold_until(tokio::time::Instant::now() + wait);
             }
             if status == 401 && !refreshed && TokenSource::can_refresh(&self.inner.config) {
                 tracing::info!(%endpoint, "401: refreshing the token once");
@@ -256,4 +289,80 @@ pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
         endpoint,
         format!("{what}: {error}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Credentials;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A loopback server: `/limited` answers 429 (Retry-After 30), `/other` answers `{}`; each
+    /// counts its hits.
+    async fn server() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        use axum::routing::get;
+        let limited = Arc::new(AtomicUsize::new(0));
+        let other = Arc::new(AtomicUsize::new(0));
+        let (l, o) = (Arc::clone(&limited), Arc::clone(&other));
+        let app = axum::Router::new()
+            .route(
+                "/limited",
+                get(move || async move {
+                    l.fetch_add(1, Ordering::SeqCst);
+                    (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", "30")],
+                        r#"{"message":"Rate limit exceeded","code":"too.many.requests","status":429}"#,
+                    )
+                }),
+            )
+            .route(
+                "/other",
+                get(move || async move {
+                    o.fetch_add(1, Ordering::SeqCst);
+                    "{}"
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, limited, other)
+    }
+
+    fn client(base: &str) -> Client {
+        Client::new(ConnectionConfig {
+            api_base: base.to_string(),
+            login_base: base.to_string(),
+            credentials: Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_429_holds_back_every_clone_of_the_client_until_retry_after_ends() {
+        let (base, limited, other) = server().await;
+        let kick_job = client(&base);
+        let feed = kick_job.clone();
+        let err = kick_job
+            .get::<serde_json::Value>("/limited")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, FailureKind::RateLimited { retry_after } if retry_after == Duration::from_secs(30))
+        );
+        // Another job (or the feed) sharing the token: not sent, told to wait what is left.
+        let held = feed.get::<serde_json::Value>("/other").await.unwrap_err();
+        let FailureKind::RateLimited { retry_after } = held.kind else {
+            panic!("expected a rate-limit hold, got {held:?}");
+        };
+        assert!(retry_after > Duration::from_secs(25) && retry_after <= Duration::from_secs(30));
+        assert_eq!(
+            other.load(Ordering::SeqCst),
+            0,
+            "a request went out during Retry-After"
+        );
+        assert_eq!(limited.load(Ordering::SeqCst), 1);
+        assert!(feed.rate_limited_until().is_some());
+    }
 }

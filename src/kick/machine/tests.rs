@@ -513,6 +513,52 @@ fn cancel_ends_the_job() {
     );
 }
 
+#[test]
+fn cancel_with_a_patch_in_flight_says_the_removal_may_have_happened() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1);
+    // The PATCH has gone out; its answer is dropped with the job.
+    let effects = m.handle(Input::Cancel, ms(20), 0.5);
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Cancelled);
+    assert_eq!(outcome.attempts, 1);
+    assert!(
+        outcome.message.contains("may have"),
+        "the record must not read as if nothing was sent: {:?}",
+        outcome.message
+    );
+}
+
+#[test]
+fn a_rate_limit_seen_by_another_job_holds_back_reads_and_patches() {
+    // Another job (same token) got a 429 whose Retry-After ends at 3 s.
+    let mut m = machine();
+    m.hold_until(ms(3_000));
+    assert!(m.handle(Input::Start, ms(0), 0.5).is_empty());
+    assert_eq!(m.wake_at(), Some(ms(3_000)));
+    assert_eq!(m.handle(Input::Timer, ms(3_000), 0.5), vec![Effect::Read]);
+    // Waiting on a settled leg: the PATCH waits too, and no attempt is spent meanwhile.
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.hold_until(ms(2_000));
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert!(patches(&effects).is_empty());
+    assert_eq!(m.wake_at(), Some(ms(2_000)));
+    let effects = m.handle(Input::Timer, ms(2_000), 0.5);
+    assert_eq!(patches(&effects).len(), 1);
+    assert!(effects.contains(&Effect::Report(Step::Attempt { number: 1 })));
+}
+
 // ---- property tests ----
 
 /// What the simulated platform does next.
