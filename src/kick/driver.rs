@@ -100,6 +100,7 @@ pub async fn run(
 ) -> Outcome {
     let start = Instant::now();
     let since = |at: Instant| at.saturating_duration_since(start);
+    let deadline = start + config.deadline;
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -125,7 +126,8 @@ pub async fn run(
     });
     // A user target: listen first, so no event between the read and the subscription is lost.
     if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
-        subscription = subscribe(&client, vec![notifications::user_topic(user_id)]).await;
+        let topics = vec![notifications::user_topic(user_id)];
+        subscription = subscribe(&client, topics, &cancel, deadline).await;
         subscribed = true;
     }
     hold_for_rate_limit(&mut machine, &client, start);
@@ -193,7 +195,7 @@ pub async fn run(
         {
             subscribed = true;
             if let Some(topic) = topic_for(&machine) {
-                subscription = subscribe(&client, vec![topic]).await;
+                subscription = subscribe(&client, vec![topic], &cancel, deadline).await;
                 if subscription.is_some() {
                     hold_for_rate_limit(&mut machine, &client, start);
                     effects =
@@ -204,6 +206,8 @@ pub async fn run(
         }
         let wake = machine.wake_at().map(|at| start + at);
         let input = tokio::select! {
+            // Cancel first: a cancelled job must not poll (and so send) a new request.
+            biased;
             _ = cancel.cancelled() => Input::Cancel,
             input = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
                 pending = None;
@@ -248,12 +252,27 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
         .or_else(|| leg.queue_id().map(notifications::queue_topic))
 }
 
-async fn subscribe(client: &Client, topics: Vec<String>) -> Option<mpsc::Receiver<Signal>> {
+/// Subscribes, unless the job is cancelled or its deadline comes first (the retries below can
+/// wait out long Retry-Afters).
+async fn subscribe(
+    client: &Client,
+    topics: Vec<String>,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> Option<mpsc::Receiver<Signal>> {
+    if cancel.is_cancelled() {
+        return None;
+    }
     // Transient failures (5xx, 429) are retried: without events the wait is slower.
-    let listening = crate::platform::watch::with_retry(|| {
+    let retried = crate::platform::watch::with_retry(|| {
         notifications::listen(client.clone(), topics.clone())
-    })
-    .await;
+    });
+    let listening = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return None,
+        _ = tokio::time::sleep_until(deadline) => return None,
+        listening = retried => listening,
+    };
     match listening {
         Ok(rx) => Some(rx),
         Err(e) => {
@@ -288,5 +307,59 @@ impl AuditContext {
         if let Err(e) = log.record(&record) {
             tracing::error!("audit: {e:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConnectionConfig, Credentials};
+    use crate::kick::OutcomeKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback platform that answers every request 503 and counts them.
+    async fn unavailable_platform() -> (Client, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        let app = axum::Router::new().fallback(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Client::new(ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        (client, hits)
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_job_sends_nothing_not_even_its_subscription() {
+        let (client, hits) = unavailable_platform().await;
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let mut steps = Vec::new();
+        let outcome = run(
+            client,
+            KickRequest {
+                conversation_id: "c1".into(),
+                wanted: Wanted::User("u1".into()),
+                force: false,
+            },
+            MachineConfig::default(),
+            EventSource::Subscribe,
+            cancel,
+            None,
+            |p| steps.push(p.step),
+        )
+        .await;
+        assert_eq!(outcome.outcome, OutcomeKind::Cancelled);
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "requests sent after cancel");
+        assert!(matches!(steps.last(), Some(Step::Finished(_))));
     }
 }

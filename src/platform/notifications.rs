@@ -180,16 +180,25 @@ pub async fn run_socket(
 }
 
 /// Reads frames (and pings now and then) until the socket ends.
-async fn pump(
+async fn pump(socket: Socket, tx: &mpsc::Sender<Signal>, heartbeat_timeout: Duration) -> SocketEnd {
+    pump_with(socket, tx, heartbeat_timeout, PING_EVERY).await
+}
+
+async fn pump_with(
     mut socket: Socket,
     tx: &mpsc::Sender<Signal>,
     heartbeat_timeout: Duration,
+    ping_every: Duration,
 ) -> SocketEnd {
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
+    // Counted from the last frame received, not from the last loop turn: our own pings must not
+    // keep a silent socket alive.
+    let mut silent_after = tokio::time::Instant::now() + heartbeat_timeout;
     loop {
         let frame = tokio::select! {
             _ = tx.closed() => return SocketEnd::ReceiverGone,
+            _ = tokio::time::sleep_until(silent_after) => return SocketEnd::Silent,
             _ = ping.tick() => {
                 let ping = Message::text(r#"{"message":"ping"}"#);
                 if let Err(e) = socket.send(ping).await {
@@ -197,14 +206,14 @@ async fn pump(
                 }
                 continue;
             }
-            frame = tokio::time::timeout(heartbeat_timeout, socket.next()) => frame,
+            frame = socket.next() => frame,
         };
         let message = match frame {
-            Err(_) => return SocketEnd::Silent,
-            Ok(None) => return SocketEnd::Dropped("the socket closed".into()),
-            Ok(Some(Err(e))) => return SocketEnd::Dropped(format!("socket error: {e}")),
-            Ok(Some(Ok(message))) => message,
+            None => return SocketEnd::Dropped("the socket closed".into()),
+            Some(Err(e)) => return SocketEnd::Dropped(format!("socket error: {e}")),
+            Some(Ok(message)) => message,
         };
+        silent_after = tokio::time::Instant::now() + heartbeat_timeout;
         let text = match &message {
             Message::Text(text) => text.as_str(),
             Message::Close(_) => {
@@ -334,5 +343,45 @@ async fn keep_channel(
         if opened {
             failures = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WebSocket that accepts, reads what it is sent (pings), and never says a word.
+    async fn silent_socket() -> String {
+        use axum::extract::ws::WebSocketUpgrade;
+        let app = axum::Router::new().route(
+            "/ws",
+            axum::routing::get(|ws: WebSocketUpgrade| async move {
+                ws.on_upgrade(
+                    |mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} },
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("ws://{addr}/ws")
+    }
+
+    /// As in production, pings come more often than the heartbeat timeout: our own pings must
+    /// not keep a socket that sends nothing counted as alive.
+    #[tokio::test]
+    async fn a_silent_socket_is_dead_after_the_heartbeat_timeout_despite_our_pings() {
+        let uri = silent_socket().await;
+        let socket = connect_socket(&uri).await.unwrap();
+        let (tx, _rx) = mpsc::channel(8);
+        let heartbeat_timeout = Duration::from_millis(400);
+        let ping_every = Duration::from_millis(50);
+        // The outer timeout is only a guard against a hang, generous on a busy machine.
+        let end = tokio::time::timeout(
+            Duration::from_secs(20),
+            pump_with(socket, &tx, heartbeat_timeout, ping_every),
+        )
+        .await;
+        assert_eq!(end, Ok(SocketEnd::Silent), "the watchdog never fired");
     }
 }
