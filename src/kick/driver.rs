@@ -100,7 +100,10 @@ pub async fn run(
 ) -> Outcome {
     let start = Instant::now();
     let since = |at: Instant| at.saturating_duration_since(start);
-    let deadline = start + config.deadline;
+    // A deadline too far to add (a huge `--deadline`) is as good as none.
+    let deadline = start
+        .checked_add(config.deadline)
+        .unwrap_or(start + Duration::from_secs(86_400 * 365));
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::error::ApiError;
+use super::error::{ApiError, FailureKind};
 use super::http::Client;
 use super::models::{CallConversation, MediaParticipantRequest, Queue, QueueEntityListing};
 use crate::kick::machine::PatchPath;
@@ -12,6 +12,17 @@ pub fn check_id(what: &str, id: &str) -> Result<(), String> {
     uuid::Uuid::parse_str(id)
         .map(|_| ())
         .map_err(|_| format!("{what} {id:?} is not a valid id (expected a UUID such as 3f1c9a2e-8d4b-4c1e-9f7a-2b6d5e8c1a90)"))
+}
+
+/// Ids that reach the PATCH's path may come from platform answers: one that is not a UUID (say
+/// `x/../..`, which would turn the participant PATCH into the whole call's) is refused before
+/// sending. (Reads are left alone: a wrong read removes nobody.)
+fn checked(endpoint: &str, ids: &[(&str, &str)]) -> Result<(), ApiError> {
+    for (what, id) in ids {
+        check_id(what, id)
+            .map_err(|message| ApiError::new(FailureKind::Rejected, endpoint, message))?;
+    }
+    Ok(())
 }
 
 impl Client {
@@ -28,6 +39,13 @@ impl Client {
         participant_id: &str,
         path: PatchPath,
     ) -> Result<(), ApiError> {
+        checked(
+            "PATCH participant",
+            &[
+                ("conversation", conversation_id),
+                ("participant", participant_id),
+            ],
+        )?;
         let url = match path {
             PatchPath::Calls => format!(
                 "/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}"
@@ -60,5 +78,57 @@ impl Client {
             }
         }
         Ok(queues)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConnectionConfig, Credentials};
+    use std::sync::{Arc, Mutex};
+
+    /// A loopback platform that answers 202 to everything and notes `METHOD path` of each request.
+    async fn recording_platform() -> (Client, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| async move {
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", request.method(), request.uri().path()));
+            axum::http::StatusCode::ACCEPTED
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Client::new(ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        (client, seen)
+    }
+
+    /// Participant ids reach the PATCH from platform answers (a user target's live leg, the
+    /// console's rows). An id with path segments must never turn the participant PATCH into the
+    /// call's PATCH, which disconnects everyone.
+    #[tokio::test]
+    async fn an_id_that_is_not_a_uuid_is_never_put_in_a_path() {
+        let (client, seen) = recording_platform().await;
+        let conversation = "6f1c0b7e-0000-4000-8000-000000000001";
+        for (conversation, participant) in [
+            (conversation, "../.."),
+            (conversation, "x/../.."),
+            ("../6f1c0b7e-0000-4000-8000-000000000001", "p"),
+        ] {
+            for path in [PatchPath::Calls, PatchPath::Generic] {
+                let result = client
+                    .disconnect_participant(conversation, participant, path)
+                    .await;
+                assert!(result.is_err(), "{participant:?} was sent");
+            }
+        }
+        assert_eq!(*seen.lock().unwrap(), Vec::<String>::new());
     }
 }
