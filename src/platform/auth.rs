@@ -10,6 +10,9 @@ use super::error::{ApiError, FailureKind};
 use super::models::TokenResponse;
 use crate::config::{ConnectionConfig, Credentials};
 
+/// The longest token lifetime the platform grants (48 h).
+const MAX_LIFETIME_SECS: u64 = 48 * 3600;
+
 /// A token and when to stop using it.
 struct Cached {
     token: String,
@@ -45,7 +48,8 @@ impl TokenSource {
         }
         let answer = fetch(http, &config.login_base, client_id, secret).await?;
         // Refresh a little before expiry: a fifth of the lifetime, at most a minute early.
-        let lifetime = Duration::from_secs(answer.expires_in.max(1));
+        // The platform's lifetimes run from 300 s to 48 h; a wilder number must not overflow.
+        let lifetime = Duration::from_secs(answer.expires_in.clamp(1, MAX_LIFETIME_SECS));
         let margin = (lifetime / 5).min(Duration::from_secs(60));
         *cached = Some(Cached {
             token: answer.access_token.clone(),
@@ -114,4 +118,36 @@ async fn fetch(
             format!("malformed token answer: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A login service that hands out a token with the given `expires_in`.
+    async fn login_service(expires_in: u64) -> String {
+        let app = axum::Router::new().route(
+            "/oauth/token",
+            axum::routing::post(move || async move {
+                axum::Json(serde_json::json!({
+                    "access_token": "t", "token_type": "bearer", "expires_in": expires_in
+                }))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_wild_token_lifetime_is_no_panic() {
+        let base = login_service(u64::MAX).await;
+        let config = ConnectionConfig::for_mock(&base, "id", "secret");
+        let source = TokenSource::new();
+        let http = reqwest::Client::new();
+        assert_eq!(source.token(&http, &config).await.unwrap(), "t");
+        // Cached: the second call sends nothing and answers the same.
+        assert_eq!(source.token(&http, &config).await.unwrap(), "t");
+    }
 }

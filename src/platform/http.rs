@@ -240,11 +240,16 @@ fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, ApiErro
     })
 }
 
+/// A longer `Retry-After` is read as this (any job's deadline ends first); it keeps the time
+/// arithmetic that follows from overflowing on a wild header.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
 /// `Retry-After` in seconds (fractions allowed). The HTTP-date form is not used by the platform.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get("retry-after")?.to_str().ok()?.trim();
     let secs: f64 = text.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    (secs.is_finite() && secs >= 0.0)
+        .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
 /// An error answer: the platform's `ErrorBody` when it sent one, else the status and a snippet.
@@ -337,6 +342,16 @@ mod tests {
             warnings: Vec::new(),
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "1e300".parse().unwrap());
+        let wait = retry_after(&headers).expect("a wait");
+        assert!(wait >= Duration::from_secs(3600), "{wait:?}");
+        headers.insert("retry-after", "2.5".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(2500)));
     }
 
     #[tokio::test]
