@@ -333,22 +333,28 @@ async fn keep_channel(
         let Some(uri) = channel.connect_uri.clone() else {
             continue;
         };
-        let mut opened = false;
-        end = run_socket(&uri, &tx, heartbeat_timeout, || {
-            opened = true;
-            // Told once the socket is up again, so a re-read then sees what the gap hid.
-            let _ = tx.try_send(Signal::Reconnected);
-        })
-        .await;
-        if opened {
-            failures = 0;
+        let socket = match connect_socket(&uri).await {
+            Ok(socket) => socket,
+            Err(e) => {
+                end = SocketEnd::Dropped(e);
+                continue;
+            }
+        };
+        // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
+        // a full queue must delay this, never lose it.
+        if tx.send(Signal::Reconnected).await.is_err() {
+            return;
         }
+        end = pump(socket, &tx, heartbeat_timeout).await;
+        failures = 0;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A WebSocket that accepts, reads what it is sent (pings), and never says a word.
     async fn silent_socket() -> String {
@@ -383,5 +389,100 @@ mod tests {
         )
         .await;
         assert_eq!(end, Ok(SocketEnd::Silent), "the watchdog never fired");
+    }
+
+    /// A platform whose first socket fills the owner's queue (256 events) and closes; later
+    /// sockets stay open and quiet. Counts the socket connections.
+    async fn flooding_platform() -> (Client, Arc<AtomicUsize>) {
+        use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/notifications/channels",
+                axum::routing::post(move || async move {
+                    axum::Json(
+                        serde_json::json!({"id": "ch1", "connectUri": format!("ws://{addr}/ws")}),
+                    )
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels/{id}/subscriptions",
+                axum::routing::put(|| async { axum::Json(serde_json::json!({"entities": []})) }),
+            )
+            .route(
+                "/ws",
+                axum::routing::get(move |ws: WebSocketUpgrade| {
+                    let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+                    async move {
+                        ws.on_upgrade(move |mut socket| async move {
+                            if first {
+                                let event = serde_json::json!({
+                                    "topicName": "v2.users.u1.conversations.calls",
+                                    "version": "2",
+                                    "eventBody": {"id": "c1", "participants": []}
+                                })
+                                .to_string();
+                                for _ in 0..256 {
+                                    if socket
+                                        .send(WsMessage::Text(event.clone().into()))
+                                        .await
+                                        .is_err()
+                                    {
+                                        return;
+                                    }
+                                }
+                                let _ = socket.send(WsMessage::Close(None)).await;
+                                return;
+                            }
+                            while let Some(Ok(_)) = socket.recv().await {}
+                        })
+                    }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = format!("http://{addr}");
+        let client = Client::new(crate::config::ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: crate::config::Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        (client, connections)
+    }
+
+    /// Events are not durable: the owner must hear of every reconnect (to re-read), even when
+    /// its queue was full at that moment.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reconnect_is_reported_even_when_the_queue_is_full() {
+        let (client, connections) = flooding_platform().await;
+        let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
+            .await
+            .unwrap();
+        // Reads nothing until the second socket is up (the guard only stops a hang).
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while connections.load(Ordering::SeqCst) < 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the client reconnected");
+        let mut events = 0;
+        let reconnected = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(signal) = signals.recv().await {
+                match signal {
+                    Signal::Conversation(_) => events += 1,
+                    Signal::Reconnected => return true,
+                    Signal::Warning(_) => {}
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(events, 256);
+        assert_eq!(reconnected, Ok(true), "the reconnect was never reported");
     }
 }
