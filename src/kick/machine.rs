@@ -267,8 +267,7 @@ impl KickMachine {
                 let Phase::Reading(purpose) = self.phase else {
                     return out;
                 };
-                self.latest = Some(conversation);
-                self.latest_at = now;
+                self.absorb(conversation, now);
                 match purpose {
                     ReadFor::Decide => self.decide(&mut out, now, jitter),
                     ReadFor::Verify => self.verify(&mut out, now),
@@ -284,8 +283,7 @@ impl KickMachine {
                 if conversation.id != self.conversation_id {
                     return out;
                 }
-                self.latest = Some(conversation);
-                self.latest_at = now;
+                self.absorb(conversation, now);
                 match self.phase {
                     Phase::Waiting { .. } => self.decide(&mut out, now, jitter),
                     Phase::Verifying => self.verify(&mut out, now),
@@ -396,6 +394,25 @@ impl KickMachine {
         self.requests += 1;
         self.phase = Phase::Reading(purpose);
         out.push(Effect::Read);
+    }
+
+    /// Takes a view of the call (read or event). A read and an event can arrive out of order, so
+    /// a leg seen gone stays gone: a participant never comes back once disconnected (the
+    /// platform makes a new one), and an older view must not bring back a party whose presence
+    /// the safety rule counts on.
+    fn absorb(&mut self, mut view: CallConversation, now: Duration) {
+        if let Some(previous) = &self.latest {
+            for leg in &mut view.participants {
+                if let Some(seen) = previous.participant(&leg.id)
+                    && seen.state.is_gone()
+                    && !leg.state.is_gone()
+                {
+                    leg.state = seen.state.clone();
+                }
+            }
+        }
+        self.latest = Some(view);
+        self.latest_at = now;
     }
 
     fn latest_target(&self) -> Option<&CallMediaParticipant> {

@@ -559,6 +559,24 @@ fn a_rate_limit_seen_by_another_job_holds_back_reads_and_patches() {
     assert!(effects.contains(&Effect::Report(Step::Attempt { number: 1 })));
 }
 
+#[test]
+fn a_read_older_than_an_event_does_not_bring_a_gone_party_back() {
+    // The GET goes out; meanwhile an event shows agent a2 gone (only the customer and the
+    // target are left). The GET's answer, made before a2 left, arrives after the event.
+    let mut m = machine();
+    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    let mut newer = call(ParticipantState::Connected);
+    newer.participants[2].state = ParticipantState::Disconnected;
+    assert!(m.handle(Input::Event(newer), ms(5), 0.5).is_empty());
+    let older = call(ParticipantState::Connected);
+    let effects = m.handle(Input::ReadOk(older), ms(10), 0.5);
+    assert!(
+        patches(&effects).is_empty(),
+        "removing t now leaves the customer alone: {effects:?}"
+    );
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Refused);
+}
+
 // ---- property tests ----
 
 /// What the simulated platform does next.
