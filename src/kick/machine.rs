@@ -141,6 +141,9 @@ pub struct KickMachine {
     /// 429: no request before this.
     not_before: Duration,
     patched: bool,
+    /// A PATCH got no answer (timeout, connection lost, 504): it may have worked. A leg then
+    /// seen gone is verified as our removal, not reported as already gone.
+    maybe_patched: bool,
     /// When the 202 came, and when the next verification read is due if no event shows the result.
     verify_started: Duration,
     verify_next: Duration,
@@ -171,6 +174,7 @@ impl KickMachine {
             retries: 0,
             not_before: Duration::ZERO,
             patched: false,
+            maybe_patched: false,
             verify_started: Duration::ZERO,
             verify_next: Duration::ZERO,
             verify_reads: 0,
@@ -472,7 +476,7 @@ impl KickMachine {
             }));
         }
         if target.state.is_gone() {
-            if self.patched {
+            if self.patched || self.maybe_patched {
                 self.verify(out, now);
             } else {
                 let message = format!("{} had already left the call", describe(&target));
@@ -644,6 +648,15 @@ impl KickMachine {
             return;
         }
         if error.has_code("conversation.error.call.disconnected") {
+            if self.maybe_patched && !self.patched {
+                // Perhaps our own earlier PATCH: check the others are still on the call.
+                self.patched = true;
+                out.push(Effect::Report(Step::Verifying));
+                self.verify_started = now;
+                self.verify_next = now + self.config.verify_grace;
+                self.read(out, now, ReadFor::Verify);
+                return;
+            }
             let kind = if self.patched {
                 OutcomeKind::Removed
             } else {
@@ -672,6 +685,9 @@ impl KickMachine {
                 self.rate_limited(out, now, *retry_after, Next::Patch)
             }
             FailureKind::Unavailable => {
+                if error.status.is_none() || error.status == Some(504) {
+                    self.maybe_patched = true;
+                }
                 let reason = short(&error);
                 self.backoff(out, now, jitter, Next::Patch, &reason);
             }

@@ -577,6 +577,65 @@ fn a_read_older_than_an_event_does_not_bring_a_gone_party_back() {
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Refused);
 }
 
+fn timed_out() -> ApiError {
+    ApiError::new(
+        FailureKind::Unavailable,
+        "PATCH /x",
+        "timed out: operation timed out",
+    )
+}
+
+#[test]
+fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_already_gone() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    // No answer: the PATCH may or may not have reached the platform.
+    m.handle(Input::PatchFailed(timed_out()), ms(15_000), 0.5);
+    // The event shows the target gone (our PATCH did land) and the others still there.
+    m.handle(
+        Input::Event(call(ParticipantState::Disconnected)),
+        ms(15_010),
+        0.5,
+    );
+    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.5);
+    assert!(patches(&effects).is_empty());
+    let outcome = finished(&effects).expect("done");
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+}
+
+#[test]
+fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_already_gone() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(Input::PatchFailed(timed_out()), ms(15_000), 0.5);
+    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.5);
+    assert_eq!(patches(&effects).len(), 1, "the PATCH is tried again");
+    let effects = m.handle(
+        Input::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
+        ms(15_200),
+        0.5,
+    );
+    assert!(finished(&effects).is_none(), "not done on the answer alone");
+    assert!(effects.contains(&Effect::Read), "{effects:?}");
+    // The read shows the target gone and everyone else gone too: the call ended.
+    let mut ended = call(ParticipantState::Disconnected);
+    for leg in &mut ended.participants {
+        leg.state = ParticipantState::Disconnected;
+    }
+    let effects = m.handle(Input::ReadOk(ended), ms(15_300), 0.5);
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Failed);
+}
+
 // ---- property tests ----
 
 /// What the simulated platform does next.
