@@ -426,29 +426,47 @@ impl KickMachine {
 
     /// Resolves a user target to the user's live leg (the same user may appear twice: an old
     /// terminated leg and a new one). Without a live leg, the newest leg (then: already gone).
-    fn resolve(&mut self) {
+    /// With two live legs there is no safe guess: the error names them.
+    fn resolve(&mut self) -> Result<(), String> {
         if self.target.is_some() {
-            return;
+            return Ok(());
         }
         let (Wanted::User(user_id), Some(conversation)) = (&self.wanted, &self.latest) else {
-            return;
+            return Ok(());
         };
         let legs: Vec<&CallMediaParticipant> = conversation
             .participants
             .iter()
             .filter(|p| p.user_id() == Some(user_id.as_str()))
             .collect();
+        let live: Vec<String> = legs
+            .iter()
+            .filter(|p| p.state.is_live())
+            .map(|p| format!("{} {}", p.id, p.state))
+            .collect();
+        if live.len() > 1 {
+            return Err(format!(
+                "user {user_id} has {} live legs in conversation {} ({}); name the participant to remove",
+                live.len(),
+                self.conversation_id,
+                live.join(", ")
+            ));
+        }
         let chosen = legs
             .iter()
             .rev()
             .find(|p| p.state.is_live())
             .or_else(|| legs.last());
         self.target = chosen.map(|p| p.id.clone());
+        Ok(())
     }
 
     /// With a fresh view of the call: done, refused, wait, or PATCH.
     fn decide(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
-        self.resolve();
+        if let Err(message) = self.resolve() {
+            self.finish(out, now, OutcomeKind::Refused, &message, None);
+            return;
+        }
         let Some(conversation) = self.latest.clone() else {
             self.read(out, now, ReadFor::Decide);
             return;

@@ -636,6 +636,28 @@ fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_alrea
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Failed);
 }
 
+#[test]
+fn a_user_with_two_live_legs_is_not_guessed() {
+    // The user is on the call twice, both legs live: which one to drop is not ours to guess.
+    let mut conversation = call(ParticipantState::Connected);
+    conversation
+        .participants
+        .push(leg("t2", "agent", ParticipantState::Alerting, Some("u1")));
+    for force in [false, true] {
+        let config = MachineConfig {
+            force,
+            ..MachineConfig::default()
+        };
+        let mut m = KickMachine::new("c1", Wanted::User("u1".into()), config);
+        m.handle(Input::Start, ms(0), 0.5);
+        let effects = m.handle(Input::ReadOk(conversation.clone()), ms(10), 0.5);
+        assert!(patches(&effects).is_empty(), "{effects:?}");
+        let outcome = finished(&effects).expect("done");
+        assert_eq!(outcome.outcome, OutcomeKind::Refused);
+        assert!(outcome.message.contains('t') && outcome.message.contains("t2"));
+    }
+}
+
 // ---- property tests ----
 
 /// What the simulated platform does next.
