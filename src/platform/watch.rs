@@ -173,8 +173,7 @@ impl Feed {
         // 2. Live events, with a re-read after every (re)connect; polling while no socket can be had.
         let mut reconnects = 0u32;
         loop {
-            let mut events = match notifications::listen(self.client.clone(), topics.clone()).await
-            {
+            let mut events = match self.listen(&topics).await? {
                 Ok(events) => events,
                 Err(e) => {
                     self.poll_for_a_while(&queue_ids, format!("no notifications: {e}"))
@@ -212,6 +211,30 @@ impl Feed {
                 attempt: reconnects,
             }))
             .await?;
+        }
+    }
+
+    /// Opens the notification channels. A 429 on the way is waited out (a few times) rather
+    /// than taken as "no socket": polling would spend more of the same budget.
+    async fn listen(
+        &self,
+        topics: &[String],
+    ) -> Result<Result<mpsc::Receiver<Signal>, ApiError>, Stopped> {
+        let mut tries = 0;
+        loop {
+            match notifications::listen(self.client.clone(), topics.to_vec()).await {
+                Err(ApiError {
+                    kind: FailureKind::RateLimited { retry_after },
+                    ..
+                }) if tries < 4 => {
+                    tries += 1;
+                    tokio::select! {
+                        _ = self.tx.closed() => return Err(Stopped),
+                        _ = tokio::time::sleep(retry_after) => {}
+                    }
+                }
+                other => return Ok(other),
+            }
         }
     }
 
@@ -293,6 +316,81 @@ mod tests {
         );
         let err = select_queues(&all, &QueueSelection::Named(vec!["Billing".into()])).unwrap_err();
         assert!(err.contains("Billing"));
+    }
+
+    /// A platform whose first channel request meets a 429 (Retry-After 0.2 s); then all is well.
+    async fn platform_rate_limited_once() -> Client {
+        use axum::routing::{get, post, put};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let channel_requests = Arc::new(AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/routing/queues",
+                get(|| async {
+                    axum::Json(serde_json::json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1}))
+                }),
+            )
+            .route(
+                "/api/v2/analytics/conversations/details/query",
+                post(|| async { axum::Json(serde_json::json!({"conversations": [], "totalHits": 0})) }),
+            )
+            .route(
+                "/api/v2/notifications/channels",
+                post(move || async move {
+                    if channel_requests.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return (
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "0.2")],
+                            r#"{"message":"Rate limit exceeded","code":"too.many.requests","status":429}"#.to_string(),
+                        );
+                    }
+                    let body = serde_json::json!({"id": "ch1", "connectUri": format!("ws://{addr}/ws")});
+                    (axum::http::StatusCode::OK, [("retry-after", "0")], body.to_string())
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels/{id}/subscriptions",
+                put(|| async { axum::Json(serde_json::json!({"entities": []})) }),
+            )
+            .route(
+                "/ws",
+                get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+                    ws.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = format!("http://{addr}");
+        Client::new(crate::config::ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: crate::config::Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    /// A 429 on the way to a socket is a wait, not a reason to poll (polling costs more budget).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rate_limited_subscription_waits_and_goes_live_instead_of_polling() {
+        let client = platform_rate_limited_once().await;
+        let mut feed = watch(client, QueueSelection::All);
+        // The guard only stops a hang.
+        let state = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(event) = feed.recv().await {
+                if let FeedEvent::Connection(
+                    state @ (ConnectionState::Live | ConnectionState::Polling { .. }),
+                ) = event
+                {
+                    return Some(state);
+                }
+            }
+            None
+        })
+        .await;
+        assert_eq!(state, Ok(Some(ConnectionState::Live)));
     }
 
     #[test]
