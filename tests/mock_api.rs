@@ -502,7 +502,11 @@ async fn transition_lock_refuses_unsettled_legs() {
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_and_headers() {
     let env = start("quiet").await;
-    env.faults(json!({"rateLimitPerMinute": 3})).await;
+    // A 3 s window (the platform's is 60 s) so the test can also see the window end.
+    let faults = env
+        .faults(json!({"rateLimitPerMinute": 3, "rateLimitWindowSecs": 3}))
+        .await;
+    assert_eq!(faults["rateLimitWindowSecs"], 3);
     for n in 1..=3 {
         let answer = env.send(Method::GET, "/api/v2/routing/queues", None).await;
         assert_eq!(answer.status(), 200);
@@ -514,7 +518,7 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=60).contains(&reset));
+        assert!((1..=3).contains(&reset));
     }
     let limited = env.send(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(limited.status(), 429);
@@ -523,10 +527,17 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&retry));
+    assert!((1..=3).contains(&retry));
     assert_eq!(limited.headers()["inin-ratelimit-allowed"], "3");
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["code"], "too.many.requests");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("within [3] seconds"),
+        "{body}"
+    );
 
     // The log has every request with its status and client.
     let (_, log) = env.json(Method::GET, "/mock/requests?since=0", None).await;
@@ -552,6 +563,26 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
         .json(Method::GET, &format!("/mock/requests?since={since}"), None)
         .await;
     assert_eq!(later.as_array().unwrap().len(), 1);
+
+    // Once Retry-After has passed, a new window admits again and counts from one.
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let again = env.send(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["inin-ratelimit-count"], "1");
+
+    // The window is checked: 1 to 3600 s.
+    for window in [0, 3601] {
+        let refused = env
+            .send(
+                Method::PUT,
+                "/mock/faults",
+                Some(json!({"rateLimitWindowSecs": window})),
+            )
+            .await;
+        assert_eq!(refused.status(), 400);
+    }
+    let (_, shown) = env.json(Method::GET, "/mock/faults", None).await;
+    assert_eq!(shown["rateLimitWindowSecs"], 3);
     env.server.shutdown().await;
 }
 
