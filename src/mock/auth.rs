@@ -245,6 +245,15 @@ pub fn add_rate_headers(
 mod tests {
     use super::*;
 
+    /// A header of a refused request, as text.
+    fn header(error: &ApiError, name: &str) -> Option<String> {
+        error
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.to_str().unwrap().to_string())
+    }
+
     fn auth() -> Auth {
         Auth::new(vec![Client {
             id: "c".into(),
@@ -301,12 +310,7 @@ mod tests {
             .admit(&token, 2, minute, t0 + Duration::from_millis(100))
             .unwrap_err();
         assert_eq!(err.status, 429);
-        let retry = err
-            .headers
-            .iter()
-            .find(|(n, _)| n == "retry-after")
-            .map(|(_, v)| v.to_str().unwrap().to_string());
-        assert_eq!(retry.as_deref(), Some("60"));
+        assert_eq!(header(&err, "retry-after").as_deref(), Some("60"));
         // A new window admits again.
         assert!(
             auth.admit(&token, 2, minute, t0 + Duration::from_secs(60))
@@ -326,15 +330,9 @@ mod tests {
             .admit(&token, 1, window, t0 + Duration::from_millis(500))
             .unwrap_err();
         assert_eq!(err.status, 429);
-        let header = |name: &str| {
-            err.headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.to_str().unwrap().to_string())
-        };
         // 1.5 s left, rounded up.
-        assert_eq!(header("retry-after").as_deref(), Some("2"));
-        assert_eq!(header("inin-ratelimit-reset").as_deref(), Some("2"));
+        assert_eq!(header(&err, "retry-after").as_deref(), Some("2"));
+        assert_eq!(header(&err, "inin-ratelimit-reset").as_deref(), Some("2"));
         assert!(
             err.message.contains("within [2] seconds"),
             "{}",
