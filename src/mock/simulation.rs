@@ -72,6 +72,9 @@ const LAST_NAMES: &[&str] = &[
 /// platform does for an unknown caller; needed once the name list is used up, at scale).
 const NAME_TRIES: usize = 16;
 
+/// Chance that a conference gains one more party later (a second consult or a supervisor).
+const LATER_JOIN_RATE: f64 = 0.5;
+
 /// The simulation's running totals (fractions of events carried to the next tick), the roster
 /// indexes and the queue of calls waiting for an agent.
 #[derive(Debug, Default)]
@@ -542,6 +545,17 @@ fn plan_call(
                 step: SimStep::Join,
             },
         );
+        // Some conferences gain another party later: a second consult or a supervisor.
+        if state.rng.random_bool(LATER_JOIN_RATE) {
+            let later = delay + state.random_ms([15_000, 60_000]);
+            state.world.schedule(
+                instant + later,
+                Action::Simulate {
+                    call_id: call_id.to_string(),
+                    step: SimStep::Join,
+                },
+            );
+        }
     }
     if settings.holds_per_minute > 0.0 {
         let wait = exponential(&mut state.rng, settings.holds_per_minute / 60.0);
@@ -1042,6 +1056,11 @@ mod tests {
         ticks: u64,
         conferences_min: usize,
         conferences_sum: usize,
+        /// Ticks with an agent ringing in a conference (one to kick while it rings).
+        ringing_agent_ticks: u64,
+        /// The longest run of ticks without one, and the current run.
+        no_ringing_max: u64,
+        no_ringing_run: u64,
         busy_agents_max: usize,
         waiting_max: usize,
         ringing: usize,
@@ -1090,6 +1109,16 @@ mod tests {
                     self.seen.ticks += 1;
                     self.seen.conferences_min = self.seen.conferences_min.min(conferences);
                     self.seen.conferences_sum += conferences;
+                    let ringing_agent = self.live_calls().filter(|c| c.is_conference()).any(|c| {
+                        c.legs
+                            .iter()
+                            .any(|l| l.is_agent() && l.state == ParticipantState::Alerting)
+                    });
+                    self.seen.ringing_agent_ticks += ringing_agent as u64;
+                    self.seen.no_ringing_run =
+                        (self.seen.no_ringing_run + 1) * !ringing_agent as u64;
+                    self.seen.no_ringing_max =
+                        self.seen.no_ringing_max.max(self.seen.no_ringing_run);
                 }
             }
         }
@@ -1172,10 +1201,13 @@ mod tests {
         fn figures(&self) -> String {
             let s = &self.seen;
             format!(
-                "conferences min {} avg {:.1}; agents {} (at most {} busy); waiting at most {}; \
-                 answered from queue {}, abandoned {}; left a conference {}",
+                "conferences min {} avg {:.1}; an agent ringing in a conference {:.0}% of the \
+                 time (longest without: {:?}); agents {} (at most {} busy); waiting at most {}; answered from queue {}, \
+                 abandoned {}; left a conference {}",
                 s.conferences_min,
                 s.conferences_sum as f64 / s.ticks.max(1) as f64,
+                100.0 * s.ringing_agent_ticks as f64 / s.ticks.max(1) as f64,
+                STEP * s.no_ringing_max as u32,
                 self.state.world.agents.len(),
                 s.busy_agents_max,
                 s.waiting_max,
@@ -1231,6 +1263,13 @@ mod tests {
         assert!(seen.conferences_min >= 8, "{}", run.figures());
         assert!(seen.ringing > 0 && seen.held > 0, "{seen:?}");
         assert!(seen.left_conference.len() > 10, "{}", run.figures());
+        // Most of the time there is an agent ringing to kick (the wait, the 409 retries).
+        assert!(
+            seen.ringing_agent_ticks * 2 > seen.ticks,
+            "{}",
+            run.figures()
+        );
+        assert!(STEP * seen.no_ringing_max as u32 <= Duration::from_secs(90));
         // Right at start too: the console has something to show at once.
         let start = Run::demo(7);
         let conferences = start.live_calls().filter(|c| c.is_conference()).count();
