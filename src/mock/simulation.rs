@@ -425,7 +425,7 @@ fn new_call(
         let patience = Duration::from_secs(
             state
                 .rng
-                .random_range(settings.call_secs[0]..=settings.call_secs[0] * 2),
+                .random_range(settings.call_secs[0]..=settings.call_secs[0].saturating_mul(2)),
         );
         state.simulation.waiting.push_back((id, instant + patience));
         return None;
