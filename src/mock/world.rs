@@ -222,6 +222,7 @@ impl World {
         self.actions.remove(&due.seq)
     }
 
+    #[cfg(test)]
     pub fn pending_actions(&self) -> usize {
         self.actions.len()
     }
