@@ -12,7 +12,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use common::{AVA, BEN, Harness, Leg};
+use common::Harness;
 use confwatch::config::ConnectionConfig;
 use confwatch::live::{ConnectionState, FeedEvent, Update};
 use confwatch::platform::models::ParticipantState;
@@ -158,13 +158,7 @@ async fn named_queues_limit_the_snapshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_and_their_participants_are_read() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let call = h
-        .call(&[
-            Leg("Casey Customer", "customer", "connected", None),
-            Leg("Ava Reed", "agent", "connected", Some(AVA)),
-            Leg("Ben Ortiz", "agent", "alerting", Some(BEN)),
-        ])
-        .await;
+    let call = h.conference_with("connected", "alerting").await;
     let read = h.client.call(&call.id).await.expect("GET the call");
     assert_eq!(read.participants.len(), 3);
     let ids = h

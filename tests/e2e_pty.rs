@@ -2,14 +2,17 @@
 //! scripted conference with a ringing agent, kicked with keys; the wait, the removal and the
 //! others still connected must be on screen; then quit, and the terminal must be restored.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use confwatch::mock::{MockOptions, MockServer, Scenario};
+use common::{Harness, leg_of};
+use confwatch::mock::MockServer;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
@@ -190,62 +193,13 @@ impl Console {
     }
 }
 
-async fn token(http: &reqwest::Client, mock: &MockServer) -> String {
-    let answer: Value = http
-        .post(format!("{}/oauth/token", mock.base_url()))
-        .basic_auth(mock.client_id(), Some(mock.client_secret()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_a_ringing_agent_in_a_real_terminal() {
-    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet").unwrap()))
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    let bearer = token(&http, &mock).await;
-    let conversation: Value = http
-        .post(format!("{}/mock/conversations", mock.base_url()))
-        .bearer_auth(&bearer)
-        .json(&json!({
-            "queue": "Support",
-            "participants": [
-                {"name": "Casey Customer", "purpose": "customer", "state": "connected"},
-                {"name": "Ava Reed", "purpose": "agent", "state": "connected",
-                 "userId": "a0000000-0000-4000-8000-000000000001"},
-                {"name": "Ben Ortiz", "purpose": "agent", "state": "alerting",
-                 "userId": "a0000000-0000-4000-8000-000000000002"},
-            ]
-        }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let conversation_id = conversation["id"].as_str().unwrap().to_string();
-    let ben = conversation["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "Ben Ortiz")
-        .and_then(|p| p["id"].as_str())
-        .unwrap()
-        .to_string();
+    let h = Harness::scenario("quiet").await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
 
-    let mut console = Console::start(&mock, "kick");
+    let mut console = Console::start(&h.mock, "kick");
     let screen = console.screen.clone();
     let mut press = |text: &str| console.press(text);
 
@@ -299,17 +253,8 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
     );
 
     // He answers; the kick goes through.
-    http.patch(format!(
-        "{}/mock/conversations/{conversation_id}/participants/{ben}",
-        mock.base_url()
-    ))
-    .bearer_auth(&bearer)
-    .json(&json!({"state": "connected"}))
-    .send()
-    .await
-    .unwrap()
-    .error_for_status()
-    .unwrap();
+    h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
+        .await;
     let s = screen.clone();
     let done = blocking(Box::new(move || s.wait_for_text("removed in")))
         .await
@@ -333,15 +278,13 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
 
     // Quit; the terminal must be given back.
     console.quit_with("q").await;
-    mock.shutdown().await;
+    h.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
-    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet").unwrap()))
-        .await
-        .unwrap();
-    let mut console = Console::start(&mock, "ctrl-c");
+    let h = Harness::scenario("quiet").await;
+    let mut console = Console::start(&h.mock, "ctrl-c");
     let screen = console.screen.clone();
     tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
         .await
@@ -353,5 +296,5 @@ async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
         .await
         .unwrap();
     console.quit_with("\x03").await;
-    mock.shutdown().await;
+    h.stop().await;
 }

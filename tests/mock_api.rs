@@ -1,179 +1,30 @@
 //! The mock platform over loopback: every endpoint, error, fault and control call.
 
+mod common;
+
 use std::time::Duration;
 
-use confwatch::mock::{MockOptions, MockServer, Scenario};
-use futures::{SinkExt, StreamExt};
-use reqwest::{Method, StatusCode};
+use common::raw::{leg, leg_id, state_of};
+use common::{
+    AVA, BEN, Harness, SALES_ID, SUPPORT_ID, VIEWER_ID, VIEWER_SECRET, connect, next_frame,
+    read_until_closed,
+};
+use futures::SinkExt;
+use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-const SUPPORT: &str = "6f1c0b7e-0000-4000-8000-000000000001";
-const SALES: &str = "6f1c0b7e-0000-4000-8000-000000000002";
-const AVA: &str = "a0000000-0000-4000-8000-000000000001";
-const BEN: &str = "a0000000-0000-4000-8000-000000000002";
-
-struct Env {
-    server: MockServer,
-    http: reqwest::Client,
-    token: String,
-}
-
-async fn token_for(
-    http: &reqwest::Client,
-    base: &str,
-    id: &str,
-    secret: &str,
-) -> reqwest::Response {
-    http.post(format!("{base}/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn start(name: &str) -> Env {
-    let server = MockServer::start(MockOptions::loopback(Scenario::named(name).unwrap()))
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    let answer = token_for(
-        &http,
-        &server.base_url(),
-        server.client_id(),
-        server.client_secret(),
-    )
-    .await;
-    assert_eq!(answer.status(), 200);
-    let body: Value = answer.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap().to_string();
-    Env {
-        server,
-        http,
-        token,
-    }
-}
-
-impl Env {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.base_url())
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.send_as(&self.token, method, path, body).await
-    }
-
-    async fn send_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let answer = self.send(method, path, body).await;
-        let status = answer.status();
-        let text = answer.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
-        (status, value)
-    }
-
-    async fn faults(&self, patch: Value) -> Value {
-        let (status, body) = self.json(Method::PUT, "/mock/faults", Some(patch)).await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    /// A conference on Support: customer, Ava and Ben connected (or as given).
-    async fn conference(&self, agent_state: &str) -> Value {
-        let (status, call) = self
-            .json(
-                Method::POST,
-                "/mock/conversations",
-                Some(json!({"queue": "Support", "participants": [
-                    {"name": "Carla Customer", "purpose": "customer", "state": "connected"},
-                    {"name": "Ava Reed", "purpose": "agent", "state": "connected", "userId": AVA},
-                    {"name": "Ben Ortiz", "purpose": "agent", "state": agent_state, "userId": BEN},
-                ]})),
-            )
-            .await;
-        assert_eq!(status, 201, "{call}");
-        call
-    }
-
-    async fn get_call(&self, id: &str) -> Value {
-        let (status, call) = self
-            .json(
-                Method::GET,
-                &format!("/api/v2/conversations/calls/{id}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{call}");
-        call
-    }
-
-    /// Re-reads the call until `done` holds (the platform applies changes asynchronously).
-    async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..500 {
-            let call = self.get_call(id).await;
-            if done(&call) {
-                return call;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("call {id} never reached the expected state");
-    }
-}
-
-fn leg<'a>(call: &'a Value, name: &str) -> &'a Value {
-    call["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap()
-}
-
-fn leg_id(call: &Value, name: &str) -> String {
-    leg(call, name)["id"].as_str().unwrap().to_string()
-}
-
-fn state_of(call: &Value, name: &str) -> String {
-    leg(call, name)["state"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn token_endpoint_checks_credentials_and_grant() {
-    let env = start("quiet").await;
-    let base = env.server.base_url();
-    let good: Value = token_for(
-        &env.http,
-        &base,
-        env.server.client_id(),
-        env.server.client_secret(),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let env = Harness::scenario("quiet").await;
+    let base = env.mock.base_url();
+    let good = env
+        .token_json(env.mock.client_id(), env.mock.client_secret())
+        .await;
     assert_eq!(good["token_type"], "bearer");
     assert_eq!(good["expires_in"], 86400);
 
-    let wrong = token_for(&env.http, &base, env.server.client_id(), "wrong").await;
+    let wrong = env.token_for(env.mock.client_id(), "wrong").await;
     assert_eq!(wrong.status(), 401);
     let body: Value = wrong.json().await.unwrap();
     assert_eq!(body["status"], 401);
@@ -182,7 +33,7 @@ async fn token_endpoint_checks_credentials_and_grant() {
     let grant = env
         .http
         .post(format!("{base}/oauth/token"))
-        .basic_auth(env.server.client_id(), Some(env.server.client_secret()))
+        .basic_auth(env.mock.client_id(), Some(env.mock.client_secret()))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("grant_type=password")
         .send()
@@ -204,24 +55,17 @@ async fn token_endpoint_checks_credentials_and_grant() {
     assert_eq!(missing.status(), 401);
     let control = env.send_as("nope", Method::GET, "/mock/faults", None).await;
     assert_eq!(control.status(), 401);
-    assert!(!format!("{:?}", env.server).contains(env.server.client_secret()));
-    env.server.shutdown().await;
+    assert!(!format!("{:?}", env.mock).contains(env.mock.client_secret()));
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn short_tokens_expire() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"tokenLifetimeSecs": 1})).await;
-    let answer: Value = token_for(
-        &env.http,
-        &env.server.base_url(),
-        env.server.client_id(),
-        env.server.client_secret(),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let answer = env
+        .token_json(env.mock.client_id(), env.mock.client_secret())
+        .await;
     assert_eq!(answer["expires_in"], 1);
     let short = answer["access_token"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -229,14 +73,14 @@ async fn short_tokens_expire() {
         .send_as(&short, Method::GET, "/api/v2/routing/queues", None)
         .await;
     assert_eq!(expired.status(), 401);
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn the_kick_removes_one_leg_and_the_others_stay() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     for path in ["/api/v2/conversations/calls", "/api/v2/conversations"] {
-        let call = env.conference("connected").await;
+        let call = env.conference_json("connected").await;
         let id = call["id"].as_str().unwrap();
         let ben = leg_id(&call, "Ben Ortiz");
         let answer = env
@@ -271,17 +115,17 @@ async fn the_kick_removes_one_leg_and_the_others_stay() {
         assert_eq!(again.0, 400);
         assert_eq!(again.1["code"], "conversation.error.call.disconnected");
     }
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn fewer_than_two_live_legs_end_the_call_and_disconnect_ends_all() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     let (_, call) = env
         .json(
             Method::POST,
             "/mock/conversations",
-            Some(json!({"queue": SUPPORT, "participants": [
+            Some(json!({"queue": SUPPORT_ID, "participants": [
                 {"name": "Carla Customer", "purpose": "customer"},
                 {"name": "Ava Reed", "purpose": "agent", "userId": AVA},
             ]})),
@@ -308,7 +152,7 @@ async fn fewer_than_two_live_legs_end_the_call_and_disconnect_ends_all() {
         .1;
     assert!(generic["endTime"].is_string());
 
-    let call = env.conference("connected").await;
+    let call = env.conference_json("connected").await;
     let id = call["id"].as_str().unwrap();
     let answer = env
         .send(
@@ -328,13 +172,13 @@ async fn fewer_than_two_live_legs_end_the_call_and_disconnect_ends_all() {
         })
         .await;
     assert_eq!(ended["participants"].as_array().unwrap().len(), 3);
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn patch_errors_have_the_documented_codes() {
-    let env = start("quiet").await;
-    let call = env.conference("connected").await;
+    let env = Harness::scenario("quiet").await;
+    let call = env.conference_json("connected").await;
     let id = call["id"].as_str().unwrap();
     let ben = leg_id(&call, "Ben Ortiz");
     let path = format!("/api/v2/conversations/calls/{id}/participants/{ben}");
@@ -401,16 +245,7 @@ async fn patch_errors_have_the_documented_codes() {
     assert_eq!(missing.0, 404);
 
     // A client without the kick's permissions.
-    let viewer: Value = token_for(
-        &env.http,
-        &env.server.base_url(),
-        "quiet-viewer",
-        "quiet-viewer-secret",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let viewer = env.token_json(VIEWER_ID, VIEWER_SECRET).await;
     let viewer = viewer["access_token"].as_str().unwrap();
     let forbidden = env
         .send_as(
@@ -449,15 +284,15 @@ async fn patch_errors_have_the_documented_codes() {
         .wait_for(id, |c| leg(c, "Ben Ortiz")["held"] == true)
         .await;
     assert!(leg(&held, "Ben Ortiz")["startHoldTime"].is_string());
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn transition_lock_refuses_unsettled_legs() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"transitionLock": {"enabled": true, "settleMs": 600000}}))
         .await;
-    let call = env.conference("alerting").await;
+    let call = env.conference_json("alerting").await;
     let id = call["id"].as_str().unwrap();
     let ben = leg_id(&call, "Ben Ortiz");
     let path = format!("/api/v2/conversations/calls/{id}/participants/{ben}");
@@ -496,13 +331,17 @@ async fn transition_lock_refuses_unsettled_legs() {
     );
     env.wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
         .await;
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_retry_after_and_headers() {
-    let env = start("quiet").await;
-    env.faults(json!({"rateLimitPerMinute": 3})).await;
+    let env = Harness::scenario("quiet").await;
+    // A 3 s window (the platform's is 60 s) so the test can also see the window end.
+    let faults = env
+        .faults(json!({"rateLimitPerMinute": 3, "rateLimitWindowSecs": 3}))
+        .await;
+    assert_eq!(faults["rateLimitWindowSecs"], 3);
     for n in 1..=3 {
         let answer = env.send(Method::GET, "/api/v2/routing/queues", None).await;
         assert_eq!(answer.status(), 200);
@@ -514,7 +353,7 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..=60).contains(&reset));
+        assert!((1..=3).contains(&reset));
     }
     let limited = env.send(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(limited.status(), 429);
@@ -523,10 +362,17 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&retry));
+    assert!((1..=3).contains(&retry));
     assert_eq!(limited.headers()["inin-ratelimit-allowed"], "3");
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["code"], "too.many.requests");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("within [3] seconds"),
+        "{body}"
+    );
 
     // The log has every request with its status and client.
     let (_, log) = env.json(Method::GET, "/mock/requests?since=0", None).await;
@@ -552,12 +398,32 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
         .json(Method::GET, &format!("/mock/requests?since={since}"), None)
         .await;
     assert_eq!(later.as_array().unwrap().len(), 1);
-    env.server.shutdown().await;
+
+    // Once Retry-After has passed, a new window admits again and counts from one.
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let again = env.send(Method::GET, "/api/v2/routing/queues", None).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["inin-ratelimit-count"], "1");
+
+    // The window is checked: 1 to 3600 s.
+    for window in [0, 3601] {
+        let refused = env
+            .send(
+                Method::PUT,
+                "/mock/faults",
+                Some(json!({"rateLimitWindowSecs": window})),
+            )
+            .await;
+        assert_eq!(refused.status(), 400);
+    }
+    let (_, shown) = env.json(Method::GET, "/mock/faults", None).await;
+    assert_eq!(shown["rateLimitWindowSecs"], 3);
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn server_errors_and_latency_faults() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"serverErrorRate": 1.0, "serverErrorStatus": 504}))
         .await;
     let (status, body) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
@@ -594,12 +460,12 @@ async fn server_errors_and_latency_faults() {
     assert_eq!(bad.status(), 400);
     let (_, faults) = env.json(Method::GET, "/mock/faults", None).await;
     assert_eq!(faults["serverErrorRate"], 0.0);
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn queues_list_with_paging_and_name_filter() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     let (status, all) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(status, 200);
     assert_eq!(all["total"], 2);
@@ -617,19 +483,19 @@ async fn queues_list_with_paging_and_name_filter() {
     let (_, named) = env
         .json(Method::GET, "/api/v2/routing/queues?name=sal*", None)
         .await;
-    assert_eq!(named["entities"][0]["id"], SALES);
+    assert_eq!(named["entities"][0]["id"], SALES_ID);
     assert_eq!(named["total"], 1);
     let bad = env
         .send(Method::GET, "/api/v2/routing/queues?pageSize=x", None)
         .await;
     assert_eq!(bad.status(), 400);
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn analytics_finds_active_calls_by_queue() {
-    let env = start("quiet").await;
-    let support = env.conference("connected").await;
+    let env = Harness::scenario("quiet").await;
+    let support = env.conference_json("connected").await;
     let (_, sales) = env
         .json(
             Method::POST,
@@ -665,7 +531,7 @@ async fn analytics_finds_active_calls_by_queue() {
     assert_eq!(all["totalHits"], 2);
     assert_eq!(all["conversations"].as_array().unwrap().len(), 1);
     let (_, support_only) = env
-        .json(Method::POST, path, Some(query(Some(SUPPORT), 1)))
+        .json(Method::POST, path, Some(query(Some(SUPPORT_ID), 1)))
         .await;
     assert_eq!(support_only["totalHits"], 1);
     assert_eq!(
@@ -701,84 +567,25 @@ async fn analytics_finds_active_calls_by_queue() {
         .send(Method::POST, path, Some(json!({"interval": "yesterday"})))
         .await;
     assert_eq!(bad.status(), 400);
-    env.server.shutdown().await;
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_frame(socket: &mut Socket, topic: &str) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("socket open")
-            .expect("frame");
-        if let Message::Text(text) = message {
-            let frame: Value = serde_json::from_str(text.as_str()).unwrap();
-            if frame["topicName"] == topic {
-                return frame;
-            }
-        }
-    }
-}
-
-/// Reads until the socket closes; returns the topics seen.
-async fn read_until_closed(socket: &mut Socket) -> Vec<String> {
-    let mut topics = Vec::new();
-    while let Ok(Some(Ok(message))) =
-        tokio::time::timeout(Duration::from_secs(10), socket.next()).await
-    {
-        match message {
-            Message::Text(text) => {
-                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
-                topics.push(frame["topicName"].as_str().unwrap().to_string());
-            }
-            Message::Close(_) => break,
-            _ => {}
-        }
-    }
-    topics
-}
-
-async fn channel(env: &Env, topics: &[String]) -> (String, Socket) {
-    let (status, channel) = env
-        .json(Method::POST, "/api/v2/notifications/channels", None)
-        .await;
-    assert_eq!(status, 200);
-    let id = channel["id"].as_str().unwrap().to_string();
-    let body: Vec<Value> = topics.iter().map(|t| json!({"id": t})).collect();
-    let (status, subs) = env
-        .json(
-            Method::PUT,
-            &format!("/api/v2/notifications/channels/{id}/subscriptions"),
-            Some(Value::Array(body)),
-        )
-        .await;
-    assert_eq!(status, 200, "{subs}");
-    let uri = channel["connectUri"].as_str().unwrap();
-    let (socket, _) = tokio_tungstenite::connect_async(uri).await.unwrap();
-    (id, socket)
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn notifications_deliver_queue_and_user_events() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"heartbeatSecs": 1})).await;
-    let queue_topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
-    let generic_topic = format!("v2.routing.queues.{SUPPORT}.conversations");
+    let queue_topic = format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls");
+    let generic_topic = format!("v2.routing.queues.{SUPPORT_ID}.conversations");
     let user_topic = format!("v2.users.{BEN}.conversations.calls");
-    let (id, mut socket) = channel(
-        &env,
-        &[
+    let (id, mut socket) = env
+        .channel(&[
             queue_topic.clone(),
             generic_topic.clone(),
             user_topic.clone(),
-        ],
-    )
-    .await;
+        ])
+        .await;
 
-    let call = env.conference("alerting").await;
+    let call = env.conference_json("alerting").await;
     let frame = next_frame(&mut socket, &queue_topic).await;
     assert_eq!(frame["eventBody"]["id"], call["id"]);
     assert_eq!(
@@ -831,18 +638,18 @@ async fn notifications_deliver_queue_and_user_events() {
     assert_eq!(env.send(Method::DELETE, &path, None).await.status(), 200);
     let (_, listed) = env.json(Method::GET, &path, None).await;
     assert!(listed["entities"].as_array().unwrap().is_empty());
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn subscriptions_reject_bad_topics() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     let (_, channel) = env
         .json(Method::POST, "/api/v2/notifications/channels", None)
         .await;
     let id = channel["id"].as_str().unwrap();
     let path = format!("/api/v2/notifications/channels/{id}/subscriptions");
-    let good = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
+    let good = format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls");
     let topics = json!([{"id": good}, {"id": "v2.conversations.123"}]);
 
     let (status, body) = env.json(Method::POST, &path, Some(topics.clone())).await;
@@ -891,25 +698,25 @@ async fn subscriptions_reject_bad_topics() {
         )
         .await;
     assert_eq!(unknown_channel.0, 404);
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn a_second_socket_drops_the_first_and_drops_send_socket_closing() {
-    let env = start("quiet").await;
-    let topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
-    let (id, mut first) = channel(&env, std::slice::from_ref(&topic)).await;
-    let uri = format!("ws://{}/channels/{id}", env.server.local_addr());
-    let (mut second, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let env = Harness::scenario("quiet").await;
+    let topic = format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls");
+    let (id, mut first) = env.channel(std::slice::from_ref(&topic)).await;
+    let uri = format!("ws://{}/channels/{id}", env.mock.local_addr());
+    let mut second = connect(&uri).await;
     let seen = read_until_closed(&mut first).await;
     assert!(!seen.contains(&topic));
     // The second socket still gets events.
-    env.conference("connected").await;
+    env.conference_json("connected").await;
     next_frame(&mut second, &topic).await;
 
     env.faults(json!({"socketDropAfterSecs": 1, "socketClosingNotice": true}))
         .await;
-    let (mut third, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let mut third = connect(&uri).await;
     let seen = read_until_closed(&mut third).await;
     assert_eq!(
         seen.last().map(String::as_str),
@@ -917,26 +724,26 @@ async fn a_second_socket_drops_the_first_and_drops_send_socket_closing() {
     );
 
     env.faults(json!({"socketClosingNotice": false})).await;
-    let (mut fourth, _) = tokio_tungstenite::connect_async(&uri).await.unwrap();
+    let mut fourth = connect(&uri).await;
     let seen = read_until_closed(&mut fourth).await;
     assert!(!seen.iter().any(|t| t == "v2.system.socket_closing"));
 
     let missing =
-        tokio_tungstenite::connect_async(format!("ws://{}/channels/nope", env.server.local_addr()))
+        tokio_tungstenite::connect_async(format!("ws://{}/channels/nope", env.mock.local_addr()))
             .await;
     assert!(missing.is_err());
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn control_api_scripts_changes_and_resets() {
-    let env = start("quiet").await;
-    let call = env.conference("alerting").await;
+    let env = Harness::scenario("quiet").await;
+    let call = env.conference_json("alerting").await;
     let id = call["id"].as_str().unwrap();
     let ben = leg_id(&call, "Ben Ortiz");
     // Agents get their user and the call's queue.
     assert_eq!(leg(&call, "Ben Ortiz")["user"]["id"], BEN);
-    assert_eq!(leg(&call, "Ben Ortiz")["queue"]["id"], SUPPORT);
+    assert_eq!(leg(&call, "Ben Ortiz")["queue"]["id"], SUPPORT_ID);
     let status = env
         .send(
             Method::PATCH,
@@ -973,20 +780,14 @@ async fn control_api_scripts_changes_and_resets() {
         env.send(Method::POST, "/mock/reset", None).await.status(),
         204
     );
-    let (status, _) = env
-        .json(
-            Method::GET,
-            &format!("/api/v2/conversations/calls/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = env.call_answer(id).await;
     assert_eq!(status, 404, "reset forgets scripted calls");
     let (_, faults) = env.json(Method::GET, "/mock/faults", None).await;
     assert_eq!(
         faults["rateLimitPerMinute"], 0,
         "reset restores the scenario's faults"
     );
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[test]
@@ -1040,25 +841,25 @@ fn the_cli_prints_where_it_listens_and_refuses_remote_binds() {
 
 #[tokio::test]
 async fn event_latency_holds_frames_back() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"eventLatencyMs": 300})).await;
-    let topic = format!("v2.routing.queues.{SUPPORT}.conversations.calls");
-    let (_, mut socket) = channel(&env, std::slice::from_ref(&topic)).await;
+    let topic = format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls");
+    let (_, mut socket) = env.channel(std::slice::from_ref(&topic)).await;
     let before = std::time::Instant::now();
-    env.conference("connected").await;
+    env.conference_json("connected").await;
     next_frame(&mut socket, &topic).await;
     assert!(
         before.elapsed() >= Duration::from_millis(300),
         "a frame never comes early"
     );
-    env.server.shutdown().await;
+    env.stop().await;
 }
 
 #[tokio::test]
 async fn not_a_user_fault_refuses_the_calls_path_only() {
-    let env = start("quiet").await;
+    let env = Harness::scenario("quiet").await;
     env.faults(json!({"callsPathNotAUser": true})).await;
-    let call = env.conference("connected").await;
+    let call = env.conference_json("connected").await;
     let id = call["id"].as_str().unwrap();
     let ben = leg_id(&call, "Ben Ortiz");
     let kick = json!({"state": "disconnected"});
@@ -1081,5 +882,5 @@ async fn not_a_user_fault_refuses_the_calls_path_only() {
     assert_eq!(fallback.status(), 202);
     env.wait_for(id, |c| state_of(c, "Ben Ortiz") == "disconnected")
         .await;
-    env.server.shutdown().await;
+    env.stop().await;
 }

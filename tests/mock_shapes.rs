@@ -2,18 +2,15 @@
 //! platform's models (tests/models.json, a copy of the official SDK's models): an official SDK
 //! pointed at the mock must parse everything it sends.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+mod common;
 
-use confwatch::mock::{MockOptions, MockServer, Scenario};
-use futures::{SinkExt, StreamExt};
+use std::collections::BTreeSet;
+
+use common::{AVA, BEN, Harness, SUPPORT_ID, VIEWER_ID, VIEWER_SECRET, connect, frame_where};
+use futures::SinkExt;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-const SUPPORT: &str = "6f1c0b7e-0000-4000-8000-000000000001";
-const AVA: &str = "a0000000-0000-4000-8000-000000000001";
-const BEN: &str = "a0000000-0000-4000-8000-000000000002";
 
 /// Checks JSON values against the models of models.json.
 struct Models {
@@ -270,79 +267,6 @@ fn the_checker_catches_what_an_sdk_would_choke_on() {
     );
 }
 
-struct Env {
-    server: MockServer,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Env {
-    async fn start(scenario: &str) -> (Env, Value) {
-        let server = MockServer::start(MockOptions::loopback(Scenario::named(scenario).unwrap()))
-            .await
-            .unwrap();
-        let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{}/oauth/token", server.base_url()))
-            .basic_auth(server.client_id(), Some(server.client_secret()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let access = token["access_token"].as_str().unwrap().to_string();
-        (
-            Env {
-                server,
-                http,
-                token: access,
-            },
-            token,
-        )
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, String) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.server.base_url()))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer = request.send().await.unwrap();
-        (answer.status().as_u16(), answer.text().await.unwrap())
-    }
-
-    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let (status, text) = self.call(method, path, body).await;
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
-
-async fn frame(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(text.as_str()).unwrap();
-            if want(&value) {
-                return value;
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn every_answer_and_frame_fits_the_platform_models() {
     let mut out = Collected {
@@ -350,7 +274,8 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         checked: Vec::new(),
         problems: Vec::new(),
     };
-    let (env, token) = Env::start("quiet").await;
+    let env = Harness::scenario("quiet").await;
+    let token = &env.token_answer;
     let keys: BTreeSet<&str> = token
         .as_object()
         .unwrap()
@@ -373,8 +298,8 @@ async fn every_answer_and_frame_fits_the_platform_models() {
     out.add("channel", "Channel", &channel);
     let id = channel["id"].as_str().unwrap();
     let topics = json!([
-        {"id": format!("v2.routing.queues.{SUPPORT}.conversations.calls")},
-        {"id": format!("v2.routing.queues.{SUPPORT}.conversations")},
+        {"id": format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls")},
+        {"id": format!("v2.routing.queues.{SUPPORT_ID}.conversations")},
         {"id": format!("v2.users.{BEN}.conversations.calls")},
         {"id": "v2.bogus.topic"},
     ]);
@@ -397,9 +322,7 @@ async fn every_answer_and_frame_fits_the_platform_models() {
     let (status, rejected) = env.json(Method::POST, &subs_path, Some(topics)).await;
     assert_eq!(status, 400);
     out.add("subscription error 400", "ErrorBody", &rejected);
-    let (mut socket, _) = tokio_tungstenite::connect_async(channel["connectUri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let mut socket = connect(channel["connectUri"].as_str().unwrap()).await;
 
     // A conference with a ringing leg, a held one, then a kick.
     let (status, call) = env
@@ -423,14 +346,14 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         ("queue calls event", ".conversations.calls"),
         ("queue generic event", ".conversations"),
     ] {
-        let f = frame(&mut socket, |f| {
+        let f = frame_where(&mut socket, |f| {
             let t = f["topicName"].as_str().unwrap_or("");
             t.starts_with("v2.routing") && t.ends_with(want)
         })
         .await;
         out.frame(kind, &f);
     }
-    let f = frame(&mut socket, |f| {
+    let f = frame_where(&mut socket, |f| {
         f["topicName"]
             .as_str()
             .unwrap_or("")
@@ -440,27 +363,27 @@ async fn every_answer_and_frame_fits_the_platform_models() {
     out.frame("user calls event", &f);
 
     // The external party hangs up with a do-not-disturb disconnect (spelled differently per shape).
-    env.call(
+    env.text(
         Method::PATCH,
         &format!("/mock/conversations/{conv}/participants/{ext}"),
         Some(json!({"state": "disconnected", "disconnectType": "endpoint.donotdisturb"})),
     )
     .await;
-    env.call(
+    env.text(
         Method::PATCH,
         &format!("/mock/conversations/{conv}/participants/{ben}"),
         Some(json!({"state": "connected"})),
     )
     .await;
     let kick = env
-        .call(
+        .text(
             Method::PATCH,
             &format!("/api/v2/conversations/calls/{conv}/participants/{ben}"),
             Some(json!({"state": "disconnected"})),
         )
         .await;
     assert_eq!(kick, (202, String::new()), "202 with an empty body");
-    let f = frame(&mut socket, |f| {
+    let f = frame_where(&mut socket, |f| {
         f["topicName"]
             .as_str()
             .unwrap_or("")
@@ -473,13 +396,7 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         "endpoint.dnd"
     );
     out.frame("event after a kick", &f);
-    let (_, got) = env
-        .json(
-            Method::GET,
-            &format!("/api/v2/conversations/calls/{conv}"),
-            None,
-        )
-        .await;
+    let (_, got) = env.call_answer(&conv).await;
     assert_eq!(
         got["participants"][3]["disconnectType"],
         "endpoint.donotdisturb"
@@ -495,9 +412,9 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         .send(Message::Text(r#"{"message":"ping"}"#.into()))
         .await
         .unwrap();
-    let pong = frame(&mut socket, |f| f["eventBody"]["message"] == "pong").await;
+    let pong = frame_where(&mut socket, |f| f["eventBody"]["message"] == "pong").await;
     out.frame("pong", &pong);
-    let beat = frame(&mut socket, |f| {
+    let beat = frame_where(&mut socket, |f| {
         f["eventBody"]["message"] == "WebSocket Heartbeat"
     })
     .await;
@@ -567,7 +484,7 @@ async fn every_answer_and_frame_fits_the_platform_models() {
     out.add("404 unknown route", "ErrorBody", &e);
     let answer = env
         .http
-        .patch(format!("{}{kick_path}", env.server.base_url()))
+        .patch(env.url(&kick_path))
         .bearer_auth(&env.token)
         .body("x")
         .send()
@@ -586,26 +503,16 @@ async fn every_answer_and_frame_fits_the_platform_models() {
     out.add("405", "ErrorBody", &e);
     let answer = env
         .http
-        .get(format!("{}/api/v2/routing/queues", env.server.base_url()))
+        .get(env.url("/api/v2/routing/queues"))
         .send()
         .await
         .unwrap();
     assert_eq!(answer.status(), 401);
     out.add("401", "ErrorBody", &answer.json().await.unwrap());
-    let viewer: Value = env
-        .http
-        .post(format!("{}/oauth/token", env.server.base_url()))
-        .basic_auth("quiet-viewer", Some("quiet-viewer-secret"))
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let viewer = env.token_json(VIEWER_ID, VIEWER_SECRET).await;
     let answer = env
         .http
-        .patch(format!("{}{kick_path}", env.server.base_url()))
+        .patch(env.url(&kick_path))
         .bearer_auth(viewer["access_token"].as_str().unwrap())
         .json(&disconnect)
         .send()
@@ -644,7 +551,7 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         Some(json!({"serverErrorRate": 0.0, "rateLimitPerMinute": 1})),
     )
     .await;
-    env.call(Method::GET, "/api/v2/routing/queues", None).await;
+    env.text(Method::GET, "/api/v2/routing/queues", None).await;
     let (s429, e) = env.json(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(s429, 429);
     out.add("429", "ErrorBody", &e);
@@ -659,19 +566,16 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         Some(json!({"socketDropAfterSecs": 1})),
     )
     .await;
-    let (mut dropped, _) =
-        tokio_tungstenite::connect_async(channel["connectUri"].as_str().unwrap())
-            .await
-            .unwrap();
-    let closing = frame(&mut dropped, |f| {
+    let mut dropped = connect(channel["connectUri"].as_str().unwrap()).await;
+    let closing = frame_where(&mut dropped, |f| {
         f["topicName"] == "v2.system.socket_closing"
     })
     .await;
     out.frame("socket_closing", &closing);
-    env.server.shutdown().await;
+    env.stop().await;
 
     // The demo's own world: every call it holds, as GET, generic and analytics, and its events.
-    let (demo, _) = Env::start("demo").await;
+    let demo = Harness::scenario("demo").await;
     let (_, queues) = demo.json(Method::GET, "/api/v2/routing/queues", None).await;
     out.add("demo queues", "QueueEntityListing", &queues);
     let (_, channel) = demo
@@ -694,11 +598,9 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         )
         .await;
     assert_eq!(status, 200);
-    let (mut socket, _) = tokio_tungstenite::connect_async(channel["connectUri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let mut socket = connect(channel["connectUri"].as_str().unwrap()).await;
     for n in 0..2 {
-        let f = frame(&mut socket, |f| {
+        let f = frame_where(&mut socket, |f| {
             f["topicName"].as_str().unwrap_or("").ends_with(".calls")
         })
         .await;
@@ -724,20 +626,14 @@ async fn every_answer_and_frame_fits_the_platform_models() {
         .collect();
     assert!(ids.len() >= 8);
     for id in ids.iter().take(20) {
-        let (_, call) = demo
-            .json(
-                Method::GET,
-                &format!("/api/v2/conversations/calls/{id}"),
-                None,
-            )
-            .await;
+        let (_, call) = demo.call_answer(id).await;
         out.add("demo GET call", "CallConversation", &call);
         let (_, generic) = demo
             .json(Method::GET, &format!("/api/v2/conversations/{id}"), None)
             .await;
         out.add("demo GET conversation", "Conversation", &generic);
     }
-    demo.server.shutdown().await;
+    demo.stop().await;
 
     let models: BTreeSet<&str> = out.checked.iter().map(|(_, m)| m.as_str()).collect();
     assert_eq!(models.len(), 9, "every answer model was walked: {models:?}");

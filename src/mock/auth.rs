@@ -1,5 +1,5 @@
 //! OAuth clients, the tokens issued to them, bearer checks, permissions and the per-token
-//! rate limit (fixed 60 s windows).
+//! rate limit (fixed windows, 60 s unless the `rateLimitWindowSecs` fault says otherwise).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,8 +18,6 @@ pub const KICK_PERMISSIONS: &[&str] = &[
 pub const QUEUE_VIEW: &str = "routing:queue:view";
 pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
 pub const CALL_VIEW: &str = "conversation:call:view";
-
-const WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct Client {
@@ -183,11 +181,13 @@ impl Auth {
         Ok((token.trim().to_string(), Caller { client }))
     }
 
-    /// Counts one request against the token's window; `None` when the limit is off.
+    /// Counts one request against the token's fixed window of `window`; `None` when the limit
+    /// is off.
     pub fn admit(
         &mut self,
         token: &str,
         limit: u32,
+        window: Duration,
         now: Instant,
     ) -> Result<Option<RateHeaders>, ApiError> {
         if limit == 0 {
@@ -196,13 +196,13 @@ impl Auth {
         let Some(entry) = self.tokens.get_mut(token) else {
             return Ok(None);
         };
-        if now.saturating_duration_since(entry.window_start) >= WINDOW {
+        if now.saturating_duration_since(entry.window_start) >= window {
             entry.window_start = now;
             entry.window_count = 0;
         }
-        let reset = ceil_secs((entry.window_start + WINDOW).saturating_duration_since(now)).max(1);
+        let reset = ceil_secs((entry.window_start + window).saturating_duration_since(now)).max(1);
         if entry.window_count >= limit {
-            let mut error = ApiError::too_many_requests(limit, reset);
+            let mut error = ApiError::too_many_requests(limit, window.as_secs(), reset);
             add_rate_headers(
                 &mut error.headers,
                 RateHeaders {
@@ -244,6 +244,15 @@ pub fn add_rate_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A header of a refused request, as text.
+    fn header(error: &ApiError, name: &str) -> Option<String> {
+        error
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.to_str().unwrap().to_string())
+    }
 
     fn auth() -> Auth {
         Auth::new(vec![Client {
@@ -294,19 +303,52 @@ mod tests {
         let mut auth = auth();
         let t0 = Instant::now();
         let token = auth.issue("c", Duration::from_secs(600), t0);
-        assert_eq!(auth.admit(&token, 2, t0).unwrap().unwrap().count, 1);
-        assert_eq!(auth.admit(&token, 2, t0).unwrap().unwrap().count, 2);
+        let minute = Duration::from_secs(60);
+        assert_eq!(auth.admit(&token, 2, minute, t0).unwrap().unwrap().count, 1);
+        assert_eq!(auth.admit(&token, 2, minute, t0).unwrap().unwrap().count, 2);
         let err = auth
-            .admit(&token, 2, t0 + Duration::from_millis(100))
+            .admit(&token, 2, minute, t0 + Duration::from_millis(100))
             .unwrap_err();
         assert_eq!(err.status, 429);
-        let retry = err
-            .headers
-            .iter()
-            .find(|(n, _)| n == "retry-after")
-            .map(|(_, v)| v.to_str().unwrap().to_string());
-        assert_eq!(retry.as_deref(), Some("60"));
+        assert_eq!(header(&err, "retry-after").as_deref(), Some("60"));
         // A new window admits again.
-        assert!(auth.admit(&token, 2, t0 + Duration::from_secs(60)).is_ok());
+        assert!(
+            auth.admit(&token, 2, minute, t0 + Duration::from_secs(60))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_short_window_sets_retry_after_and_reset_and_ends_sooner() {
+        let mut auth = auth();
+        let t0 = Instant::now();
+        let token = auth.issue("c", Duration::from_secs(600), t0);
+        let window = Duration::from_secs(2);
+        let first = auth.admit(&token, 1, window, t0).unwrap().unwrap();
+        assert_eq!(first.reset_secs, 2);
+        let err = auth
+            .admit(&token, 1, window, t0 + Duration::from_millis(500))
+            .unwrap_err();
+        assert_eq!(err.status, 429);
+        // 1.5 s left, rounded up.
+        assert_eq!(header(&err, "retry-after").as_deref(), Some("2"));
+        assert_eq!(header(&err, "inin-ratelimit-reset").as_deref(), Some("2"));
+        assert!(
+            err.message.contains("within [2] seconds"),
+            "{}",
+            err.message
+        );
+        // Still refused just before the window ends; admitted once it has.
+        assert!(
+            auth.admit(&token, 1, window, t0 + Duration::from_millis(1_999))
+                .is_err()
+        );
+        assert_eq!(
+            auth.admit(&token, 1, window, t0 + window)
+                .unwrap()
+                .unwrap()
+                .count,
+            1
+        );
     }
 }

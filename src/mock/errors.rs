@@ -86,11 +86,13 @@ impl ApiError {
     }
 
     /// 429 with `Retry-After` in whole seconds.
-    pub fn too_many_requests(limit: u32, retry_after_secs: u64) -> ApiError {
+    pub fn too_many_requests(limit: u32, window_secs: u64, retry_after_secs: u64) -> ApiError {
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too.many.requests",
-            format!("Rate limit exceeded the maximum [{limit}] requests within [60] seconds"),
+            format!(
+                "Rate limit exceeded the maximum [{limit}] requests within [{window_secs}] seconds"
+            ),
         );
         error
             .headers

@@ -31,8 +31,12 @@ pub struct Faults {
     /// Delay between a change and its WebSocket frame.
     pub event_latency_ms: u64,
     pub transition_lock: TransitionLock,
-    /// Requests per minute per token; 0 = unlimited.
+    /// Requests per token per rate window; 0 = unlimited. (The platform's window is a minute,
+    /// hence the name.)
     pub rate_limit_per_minute: u32,
+    /// Length of the fixed rate window, 1 to 3600 s: the platform's is 60; tests shorten it so a
+    /// 429's `Retry-After` does not hold them up for a minute.
+    pub rate_limit_window_secs: u64,
     /// Share of API requests (0.0 to 1.0) answered with `server_error_status`.
     pub server_error_rate: f64,
     /// 500, 502, 503 or 504.
@@ -58,6 +62,7 @@ impl Default for Faults {
             event_latency_ms: 0,
             transition_lock: TransitionLock::default(),
             rate_limit_per_minute: 300,
+            rate_limit_window_secs: 60,
             server_error_rate: 0.0,
             server_error_status: 503,
             socket_drop_after_secs: 0,
@@ -78,6 +83,7 @@ pub struct FaultsPatch {
     pub event_latency_ms: Option<u64>,
     pub transition_lock: Option<TransitionLockPatch>,
     pub rate_limit_per_minute: Option<u32>,
+    pub rate_limit_window_secs: Option<u64>,
     pub server_error_rate: Option<f64>,
     pub server_error_status: Option<u16>,
     pub socket_drop_after_secs: Option<u64>,
@@ -103,6 +109,9 @@ impl Faults {
         if !matches!(self.server_error_status, 500 | 502 | 503 | 504) {
             return Err("serverErrorStatus must be 500, 502, 503 or 504".into());
         }
+        if !(1..=3600).contains(&self.rate_limit_window_secs) {
+            return Err("rateLimitWindowSecs must be between 1 and 3600".into());
+        }
         if self.token_lifetime_secs == 0 {
             return Err("tokenLifetimeSecs must be at least 1".into());
         }
@@ -120,6 +129,7 @@ impl Faults {
             jitter_ms,
             event_latency_ms,
             rate_limit_per_minute,
+            rate_limit_window_secs,
             server_error_rate,
             server_error_status,
             socket_drop_after_secs,
@@ -162,5 +172,25 @@ mod tests {
         let patch: FaultsPatch = serde_json::from_str(r#"{"serverErrorRate":2.0}"#).unwrap();
         assert!(Faults::default().patched(patch).is_err());
         assert!(serde_json::from_str::<FaultsPatch>(r#"{"bogus":1}"#).is_err());
+        for window in [0, 3601] {
+            let patch: FaultsPatch =
+                serde_json::from_str(&format!(r#"{{"rateLimitWindowSecs":{window}}}"#)).unwrap();
+            let refused = Faults::default().patched(patch).unwrap_err();
+            assert!(refused.contains("rateLimitWindowSecs"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn rate_window_defaults_to_a_minute_and_can_be_shortened() {
+        assert_eq!(Faults::default().rate_limit_window_secs, 60);
+        for window in [1, 2, 3600] {
+            let patch: FaultsPatch =
+                serde_json::from_str(&format!(r#"{{"rateLimitWindowSecs":{window}}}"#)).unwrap();
+            let next = Faults::default().patched(patch).unwrap();
+            assert_eq!(next.rate_limit_window_secs, window);
+            assert_eq!(next.rate_limit_per_minute, 300, "the limit itself stays");
+        }
+        let shown = serde_json::to_value(Faults::default()).unwrap();
+        assert_eq!(shown["rateLimitWindowSecs"], 60);
     }
 }

@@ -537,40 +537,6 @@ mod tests {
     use super::*;
     use crate::platform::models::ParticipantState;
 
-    fn call() -> Call {
-        let now = Utc::now();
-        let leg = super::super::world::Leg {
-            id: "p1".into(),
-            name: "Ava".into(),
-            address: String::new(),
-            purpose: "agent".into(),
-            user: Some(("u1".into(), "Ava".into())),
-            inbound: false,
-            state: ParticipantState::Connected,
-            held: false,
-            muted: false,
-            start_time: now,
-            alerting_time: None,
-            connected_time: Some(now),
-            end_time: None,
-            hold_time: None,
-            disconnect_type: None,
-            consult_participant_id: None,
-            changed_at: Instant::now(),
-        };
-        Call {
-            id: "c1".into(),
-            queue_id: "q1".into(),
-            queue_name: "Q".into(),
-            start_time: now,
-            end_time: None,
-            conference_start: None,
-            max_participants: None,
-            legs: vec![leg],
-            ended_at: None,
-        }
-    }
-
     #[test]
     fn publish_reaches_queue_and_user_topics_once_each() {
         let mut hub = Hub::default();
@@ -586,7 +552,10 @@ mod tests {
         )
         .unwrap();
         let (mut receiver, _) = hub.connect("ch").unwrap();
-        hub.publish(&call(), Instant::now());
+        hub.publish(
+            &Call::sample(ParticipantState::Connected, None),
+            Instant::now(),
+        );
         let mut topics = Vec::new();
         while let Ok(frame) = receiver.try_recv() {
             let value: serde_json::Value = serde_json::from_str(&frame.text).unwrap();
@@ -613,7 +582,7 @@ mod tests {
         )
         .unwrap();
         let (mut receiver, _) = hub.connect("ch").unwrap();
-        let call = call();
+        let call = Call::sample(ParticipantState::Connected, None);
         for _ in 0..=SOCKET_QUEUE {
             hub.publish(&call, Instant::now());
         }

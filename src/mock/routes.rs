@@ -130,6 +130,7 @@ async fn platform_layer(
             let admitted = {
                 let mut state = shared.lock();
                 let limit = state.faults.rate_limit_per_minute;
+                let window = Duration::from_secs(state.faults.rate_limit_window_secs);
                 state
                     .auth
                     .caller(authorization, now)
@@ -137,7 +138,7 @@ async fn platform_layer(
                         client_id = Some(caller.client.id.clone());
                         state
                             .auth
-                            .admit(&token, limit, now)
+                            .admit(&token, limit, window, now)
                             .map(|headers| (caller, headers))
                     })
             };

@@ -270,6 +270,22 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_window_is_set_in_faults_and_checked() {
+        let base = "name = \"w\"\n[[queues]]\nname = \"Q\"\n[[clients]]\nid = \"c\"\n[faults]\n";
+        let short = Scenario::parse(&format!("{base}rateLimitWindowSecs = 2")).unwrap();
+        assert_eq!(short.faults.rate_limit_window_secs, 2);
+        assert_eq!(
+            Scenario::parse(base).unwrap().faults.rate_limit_window_secs,
+            60
+        );
+        let err = Scenario::parse(&format!("{base}rateLimitWindowSecs = 0")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("rateLimitWindowSecs"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
     fn bad_files_are_refused_with_reasons() {
         let err = Scenario::parse("name = \"x\"\nclients = []").unwrap_err();
         assert!(format!("{err:#}").contains("client"));

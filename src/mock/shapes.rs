@@ -346,48 +346,13 @@ pub fn queue(queue: &QueueInfo) -> Queue {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
     use DisconnectShape::*;
 
-    fn call_with_leg(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
-        let now = Utc::now();
-        let leg = Leg {
-            id: "p1".into(),
-            name: "Ava".into(),
-            address: String::new(),
-            purpose: "agent".into(),
-            user: None,
-            inbound: false,
-            state,
-            held: false,
-            muted: false,
-            start_time: now,
-            alerting_time: None,
-            connected_time: None,
-            end_time: None,
-            hold_time: None,
-            disconnect_type,
-            consult_participant_id: None,
-            changed_at: Instant::now(),
-        };
-        Call {
-            id: "c1".into(),
-            queue_id: "q1".into(),
-            queue_name: "Q".into(),
-            start_time: now,
-            end_time: None,
-            conference_start: None,
-            max_participants: None,
-            legs: vec![leg],
-            ended_at: None,
-        }
-    }
-
     #[test]
     fn scheduled_is_sent_only_where_the_model_lists_it() {
-        let call = call_with_leg(ParticipantState::Scheduled, None);
+        let call = Call::sample(ParticipantState::Scheduled, None);
         let get = serde_json::to_value(call_conversation(&call, Flavor::Get)).unwrap();
         let event = serde_json::to_value(call_conversation(&call, Flavor::Event)).unwrap();
         let generic = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
@@ -398,7 +363,7 @@ mod tests {
 
     #[test]
     fn the_generic_event_spells_dnd_and_leaves_out_self_uri() {
-        let call = call_with_leg(
+        let call = Call::sample(
             ParticipantState::Disconnected,
             Some(DisconnectType::EndpointDnd),
         );

@@ -69,6 +69,42 @@ pub struct Call {
 }
 
 impl Call {
+    /// A one-leg call (agent "Ava", user u1, queue q1) for unit tests of the shapes and the hub.
+    #[cfg(test)]
+    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
+        let now = Utc::now();
+        let leg = Leg {
+            id: "p1".into(),
+            name: "Ava".into(),
+            address: String::new(),
+            purpose: "agent".into(),
+            user: Some(("u1".into(), "Ava".into())),
+            inbound: false,
+            connected_time: (state == ParticipantState::Connected).then_some(now),
+            state,
+            held: false,
+            muted: false,
+            start_time: now,
+            alerting_time: None,
+            end_time: None,
+            hold_time: None,
+            disconnect_type,
+            consult_participant_id: None,
+            changed_at: Instant::now(),
+        };
+        Call {
+            id: "c1".into(),
+            queue_id: "q1".into(),
+            queue_name: "Q".into(),
+            start_time: now,
+            end_time: None,
+            conference_start: None,
+            max_participants: None,
+            legs: vec![leg],
+            ended_at: None,
+        }
+    }
+
     pub fn live_count(&self) -> usize {
         self.legs.iter().filter(|l| l.state.is_live()).count()
     }
@@ -222,6 +258,7 @@ impl World {
         self.actions.remove(&due.seq)
     }
 
+    #[cfg(test)]
     pub fn pending_actions(&self) -> usize {
         self.actions.len()
     }
