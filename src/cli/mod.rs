@@ -366,7 +366,7 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     .await;
     let _ = printer.await;
     if json {
-        println!("{}", serde_json::to_string(&outcome)?);
+        write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
     }
     Ok(exit_code(&outcome))
 }
@@ -374,15 +374,22 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
 fn print_progress(progress: &Progress, json: bool) {
     if json {
         if let Ok(line) = serde_json::to_string(progress) {
-            println!("{line}");
+            write_line(&mut std::io::stdout(), &line);
         }
     } else {
-        eprintln!(
+        let line = format!(
             "{:>6.2}s  {}",
             progress.at_ms as f64 / 1000.0,
             describe_step(&progress.step)
         );
+        write_line(&mut std::io::stderr(), &line);
     }
+}
+
+/// One line of output. A reader that went away (`| head -1`) is not the kick's failure:
+/// unlike `println!`, this does not panic, and the kick ends with its own exit code.
+fn write_line(out: &mut impl Write, line: &str) {
+    let _ = writeln!(out, "{line}");
 }
 
 #[cfg(test)]
