@@ -1,5 +1,7 @@
 //! Finding the active calls: the analytics details query (`conversationEnd notExists`), paged.
 
+use std::collections::HashSet;
+
 use chrono::{Duration as ChronoDuration, Utc};
 use reqwest::Method;
 
@@ -86,7 +88,27 @@ impl Client {
                 break;
             }
         }
-        ids.dedup();
-        Ok(ids)
+        Ok(unique_in_order(ids))
+    }
+}
+
+/// Drops repeated ids, keeping each one's first place. Pages are read while the result set
+/// shifts, so one call can show on two pages, not only next to itself.
+fn unique_in_order(mut ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_repeated_on_a_later_page_is_kept_once_in_its_first_place() {
+        let ids = ["c1", "c2", "c3", "c2", "c4", "c1"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(unique_in_order(ids), ["c1", "c2", "c3", "c4"]);
     }
 }
