@@ -558,6 +558,8 @@ impl KickMachine {
         });
     }
 
+    /// Waits a jittered exponential backoff, or the server's `Retry-After` (5xx) when longer;
+    /// never past the job's deadline.
     fn backoff(
         &mut self,
         out: &mut Vec<Effect>,
@@ -565,6 +567,7 @@ impl KickMachine {
         jitter: f64,
         then: Next,
         reason: &str,
+        server_retry_after: Option<Duration>,
     ) {
         let ceiling = self
             .config
@@ -572,7 +575,10 @@ impl KickMachine {
             .saturating_mul(1u32 << self.retries.min(20))
             .min(self.config.backoff_cap);
         self.retries += 1;
-        let delay = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+        let delay = ceiling
+            .mul_f64(jitter.clamp(0.0, 1.0))
+            .max(server_retry_after.unwrap_or_default())
+            .min(self.config.deadline.saturating_sub(now));
         out.push(Effect::Report(Step::Backoff {
             delay_ms: delay.as_millis() as u64,
             reason: reason.to_string(),
@@ -631,7 +637,8 @@ impl KickMachine {
                     self.finish(out, now, OutcomeKind::Failed, &message, error.status);
                 } else {
                     let reason = format!("read failed: {}", short(&error));
-                    self.backoff(out, now, jitter, Next::Read, &reason);
+                    let floor = error.server_retry_after();
+                    self.backoff(out, now, jitter, Next::Read, &reason, floor);
                 }
             }
             FailureKind::NotFound => {
@@ -697,6 +704,7 @@ impl KickMachine {
                     jitter,
                     Next::Read,
                     "409 conflict: re-reading the leg",
+                    None,
                 );
             }
             FailureKind::RateLimited { retry_after } => {
@@ -707,7 +715,8 @@ impl KickMachine {
                     self.maybe_patched = true;
                 }
                 let reason = short(&error);
-                self.backoff(out, now, jitter, Next::Patch, &reason);
+                let floor = error.server_retry_after();
+                self.backoff(out, now, jitter, Next::Patch, &reason, floor);
             }
             FailureKind::Forbidden => {
                 let message = format!(

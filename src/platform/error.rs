@@ -34,6 +34,9 @@ pub struct ApiError {
     pub status: Option<u16>,
     pub code: Option<String>,
     pub message: String,
+    /// `Retry-After` of a 5xx answer: the least wait before a retry (the official SDKs honour it
+    /// on 503). A 429's wait is in `FailureKind::RateLimited` instead.
+    pub retry_after: Option<Duration>,
 }
 
 /// The permissions any one of which allows removing a participant (genesys-cloud.md).
@@ -47,6 +50,7 @@ impl ApiError {
             status: None,
             code: None,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -77,6 +81,11 @@ impl ApiError {
             status: Some(status),
             code,
             message: message.unwrap_or_else(|| format!("HTTP {status}")),
+            retry_after: if (500..600).contains(&status) {
+                retry_after
+            } else {
+                None
+            },
         }
     }
 
@@ -86,6 +95,13 @@ impl ApiError {
             self.kind,
             FailureKind::Conflict | FailureKind::RateLimited { .. } | FailureKind::Unavailable
         )
+    }
+
+    /// The least wait before retrying a server error, when the platform named one.
+    pub fn server_retry_after(&self) -> Option<Duration> {
+        (self.kind == FailureKind::Unavailable)
+            .then_some(self.retry_after)
+            .flatten()
     }
 
     pub fn has_code(&self, code: &str) -> bool {
@@ -127,6 +143,16 @@ mod tests {
                 retry_after: Duration::from_secs(3)
             }
         );
+    }
+
+    #[test]
+    fn a_server_error_keeps_its_retry_after_and_stays_unavailable() {
+        let e = ApiError::from_status("GET /x", 503, None, None, Some(Duration::from_secs(4)));
+        assert_eq!(e.kind, FailureKind::Unavailable);
+        assert_eq!(e.server_retry_after(), Some(Duration::from_secs(4)));
+        let conflict =
+            ApiError::from_status("GET /x", 409, None, None, Some(Duration::from_secs(4)));
+        assert_eq!(conflict.server_retry_after(), None);
     }
 
     #[test]

@@ -354,6 +354,21 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(2500)));
     }
 
+    /// A 503 with Retry-After: the wait reaches the caller (as a floor for its backoff), and the
+    /// failure stays a server error, not a rate limit that would hold back every clone.
+    #[test]
+    fn a_503_answer_carries_its_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "7".parse().unwrap());
+        let body =
+            br#"{"message":"Service unavailable","code":"service.unavailable","status":503}"#;
+        let e = error_from_answer("GET /x", 503, body, retry_after(&headers));
+        assert_eq!(e.kind, FailureKind::Unavailable);
+        assert_eq!(e.server_retry_after(), Some(Duration::from_secs(7)));
+        let e = error_from_answer("GET /x", 502, b"Bad Gateway", retry_after(&headers));
+        assert_eq!(e.server_retry_after(), Some(Duration::from_secs(7)));
+    }
+
     #[tokio::test]
     async fn a_429_holds_back_every_clone_of_the_client_until_retry_after_ends() {
         let (base, limited, other) = server().await;

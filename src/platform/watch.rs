@@ -81,8 +81,8 @@ fn budget_is_low(budget: RateBudget, needed: usize) -> bool {
     budget.allowed > 0 && (budget.remaining() as usize) < needed * 2
 }
 
-/// Retries a read on 429 (after exactly Retry-After) and on transient failures (short backoff),
-/// a few times.
+/// Retries a read on 429 (after exactly Retry-After) and on transient failures (short backoff,
+/// or a 5xx's Retry-After when longer), a few times.
 pub async fn with_retry<T, F, Fut>(mut request: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
@@ -96,7 +96,10 @@ where
                 tries += 1;
                 let delay = match e.kind {
                     FailureKind::RateLimited { retry_after } => retry_after,
-                    _ => Duration::from_millis(100u64 << tries).mul_f64(rand::random::<f64>()),
+                    // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
+                    _ => Duration::from_millis(100u64 << tries)
+                        .mul_f64(rand::random::<f64>())
+                        .max(e.server_retry_after().unwrap_or_default()),
                 };
                 tracing::info!(error = %e, ?delay, "retrying a read");
                 tokio::time::sleep(delay).await;

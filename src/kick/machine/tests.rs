@@ -828,3 +828,79 @@ proptest! {
         }
     }
 }
+
+/// The official SDKs honour Retry-After on a 503: it is a floor under our own backoff.
+#[test]
+fn a_server_error_with_retry_after_waits_at_least_that_long() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::PatchFailed(api(503, None, Some(Duration::from_secs(2)))),
+        ms(20),
+        0.5,
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Report(Step::Backoff { delay_ms: 2000, .. }))),
+        "{effects:?}"
+    );
+    assert_eq!(m.wake_at(), Some(ms(2020)));
+    assert!(m.handle(Input::Timer, ms(2019), 0.5).is_empty());
+    assert_eq!(patches(&m.handle(Input::Timer, ms(2020), 0.5)).len(), 1);
+    // A failed read (502) waits its Retry-After too.
+    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(2030), 0.5);
+    assert!(!effects.is_empty());
+    let read_at = m.wake_at().unwrap();
+    assert_eq!(m.handle(Input::Timer, read_at, 0.5), vec![Effect::Read]);
+    m.handle(
+        Input::ReadFailed(api(502, None, Some(Duration::from_secs(1)))),
+        read_at,
+        0.5,
+    );
+    assert_eq!(m.wake_at(), Some(read_at + Duration::from_secs(1)));
+}
+
+#[test]
+fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(
+        Input::PatchFailed(api(504, None, Some(ms(1)))),
+        ms(20),
+        0.99,
+    );
+    assert_eq!(m.wake_at(), Some(ms(119)));
+}
+
+/// A Retry-After past the job's deadline: the job ends at its deadline, not later.
+#[test]
+fn a_server_error_retry_after_is_bounded_by_the_deadline() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(
+        Input::PatchFailed(api(503, None, Some(Duration::from_secs(600)))),
+        ms(20),
+        0.5,
+    );
+    let deadline = MachineConfig::default().deadline;
+    assert_eq!(m.wake_at(), Some(deadline));
+    assert!(patches(&m.handle(Input::Timer, deadline - ms(1), 0.5)).is_empty());
+    m.handle(Input::Timer, deadline, 0.5);
+    assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
+}
