@@ -23,6 +23,8 @@ pub enum QueueSelection {
 
 /// Requests in flight at once while reading calls, when the budget has room.
 const READ_CONCURRENCY: usize = 4;
+/// A call a snapshot could not read (transient failure) is read once more this much later.
+const REREAD_AFTER: Duration = Duration::from_secs(2);
 /// While no socket can be had, poll this long before trying the socket again.
 const POLL_SPELL: Duration = Duration::from_secs(60);
 
@@ -46,35 +48,55 @@ pub fn select_queues(all: &[Queue], selection: &QueueSelection) -> Result<Vec<Qu
 
 /// Reads the active calls of these queues: the analytics query, then a GET per call,
 /// concurrently while the rate budget has room. A 429 waits its Retry-After; a call that ended
-/// meanwhile (404) is skipped.
+/// meanwhile (404) is skipped; any other failed GET fails the whole read (see
+/// [`read_active_calls_skipping`] for a read that goes on without it).
 pub async fn read_active_calls(
     client: &Client,
     queue_ids: &[String],
 ) -> Result<Vec<CallConversation>, ApiError> {
+    let read = read_active_calls_skipping(client, queue_ids).await?;
+    match read.failed.into_iter().next() {
+        Some((_, error)) => Err(error),
+        None => Ok(read.calls),
+    }
+}
+
+/// The active calls that could be read, and the calls whose GET failed (other than 404).
+#[derive(Debug, Default)]
+pub struct ActiveCalls {
+    pub calls: Vec<CallConversation>,
+    /// Conversation id and why its GET failed (after the usual retries).
+    pub failed: Vec<(String, ApiError)>,
+}
+
+/// As [`read_active_calls`], but one call that cannot be read does not sink the others.
+pub async fn read_active_calls_skipping(
+    client: &Client,
+    queue_ids: &[String],
+) -> Result<ActiveCalls, ApiError> {
     let ids = with_retry(|| client.active_conversation_ids(queue_ids)).await?;
     let concurrency = if budget_is_low(client.rate_budget(), ids.len()) {
         1
     } else {
         READ_CONCURRENCY
     };
-    let results: Vec<Result<Option<CallConversation>, ApiError>> = futures::stream::iter(ids)
+    let results: Vec<(String, Result<CallConversation, ApiError>)> = futures::stream::iter(ids)
         .map(|id| async move {
-            match with_retry(|| client.call(&id)).await {
-                Ok(call) => Ok(Some(call)),
-                Err(e) if e.kind == FailureKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
+            let result = with_retry(|| client.call(&id)).await;
+            (id, result)
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut calls = Vec::new();
-    for result in results {
-        if let Some(call) = result? {
-            calls.push(call);
+    let mut read = ActiveCalls::default();
+    for (id, result) in results {
+        match result {
+            Ok(call) => read.calls.push(call),
+            Err(e) if e.kind == FailureKind::NotFound => {}
+            Err(e) => read.failed.push((id, e)),
         }
     }
-    Ok(calls)
+    Ok(read)
 }
 
 fn budget_is_low(budget: RateBudget, needed: usize) -> bool {
@@ -184,13 +206,20 @@ impl Feed {
                     continue;
                 }
             };
-            self.snapshot(&queue_ids).await?;
+            let (_, mut reread) = self.snapshot(&queue_ids).await?;
+            let mut reread_at = tokio::time::Instant::now() + REREAD_AFTER;
             self.send(FeedEvent::Connection(ConnectionState::Live))
                 .await?;
-            while let Some(signal) = tokio::select! {
-                _ = self.tx.closed() => return Err(Stopped),
-                signal = events.recv() => signal,
-            } {
+            loop {
+                let signal = tokio::select! {
+                    _ = self.tx.closed() => return Err(Stopped),
+                    _ = tokio::time::sleep_until(reread_at), if !reread.is_empty() => {
+                        self.reread(std::mem::take(&mut reread)).await?;
+                        continue;
+                    }
+                    signal = events.recv() => signal,
+                };
+                let Some(signal) = signal else { break };
                 match signal {
                     Signal::Conversation(c) => {
                         self.send(FeedEvent::Model(Update::Conversation(c))).await?
@@ -201,7 +230,8 @@ impl Feed {
                             attempt: reconnects,
                         }))
                         .await?;
-                        self.snapshot(&queue_ids).await?;
+                        (_, reread) = self.snapshot(&queue_ids).await?;
+                        reread_at = tokio::time::Instant::now() + REREAD_AFTER;
                         self.send(FeedEvent::Connection(ConnectionState::Live))
                             .await?;
                     }
@@ -241,13 +271,23 @@ impl Feed {
         }
     }
 
-    /// Re-reads every active call (`Update::Snapshot`); a failure is shown, not fatal.
-    /// Returns how many calls it read.
-    async fn snapshot(&self, queue_ids: &[String]) -> Result<usize, Stopped> {
-        let count = match read_active_calls(&self.client, queue_ids).await {
-            Ok(calls) => {
-                let count = calls.len();
-                self.send(FeedEvent::Model(Update::Snapshot(calls))).await?;
+    /// Re-reads every active call (`Update::Snapshot`); a failure is shown, not fatal, and a
+    /// call that cannot be read is left out with a warning. Returns how many calls it read and
+    /// the ids worth reading once more later (their failure was transient).
+    async fn snapshot(&self, queue_ids: &[String]) -> Result<(usize, Vec<String>), Stopped> {
+        let mut reread = Vec::new();
+        let count = match read_active_calls_skipping(&self.client, queue_ids).await {
+            Ok(read) => {
+                let count = read.calls.len();
+                self.send(FeedEvent::Model(Update::Snapshot(read.calls)))
+                    .await?;
+                for (id, e) in read.failed {
+                    self.send(FeedEvent::Warning(format!("could not read call {id}: {e}")))
+                        .await?;
+                    if e.is_retryable() {
+                        reread.push(id);
+                    }
+                }
                 count
             }
             Err(e) => {
@@ -258,7 +298,25 @@ impl Feed {
         };
         self.send(FeedEvent::RateBudget(self.client.rate_budget()))
             .await?;
-        Ok(count)
+        Ok((count, reread))
+    }
+
+    /// The second (and last) try at calls a snapshot could not read.
+    async fn reread(&self, ids: Vec<String>) -> Result<(), Stopped> {
+        for id in ids {
+            match with_retry(|| self.client.call(&id)).await {
+                Ok(call) => {
+                    self.send(FeedEvent::Model(Update::Conversation(call)))
+                        .await?
+                }
+                Err(e) if e.kind == FailureKind::NotFound => {}
+                Err(e) => {
+                    self.send(FeedEvent::Warning(format!("could not read call {id}: {e}")))
+                        .await?
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Polls within the rate budget for `POLL_SPELL`, then lets the caller try the socket again.
@@ -269,7 +327,8 @@ impl Feed {
             .await?;
         let until = tokio::time::Instant::now() + POLL_SPELL;
         while tokio::time::Instant::now() < until {
-            let calls = self.snapshot(queue_ids).await?;
+            // The next poll reads every call again anyway.
+            let (calls, _) = self.snapshot(queue_ids).await?;
             let interval = poll_interval(self.client.rate_budget(), calls);
             tokio::select! {
                 _ = self.tx.closed() => return Err(Stopped),
@@ -394,6 +453,145 @@ mod tests {
         })
         .await;
         assert_eq!(state, Ok(Some(ConnectionState::Live)));
+    }
+
+    /// A platform with four active calls in one queue: c1 reads fine, c2 answers 503 to its
+    /// first five GETs (more than one read's retries), c3 has ended (404), c4 is forbidden (403).
+    /// Counts the GETs of each call.
+    async fn platform_with_an_unreadable_call() -> (
+        Client,
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    ) {
+        use axum::extract::Path;
+        use axum::http::StatusCode;
+        use axum::routing::{get, post, put};
+        use std::sync::{Arc, Mutex};
+        let hits: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+        let counted = Arc::clone(&hits);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/routing/queues",
+                get(|| async {
+                    axum::Json(serde_json::json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1}))
+                }),
+            )
+            .route(
+                "/api/v2/analytics/conversations/details/query",
+                post(|| async {
+                    let conversations: Vec<_> = ["c1", "c2", "c3", "c4"]
+                        .iter()
+                        .map(|id| serde_json::json!({"conversationId": id}))
+                        .collect();
+                    axum::Json(serde_json::json!({"conversations": conversations, "totalHits": 4}))
+                }),
+            )
+            .route(
+                "/api/v2/conversations/calls/{id}",
+                get(move |Path(id): Path<String>| async move {
+                    let n = {
+                        let mut hits = counted.lock().unwrap();
+                        let n = hits.entry(id.clone()).or_default();
+                        *n += 1;
+                        *n
+                    };
+                    let call = serde_json::json!({"id": id, "participants": []}).to_string();
+                    let fail = |status: StatusCode, code: &str| {
+                        let body = serde_json::json!({"message": "no", "code": code, "status": status.as_u16()});
+                        (status, body.to_string())
+                    };
+                    match id.as_str() {
+                        "c2" if n <= 5 => fail(StatusCode::SERVICE_UNAVAILABLE, "service.unavailable"),
+                        "c3" => fail(StatusCode::NOT_FOUND, "not.found"),
+                        "c4" => fail(StatusCode::FORBIDDEN, "missing.any.permissions"),
+                        _ => (StatusCode::OK, call),
+                    }
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels",
+                post(move || async move {
+                    axum::Json(serde_json::json!({"id": "ch1", "connectUri": format!("ws://{addr}/ws")}))
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels/{id}/subscriptions",
+                put(|| async { axum::Json(serde_json::json!({"entities": []})) }),
+            )
+            .route(
+                "/ws",
+                get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+                    ws.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = format!("http://{addr}");
+        let client = Client::new(crate::config::ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: crate::config::Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        (client, hits)
+    }
+
+    /// One call that cannot be read is left out with a warning naming it; the rest of the
+    /// snapshot still applies; an ended call (404) is skipped silently; a transient failure is
+    /// read once more later, a final one (403) is not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_call_is_skipped_with_a_warning_and_the_snapshot_still_applies() {
+        let (client, hits) = platform_with_an_unreadable_call().await;
+        let mut feed = watch(client, QueueSelection::All);
+        let mut snapshot = None;
+        let mut warnings = Vec::new();
+        // The guard only stops a hang.
+        let reread = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(event) = feed.recv().await {
+                match event {
+                    FeedEvent::Model(Update::Snapshot(calls)) if snapshot.is_none() => {
+                        snapshot = Some(calls.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
+                    }
+                    FeedEvent::Warning(w) => warnings.push(w),
+                    FeedEvent::Model(Update::Conversation(c)) => return Some(c.id),
+                    _ => {}
+                }
+            }
+            None
+        })
+        .await;
+        assert_eq!(
+            snapshot,
+            Some(vec!["c1".to_string()]),
+            "warnings: {warnings:?}"
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("c2") && w.contains("503")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("c4") && w.contains("403")),
+            "{warnings:?}"
+        );
+        assert!(!warnings.iter().any(|w| w.contains("c3")), "{warnings:?}");
+        assert_eq!(
+            reread,
+            Ok(Some("c2".to_string())),
+            "the transient failure was re-read"
+        );
+        let hits = hits.lock().unwrap().clone();
+        assert_eq!(
+            hits.get("c2"),
+            Some(&6),
+            "five failed GETs, then the re-read"
+        );
+        assert_eq!(hits.get("c4"), Some(&1), "a 403 is not read again");
     }
 
     #[test]
