@@ -118,6 +118,11 @@ impl Client {
         decode(&endpoint, &answer)
     }
 
+    /// `DELETE path`, no body sent, any 2xx answer taken as done.
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        self.send(Method::DELETE, path, None).await.map(|_| ())
+    }
+
     /// A request whose answer has no body (the participant PATCH answers 202, empty).
     pub async fn send_no_content<B: Serialize>(
         &self,

@@ -2,6 +2,7 @@
 //! watchdog, and reconnects. Events are not durable, so after every reconnect the owner is told
 //! (`Signal::Reconnected`) and re-reads what it shows.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -94,6 +95,42 @@ impl Client {
         Ok(listing.entities)
     }
 
+    /// Drops every subscription of a channel we no longer use
+    /// (`DELETE .../channels/{id}/subscriptions`), so the platform stops feeding it.
+    pub async fn drop_subscriptions(&self, channel_id: &str) -> Result<(), ApiError> {
+        self.delete(&format!(
+            "/api/v2/notifications/channels/{channel_id}/subscriptions"
+        ))
+        .await
+    }
+
+    /// Creates one channel and subscribes it to `topics` (at most 1,000). Returns the channel
+    /// and a warning for each rejected topic.
+    pub async fn open_channel(
+        &self,
+        topics: &[String],
+    ) -> Result<(Channel, Vec<String>), ApiError> {
+        let channel = self.create_channel().await?;
+        let mut warnings = Vec::new();
+        for topic in self.subscribe(&channel.id, topics).await? {
+            if topic.state == Some(TopicState::Rejected) {
+                warnings.push(format!(
+                    "subscription to {} rejected: {}{}",
+                    topic.id,
+                    topic
+                        .rejection_reason
+                        .as_deref()
+                        .unwrap_or("no reason given"),
+                    topic
+                        .missing_permissions
+                        .map(|p| format!(" (missing {})", p.join(", ")))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        Ok((channel, warnings))
+    }
+
     /// Creates channels for `topics` (1,000 per channel) and subscribes them. Returns the
     /// channels and a warning for each rejected topic.
     pub async fn open_channels(
@@ -103,23 +140,8 @@ impl Client {
         let mut channels = Vec::new();
         let mut warnings = Vec::new();
         for chunk in topics.chunks(TOPICS_PER_CHANNEL) {
-            let channel = self.create_channel().await?;
-            for topic in self.subscribe(&channel.id, chunk).await? {
-                if topic.state == Some(TopicState::Rejected) {
-                    warnings.push(format!(
-                        "subscription to {} rejected: {}{}",
-                        topic.id,
-                        topic
-                            .rejection_reason
-                            .as_deref()
-                            .unwrap_or("no reason given"),
-                        topic
-                            .missing_permissions
-                            .map(|p| format!(" (missing {})", p.join(", ")))
-                            .unwrap_or_default()
-                    ));
-                }
-            }
+            let (channel, rejected) = self.open_channel(chunk).await?;
+            warnings.extend(rejected);
             channels.push(channel);
         }
         Ok((channels, warnings))
@@ -155,11 +177,119 @@ type Socket =
 /// Consecutive failed reconnects before a channel gives up (its owner then falls back).
 const MAX_RECONNECTS: u32 = 5;
 
-async fn connect_socket(connect_uri: &str) -> Result<Socket, String> {
-    tokio_tungstenite::connect_async(connect_uri)
+/// Why a socket could not be opened.
+#[derive(Clone, Debug, PartialEq)]
+enum ConnectError {
+    /// The upgrade was refused with a 4xx: the channel is gone (expired or deleted).
+    Refused(u16),
+    /// Anything else (network, 5xx): worth another try on the same channel.
+    Failed(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Refused(status) => {
+                write!(f, "the WebSocket upgrade was refused ({status})")
+            }
+            ConnectError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+async fn connect_socket(connect_uri: &str) -> Result<Socket, ConnectError> {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(connect_uri).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(Error::Http(answer)) if answer.status().is_client_error() => {
+            Err(ConnectError::Refused(answer.status().as_u16()))
+        }
+        Err(e) => Err(ConnectError::Failed(format!(
+            "could not open the WebSocket: {e}"
+        ))),
+    }
+}
+
+/// A channel past its `expires` cannot be connected to again; a new one is needed.
+fn expired(channel: &Channel) -> bool {
+    channel
+        .expires
+        .as_ref()
+        .is_some_and(|expires| expires.0 <= chrono::Utc::now())
+}
+
+/// The channels a listener holds, one per 1,000 topics, kept across [`listen_on`] calls so a
+/// new listen reuses them (the platform allows 20 channels per app, each living 24 h) instead
+/// of making more. Cheap to clone: clones share the slots.
+#[derive(Clone, Debug, Default)]
+pub struct Channels(Arc<Mutex<Vec<Option<Channel>>>>);
+
+impl Channels {
+    fn get(&self, index: usize) -> Option<Channel> {
+        let slots = self.0.lock().ok()?;
+        slots.get(index).cloned().flatten()
+    }
+
+    fn set(&self, index: usize, channel: Channel) {
+        if let Ok(mut slots) = self.0.lock() {
+            if slots.len() <= index {
+                slots.resize(index + 1, None);
+            }
+            slots[index] = Some(channel);
+        }
+    }
+}
+
+/// Connects to the channel in `slot`, reusing it while it is usable; when it is gone (the
+/// upgrade refused with a 4xx, or expired) or there is none yet, opens a new one for `topics`
+/// and drops the old one's subscriptions. Warnings (rejected topics, a failed drop) go to `tx`.
+async fn connect_channel(
+    client: &Client,
+    channels: &Channels,
+    index: usize,
+    topics: &[String],
+    tx: &mpsc::Sender<Signal>,
+) -> Result<Socket, ApiError> {
+    let unavailable = |e: ConnectError| {
+        ApiError::new(
+            FailureKind::Unavailable,
+            "WebSocket connectUri",
+            e.to_string(),
+        )
+    };
+    let old = channels.get(index);
+    if let Some(channel) = old.as_ref().filter(|c| !expired(c)) {
+        match connect_socket(connect_uri(channel)?).await {
+            Ok(socket) => return Ok(socket),
+            Err(ConnectError::Refused(status)) => {
+                tracing::info!(channel = %channel.id, status, "channel refused; opening a new one");
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    let (channel, warnings) = client.open_channel(topics).await?;
+    for warning in warnings {
+        let _ = tx.try_send(Signal::Warning(warning));
+    }
+    channels.set(index, channel.clone());
+    if let Some(old) = old
+        && let Err(e) = client.drop_subscriptions(&old.id).await
+    {
+        tracing::info!(error = %e, "dropping an old channel's subscriptions");
+    }
+    connect_socket(connect_uri(&channel)?)
         .await
-        .map(|(socket, _)| socket)
-        .map_err(|e| format!("could not open the WebSocket: {e}"))
+        .map_err(unavailable)
+}
+
+fn connect_uri(channel: &Channel) -> Result<&str, ApiError> {
+    channel.connect_uri.as_deref().ok_or_else(|| {
+        ApiError::new(
+            FailureKind::Malformed,
+            "POST /api/v2/notifications/channels",
+            "the channel has no connectUri",
+        )
+    })
 }
 
 /// Connects to `connect_uri` and forwards conversation events until the socket ends.
@@ -175,7 +305,7 @@ pub async fn run_socket(
             connected();
             pump(socket, tx, heartbeat_timeout).await
         }
-        Err(e) => SocketEnd::Dropped(e),
+        Err(e) => SocketEnd::Dropped(e.to_string()),
     }
 }
 
@@ -240,8 +370,9 @@ async fn pump_with(
 }
 
 /// Subscribes to `topics` and keeps the socket(s) up until the receiver drops: reconnects on a
-/// drop, a silence or `socket_closing` (to the same channel first, then to a new one), and sends
-/// `Signal::Reconnected` after each reconnect. Used by `confwatch kick` to hear about its target.
+/// drop, a silence or `socket_closing` (to the same channel, whose subscriptions stay; a new
+/// channel only when the old one is gone), and sends `Signal::Reconnected` after each reconnect.
+/// Used by `confwatch kick` to hear about its target.
 pub async fn listen(
     client: Client,
     topics: Vec<String>,
@@ -255,98 +386,93 @@ pub async fn listen_with(
     topics: Vec<String>,
     heartbeat_timeout: Duration,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
-    let (channels, warnings) = client.open_channels(&topics).await?;
+    listen_on(client, topics, heartbeat_timeout, Channels::default()).await
+}
+
+/// As [`listen_with`], on the channels held in `channels` (made when there are none): a caller
+/// that listens again (after every socket gave up, say) passes the same `Channels` and the
+/// same topics, and no channel is made that an old one could serve.
+pub async fn listen_on(
+    client: Client,
+    topics: Vec<String>,
+    heartbeat_timeout: Duration,
+    channels: Channels,
+) -> Result<mpsc::Receiver<Signal>, ApiError> {
     let (tx, rx) = mpsc::channel(256);
-    for warning in warnings {
-        let _ = tx.try_send(Signal::Warning(warning));
-    }
     // Every socket is opened before returning, so a caller learns at once when none can be had.
+    let chunks: Vec<Vec<String>> = topics
+        .chunks(TOPICS_PER_CHANNEL)
+        .map(<[String]>::to_vec)
+        .collect();
     let mut sockets = Vec::new();
-    for channel in &channels {
-        let uri = channel.connect_uri.as_deref().ok_or_else(|| {
-            ApiError::new(
-                FailureKind::Malformed,
-                "POST /api/v2/notifications/channels",
-                "the channel has no connectUri",
-            )
-        })?;
-        let socket = connect_socket(uri)
-            .await
-            .map_err(|e| ApiError::new(FailureKind::Unavailable, "WebSocket connectUri", e))?;
-        sockets.push(socket);
+    for (index, chunk) in chunks.iter().enumerate() {
+        sockets.push(connect_channel(&client, &channels, index, chunk, &tx).await?);
     }
-    for (index, (channel, socket)) in channels.into_iter().zip(sockets).enumerate() {
-        let chunk: Vec<String> = topics
-            .iter()
-            .skip(index * TOPICS_PER_CHANNEL)
-            .take(TOPICS_PER_CHANNEL)
-            .cloned()
-            .collect();
-        let client = client.clone();
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            keep_channel(client, channel, chunk, tx, socket, heartbeat_timeout).await
-        });
+    for (index, (chunk, socket)) in chunks.into_iter().zip(sockets).enumerate() {
+        let keeper = Keeper {
+            client: client.clone(),
+            channels: channels.clone(),
+            index,
+            topics: chunk,
+            tx: tx.clone(),
+            heartbeat_timeout,
+        };
+        tokio::spawn(keeper.run(socket));
     }
     Ok(rx)
 }
 
-async fn keep_channel(
+/// Keeps one channel's socket up.
+struct Keeper {
     client: Client,
-    mut channel: Channel,
+    channels: Channels,
+    index: usize,
     topics: Vec<String>,
     tx: mpsc::Sender<Signal>,
-    socket: Socket,
     heartbeat_timeout: Duration,
-) {
-    let mut end = pump(socket, &tx, heartbeat_timeout).await;
-    let mut failures = 0u32;
-    loop {
-        if end == SocketEnd::ReceiverGone {
-            return;
-        }
-        failures += 1;
-        if failures > MAX_RECONNECTS {
-            let _ = tx
-                .send(Signal::Warning(format!(
-                    "notifications lost after {MAX_RECONNECTS} failed reconnects: {end:?}"
-                )))
-                .await;
-            return;
-        }
-        tracing::info!(?end, failures, "notification socket ended; reconnecting");
-        let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
-            .min(Duration::from_secs(10));
-        tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)).await;
-        if failures >= 2 {
-            // The channel itself may be gone: make a new one.
-            match client.open_channels(&topics).await {
-                Ok((mut fresh, _)) if !fresh.is_empty() => channel = fresh.remove(0),
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = tx
-                        .send(Signal::Warning(format!("reopening the channel: {e}")))
-                        .await;
-                }
+}
+
+impl Keeper {
+    async fn run(self, socket: Socket) {
+        let tx = &self.tx;
+        let mut end = pump(socket, tx, self.heartbeat_timeout).await;
+        let mut failures = 0u32;
+        loop {
+            if end == SocketEnd::ReceiverGone {
+                return;
             }
-        }
-        let Some(uri) = channel.connect_uri.clone() else {
-            continue;
-        };
-        let socket = match connect_socket(&uri).await {
-            Ok(socket) => socket,
-            Err(e) => {
-                end = SocketEnd::Dropped(e);
-                continue;
+            failures += 1;
+            if failures > MAX_RECONNECTS {
+                let _ = tx
+                    .send(Signal::Warning(format!(
+                        "notifications lost after {MAX_RECONNECTS} failed reconnects: {end:?}"
+                    )))
+                    .await;
+                return;
             }
-        };
-        // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
-        // a full queue must delay this, never lose it.
-        if tx.send(Signal::Reconnected).await.is_err() {
-            return;
+            tracing::info!(?end, failures, "notification socket ended; reconnecting");
+            let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
+                .min(Duration::from_secs(10));
+            tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)).await;
+            // The same channel while it serves (its subscriptions are still in place).
+            let socket =
+                match connect_channel(&self.client, &self.channels, self.index, &self.topics, tx)
+                    .await
+                {
+                    Ok(socket) => socket,
+                    Err(e) => {
+                        end = SocketEnd::Dropped(e.to_string());
+                        continue;
+                    }
+                };
+            // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
+            // a full queue must delay this, never lose it.
+            if tx.send(Signal::Reconnected).await.is_err() {
+                return;
+            }
+            end = pump(socket, tx, self.heartbeat_timeout).await;
+            failures = 0;
         }
-        end = pump(socket, &tx, heartbeat_timeout).await;
-        failures = 0;
     }
 }
 
@@ -484,5 +610,126 @@ mod tests {
         .await;
         assert_eq!(events, 256);
         assert_eq!(reconnected, Ok(true), "the reconnect was never reported");
+    }
+
+    /// What a [`dying_channel_platform`] saw.
+    #[derive(Default)]
+    struct Seen {
+        channel_posts: AtomicUsize,
+        first_channel_sockets: AtomicUsize,
+        first_channel_drops: AtomicUsize,
+    }
+
+    /// A platform whose channels are `ch1`, `ch2`, ...; `ch1`'s first socket closes at once and
+    /// any later upgrade to it is refused (404, the channel is gone); other sockets stay open.
+    /// With `first_expired`, `ch1` comes already past its `expires`.
+    async fn dying_channel_platform(first_expired: bool) -> (Client, Arc<Seen>) {
+        use axum::extract::Path;
+        use axum::extract::ws::WebSocketUpgrade;
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        use axum::routing::{get, put};
+        let seen = Arc::new(Seen::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (posts, sockets, drops) = (Arc::clone(&seen), Arc::clone(&seen), Arc::clone(&seen));
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/notifications/channels",
+                axum::routing::post(move || async move {
+                    let n = posts.channel_posts.fetch_add(1, Ordering::SeqCst) + 1;
+                    let expires = if n == 1 && first_expired {
+                        "2020-01-01T00:00:00.000Z"
+                    } else {
+                        "2999-01-01T00:00:00.000Z"
+                    };
+                    axum::Json(serde_json::json!({
+                        "id": format!("ch{n}"),
+                        "connectUri": format!("ws://{addr}/ws/ch{n}"),
+                        "expires": expires,
+                    }))
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels/{id}/subscriptions",
+                put(|| async { axum::Json(serde_json::json!({"entities": []})) }).delete(
+                    move |Path(id): Path<String>| async move {
+                        if id == "ch1" {
+                            drops.first_channel_drops.fetch_add(1, Ordering::SeqCst);
+                        }
+                        StatusCode::OK
+                    },
+                ),
+            )
+            .route(
+                "/ws/{id}",
+                get(
+                    move |Path(id): Path<String>, ws: WebSocketUpgrade| async move {
+                        if id != "ch1" {
+                            return ws
+                                .on_upgrade(|mut socket| async move {
+                                    while let Some(Ok(_)) = socket.recv().await {}
+                                })
+                                .into_response();
+                        }
+                        if sockets.first_channel_sockets.fetch_add(1, Ordering::SeqCst) > 0 {
+                            return StatusCode::NOT_FOUND.into_response();
+                        }
+                        ws.on_upgrade(|socket| async move { drop(socket) })
+                            .into_response()
+                    },
+                ),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = format!("http://{addr}");
+        let client = Client::new(crate::config::ConnectionConfig {
+            api_base: base.clone(),
+            login_base: base,
+            credentials: crate::config::Credentials::AccessToken("t".into()),
+            warnings: Vec::new(),
+        })
+        .unwrap();
+        (client, seen)
+    }
+
+    /// Waits for `Signal::Reconnected` (the guard only stops a hang).
+    async fn reconnected(signals: &mut mpsc::Receiver<Signal>) -> bool {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(signal) = signals.recv().await {
+                if signal == Signal::Reconnected {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// A channel whose socket upgrade is refused (4xx) is gone: a new one is made, once, and
+    /// the old one's subscriptions are dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_channel_is_replaced_and_its_subscriptions_dropped() {
+        let (client, seen) = dying_channel_platform(false).await;
+        let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
+            .await
+            .unwrap();
+        assert!(reconnected(&mut signals).await, "never reconnected");
+        assert_eq!(seen.first_channel_sockets.load(Ordering::SeqCst), 2);
+        assert_eq!(seen.channel_posts.load(Ordering::SeqCst), 2);
+        assert_eq!(seen.first_channel_drops.load(Ordering::SeqCst), 1);
+    }
+
+    /// An expired channel is not tried again: a new one is made and the old one dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_channel_is_replaced_without_trying_it() {
+        let (client, seen) = dying_channel_platform(true).await;
+        let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
+            .await
+            .unwrap();
+        assert!(reconnected(&mut signals).await, "never reconnected");
+        assert_eq!(seen.first_channel_sockets.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.channel_posts.load(Ordering::SeqCst), 2);
+        assert_eq!(seen.first_channel_drops.load(Ordering::SeqCst), 1);
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
 use super::models::{CallConversation, Queue};
-use super::notifications::{self, Signal};
+use super::notifications::{self, Channels, Signal};
 use crate::live::{ConnectionState, FeedEvent, RateBudget, Update};
 
 /// Which queues to watch.
@@ -135,7 +135,13 @@ where
 pub fn watch(client: Client, queues: QueueSelection) -> mpsc::Receiver<FeedEvent> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
-        let _ = Feed { client, tx }.run(queues).await;
+        let _ = Feed {
+            client,
+            tx,
+            channels: Channels::default(),
+        }
+        .run(queues)
+        .await;
     });
     rx
 }
@@ -143,6 +149,8 @@ pub fn watch(client: Client, queues: QueueSelection) -> mpsc::Receiver<FeedEvent
 struct Feed {
     client: Client,
     tx: mpsc::Sender<FeedEvent>,
+    /// Kept across listens: listening again reuses these rather than making channels.
+    channels: Channels,
 }
 
 /// The receiver is gone: stop.
@@ -238,7 +246,7 @@ impl Feed {
                     Signal::Warning(w) => self.send(FeedEvent::Warning(w)).await?,
                 }
             }
-            // Every socket gave up: open new channels.
+            // Every socket gave up: listen again (on the same channels while they serve).
             reconnects += 1;
             self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
                 attempt: reconnects,
@@ -255,7 +263,13 @@ impl Feed {
     ) -> Result<Result<mpsc::Receiver<Signal>, ApiError>, Stopped> {
         let mut tries = 0;
         loop {
-            match notifications::listen(self.client.clone(), topics.to_vec()).await {
+            let listening = notifications::listen_on(
+                self.client.clone(),
+                topics.to_vec(),
+                notifications::HEARTBEAT_TIMEOUT,
+                self.channels.clone(),
+            );
+            match listening.await {
                 Err(ApiError {
                     kind: FailureKind::RateLimited { retry_after },
                     ..
