@@ -23,6 +23,8 @@ pub enum QueueSelection {
 
 /// Requests in flight at once while reading calls, when the budget has room.
 const READ_CONCURRENCY: usize = 4;
+/// A read has no deadline of its own: a wild `Retry-After` on a 5xx must not stall the feed.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(30);
 /// A call a snapshot could not read (transient failure) is read once more this much later.
 const REREAD_AFTER: Duration = Duration::from_secs(2);
 /// While no socket can be had, poll this long before trying the socket again.
@@ -121,7 +123,11 @@ where
                     // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
                     _ => Duration::from_millis(100u64 << tries)
                         .mul_f64(rand::random::<f64>())
-                        .max(e.server_retry_after().unwrap_or_default()),
+                        .max(
+                            e.server_retry_after()
+                                .unwrap_or_default()
+                                .min(MAX_SERVER_WAIT),
+                        ),
                 };
                 tracing::info!(error = %e, ?delay, "retrying a read");
                 tokio::time::sleep(delay).await;
