@@ -48,7 +48,7 @@ impl Session {
             "built-in mock, scenario demo".to_string()
         });
         let source = config.api_base.clone();
-        let warnings = config.warnings.clone();
+        let mut warnings = config.warnings.clone();
         let client = Client::new(config)?;
         let queues = if args.queues.is_empty() {
             QueueSelection::All
@@ -59,8 +59,12 @@ impl Session {
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let manager = KickManager::new(client, KickOptions::default(), progress_tx);
-        if let Some(path) = manager.audit_path() {
-            tracing::info!(audit = %path.display(), "kicks are audited");
+        match manager.audit_path() {
+            Some(path) => tracing::info!(audit = %path.display(), "kicks are audited"),
+            None => warnings.push(
+                "the audit file could not be opened: kicks will not be audited (see the log file)"
+                    .to_string(),
+            ),
         }
         Ok(Session {
             demo,
