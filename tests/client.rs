@@ -12,33 +12,12 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use common::Harness;
+use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
 use confwatch::live::{ConnectionState, FeedEvent, Update};
 use confwatch::platform::models::ParticipantState;
 use confwatch::platform::{Client, FailureKind, QueueSelection, watch};
 use serde_json::json;
-use tokio::sync::mpsc;
-
-/// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
-async fn next_matching(
-    rx: &mut mpsc::Receiver<FeedEvent>,
-    wanted: impl Fn(&FeedEvent) -> bool,
-) -> FeedEvent {
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(event) = rx.recv().await {
-            if wanted(&event) {
-                return Some(event);
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(event)) => event,
-        _ => panic!("the feed never sent the expected event"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_sends_queues_snapshot_then_live_changes() {

@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::Harness;
+use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
 use confwatch::live::{ConnectionState, FeedEvent, Update};
 use confwatch::platform::{Client, QueueSelection, watch};
 use serde_json::json;
-use tokio::sync::mpsc;
 
 /// Forwards TCP to the mock; while `refusing`, accepts a new connection and drops it at once
 /// (counted in `refused`), as a network that is down for a moment. Open connections go on.
@@ -47,26 +46,6 @@ async fn proxy(target: SocketAddr) -> Proxy {
         url,
         refusing,
         refused,
-    }
-}
-
-/// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
-async fn next_matching(
-    rx: &mut mpsc::Receiver<FeedEvent>,
-    wanted: impl Fn(&FeedEvent) -> bool,
-) -> FeedEvent {
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(event) = rx.recv().await {
-            if wanted(&event) {
-                return Some(event);
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(event)) => event,
-        _ => panic!("the feed never sent the expected event"),
     }
 }
 

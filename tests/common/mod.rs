@@ -465,3 +465,23 @@ pub mod raw {
         leg(call, name)["state"].as_str().unwrap().to_string()
     }
 }
+
+/// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
+pub async fn next_matching(
+    rx: &mut tokio::sync::mpsc::Receiver<confwatch::live::FeedEvent>,
+    wanted: impl Fn(&confwatch::live::FeedEvent) -> bool,
+) -> confwatch::live::FeedEvent {
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = rx.recv().await {
+            if wanted(&event) {
+                return Some(event);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(event)) => event,
+        _ => panic!("the feed never sent the expected event"),
+    }
+}
