@@ -512,12 +512,105 @@ fn customer_needs_a_second_confirmation_then_forces() {
     // The second question defaults to Cancel again.
     assert!(press(&mut app, "\n", t0()).is_empty());
     assert!(app.confirm.is_none());
-    let actions = press(&mut app, "dyy", t0());
+    // A held or double-tapped `y` cannot answer both questions: the second takes `Y`.
+    assert!(press(&mut app, "dyy", t0()).is_empty());
+    assert!(app.confirm.as_ref().unwrap().second_stage);
+    let actions = press(&mut app, "Y", t0());
     assert_eq!(
         actions,
         vec![Action::Kick {
             target: sales_target("p-cust"),
             force: true
+        }]
+    );
+}
+
+#[test]
+fn a_held_key_never_answers_the_dialog() {
+    use crossterm::event::KeyEventKind;
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Alex Moreno");
+    press(&mut app, "d", t0());
+    let repeat = |c: char| {
+        let mut event = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        event.kind = KeyEventKind::Repeat;
+        Input::Key(event)
+    };
+    assert!(app.update(repeat('y'), t0()).is_empty());
+    assert!(!app.confirm.as_ref().unwrap().second_stage);
+    press(&mut app, "y", t0());
+    assert!(app.update(repeat('Y'), t0()).is_empty());
+    // Twenty autorepeated `y` presses (reported as plain presses by most terminals).
+    assert!(press(&mut app, &"y".repeat(20), t0()).is_empty());
+    assert!(app.jobs.is_empty());
+}
+
+/// Sales with some legs disconnected (marked a conference, so it stays listed with two legs).
+fn sales_without(gone: &[&str]) -> Input {
+    let mut call = sales_call();
+    call.max_participants = Some(10);
+    for leg in &mut call.participants {
+        if gone.contains(&leg.id.as_str()) {
+            leg.state = S::Disconnected;
+        }
+    }
+    Input::Feed(FeedEvent::Model(Update::Conversation(call)))
+}
+
+#[test]
+fn the_dialog_closes_when_its_target_leaves() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Ben Okafor");
+    press(&mut app, "d", t0());
+    app.update(sales_without(&["p-ben"]), at(100));
+    assert!(app.confirm.is_none());
+    assert!(app.flash.as_deref().unwrap().contains("nothing sent"));
+    assert!(press(&mut app, "y", at(200)).is_empty());
+    assert!(app.jobs.is_empty());
+}
+
+#[test]
+fn the_dialog_follows_a_risk_that_appears_while_it_is_open() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Ben Okafor");
+    press(&mut app, "dl", t0());
+    assert_eq!(app.confirm.as_ref().unwrap().risk, None);
+    // Ana and Dana leave: removing Ben would now leave the customer alone.
+    app.update(sales_without(&["p-ana", "p-dana"]), at(100));
+    let confirm = app.confirm.as_ref().unwrap();
+    assert_eq!(
+        confirm.risk,
+        Some(confwatch::tui::app::Risk::LastOtherParty)
+    );
+    assert_eq!(confirm.others_remaining, 1);
+    assert_eq!(confirm.choice, confwatch::tui::app::Choice::Cancel);
+    // A plain confirmation is no longer enough (the engine would refuse it unforced).
+    assert!(press(&mut app, "y", at(200)).is_empty());
+    assert_eq!(
+        press(&mut app, "Y", at(300)),
+        vec![Action::Kick {
+            target: sales_target("p-ben"),
+            force: true
+        }]
+    );
+}
+
+#[test]
+fn a_risk_that_goes_away_is_not_forced() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Ben Okafor");
+    app.update(sales_without(&["p-ana", "p-dana"]), t0());
+    press(&mut app, "dy", t0());
+    assert!(app.confirm.as_ref().unwrap().second_stage);
+    // Ana and Dana are back: Ben's removal no longer ends the call, so nothing is forced.
+    app.update(sales_without(&[]), at(100));
+    assert_eq!(app.confirm.as_ref().unwrap().risk, None);
+    assert!(!app.confirm.as_ref().unwrap().second_stage);
+    assert_eq!(
+        press(&mut app, "y", at(200)),
+        vec![Action::Kick {
+            target: sales_target("p-ben"),
+            force: false
         }]
     );
 }
@@ -544,7 +637,8 @@ fn last_other_party_needs_a_second_confirmation() {
     press(&mut app, "j", t0());
     assert_eq!(app.participant.id.as_deref(), Some("p-x2"));
     assert!(press(&mut app, "dy", t0()).is_empty());
-    let actions = press(&mut app, "y", t0());
+    assert!(press(&mut app, "y", t0()).is_empty());
+    let actions = press(&mut app, "Y", t0());
     assert_eq!(
         actions,
         vec![Action::Kick {

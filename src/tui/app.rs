@@ -318,6 +318,7 @@ impl App {
                 }
                 self.model.apply(update, self.now);
                 self.last_event = Some(self.now);
+                self.reassess_confirm();
             }
             FeedEvent::Connection(state) => {
                 if state != self.connection {
@@ -563,6 +564,10 @@ impl App {
         let Some(confirm) = self.confirm.as_mut() else {
             return Vec::new();
         };
+        if key.kind == KeyEventKind::Repeat {
+            // A held key never answers the dialog.
+            return Vec::new();
+        }
         let activate = match key.code {
             KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::BackTab => {
                 confirm.choice = match confirm.choice {
@@ -580,7 +585,10 @@ impl App {
                 None
             }
             KeyCode::Enter => Some(confirm.choice),
-            KeyCode::Char('y') => Some(Choice::Remove),
+            // The second question takes a different key than the first (`Y`, or choosing
+            // Remove anyway and Enter), so a held or double-tapped `y` cannot answer both.
+            KeyCode::Char('y') if !confirm.second_stage => Some(Choice::Remove),
+            KeyCode::Char('Y') if confirm.second_stage => Some(Choice::Remove),
             KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => Some(Choice::Cancel),
             _ => None,
         };
@@ -674,16 +682,8 @@ impl App {
             .map(|p| p.name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| target.participant_id.clone());
-        let others_remaining = conversation
-            .live_participants()
-            .filter(|p| p.id != target.participant_id)
-            .count();
-        let risk = if leg.is_customer_side() {
-            Some(Risk::Customer)
-        } else if others_remaining < 2 {
-            Some(Risk::LastOtherParty)
-        } else {
-            None
+        let Some((others_remaining, risk)) = self.assess(&target) else {
+            return;
         };
         let row = self.model.conference_row(conversation);
         self.confirm = Some(Confirm {
@@ -696,6 +696,52 @@ impl App {
             choice: Choice::Cancel,
             target,
         });
+    }
+
+    /// The live legs that would stay, and the risk, of removing `target` as the model now
+    /// stands (the kick engine's own safety rule); None when the target is no longer on the call.
+    fn assess(&self, target: &Target) -> Option<(usize, Option<Risk>)> {
+        let conversation = self.model.conversation(&target.conversation_id)?;
+        let leg = conversation
+            .participant(&target.participant_id)
+            .filter(|leg| !leg.state.is_gone())?;
+        let others_remaining = conversation
+            .live_participants()
+            .filter(|p| p.id != target.participant_id)
+            .count();
+        let risk = if leg.is_customer_side() {
+            Some(Risk::Customer)
+        } else if others_remaining < 2 {
+            Some(Risk::LastOtherParty)
+        } else {
+            None
+        };
+        Some((others_remaining, risk))
+    }
+
+    /// Keeps an open dialog true to the call while it changes: the target leaving closes it
+    /// (nothing sent); a changed risk updates the warning and puts the answer back to Cancel,
+    /// so a key already on its way cannot confirm what the supervisor has not read.
+    fn reassess_confirm(&mut self) {
+        let Some(target) = self.confirm.as_ref().map(|c| c.target.clone()) else {
+            return;
+        };
+        match self.assess(&target) {
+            None => {
+                let name = self.confirm.take().map(|c| c.name).unwrap_or_default();
+                self.flash = Some(format!("{name} left the call; nothing sent"));
+            }
+            Some((others_remaining, risk)) => {
+                if let Some(confirm) = self.confirm.as_mut() {
+                    confirm.others_remaining = others_remaining;
+                    if confirm.risk != risk {
+                        confirm.risk = risk;
+                        confirm.second_stage = false;
+                        confirm.choice = Choice::Cancel;
+                    }
+                }
+            }
+        }
     }
 
     fn cancel_selected(&mut self) -> Vec<Action> {

@@ -84,7 +84,12 @@ pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, _keymap: &Keymap, 
         ])
         .centered(),
     );
-    lines.push(Line::styled("y remove · n/esc cancel · ←/→ choose", theme.dim()).centered());
+    let keys = if confirm.second_stage {
+        "Y (shift-y) remove anyway · n/esc cancel · ←/→ choose"
+    } else {
+        "y remove · n/esc cancel · ←/→ choose"
+    };
+    lines.push(Line::styled(keys, theme.dim()).centered());
     let title = if confirm.second_stage {
         " Confirm again "
     } else {
