@@ -1068,3 +1068,44 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn unread_warnings_are_marked_until_the_log_view_is_opened() {
+    snapshot("unread_warnings", demo_with_warnings());
+    let mut app = demo_with_warnings();
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("⚠ 2 warnings · L"), "{screen}");
+    // Opening the log view marks them seen; back on the main screen the marker is gone.
+    press(&mut app, "L", at(200));
+    // A line logged while the log view is open is seen as it arrives.
+    app.update(
+        Input::Feed(FeedEvent::Warning("another one".into())),
+        at(250),
+    );
+    press(&mut app, "\x1b", at(300));
+    assert_eq!(app.view, View::Main);
+    assert!(!render(&mut app, 120, 40).contains('⚠'));
+    // An error after that is counted again, and named as an error.
+    app.update(
+        Input::Feed(FeedEvent::Connection(ConnectionState::Offline {
+            reason: "token refused".into(),
+        })),
+        at(400),
+    );
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("⚠ 1 error · L"), "{screen}");
+}
+
+/// The demo console with two warnings not yet seen.
+fn demo_with_warnings() -> App {
+    let mut app = demo_app();
+    app.push_log(
+        confwatch::tui::app::Level::Warn,
+        "the audit file could not be opened: kicks will not be audited".into(),
+    );
+    app.update(
+        Input::Feed(FeedEvent::Warning("socket closed; reconnecting".into())),
+        at(100),
+    );
+    app
+}

@@ -118,6 +118,19 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Warnings and errors not yet seen in the log view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unseen {
+    pub warnings: usize,
+    pub errors: usize,
+}
+
+impl Unseen {
+    pub fn any(self) -> bool {
+        self.warnings + self.errors > 0
+    }
+}
+
 /// The filter: a case-insensitive substring of a queue, a customer, a participant name or state.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
@@ -240,6 +253,8 @@ pub struct App {
     pub log: VecDeque<LogLine>,
     /// Lines scrolled up from the newest in the log view.
     pub log_scroll: usize,
+    /// Warnings and errors logged since the log view was last open (the status line says so).
+    pub unseen: Unseen,
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
     pub should_quit: bool,
@@ -272,6 +287,7 @@ impl App {
             job_cursor: Cursor::default(),
             log: VecDeque::new(),
             log_scroll: 0,
+            unseen: Unseen::default(),
             flash: None,
             should_quit: false,
             page_rows: 10,
@@ -363,6 +379,14 @@ impl App {
     }
 
     pub fn push_log(&mut self, level: Level, text: String) {
+        // A line logged while the log view is open is seen as it arrives.
+        if self.view != View::Log {
+            match level {
+                Level::Warn => self.unseen.warnings += 1,
+                Level::Error => self.unseen.errors += 1,
+                Level::Info => {}
+            }
+        }
         self.log.push_back(LogLine {
             at: self.now,
             level,
@@ -423,6 +447,7 @@ impl App {
             Command::Log => {
                 self.view = View::Log;
                 self.log_scroll = 0;
+                self.unseen = Unseen::default();
             }
             Command::Filter => {
                 self.view = View::Main;

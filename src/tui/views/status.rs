@@ -37,6 +37,32 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
         Span::raw(" "),
         Span::styled(format!("{} {}", tone.glyph(), app.connection), style),
     ];
+    if app.unseen.any() {
+        // Early in the line, so a narrow terminal still shows it; words and a glyph, not colour.
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut parts = Vec::new();
+        if app.unseen.errors > 0 {
+            parts.push(count(app.unseen.errors, "error"));
+        }
+        if app.unseen.warnings > 0 {
+            parts.push(count(app.unseen.warnings, "warning"));
+        }
+        let key = app
+            .keymap
+            .keys(Command::Log)
+            .next()
+            .map(|k| format!(" · {k}"))
+            .unwrap_or_default();
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("⚠ {}{key}", parts.join(", ")),
+            if app.unseen.errors > 0 {
+                theme.error()
+            } else {
+                theme.warning()
+            },
+        ));
+    }
     let last = match app.last_event {
         Some(at) => format!(
             "last event {} ago",
