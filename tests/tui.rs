@@ -1109,3 +1109,67 @@ fn demo_with_warnings() -> App {
     );
     app
 }
+
+/// The sales conference with odd names: a customer's very long one, wide characters, an emoji.
+fn odd_names_app() -> App {
+    let mut app = demo_app();
+    let mut odd = sales_call();
+    odd.participants[0].name = Some(format!(
+        "Alexandra {}",
+        "Montgomery-Featherstonehaugh ".repeat(6)
+    ));
+    odd.participants[1].name = Some("山田太郎山田太郎山田太郎".into());
+    odd.participants[2].name = Some("Ben 🎧 Okafor".into());
+    odd.participants[3].name = Some(String::new());
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(odd))),
+        t0(),
+    );
+    app
+}
+
+#[test]
+fn the_dialog_keeps_its_warning_and_buttons_with_a_very_long_name() {
+    let mut app = odd_names_app();
+    press(&mut app, "/sales\n\n\x1b\x1b\n", t0());
+    assert_eq!(app.participant.id.as_deref(), Some("p-cust"));
+    press(&mut app, "d", t0());
+    for (width, height) in SIZES {
+        let screen = render(&mut app, width, height);
+        for needed in [
+            "CUSTOMER",
+            "second confirmation",
+            "[ Cancel ]",
+            "[ Remove ]",
+        ] {
+            assert!(
+                screen.contains(needed),
+                "{needed} missing at {width}x{height}:\n{screen}"
+            );
+        }
+    }
+}
+
+#[test]
+fn wide_and_empty_names_keep_the_columns_aligned() {
+    use unicode_width::UnicodeWidthStr;
+    let mut app = odd_names_app();
+    press(&mut app, "/sales\n\n\x1b\x1b\n", t0());
+    for (width, height) in SIZES {
+        let screen = render(&mut app, width, height);
+        // The column where each participant's purpose starts, in terminal cells.
+        let columns: Vec<usize> = screen
+            .lines()
+            .filter(|line| line.contains("● ") || line.contains("◌ "))
+            .filter_map(|line| {
+                let at = line.find(" customer ").or_else(|| line.find(" agent "))?;
+                Some(line[..at].width())
+            })
+            .collect();
+        assert_eq!(columns.len(), 4, "{screen}");
+        assert!(
+            columns.windows(2).all(|w| w[0] == w[1]),
+            "{columns:?}\n{screen}"
+        );
+    }
+}

@@ -7,19 +7,29 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::centered;
+use super::{centered, truncate};
 use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, _keymap: &Keymap, theme: Theme) {
+    let width = 66;
+    // Inside the borders and padding. Names and the conference are cut to one line each, so a
+    // long name never pushes the warning or the buttons out of the dialog.
+    let inner = usize::from(width.min(area.width)).saturating_sub(4);
+    let purpose = truncate(&confirm.purpose, 12);
+    let name_room =
+        inner.saturating_sub(" ( ) from the call?".len() + "Remove".len() + purpose.len());
     let mut lines = vec![
         Line::from(vec![
             Span::raw("Remove "),
-            Span::styled(confirm.name.clone(), theme.title()),
-            Span::raw(format!(" ({}) from the call?", confirm.purpose)),
+            Span::styled(truncate(&confirm.name, name_room.max(8)), theme.title()),
+            Span::raw(format!(" ({purpose}) from the call?")),
         ]),
-        Line::raw(format!("Conference: {}", confirm.conference)),
+        Line::raw(format!(
+            "Conference: {}",
+            truncate(&confirm.conference, inner.saturating_sub(12).max(8))
+        )),
         Line::raw(""),
     ];
     let consequence = match confirm.risk {
@@ -95,7 +105,6 @@ pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, _keymap: &Keymap, 
     } else {
         " Confirm kick "
     };
-    let width = 66;
     let height = lines.len() as u16 + 4;
     let rect = centered(area, width, height);
     let block = Block::default()

@@ -7,6 +7,7 @@ mod help;
 mod jobs;
 mod log;
 mod participants;
+use participants::truncate;
 mod queues;
 mod status;
 mod tiny;

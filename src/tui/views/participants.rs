@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::in_state;
 use crate::kick::Target;
@@ -115,8 +115,8 @@ fn row<'a>(
     let name = truncate(&p.name, name_width);
     let mut spans = vec![
         Span::raw(if is_selected { "▶ " } else { "  " }),
-        Span::raw(format!("{name:name_width$} ")),
-        Span::raw(format!("{:PURPOSE$} ", truncate(&p.purpose, PURPOSE))),
+        Span::raw(format!("{} ", pad(&name, name_width))),
+        Span::raw(format!("{} ", pad(&truncate(&p.purpose, PURPOSE), PURPOSE))),
         Span::styled(format!("{state:STATE$}"), theme.tone(tone)),
         Span::raw(format!(" {flags:FLAGS$} ")),
     ];
@@ -157,19 +157,31 @@ fn row<'a>(
     }
 }
 
-fn truncate(text: &str, width: usize) -> String {
+/// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
+pub(super) fn truncate(text: &str, width: usize) -> String {
     if text.width() <= width {
         return text.to_string();
     }
     let mut out = String::new();
+    let mut used = 0;
     for c in text.chars() {
-        if out.width() + 2 > width {
+        let w = c.width().unwrap_or(0);
+        // Room for the character and the ellipsis.
+        if used + w + 1 > width {
             break;
         }
         out.push(c);
+        used += w;
     }
     out.push('…');
     out
+}
+
+/// `text` padded with spaces to `width` terminal cells (`format!` pads by characters, which
+/// misaligns the columns after a wide name).
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
 }
 
 /// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
