@@ -1173,3 +1173,20 @@ fn wide_and_empty_names_keep_the_columns_aligned() {
         );
     }
 }
+
+#[test]
+fn keys_do_nothing_on_a_screen_too_small_to_show_them() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Dana Smith");
+    press(&mut app, "d", t0());
+    // The terminal shrinks: the dialog is no longer visible, so `y` must not answer it.
+    let screen = render(&mut app, 40, 10);
+    assert!(screen.contains("too small"), "{screen}");
+    assert!(press(&mut app, "y", t0()).is_empty());
+    assert!(app.confirm.is_some());
+    // Back to a real size, the dialog answers again; and `q` always quits.
+    render(&mut app, 120, 40);
+    assert_eq!(press(&mut app, "y", t0()).len(), 1);
+    render(&mut app, 40, 10);
+    assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
+}

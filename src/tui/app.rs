@@ -260,6 +260,9 @@ pub struct App {
     pub should_quit: bool,
     /// Rows a page holds, as last drawn (for PgUp/PgDn).
     pub page_rows: usize,
+    /// The last draw showed the too-small message instead of the screen: keys other than quit
+    /// are ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
+    pub screen_too_small: bool,
     cache: RowCache,
 }
 
@@ -291,6 +294,7 @@ impl App {
             flash: None,
             should_quit: false,
             page_rows: 10,
+            screen_too_small: false,
             cache: RowCache::default(),
         }
     }
@@ -405,6 +409,13 @@ impl App {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             self.should_quit = true;
             return vec![Action::Quit];
+        }
+        if self.screen_too_small {
+            if self.keymap.command(&key) == Some(Command::Quit) {
+                self.should_quit = true;
+                return vec![Action::Quit];
+            }
+            return Vec::new();
         }
         self.flash = None;
         self.refresh();

@@ -28,7 +28,8 @@ const WIDE: u16 = 110;
 pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
     app.refresh();
     let area = frame.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    app.screen_too_small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
+    if app.screen_too_small {
         tiny::draw(frame, area, theme);
         return;
     }
