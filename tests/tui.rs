@@ -540,6 +540,11 @@ fn a_held_key_never_answers_the_dialog() {
     assert!(!app.confirm.as_ref().unwrap().second_stage);
     press(&mut app, "y", t0());
     assert!(app.update(repeat('Y'), t0()).is_empty());
+    // Chords are not answers either.
+    for modifiers in [KeyModifiers::CONTROL, KeyModifiers::ALT] {
+        let chord = Input::Key(KeyEvent::new(KeyCode::Char('Y'), modifiers));
+        assert!(app.update(chord, t0()).is_empty());
+    }
     // Twenty autorepeated `y` presses (reported as plain presses by most terminals).
     assert!(press(&mut app, &"y".repeat(20), t0()).is_empty());
     assert!(app.jobs.is_empty());

@@ -600,8 +600,12 @@ impl App {
         let Some(confirm) = self.confirm.as_mut() else {
             return Vec::new();
         };
-        if key.kind == KeyEventKind::Repeat {
-            // A held key never answers the dialog.
+        if key.kind == KeyEventKind::Repeat
+            || key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
+        {
+            // A held key, or a chord (ctrl-y, alt-y), never answers the dialog.
             return Vec::new();
         }
         let activate = match key.code {

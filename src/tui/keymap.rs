@@ -270,6 +270,17 @@ impl Keymap {
                 .map(Key::parse)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("[keys] {name}: {e}"))?;
+            // The confirm dialog answers `y`/`Y` with Remove: a kick key among them would let
+            // one held key open the dialog and confirm it.
+            if command == Command::Kick
+                && let Some(key) = keys
+                    .iter()
+                    .find(|k| !k.ctrl && matches!(k.code, KeyCode::Char('y' | 'Y')))
+            {
+                return Err(format!(
+                    "[keys] kick: {key} answers the confirm dialog; choose another key"
+                ));
+            }
             replaced.insert(command, keys);
         }
         map.bindings.retain(|(_, c)| !replaced.contains_key(c));
@@ -307,6 +318,13 @@ impl Keymap {
     }
 
     pub fn command(&self, event: &KeyEvent) -> Option<Command> {
+        // Alt (Meta) and Super are no part of any binding: alt-d is not d (which kicks).
+        if event
+            .modifiers
+            .intersects(KeyModifiers::ALT | KeyModifiers::SUPER | KeyModifiers::META)
+        {
+            return None;
+        }
         let key = Key::from_event(event);
         self.bindings
             .iter()
@@ -406,6 +424,27 @@ mod tests {
             Some(Command::Kick)
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn alt_keys_are_not_their_plain_keys() {
+        let map = Keymap::default();
+        let alt_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::ALT);
+        assert_eq!(map.command(&alt_d), None);
+        let alt_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT);
+        assert_eq!(map.command(&alt_q), None);
+        // Shift stays folded into the character.
+        let shift_g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(map.command(&shift_g), Some(Command::Bottom));
+    }
+
+    #[test]
+    fn kick_cannot_be_bound_to_a_key_that_answers_the_dialog() {
+        for text in ["kick = \"y\"", "kick = [\"x\", \"Y\"]"] {
+            let table: toml::Table = toml::from_str(text).unwrap();
+            let error = Keymap::with_overrides(&table).unwrap_err();
+            assert!(error.contains("confirm dialog"), "{error}");
+        }
     }
 
     #[test]
