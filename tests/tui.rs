@@ -1195,3 +1195,11 @@ fn keys_do_nothing_on_a_screen_too_small_to_show_them() {
     render(&mut app, 40, 10);
     assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
 }
+
+#[test]
+fn help_shows_every_key_at_80x24() {
+    let mut app = demo_app();
+    press(&mut app, "?", t0());
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("quit, from anywhere"), "{screen}");
+}

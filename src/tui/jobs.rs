@@ -229,6 +229,10 @@ impl Jobs {
             }
         };
         let job = &mut self.jobs[index];
+        if matches!(progress.step, Step::Started { joined: true, .. }) && job.step.is_some() {
+            // Another request joined this job: its progress (and its wait's start) stands.
+            return &self.jobs[index];
+        }
         if job.step.is_none() {
             // The engine's clock starts at the job's start: anchor it to ours once.
             job.started_at = now - Duration::milliseconds(progress.at_ms as i64);
@@ -329,6 +333,28 @@ mod tests {
             "attempt 2 → 409, retry in 320 ms"
         );
         assert_eq!(job.tone(), JobTone::Running);
+    }
+
+    #[test]
+    fn a_joined_request_does_not_reset_the_progress() {
+        let mut jobs = Jobs::default();
+        jobs.requested(target(), "Dana".into(), "Sales".into(), false, t0());
+        let waiting = Step::Waiting {
+            state: ParticipantState::Alerting,
+        };
+        jobs.apply(report(100, waiting.clone()), t0() + ms(100));
+        // The engine reports the join at its own zero.
+        let joined = Step::Started {
+            name: None,
+            purpose: None,
+            joined: true,
+        };
+        jobs.apply(report(0, joined), t0() + ms(1000));
+        let job = jobs.running(&target()).unwrap();
+        assert_eq!(job.status(t0() + ms(1000)), "waiting: alerting 0.9 s");
+        jobs.apply(report(1200, waiting), t0() + ms(1200));
+        let job = jobs.running(&target()).unwrap();
+        assert_eq!(job.status(t0() + ms(1500)), "waiting: alerting 1.4 s");
     }
 
     #[test]

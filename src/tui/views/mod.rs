@@ -75,7 +75,8 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
         queues::draw(frame, body, &app.queues, cursor, theme);
     }
     if app.help {
-        help::draw(frame, body, &app.keymap, theme);
+        // Over the whole screen: in the body, an 80x24 terminal cut its last line (ctrl-c).
+        help::draw(frame, area, &app.keymap, theme);
     }
 }
 
