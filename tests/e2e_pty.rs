@@ -148,6 +148,11 @@ impl Console {
     /// the alternate screen left and the cursor shown.
     async fn quit_with(mut self, key: &str) {
         self.press(key);
+        self.expect_restored_exit(key).await;
+    }
+
+    /// Waits for a clean exit (however it was asked for) and checks the terminal was given back.
+    async fn expect_restored_exit(mut self, key: &str) {
         let start = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -296,5 +301,24 @@ async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
         .await
         .unwrap();
     console.quit_with("\x03").await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_restores_the_terminal() {
+    let h = Harness::scenario("quiet").await;
+    let console = Console::start(&h.mock, "sigterm");
+    let screen = console.screen.clone();
+    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
+        .await
+        .unwrap();
+    // `kill <pid>`, as a session manager or a closing tmux pane would.
+    let pid = console.child.process_id().expect("the console's pid");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    console.expect_restored_exit("SIGTERM").await;
     h.stop().await;
 }

@@ -61,10 +61,15 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut feed_open = true;
     let mut progress_open = true;
+    let terminated = terminated();
+    tokio::pin!(terminated);
     terminal.draw(|frame| views::draw(frame, app, theme))?;
     loop {
         let mut inputs = Vec::new();
         tokio::select! {
+            // `kill` (SIGTERM) or the terminal going away (SIGHUP): leave through the normal
+            // path, so the terminal is restored and the built-in mock stopped.
+            () = &mut terminated => return Ok(()),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
                 // A resize only needs the redraw below.
@@ -126,4 +131,30 @@ where
         }
         terminal.draw(|frame| views::draw(frame, app, theme))?;
     }
+}
+
+/// Resolves when the process is asked to stop by a signal (Ctrl-C is a key in raw mode).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(mut term), Ok(mut hup)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+                tracing::info!("stopping on a signal");
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot listen for SIGTERM/SIGHUP: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
 }
