@@ -868,7 +868,8 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
             .await
             .unwrap();
         probe.wait_for("events lost").await;
-        send_keys("q");
+        // Dana's kick is still running (its cancel not yet reported): quit takes a second q.
+        send_keys("qq");
     };
     let channels = Channels {
         feed,
@@ -1193,7 +1194,8 @@ fn keys_do_nothing_on_a_screen_too_small_to_show_them() {
     render(&mut app, 120, 40);
     assert_eq!(press(&mut app, "y", t0()).len(), 1);
     render(&mut app, 40, 10);
-    assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
+    // (Dana's kick now runs, so quitting takes a second press, on this screen too.)
+    assert_eq!(press(&mut app, "qq", t0()), vec![Action::Quit]);
 }
 
 #[test]
@@ -1202,4 +1204,27 @@ fn help_shows_every_key_at_80x24() {
     press(&mut app, "?", t0());
     let screen = render(&mut app, 80, 24);
     assert!(screen.contains("quit, from anywhere"), "{screen}");
+}
+
+#[test]
+fn quitting_with_a_kick_running_asks_for_a_second_press() {
+    let mut app = kicking_dana();
+    assert!(press(&mut app, "q", t0()).is_empty());
+    assert!(!app.should_quit);
+    assert!(
+        app.flash
+            .as_deref()
+            .unwrap()
+            .contains("1 kick still running")
+    );
+    // Another key in between disarms it.
+    assert!(press(&mut app, "jq", t0()).is_empty());
+    assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
+    // Ctrl-C never asks.
+    let mut app = kicking_dana();
+    let ctrl_c = Input::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(app.update(ctrl_c, t0()), vec![Action::Quit]);
+    // With nothing running, q quits at once.
+    let mut app = demo_app();
+    assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
 }

@@ -263,6 +263,8 @@ pub struct App {
     /// The last draw showed the too-small message instead of the screen: keys other than quit
     /// are ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
     pub screen_too_small: bool,
+    /// A quit was held back by running kicks: the next quit key goes through.
+    quit_armed: bool,
     cache: RowCache,
 }
 
@@ -295,6 +297,7 @@ impl App {
             should_quit: false,
             page_rows: 10,
             screen_too_small: false,
+            quit_armed: false,
             cache: RowCache::default(),
         }
     }
@@ -410,10 +413,11 @@ impl App {
             self.should_quit = true;
             return vec![Action::Quit];
         }
+        // Any key but a second quit disarms a quit that running kicks held back.
+        let quit_armed = std::mem::take(&mut self.quit_armed);
         if self.screen_too_small {
             if self.keymap.command(&key) == Some(Command::Quit) {
-                self.should_quit = true;
-                return vec![Action::Quit];
+                return self.quit(quit_armed);
             }
             return Vec::new();
         }
@@ -442,10 +446,7 @@ impl App {
             return Vec::new();
         }
         match command {
-            Command::Quit => {
-                self.should_quit = true;
-                return vec![Action::Quit];
-            }
+            Command::Quit => return self.quit(quit_armed),
             Command::Help => self.help = true,
             Command::Queues => self.queues.open = Some(0),
             Command::Jobs => {
@@ -481,6 +482,24 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// Quits; while kicks run, only on a second press (quitting abandons them mid-way, before
+    /// they are verified and audited). Ctrl-C still quits at once.
+    fn quit(&mut self, armed: bool) -> Vec<Action> {
+        let running = self.jobs.all().iter().filter(|j| j.is_running()).count();
+        if running > 0 && !armed {
+            self.quit_armed = true;
+            self.flash = Some(format!(
+                "{running} kick{} still running: press {} again to quit and abandon {}",
+                if running == 1 { "" } else { "s" },
+                self.keymap.keys_label(Command::Quit),
+                if running == 1 { "it" } else { "them" },
+            ));
+            return Vec::new();
+        }
+        self.should_quit = true;
+        vec![Action::Quit]
     }
 
     fn back(&mut self) {
