@@ -79,12 +79,19 @@ impl LiveModel {
     fn upsert(&mut self, conversation: CallConversation, now: DateTime<Utc>) {
         for participant in &conversation.participants {
             let held = participant.is_held();
-            let changed = match self.state_seen.get(&participant.id) {
-                Some(seen) => seen.state != participant.state || seen.held != held,
-                None => true,
-            };
+            let seen = self.state_seen.get(&participant.id);
+            let changed =
+                seen.is_none_or(|seen| seen.state != participant.state || seen.held != held);
             if changed {
-                let since = state_start(participant).unwrap_or(now);
+                // The platform sends no timestamp for the end of a hold: a leg taken off hold
+                // has been in its state since it was seen so, not since it first connected.
+                let unheld =
+                    seen.is_some_and(|seen| seen.held && !held && seen.state == participant.state);
+                let since = if unheld {
+                    now
+                } else {
+                    state_start(participant).unwrap_or(now)
+                };
                 self.state_seen.insert(
                     participant.id.clone(),
                     StateSeen {

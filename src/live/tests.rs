@@ -174,3 +174,25 @@ fn participants_of_ended_calls_are_forgotten() {
         model.state_seen.len()
     );
 }
+
+#[test]
+fn time_in_state_restarts_when_a_hold_ends() {
+    let mut model = LiveModel::new();
+    let mut agent = leg("b", "agent", S::Connected);
+    agent.connected_time = Some(Timestamp(t0()));
+    let mut c = call("c1", vec![leg("a", "customer", S::Connected), agent]);
+    model.apply(Update::Conversation(c.clone()), t0());
+    c.participants[1].held = Some(true);
+    c.participants[1].start_hold_time = Some(Timestamp(t0() + Duration::seconds(10)));
+    model.apply(
+        Update::Conversation(c.clone()),
+        t0() + Duration::seconds(10),
+    );
+    c.participants[1].held = Some(false);
+    c.participants[1].start_hold_time = None;
+    model.apply(Update::Conversation(c), t0() + Duration::seconds(30));
+    let rows = model.participants("c1", t0() + Duration::seconds(32));
+    let b = rows.iter().find(|r| r.participant_id == "b").unwrap();
+    assert!(!b.held);
+    assert_eq!(b.in_state_ms, 2_000, "counted from the end of the hold");
+}
