@@ -316,7 +316,6 @@ impl AuditContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConnectionConfig, Credentials};
     use crate::kick::OutcomeKind;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -329,15 +328,7 @@ mod tests {
             axum::http::StatusCode::SERVICE_UNAVAILABLE
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let client = Client::new(ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap();
+        let client = crate::platform::fake::serve(listener, app);
         (client, hits)
     }
 

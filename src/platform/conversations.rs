@@ -84,7 +84,6 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConnectionConfig, Credentials};
     use std::sync::{Arc, Mutex};
 
     /// A loopback platform that answers 202 to everything and notes `METHOD path` of each request.
@@ -98,15 +97,7 @@ mod tests {
             axum::http::StatusCode::ACCEPTED
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let client = Client::new(ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap();
+        let client = crate::platform::fake::serve(listener, app);
         (client, seen)
     }
 

@@ -304,7 +304,6 @@ pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Credentials;
     use std::sync::atomic::AtomicUsize;
 
     /// A loopback server: `/limited` answers 429 (Retry-After 30), `/other` answers `{}`; each
@@ -339,15 +338,7 @@ mod tests {
         (base, limited, other)
     }
 
-    fn client(base: &str) -> Client {
-        Client::new(ConnectionConfig {
-            api_base: base.to_string(),
-            login_base: base.to_string(),
-            credentials: Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap()
-    }
+    use crate::platform::fake::client;
 
     #[test]
     fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {

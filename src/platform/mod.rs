@@ -4,6 +4,8 @@ pub mod analytics;
 pub mod auth;
 pub mod conversations;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod http;
 pub mod models;
 pub mod notifications;

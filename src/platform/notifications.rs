@@ -493,8 +493,7 @@ mod tests {
                 )
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = crate::platform::fake::bind().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
         format!("ws://{addr}/ws")
     }
@@ -523,8 +522,7 @@ mod tests {
         use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
         let connections = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&connections);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = crate::platform::fake::bind().await;
         let app = axum::Router::new()
             .route(
                 "/api/v2/notifications/channels",
@@ -568,15 +566,7 @@ mod tests {
                     }
                 }),
             );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let base = format!("http://{addr}");
-        let client = Client::new(crate::config::ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: crate::config::Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap();
+        let client = crate::platform::fake::serve(listener, app);
         (client, connections)
     }
 
@@ -630,8 +620,7 @@ mod tests {
         use axum::response::IntoResponse;
         use axum::routing::{get, put};
         let seen = Arc::new(Seen::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = crate::platform::fake::bind().await;
         let (posts, sockets, drops) = (Arc::clone(&seen), Arc::clone(&seen), Arc::clone(&seen));
         let app = axum::Router::new()
             .route(
@@ -680,15 +669,7 @@ mod tests {
                     },
                 ),
             );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let base = format!("http://{addr}");
-        let client = Client::new(crate::config::ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: crate::config::Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap();
+        let client = crate::platform::fake::serve(listener, app);
         (client, seen)
     }
 

@@ -406,8 +406,7 @@ mod tests {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let channel_requests = Arc::new(AtomicUsize::new(0));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = crate::platform::fake::bind().await;
         let app = axum::Router::new()
             .route(
                 "/api/v2/routing/queues",
@@ -443,15 +442,7 @@ mod tests {
                     ws.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
                 }),
             );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let base = format!("http://{addr}");
-        Client::new(crate::config::ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: crate::config::Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap()
+        crate::platform::fake::serve(listener, app)
     }
 
     /// A 429 on the way to a socket is a wait, not a reason to poll (polling costs more budget).
@@ -488,8 +479,7 @@ mod tests {
         use std::sync::{Arc, Mutex};
         let hits: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
         let counted = Arc::clone(&hits);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (listener, addr) = crate::platform::fake::bind().await;
         let app = axum::Router::new()
             .route(
                 "/api/v2/routing/queues",
@@ -545,15 +535,7 @@ mod tests {
                     ws.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
                 }),
             );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let base = format!("http://{addr}");
-        let client = Client::new(crate::config::ConnectionConfig {
-            api_base: base.clone(),
-            login_base: base,
-            credentials: crate::config::Credentials::AccessToken("t".into()),
-            warnings: Vec::new(),
-        })
-        .unwrap();
+        let client = crate::platform::fake::serve(listener, app);
         (client, hits)
     }
 
