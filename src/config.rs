@@ -262,7 +262,9 @@ pub fn check_base_url(url: &str) -> Result<String> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         // Credentials in a URL end up in error messages and logs; they go in their own settings.
-        bail!("--base-url must not hold a user or password; use --client-id and the secret's variable");
+        bail!(
+            "--base-url must not hold a user or password; use --client-id and the secret's variable"
+        );
     }
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -275,11 +277,7 @@ pub fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
         .map(|span| {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .map_or(0, |l| l.chars().count())
-                + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
             format!("line {line}, column {column}: ")
         })
         .unwrap_or_default();

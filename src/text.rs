@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
-        assert!(matches!(clean("Zoë 山田 O'Brien"), Cow::Borrowed("Zoë 山田 O'Brien")));
+        assert!(matches!(
+            clean("Zoë 山田 O'Brien"),
+            Cow::Borrowed("Zoë 山田 O'Brien")
+        ));
     }
 
     #[test]

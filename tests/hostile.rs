@@ -477,7 +477,12 @@ async fn a_huge_invalid_id_is_not_echoed_whole() {
     )
     .await;
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{}", &stderr[..stderr.len().min(300)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        &stderr[..stderr.len().min(300)]
+    );
     assert!(stderr.contains("is not a valid id"), "{stderr}");
     assert!(stderr.len() < 400, "{} bytes echoed", stderr.len());
     std::fs::remove_dir_all(&dir).ok();
