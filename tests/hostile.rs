@@ -527,3 +527,34 @@ async fn the_log_file_has_no_colour_codes() {
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
 }
+
+/// The answer cap is configurable; a value that makes no sense is one clear message.
+#[tokio::test]
+async fn the_answer_cap_is_configurable_and_checked() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = temp_dir();
+    let run = |cap: &'static str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
+            .args(["list", "--base-url", &h.mock.base_url(), "--client-id"])
+            .arg(h.mock.client_id())
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", h.mock.client_secret())
+            .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("CONFWATCH_LOG", dir.join("confwatch.log"))
+            .env("CONFWATCH_MAX_ANSWER_BYTES", cap)
+            .output()
+    };
+    let ok = run("65536").await.unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    for bad in ["12", "lots"] {
+        let out = run(bad).await.unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("CONFWATCH_MAX_ANSWER_BYTES must be"),
+            "{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}
