@@ -223,12 +223,7 @@ pub fn resolve(
     };
     let base_url = args.base_url.clone().or(file.base_url);
     let api_base = match base_url {
-        Some(url) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("--base-url must start with http:// or https://, got {url:?}");
-            }
-            url.trim_end_matches('/').to_string()
-        }
+        Some(url) => check_base_url(&url)?,
         None => {
             let region = args
                 .region
@@ -249,12 +244,55 @@ pub fn resolve(
     }))
 }
 
+/// A usable API base URL (`http(s)://host[:port][/prefix]`), without its trailing `/`. Checked
+/// here so that a bad one is one clear message, not a request that fails (and is retried) later.
+pub fn check_base_url(url: &str) -> Result<String> {
+    let shown = crate::text::clip(url, 100);
+    let example = "e.g. http://127.0.0.1:8080 or https://api.mypurecloud.com";
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("--base-url must start with http:// or https://, got {shown:?} ({example})");
+    }
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| eyre!("--base-url {shown:?} is not a valid URL: {e} ({example})"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        bail!("--base-url {shown:?} names no host ({example})");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("--base-url {shown:?} must not have a query or fragment ({example})");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // Credentials in a URL end up in error messages and logs; they go in their own settings.
+        bail!(
+            "--base-url must not hold a user or password; use --client-id and the secret's variable"
+        );
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// A TOML error as `path: line L, column C: message`. Only the parser's message, never its
+/// snippet of the line: that line may hold the client secret.
+pub fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let position = error
+        .span()
+        .map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    format!(
+        "config file {}: {position}{}",
+        path.display(),
+        error.message().trim_end()
+    )
+}
+
 /// Reads the config file; warns when others may read it (it may hold the secret).
 fn read_config_file(path: &Path) -> Result<(FileConfig, Vec<String>)> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("reading config file {}", path.display()))?;
-    let file: FileConfig = toml::from_str(&text)
-        .map_err(|e| eyre!("config file {}: {}", path.display(), e.message()))?;
+    let file: FileConfig = toml::from_str(&text).map_err(|e| eyre!(toml_error(path, &text, &e)))?;
     let mut warnings = Vec::new();
     #[cfg(unix)]
     {
@@ -376,6 +414,49 @@ mod tests {
             assert!(!text.contains("s3cr3t-value"), "{text}");
         }
         assert!(format!("{config:?}").contains("the-id"));
+    }
+
+    #[test]
+    fn base_urls_without_a_host_or_with_junk_are_refused_clearly() {
+        for bad in [
+            "http://",
+            "https://",
+            "http:// spaced",
+            "http://exa mple.com",
+            "http://127.0.0.1:8080?x=1",
+            "http://user:pw@127.0.0.1",
+        ] {
+            let err = check_base_url(bad).unwrap_err().to_string();
+            assert!(err.contains("--base-url"), "{bad}: {err}");
+            assert!(!err.contains("pw@"), "{err}");
+        }
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            check_base_url("https://api.mypurecloud.com").unwrap(),
+            "https://api.mypurecloud.com"
+        );
+    }
+
+    #[test]
+    fn config_file_errors_give_line_and_column_but_never_the_line_itself() {
+        let dir = std::env::temp_dir().join(format!("confwatch-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(
+            &path,
+            "region = \"us-east-1\"\nclient_id = \"i\"\nclient_secret = \"hunter2\nbase_url = 3\n",
+        )
+        .unwrap();
+        let err = read_config_file(&path).err().unwrap().to_string();
+        assert!(err.contains("line 3, column "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        std::fs::write(&path, "region = \"us-east-1\"\n\n  colour = 1\n").unwrap();
+        let err = read_config_file(&path).err().unwrap().to_string();
+        assert!(err.contains("line 3, column 3"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

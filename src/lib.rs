@@ -8,4 +8,5 @@ pub mod live;
 pub mod logging;
 pub mod mock;
 pub mod platform;
+pub mod text;
 pub mod tui;

@@ -33,7 +33,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    if let Err(report) = color_eyre::install() {
+    // No colour theme: a report's colours would end up as escape codes in the log file.
+    let hooks = color_eyre::config::HookBuilder::default().theme(color_eyre::config::Theme::new());
+    if let Err(report) = hooks.install() {
         eprintln!("confwatch: {report}");
         return ExitCode::FAILURE;
     }
@@ -72,7 +74,11 @@ fn main() -> ExitCode {
         Err(report) => {
             // The user gets the cause chain in one line; the log keeps the full report.
             tracing::error!("{report:?}");
-            eprintln!("confwatch: {report:#}");
+            // Its causes may quote the platform: cleaned of anything that could drive the terminal.
+            eprintln!(
+                "confwatch: {}",
+                confwatch::text::clean(&format!("{report:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -322,3 +322,35 @@ async fn sigterm_restores_the_terminal() {
     console.expect_restored_exit("SIGTERM").await;
     h.stop().await;
 }
+
+/// Sends `signal` to the console from outside (as `kill -<signal> <pid>` would) once it is
+/// drawing, and expects a clean exit with the terminal given back.
+async fn signal_restores_the_terminal(signal: &str) {
+    let h = Harness::scenario("quiet").await;
+    let console = Console::start(&h.mock, &signal.to_lowercase());
+    let screen = console.screen.clone();
+    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
+        .await
+        .unwrap();
+    let pid = console.child.process_id().expect("the console's pid");
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    console.expect_restored_exit(signal).await;
+    h.stop().await;
+}
+
+/// `kill -INT <pid>`: in raw mode Ctrl-C is a key, but a SIGINT from outside still arrives; its
+/// default action would leave the terminal raw, on the alternate screen, cursor hidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_from_outside_restores_the_terminal() {
+    signal_restores_the_terminal("INT").await;
+}
+
+/// The terminal going away (or `kill -HUP`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal("HUP").await;
+}

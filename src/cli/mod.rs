@@ -49,8 +49,8 @@ pub struct KickArgs {
     /// How long to wait for the leg to settle (e.g. 30s, 500ms, 2m).
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
-    /// Give up after this many removal attempts.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// Give up after this many removal attempts (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_attempts)]
     pub max_attempts: u32,
     /// Give up after this long in all.
     #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
@@ -89,6 +89,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s or m)")),
     };
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"))
+}
+
+/// `--max-attempts`: zero would give up before sending anything.
+pub fn parse_attempts(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(0) => Err("0 would give up before trying: use at least 1 attempt".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "{:?} is not a number of attempts (e.g. 8)",
+            crate::text::clip(text, 40)
+        )),
+    }
 }
 
 fn connect(args: &ConnectionArgs) -> Result<Client> {
@@ -178,6 +190,8 @@ fn render_list(
         writeln!(out, "no active conferences")?;
         return Ok(out);
     }
+    // Every field came from the platform: cleaned of control bytes before it reaches the terminal.
+    let clean = |text: &str| crate::text::clean(text).into_owned();
     for c in conferences {
         let age = c
             .started
@@ -186,12 +200,14 @@ fn render_list(
         writeln!(
             out,
             "{}  queue {}  customer {}  {} live  age {}",
-            c.conversation_id,
-            c.queue_name
-                .as_deref()
-                .or(c.queue_id.as_deref())
-                .unwrap_or("-"),
-            c.customer.as_deref().unwrap_or("-"),
+            clean(&c.conversation_id),
+            clean(
+                c.queue_name
+                    .as_deref()
+                    .or(c.queue_id.as_deref())
+                    .unwrap_or("-")
+            ),
+            clean(c.customer.as_deref().unwrap_or("-")),
             c.live_parties,
             age
         )?;
@@ -205,13 +221,15 @@ fn render_list(
             }
             let line = format!(
                 "  {}  {:<20} {:<9} {:<12} {:<6} {:<5}{}",
-                p.participant_id,
-                truncate(&p.name, 20),
-                p.purpose,
+                clean(&p.participant_id),
+                truncate(&clean(&p.name), 20),
+                clean(&p.purpose),
                 p.state.as_str(),
                 format_age(p.in_state_ms / 1000),
                 flags.join(","),
-                p.user_id.map(|u| format!("  user {u}")).unwrap_or_default(),
+                p.user_id
+                    .map(|u| format!("  user {}", clean(&u)))
+                    .unwrap_or_default(),
             );
             writeln!(out, "{}", line.trim_end())?;
         }
@@ -377,10 +395,11 @@ fn print_progress(progress: &Progress, json: bool) {
             write_line(&mut std::io::stdout(), &line);
         }
     } else {
+        // Names, codes and messages in a step came from the platform.
         let line = format!(
             "{:>6.2}s  {}",
             progress.at_ms as f64 / 1000.0,
-            describe_step(&progress.step)
+            crate::text::clean(&describe_step(&progress.step))
         );
         write_line(&mut std::io::stderr(), &line);
     }

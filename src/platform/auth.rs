@@ -13,6 +13,9 @@ use crate::config::{ConnectionConfig, Credentials};
 /// The longest token lifetime the platform grants (48 h).
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;
 
+/// The most bytes of a token answer that are read: the real one is well under 2 KB.
+pub const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
+
 /// A token and when to stop using it.
 struct Cached {
     token: String,
@@ -95,12 +98,11 @@ async fn fetch(
         .await
         .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
     let status = response.status().as_u16();
-    let body = response
-        .bytes()
+    let body = super::http::read_body(response, MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
     if !(200..300).contains(&status) {
-        let mut error = super::http::error_from_answer(ENDPOINT, status, &body, None);
+        let mut error = super::http::error_from_answer(ENDPOINT, status, &body.bytes, None);
         if status == 400 || status == 401 {
             // The login service answers a bad secret with 400/401: say so without echoing it.
             error.kind = FailureKind::Unauthorized;
@@ -111,7 +113,10 @@ async fn fetch(
         }
         return Err(error);
     }
-    serde_json::from_slice::<TokenResponse>(&body).map_err(|e| {
+    if body.cut {
+        return Err(super::http::too_large(ENDPOINT, body.limit));
+    }
+    serde_json::from_slice::<TokenResponse>(&body.bytes).map_err(|e| {
         ApiError::new(
             FailureKind::Malformed,
             ENDPOINT,

@@ -11,7 +11,8 @@ use crate::kick::machine::PatchPath;
 pub fn check_id(what: &str, id: &str) -> Result<(), String> {
     uuid::Uuid::parse_str(id)
         .map(|_| ())
-        .map_err(|_| format!("{what} {id:?} is not a valid id (expected a UUID such as 3f1c9a2e-8d4b-4c1e-9f7a-2b6d5e8c1a90)"))
+        // The id may be huge or hold escape codes: echoed cleaned and cut.
+        .map_err(|_| format!("{what} {:?} is not a valid id (expected a UUID such as 3f1c9a2e-8d4b-4c1e-9f7a-2b6d5e8c1a90)", crate::text::clip(id, 60)))
 }
 
 /// Ids that reach the PATCH's path may come from platform answers: one that is not a UUID (say

@@ -1,7 +1,7 @@
 //! The one request pipeline: base URL, bearer token (one refresh on 401), `ErrorBody` decoding,
 //! `inin-ratelimit-*` headers into a budget, each failure sorted as retryable or final.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ struct Inner {
     /// After a 429: no request before this. The platform limits per token, and every clone of
     /// the client (each kick job, the feed) shares the token, so they all hold back.
     held_until: Mutex<Option<tokio::time::Instant>>,
+    /// The most bytes of one answer's body that are read (see [`DEFAULT_MAX_ANSWER_BYTES`]).
+    max_answer_bytes: AtomicUsize,
 }
 
 impl std::fmt::Debug for Client {
@@ -44,6 +46,32 @@ impl std::fmt::Debug for Client {
 
 /// Each request gives up after this (then it is a retryable timeout).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The most bytes of one API answer that are read: the largest real answers (a page of 100
+/// queues, an analytics page, a call with many legs) are tens of KB, so a body past this is a
+/// broken or hostile peer (an endless body must not take all memory). The notification socket's
+/// messages have the same cap. `CONFWATCH_MAX_ANSWER_BYTES` changes it.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+/// The variable that sets the answer cap (bytes, at least [`MIN_MAX_ANSWER_BYTES`]).
+pub const MAX_ANSWER_BYTES_VAR: &str = "CONFWATCH_MAX_ANSWER_BYTES";
+const MIN_MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The answer cap from [`MAX_ANSWER_BYTES_VAR`], or the default when it is not set.
+fn max_answer_bytes_from_env() -> color_eyre::Result<usize> {
+    let Ok(text) = std::env::var(MAX_ANSWER_BYTES_VAR) else {
+        return Ok(DEFAULT_MAX_ANSWER_BYTES);
+    };
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|bytes| *bytes >= MIN_MAX_ANSWER_BYTES)
+        .ok_or_else(|| {
+            color_eyre::eyre::eyre!(
+                "{MAX_ANSWER_BYTES_VAR} must be a number of bytes, at least {MIN_MAX_ANSWER_BYTES} (got {:?})",
+                crate::text::clip(&text, 40)
+            )
+        })
+}
 
 impl Client {
     pub fn new(config: ConnectionConfig) -> color_eyre::Result<Client> {
@@ -61,8 +89,18 @@ impl Client {
                 budget: Mutex::new(RateBudget::default()),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
+                max_answer_bytes: AtomicUsize::new(max_answer_bytes_from_env()?),
             }),
         })
+    }
+
+    /// Reads at most `bytes` of each answer's body from now on (every clone shares it).
+    pub fn set_max_answer_bytes(&self, bytes: usize) {
+        self.inner.max_answer_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    pub fn max_answer_bytes(&self) -> usize {
+        self.inner.max_answer_bytes.load(Ordering::Relaxed)
     }
 
     /// The last `inin-ratelimit-*` headers seen.
@@ -97,8 +135,8 @@ impl Client {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let (endpoint, body) = self.send(Method::GET, path, None).await?;
-        decode(&endpoint, &body)
+        let (endpoint, answer) = self.send(Method::GET, path, None).await?;
+        decode(&endpoint, &answer)
     }
 
     pub async fn send_json<B: Serialize, T: DeserializeOwned>(
@@ -141,13 +179,13 @@ impl Client {
     }
 
     /// Sends one request (again once with a fresh token after a 401). Returns the endpoint name
-    /// and the body of a 2xx answer.
+    /// and the body of a 2xx answer (cut at the answer cap: only a caller that reads it fails).
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<(String, Vec<u8>), ApiError> {
+    ) -> Result<(String, Body), ApiError> {
         // Query strings stay out of error messages: only the path names the endpoint.
         let endpoint = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let mut refreshed = false;
@@ -190,12 +228,11 @@ impl Client {
             let status = response.status().as_u16();
             self.note_budget(response.headers());
             let retry_after = retry_after(response.headers());
-            let answer = response
-                .bytes()
+            let answer = read_body(response, self.max_answer_bytes())
                 .await
                 .map_err(|e| transport_error(&endpoint, &e))?;
             if (200..300).contains(&status) {
-                return Ok((endpoint, answer.to_vec()));
+                return Ok((endpoint, answer));
             }
             if status == 429 {
                 // Same default as `ApiError::from_status`: a 429 always waits.
@@ -208,7 +245,12 @@ impl Client {
                 refreshed = true;
                 continue;
             }
-            return Err(error_from_answer(&endpoint, status, &answer, retry_after));
+            return Err(error_from_answer(
+                &endpoint,
+                status,
+                &answer.bytes,
+                retry_after,
+            ));
         }
     }
 
@@ -235,8 +277,63 @@ impl Client {
     }
 }
 
-fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+/// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub cut: bool,
+    /// The cap it was read with (for the error message).
+    pub limit: usize,
+}
+
+/// Reads `response`'s body, at most `limit` bytes: an endless body costs `limit` bytes of
+/// memory, and the rest is never read (dropping the response closes the connection).
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Body, reqwest::Error> {
+    let cut = |bytes| Body {
+        bytes,
+        cut: true,
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Ok(cut(Vec::new()));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(cut(bytes));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body {
+        bytes,
+        cut: false,
+        limit,
+    })
+}
+
+/// A body cut at the cap cannot be read: the error says so.
+pub fn too_large(endpoint: &str, limit: usize) -> ApiError {
+    ApiError::new(
+        FailureKind::Malformed,
+        endpoint,
+        format!("answer larger than {limit} bytes, not read further (a broken or hostile server?)"),
+    )
+}
+
+fn decode<T: DeserializeOwned>(endpoint: &str, body: &Body) -> Result<T, ApiError> {
+    if body.cut {
+        let mut error = too_large(endpoint, body.limit);
+        error.message += &format!("; {MAX_ANSWER_BYTES_VAR} raises the cap");
+        return Err(error);
+    }
+    serde_json::from_slice(&body.bytes).map_err(|e| {
         ApiError::new(
             FailureKind::Malformed,
             endpoint,
@@ -264,16 +361,18 @@ pub fn error_from_answer(
     body: &[u8],
     retry_after: Option<Duration>,
 ) -> ApiError {
+    // The platform's words reach the terminal and the log: cleaned of control bytes, and cut.
+    let clean = |text: String| crate::text::clip(&text, 500);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) => {
-            ApiError::from_status(endpoint, status, error.code, error.message, retry_after)
-        }
+        Ok(error) => ApiError::from_status(
+            endpoint,
+            status,
+            error.code.map(clean),
+            error.message.map(clean),
+            retry_after,
+        ),
         Err(_) => {
-            let snippet: String = String::from_utf8_lossy(body)
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(160)
-                .collect();
+            let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
             let message = if snippet.trim().is_empty() {
                 None
             } else {
@@ -284,8 +383,26 @@ pub fn error_from_answer(
     }
 }
 
-/// A request that got no answer: timeouts and connection errors are retryable.
+/// A request that got no answer: timeouts and connection errors are retryable; a request that
+/// could not even be built (an unusable URL) is final, as sending it again cannot help.
 pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
+    // reqwest's own message is often only "builder error" or "error sending request": its
+    // causes say what went wrong. (They name the URL, never a secret: the token is a header.)
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let detail = crate::text::clip(&detail, 500);
+    if error.is_builder() {
+        return ApiError::new(
+            FailureKind::Rejected,
+            endpoint,
+            format!("the request could not be built (a bad --base-url or token?): {detail}"),
+        );
+    }
     let what = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -293,11 +410,10 @@ pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
     } else {
         "connection failed"
     };
-    // reqwest's message names the URL (no secrets: the token is in a header).
     ApiError::new(
         FailureKind::Unavailable,
         endpoint,
-        format!("{what}: {error}"),
+        format!("{what}: {detail}"),
     )
 }
 

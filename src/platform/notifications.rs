@@ -199,7 +199,11 @@ impl std::fmt::Display for ConnectError {
 
 async fn connect_socket(connect_uri: &str) -> Result<Socket, ConnectError> {
     use tokio_tungstenite::tungstenite::Error;
-    match tokio_tungstenite::connect_async(connect_uri).await {
+    // Frames and messages capped like API answers: a peer cannot make one take all memory.
+    let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(super::http::DEFAULT_MAX_ANSWER_BYTES))
+        .max_frame_size(Some(super::http::DEFAULT_MAX_ANSWER_BYTES));
+    match tokio_tungstenite::connect_async_with_config(connect_uri, Some(limits), false).await {
         Ok((socket, _)) => Ok(socket),
         Err(Error::Http(answer)) if answer.status().is_client_error() => {
             Err(ConnectError::Refused(answer.status().as_u16()))

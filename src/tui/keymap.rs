@@ -307,7 +307,7 @@ impl Keymap {
             Err(e) => return Err(format!("reading {}: {e}", path.display())),
         };
         let table: toml::Table =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, &e))?;
         match table.get("keys") {
             None => Ok(Keymap::default()),
             Some(toml::Value::Table(keys)) => {

@@ -34,6 +34,7 @@ pub struct ConsoleArgs {
 
 /// Runs the console until the supervisor quits.
 pub async fn run(args: ConsoleArgs) -> Result<()> {
+    terminal::check()?;
     let keymap = match args.connection.config.clone().or_else(default_config_path) {
         Some(path) => Keymap::from_config_file(&path).map_err(|e| eyre!(e))?,
         None => Keymap::default(),

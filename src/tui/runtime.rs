@@ -67,8 +67,8 @@ where
     loop {
         let mut inputs = Vec::new();
         tokio::select! {
-            // `kill` (SIGTERM) or the terminal going away (SIGHUP): leave through the normal
-            // path, so the terminal is restored and the built-in mock stopped.
+            // `kill` (SIGTERM), `kill -INT` from outside, or the terminal going away (SIGHUP):
+            // leave through the normal path, so the terminal is restored and the mock stopped.
             () = &mut terminated => return Ok(()),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
@@ -133,24 +133,28 @@ where
     }
 }
 
-/// Resolves when the process is asked to stop by a signal (Ctrl-C is a key in raw mode).
+/// Resolves when the process is asked to stop by a signal (Ctrl-C itself is a key in raw mode).
 async fn terminated() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        // In raw mode Ctrl-C is a key, but SIGINT can still come from `kill -INT`: its default
+        // action would end the process with the terminal left raw.
         match (
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
         ) {
-            (Ok(mut term), Ok(mut hup)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = hup.recv() => {}
-                }
-                tracing::info!("stopping on a signal");
+            (Ok(mut term), Ok(mut hup), Ok(mut int)) => {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = hup.recv() => "SIGHUP",
+                    _ = int.recv() => "SIGINT",
+                };
+                tracing::info!("stopping on {name}");
             }
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!("cannot listen for SIGTERM/SIGHUP: {e}");
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                tracing::warn!("cannot listen for SIGTERM/SIGHUP/SIGINT: {e}");
                 std::future::pending::<()>().await
             }
         }

@@ -1,7 +1,7 @@
 //! Taking over the terminal and giving it back: raw mode, alternate screen, hidden cursor; restored
 //! on every exit path (the guard's drop) and on panic (a hook run before color-eyre's report).
 
-use std::io::{self, Stdout, stdout};
+use std::io::{self, IsTerminal, Stdout, stdout};
 use std::sync::Once;
 
 use crossterm::cursor::{Hide, Show};
@@ -27,11 +27,29 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// What to tell someone who runs the console without a terminal (a pipe, cron, CI).
+const NO_TERMINAL: &str = "the console needs a terminal, and standard output is not one \
+     (a pipe, a file, or no terminal at all); run confwatch in a terminal, or use \
+     `confwatch list` / `confwatch kick` in scripts";
+
+/// Fails with a clear message when there is no terminal to draw on; checked before anything
+/// else starts (the built-in mock, the feed).
+pub fn check() -> io::Result<()> {
+    if stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(io::Error::other(NO_TERMINAL))
+    }
+}
+
 /// Takes over the terminal. Call after `color_eyre::install()`, so a panic restores the terminal
 /// first and then prints color-eyre's report on the normal screen.
 pub fn enter() -> io::Result<(Term, TerminalGuard)> {
+    check()?;
     install_panic_hook();
-    enable_raw_mode()?;
+    // Raw mode needs a controlling terminal too (`/dev/tty`): without one the OS only says
+    // "No such device or address".
+    enable_raw_mode().map_err(|e| io::Error::other(format!("{NO_TERMINAL} ({e})")))?;
     let guard = TerminalGuard { _private: () };
     execute!(stdout(), EnterAlternateScreen, Hide)?;
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;

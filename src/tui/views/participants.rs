@@ -159,6 +159,8 @@ fn row<'a>(
 
 /// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
 pub(super) fn truncate(text: &str, width: usize) -> String {
+    // Names and purposes come from the platform: cleaned as the CLI cleans them.
+    let text = &*crate::text::clean(text);
     if text.width() <= width {
         return text.to_string();
     }
