@@ -8,6 +8,8 @@ use tokio::sync::Mutex;
 
 use super::error::{ApiError, FailureKind};
 use super::models::TokenResponse;
+use super::signin::{self, Secret};
+use super::token_store::{StoredSession, TokenStore};
 use crate::config::{ConnectionConfig, Credentials};
 
 /// The longest token lifetime the platform grants (48 h).
@@ -21,13 +23,95 @@ struct Cached {
 
 pub struct TokenSource {
     cached: Mutex<Option<Cached>>,
+    /// A signed-in user's tokens as they stand (None until first used).
+    user: Mutex<Option<UserTokens>>,
 }
+
+/// The user's access token (None once refused or expired) and refresh token, if the platform
+/// gave one (for PKCE the official SDKs expect none).
+struct UserTokens {
+    access: Option<(String, Instant)>,
+    refresh: Option<Secret>,
+}
+
+/// What the console and commands say when a user's sign-in can no longer be used.
+pub const SIGN_IN_AGAIN: &str =
+    "the sign-in has ended and cannot be refreshed: sign in again with `confwatch login`";
 
 impl TokenSource {
     pub fn new() -> Self {
         TokenSource {
             cached: Mutex::new(None),
+            user: Mutex::new(None),
         }
+    }
+
+    /// A signed-in user's token: the stored one while it lasts, then a refresh if a refresh
+    /// token exists, else "sign in again" (no request is sent with a dead token).
+    async fn user_token(
+        &self,
+        http: &reqwest::Client,
+        config: &ConnectionConfig,
+        session: &StoredSession,
+    ) -> Result<String, ApiError> {
+        let mut user = self.user.lock().await;
+        let tokens = user.get_or_insert_with(|| {
+            let left = session.expires_at - chrono::Utc::now().timestamp();
+            UserTokens {
+                access: (left > 0).then(|| {
+                    let left = Duration::from_secs((left as u64).min(MAX_LIFETIME_SECS));
+                    (
+                        session.access_token.expose().to_string(),
+                        Instant::now() + left,
+                    )
+                }),
+                refresh: session.refresh_token.clone(),
+            }
+        });
+        if let Some((token, until)) = &tokens.access
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        tokens.access = None;
+        let sign_in_again = || {
+            ApiError::new(
+                FailureKind::Unauthorized,
+                "POST /oauth/token",
+                SIGN_IN_AGAIN,
+            )
+        };
+        let Some(refresh_token) = tokens.refresh.clone() else {
+            return Err(sign_in_again());
+        };
+        let grant =
+            match signin::refresh(http, &config.login_base, &session.client_id, &refresh_token)
+                .await
+            {
+                Ok(grant) => grant,
+                Err(e) => {
+                    tracing::warn!("refreshing the user's token failed: {e}");
+                    tokens.refresh = None;
+                    return Err(sign_in_again());
+                }
+            };
+        let lifetime = grant.expires_in.unwrap_or(3600).clamp(1, MAX_LIFETIME_SECS);
+        tokens.access = Some((
+            grant.access_token.expose().to_string(),
+            Instant::now() + Duration::from_secs(lifetime),
+        ));
+        if grant.refresh_token.is_some() {
+            tokens.refresh = grant.refresh_token.clone();
+        }
+        // Kept for the next run too (a failure to save only costs a sign-in later).
+        let mut stored = session.clone();
+        stored.access_token = grant.access_token.clone();
+        stored.refresh_token = tokens.refresh.clone();
+        stored.expires_at = chrono::Utc::now().timestamp() + lifetime as i64;
+        if let Err(e) = TokenStore::from_env().save(&stored) {
+            tracing::warn!("saving the refreshed token: {e:#}");
+        }
+        Ok(grant.access_token.expose().to_string())
     }
 
     /// A token to send now: the cached one, or a fresh one (one fetch at a time; others wait).
@@ -38,6 +122,7 @@ impl TokenSource {
     ) -> Result<String, ApiError> {
         let (client_id, secret) = match &config.credentials {
             Credentials::AccessToken(token) => return Ok(token.clone()),
+            Credentials::User(session) => return self.user_token(http, config, session).await,
             Credentials::ClientCredentials { client_id, secret } => (client_id, secret),
         };
         let mut cached = self.cached.lock().await;
@@ -64,11 +149,21 @@ impl TokenSource {
         if cached.as_ref().is_some_and(|c| c.token == token) {
             *cached = None;
         }
+        let mut user = self.user.lock().await;
+        if let Some(tokens) = user.as_mut()
+            && tokens.access.as_ref().is_some_and(|(t, _)| t == token)
+        {
+            tokens.access = None;
+        }
     }
 
-    /// Whether a refresh can help (a fixed access token cannot be refreshed).
+    /// Whether a refresh can help (a fixed access token cannot be refreshed; a user's is
+    /// refreshed if a refresh token exists, else the retry says "sign in again").
     pub fn can_refresh(config: &ConnectionConfig) -> bool {
-        matches!(config.credentials, Credentials::ClientCredentials { .. })
+        matches!(
+            config.credentials,
+            Credentials::ClientCredentials { .. } | Credentials::User(_)
+        )
     }
 }
 

@@ -32,6 +32,8 @@ struct Inner {
     /// After a 429: no request before this. The platform limits per token, and every clone of
     /// the client (each kick job, the feed) shares the token, so they all hold back.
     held_until: Mutex<Option<tokio::time::Instant>>,
+    /// The signed-in user (read once after sign-in), for the audit's `who`.
+    identity: std::sync::OnceLock<super::identity::Identity>,
 }
 
 impl std::fmt::Debug for Client {
@@ -61,6 +63,7 @@ impl Client {
                 budget: Mutex::new(RateBudget::default()),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
+                identity: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -73,6 +76,23 @@ impl Client {
     /// The OAuth client id (for the audit record); None with a fixed access token.
     pub fn client_id(&self) -> Option<&str> {
         self.inner.config.client_id()
+    }
+
+    /// The signed-in user: the stored session's, or one set after `GET /api/v2/users/me`.
+    pub fn identity(&self) -> Option<&super::identity::Identity> {
+        match &self.inner.config.credentials {
+            crate::config::Credentials::User(session) => Some(&session.identity),
+            _ => self.inner.identity.get(),
+        }
+    }
+
+    pub fn set_identity(&self, identity: super::identity::Identity) {
+        let _ = self.inner.identity.set(identity);
+    }
+
+    /// The audit record's `who`: user, OS user and OAuth client id.
+    pub fn who(&self) -> super::identity::Who {
+        super::identity::Who::new(self.identity(), self.client_id())
     }
 
     pub fn config(&self) -> &ConnectionConfig {

@@ -16,6 +16,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     } else if !app.source.is_empty() {
         spans.push(Span::raw(format!(" {} ", app.source)));
     }
+    if let Some(profile) = &app.signed_in.profile {
+        spans.push(Span::raw(format!(" profile {profile} ")));
+    }
+    if let Some(user) = &app.signed_in.user {
+        spans.push(Span::raw(format!(" {user} ")));
+    }
+    if app.signed_in.read_only.is_some() {
+        spans.push(Span::styled(" READ-ONLY ", theme.warning()));
+    }
     spans.push(Span::styled("│", theme.dim()));
     let running = app.jobs.all().iter().filter(|j| j.is_running()).count();
     spans.push(Span::raw(format!(

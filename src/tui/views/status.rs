@@ -87,6 +87,13 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
     if let Some(flash) = &app.flash {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(flash.clone(), theme.warning()));
+    } else if let Some(reason) = &app.signed_in.read_only {
+        // Said until a key shows a notice instead: why `d` does nothing here.
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("read-only: {reason}"),
+            theme.warning(),
+        ));
     }
     Line::from(spans)
 }
