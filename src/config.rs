@@ -659,4 +659,166 @@ mod tests {
         assert_eq!(file.client_id.as_deref(), Some("i"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    fn profiles_file() -> FileConfig {
+        toml::from_str(
+            r#"
+            [profiles.dublin]
+            region = "mypurecloud.ie"
+            client_id = "pkce-client"
+            grant = "pkce"
+            queues = ["Support"]
+            redirect_port = 9000
+
+            [profiles.robot]
+            region = "us-east-1"
+            client_id = "cc-client"
+            client_secret = "cc-secret"
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn stored(profile: &str, api_base: &str) -> crate::platform::token_store::StoredSession {
+        crate::platform::token_store::StoredSession {
+            profile: profile.into(),
+            client_id: "pkce-client".into(),
+            api_base: api_base.into(),
+            login_base: login_base_for(api_base),
+            access_token: crate::platform::signin::Secret::new("user-token"),
+            refresh_token: None,
+            expires_at: i64::MAX,
+            identity: Default::default(),
+        }
+    }
+
+    fn store() -> (crate::platform::token_store::TokenStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("confwatch-profiles-{}", uuid::Uuid::new_v4()));
+        (
+            crate::platform::token_store::TokenStore::file_only(&dir),
+            dir,
+        )
+    }
+
+    #[test]
+    fn a_pkce_profile_uses_its_signed_in_user_and_its_queues() {
+        let (store, dir) = store();
+        let args = ConnectionArgs {
+            profile: Some("dublin".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store).unwrap_err();
+        assert!(
+            err.to_string().contains("confwatch login --profile dublin"),
+            "{err}"
+        );
+        store
+            .save(&stored("dublin", "https://api.mypurecloud.ie"))
+            .unwrap();
+        let (config, profile) = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(config.credentials, Credentials::User(_)));
+        assert_eq!(config.client_id(), Some("pkce-client"));
+        assert_eq!(profile.name.as_deref(), Some("dublin"));
+        assert_eq!(profile.queues, vec!["Support".to_string()]);
+        assert!(!format!("{config:?}").contains("user-token"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_client_credentials_profile_and_an_unknown_one() {
+        let (store, _dir) = store();
+        let args = ConnectionArgs {
+            profile: Some("robot".into()),
+            ..Default::default()
+        };
+        let (config, profile) = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store)
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.api_base, "https://api.mypurecloud.com");
+        assert_eq!(
+            config.credentials,
+            Credentials::ClientCredentials {
+                client_id: "cc-client".into(),
+                secret: "cc-secret".into()
+            }
+        );
+        assert_eq!(profile.name.as_deref(), Some("robot"));
+        let args = ConnectionArgs {
+            profile: Some("nope".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store).unwrap_err();
+        assert!(err.to_string().contains("[profiles.nope]"), "{err}");
+    }
+
+    #[test]
+    fn without_a_profile_the_old_way_wins_then_the_default_sign_in() {
+        let (store, dir) = store();
+        let env = env_of(&[
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "env-id"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "env-secret"),
+            ("GENESYSCLOUD_REGION", "us-east-1"),
+        ]);
+        store
+            .save(&stored(DEFAULT_PROFILE, "http://127.0.0.1:9"))
+            .unwrap();
+        let (config, _) = resolve_with_profiles(
+            &ConnectionArgs::default(),
+            &env,
+            FileConfig::default(),
+            &store,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(
+            config.credentials,
+            Credentials::ClientCredentials { .. }
+        ));
+        let (config, profile) = resolve_with_profiles(
+            &ConnectionArgs::default(),
+            &env_of(&[]),
+            FileConfig::default(),
+            &store,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(config.credentials, Credentials::User(_)));
+        assert_eq!(profile.name.as_deref(), Some(DEFAULT_PROFILE));
+        let elsewhere = ConnectionArgs {
+            base_url: Some("http://127.0.0.1:10".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&elsewhere, &env_of(&[]), FileConfig::default(), &store)
+            .unwrap_err();
+        assert!(err.to_string().contains("confwatch login"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn login_goes_to_the_profiles_login_host_and_port() {
+        let args = ConnectionArgs {
+            profile: Some("dublin".into()),
+            ..Default::default()
+        };
+        let target = login_target_from(&args, &env_of(&[]), profiles_file()).unwrap();
+        assert_eq!(target.login_base, "https://login.mypurecloud.ie");
+        assert_eq!(target.client_id, "pkce-client");
+        assert_eq!(target.redirect_port, 9000);
+        let robot = ConnectionArgs {
+            profile: Some("robot".into()),
+            ..Default::default()
+        };
+        assert!(login_target_from(&robot, &env_of(&[]), profiles_file()).is_err());
+        let flags = ConnectionArgs {
+            base_url: Some("http://127.0.0.1:8080".into()),
+            client_id: Some("confwatch-signin".into()),
+            ..Default::default()
+        };
+        let target = login_target_from(&flags, &env_of(&[]), FileConfig::default()).unwrap();
+        assert_eq!(target.login_base, "http://127.0.0.1:8080");
+        assert_eq!(target.profile, DEFAULT_PROFILE);
+        assert_eq!(target.redirect_port, crate::platform::signin::DEFAULT_PORT);
+    }
 }

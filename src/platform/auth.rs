@@ -108,7 +108,7 @@ impl TokenSource {
         stored.access_token = grant.access_token.clone();
         stored.refresh_token = tokens.refresh.clone();
         stored.expires_at = chrono::Utc::now().timestamp() + lifetime as i64;
-        if let Err(e) = TokenStore::from_env().save(&stored) {
+        if let Err(e) = refresh_store().save(&stored) {
             tracing::warn!("saving the refreshed token: {e:#}");
         }
         Ok(grant.access_token.expose().to_string())
@@ -164,6 +164,15 @@ impl TokenSource {
             config.credentials,
             Credentials::ClientCredentials { .. } | Credentials::User(_)
         )
+    }
+}
+
+/// Where a refreshed token is kept: the user's store (a temporary one in unit tests).
+fn refresh_store() -> TokenStore {
+    if cfg!(test) {
+        TokenStore::file_only(&std::env::temp_dir().join("confwatch-auth-tests"))
+    } else {
+        TokenStore::from_env()
     }
 }
 
@@ -244,5 +253,81 @@ mod tests {
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
         // Cached: the second call sends nothing and answers the same.
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
+    }
+
+    /// A login service for refresh tokens: `good` is exchanged for a new token, anything else
+    /// is refused as the OAuth error form says.
+    async fn refresh_service() -> String {
+        let app = axum::Router::new().route(
+            "/oauth/token",
+            axum::routing::post(|body: String| async move {
+                if body.contains("grant_type=refresh_token") && body.contains("refresh_token=good") {
+                    axum::Json(serde_json::json!({
+                        "access_token": "fresh", "token_type": "bearer", "expires_in": 600,
+                        "refresh_token": "good"
+                    }))
+                    .into_response()
+                } else {
+                    (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        axum::Json(serde_json::json!({"error": "invalid_grant", "error_description": "expired"})),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    fn user_config(base: &str, refresh: Option<&str>) -> ConnectionConfig {
+        let session = StoredSession {
+            profile: format!("t{}", uuid::Uuid::new_v4().simple()),
+            client_id: "pkce".into(),
+            api_base: base.into(),
+            login_base: base.into(),
+            access_token: Secret::new("old"),
+            refresh_token: refresh.map(Secret::new),
+            expires_at: 0,
+            identity: Default::default(),
+        };
+        ConnectionConfig {
+            api_base: base.into(),
+            login_base: base.into(),
+            credentials: Credentials::User(Box::new(session)),
+            warnings: Vec::new(),
+        }
+    }
+
+    use axum::response::IntoResponse;
+
+    #[tokio::test]
+    async fn an_expired_user_token_is_refreshed_when_a_refresh_token_exists() {
+        let base = refresh_service().await;
+        let http = reqwest::Client::new();
+        let source = TokenSource::new();
+        let config = user_config(&base, Some("good"));
+        assert_eq!(source.token(&http, &config).await.unwrap(), "fresh");
+        // Refused later (401): refreshed again.
+        source.invalidate("fresh").await;
+        assert_eq!(source.token(&http, &config).await.unwrap(), "fresh");
+    }
+
+    #[tokio::test]
+    async fn without_a_usable_refresh_token_it_says_sign_in_again() {
+        let base = refresh_service().await;
+        let http = reqwest::Client::new();
+        for refresh in [None, Some("revoked")] {
+            let source = TokenSource::new();
+            let err = source
+                .token(&http, &user_config(&base, refresh))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, FailureKind::Unauthorized);
+            assert!(err.message.contains("sign in again"), "{err}");
+            assert!(!format!("{err:?}").contains("revoked"));
+        }
     }
 }
