@@ -26,8 +26,8 @@ pub fn default_audit_path() -> PathBuf {
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     pub at: Timestamp,
-    /// The OAuth client id that acted (None with a fixed access token).
-    pub who: Option<String>,
+    /// Who acted: the signed-in user (id, name, email), the OS user and the OAuth client id.
+    pub who: crate::platform::identity::Who,
     pub conversation_id: String,
     /// The participant (None until a user target is resolved).
     pub participant_id: Option<String>,
@@ -110,7 +110,10 @@ mod tests {
         let log = AuditLog::open(&path).unwrap();
         let record = |entry| AuditRecord {
             at: Timestamp::now(),
-            who: Some("client-1".into()),
+            who: crate::platform::identity::Who {
+                client_id: Some("client-1".into()),
+                ..Default::default()
+            },
             conversation_id: "c1".into(),
             participant_id: Some("p1".into()),
             name: Some("Ann".into()),
@@ -134,7 +137,7 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["event"], "request");
-        assert_eq!(lines[0]["who"], "client-1");
+        assert_eq!(lines[0]["who"]["clientId"], "client-1");
         assert_eq!(lines[1]["event"], "progress");
         assert_eq!(lines[1]["step"], "attempt");
         assert_eq!(lines[1]["number"], 1);

@@ -27,6 +27,9 @@ pub struct ConnectionArgs {
     /// confwatch/config.toml in the user's config directory].
     #[arg(long = "config", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// A `[profiles.NAME]` section of the config file (region, client id, grant, queues).
+    #[arg(long, value_name = "NAME", env = "CONFWATCH_PROFILE")]
+    pub profile: Option<String>,
 }
 
 impl fmt::Debug for ConnectionArgs {
@@ -40,6 +43,7 @@ impl fmt::Debug for ConnectionArgs {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("config", &self.config)
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -54,6 +58,10 @@ pub struct FileConfig {
     pub client_secret: Option<String>,
     /// The console's key bindings (read by `tui::keymap`); accepted here so the file parses.
     pub keys: Option<toml::Table>,
+    /// Port of the sign-in redirect URI `http://127.0.0.1:PORT/callback`.
+    pub redirect_port: Option<u16>,
+    /// `[profiles.NAME]`: one org (or client) each, chosen with `--profile`.
+    pub profiles: Option<std::collections::BTreeMap<String, ProfileConfig>>,
 }
 
 /// How the client proves who it is.
@@ -65,6 +73,8 @@ pub enum Credentials {
     },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: used as it is, never refreshed.
     AccessToken(String),
+    /// A person signed in with `confwatch login` (tokens from the token store).
+    User(Box<crate::platform::token_store::StoredSession>),
 }
 
 impl fmt::Debug for Credentials {
@@ -74,6 +84,11 @@ impl fmt::Debug for Credentials {
                 write!(f, "client credentials (id {client_id}, secret <redacted>)")
             }
             Credentials::AccessToken(_) => f.write_str("access token <redacted>"),
+            Credentials::User(session) => write!(
+                f,
+                "signed-in user {} (client id {}, tokens <redacted>)",
+                session.identity.user_id, session.client_id
+            ),
         }
     }
 }
@@ -88,6 +103,15 @@ pub struct ConnectionConfig {
     pub credentials: Credentials,
     /// Things the user should be told (a config file readable by others, say). Never secret.
     pub warnings: Vec<String>,
+}
+
+/// The profile a configuration came from (kept apart from `ConnectionConfig`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileUse {
+    /// `--profile`, `CONFWATCH_PROFILE`, or `default` for a signed-in user without one.
+    pub name: Option<String>,
+    /// The profile's queues (used when no `--queue` is given).
+    pub queues: Vec<String>,
 }
 
 impl fmt::Debug for ConnectionConfig {
@@ -157,6 +181,13 @@ pub fn default_config_path() -> Option<PathBuf> {
 impl ConnectionConfig {
     /// None when no credentials are configured anywhere (the console then starts the demo mock).
     pub fn from_args(args: &ConnectionArgs) -> Result<Option<ConnectionConfig>> {
+        Ok(Self::from_args_with_profile(args)?.map(|(config, _)| config))
+    }
+
+    /// As `from_args`, with the profile it came from (for the header and default queues).
+    pub fn from_args_with_profile(
+        args: &ConnectionArgs,
+    ) -> Result<Option<(ConnectionConfig, ProfileUse)>> {
         let (file, warnings) = match args.config.clone().or_else(default_config_path) {
             Some(path) if path.exists() => read_config_file(&path)?,
             Some(path) if args.config.is_some() => {
@@ -164,8 +195,10 @@ impl ConnectionConfig {
             }
             _ => (FileConfig::default(), Vec::new()),
         };
-        let mut config = resolve(args, &|name| std::env::var(name).ok(), file)?;
-        if let Some(config) = config.as_mut() {
+        let store = crate::platform::token_store::TokenStore::from_env();
+        let mut config =
+            resolve_with_profiles(args, &|name| std::env::var(name).ok(), file, &store)?;
+        if let Some((config, _)) = config.as_mut() {
             config.warnings.extend(warnings);
         }
         Ok(config)
@@ -188,6 +221,7 @@ impl ConnectionConfig {
         match &self.credentials {
             Credentials::ClientCredentials { client_id, .. } => Some(client_id),
             Credentials::AccessToken(_) => None,
+            Credentials::User(session) => Some(&session.client_id),
         }
     }
 }
@@ -286,6 +320,228 @@ pub fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
         path.display(),
         error.message().trim_end()
     )
+}
+
+/// How a profile signs in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// The OAuth client's own credentials (id and secret): the way before profiles.
+    #[default]
+    ClientCredentials,
+    /// A person signs in with `confwatch login` (authorization code with PKCE).
+    Pkce,
+}
+
+/// One `[profiles.NAME]` section.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    pub region: Option<String>,
+    pub base_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub grant: Grant,
+    #[serde(default)]
+    pub queues: Vec<String>,
+    pub redirect_port: Option<u16>,
+}
+
+/// The profile a signed-in user's session is kept under when none is named.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Where and as whom `confwatch login` signs in.
+#[derive(Clone, Debug)]
+pub struct LoginTarget {
+    pub profile: String,
+    pub client_id: String,
+    pub api_base: String,
+    pub login_base: String,
+    pub redirect_port: u16,
+}
+
+/// The API base from `--base-url`, `--region`, `GENESYSCLOUD_REGION` or the given file values.
+fn api_base_of(
+    args: &ConnectionArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    base_url: Option<String>,
+    region: Option<String>,
+) -> Result<String> {
+    if let Some(url) = args.base_url.clone().or(base_url) {
+        return check_base_url(&url);
+    }
+    let region = args
+        .region
+        .clone()
+        .or_else(|| env("GENESYSCLOUD_REGION").filter(|v| !v.trim().is_empty()))
+        .or(region)
+        .ok_or_else(|| {
+            eyre!(
+                "no region: set --region, GENESYSCLOUD_REGION, region in the profile, or --base-url"
+            )
+        })?;
+    region_api_base(&region)
+}
+
+/// The profile named by `--profile`/`CONFWATCH_PROFILE`, if any.
+fn chosen_profile(
+    args: &ConnectionArgs,
+    file: &FileConfig,
+) -> Result<Option<(String, ProfileConfig)>> {
+    let Some(name) = args.profile.clone().filter(|n| !n.trim().is_empty()) else {
+        return Ok(None);
+    };
+    crate::platform::token_store::check_profile_name(&name)?;
+    let profile = file
+        .profiles
+        .as_ref()
+        .and_then(|p| p.get(&name))
+        .cloned()
+        .ok_or_else(|| eyre!("no [profiles.{name}] section in the config file"))?;
+    Ok(Some((name, profile)))
+}
+
+/// What `confwatch login` needs: the profile's (or the flags') client id and region.
+pub fn login_target(args: &ConnectionArgs) -> Result<LoginTarget> {
+    let file = match args.config.clone().or_else(default_config_path) {
+        Some(path) if path.exists() => read_config_file(&path)?.0,
+        Some(path) if args.config.is_some() => {
+            bail!("config file {} does not exist", path.display())
+        }
+        _ => FileConfig::default(),
+    };
+    login_target_from(args, &|name| std::env::var(name).ok(), file)
+}
+
+pub fn login_target_from(
+    args: &ConnectionArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: FileConfig,
+) -> Result<LoginTarget> {
+    let (profile, section) = match chosen_profile(args, &file)? {
+        Some((name, section)) => {
+            if section.grant != Grant::Pkce {
+                bail!(
+                    "profile {name} uses client credentials; set grant = \"pkce\" in [profiles.{name}] to sign in as a person"
+                );
+            }
+            (name, section)
+        }
+        None => (
+            DEFAULT_PROFILE.to_string(),
+            ProfileConfig {
+                region: file.region.clone(),
+                base_url: file.base_url.clone(),
+                client_id: file.client_id.clone(),
+                redirect_port: file.redirect_port,
+                ..Default::default()
+            },
+        ),
+    };
+    let client_id = args
+        .client_id
+        .clone()
+        .or(section.client_id.clone())
+        .ok_or_else(|| eyre!("no client id: use --client-id or client_id in the profile (the OAuth client of grant type Code Authorization with PKCE)"))?;
+    let api_base = api_base_of(args, env, section.base_url.clone(), section.region.clone())?;
+    Ok(LoginTarget {
+        profile,
+        client_id,
+        login_base: login_base_for(&api_base),
+        api_base,
+        redirect_port: section
+            .redirect_port
+            .unwrap_or(crate::platform::signin::DEFAULT_PORT),
+    })
+}
+
+/// A signed-in user's config: the stored session, if it is for this platform.
+fn user_config(
+    profile: &str,
+    session: crate::platform::token_store::StoredSession,
+    wanted_api_base: Option<String>,
+    queues: Vec<String>,
+) -> Result<(ConnectionConfig, ProfileUse)> {
+    if let Some(wanted) = wanted_api_base
+        && wanted != session.api_base
+    {
+        bail!(
+            "profile {profile} is signed in to {}, not {wanted}: run `confwatch login` for it",
+            session.api_base
+        );
+    }
+    Ok((
+        ConnectionConfig {
+            api_base: session.api_base.clone(),
+            login_base: session.login_base.clone(),
+            credentials: Credentials::User(Box::new(session)),
+            warnings: Vec::new(),
+        },
+        ProfileUse {
+            name: Some(profile.to_string()),
+            queues,
+        },
+    ))
+}
+
+/// Profiles first: a named profile's section (or its signed-in user), else the way before
+/// profiles, else the `default` profile's signed-in user, else nothing (the demo).
+pub fn resolve_with_profiles(
+    args: &ConnectionArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: FileConfig,
+    store: &crate::platform::token_store::TokenStore,
+) -> Result<Option<(ConnectionConfig, ProfileUse)>> {
+    if let Some((name, section)) = chosen_profile(args, &file)? {
+        if section.grant == Grant::Pkce {
+            let session = store.load(&name)?.ok_or_else(|| {
+                eyre!("profile {name} is not signed in: run `confwatch login --profile {name}`")
+            })?;
+            let wanted =
+                api_base_of(args, env, section.base_url.clone(), section.region.clone()).ok();
+            return user_config(&name, session, wanted, section.queues).map(Some);
+        }
+        let merged = FileConfig {
+            region: section.region.clone(),
+            base_url: section.base_url.clone(),
+            client_id: section.client_id.clone(),
+            client_secret: section.client_secret.clone(),
+            ..Default::default()
+        };
+        let config = resolve(args, env, merged)?;
+        if config.is_none() {
+            bail!(
+                "profile {name} has no credentials: set client_id and client_secret (or grant = \"pkce\" and sign in)"
+            );
+        }
+        return Ok(config.map(|c| {
+            let profile = ProfileUse {
+                name: Some(name),
+                queues: section.queues,
+            };
+            (c, profile)
+        }));
+    }
+    let (region, base_url) = (file.region.clone(), file.base_url.clone());
+    if let Some(config) = resolve(args, env, file)? {
+        return Ok(Some((config, ProfileUse::default())));
+    }
+    match store.load(DEFAULT_PROFILE)? {
+        Some(session) => {
+            let asked = args.base_url.is_some()
+                || args.region.is_some()
+                || region.is_some()
+                || base_url.is_some();
+            let wanted = if asked {
+                Some(api_base_of(args, env, base_url, region)?)
+            } else {
+                None
+            };
+            user_config(DEFAULT_PROFILE, session, wanted, Vec::new()).map(Some)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Reads the config file; warns when others may read it (it may hold the secret).
@@ -480,5 +736,167 @@ mod tests {
         assert!(warnings.is_empty());
         assert_eq!(file.client_id.as_deref(), Some("i"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn profiles_file() -> FileConfig {
+        toml::from_str(
+            r#"
+            [profiles.dublin]
+            region = "mypurecloud.ie"
+            client_id = "pkce-client"
+            grant = "pkce"
+            queues = ["Support"]
+            redirect_port = 9000
+
+            [profiles.robot]
+            region = "us-east-1"
+            client_id = "cc-client"
+            client_secret = "cc-secret"
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn stored(profile: &str, api_base: &str) -> crate::platform::token_store::StoredSession {
+        crate::platform::token_store::StoredSession {
+            profile: profile.into(),
+            client_id: "pkce-client".into(),
+            api_base: api_base.into(),
+            login_base: login_base_for(api_base),
+            access_token: crate::platform::signin::Secret::new("user-token"),
+            refresh_token: None,
+            expires_at: i64::MAX,
+            identity: Default::default(),
+        }
+    }
+
+    fn store() -> (crate::platform::token_store::TokenStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("confwatch-profiles-{}", uuid::Uuid::new_v4()));
+        (
+            crate::platform::token_store::TokenStore::file_only(&dir),
+            dir,
+        )
+    }
+
+    #[test]
+    fn a_pkce_profile_uses_its_signed_in_user_and_its_queues() {
+        let (store, dir) = store();
+        let args = ConnectionArgs {
+            profile: Some("dublin".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store).unwrap_err();
+        assert!(
+            err.to_string().contains("confwatch login --profile dublin"),
+            "{err}"
+        );
+        store
+            .save(&stored("dublin", "https://api.mypurecloud.ie"))
+            .unwrap();
+        let (config, profile) = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(config.credentials, Credentials::User(_)));
+        assert_eq!(config.client_id(), Some("pkce-client"));
+        assert_eq!(profile.name.as_deref(), Some("dublin"));
+        assert_eq!(profile.queues, vec!["Support".to_string()]);
+        assert!(!format!("{config:?}").contains("user-token"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_client_credentials_profile_and_an_unknown_one() {
+        let (store, _dir) = store();
+        let args = ConnectionArgs {
+            profile: Some("robot".into()),
+            ..Default::default()
+        };
+        let (config, profile) = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store)
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.api_base, "https://api.mypurecloud.com");
+        assert_eq!(
+            config.credentials,
+            Credentials::ClientCredentials {
+                client_id: "cc-client".into(),
+                secret: "cc-secret".into()
+            }
+        );
+        assert_eq!(profile.name.as_deref(), Some("robot"));
+        let args = ConnectionArgs {
+            profile: Some("nope".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&args, &env_of(&[]), profiles_file(), &store).unwrap_err();
+        assert!(err.to_string().contains("[profiles.nope]"), "{err}");
+    }
+
+    #[test]
+    fn without_a_profile_the_old_way_wins_then_the_default_sign_in() {
+        let (store, dir) = store();
+        let env = env_of(&[
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "env-id"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "env-secret"),
+            ("GENESYSCLOUD_REGION", "us-east-1"),
+        ]);
+        store
+            .save(&stored(DEFAULT_PROFILE, "http://127.0.0.1:9"))
+            .unwrap();
+        let (config, _) = resolve_with_profiles(
+            &ConnectionArgs::default(),
+            &env,
+            FileConfig::default(),
+            &store,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(
+            config.credentials,
+            Credentials::ClientCredentials { .. }
+        ));
+        let (config, profile) = resolve_with_profiles(
+            &ConnectionArgs::default(),
+            &env_of(&[]),
+            FileConfig::default(),
+            &store,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(config.credentials, Credentials::User(_)));
+        assert_eq!(profile.name.as_deref(), Some(DEFAULT_PROFILE));
+        let elsewhere = ConnectionArgs {
+            base_url: Some("http://127.0.0.1:10".into()),
+            ..Default::default()
+        };
+        let err = resolve_with_profiles(&elsewhere, &env_of(&[]), FileConfig::default(), &store)
+            .unwrap_err();
+        assert!(err.to_string().contains("confwatch login"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn login_goes_to_the_profiles_login_host_and_port() {
+        let args = ConnectionArgs {
+            profile: Some("dublin".into()),
+            ..Default::default()
+        };
+        let target = login_target_from(&args, &env_of(&[]), profiles_file()).unwrap();
+        assert_eq!(target.login_base, "https://login.mypurecloud.ie");
+        assert_eq!(target.client_id, "pkce-client");
+        assert_eq!(target.redirect_port, 9000);
+        let robot = ConnectionArgs {
+            profile: Some("robot".into()),
+            ..Default::default()
+        };
+        assert!(login_target_from(&robot, &env_of(&[]), profiles_file()).is_err());
+        let flags = ConnectionArgs {
+            base_url: Some("http://127.0.0.1:8080".into()),
+            client_id: Some("confwatch-signin".into()),
+            ..Default::default()
+        };
+        let target = login_target_from(&flags, &env_of(&[]), FileConfig::default()).unwrap();
+        assert_eq!(target.login_base, "http://127.0.0.1:8080");
+        assert_eq!(target.profile, DEFAULT_PROFILE);
+        assert_eq!(target.redirect_port, crate::platform::signin::DEFAULT_PORT);
     }
 }

@@ -30,6 +30,12 @@ enum Command {
     List(confwatch::cli::ListArgs),
     /// Remove one participant from a live call.
     Kick(confwatch::cli::KickArgs),
+    /// Sign in as yourself in the browser (OAuth authorization code with PKCE).
+    Login(confwatch::cli::signin::LoginArgs),
+    /// Forget (and revoke) the tokens of `confwatch login`.
+    Logout(confwatch::cli::signin::ProfileArgs),
+    /// Show the signed-in user, organization and region.
+    Whoami(confwatch::cli::signin::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +96,9 @@ async fn run(cli: Cli) -> Result<u8> {
         Some(Command::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
         Some(Command::List(args)) => confwatch::cli::list(args).await?,
         Some(Command::Kick(args)) => confwatch::cli::kick(args).await?,
+        Some(Command::Login(args)) => confwatch::cli::signin::login(args).await?,
+        Some(Command::Logout(args)) => confwatch::cli::signin::logout(args).await?,
+        Some(Command::Whoami(args)) => confwatch::cli::signin::whoami(args).await?,
     };
     Ok(u8::try_from(code).unwrap_or(1))
 }

@@ -102,7 +102,7 @@ async fn kick_json_removes_and_writes_the_audit_file() {
     let finished = records.last().unwrap();
     assert_eq!(finished["step"], "finished");
     assert_eq!(finished["outcome"], "removed");
-    assert_eq!(finished["who"], id.as_str());
+    assert_eq!(finished["who"]["clientId"], id.as_str());
     assert_eq!(finished["participantId"], target.as_str());
     assert_eq!(finished["name"], "Ava Reed");
     assert_eq!(finished["purpose"], "agent");

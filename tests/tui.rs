@@ -1228,3 +1228,53 @@ fn quitting_with_a_kick_running_asks_for_a_second_press() {
     let mut app = demo_app();
     assert_eq!(press(&mut app, "q", t0()), vec![Action::Quit]);
 }
+
+/// A signed-in supervisor whose roles lack the disconnect permission: the header says who and
+/// READ-ONLY, the status line says why, and `d` explains instead of opening the dialog.
+#[test]
+fn snapshot_read_only_console() {
+    let mut app = demo_app();
+    app.demo = None;
+    app.source = "https://api.mypurecloud.ie".into();
+    app.signed_in = confwatch::tui::app::SignedIn {
+        profile: Some("dublin".into()),
+        user: Some("Rita Readonly <rita.readonly@example.com>".into()),
+        read_only: Some(
+            "your roles lack conversation:communication:disconnect, so kicks are off".into(),
+        ),
+    };
+    open_sales_on(&mut app, "Dana Smith");
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("read-only: your roles lack"), "{screen}");
+    let actions = press(&mut app, "d", t0());
+    assert!(actions.is_empty());
+    assert!(app.confirm.is_none(), "the dialog must not open");
+    assert!(
+        app.flash
+            .as_deref()
+            .is_some_and(|f| f.starts_with("read-only:") && f.ends_with("nothing sent"))
+    );
+    snapshot("read_only", app);
+}
+
+/// The sign-in ended and cannot be refreshed: the status line says "sign in again" and every
+/// job record stays (the exact message comes from the client: tests/signin.rs).
+#[test]
+fn a_sign_in_that_ended_says_sign_in_again_and_keeps_the_jobs() {
+    let mut app = kicking_dana();
+    let jobs_before = app.jobs.all().len();
+    assert_eq!(jobs_before, 1);
+    app.update(
+        Input::Feed(FeedEvent::Connection(ConnectionState::Offline {
+            reason: format!(
+                "reading queues: GET /api/v2/routing/queues: {}",
+                confwatch::platform::auth::SIGN_IN_AGAIN
+            ),
+        })),
+        at(1_000),
+    );
+    let screen = render(&mut app, 200, 40);
+    assert!(screen.contains("sign in again"), "{screen}");
+    assert_eq!(app.jobs.all().len(), jobs_before);
+    assert!(app.log.iter().any(|l| l.text.contains("sign in again")));
+}

@@ -1,4 +1,6 @@
-//! `confwatch list` and `confwatch kick`.
+//! `confwatch list` and `confwatch kick` (sign-in commands in `signin`).
+
+pub mod signin;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -104,7 +106,11 @@ pub fn parse_attempts(text: &str) -> Result<u32, String> {
 }
 
 fn connect(args: &ConnectionArgs) -> Result<Client> {
-    let config = ConnectionConfig::from_args(args)?.ok_or_else(|| {
+    connect_with_profile(args).map(|(client, _)| client)
+}
+
+fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config::ProfileUse)> {
+    let (config, profile) = ConnectionConfig::from_args_with_profile(args)?.ok_or_else(|| {
         eyre!(
             "no credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET \
              (and GENESYSCLOUD_REGION), or use --base-url with the mock's credentials"
@@ -113,17 +119,23 @@ fn connect(args: &ConnectionArgs) -> Result<Client> {
     for warning in &config.warnings {
         eprintln!("confwatch: warning: {warning}");
     }
-    Client::new(config)
+    Ok((Client::new(config)?, profile))
 }
 
 /// Runs `confwatch list`; returns the process exit code.
 pub async fn list(args: ListArgs) -> Result<i32> {
-    let client = connect(&args.connection)?;
+    let (client, profile) = connect_with_profile(&args.connection)?;
     let all = with_retry(|| client.queues()).await?;
-    let selection = if args.queues.is_empty() {
+    // The profile's queues when none are given.
+    let wanted = if args.queues.is_empty() {
+        profile.queues
+    } else {
+        args.queues.clone()
+    };
+    let selection = if wanted.is_empty() {
         QueueSelection::All
     } else {
-        QueueSelection::Named(args.queues.clone())
+        QueueSelection::Named(wanted)
     };
     let queues = select_queues(&all, &selection).map_err(|e| eyre!(e))?;
     let queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
@@ -338,6 +350,17 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         (None, None) => return Err(eyre!("--participant or --user is required")),
     };
     let client = connect(&args.connection)?;
+    // A signed-in user whose roles cannot disconnect: refused here, before any request.
+    if let Some(identity) = client.identity()
+        && !identity.may_disconnect()
+    {
+        eprintln!(
+            "confwatch: {} may not remove participants: their roles lack {} (ask an admin for a role with it)",
+            identity.label(),
+            crate::platform::identity::DISCONNECT
+        );
+        return Ok(exit::NOT_PERMITTED);
+    }
     let options = KickOptions {
         wait_timeout: args.wait_timeout,
         max_attempts: args.max_attempts,

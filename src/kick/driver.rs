@@ -114,7 +114,7 @@ pub async fn run(
     let mut feed_open = true;
     let mut audit_ctx = AuditContext {
         log: audit,
-        who: client.client_id().map(str::to_string),
+        who: client.who(),
         conversation_id: request.conversation_id.clone(),
         participant_id: machine.target().map(str::to_string),
         name: None,
@@ -288,7 +288,7 @@ async fn subscribe(
 
 struct AuditContext {
     log: Option<Arc<AuditLog>>,
-    who: Option<String>,
+    who: crate::platform::identity::Who,
     conversation_id: String,
     participant_id: Option<String>,
     name: Option<String>,

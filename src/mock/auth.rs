@@ -49,6 +49,8 @@ impl Client {
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub client: Client,
+    /// The person signed in, for a token from the authorization-code grant.
+    pub user: Option<super::signin::User>,
 }
 
 impl Caller {
@@ -64,6 +66,8 @@ impl Caller {
 #[derive(Debug)]
 struct Token {
     client_id: String,
+    /// Set for a user's token (authorization code with PKCE).
+    user_id: Option<String>,
     expires_at: Instant,
     window_start: Instant,
     window_count: u32,
@@ -81,6 +85,7 @@ pub struct RateHeaders {
 pub struct Auth {
     clients: Vec<Client>,
     tokens: HashMap<String, Token>,
+    pub signin: super::signin::Signin,
 }
 
 impl fmt::Debug for Auth {
@@ -111,6 +116,7 @@ impl Auth {
         Auth {
             clients,
             tokens: HashMap::new(),
+            signin: Default::default(),
         }
     }
 
@@ -141,6 +147,32 @@ impl Auth {
 
     /// Issues a token for `client_id` living `lifetime`.
     pub fn issue(&mut self, client_id: &str, lifetime: Duration, now: Instant) -> String {
+        self.issue_token(client_id, None, lifetime, now)
+    }
+
+    /// Issues a token for a signed-in user of `client_id`.
+    pub fn issue_for_user(
+        &mut self,
+        client_id: &str,
+        user_id: &str,
+        lifetime: Duration,
+        now: Instant,
+    ) -> String {
+        self.issue_token(client_id, Some(user_id.to_string()), lifetime, now)
+    }
+
+    /// Forgets a token (`DELETE /api/v2/tokens/me`).
+    pub fn revoke(&mut self, token: &str) {
+        self.tokens.remove(token);
+    }
+
+    fn issue_token(
+        &mut self,
+        client_id: &str,
+        user_id: Option<String>,
+        lifetime: Duration,
+        now: Instant,
+    ) -> String {
         self.tokens.retain(|_, t| t.expires_at > now);
         let token = format!(
             "{}{}",
@@ -151,6 +183,7 @@ impl Auth {
             token.clone(),
             Token {
                 client_id: client_id.to_string(),
+                user_id,
                 expires_at: now + lifetime,
                 window_start: now,
                 window_count: 0,
@@ -177,8 +210,19 @@ impl Auth {
         if entry.expires_at <= now {
             return Err(bad());
         }
-        let client = self.client(&entry.client_id).ok_or_else(bad)?.clone();
-        Ok((token.trim().to_string(), Caller { client }))
+        let mut client = self.client(&entry.client_id).ok_or_else(bad)?.clone();
+        let user = match &entry.user_id {
+            Some(id) => {
+                let user = self.signin.user(id).ok_or_else(bad)?.clone();
+                // A user's token acts with the user's permissions, and the platform counts
+                // channels per user and app: the owner key names both.
+                client.permissions = user.permissions.clone();
+                client.id = format!("{}/{}", client.id, user.id);
+                Some(user)
+            }
+            None => None,
+        };
+        Ok((token.trim().to_string(), Caller { client, user }))
     }
 
     /// Counts one request against the token's fixed window of `window`; `None` when the limit

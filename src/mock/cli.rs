@@ -73,6 +73,21 @@ pub async fn run(args: MockArgs) -> Result<()> {
         writeln!(out, "listening on {}", server.base_url())?;
         writeln!(out, "client id: {}", server.client_id())?;
         writeln!(out, "client secret: {}", server.client_secret())?;
+        // A public client for signing in as a person, if the scenario has one and users.
+        let scenario = &server.shared.scenario;
+        if let Some(pkce) = scenario
+            .clients
+            .iter()
+            .find(|c| !c.redirect_uris.is_empty())
+            && !scenario.users.is_empty()
+        {
+            writeln!(
+                out,
+                "sign in as a demo user: confwatch login --base-url {} --client-id {}",
+                server.base_url(),
+                pkce.id
+            )?;
+        }
         out.flush()?;
     }
     tokio::signal::ctrl_c().await?;

@@ -16,6 +16,7 @@ mod requestlog;
 mod routes;
 mod scenario;
 mod shapes;
+mod signin;
 mod simulation;
 mod state;
 mod world;
@@ -121,7 +122,18 @@ impl MockServer {
             .await
             .wrap_err_with(|| format!("cannot bind {}:{}", options.bind, options.port))?;
         let local_addr = listener.local_addr()?;
-        let state = simulation::initial_state(&scenario, seed, Auth::new(clients));
+        let mut auth = Auth::new(clients);
+        auth.signin = signin::Signin::new(
+            scenario.users.clone(),
+            scenario
+                .clients
+                .iter()
+                .map(|c| (c.id.clone(), c.redirect_uris.clone()))
+                .collect(),
+            Duration::from_millis(scenario.signin.code_lifetime_ms),
+            scenario.signin.org_name.clone(),
+        );
+        let state = simulation::initial_state(&scenario, seed, auth);
         let shared = Arc::new(Shared::new(state, scenario, seed, local_addr));
 
         let app =

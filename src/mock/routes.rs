@@ -66,6 +66,15 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
                 .delete(notifications::delete_subscriptions),
         )
         .route("/oauth/token", post(token))
+        .route(
+            "/oauth/authorize",
+            get(super::signin::authorize_page).post(super::signin::authorize_submit),
+        )
+        .route("/api/v2/users/me", get(super::signin::users_me))
+        .route(
+            "/api/v2/tokens/me",
+            axum::routing::delete(super::signin::delete_token_me),
+        )
         .route("/channels/{id}", get(notifications::websocket))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
@@ -193,6 +202,16 @@ pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Resu
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    // A public client (PKCE) sends no Basic header: its own checks.
+    if url::form_urlencoded::parse(&body)
+        .any(|(k, v)| k == "grant_type" && v == "authorization_code")
+    {
+        let (mut response, client) = super::signin::exchange(&shared, &body);
+        if let Some(client) = client {
+            response.extensions_mut().insert(TokenClient(client));
+        }
+        return response;
+    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -29,6 +29,30 @@ pub struct Scenario {
     pub calls: CallSettings,
     #[serde(default)]
     pub faults: Faults,
+    /// People who sign in (authorization code with PKCE), listed on the mock's authorize page.
+    #[serde(default)]
+    pub users: Vec<super::signin::User>,
+    #[serde(default)]
+    pub signin: SigninSettings,
+}
+
+/// The sign-in settings of the mock's login service.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigninSettings {
+    /// How long an authorization code can be exchanged (RFC 6749 §4.1.2 advises at most 10 min).
+    pub code_lifetime_ms: u64,
+    /// The organization's name in `GET /api/v2/users/me?expand=organization`.
+    pub org_name: String,
+}
+
+impl Default for SigninSettings {
+    fn default() -> Self {
+        SigninSettings {
+            code_lifetime_ms: 60_000,
+            org_name: "Mock Contact Center".to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -58,6 +82,9 @@ pub struct ClientSpec {
     /// Permission strings; `"*"` grants all.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// Redirect URIs registered for the authorization-code grant (PKCE); none: not allowed.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
 }
 
 impl std::fmt::Debug for ClientSpec {
@@ -66,6 +93,7 @@ impl std::fmt::Debug for ClientSpec {
             .field("id", &self.id)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("permissions", &self.permissions)
+            .field("redirect_uris", &self.redirect_uris)
             .finish()
     }
 }

@@ -8,6 +8,8 @@ use tokio::sync::Mutex;
 
 use super::error::{ApiError, FailureKind};
 use super::models::TokenResponse;
+use super::signin::{self, Secret};
+use super::token_store::{StoredSession, TokenStore};
 use crate::config::{ConnectionConfig, Credentials};
 
 /// The longest token lifetime the platform grants (48 h).
@@ -24,13 +26,95 @@ struct Cached {
 
 pub struct TokenSource {
     cached: Mutex<Option<Cached>>,
+    /// A signed-in user's tokens as they stand (None until first used).
+    user: Mutex<Option<UserTokens>>,
 }
+
+/// The user's access token (None once refused or expired) and refresh token, if the platform
+/// gave one (for PKCE the official SDKs expect none).
+struct UserTokens {
+    access: Option<(String, Instant)>,
+    refresh: Option<Secret>,
+}
+
+/// What the console and commands say when a user's sign-in can no longer be used.
+pub const SIGN_IN_AGAIN: &str =
+    "the sign-in has ended and cannot be refreshed: sign in again with `confwatch login`";
 
 impl TokenSource {
     pub fn new() -> Self {
         TokenSource {
             cached: Mutex::new(None),
+            user: Mutex::new(None),
         }
+    }
+
+    /// A signed-in user's token: the stored one while it lasts, then a refresh if a refresh
+    /// token exists, else "sign in again" (no request is sent with a dead token).
+    async fn user_token(
+        &self,
+        http: &reqwest::Client,
+        config: &ConnectionConfig,
+        session: &StoredSession,
+    ) -> Result<String, ApiError> {
+        let mut user = self.user.lock().await;
+        let tokens = user.get_or_insert_with(|| {
+            let left = session.expires_at - chrono::Utc::now().timestamp();
+            UserTokens {
+                access: (left > 0).then(|| {
+                    let left = Duration::from_secs((left as u64).min(MAX_LIFETIME_SECS));
+                    (
+                        session.access_token.expose().to_string(),
+                        Instant::now() + left,
+                    )
+                }),
+                refresh: session.refresh_token.clone(),
+            }
+        });
+        if let Some((token, until)) = &tokens.access
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        tokens.access = None;
+        let sign_in_again = || {
+            ApiError::new(
+                FailureKind::Unauthorized,
+                "POST /oauth/token",
+                SIGN_IN_AGAIN,
+            )
+        };
+        let Some(refresh_token) = tokens.refresh.clone() else {
+            return Err(sign_in_again());
+        };
+        let grant =
+            match signin::refresh(http, &config.login_base, &session.client_id, &refresh_token)
+                .await
+            {
+                Ok(grant) => grant,
+                Err(e) => {
+                    tracing::warn!("refreshing the user's token failed: {e}");
+                    tokens.refresh = None;
+                    return Err(sign_in_again());
+                }
+            };
+        let lifetime = grant.expires_in.unwrap_or(3600).clamp(1, MAX_LIFETIME_SECS);
+        tokens.access = Some((
+            grant.access_token.expose().to_string(),
+            Instant::now() + Duration::from_secs(lifetime),
+        ));
+        if grant.refresh_token.is_some() {
+            tokens.refresh = grant.refresh_token.clone();
+        }
+        // Kept for the next run too (a failure to save only costs a sign-in later).
+        let mut stored = session.clone();
+        stored.access_token = grant.access_token.clone();
+        stored.refresh_token = tokens.refresh.clone();
+        stored.expires_at = chrono::Utc::now().timestamp() + lifetime as i64;
+        if let Err(e) = refresh_store().save(&stored) {
+            tracing::warn!("saving the refreshed token: {e:#}");
+        }
+        Ok(grant.access_token.expose().to_string())
     }
 
     /// A token to send now: the cached one, or a fresh one (one fetch at a time; others wait).
@@ -41,6 +125,7 @@ impl TokenSource {
     ) -> Result<String, ApiError> {
         let (client_id, secret) = match &config.credentials {
             Credentials::AccessToken(token) => return Ok(token.clone()),
+            Credentials::User(session) => return self.user_token(http, config, session).await,
             Credentials::ClientCredentials { client_id, secret } => (client_id, secret),
         };
         let mut cached = self.cached.lock().await;
@@ -67,11 +152,30 @@ impl TokenSource {
         if cached.as_ref().is_some_and(|c| c.token == token) {
             *cached = None;
         }
+        let mut user = self.user.lock().await;
+        if let Some(tokens) = user.as_mut()
+            && tokens.access.as_ref().is_some_and(|(t, _)| t == token)
+        {
+            tokens.access = None;
+        }
     }
 
-    /// Whether a refresh can help (a fixed access token cannot be refreshed).
+    /// Whether a refresh can help (a fixed access token cannot be refreshed; a user's is
+    /// refreshed if a refresh token exists, else the retry says "sign in again").
     pub fn can_refresh(config: &ConnectionConfig) -> bool {
-        matches!(config.credentials, Credentials::ClientCredentials { .. })
+        matches!(
+            config.credentials,
+            Credentials::ClientCredentials { .. } | Credentials::User(_)
+        )
+    }
+}
+
+/// Where a refreshed token is kept: the user's store (a temporary one in unit tests).
+fn refresh_store() -> TokenStore {
+    if cfg!(test) {
+        TokenStore::file_only(&std::env::temp_dir().join("confwatch-auth-tests"))
+    } else {
+        TokenStore::from_env()
     }
 }
 
@@ -154,5 +258,81 @@ mod tests {
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
         // Cached: the second call sends nothing and answers the same.
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
+    }
+
+    /// A login service for refresh tokens: `good` is exchanged for a new token, anything else
+    /// is refused as the OAuth error form says.
+    async fn refresh_service() -> String {
+        let app = axum::Router::new().route(
+            "/oauth/token",
+            axum::routing::post(|body: String| async move {
+                if body.contains("grant_type=refresh_token") && body.contains("refresh_token=good") {
+                    axum::Json(serde_json::json!({
+                        "access_token": "fresh", "token_type": "bearer", "expires_in": 600,
+                        "refresh_token": "good"
+                    }))
+                    .into_response()
+                } else {
+                    (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        axum::Json(serde_json::json!({"error": "invalid_grant", "error_description": "expired"})),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    fn user_config(base: &str, refresh: Option<&str>) -> ConnectionConfig {
+        let session = StoredSession {
+            profile: format!("t{}", uuid::Uuid::new_v4().simple()),
+            client_id: "pkce".into(),
+            api_base: base.into(),
+            login_base: base.into(),
+            access_token: Secret::new("old"),
+            refresh_token: refresh.map(Secret::new),
+            expires_at: 0,
+            identity: Default::default(),
+        };
+        ConnectionConfig {
+            api_base: base.into(),
+            login_base: base.into(),
+            credentials: Credentials::User(Box::new(session)),
+            warnings: Vec::new(),
+        }
+    }
+
+    use axum::response::IntoResponse;
+
+    #[tokio::test]
+    async fn an_expired_user_token_is_refreshed_when_a_refresh_token_exists() {
+        let base = refresh_service().await;
+        let http = reqwest::Client::new();
+        let source = TokenSource::new();
+        let config = user_config(&base, Some("good"));
+        assert_eq!(source.token(&http, &config).await.unwrap(), "fresh");
+        // Refused later (401): refreshed again.
+        source.invalidate("fresh").await;
+        assert_eq!(source.token(&http, &config).await.unwrap(), "fresh");
+    }
+
+    #[tokio::test]
+    async fn without_a_usable_refresh_token_it_says_sign_in_again() {
+        let base = refresh_service().await;
+        let http = reqwest::Client::new();
+        for refresh in [None, Some("revoked")] {
+            let source = TokenSource::new();
+            let err = source
+                .token(&http, &user_config(&base, refresh))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind, FailureKind::Unauthorized);
+            assert!(err.message.contains("sign in again"), "{err}");
+            assert!(!format!("{err:?}").contains("revoked"));
+        }
     }
 }

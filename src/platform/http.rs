@@ -34,6 +34,8 @@ struct Inner {
     held_until: Mutex<Option<tokio::time::Instant>>,
     /// The most bytes of one answer's body that are read (see [`DEFAULT_MAX_ANSWER_BYTES`]).
     max_answer_bytes: AtomicUsize,
+    /// The signed-in user (read once after sign-in), for the audit's `who`.
+    identity: std::sync::OnceLock<super::identity::Identity>,
 }
 
 impl std::fmt::Debug for Client {
@@ -90,6 +92,7 @@ impl Client {
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
                 max_answer_bytes: AtomicUsize::new(max_answer_bytes_from_env()?),
+                identity: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -111,6 +114,23 @@ impl Client {
     /// The OAuth client id (for the audit record); None with a fixed access token.
     pub fn client_id(&self) -> Option<&str> {
         self.inner.config.client_id()
+    }
+
+    /// The signed-in user: the stored session's, or one set after `GET /api/v2/users/me`.
+    pub fn identity(&self) -> Option<&super::identity::Identity> {
+        match &self.inner.config.credentials {
+            crate::config::Credentials::User(session) => Some(&session.identity),
+            _ => self.inner.identity.get(),
+        }
+    }
+
+    pub fn set_identity(&self, identity: super::identity::Identity) {
+        let _ = self.inner.identity.set(identity);
+    }
+
+    /// The audit record's `who`: user, OS user and OAuth client id.
+    pub fn who(&self) -> super::identity::Who {
+        super::identity::Who::new(self.identity(), self.client_id())
     }
 
     pub fn config(&self) -> &ConnectionConfig {

@@ -7,8 +7,11 @@ pub mod error;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod http;
+pub mod identity;
 pub mod models;
 pub mod notifications;
+pub mod signin;
+pub mod token_store;
 pub mod watch;
 
 pub use error::{ApiError, FailureKind};

@@ -234,6 +234,9 @@ pub struct App {
     pub demo: Option<String>,
     /// Where the data comes from (no secrets): an org's region or a mock's URL.
     pub source: String,
+    /// Who is signed in, shown in the header: the profile and the user (none on client
+    /// credentials without a profile).
+    pub signed_in: SignedIn,
     pub connection: ConnectionState,
     pub last_event: Option<DateTime<Utc>>,
     pub rate: Option<RateBudget>,
@@ -268,6 +271,15 @@ pub struct App {
     cache: RowCache,
 }
 
+/// The profile and signed-in user, and why the console is read-only (if it is).
+#[derive(Clone, Debug, Default)]
+pub struct SignedIn {
+    pub profile: Option<String>,
+    pub user: Option<String>,
+    /// Set when the user's roles cannot disconnect: `d` explains instead of opening the dialog.
+    pub read_only: Option<String>,
+}
+
 impl App {
     pub fn new(keymap: Keymap, now: DateTime<Utc>) -> Self {
         App {
@@ -275,6 +287,7 @@ impl App {
             now,
             demo: None,
             source: String::new(),
+            signed_in: SignedIn::default(),
             connection: ConnectionState::Connecting,
             last_event: None,
             rate: None,
@@ -546,7 +559,11 @@ impl App {
                 }
             }
             Command::Open if self.conference.id.is_some() => self.focus = Pane::Participants,
-            Command::Kick => self.open_confirm(),
+            Command::Kick => match &self.signed_in.read_only {
+                // Known before any request: explain instead of opening the dialog.
+                Some(reason) => self.flash = Some(format!("read-only: {reason}; nothing sent")),
+                None => self.open_confirm(),
+            },
             Command::CancelKick => return self.cancel_selected(),
             _ => {}
         }

@@ -43,6 +43,7 @@ pub async fn run(args: ConsoleArgs) -> Result<()> {
     let mut app = App::new(keymap, Utc::now());
     app.demo = session.demo.clone();
     app.source = session.source.clone();
+    app.signed_in = session.signed_in.clone();
     for warning in &session.warnings {
         app.push_log(Level::Warn, warning.clone());
     }

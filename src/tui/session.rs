@@ -19,6 +19,8 @@ pub struct Session {
     pub source: String,
     /// Things to tell the supervisor (a config file readable by others, say).
     pub warnings: Vec<String>,
+    /// The profile and signed-in user for the header, and the read-only reason.
+    pub signed_in: super::app::SignedIn,
     pub channels: Channels,
     pub kicker: PlatformKicker,
     mock: Option<MockServer>,
@@ -26,23 +28,24 @@ pub struct Session {
 
 impl Session {
     pub async fn open(args: &ConsoleArgs) -> Result<Session> {
-        let (config, mock) = match ConnectionConfig::from_args(&args.connection)? {
-            Some(config) => (config, None),
-            None if args.connection.base_url.is_some() => bail!(
-                "--base-url needs credentials: --client-id and GENESYSCLOUD_OAUTHCLIENT_SECRET \
+        let (config, mock, profile) =
+            match ConnectionConfig::from_args_with_profile(&args.connection)? {
+                Some((config, profile)) => (config, None, profile),
+                None if args.connection.base_url.is_some() => bail!(
+                    "--base-url needs credentials: --client-id and GENESYSCLOUD_OAUTHCLIENT_SECRET \
                  (`confwatch mock` prints the ones it accepts)"
-            ),
-            None => {
-                let mock =
-                    MockServer::start(MockOptions::loopback(Scenario::named("demo")?)).await?;
-                let config = ConnectionConfig::for_mock(
-                    &mock.base_url(),
-                    mock.client_id(),
-                    mock.client_secret(),
-                );
-                (config, Some(mock))
-            }
-        };
+                ),
+                None => {
+                    let mock =
+                        MockServer::start(MockOptions::loopback(Scenario::named("demo")?)).await?;
+                    let config = ConnectionConfig::for_mock(
+                        &mock.base_url(),
+                        mock.client_id(),
+                        mock.client_secret(),
+                    );
+                    (config, Some(mock), Default::default())
+                }
+            };
         let demo = mock.as_ref().map(|m| {
             tracing::info!(base_url = %m.base_url(), "demo: built-in mock started");
             "built-in mock, scenario demo".to_string()
@@ -50,10 +53,17 @@ impl Session {
         let source = config.api_base.clone();
         let mut warnings = config.warnings.clone();
         let client = Client::new(config)?;
-        let queues = if args.queues.is_empty() {
+        let signed_in = signed_in(&client, profile.name.clone()).await;
+        // The profile's queues when none are given.
+        let wanted = if args.queues.is_empty() {
+            profile.queues
+        } else {
+            args.queues.clone()
+        };
+        let queues = if wanted.is_empty() {
             QueueSelection::All
         } else {
-            QueueSelection::Named(args.queues.clone())
+            QueueSelection::Named(wanted)
         };
         let feed = watch(client.clone(), queues);
         let budget_client = client.clone();
@@ -70,6 +80,7 @@ impl Session {
             demo,
             source,
             warnings,
+            signed_in,
             channels: Channels {
                 feed,
                 progress,
@@ -90,6 +101,34 @@ impl Session {
     /// Splits the session into what the loop consumes and the mock to stop afterwards.
     pub fn into_parts(self) -> (Channels, PlatformKicker, Option<MockServer>) {
         (self.channels, self.kicker, self.mock)
+    }
+}
+
+/// The header's profile and user; for a signed-in user, the permissions read afresh
+/// (`GET /api/v2/users/me`, the stored ones if that fails) decide whether the console is read-only.
+pub async fn signed_in(client: &Client, profile: Option<String>) -> super::app::SignedIn {
+    let mut identity = client.identity().cloned();
+    if identity.is_some() {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            crate::platform::identity::users_me(client),
+        )
+        .await
+        {
+            Ok(Ok(fresh)) => identity = Some(fresh),
+            Ok(Err(e)) => tracing::warn!("reading the signed-in user: {e}"),
+            Err(_) => tracing::warn!("reading the signed-in user: no answer"),
+        }
+    }
+    super::app::SignedIn {
+        profile,
+        user: identity.as_ref().map(|i| i.label()),
+        read_only: identity.filter(|i| !i.may_disconnect()).map(|_| {
+            format!(
+                "your roles lack {}, so kicks are off",
+                crate::platform::identity::DISCONNECT
+            )
+        }),
     }
 }
 

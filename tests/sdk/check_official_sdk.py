@@ -20,6 +20,8 @@ import os
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import urllib3
@@ -245,6 +247,7 @@ def main():
     parser.add_argument("client_id", nargs="?", default=os.environ.get("MOCK_CLIENT_ID"))
     parser.add_argument("client_secret", nargs="?", default=os.environ.get("MOCK_CLIENT_SECRET"))
     parser.add_argument("--viewer", help="ID:SECRET of a client without the kick's permissions")
+    parser.add_argument("--signin", help="CLIENT:USER: a PKCE client and a user of the scenario")
     parser.add_argument("--listen", type=float, default=3.0, help="extra seconds of frames to collect")
     parser.add_argument("--max-calls", type=int, default=12, help="conversations to GET from the query")
     args = parser.parse_args()
@@ -303,6 +306,50 @@ def run_checks(args, checks):
         return f"401 {body.code}"
 
     c("login with a wrong secret -> ApiException + ErrorBody", check_bad_login)
+
+    # --- Sign-in as a person (PKCE), users/me, tokens/me -----------------------------------------
+    def check_pkce_signin():
+        client_id, user_id = args.signin.split(":", 1)
+        helper = gc.ApiClient(host=args.base_url)
+        verifier = helper.generate_pkce_code_verifier(128)
+        challenge = helper.compute_pkce_code_challenge(verifier)
+        redirect_uri = "http://127.0.0.1:9/callback"
+        query = urllib.parse.urlencode({
+            "client_id": client_id, "response_type": "code", "redirect_uri": redirect_uri,
+            "code_challenge": challenge, "code_challenge_method": "S256", "state": "st",
+        })
+        page = urllib.request.urlopen(f"{args.base_url}/oauth/authorize?{query}").read().decode()
+        expect(f'value="{user_id}"' in page, "the authorize page does not list the user")
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+
+        form = urllib.parse.parse_qsl(query) + [("user", user_id)]
+        try:
+            urllib.request.build_opener(NoRedirect).open(
+                f"{args.base_url}/oauth/authorize", urllib.parse.urlencode(form).encode())
+            raise Failure("the form was not answered with a redirect")
+        except urllib.error.HTTPError as e:
+            expect(e.code == 302, f"status {e.code}")
+            location = e.headers["Location"]
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(location).query))
+        expect(params.get("state") == "st", "state not sent back")
+        api, answer = gc.ApiClient(host=args.base_url).get_pkce_token(
+            client_id, verifier, params["code"], redirect_uri)
+        expect(api.access_token and answer.get("expires_in"), "no token or lifetime")
+        me = gc.UsersApi(api).get_users_me(expand=["authorization", "organization"])
+        expect_model(me, gc.UserMe, "UserMe")
+        expect(me.id == user_id and me.authorization is not None, "user or authorization missing")
+        expect(me.organization is not None and me.organization.name, "organization missing")
+        gc.TokensApi(api).delete_tokens_me()
+        raises(gc.UsersApi(api).get_users_me)
+        return f"{me.name}: {len(me.authorization.permissions or [])} permissions; token revoked"
+
+    if args.signin:
+        c("signin: get_pkce_token, get_users_me(expand) -> UserMe, delete_tokens_me", check_pkce_signin)
+    else:
+        checks.skip("signin", "no --signin CLIENT:USER for this scenario")
 
     # --- Queues (paging) --------------------------------------------------------------------
     def check_queues():

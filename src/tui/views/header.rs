@@ -10,11 +10,20 @@ use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let mut spans = vec![Span::styled(" confwatch ", theme.title())];
+    if app.signed_in.read_only.is_some() {
+        spans.push(Span::styled(" READ-ONLY ", theme.warning()));
+    }
     if let Some(demo) = &app.demo {
         spans.push(Span::styled(" DEMO ", theme.demo()));
         spans.push(Span::raw(format!(" {demo} ")));
     } else if !app.source.is_empty() {
         spans.push(Span::raw(format!(" {} ", app.source)));
+    }
+    if let Some(profile) = &app.signed_in.profile {
+        spans.push(Span::raw(format!(" profile {profile} ")));
+    }
+    if let Some(user) = &app.signed_in.user {
+        spans.push(Span::raw(format!(" {user} ")));
     }
     spans.push(Span::styled("│", theme.dim()));
     let running = app.jobs.all().iter().filter(|j| j.is_running()).count();

@@ -37,6 +37,15 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
         Span::raw(" "),
         Span::styled(format!("{} {}", tone.glyph(), app.connection), style),
     ];
+    if let Some(reason) = &app.signed_in.read_only {
+        // Early, so a narrow terminal still shows why `d` does nothing (or its notice).
+        let text = app
+            .flash
+            .clone()
+            .unwrap_or_else(|| format!("read-only: {reason}"));
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(text, theme.warning()));
+    }
     if app.unseen.any() {
         // Early in the line, so a narrow terminal still shows it; words and a glyph, not colour.
         let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
@@ -87,6 +96,13 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
     if let Some(flash) = &app.flash {
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(flash.clone(), theme.warning()));
+    } else if let Some(reason) = &app.signed_in.read_only {
+        // Said until a key shows a notice instead: why `d` does nothing here.
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("read-only: {reason}"),
+            theme.warning(),
+        ));
     }
     Line::from(spans)
 }
