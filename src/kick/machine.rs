@@ -743,6 +743,8 @@ impl KickMachine {
                 "409 locked by the platform: re-reading the leg (no live events)",
                 None,
             );
+            // The backoff was the wait: the read's leg, unchanged and settled, is PATCHed at once.
+            self.retry_at = Some(Duration::ZERO);
             return;
         }
         self.decide(out, now, jitter);

@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
+
+use super::Strategy as KickStrategy;
 
 use super::*;
 use crate::platform::models::EntityRef;
@@ -64,7 +67,7 @@ fn settled() -> KickMachine {
         "c1",
         Wanted::Participant("t".into()),
         MachineConfig {
-            strategy: Strategy::Settled,
+            strategy: KickStrategy::Settled,
             ..MachineConfig::default()
         },
     )
@@ -722,7 +725,7 @@ proptest! {
         settled_first in any::<bool>(),
         live in any::<bool>(),
     ) {
-        let strategy = if settled_first { Strategy::Settled } else { Strategy::Eager };
+        let strategy = if settled_first { KickStrategy::Settled } else { KickStrategy::Eager };
         let config = MachineConfig { force, strategy, ..MachineConfig::default() };
         let mut conflicts = 0u32;
         let target_id = if target_customer { "cust" } else { "t" };
