@@ -156,7 +156,9 @@ async fn settled_target_is_one_get_one_patch_verified() {
     );
     let (outcome, progress) = job.finish().await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
-    assert_eq!((outcome.attempts, outcome.requests), (1, 2), "{progress:?}");
+    // One GET, the channel and its subscription (to hear the leg go), one PATCH.
+    assert_eq!((outcome.attempts, outcome.requests), (1, 4), "{progress:?}");
+    assert_count_matches_the_log(&h, &outcome).await;
     let log = h.requests(0).await;
     let gets = log
         .iter()
@@ -802,7 +804,12 @@ async fn under_the_lock_the_kick_waits_for_the_settle_and_learns_the_lock() {
             );
             learned_seen += 1;
         }
-        check(&h, &call.id, &target, &outcome).await;
+        for (_, pid, _) in participant_patches(&log) {
+            assert_eq!(pid, target, "only the target is PATCHed");
+        }
+        let now = h.read(&call.id).await;
+        assert!(state_of(&now, &target).is_some_and(|s| s.is_gone()));
+        assert_eq!(now.live_participants().count(), 2, "the others stay");
     }
     assert_eq!(learned_seen, 3);
     assert!(!history.lock().unwrap().samples().is_empty());
