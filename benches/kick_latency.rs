@@ -54,8 +54,14 @@ fn main() -> color_eyre::Result<()> {
 
 /// confwatch as the console runs it: a live feed, and kick managers fed by it.
 struct Console {
-    eager: (KickManager, mpsc::UnboundedReceiver<confwatch::kick::Progress>),
-    settled: (KickManager, mpsc::UnboundedReceiver<confwatch::kick::Progress>),
+    eager: (
+        KickManager,
+        mpsc::UnboundedReceiver<confwatch::kick::Progress>,
+    ),
+    settled: (
+        KickManager,
+        mpsc::UnboundedReceiver<confwatch::kick::Progress>,
+    ),
 }
 
 async fn run(rounds: usize) -> color_eyre::Result<()> {
@@ -98,7 +104,10 @@ async fn run(rounds: usize) -> color_eyre::Result<()> {
 
     // The easy case: no lock.
     let mut no_lock = Vec::new();
-    for (name, which) in [("confwatch (eager)", 0), ("confwatch --strategy settled", 1)] {
+    for (name, which) in [
+        ("confwatch (eager)", 0),
+        ("confwatch --strategy settled", 1),
+    ] {
         let mut samples = Vec::new();
         for _ in 0..rounds {
             samples.push(confwatch_kick(&control, &mut console, which, false).await?);
@@ -125,7 +134,9 @@ async fn run(rounds: usize) -> color_eyre::Result<()> {
     }
     locked.push(("poll + backoff", samples));
 
-    println!("kick latency on loopback, {rounds} kicks per tool and case; leg settles 1.2 s after the kick starts");
+    println!(
+        "kick latency on loopback, {rounds} kicks per tool and case; leg settles 1.2 s after the kick starts"
+    );
     println!(
         "{:<32} {:>14} {:>11} {:>16} {:>17}",
         "case / tool", "median beyond", "p90 beyond", "PATCHes per kick", "requests per kick"
@@ -219,7 +230,15 @@ async fn confwatch_kick(
     if outcome.outcome != OutcomeKind::Removed {
         color_eyre::eyre::bail!("confwatch did not remove: {outcome:?}");
     }
-    sample(control, &call.id, &target, since, lock, u64::from(outcome.requests)).await
+    sample(
+        control,
+        &call.id,
+        &target,
+        since,
+        lock,
+        u64::from(outcome.requests),
+    )
+    .await
 }
 
 /// One kick the usual way, on its own client; the settle falls at a random point of its poll.
@@ -240,7 +259,7 @@ async fn sample(
     target: &str,
     since: u64,
     lock: bool,
-    requests: u64,
+    sent: u64,
 ) -> color_eyre::Result<Sample> {
     let log = requests(control, since).await?;
     let accepted = patch_202_at(&log, target).expect("an accepted PATCH");
@@ -258,7 +277,7 @@ async fn sample(
     Ok(Sample {
         beyond_ms,
         patches: log.iter().filter(|r| is_patch_of(r, target)).count(),
-        requests,
+        requests: sent,
     })
 }
 
@@ -285,7 +304,11 @@ async fn conference(control: &Client) -> color_eyre::Result<(CallConversation, S
 }
 
 /// The leg answers 1.2 s from now (the mock applies it on its own clock).
-async fn settle_later(control: &Client, conversation_id: &str, target: &str) -> color_eyre::Result<()> {
+async fn settle_later(
+    control: &Client,
+    conversation_id: &str,
+    target: &str,
+) -> color_eyre::Result<()> {
     control
         .send_no_content(
             Method::PATCH,
@@ -317,7 +340,11 @@ async fn finished(
 /// The usual advice, as well as it can be done: GET every 500 ms until the leg is no longer
 /// ringing, then PATCH; on a 409, exponential backoff with full jitter from 100 ms, PATCH again.
 /// Returns at the accepted PATCH.
-async fn polling_kick(client: Client, conversation_id: String, target: String) -> color_eyre::Result<()> {
+async fn polling_kick(
+    client: Client,
+    conversation_id: String,
+    target: String,
+) -> color_eyre::Result<()> {
     loop {
         let call = client.call(&conversation_id).await?;
         let state = call.participant(&target).map(|p| p.state.clone());
@@ -400,7 +427,10 @@ fn print_row(name: &str, samples: &[Sample]) {
     let p90 = beyond[((beyond.len() - 1) as f64 * 0.9).round() as usize];
     let patches = median(samples, |s| s.patches as i64);
     let requests = median(samples, |s| s.requests as i64);
-    let first = samples.first().map(|s| (s.beyond_ms, s.patches)).unwrap_or_default();
+    let first = samples
+        .first()
+        .map(|s| (s.beyond_ms, s.patches))
+        .unwrap_or_default();
     println!(
         "{name:<48} median {:>5} ms  p90 {:>5} ms  PATCHes {:>2} (first kick {} ms, {} PATCHes)  requests {:>3}",
         median(samples, |s| s.beyond_ms),

@@ -203,7 +203,9 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_device_is_refused_and_a_failed_write_is_an_error() {
-        let err = AuditLog::open(Path::new("/dev/full")).err().expect("refused");
+        let err = AuditLog::open(Path::new("/dev/full"))
+            .err()
+            .expect("refused");
         assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
         let path =
             std::env::temp_dir().join(format!("confwatch-audit-{}.jsonl", uuid::Uuid::new_v4()));

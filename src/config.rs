@@ -68,9 +68,7 @@ pub struct KickSection {
 /// The `[kick] strategy` of the config file in use, if it sets one.
 pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<crate::kick::machine::Strategy>> {
     match args.config.clone().or_else(default_config_path) {
-        Some(path) if path.exists() => {
-            Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy))
-        }
+        Some(path) if path.exists() => Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy)),
         _ => Ok(None),
     }
 }

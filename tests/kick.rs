@@ -753,7 +753,11 @@ async fn a_ringing_leg_that_never_answers_is_removed_at_once_with_the_lock_off()
     .await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
     assert_eq!(outcome.attempts, 1, "one PATCH, no wait: {progress:?}");
-    assert!(!progress.iter().any(|p| matches!(p.step, Step::Waiting { .. })));
+    assert!(
+        !progress
+            .iter()
+            .any(|p| matches!(p.step, Step::Waiting { .. }))
+    );
     assert_count_matches_the_log(&h, &outcome).await;
     check(&h, &call.id, &target, &outcome).await;
     h.stop().await;
@@ -783,14 +787,20 @@ async fn under_the_lock_the_kick_waits_for_the_settle_and_learns_the_lock() {
         );
         job.until(|s| matches!(s, Step::Answer { status: 409, .. }))
             .await;
-        h.set_leg(&call.id, &target, json!({"state": "connected", "afterMs": 1200}))
-            .await;
+        h.set_leg(
+            &call.id,
+            &target,
+            json!({"state": "connected", "afterMs": 1200}),
+        )
+        .await;
         let (outcome, progress) = job.finish().await;
         assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
         let log = h.requests(since).await;
         let gets = log
             .iter()
-            .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/calls/"))
+            .filter(|r| {
+                r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/calls/")
+            })
             .count();
         assert_eq!(gets, 1, "round {round}: one read, then the feed: {log:#?}");
         let learned = progress
@@ -799,8 +809,8 @@ async fn under_the_lock_the_kick_waits_for_the_settle_and_learns_the_lock() {
         if round > 0 {
             assert!(learned, "round {round} uses what the earlier ones learned");
             assert!(
-                outcome.attempts <= 3,
-                "round {round}: at most the eager PATCH, the learned one and its fallback: {progress:?}"
+                outcome.attempts <= 6,
+                "round {round}: the eager PATCH, at most four learned tries, the fallback: {progress:?}"
             );
             learned_seen += 1;
         }

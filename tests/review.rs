@@ -127,7 +127,9 @@ async fn patches_seen(control: &confwatch::platform::Client) -> usize {
     log.as_array()
         .expect("a list")
         .iter()
-        .filter(|r| r["method"] == "PATCH" && !r["path"].as_str().unwrap_or("").starts_with("/mock/"))
+        .filter(|r| {
+            r["method"] == "PATCH" && !r["path"].as_str().unwrap_or("").starts_with("/mock/")
+        })
         .count()
 }
 
@@ -158,7 +160,11 @@ async fn an_audit_that_cannot_be_kept_sends_nothing_and_no_audit_is_explicit() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(6), "stderr: {stderr}");
     assert!(stderr.contains("nothing was sent"), "stderr: {stderr}");
-    assert_eq!(patches_seen(&control).await, 0, "no PATCH without an audit record");
+    assert_eq!(
+        patches_seen(&control).await,
+        0,
+        "no PATCH without an audit record"
+    );
 
     let output = kick_command(&mock, &dir, &call, &ava)
         .arg("--no-audit")
@@ -167,7 +173,10 @@ async fn an_audit_that_cannot_be_kept_sends_nothing_and_no_audit_is_explicit() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-    assert!(stderr.contains("--no-audit"), "the choice is said: {stderr}");
+    assert!(
+        stderr.contains("--no-audit"),
+        "the choice is said: {stderr}"
+    );
     mock.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

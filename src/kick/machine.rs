@@ -9,7 +9,10 @@
 
 use std::time::Duration;
 
-use crate::kick::lock::{LockPlan, LockSample};
+use crate::kick::lock::{LockPlan, LockSample, MARGIN};
+
+/// Retries at learned times after a settle, before the plain backoff takes over.
+const LEARNED_TRIES: u32 = 4;
 use crate::kick::{Outcome, OutcomeKind, Step};
 use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
 use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
@@ -702,9 +705,19 @@ impl KickMachine {
     /// jitter from 100 ms (as without history). Returns the time and whether it was learned.
     fn lock_retry(&self, now: Duration, jitter: f64) -> (Duration, bool) {
         if let Some(plan) = self.config.lock_plan {
-            let learned = match self.lock_refusals {
-                0 => Some(self.changed_at + plan.first),
-                1 => Some(self.changed_at + plan.fallback),
+            let learned = match (self.lock_refusals, self.refused_after) {
+                (0, _) => Some(self.changed_at + plan.first),
+                // Refused: the lock ends between the refusal and the fallback, known to pass;
+                // halve that gap while it is wide (each try narrows what the next kick learns).
+                (1..=LEARNED_TRIES, Some(lo)) => {
+                    let hi = plan.fallback;
+                    let next = if hi > lo + 2 * MARGIN {
+                        lo + (hi - lo) / 2
+                    } else {
+                        hi
+                    };
+                    Some(self.changed_at + next)
+                }
                 _ => None,
             };
             if let Some(at) = learned.filter(|at| *at > now) {

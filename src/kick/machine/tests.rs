@@ -1035,14 +1035,26 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
     let table: Vec<(Option<LockPlan>, f64, Vec<(u64, bool)>)> = vec![
         // No history: full jitter from 100 ms, doubling (as before), from the settle.
         (None, 0.5, vec![(50, false), (100, false), (200, false)]),
-        // Learned: the plan's first time, then its fallback, then the backoff from there.
-        (plan(400, 430), 0.5, vec![(400, true), (25, true), (200, false)]),
-        (plan(380, 380), 0.25, vec![(380, true), (50, false), (100, false)]),
+        // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
+        (
+            plan(400, 430),
+            0.5,
+            vec![(400, true), (10, true), (10, true)],
+        ),
+        (
+            plan(380, 380),
+            0.25,
+            vec![(380, true), (50, false), (100, false)],
+        ),
     ];
     for (lock_plan, jitter, want) in table {
         let mut m = live_machine(lock_plan);
         m.handle(Input::Start, ms(0), jitter);
-        m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), jitter);
+        m.handle(
+            Input::ReadOk(call(ParticipantState::Alerting)),
+            ms(10),
+            jitter,
+        );
         let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), jitter);
         assert!(
             !effects.contains(&Effect::Read),
@@ -1082,7 +1094,11 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
     m.handle(Input::Start, ms(0), 0.5);
     m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
     m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
-    m.handle(Input::Event(call(ParticipantState::Connected)), ms(1000), 0.5);
+    m.handle(
+        Input::Event(call(ParticipantState::Connected)),
+        ms(1000),
+        0.5,
+    );
     m.handle(Input::Timer, ms(1050), 0.5);
     m.handle(Input::PatchFailed(api(409, None, None)), ms(1055), 0.5);
     m.handle(Input::Timer, ms(1155), 0.5);
@@ -1114,11 +1130,19 @@ fn a_request_without_an_answer_ends_at_the_deadline() {
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
     assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
-    assert_eq!(m.wake_at(), Some(ms(3000)), "a read is bounded by the deadline");
+    assert_eq!(
+        m.wake_at(),
+        Some(ms(3000)),
+        "a read is bounded by the deadline"
+    );
     let effects = m.handle(Input::Timer, ms(3000), 0.5);
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::TimedOut);
-    assert!(outcome.message.contains("no removal was sent"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("no removal was sent"),
+        "{}",
+        outcome.message
+    );
 }
 
 #[test]
@@ -1129,13 +1153,24 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
     m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Connected)), ms(100), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(100),
+        0.5,
+    );
     // The reserve is a quarter of the deadline (1 s): the answer is awaited until 3.5 s.
     assert_eq!(m.wake_at(), Some(ms(3500)));
     let effects = m.handle(Input::Timer, ms(3500), 0.5);
-    assert!(effects.contains(&Effect::Read), "a verification read: {effects:?}");
+    assert!(
+        effects.contains(&Effect::Read),
+        "a verification read: {effects:?}"
+    );
     // The read shows the leg still there; the deadline comes.
-    m.handle(Input::ReadOk(call(ParticipantState::Connected)), ms(3600), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(3600),
+        0.5,
+    );
     assert_eq!(m.wake_at(), Some(ms(4000)));
     let effects = m.handle(Input::Timer, ms(4000), 0.5);
     let outcome = finished(&effects).unwrap();
@@ -1153,9 +1188,17 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
     m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Connected)), ms(100), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(100),
+        0.5,
+    );
     m.handle(Input::Timer, ms(3500), 0.5);
-    let effects = m.handle(Input::ReadOk(call(ParticipantState::Disconnected)), ms(3600), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Disconnected)),
+        ms(3600),
+        0.5,
+    );
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Removed);
 }
 
@@ -1167,7 +1210,11 @@ fn no_patch_starts_in_the_deadline_reserve() {
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
     m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(call(ParticipantState::Connected)), ms(3100), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(3100),
+        0.5,
+    );
     assert!(patches(&effects).is_empty());
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::TimedOut);
 }
@@ -1176,16 +1223,36 @@ fn no_patch_starts_in_the_deadline_reserve() {
 fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
     let mut m = machine();
     m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Connected)), ms(10), 0.5);
-    let effects = m.handle(Input::Interrupt("interrupted by SIGTERM".into()), ms(20), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::Interrupt("interrupted by SIGTERM".into()),
+        ms(20),
+        0.5,
+    );
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Interrupted);
-    assert!(outcome.message.contains("may have taken effect"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("may have taken effect"),
+        "{}",
+        outcome.message
+    );
 
     let mut m = machine();
-    let effects = m.handle(Input::AuditFailed("the audit record could not be written".into()), ms(0), 0.5);
+    let effects = m.handle(
+        Input::AuditFailed("the audit record could not be written".into()),
+        ms(0),
+        0.5,
+    );
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Failed);
     assert!(outcome.message.contains("no removal was sent"));
-    assert!(!effects.iter().any(|e| matches!(e, Effect::Read | Effect::Patch { .. })));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Read | Effect::Patch { .. }))
+    );
 }
