@@ -178,7 +178,7 @@ async fn run(rounds: usize) -> color_eyre::Result<()> {
         }
         let log = requests(&control, since).await?;
         let accepted = patch_202_at(&log, &target).expect("a 202");
-        let start_at = log.first().map(|r| at(r)).expect("a request");
+        let start_at = log.first().map(at).expect("a request");
         times.push((accepted - start_at).num_milliseconds());
         patches.push(log.iter().filter(|r| is_patch_of(r, &target)).count());
     }
