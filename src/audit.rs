@@ -53,17 +53,50 @@ pub enum AuditEntry {
     },
 }
 
-/// The open audit file. Each line is written whole and synced before `record` returns.
+/// The open audit file. Each line is written whole and synced before `record` returns. The
+/// record fails closed: a kick whose line cannot be written and synced sends nothing more.
 pub struct AuditLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// A line could not be written (the command then exits non-zero).
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl AuditLog {
+    /// Opens (creates, mode 0600) the file. An existing file must be a regular file; one that
+    /// others may read is tightened to 0600, or refused when that fails.
     pub fn open(path: &Path) -> Result<AuditLog> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("creating audit directory {}", dir.display()))?;
+        }
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                color_eyre::eyre::bail!(
+                    "audit file {} is not a regular file; refused",
+                    path.display()
+                );
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode();
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .wrap_err_with(|| {
+                            format!(
+                                "audit file {} is readable by others (mode {:o}) and could not be tightened to 0600; refused",
+                                path.display(),
+                                mode & 0o777
+                            )
+                        })?;
+                    tracing::warn!(
+                        "audit file {} was mode {:o}; tightened to 0600",
+                        path.display(),
+                        mode & 0o777
+                    );
+                }
+            }
         }
         let mut options = OpenOptions::new();
         options.create(true).append(true);
@@ -78,7 +111,13 @@ impl AuditLog {
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            failed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether any line could not be written.
+    pub fn failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {
@@ -93,9 +132,15 @@ impl AuditLog {
             .file
             .lock()
             .map_err(|_| color_eyre::eyre::eyre!("audit file lock poisoned"))?;
-        file.write_all(&line)
+        let written = file
+            .write_all(&line)
             .and_then(|()| file.sync_data())
-            .wrap_err_with(|| format!("writing audit file {}", self.path.display()))
+            .wrap_err_with(|| format!("writing audit file {}", self.path.display()));
+        if written.is_err() {
+            self.failed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        written
     }
 }
 
@@ -141,6 +186,49 @@ mod tests {
         assert_eq!(lines[1]["event"], "progress");
         assert_eq!(lines[1]["step"], "attempt");
         assert_eq!(lines[1]["number"], 1);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_file_readable_by_others_is_tightened_to_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let path =
+            std::env::temp_dir().join(format!("confwatch-audit-{}.jsonl", uuid::Uuid::new_v4()));
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _log = AuditLog::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_and_a_failed_write_is_an_error() {
+        let err = AuditLog::open(Path::new("/dev/full"))
+            .err()
+            .expect("refused");
+        assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
+        let path =
+            std::env::temp_dir().join(format!("confwatch-audit-{}.jsonl", uuid::Uuid::new_v4()));
+        let log = AuditLog::open(&path).unwrap();
+        // A write that cannot land (the file swapped for a full device) reports failure.
+        *log.file.lock().unwrap() = OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let record = AuditRecord {
+            at: Timestamp::now(),
+            who: crate::platform::identity::Who::new(None, None),
+            conversation_id: "c1".into(),
+            participant_id: None,
+            name: None,
+            purpose: None,
+            entry: AuditEntry::Request {
+                force: false,
+                user_id: None,
+            },
+        };
+        assert!(log.record(&record).is_err());
+        assert!(log.failed());
         std::fs::remove_file(&path).unwrap();
     }
 }

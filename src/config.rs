@@ -62,6 +62,23 @@ pub struct FileConfig {
     pub redirect_port: Option<u16>,
     /// `[profiles.NAME]`: one org (or client) each, chosen with `--profile`.
     pub profiles: Option<std::collections::BTreeMap<String, ProfileConfig>>,
+    /// `[kick]`: `strategy = "eager" | "settled"` (the `kick` command's `--strategy` wins).
+    pub kick: Option<KickSection>,
+}
+
+/// The config file's `[kick]` table.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KickSection {
+    pub strategy: Option<crate::kick::machine::Strategy>,
+}
+
+/// The `[kick] strategy` of the config file in use, if it sets one.
+pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<crate::kick::machine::Strategy>> {
+    match args.config.clone().or_else(default_config_path) {
+        Some(path) if path.exists() => Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy)),
+        _ => Ok(None),
+    }
 }
 
 /// How the client proves who it is.

@@ -87,7 +87,8 @@ async fn kick_json_removes_and_writes_the_audit_file() {
     let last = lines.last().expect("an outcome line");
     assert_eq!(last["outcome"], "removed");
     assert_eq!(last["attempts"], 1);
-    assert_eq!(last["requests"], 2);
+    // GET, the channel and its subscription (to hear the leg go), PATCH.
+    assert_eq!(last["requests"], 4);
     assert!(last["elapsedMs"].is_u64() && last["message"].is_string());
     assert!(lines.iter().any(|l| l["step"] == "attempt"));
 
@@ -182,6 +183,8 @@ async fn exit_codes_for_refused_timed_out_and_not_permitted() {
             &target,
             "--wait-timeout",
             "1s",
+            "--strategy",
+            "settled",
             "--audit-log",
             audit,
         ],

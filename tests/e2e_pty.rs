@@ -201,6 +201,9 @@ impl Console {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_a_ringing_agent_in_a_real_terminal() {
     let h = Harness::scenario("quiet").await;
+    // The lock refuses the ringing leg (the field reports), so the eager kick waits for him.
+    h.faults(json!({"transitionLock": {"enabled": true, "settleMs": 400}}))
+        .await;
     let conversation = h.conference_with("connected", "alerting").await;
     let ben = leg_of(&conversation, "Ben Ortiz");
 

@@ -4,11 +4,13 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{AVA, BEN, Harness, Leg, leg_of, participant_patches, state_of};
 use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
-use confwatch::kick::machine::Wanted;
+use confwatch::kick::lock::LockHistory;
+use confwatch::kick::machine::{Strategy, Wanted};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step};
 use confwatch::platform::Client;
 use confwatch::platform::models::ParticipantState;
@@ -24,6 +26,17 @@ struct Job {
 }
 
 fn kick(client: &Client, conversation_id: &str, wanted: Wanted, options: KickOptions) -> Job {
+    kick_learning(client, conversation_id, wanted, options, Arc::default())
+}
+
+/// A kick that learns the lock into (and from) `history`.
+fn kick_learning(
+    client: &Client,
+    conversation_id: &str,
+    wanted: Wanted,
+    options: KickOptions,
+    history: Arc<Mutex<LockHistory>>,
+) -> Job {
     let (tx, progress) = mpsc::unbounded_channel();
     let request = KickRequest {
         conversation_id: conversation_id.to_string(),
@@ -40,6 +53,7 @@ fn kick(client: &Client, conversation_id: &str, wanted: Wanted, options: KickOpt
             EventSource::Subscribe,
             CancellationToken::new(),
             None,
+            history,
             move |p| {
                 let _ = tx.send(p);
             },
@@ -81,6 +95,34 @@ fn options() -> KickOptions {
     }
 }
 
+/// The old strategy: wait for a settled leg before the first PATCH.
+fn settled_first() -> KickOptions {
+    KickOptions {
+        strategy: Strategy::Settled,
+        ..options()
+    }
+}
+
+/// The job's own request count must be the mock's log of its client: every platform request
+/// (reads, PATCHes, channel and subscription calls), token requests and the socket upgrade
+/// apart. Call before the test reads the call itself (same client id).
+async fn assert_count_matches_the_log(h: &Harness, outcome: &Outcome) {
+    let log = h.requests(0).await;
+    let platform: Vec<String> = log
+        .iter()
+        .filter(|r| {
+            let path = r["path"].as_str().unwrap_or_default();
+            !path.starts_with("/oauth/") && !path.starts_with("/channels/")
+        })
+        .map(|r| format!("{} {}", r["method"], r["path"]))
+        .collect();
+    assert_eq!(
+        outcome.requests as usize,
+        platform.len(),
+        "the kick's count against the mock's log: {platform:#?}"
+    );
+}
+
 /// The invariants of every case: only `target` was PATCHed; and when the outcome is `removed`,
 /// the target is gone and the others are still connected.
 async fn check(h: &Harness, conversation_id: &str, target: &str, outcome: &Outcome) {
@@ -114,7 +156,9 @@ async fn settled_target_is_one_get_one_patch_verified() {
     );
     let (outcome, progress) = job.finish().await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
-    assert_eq!((outcome.attempts, outcome.requests), (1, 2), "{progress:?}");
+    // One GET, the channel and its subscription (to hear the leg go), one PATCH.
+    assert_eq!((outcome.attempts, outcome.requests), (1, 4), "{progress:?}");
+    assert_count_matches_the_log(&h, &outcome).await;
     let log = h.requests(0).await;
     let gets = log
         .iter()
@@ -133,14 +177,14 @@ async fn settled_target_is_one_get_one_patch_verified() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ringing_target_is_patched_only_after_it_settles() {
+async fn settled_strategy_patches_a_ringing_target_only_after_it_settles() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let (call, target) = h.conference("alerting").await;
     let mut job = kick(
         &h.client,
         &call.id,
         Wanted::Participant(target.clone()),
-        options(),
+        settled_first(),
     );
     let waiting = job.until(|s| matches!(s, Step::Waiting { .. })).await;
     assert_eq!(
@@ -193,7 +237,7 @@ async fn conflict_storm_backs_off_and_clears() {
     let backoffs: Vec<u64> = progress
         .iter()
         .filter_map(|p| match &p.step {
-            Step::Backoff { delay_ms, .. } => Some(*delay_ms),
+            Step::Locked { retry_in_ms, .. } => Some(*retry_in_ms),
             _ => None,
         })
         .collect();
@@ -204,8 +248,16 @@ async fn conflict_storm_backs_off_and_clears() {
     assert_eq!(
         backoffs.len(),
         conflicts,
-        "each 409 is followed by a visible backoff"
+        "each 409 is followed by a visible wait for the lock"
     );
+    assert_count_matches_the_log(&h, &outcome).await;
+    let gets = h
+        .requests(0)
+        .await
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/calls/"))
+        .count();
+    assert_eq!(gets, 1, "no GET after a 409 while the feed is up");
     assert!(backoffs.iter().all(|d| *d <= 5000));
     assert!(outcome.attempts <= 8 && outcome.attempts == conflicts as u32 + 1);
     let log = h.requests(0).await;
@@ -280,7 +332,7 @@ async fn server_errors_back_off_then_succeed() {
         &h.client,
         &call.id,
         Wanted::Participant(target.clone()),
-        options(),
+        settled_first(),
     );
     job.until(|s| matches!(s, Step::Waiting { .. })).await;
     // Every request fails now; once the kick has backed off, the platform recovers.
@@ -305,7 +357,7 @@ async fn token_expiring_mid_kick_is_refreshed() {
         &h.client,
         &call.id,
         Wanted::Participant(target.clone()),
-        options(),
+        settled_first(),
     );
     job.until(|s| matches!(s, Step::Waiting { .. })).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -335,7 +387,7 @@ async fn websocket_dropped_mid_kick_still_sees_the_leg_settle() {
         &h.client,
         &call.id,
         Wanted::Participant(target.clone()),
-        options(),
+        settled_first(),
     );
     job.until(|s| matches!(s, Step::Waiting { .. })).await;
     // The socket drops after a second; the leg settles around then.
@@ -537,6 +589,7 @@ async fn manager_joins_a_second_request_and_cancels() {
         h.client.clone(),
         KickOptions {
             audit_log: Some(audit.clone()),
+            strategy: Strategy::Settled,
             ..KickOptions::default()
         },
         tx,
@@ -597,6 +650,7 @@ async fn manager_fed_by_the_console_feed_needs_two_requests() {
         h.client.clone(),
         KickOptions {
             audit_log: Some(audit.clone()),
+            strategy: Strategy::Settled,
             ..KickOptions::default()
         },
         tx,
@@ -683,4 +737,129 @@ async fn not_a_user_falls_back_to_the_generic_endpoint() {
     );
     check(&h, &call.id, &target, &outcome).await;
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_leg_that_never_answers_is_removed_at_once_with_the_lock_off() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("alerting").await;
+    let (outcome, progress) = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        options(),
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!(outcome.attempts, 1, "one PATCH, no wait: {progress:?}");
+    assert!(
+        !progress
+            .iter()
+            .any(|p| matches!(p.step, Step::Waiting { .. }))
+    );
+    assert_count_matches_the_log(&h, &outcome).await;
+    check(&h, &call.id, &target, &outcome).await;
+    h.stop().await;
+}
+
+/// The demo's lock (400 ms after a leg's change) and a leg that settles 1.2 s after the kick
+/// starts: the first kick backs off as without history; the next ones retry at the learned time.
+/// Between the 409 and the retry nothing is read: the feed says when the leg settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_lock_the_kick_waits_for_the_settle_and_learns_the_lock() {
+    let h = Harness::start(json!({
+        "rateLimitPerMinute": 0,
+        "transitionLock": {"enabled": true, "settleMs": 400}
+    }))
+    .await;
+    let history: Arc<Mutex<LockHistory>> = Arc::default();
+    let mut learned_seen = 0;
+    for round in 0..4 {
+        let since = h.last_seq().await;
+        let (call, target) = h.conference("alerting").await;
+        let mut job = kick_learning(
+            &h.client,
+            &call.id,
+            Wanted::Participant(target.clone()),
+            options(),
+            Arc::clone(&history),
+        );
+        job.until(|s| matches!(s, Step::Answer { status: 409, .. }))
+            .await;
+        h.set_leg(
+            &call.id,
+            &target,
+            json!({"state": "connected", "afterMs": 1200}),
+        )
+        .await;
+        let (outcome, progress) = job.finish().await;
+        assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+        let log = h.requests(since).await;
+        let gets = log
+            .iter()
+            .filter(|r| {
+                r["method"] == "GET" && r["path"].as_str().unwrap_or("").contains("/calls/")
+            })
+            .count();
+        assert_eq!(gets, 1, "round {round}: one read, then the feed: {log:#?}");
+        let learned = progress
+            .iter()
+            .any(|p| matches!(p.step, Step::Locked { learned: true, .. }));
+        if round > 0 {
+            assert!(learned, "round {round} uses what the earlier ones learned");
+            assert!(
+                outcome.attempts <= 6,
+                "round {round}: the eager PATCH, at most four learned tries, the fallback: {progress:?}"
+            );
+            learned_seen += 1;
+        }
+        for (_, pid, _) in participant_patches(&log) {
+            assert_eq!(pid, target, "only the target is PATCHed");
+        }
+        let now = h.read(&call.id).await;
+        assert!(state_of(&now, &target).is_some_and(|s| s.is_gone()));
+        assert_eq!(now.live_participants().count(), 2, "the others stay");
+    }
+    assert_eq!(learned_seen, 3);
+    assert!(!history.lock().unwrap().samples().is_empty());
+    h.stop().await;
+}
+
+/// A platform that never answers: the whole kick, token request included, ends at its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_holds_against_a_platform_that_never_answers() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts connections and never answers.
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = Client::new(confwatch::config::ConnectionConfig::for_mock(
+        &base, "id", "secret",
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (outcome, _) = kick(
+        &client,
+        "3f1c9a2e-8d4b-4c1e-9f7a-2b6d5e8c1a90",
+        Wanted::Participant("3f1c9a2e-8d4b-4c1e-9f7a-2b6d5e8c1a91".into()),
+        KickOptions {
+            deadline: Duration::from_secs(2),
+            ..options()
+        },
+    )
+    .finish()
+    .await;
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut, "{outcome:?}");
+    // Before the fix this took the client's 15 s request timeout; the bound is generous.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the 2 s deadline did not hold: {:?}",
+        started.elapsed()
+    );
+    silent.abort();
 }

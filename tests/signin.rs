@@ -207,7 +207,8 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
         options.machine_config(false),
         EventSource::Subscribe,
         CancellationToken::new(),
-        Some(std::sync::Arc::new(options.open_audit().unwrap())),
+        options.open_audit().unwrap().map(std::sync::Arc::new),
+        Default::default(),
         |_| {},
     )
     .await;

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConnectionArgs, ConnectionConfig};
-use crate::kick::driver::{self, EventSource, KickOptions, KickRequest};
-use crate::kick::machine::Wanted;
+use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
+use crate::kick::lock::{LockHistory, default_history_path};
+use crate::kick::machine::{Strategy, Wanted};
 use crate::kick::{Outcome, OutcomeKind, Progress, Step};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
@@ -57,9 +57,18 @@ pub struct KickArgs {
     /// Give up after this long in all.
     #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
     pub deadline: Duration,
-    /// Audit file [default: confwatch/audit.jsonl in the user's data directory].
-    #[arg(long, value_name = "PATH")]
+    /// Audit file [default: confwatch/audit.jsonl in the user's data directory]. The audit
+    /// fails closed: if its line cannot be written and synced, nothing is sent.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
     pub audit_log: Option<PathBuf>,
+    /// Kick without an audit record (your explicit choice; said on stderr).
+    #[arg(long)]
+    pub no_audit: bool,
+    /// eager: PATCH at once, whatever the leg's state; settled: wait for a connected leg first
+    /// (for organisations that see the 409 on ringing legs) [default: the config file's
+    /// `[kick] strategy`, else eager].
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     /// JSON lines on stdout (one per progress event, the last one the outcome).
     #[arg(long)]
     pub json: bool,
@@ -72,6 +81,14 @@ pub mod exit {
     pub const REFUSED: i32 = 2;
     pub const TIMED_OUT: i32 = 3;
     pub const NOT_PERMITTED: i32 = 4;
+    /// A removal was sent but not seen done: it may have happened.
+    pub const UNKNOWN: i32 = 5;
+    /// The audit record could not be opened or written.
+    pub const AUDIT: i32 = 6;
+    /// Interrupted by a signal: 128 + its number (SIGHUP 129, SIGINT 130, SIGTERM 143).
+    pub const SIGHUP: i32 = 129;
+    pub const SIGINT: i32 = 130;
+    pub const SIGTERM: i32 = 143;
 }
 
 /// `30s`, `500ms`, `2m`, or plain seconds.
@@ -268,14 +285,16 @@ fn format_age(secs: u64) -> String {
 }
 
 /// The exit code for an outcome: 0 removed or already gone, 2 refused, 3 timed out,
-/// 4 not permitted, 1 anything else.
+/// 4 not permitted, 5 unknown (the removal may have happened), 1 anything else (an interrupt's
+/// code is the signal's, set by the caller).
 pub fn exit_code(outcome: &Outcome) -> i32 {
     match outcome.outcome {
         OutcomeKind::Removed | OutcomeKind::AlreadyGone => exit::OK,
         OutcomeKind::Refused => exit::REFUSED,
         OutcomeKind::TimedOut => exit::TIMED_OUT,
+        OutcomeKind::Unknown => exit::UNKNOWN,
         OutcomeKind::Failed if outcome.status == Some(403) => exit::NOT_PERMITTED,
-        OutcomeKind::Failed | OutcomeKind::Cancelled => exit::OTHER,
+        OutcomeKind::Failed | OutcomeKind::Cancelled | OutcomeKind::Interrupted => exit::OTHER,
     }
 }
 
@@ -314,6 +333,10 @@ pub fn describe_step(step: &Step) -> String {
             line
         }
         Step::Backoff { delay_ms, reason } => format!("backing off {delay_ms} ms: {reason}"),
+        Step::Locked {
+            retry_in_ms,
+            learned,
+        } => crate::kick::progress::locked_words(*retry_in_ms, *learned),
         Step::RateLimited { retry_after_ms } => format!(
             "rate limited: nothing sent for {:.1} s (Retry-After)",
             *retry_after_ms as f64 / 1000.0
@@ -361,26 +384,36 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         );
         return Ok(exit::NOT_PERMITTED);
     }
+    let strategy = match args.strategy {
+        Some(strategy) => strategy,
+        None => crate::config::kick_strategy(&args.connection)?.unwrap_or_default(),
+    };
     let options = KickOptions {
         wait_timeout: args.wait_timeout,
         max_attempts: args.max_attempts,
         deadline: args.deadline,
         audit_log: args.audit_log.clone(),
+        no_audit: args.no_audit,
+        strategy,
     };
+    // The audit fails closed: without a record, nothing is sent.
     let audit = match options.open_audit() {
-        Ok(log) => Some(std::sync::Arc::new(log)),
-        Err(e) => {
-            eprintln!("confwatch: warning: the kick will not be audited: {e:#}");
+        Ok(Some(log)) => Some(std::sync::Arc::new(log)),
+        Ok(None) => {
+            eprintln!("confwatch: --no-audit: this kick is not recorded in the audit file");
             None
         }
-    };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
+        Err(e) => {
+            eprintln!(
+                "confwatch: the audit record cannot be kept ({e:#}); nothing was sent. \
+                 Fix the path or its permissions, or choose --no-audit."
+            );
+            return Ok(exit::AUDIT);
         }
-    });
+    };
+    let stop = Stop::new();
+    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    spawn_signal_watch(stop.clone(), std::sync::Arc::clone(&signal_code))?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let json = args.json;
     let printer = tokio::spawn(async move {
@@ -393,23 +426,67 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         wanted,
         force: args.force,
     };
+    // What earlier runs learned about the transition lock; what this one learns is added.
+    let history_path = default_history_path();
+    let loaded = LockHistory::load(&history_path);
+    let history = std::sync::Arc::new(std::sync::Mutex::new(loaded.clone()));
     let outcome = driver::run(
         client,
         request,
         options.machine_config(args.force),
         EventSource::Subscribe,
-        cancel,
-        audit,
+        stop,
+        audit.clone(),
+        std::sync::Arc::clone(&history),
         move |p| {
             let _ = tx.send(p);
         },
     )
     .await;
     let _ = printer.await;
+    if let Ok(history) = history.lock()
+        && *history != loaded
+        && let Err(e) = history.save(&history_path)
+    {
+        tracing::warn!("lock history {}: {e}", history_path.display());
+    }
     if json {
         write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
     }
-    Ok(exit_code(&outcome))
+    let code = match signal_code.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => exit_code(&outcome),
+        signal if outcome.outcome == OutcomeKind::Interrupted => signal,
+        _ => exit_code(&outcome),
+    };
+    if audit.as_ref().is_some_and(|a| a.failed()) {
+        eprintln!(
+            "confwatch: the audit record could not be written in full (the log file says why)"
+        );
+        return Ok(if code == exit::OK { exit::AUDIT } else { code });
+    }
+    Ok(code)
+}
+
+/// SIGINT, SIGTERM and SIGHUP end a running kick `interrupted` (audited), and the process
+/// with the signal's conventional code (128 + its number).
+fn spawn_signal_watch(
+    stop: Stop,
+    code: std::sync::Arc<std::sync::atomic::AtomicI32>,
+) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        let (name, exit_code) = tokio::select! {
+            _ = int.recv() => ("SIGINT", exit::SIGINT),
+            _ = term.recv() => ("SIGTERM", exit::SIGTERM),
+            _ = hup.recv() => ("SIGHUP", exit::SIGHUP),
+        };
+        code.store(exit_code, std::sync::atomic::Ordering::SeqCst);
+        stop.interrupt(name);
+    });
+    Ok(())
 }
 
 fn print_progress(progress: &Progress, json: bool) {

@@ -3,14 +3,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::machine::{Effect, Input, KickMachine, MachineConfig, Wanted};
+use super::lock::LockHistory;
+use super::machine::{Effect, Input, KickMachine, MachineConfig, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
 use crate::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
@@ -28,6 +30,10 @@ pub struct KickOptions {
     pub deadline: Duration,
     /// The audit file; None: `confwatch/audit.jsonl` in the user's data directory.
     pub audit_log: Option<std::path::PathBuf>,
+    /// Kick without an audit record (`--no-audit`): the supervisor's explicit choice.
+    pub no_audit: bool,
+    /// When the first PATCH goes out (`--strategy`, config key `kick.strategy`).
+    pub strategy: Strategy,
 }
 
 impl Default for KickOptions {
@@ -37,6 +43,8 @@ impl Default for KickOptions {
             max_attempts: 8,
             deadline: Duration::from_secs(60),
             audit_log: None,
+            no_audit: false,
+            strategy: Strategy::Eager,
         }
     }
 }
@@ -47,18 +55,22 @@ impl KickOptions {
             wait_timeout: self.wait_timeout,
             max_attempts: self.max_attempts,
             deadline: self.deadline,
+            strategy: self.strategy,
             force,
             ..MachineConfig::default()
         }
     }
 
-    /// Opens the audit file (the default one when none is set).
-    pub fn open_audit(&self) -> color_eyre::Result<AuditLog> {
+    /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.
+    pub fn open_audit(&self) -> color_eyre::Result<Option<AuditLog>> {
+        if self.no_audit {
+            return Ok(None);
+        }
         let path = self
             .audit_log
             .clone()
             .unwrap_or_else(crate::audit::default_audit_path);
-        AuditLog::open(&path)
+        AuditLog::open(&path).map(Some)
     }
 }
 
@@ -88,22 +100,78 @@ pub enum EventSource {
 
 type Pending = Pin<Box<dyn Future<Output = Input> + Send>>;
 
-/// Runs the job to its end and returns the outcome. `report` sees every progress step.
+/// Stops a job: a cancel (the supervisor's), or an interrupt (a signal; the job ends
+/// `interrupted`, audited as such).
+#[derive(Clone, Debug, Default)]
+pub struct Stop {
+    token: CancellationToken,
+    signal: Arc<Mutex<Option<String>>>,
+}
+
+impl Stop {
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// Ends the job `interrupted by {signal}`.
+    pub fn interrupt(&self, signal: &str) {
+        if let Ok(mut held) = self.signal.lock() {
+            held.get_or_insert_with(|| signal.to_string());
+        }
+        self.token.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn input(&self) -> Input {
+        match self.signal.lock().ok().and_then(|s| s.clone()) {
+            Some(signal) => Input::Interrupt(format!("interrupted by {signal}")),
+            None => Input::Cancel,
+        }
+    }
+}
+
+impl From<CancellationToken> for Stop {
+    fn from(token: CancellationToken) -> Stop {
+        Stop {
+            token,
+            signal: Arc::default(),
+        }
+    }
+}
+
+/// Runs the job to its end and returns the outcome. `report` sees every progress step. The
+/// lock `history` gives the job its plan (unless the config has one) and takes what it learned.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: Client,
     request: KickRequest,
-    config: MachineConfig,
+    mut config: MachineConfig,
     mut source: EventSource,
-    cancel: CancellationToken,
+    stop: impl Into<Stop>,
     audit: Option<Arc<AuditLog>>,
+    history: Arc<Mutex<LockHistory>>,
     mut report: impl FnMut(Progress) + Send,
 ) -> Outcome {
+    let stop: Stop = stop.into();
+    // The job's own count of what it sent: every request through this clone (reads, PATCHes,
+    // channel and subscription calls), whoever else shares the token.
+    let (client, sent) = client.counted();
     let start = Instant::now();
     let since = |at: Instant| at.saturating_duration_since(start);
     // A deadline too far to add (a huge `--deadline`) is as good as none.
     let deadline = start
         .checked_add(config.deadline)
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
+    if config.lock_plan.is_none() {
+        config.lock_plan = history.lock().ok().and_then(|h| h.plan());
+    }
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -120,32 +188,49 @@ pub async fn run(
         name: None,
         purpose: None,
     };
-    audit_ctx.write(AuditEntry::Request {
+    // The audit fails closed: without the request line, nothing is sent.
+    let first = audit_ctx.write(AuditEntry::Request {
         force: request.force,
         user_id: match &request.wanted {
             Wanted::User(id) => Some(id.clone()),
             Wanted::Participant(_) => None,
         },
     });
-    // A user target: listen first, so no event between the read and the subscription is lost.
-    if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
-        let topics = vec![notifications::user_topic(user_id)];
-        subscription = subscribe(&client, topics, &cancel, deadline).await;
-        subscribed = true;
-    }
-    hold_for_rate_limit(&mut machine, &client, start);
-    let mut effects = machine.handle(Input::Start, since(Instant::now()), rand::random());
+    let mut effects = match first {
+        Err(e) => machine.handle(Input::AuditFailed(e), Duration::ZERO, 0.5),
+        Ok(()) => {
+            // A user target: listen first, so no event between the read and the subscription
+            // is lost.
+            if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
+                let topics = vec![notifications::user_topic(user_id)];
+                subscription = subscribe(&client, topics, &stop, deadline).await;
+                subscribed = true;
+            }
+            hold_for_rate_limit(&mut machine, &client, start);
+            machine.set_live(subscription.is_some());
+            machine.handle(Input::Start, since(Instant::now()), rand::random())
+        }
+    };
     let mut pending: Option<Pending> = None;
     loop {
+        let mut audit_failed = None;
         for effect in effects.drain(..) {
             match effect {
-                Effect::Report(step) => {
+                Effect::Report(mut step) => {
                     if let Step::Started { name, purpose, .. } = &step {
                         audit_ctx.name = name.clone();
                         audit_ctx.purpose = purpose.clone();
                     }
+                    if let Step::Finished(outcome) = &mut step {
+                        outcome.requests = sent.load(Ordering::Relaxed) as u32;
+                    }
                     audit_ctx.participant_id = machine.target().map(str::to_string);
-                    audit_ctx.write(AuditEntry::Progress { step: step.clone() });
+                    // An attempt is audited as its PATCH leaves (below), not when it is decided.
+                    if !matches!(step, Step::Attempt { .. })
+                        && let Err(e) = audit_ctx.write(AuditEntry::Progress { step: step.clone() })
+                    {
+                        audit_failed.get_or_insert(e);
+                    }
                     let target = Target {
                         conversation_id: request.conversation_id.clone(),
                         participant_id: machine.target().map(str::to_string).unwrap_or_else(|| {
@@ -176,7 +261,20 @@ pub async fn run(
                 } => {
                     let client = client.clone();
                     let id = request.conversation_id.clone();
+                    let mut audit = audit_ctx.clone();
+                    audit.participant_id = Some(participant_id.clone());
+                    let number = machine.attempts();
                     pending = Some(Box::pin(async move {
+                        // The token first, so that the attempt's audit time is when it leaves.
+                        if let Err(e) = client.ensure_token().await {
+                            return Input::PatchFailed(e);
+                        }
+                        // Written and synced before the PATCH, or no PATCH.
+                        if let Err(e) = audit.write(AuditEntry::Progress {
+                            step: Step::Attempt { number },
+                        }) {
+                            return Input::AuditFailed(e);
+                        }
                         match client
                             .disconnect_participant(&id, &participant_id, path)
                             .await
@@ -189,7 +287,20 @@ pub async fn run(
             }
         }
         if let Some(outcome) = machine.outcome() {
-            return outcome.clone();
+            if let Some(sample) = machine.lock_sample()
+                && let Ok(mut history) = history.lock()
+            {
+                history.push(sample);
+            }
+            let mut outcome = outcome.clone();
+            outcome.requests = sent.load(Ordering::Relaxed) as u32;
+            return outcome;
+        }
+        if let Some(e) = audit_failed {
+            // Nothing more is sent once the record cannot be kept.
+            pending = None;
+            effects = machine.handle(Input::AuditFailed(e), since(Instant::now()), 0.5);
+            continue;
         }
         // A participant target: subscribe once the first read has named its user or queue, before
         // the PATCH goes out (its result arrives as an event). Whatever happened between the read
@@ -198,9 +309,10 @@ pub async fn run(
         {
             subscribed = true;
             if let Some(topic) = topic_for(&machine) {
-                subscription = subscribe(&client, vec![topic], &cancel, deadline).await;
+                subscription = subscribe(&client, vec![topic], &stop, deadline).await;
                 if subscription.is_some() {
                     hold_for_rate_limit(&mut machine, &client, start);
+                    machine.set_live(true);
                     effects =
                         machine.handle(Input::EventsLost, since(Instant::now()), rand::random());
                     continue;
@@ -211,7 +323,7 @@ pub async fn run(
         let input = tokio::select! {
             // Cancel first: a cancelled job must not poll (and so send) a new request.
             biased;
-            _ = cancel.cancelled() => Input::Cancel,
+            _ = stop.token.cancelled() => stop.input(),
             input = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
                 pending = None;
                 input
@@ -232,9 +344,14 @@ pub async fn run(
                 Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
                 None => { subscription = None; continue; }
             },
-            _ = tokio::time::sleep_until(wake.unwrap_or(start)), if wake.is_some() => Input::Timer,
+            _ = tokio::time::sleep_until(wake.unwrap_or(start).min(deadline)), if wake.is_some() => Input::Timer,
         };
         hold_for_rate_limit(&mut machine, &client, start);
+        let live = match &source {
+            EventSource::Feed(_) => feed_open,
+            EventSource::Subscribe => subscription.is_some(),
+        };
+        machine.set_live(live);
         effects = machine.handle(input, since(Instant::now()), rand::random());
     }
 }
@@ -260,10 +377,10 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
 async fn subscribe(
     client: &Client,
     topics: Vec<String>,
-    cancel: &CancellationToken,
+    stop: &Stop,
     deadline: Instant,
 ) -> Option<mpsc::Receiver<Signal>> {
-    if cancel.is_cancelled() {
+    if stop.is_cancelled() {
         return None;
     }
     // Transient failures (5xx, 429) are retried: without events the wait is slower.
@@ -272,7 +389,7 @@ async fn subscribe(
     });
     let listening = tokio::select! {
         biased;
-        _ = cancel.cancelled() => return None,
+        _ = stop.token.cancelled() => return None,
         _ = tokio::time::sleep_until(deadline) => return None,
         listening = retried => listening,
     };
@@ -286,6 +403,7 @@ async fn subscribe(
     }
 }
 
+#[derive(Clone)]
 struct AuditContext {
     log: Option<Arc<AuditLog>>,
     who: crate::platform::identity::Who,
@@ -296,8 +414,11 @@ struct AuditContext {
 }
 
 impl AuditContext {
-    fn write(&self, entry: AuditEntry) {
-        let Some(log) = &self.log else { return };
+    /// Writes and syncs one line; the error in words when it could not be.
+    fn write(&self, entry: AuditEntry) -> Result<(), String> {
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
         let record = AuditRecord {
             at: Timestamp::now(),
             who: self.who.clone(),
@@ -307,9 +428,10 @@ impl AuditContext {
             purpose: self.purpose.clone(),
             entry,
         };
-        if let Err(e) = log.record(&record) {
+        log.record(&record).map_err(|e| {
             tracing::error!("audit: {e:#}");
-        }
+            format!("the audit record could not be written ({e:#})")
+        })
     }
 }
 
@@ -349,6 +471,7 @@ mod tests {
             EventSource::Subscribe,
             cancel,
             None,
+            Arc::default(),
             |p| steps.push(p.step),
         )
         .await;

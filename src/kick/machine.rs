@@ -2,11 +2,17 @@
 //! the time since the job began gives effects as data (read, PATCH, report). No I/O and no clock:
 //! the driver performs the effects, and tests feed plain values.
 //!
-//! Order (design.md, "The kick"): read → safety → wait for a settled leg (from live events) →
-//! PATCH → on failure back off / honour Retry-After / re-read → verify.
+//! Order (design.md, "The kick"): read → safety → PATCH at once, whatever the leg's state (or,
+//! with the `settled` strategy, wait for a settled leg first) → on a 409 wait for the leg's next
+//! change from the live feed, then the lock's learned length, then PATCH again → on other
+//! failures back off / honour Retry-After → verify.
 
 use std::time::Duration;
 
+use crate::kick::lock::{LockPlan, LockSample, MARGIN};
+
+/// Retries at learned times after a settle, before the plain backoff takes over.
+const LEARNED_TRIES: u32 = 4;
 use crate::kick::{Outcome, OutcomeKind, Step};
 use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
 use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
@@ -18,9 +24,23 @@ pub enum Wanted {
     User(String),
 }
 
+/// When the first PATCH goes out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// At once, whatever the leg's state (the platform's own WebRTC SDK ends ringing legs so).
+    #[default]
+    Eager,
+    /// Only once the leg is connected: for organisations that see the 409 on ringing legs.
+    Settled,
+}
+
 /// Limits of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MachineConfig {
+    pub strategy: Strategy,
+    /// When to retry after a 409 and a settle, learned from earlier kicks (None: the backoff).
+    pub lock_plan: Option<LockPlan>,
     /// How long to wait for the target's leg to settle.
     pub wait_timeout: Duration,
     /// PATCHes sent at most.
@@ -41,6 +61,8 @@ pub struct MachineConfig {
 impl Default for MachineConfig {
     fn default() -> Self {
         MachineConfig {
+            strategy: Strategy::Eager,
+            lock_plan: None,
             wait_timeout: Duration::from_secs(30),
             max_attempts: 8,
             deadline: Duration::from_secs(60),
@@ -77,6 +99,10 @@ pub enum Input {
     /// the first read): re-read if waiting on events.
     EventsLost,
     Cancel,
+    /// A signal (SIGINT, SIGTERM, SIGHUP) ends the process: the job ends `interrupted`.
+    Interrupt(String),
+    /// The audit record could not be written: nothing more is sent.
+    AuditFailed(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -150,6 +176,24 @@ pub struct KickMachine {
     verify_reads: u32,
     started_reported: bool,
     outcome: Option<Outcome>,
+    /// A live feed carries the call's changes (then a 409 waits for them instead of re-reading).
+    live: bool,
+    /// A 409 was met: retries wait for the leg to settle and the lock to end.
+    conflicted: bool,
+    /// The target's state and hold as last seen, and when that last changed (the lock runs from
+    /// the leg's last change); `change_seen`: the change itself was seen, not just its result.
+    leg_mark: Option<(ParticipantState, bool)>,
+    changed_at: Duration,
+    change_seen: bool,
+    /// PATCHes refused since the leg's last change, and the latest one's offset from it.
+    lock_refusals: u32,
+    refused_after: Option<Duration>,
+    /// The scheduled retry after a 409.
+    retry_at: Option<Duration>,
+    /// When the PATCH in flight was sent.
+    patch_sent_at: Duration,
+    /// What this job learned about the lock (a 409, then a 202 after a seen settle).
+    sample: Option<LockSample>,
 }
 
 impl KickMachine {
@@ -180,7 +224,32 @@ impl KickMachine {
             verify_reads: 0,
             started_reported: false,
             outcome: None,
+            live: false,
+            conflicted: false,
+            leg_mark: None,
+            changed_at: Duration::ZERO,
+            change_seen: false,
+            lock_refusals: 0,
+            refused_after: None,
+            retry_at: None,
+            patch_sent_at: Duration::ZERO,
+            sample: None,
         }
+    }
+
+    /// Whether a live feed now carries the call's changes (the driver says so).
+    pub fn set_live(&mut self, live: bool) {
+        self.live = live;
+    }
+
+    /// What this job learned about the transition lock, once a 202 followed a 409.
+    pub fn lock_sample(&self) -> Option<LockSample> {
+        self.sample
+    }
+
+    /// The end of the deadline kept to learn a PATCH's fate: no new PATCH starts in it.
+    fn reserve(&self) -> Duration {
+        (self.config.deadline / 4).min(Duration::from_secs(2))
     }
 
     pub fn conversation_id(&self) -> &str {
@@ -212,6 +281,11 @@ impl KickMachine {
         self.not_before = self.not_before.max(at);
     }
 
+    /// PATCHes decided so far (the number of the latest attempt).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// Requests sent so far.
     pub fn requests(&self) -> u32 {
         self.requests
@@ -220,7 +294,11 @@ impl KickMachine {
     /// When the driver must send `Input::Timer` (None: nothing to wait for but answers).
     pub fn wake_at(&self) -> Option<Duration> {
         let phase_wake = match &self.phase {
-            Phase::Idle | Phase::Done | Phase::Reading(_) | Phase::Patching => return None,
+            Phase::Idle | Phase::Done => return None,
+            // Every request is bounded by the deadline; a PATCH's answer is awaited only until
+            // half the reserve is left, so that a read can still tell what became of it.
+            Phase::Reading(_) => self.config.deadline,
+            Phase::Patching => self.config.deadline.saturating_sub(self.reserve() / 2),
             Phase::Waiting { since } => {
                 (*since + self.config.wait_timeout).min(self.latest_at + self.config.quiet_reread)
             }
@@ -253,12 +331,26 @@ impl KickMachine {
             self.finish(&mut out, now, OutcomeKind::Cancelled, &message, None);
             return out;
         }
+        if let Input::Interrupt(signal) | Input::AuditFailed(signal) = &input {
+            let kind = if matches!(input, Input::Interrupt(_)) {
+                OutcomeKind::Interrupted
+            } else {
+                OutcomeKind::Failed
+            };
+            let mut message = signal.clone();
+            if self.phase == Phase::Patching || self.maybe_patched || self.patched {
+                message.push_str(&format!(
+                    "; removal attempt {} was sent and may have taken effect",
+                    self.attempts
+                ));
+            } else {
+                message.push_str("; no removal was sent");
+            }
+            self.finish(&mut out, now, kind, &message, None);
+            return out;
+        }
         if now >= self.config.deadline {
-            let message = format!(
-                "gave up after {} s (the job's deadline)",
-                self.config.deadline.as_secs_f64()
-            );
-            self.finish(&mut out, now, OutcomeKind::TimedOut, &message, None);
+            self.deadline_passed(&mut out, now);
             return out;
         }
         match input {
@@ -301,6 +393,12 @@ impl KickMachine {
                 }
                 self.patched = true;
                 self.retries = 0;
+                if self.conflicted && self.change_seen && self.patch_sent_at >= self.changed_at {
+                    self.sample = Some(LockSample {
+                        refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
+                        accepted_ms: (self.patch_sent_at - self.changed_at).as_millis() as u64,
+                    });
+                }
                 out.push(Effect::Report(Step::Answer {
                     number: self.attempts,
                     status: 202,
@@ -328,7 +426,7 @@ impl KickMachine {
                 Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
                 _ => {}
             },
-            Input::Cancel => {}
+            Input::Cancel | Input::Interrupt(_) | Input::AuditFailed(_) => {}
         }
         out
     }
@@ -362,10 +460,10 @@ impl KickMachine {
             Phase::Verifying => {
                 if now >= self.verify_started + self.config.wait_timeout {
                     let message = format!(
-                        "the platform accepted the removal but the leg was not seen disconnected within {} s",
+                        "the removal may have happened: the platform accepted it but the leg was not seen disconnected within {} s",
                         self.config.wait_timeout.as_secs_f64()
                     );
-                    self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+                    self.finish(out, now, OutcomeKind::Unknown, &message, None);
                 } else {
                     self.verify_reads += 1;
                     let pause = self
@@ -377,7 +475,42 @@ impl KickMachine {
                     self.read(out, now, ReadFor::Verify);
                 }
             }
-            Phase::Idle | Phase::Reading(_) | Phase::Patching | Phase::Done => {}
+            Phase::Patching => {
+                // No answer while the deadline runs out: the PATCH may have worked; a read says.
+                self.maybe_patched = true;
+                out.push(Effect::Report(Step::Verifying));
+                self.verify_started = now;
+                self.verify_next = self.config.deadline;
+                self.read(out, now, ReadFor::Verify);
+            }
+            Phase::Idle | Phase::Reading(_) | Phase::Done => {}
+        }
+    }
+
+    /// The deadline has come: nothing more is sent. A removal that was sent but not seen done is
+    /// reported as what it is: it may have happened.
+    fn deadline_passed(&mut self, out: &mut Vec<Effect>, now: Duration) {
+        if self.patched || self.maybe_patched || self.phase == Phase::Patching {
+            let seen = self
+                .latest_target()
+                .map(|p| format!("the last view of the call showed the leg {}", p.state))
+                .unwrap_or_else(|| "the call could not be read".into());
+            let sent = if self.patched {
+                format!("removal attempt {} was accepted (202)", self.attempts)
+            } else {
+                format!("removal attempt {} got no answer", self.attempts)
+            };
+            let message = format!(
+                "the removal may have happened: {sent}, but it was not seen done within the {} s deadline; {seen}",
+                self.config.deadline.as_secs_f64()
+            );
+            self.finish(out, now, OutcomeKind::Unknown, &message, None);
+        } else {
+            let message = format!(
+                "gave up after {} s (the job's deadline); no removal was sent that could have taken effect",
+                self.config.deadline.as_secs_f64()
+            );
+            self.finish(out, now, OutcomeKind::TimedOut, &message, None);
         }
     }
 
@@ -417,6 +550,24 @@ impl KickMachine {
         }
         self.latest = Some(view);
         self.latest_at = now;
+        self.mark_leg(now);
+    }
+
+    /// Notes when the target's state or hold changed: the platform's lock runs from there.
+    fn mark_leg(&mut self, now: Duration) {
+        let Some(target) = self.latest_target() else {
+            return;
+        };
+        let mark = (target.state.clone(), target.held.unwrap_or(false));
+        if self.leg_mark.as_ref() == Some(&mark) {
+            return;
+        }
+        self.change_seen = self.leg_mark.is_some();
+        self.leg_mark = Some(mark);
+        self.changed_at = now;
+        self.lock_refusals = 0;
+        self.refused_after = None;
+        self.retry_at = None;
     }
 
     fn latest_target(&self) -> Option<&CallMediaParticipant> {
@@ -508,7 +659,9 @@ impl KickMachine {
             self.finish(out, now, OutcomeKind::Refused, &reason, None);
             return;
         }
-        if !is_settled(&target.state) {
+        self.mark_leg(now);
+        let settled = is_settled(&target.state);
+        if !settled && (self.config.strategy == Strategy::Settled || self.conflicted) {
             let since = *self.wait_since.get_or_insert(now);
             if self.waiting_state.as_ref() != Some(&target.state) {
                 self.waiting_state = Some(target.state.clone());
@@ -523,7 +676,91 @@ impl KickMachine {
             return;
         }
         self.waiting_state = None;
+        if self.conflicted {
+            let at = match self.retry_at {
+                Some(at) => at,
+                None => {
+                    let (at, learned) = self.lock_retry(now, jitter);
+                    self.retry_at = Some(at);
+                    out.push(Effect::Report(Step::Locked {
+                        retry_in_ms: at.saturating_sub(now).as_millis() as u64,
+                        learned,
+                    }));
+                    at
+                }
+            };
+            if now < at {
+                self.phase = Phase::Pausing {
+                    until: at.max(self.not_before),
+                    then: Next::Patch,
+                };
+                return;
+            }
+        }
         self.patch(out, now);
+    }
+
+    /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
+    /// time after the leg's change, then its fallback), then an exponential backoff with full
+    /// jitter from 100 ms (as without history). Returns the time and whether it was learned.
+    fn lock_retry(&self, now: Duration, jitter: f64) -> (Duration, bool) {
+        if let Some(plan) = self.config.lock_plan {
+            let learned = match (self.lock_refusals, self.refused_after) {
+                (0, _) => Some(self.changed_at + plan.first),
+                // Refused: the lock ends between the refusal and the fallback, known to pass;
+                // halve that gap while it is wide (each try narrows what the next kick learns).
+                (1..=LEARNED_TRIES, Some(lo)) => {
+                    let hi = plan.fallback;
+                    let next = if hi > lo + 2 * MARGIN {
+                        lo + (hi - lo) / 2
+                    } else {
+                        hi
+                    };
+                    Some(self.changed_at + next)
+                }
+                _ => None,
+            };
+            if let Some(at) = learned.filter(|at| *at > now) {
+                return (at, true);
+            }
+            if self.lock_refusals == 0 {
+                // The learned time has already passed (the leg settled a while ago): at once.
+                return (now, true);
+            }
+        }
+        let ceiling = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << self.lock_refusals.min(20))
+            .min(self.config.backoff_cap);
+        (now + ceiling.mul_f64(jitter.clamp(0.0, 1.0)), false)
+    }
+
+    /// A 409: the platform's transition lock. With live events, wait for the leg's next change
+    /// and the lock's end (no GET); without, back off and re-read.
+    fn locked(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
+        self.conflicted = true;
+        self.retry_at = None;
+        let settled = self.latest_target().is_some_and(|p| is_settled(&p.state));
+        if settled && self.patch_sent_at >= self.changed_at {
+            self.lock_refusals += 1;
+            let after = self.patch_sent_at - self.changed_at;
+            self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
+        }
+        if !self.live {
+            self.backoff(
+                out,
+                now,
+                jitter,
+                Next::Read,
+                "409 locked by the platform: re-reading the leg (no live events)",
+                None,
+            );
+            // The backoff was the wait: the read's leg, unchanged and settled, is PATCHed at once.
+            self.retry_at = Some(Duration::ZERO);
+            return;
+        }
+        self.decide(out, now, jitter);
     }
 
     fn patch(&mut self, out: &mut Vec<Effect>, now: Duration) {
@@ -539,7 +776,17 @@ impl KickMachine {
                 "gave up after {} attempts; the platform kept refusing",
                 self.attempts
             );
-            self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+            let kind = if self.maybe_patched {
+                OutcomeKind::Unknown
+            } else {
+                OutcomeKind::TimedOut
+            };
+            self.finish(out, now, kind, &message, None);
+            return;
+        }
+        if now + self.reserve() >= self.config.deadline {
+            // Too late to send one: its answer and its check would not fit in the deadline.
+            self.deadline_passed(out, now);
             return;
         }
         let Some(participant_id) = self.target.clone() else {
@@ -548,6 +795,8 @@ impl KickMachine {
         self.attempts += 1;
         self.requests += 1;
         self.wait_since = None;
+        self.retry_at = None;
+        self.patch_sent_at = now;
         self.phase = Phase::Patching;
         out.push(Effect::Report(Step::Attempt {
             number: self.attempts,
@@ -697,16 +946,7 @@ impl KickMachine {
             return;
         }
         match &error.kind {
-            FailureKind::Conflict => {
-                self.backoff(
-                    out,
-                    now,
-                    jitter,
-                    Next::Read,
-                    "409 conflict: re-reading the leg",
-                    None,
-                );
-            }
+            FailureKind::Conflict => self.locked(out, now, jitter),
             FailureKind::RateLimited { retry_after } => {
                 self.rate_limited(out, now, *retry_after, Next::Patch)
             }

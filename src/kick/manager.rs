@@ -8,8 +8,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput};
+use super::lock::LockHistory;
 use super::machine::Wanted;
-use super::{Progress, Step, Target};
+use super::{Outcome, OutcomeKind, Progress, Step, Target};
 use crate::audit::AuditLog;
 use crate::platform::Client;
 use crate::platform::models::CallConversation;
@@ -26,6 +27,10 @@ struct Inner {
     /// True: jobs subscribe to their own events (no caller feed).
     standalone: bool,
     audit: Option<Arc<AuditLog>>,
+    /// Why the audit file could not be opened: then every kick is refused (fail closed).
+    audit_error: Option<String>,
+    /// The transition lock as this session met it (in memory: each job learns from the others).
+    locks: Arc<Mutex<LockHistory>>,
     jobs: Mutex<HashMap<Target, Job>>,
 }
 
@@ -61,11 +66,11 @@ impl KickManager {
         progress: mpsc::UnboundedSender<Progress>,
         standalone: bool,
     ) -> KickManager {
-        let audit = match options.open_audit() {
-            Ok(log) => Some(Arc::new(log)),
+        let (audit, audit_error) = match options.open_audit() {
+            Ok(log) => (log.map(Arc::new), None),
             Err(e) => {
-                tracing::error!("kicks will not be audited: {e:#}");
-                None
+                tracing::error!("kicks are refused: the audit file cannot be opened: {e:#}");
+                (None, Some(format!("{e:#}")))
             }
         };
         KickManager {
@@ -75,6 +80,8 @@ impl KickManager {
                 progress,
                 standalone,
                 audit,
+                audit_error,
+                locks: Arc::default(),
                 jobs: Mutex::new(HashMap::new()),
             }),
         }
@@ -83,6 +90,16 @@ impl KickManager {
     /// The audit file in use, if it could be opened.
     pub fn audit_path(&self) -> Option<&std::path::Path> {
         self.inner.audit.as_deref().map(AuditLog::path)
+    }
+
+    /// Kicks run without a record, by the supervisor's choice (`--no-audit`).
+    pub fn audit_off(&self) -> bool {
+        self.inner.options.no_audit
+    }
+
+    /// Why kicks are refused: the audit file could not be opened.
+    pub fn audit_error(&self) -> Option<&str> {
+        self.inner.audit_error.as_deref()
     }
 
     /// Starts a job, or joins the running one for the same target (returns false then; a
@@ -100,6 +117,24 @@ impl KickManager {
 
     /// Like `start`, for any request (a user target is keyed by the user id until resolved).
     pub fn start_request(&self, request: KickRequest, key: Target) -> bool {
+        if let Some(error) = &self.inner.audit_error {
+            // The audit fails closed: no record, no kick.
+            let _ = self.inner.progress.send(Progress {
+                target: key,
+                at_ms: 0,
+                step: Step::Finished(Outcome {
+                    outcome: OutcomeKind::Failed,
+                    attempts: 0,
+                    requests: 0,
+                    elapsed_ms: 0,
+                    message: format!(
+                        "not started: the audit file cannot be opened ({error}); nothing was sent"
+                    ),
+                    status: None,
+                }),
+            });
+            return false;
+        }
         let Ok(mut jobs) = self.inner.jobs.lock() else {
             return false;
         };
@@ -146,6 +181,7 @@ impl KickManager {
                 source,
                 cancel,
                 inner.audit.clone(),
+                Arc::clone(&inner.locks),
                 move |p| {
                     let _ = progress.send(p);
                 },

@@ -1,6 +1,7 @@
 //! The kick: remove one participant from a live call, safely and as fast as the platform allows.
 
 pub mod driver;
+pub mod lock;
 pub mod machine;
 pub mod manager;
 pub mod progress;

@@ -54,6 +54,12 @@ pub enum Step {
         delay_ms: u64,
         reason: String,
     },
+    /// 409, the platform's transition lock: the next attempt in `retry_in_ms`, timed from the
+    /// lock's learned length (`learned`) or by the backoff.
+    Locked {
+        retry_in_ms: u64,
+        learned: bool,
+    },
     /// 429: nothing is sent until `retry_after_ms` has passed.
     RateLimited {
         retry_after_ms: u64,
@@ -77,6 +83,11 @@ pub enum OutcomeKind {
     Failed,
     /// The supervisor cancelled it.
     Cancelled,
+    /// A removal was sent but not seen done before the deadline (or its answer was lost): it
+    /// may have happened.
+    Unknown,
+    /// A signal (SIGINT, SIGTERM, SIGHUP) ended the process during the kick.
+    Interrupted,
 }
 
 impl OutcomeKind {
@@ -88,6 +99,8 @@ impl OutcomeKind {
             Self::TimedOut => "timed_out",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Unknown => "unknown",
+            Self::Interrupted => "interrupted",
         }
     }
 }
@@ -109,4 +122,12 @@ pub struct Outcome {
     /// The HTTP status of a final platform error (403 means a permission is missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+}
+
+/// The lock's wait in a supervisor's words: `locked by the platform, retry in 380 ms (learned)`.
+pub fn locked_words(retry_in_ms: u64, learned: bool) -> String {
+    format!(
+        "locked by the platform, retry in {retry_in_ms} ms ({})",
+        if learned { "learned" } else { "backoff" }
+    )
 }

@@ -20,6 +20,8 @@ use crate::live::RateBudget;
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// A kick job's own count of the requests it sent (see `counted`).
+    counter: Option<Arc<AtomicU64>>,
 }
 
 struct Inner {
@@ -84,6 +86,7 @@ impl Client {
             .build()
             .map_err(|e| color_eyre::eyre::eyre!("building the HTTP client: {e}"))?;
         Ok(Client {
+            counter: None,
             inner: Arc::new(Inner {
                 http,
                 config,
@@ -147,6 +150,26 @@ impl Client {
         if let Ok(mut held) = self.inner.held_until.lock() {
             *held = Some(held.map_or(until, |h| h.max(until)));
         }
+    }
+
+    /// A clone that also counts, in the returned counter, the requests sent through it (and its
+    /// clones): a kick job's own count, exact while other users share the token.
+    pub fn counted(&self) -> (Client, Arc<AtomicU64>) {
+        let counter = Arc::new(AtomicU64::new(0));
+        let client = Client {
+            inner: Arc::clone(&self.inner),
+            counter: Some(Arc::clone(&counter)),
+        };
+        (client, counter)
+    }
+
+    /// Fetches a token now unless one is cached, so that the next request leaves at once.
+    pub async fn ensure_token(&self) -> Result<(), ApiError> {
+        self.inner
+            .tokens
+            .token(&self.inner.http, &self.inner.config)
+            .await
+            .map(|_| ())
     }
 
     /// REST requests sent so far by every clone of this client.
@@ -241,6 +264,9 @@ impl Client {
                     .body(body.clone());
             }
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
+            if let Some(counter) = &self.counter {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
             let response = request
                 .send()
                 .await

@@ -85,6 +85,13 @@ impl Job {
                     None => format!("{reason}, retry in {}", short(left)),
                 }
             }
+            Step::Locked {
+                retry_in_ms,
+                learned,
+            } => {
+                let left = retry_in_ms.saturating_sub(self.elapsed_since(*at_ms, now));
+                crate::kick::progress::locked_words(left, *learned)
+            }
             Step::RateLimited { retry_after_ms } => {
                 let left = retry_after_ms.saturating_sub(self.elapsed_since(*at_ms, now));
                 format!("rate limited, resuming in {} s", left.div_ceil(1000))
@@ -121,6 +128,8 @@ fn finished(outcome: &Outcome) -> String {
         OutcomeKind::TimedOut => detail("timed out"),
         OutcomeKind::Failed => detail("failed"),
         OutcomeKind::Cancelled => "cancelled".to_string(),
+        OutcomeKind::Unknown => detail("unknown"),
+        OutcomeKind::Interrupted => detail("interrupted"),
     }
 }
 

@@ -72,7 +72,7 @@ impl Session {
         match manager.audit_path() {
             Some(path) => tracing::info!(audit = %path.display(), "kicks are audited"),
             None => warnings.push(
-                "the audit file could not be opened: kicks will not be audited (see the log file)"
+                "the audit file could not be opened: kicks are refused (see the log file)"
                     .to_string(),
             ),
         }

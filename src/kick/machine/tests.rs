@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
+
+use super::Strategy as KickStrategy;
 
 use super::*;
 use crate::platform::models::EntityRef;
@@ -58,6 +61,18 @@ fn machine() -> KickMachine {
     )
 }
 
+/// The old strategy: wait for a settled leg before the first PATCH.
+fn settled() -> KickMachine {
+    KickMachine::new(
+        "c1",
+        Wanted::Participant("t".into()),
+        MachineConfig {
+            strategy: KickStrategy::Settled,
+            ..MachineConfig::default()
+        },
+    )
+}
+
 fn patches(effects: &[Effect]) -> Vec<&Effect> {
     effects
         .iter()
@@ -103,8 +118,8 @@ fn settled_target_is_one_read_one_patch_then_verified_by_event() {
 }
 
 #[test]
-fn ringing_target_waits_for_the_event_then_patches_at_once() {
-    let mut m = machine();
+fn settled_strategy_waits_for_the_event_then_patches_at_once() {
+    let mut m = settled();
     m.handle(Input::Start, ms(0), 0.5);
     let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(40), 0.5);
     assert!(patches(&effects).is_empty());
@@ -125,7 +140,7 @@ fn ringing_target_waits_for_the_event_then_patches_at_once() {
 
 #[test]
 fn quiet_wait_rereads_but_not_while_events_flow() {
-    let mut m = machine();
+    let mut m = settled();
     m.handle(Input::Start, ms(0), 0.5);
     m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
     assert_eq!(m.wake_at(), Some(Duration::from_secs(5)));
@@ -144,7 +159,7 @@ fn quiet_wait_rereads_but_not_while_events_flow() {
 
 #[test]
 fn wait_gives_up_after_the_wait_timeout() {
-    let mut m = machine();
+    let mut m = settled();
     m.handle(Input::Start, ms(0), 0.5);
     m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
     let mut now = ms(0);
@@ -161,7 +176,7 @@ fn wait_gives_up_after_the_wait_timeout() {
 
 #[test]
 fn quiet_rereads_do_not_extend_the_wait() {
-    let mut m = machine();
+    let mut m = settled();
     m.handle(Input::Start, ms(0), 0.5);
     m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
     let mut now = ms(0);
@@ -189,7 +204,7 @@ fn conflict_backs_off_with_full_jitter_then_rereads() {
     let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
-        reason: "409 conflict: re-reading the leg".into()
+        reason: "409 locked by the platform: re-reading the leg (no live events)".into()
     })));
     assert_eq!(m.wake_at(), Some(ms(70)));
     assert!(
@@ -707,8 +722,12 @@ proptest! {
         by_user in any::<bool>(),
         target_customer in any::<bool>(),
         force in any::<bool>(),
+        settled_first in any::<bool>(),
+        live in any::<bool>(),
     ) {
-        let config = MachineConfig { force, ..MachineConfig::default() };
+        let strategy = if settled_first { KickStrategy::Settled } else { KickStrategy::Eager };
+        let config = MachineConfig { force, strategy, ..MachineConfig::default() };
+        let mut conflicts = 0u32;
         let target_id = if target_customer { "cust" } else { "t" };
         let wanted = if by_user && !target_customer {
             Wanted::User("u1".into())
@@ -716,6 +735,7 @@ proptest! {
             Wanted::Participant(target_id.into())
         };
         let mut m = KickMachine::new("c1", wanted, config.clone());
+        m.set_live(live);
         // The world: an old terminated leg of the same user comes first.
         let mut world = call(state_from(initial));
         world.participants.insert(0, leg("t-old", "agent", ParticipantState::Terminated, Some("u1")));
@@ -742,7 +762,9 @@ proptest! {
                         prop_assert_eq!(participant_id.as_str(), target_id, "only the target is PATCHed");
                         prop_assert!(now >= not_before, "no request before Retry-After ends");
                         let view = seen.as_ref().and_then(|c| c.participant(target_id)).map(|p| p.state.clone());
-                        prop_assert_eq!(view, Some(ParticipantState::Connected), "never PATCH an unsettled leg");
+                        if settled_first || conflicts > 0 {
+                            prop_assert_eq!(view, Some(ParticipantState::Connected), "after a 409 (or settled first) never PATCH an unsettled leg");
+                        }
                         prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
                         patches_sent += 1;
                         prop_assert!(patches_sent <= config.max_attempts, "attempts are bounded");
@@ -783,7 +805,10 @@ proptest! {
                             }
                         },
                         _ => match n % 8 {
-                            0 => m.handle(Input::PatchFailed(api(409, None, None)), now, jitter),
+                            0 => {
+                                conflicts += 1;
+                                m.handle(Input::PatchFailed(api(409, None, None)), now, jitter)
+                            }
                             1 => {
                                 not_before = not_before.max(now + ms(2000));
                                 m.handle(Input::PatchFailed(api(429, None, Some(ms(2000)))), now, jitter)
@@ -903,4 +928,333 @@ fn a_server_error_retry_after_is_bounded_by_the_deadline() {
     assert!(patches(&m.handle(Input::Timer, deadline - ms(1), 0.5)).is_empty());
     m.handle(Input::Timer, deadline, 0.5);
     assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
+}
+
+// ---- the eager kick, the lock and the deadline ----
+
+fn live_machine(plan: Option<LockPlan>) -> KickMachine {
+    let mut m = KickMachine::new(
+        "c1",
+        Wanted::Participant("t".into()),
+        MachineConfig {
+            lock_plan: plan,
+            ..MachineConfig::default()
+        },
+    );
+    m.set_live(true);
+    m
+}
+
+fn locked_step(effects: &[Effect]) -> Option<(u64, bool)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Report(Step::Locked {
+            retry_in_ms,
+            learned,
+        }) => Some((*retry_in_ms, *learned)),
+        _ => None,
+    })
+}
+
+#[test]
+fn lock_plan_from_history() {
+    let s = |refused: Option<u64>, accepted: u64| LockSample {
+        refused_ms: refused,
+        accepted_ms: accepted,
+    };
+    // (history, expected (first, fallback) in ms)
+    type Row = (Vec<LockSample>, Option<(u64, u64)>);
+    let table: Vec<Row> = vec![
+        (vec![], None),
+        // A wide bracket: its middle first, the known-good acceptance as fallback.
+        (vec![s(Some(210), 410)], Some((310, 410))),
+        // Narrow: the longest refusal plus the margin.
+        (vec![s(Some(395), 410)], Some((403, 411))),
+        (vec![s(Some(210), 700), s(Some(395), 402)], Some((403, 411))),
+        // Never refused after a settle: probe below the shortest acceptance.
+        (vec![s(None, 500)], Some((250, 500))),
+        // A refusal after an acceptance (the lock grew): trust the refusal.
+        (vec![s(None, 300), s(Some(450), 460)], Some((458, 466))),
+        // Bounded by 2 s.
+        (vec![s(Some(5000), 6000)], Some((2000, 2000))),
+        // Implausible samples (hostile file) are ignored.
+        (vec![s(Some(900_000), 1), s(None, u64::MAX)], None),
+    ];
+    for (history, want) in table {
+        let got = crate::kick::lock::plan(&history)
+            .map(|p| (p.first.as_millis() as u64, p.fallback.as_millis() as u64));
+        assert_eq!(got, want, "history {history:?}");
+    }
+}
+
+#[test]
+fn lock_history_is_bounded_and_survives_a_corrupt_file() {
+    use crate::kick::lock::{HISTORY_LEN, LockHistory};
+    let mut h = LockHistory::default();
+    for i in 0..40 {
+        h.push(LockSample {
+            refused_ms: None,
+            accepted_ms: i,
+        });
+    }
+    assert_eq!(h.samples().len(), HISTORY_LEN);
+    assert_eq!(h.samples()[0].accepted_ms, 40 - HISTORY_LEN as u64);
+    let dir = std::env::temp_dir().join(format!("confwatch-lock-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("lock-history.json");
+    h.save(&path).unwrap();
+    assert_eq!(LockHistory::load(&path), h);
+    for junk in [
+        &b"{not json"[..],
+        br#"{"samples":[{"refusedMs":-1,"acceptedMs":"x"}]}"#,
+        br#"{"samples":[{"refusedMs":18446744073709551615,"acceptedMs":18446744073709551615}]}"#,
+    ] {
+        std::fs::write(&path, junk).unwrap();
+        assert_eq!(LockHistory::load(&path).samples(), vec![]);
+    }
+    std::fs::write(&path, vec![b' '; 200_000]).unwrap();
+    assert_eq!(LockHistory::load(&path), LockHistory::default());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eager_patches_a_ringing_leg_at_once() {
+    let mut m = live_machine(None);
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(40), 0.5);
+    assert_eq!(patches(&effects).len(), 1, "no wait for the leg to settle");
+}
+
+/// (lock plan, refusals after the settle, jitter) → the retry delays after the settle, and
+/// whether each was learned. A 409 on a ringing leg first: the machine waits for the settle.
+#[test]
+fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
+    let plan = |first, fallback| {
+        Some(LockPlan {
+            first: ms(first),
+            fallback: ms(fallback),
+        })
+    };
+    type Row = (Option<LockPlan>, f64, Vec<(u64, bool)>);
+    let table: Vec<Row> = vec![
+        // No history: full jitter from 100 ms, doubling (as before), from the settle.
+        (None, 0.5, vec![(50, false), (100, false), (200, false)]),
+        // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
+        (
+            plan(400, 430),
+            0.5,
+            vec![(400, true), (10, true), (10, true)],
+        ),
+        (
+            plan(380, 380),
+            0.25,
+            vec![(380, true), (50, false), (100, false)],
+        ),
+    ];
+    for (lock_plan, jitter, want) in table {
+        let mut m = live_machine(lock_plan);
+        m.handle(Input::Start, ms(0), jitter);
+        m.handle(
+            Input::ReadOk(call(ParticipantState::Alerting)),
+            ms(10),
+            jitter,
+        );
+        let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), jitter);
+        assert!(
+            !effects.contains(&Effect::Read),
+            "no GET after a 409 while the feed is up"
+        );
+        assert!(patches(&effects).is_empty());
+        assert_eq!(
+            m.wake_at(),
+            Some(ms(5010)),
+            "only a re-read if no event comes for 5 s"
+        );
+        // The leg settles at 1200 (an event).
+        let mut now = ms(1200);
+        let mut effects = m.handle(Input::Event(call(ParticipantState::Connected)), now, jitter);
+        let mut got = Vec::new();
+        for i in 0..want.len() {
+            let (delay, learned) = locked_step(&effects).expect("a locked step");
+            got.push((delay, learned));
+            let due = m.wake_at().unwrap();
+            assert_eq!(due, now + ms(delay));
+            assert!(m.handle(Input::Timer, due - ms(1), jitter).is_empty());
+            let sent = m.handle(Input::Timer, due, jitter);
+            assert_eq!(patches(&sent).len(), 1);
+            now = due + ms(5);
+            if i + 1 < want.len() {
+                effects = m.handle(Input::PatchFailed(api(409, None, None)), now, jitter);
+                assert!(!effects.contains(&Effect::Read));
+            }
+        }
+        assert_eq!(got, want, "plan {lock_plan:?}");
+    }
+}
+
+#[test]
+fn a_kick_through_the_lock_learns_when_it_ended() {
+    let mut m = live_machine(None);
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
+    m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    m.handle(
+        Input::Event(call(ParticipantState::Connected)),
+        ms(1000),
+        0.5,
+    );
+    m.handle(Input::Timer, ms(1050), 0.5);
+    m.handle(Input::PatchFailed(api(409, None, None)), ms(1055), 0.5);
+    m.handle(Input::Timer, ms(1155), 0.5);
+    assert_eq!(m.lock_sample(), None, "nothing learned before a 202");
+    m.handle(Input::PatchAccepted, ms(1160), 0.5);
+    assert_eq!(
+        m.lock_sample(),
+        Some(LockSample {
+            refused_ms: Some(50),
+            accepted_ms: 155
+        })
+    );
+}
+
+#[test]
+fn without_live_events_a_409_backs_off_and_rereads() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
+    m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    assert_eq!(m.handle(Input::Timer, ms(70), 0.5), vec![Effect::Read]);
+}
+
+#[test]
+fn a_request_without_an_answer_ends_at_the_deadline() {
+    let config = MachineConfig {
+        deadline: ms(3000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.wake_at(),
+        Some(ms(3000)),
+        "a read is bounded by the deadline"
+    );
+    let effects = m.handle(Input::Timer, ms(3000), 0.5);
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut);
+    assert!(
+        outcome.message.contains("no removal was sent"),
+        "{}",
+        outcome.message
+    );
+}
+
+#[test]
+fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
+    let config = MachineConfig {
+        deadline: ms(4000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(100),
+        0.5,
+    );
+    // The reserve is a quarter of the deadline (1 s): the answer is awaited until 3.5 s.
+    assert_eq!(m.wake_at(), Some(ms(3500)));
+    let effects = m.handle(Input::Timer, ms(3500), 0.5);
+    assert!(
+        effects.contains(&Effect::Read),
+        "a verification read: {effects:?}"
+    );
+    // The read shows the leg still there; the deadline comes.
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(3600),
+        0.5,
+    );
+    assert_eq!(m.wake_at(), Some(ms(4000)));
+    let effects = m.handle(Input::Timer, ms(4000), 0.5);
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Unknown);
+    assert!(
+        outcome.message.starts_with("the removal may have happened")
+            && outcome.message.contains("showed the leg connected"),
+        "{}",
+        outcome.message
+    );
+    // The same, but the read sees it gone: removed.
+    let config = MachineConfig {
+        deadline: ms(4000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(100),
+        0.5,
+    );
+    m.handle(Input::Timer, ms(3500), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Disconnected)),
+        ms(3600),
+        0.5,
+    );
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Removed);
+}
+
+#[test]
+fn no_patch_starts_in_the_deadline_reserve() {
+    let config = MachineConfig {
+        deadline: ms(4000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(3100),
+        0.5,
+    );
+    assert!(patches(&effects).is_empty());
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::TimedOut);
+}
+
+#[test]
+fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
+    let mut m = machine();
+    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(
+        Input::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(
+        Input::Interrupt("interrupted by SIGTERM".into()),
+        ms(20),
+        0.5,
+    );
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Interrupted);
+    assert!(
+        outcome.message.contains("may have taken effect"),
+        "{}",
+        outcome.message
+    );
+
+    let mut m = machine();
+    let effects = m.handle(
+        Input::AuditFailed("the audit record could not be written".into()),
+        ms(0),
+        0.5,
+    );
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Failed);
+    assert!(outcome.message.contains("no removal was sent"));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Read | Effect::Patch { .. }))
+    );
 }

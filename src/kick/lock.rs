@@ -1,0 +1,158 @@
+//! The platform's transition lock (the 409 "Participant cannot be removed at this time" that
+//! follows a leg's change), learned from 409 → 202 history: when, after a leg settled, the
+//! platform still refused, and when it accepted. The console keeps the history in memory; the
+//! `confwatch kick` command keeps it in the state directory so that separate runs learn too.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Kicks remembered (the newest win): a short memory follows a lock that changes.
+pub const HISTORY_LEN: usize = 16;
+/// A learned wait is never longer than this; past it the kick backs off as without history.
+pub const MAX_LEARNED: Duration = Duration::from_secs(2);
+/// Beyond the longest refusal seen, the first retry waits this much more (timer and event
+/// delivery vary by a few milliseconds).
+pub const MARGIN: Duration = Duration::from_millis(8);
+/// A sample beyond this is not a lock (a slow platform, a clock jump, a hostile file): ignored.
+const PLAUSIBLE_MS: u64 = 10_000;
+/// The history file is tiny; a bigger one is not ours and is not read.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+/// One kick that met the lock: after the leg's last change (the settle), the latest PATCH the
+/// platform refused (if any was sent after the settle) and the PATCH it accepted, as offsets from
+/// the settle. The lock ended between the two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockSample {
+    pub refused_ms: Option<u64>,
+    pub accepted_ms: u64,
+}
+
+impl LockSample {
+    fn plausible(&self) -> bool {
+        self.accepted_ms <= PLAUSIBLE_MS
+            && self
+                .refused_ms
+                .is_none_or(|r| r <= PLAUSIBLE_MS && r <= self.accepted_ms)
+    }
+}
+
+/// When to retry after a settle, learned: `first`, then (if refused) `fallback`, then the
+/// exponential backoff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockPlan {
+    pub first: Duration,
+    pub fallback: Duration,
+}
+
+/// The plan from a history (oldest first); None without history. The lock ended after the
+/// longest refusal `lo` and before the shortest acceptance `hi` seen: while that bracket is wide,
+/// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,
+/// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin.
+pub fn plan(samples: &[LockSample]) -> Option<LockPlan> {
+    let samples: Vec<&LockSample> = samples.iter().filter(|s| s.plausible()).collect();
+    let hi = samples.iter().map(|s| s.accepted_ms).min()?;
+    let lo = samples.iter().filter_map(|s| s.refused_ms).max();
+    let margin = MARGIN.as_millis() as u64;
+    let first = match lo {
+        // A refusal later than an acceptance: the lock varies; trust the refusal.
+        Some(lo) if lo + margin >= hi => lo + margin,
+        Some(lo) if hi - lo > 2 * margin => lo + (hi - lo) / 2,
+        Some(lo) => lo + margin,
+        // Never refused after a settle: probe below the shortest acceptance.
+        None => hi / 2,
+    };
+    let cap = MAX_LEARNED.as_millis() as u64;
+    let fallback = hi.max(first + margin);
+    Some(LockPlan {
+        first: Duration::from_millis(first.min(cap)),
+        fallback: Duration::from_millis(fallback.min(cap)),
+    })
+}
+
+/// The recent samples, newest last, at most [`HISTORY_LEN`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHistory {
+    samples: VecDeque<LockSample>,
+}
+
+impl LockHistory {
+    pub fn push(&mut self, sample: LockSample) {
+        if !sample.plausible() {
+            return;
+        }
+        self.samples.push_back(sample);
+        while self.samples.len() > HISTORY_LEN {
+            self.samples.pop_front();
+        }
+    }
+
+    pub fn plan(&self) -> Option<LockPlan> {
+        plan(&self.samples())
+    }
+
+    pub fn samples(&self) -> Vec<LockSample> {
+        self.samples.iter().copied().collect()
+    }
+
+    /// Reads a history file. Missing, too big, corrupt or hostile: an empty history (a warning
+    /// in the log), never an error that stops a kick; implausible samples are dropped and only
+    /// the newest [`HISTORY_LEN`] kept.
+    pub fn load(path: &Path) -> LockHistory {
+        let read = || -> std::io::Result<Vec<u8>> {
+            let file = std::fs::File::open(path)?;
+            let mut bytes = Vec::new();
+            file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        };
+        let bytes = match read() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return LockHistory::default(),
+            Err(e) => {
+                tracing::warn!("lock history {}: {e}; starting afresh", path.display());
+                return LockHistory::default();
+            }
+        };
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            tracing::warn!("lock history {} is too big; ignored", path.display());
+            return LockHistory::default();
+        }
+        match serde_json::from_slice::<LockHistory>(&bytes) {
+            Ok(loaded) => {
+                let mut history = LockHistory::default();
+                for sample in loaded.samples {
+                    history.push(sample);
+                }
+                history
+            }
+            Err(e) => {
+                tracing::warn!("lock history {}: {e}; starting afresh", path.display());
+                LockHistory::default()
+            }
+        }
+    }
+
+    /// Writes the history (a temporary file renamed over the old one: never half written).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
+/// The default history file: `confwatch/lock-history.json` in the user's state directory.
+pub fn default_history_path() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("confwatch")
+        .join("lock-history.json")
+}
