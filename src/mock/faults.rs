@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Upper bounds of the fault numbers (a day, a minute of delay, two days of token).
+/// Upper bounds of the fault numbers (a day, an hour of delay, two days of token).
 const DAY_SECS: u64 = 86_400;
-const MAX_DELAY_MS: u64 = 60_000;
+const MAX_DELAY_MS: u64 = 3_600_000;
 const MAX_TOKEN_LIFETIME_SECS: u64 = 2 * DAY_SECS;
 
 /// The 409 transition lock of the field reports.
@@ -127,7 +127,11 @@ impl Faults {
             ("latencyMs", self.latency_ms, MAX_DELAY_MS),
             ("jitterMs", self.jitter_ms, MAX_DELAY_MS),
             ("eventLatencyMs", self.event_latency_ms, MAX_DELAY_MS),
-            ("transitionLock.settleMs", self.transition_lock.settle_ms, MAX_DELAY_MS),
+            (
+                "transitionLock.settleMs",
+                self.transition_lock.settle_ms,
+                MAX_DELAY_MS,
+            ),
             ("socketDropAfterSecs", self.socket_drop_after_secs, DAY_SECS),
             ("heartbeatSecs", self.heartbeat_secs, 3_600),
         ] {
@@ -215,9 +219,11 @@ mod tests {
             let refused = Faults::default().patched(patch).unwrap_err();
             assert!(refused.contains(field), "{refused}");
         }
-        let patch: FaultsPatch =
-            serde_json::from_str(&format!(r#"{{"transitionLock":{{"settleMs":{}}}}}"#, u64::MAX))
-                .unwrap();
+        let patch: FaultsPatch = serde_json::from_str(&format!(
+            r#"{{"transitionLock":{{"settleMs":{}}}}}"#,
+            u64::MAX
+        ))
+        .unwrap();
         assert!(Faults::default().patched(patch).is_err());
     }
 

@@ -442,7 +442,9 @@ pub async fn websocket(
     };
     let tracker = shared.tracker.clone();
     // A client only ever sends pings; a larger message closes the socket.
-    let upgrade = upgrade.max_message_size(64 * 1024).max_frame_size(64 * 1024);
+    let upgrade = upgrade
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024);
     Ok(upgrade.on_upgrade(move |socket| {
         let task = Socket {
             shared: shared.clone(),

@@ -130,6 +130,10 @@ mod tests {
         for _ in 0..(CAPACITY + 10) {
             log.record(Timestamp::now(), "GET", "/short", 200, None);
         }
-        assert_eq!(log.since(0).len(), CAPACITY, "short entries fill the log up to its count");
+        assert_eq!(
+            log.since(0).len(),
+            CAPACITY,
+            "short entries fill the log up to its count"
+        );
     }
 }

@@ -209,11 +209,27 @@ impl Scenario {
             ("queues", self.queues.len() as u64, MAX_QUEUES),
             ("agents", self.agents.len() as u64, MAX_AGENTS),
             ("clients", self.clients.len() as u64, MAX_CLIENTS),
-            ("generate.queues", u64::from(self.generate.queues), MAX_QUEUES),
-            ("generate.agents", u64::from(self.generate.agents), MAX_AGENTS),
+            (
+                "generate.queues",
+                u64::from(self.generate.queues),
+                MAX_QUEUES,
+            ),
+            (
+                "generate.agents",
+                u64::from(self.generate.agents),
+                MAX_AGENTS,
+            ),
             ("calls.initial", u64::from(calls.initial), MAX_CALLS),
-            ("calls.min_conferences", u64::from(calls.min_conferences), MAX_CALLS),
-            ("calls.retain_ended_secs", calls.retain_ended_secs, WEEK_SECS),
+            (
+                "calls.min_conferences",
+                u64::from(calls.min_conferences),
+                MAX_CALLS,
+            ),
+            (
+                "calls.retain_ended_secs",
+                calls.retain_ended_secs,
+                WEEK_SECS,
+            ),
         ];
         let ranges = [
             ("calls.ring_ms", calls.ring_ms, MAX_STEP_MS),
@@ -230,7 +246,11 @@ impl Scenario {
             }
         }
         for (name, value, max) in [
-            ("calls.arrivals_per_minute", calls.arrivals_per_minute, 60_000.0),
+            (
+                "calls.arrivals_per_minute",
+                calls.arrivals_per_minute,
+                60_000.0,
+            ),
             ("calls.holds_per_minute", calls.holds_per_minute, 600.0),
             ("calls.changes_per_sec", calls.changes_per_sec, 10_000.0),
         ] {
@@ -340,18 +360,50 @@ mod tests {
         let max = u64::MAX;
         for (section, line, named) in [
             ("calls", "initial = 1000000000".to_string(), "calls.initial"),
-            ("calls", "min_conferences = 4000000000".into(), "calls.min_conferences"),
+            (
+                "calls",
+                "min_conferences = 4000000000".into(),
+                "calls.min_conferences",
+            ),
             ("generate", "queues = 4000000000".into(), "generate.queues"),
             ("generate", "agents = 4000000000".into(), "generate.agents"),
-            ("calls", "arrivals_per_minute = 1e300".into(), "arrivals_per_minute"),
-            ("calls", "arrivals_per_minute = nan".into(), "arrivals_per_minute"),
+            (
+                "calls",
+                "arrivals_per_minute = 1e300".into(),
+                "arrivals_per_minute",
+            ),
+            (
+                "calls",
+                "arrivals_per_minute = nan".into(),
+                "arrivals_per_minute",
+            ),
             ("calls", "changes_per_sec = inf".into(), "changes_per_sec"),
-            ("calls", format!("call_secs = [1, {max}]"), "calls.call_secs"),
-            ("calls", format!("ring_ms = [{max}, {max}]"), "calls.ring_ms"),
-            ("calls", format!("retain_ended_secs = {max}"), "retain_ended_secs"),
-            ("faults", format!("tokenLifetimeSecs = {max}"), "tokenLifetimeSecs"),
+            (
+                "calls",
+                format!("call_secs = [1, {max}]"),
+                "calls.call_secs",
+            ),
+            (
+                "calls",
+                format!("ring_ms = [{max}, {max}]"),
+                "calls.ring_ms",
+            ),
+            (
+                "calls",
+                format!("retain_ended_secs = {max}"),
+                "retain_ended_secs",
+            ),
+            (
+                "faults",
+                format!("tokenLifetimeSecs = {max}"),
+                "tokenLifetimeSecs",
+            ),
             ("faults", format!("heartbeatSecs = {max}"), "heartbeatSecs"),
-            ("faults", format!("socketDropAfterSecs = {max}"), "socketDropAfterSecs"),
+            (
+                "faults",
+                format!("socketDropAfterSecs = {max}"),
+                "socketDropAfterSecs",
+            ),
             ("faults", format!("latencyMs = {max}"), "latencyMs"),
         ] {
             let text = format!("{base}[{section}]\n{line}\n");
