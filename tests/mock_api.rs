@@ -1145,8 +1145,19 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
         assert_eq!(answer.status(), 200);
         slowest = slowest.max(started.elapsed());
     }
+    // Bounded: this process holds the attackers' ends and the mock's; the mock keeps at most
+    // `max_connections` of its ends open, not one per attacker.
+    let open_files = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).ok();
+    let cap = attackers + confwatch::mock::ServerLimits::default().max_connections + 100;
+    if let Some(open_files) = open_files {
+        assert!(
+            open_files < cap,
+            "{open_files} files open, at most {cap} expected"
+        );
+    }
     eprintln!(
-        "soak: {attackers} idle/trickling connections, slowest of 20 real requests {slowest:?}"
+        "soak: {attackers} idle/trickling connections, slowest of 20 real requests {slowest:?}, \
+         {open_files:?} files open in the test process"
     );
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
