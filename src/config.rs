@@ -561,9 +561,23 @@ pub fn resolve_with_profiles(
     }
 }
 
+/// A text file of at most `limit` bytes; a larger one (or `/dev/zero`) is refused, not read.
+pub fn read_capped(path: &Path, limit: u64) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        bail!("{} is larger than {limit} bytes", path.display());
+    }
+    Ok(text)
+}
+
 /// Reads the config file; warns when others may read it (it may hold the secret).
 fn read_config_file(path: &Path) -> Result<(FileConfig, Vec<String>)> {
-    let text = std::fs::read_to_string(path)
+    // A config file is a few lines; a megabyte is plenty.
+    let text = read_capped(path, 1024 * 1024)
         .wrap_err_with(|| format!("reading config file {}", path.display()))?;
     let file: FileConfig = toml::from_str(&text).map_err(|e| eyre!(toml_error(path, &text, &e)))?;
     let mut warnings = Vec::new();
@@ -730,6 +744,14 @@ mod tests {
         let err = read_config_file(&path).err().unwrap().to_string();
         assert!(err.contains("line 3, column 3"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_endless_config_file_is_refused_not_read() {
+        let Err(err) = read_config_file(Path::new("/dev/zero")) else {
+            panic!("/dev/zero read as a config file");
+        };
+        assert!(format!("{err:#}").contains("larger than"), "{err:#}");
     }
 
     #[cfg(unix)]

@@ -884,3 +884,535 @@ async fn not_a_user_fault_refuses_the_calls_path_only() {
         .await;
     env.stop().await;
 }
+
+// Hardening (issue 12): bounded bodies, log, connections and numbers; secure channel ids; a
+// control API only for `mock:control`; `ErrorBody` answers everywhere.
+
+/// Asserts an error answer in the platform's `ErrorBody` shape with its own status.
+async fn assert_error_body(answer: reqwest::Response, status: u16, what: &str) -> Value {
+    assert_eq!(answer.status(), status, "{what}");
+    let content_type = answer
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{what}: {content_type}"
+    );
+    let body: Value = answer.json().await.expect("JSON");
+    assert_eq!(body["status"], status, "{what}: {body}");
+    assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{what}");
+    assert!(body["contextId"].is_string(), "{what}");
+    body
+}
+
+/// Sends a chunked body that never ends until the mock answers; the answer's first bytes.
+async fn endless_body(env: &Harness) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(env.mock.local_addr())
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /api/v2/analytics/conversations/details/query HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        env.token
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = format!("4000\r\n{}\r\n", "a".repeat(0x4000));
+        while write.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let mut answer = vec![0u8; 256];
+    let n = read.read(&mut answer).await.unwrap_or(0);
+    writer.abort();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn request_bodies_are_capped_and_refused_with_an_error_body() {
+    let env = Harness::scenario("quiet").await;
+    let big = format!("{{\"interval\": \"{}\"}}", "x".repeat(1536 * 1024));
+    let answer = env
+        .http
+        .post(env.url("/api/v2/analytics/conversations/details/query"))
+        .bearer_auth(&env.token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_error_body(answer, 413, "a 1.5 MB body").await;
+
+    // An endless chunked body: the mock stops reading at its cap and answers 413 (a hang
+    // guard, not a timing).
+    let answered = tokio::time::timeout(Duration::from_secs(30), endless_body(&env)).await;
+    let head = answered.expect("an endless body does not hang the request");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert_eq!(
+        env.send(Method::GET, "/api/v2/routing/queues", None)
+            .await
+            .status(),
+        200,
+        "the mock still answers"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn the_request_log_cuts_long_paths() {
+    let env = Harness::scenario("quiet").await;
+    let long = format!("/api/v2/{}", "a".repeat(60_000));
+    for _ in 0..20 {
+        let answer = env.http.get(env.url(&long)).send().await.unwrap();
+        assert_eq!(answer.status(), 401);
+    }
+    let log: Vec<Value> = env
+        .requests(0)
+        .await
+        .into_iter()
+        .filter(|r| r["path"] != "/oauth/token")
+        .collect();
+    assert_eq!(log.len(), 20);
+    for entry in &log {
+        let path = entry["path"].as_str().unwrap();
+        assert!(path.len() <= 520, "{} bytes logged", path.len());
+        assert!(path.starts_with("/api/v2/aaa") && path.ends_with('…'));
+    }
+    env.stop().await;
+}
+
+/// A mock with these limits, and a token of its main client.
+async fn mock_with(limits: confwatch::mock::ServerLimits) -> (confwatch::mock::MockServer, String) {
+    use confwatch::mock::{MockOptions, MockServer, Scenario};
+    let mut options = MockOptions::loopback(Scenario::named("quiet").unwrap());
+    options.limits = limits;
+    let mock = MockServer::start(options).await.unwrap();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/oauth/token", mock.base_url()))
+        .basic_auth(mock.client_id(), Some(mock.client_secret()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = answer["access_token"].as_str().unwrap().to_string();
+    (mock, token)
+}
+
+/// Reads until the peer closes; false if it is still open after the guard.
+async fn closed_by_peer(stream: &mut tokio::net::TcpStream, guard: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(guard, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let limits = confwatch::mock::ServerLimits {
+        max_connections: 64,
+        header_read_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+    };
+    let (mock, _) = mock_with(limits).await;
+    let mut idle = tokio::net::TcpStream::connect(mock.local_addr())
+        .await
+        .unwrap();
+    let mut trickle = tokio::net::TcpStream::connect(mock.local_addr())
+        .await
+        .unwrap();
+    trickle
+        .write_all(b"GET /api/v2/routing/queues HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let trickling = async {
+        for _ in 0..200 {
+            if trickle.write_all(b"X").await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    let (idle_closed, trickle_closed) = tokio::join!(
+        closed_by_peer(&mut idle, Duration::from_secs(10)),
+        trickling
+    );
+    assert!(idle_closed, "an idle connection is closed");
+    assert!(trickle_closed, "a trickling connection is closed");
+    mock.shutdown().await;
+}
+
+/// Open files this process may have (soft limit), from /proc; `None` where unknown.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Soak: 1,000 idle and trickling connections (each reconnects when closed) against a mock that
+/// keeps at most 512; real requests on new connections still answer. Loopback only, bounded in
+/// time; the 10 s guard per request is a hang guard, the measured time is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_hang_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    let (mock, token) = mock_with(confwatch::mock::ServerLimits::default()).await;
+    let addr = mock.local_addr();
+    // The test holds the attackers' sockets and the mock's in one process.
+    let attackers = match open_file_limit() {
+        Some(limit) if limit < 2_000 => {
+            eprintln!("open file limit {limit}: using fewer attackers");
+            limit.saturating_sub(700)
+        }
+        _ => 1_000,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..attackers {
+        let stop = stop.clone();
+        let connected = connected.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut first = true;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                if first {
+                    connected.fetch_add(1, Ordering::Relaxed);
+                    first = false;
+                }
+                if i % 2 == 0 {
+                    // Idle: wait until the mock closes it.
+                    let _ = closed_by_peer(&mut stream, Duration::from_secs(60)).await;
+                } else {
+                    let _ = stream
+                        .write_all(b"GET /api/v2/routing/queues HTTP/1.1\r\n")
+                        .await;
+                    while !stop.load(Ordering::Relaxed) {
+                        if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }));
+    }
+    // Wait until every attacker has connected once (a guard, not a timing).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while connected.load(Ordering::Relaxed) < attackers && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(connected.load(Ordering::Relaxed), attackers);
+
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            fresh
+                .get(format!("{}/api/v2/routing/queues", mock.base_url()))
+                .bearer_auth(&token)
+                .send(),
+        )
+        .await
+        .expect("a real request answers while the mock is under siege")
+        .expect("a real request is served");
+        assert_eq!(answer.status(), 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    // Bounded: this process holds the attackers' ends and the mock's; the mock keeps at most
+    // `max_connections` of its ends open, not one per attacker.
+    let open_files = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).ok();
+    let cap = attackers + confwatch::mock::ServerLimits::default().max_connections + 100;
+    if let Some(open_files) = open_files {
+        assert!(
+            open_files < cap,
+            "{open_files} files open, at most {cap} expected"
+        );
+    }
+    eprintln!(
+        "soak: {attackers} idle/trickling connections, slowest of 20 real requests {slowest:?}, \
+         {open_files:?} files open in the test process"
+    );
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.abort();
+    }
+    mock.shutdown().await;
+}
+
+/// A new notification channel's id.
+async fn channel(env: &Harness) -> String {
+    let (status, body) = env
+        .json(Method::POST, "/api/v2/notifications/channels", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn channel_ids_are_unguessable_and_never_reused_after_reset() {
+    let first = Harness::scenario("quiet").await;
+    let second = Harness::scenario("quiet").await;
+    let a = channel(&first).await;
+    let b = channel(&second).await;
+    assert_ne!(
+        a, b,
+        "the same scenario and seed give different channel ids"
+    );
+    let hex = a.strip_prefix("streaming-").unwrap();
+    assert!(
+        hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "{a}"
+    );
+
+    assert_eq!(
+        first.send(Method::POST, "/mock/reset", None).await.status(),
+        204
+    );
+    let after = channel(&first).await;
+    assert_ne!(after, a, "a reset does not reuse a live channel's id");
+
+    // A socket on an id nobody was given is refused (the id is what the platform checks).
+    let guessed = format!("{}/channels/streaming-0", first.mock.base_url());
+    let answer = first
+        .http
+        .get(&guessed)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_error_body(answer, 404, "a guessed channel").await;
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn scenario_and_fault_numbers_are_bounded() {
+    use confwatch::mock::{MockOptions, MockServer, Scenario};
+    let mut scenario = Scenario::named("quiet").unwrap();
+    scenario.calls.initial = 1_000_000_000;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(30),
+        MockServer::start(MockOptions::loopback(scenario)),
+    )
+    .await
+    .expect("refused before any world is built")
+    .unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("calls.initial"),
+        "{refused:#}"
+    );
+
+    let env = Harness::scenario("quiet").await;
+    for field in [
+        "tokenLifetimeSecs",
+        "heartbeatSecs",
+        "socketDropAfterSecs",
+        "latencyMs",
+        "eventLatencyMs",
+    ] {
+        let answer = env
+            .send(
+                Method::PUT,
+                "/mock/faults",
+                Some(json!({ field: u64::MAX })),
+            )
+            .await;
+        let body = assert_error_body(answer, 400, field).await;
+        assert!(body["message"].as_str().unwrap().contains(field), "{body}");
+    }
+    let call = env.conference_json("connected").await;
+    let id = call["id"].as_str().unwrap();
+    let ben = leg_id(&call, "Ben Ortiz");
+    let answer = env
+        .send(
+            Method::PATCH,
+            &format!("/mock/conversations/{id}/participants/{ben}"),
+            Some(json!({"state": "disconnected", "afterMs": u64::MAX})),
+        )
+        .await;
+    assert_error_body(answer, 400, "afterMs u64::MAX").await;
+
+    // 256 × 72057594037927936 is 2^64: unchecked, the page wraps around to the first.
+    let (status, page) = env
+        .json(
+            Method::GET,
+            "/api/v2/routing/queues?pageSize=256&pageNumber=72057594037927937",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["entities"], json!([]), "{page}");
+    assert_eq!(page["pageNumber"], 72057594037927937_i64);
+    let (status, hits) = env
+        .json(
+            Method::POST,
+            "/api/v2/analytics/conversations/details/query",
+            Some(json!({
+                "interval": "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z",
+                "paging": {"pageSize": 64, "pageNumber": 288230376151711745_i64}
+            })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(hits["conversations"].is_null(), "{hits}");
+    env.stop().await;
+}
+
+#[test]
+fn the_cli_refuses_an_endless_scenario_file() {
+    let binary = env!("CARGO_BIN_EXE_confwatch");
+    let log = std::env::temp_dir().join(format!("confwatch-zero-{}.log", std::process::id()));
+    let mut child = std::process::Command::new(binary)
+        .args(["--log-file", log.to_str().unwrap()])
+        .args(["mock", "--scenario", "/dev/zero"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A hang guard: reading /dev/zero to the end would never finish.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("confwatch mock --scenario /dev/zero still running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(!status.success());
+    assert!(stderr.contains("larger than"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_control_api_needs_mock_control() {
+    let env = Harness::scenario("quiet").await;
+    let viewer = env.token_json(VIEWER_ID, VIEWER_SECRET).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (method, path, body) in [
+        (Method::GET, "/mock/faults", None),
+        (
+            Method::PUT,
+            "/mock/faults",
+            Some(json!({"serverErrorRate": 1.0})),
+        ),
+        (Method::GET, "/mock/requests?since=0", None),
+        (Method::POST, "/mock/reset", None),
+        (
+            Method::POST,
+            "/mock/conversations",
+            Some(json!({"queue": "Support", "participants": []})),
+        ),
+    ] {
+        let what = format!("viewer {method} {path}");
+        let answer = env.send_as(&viewer, method.clone(), path, body).await;
+        let error = assert_error_body(answer, 403, &what).await;
+        assert_eq!(error["code"], "missing.any.permissions", "{what}");
+        assert!(error["message"].as_str().unwrap().contains("mock:control"));
+    }
+    let (status, faults) = env.json(Method::GET, "/mock/faults", None).await;
+    assert_eq!(status, 200, "the harness's client has mock:control");
+    assert_eq!(faults["serverErrorRate"], 0.0, "the viewer changed nothing");
+    // The built-in scenarios' main clients have it.
+    for name in ["demo", "quiet", "scale"] {
+        let scenario = confwatch::mock::Scenario::named(name).unwrap();
+        let main = &scenario.clients[0].permissions;
+        assert!(
+            main.iter().any(|p| p == "*" || p == "mock:control"),
+            "{name}"
+        );
+    }
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn every_error_answer_is_an_error_body() {
+    let env = Harness::scenario("quiet").await;
+    let base = env.mock.base_url();
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (env.http.get(format!("{base}/nope")), 404, "unknown path"),
+        (
+            env.http
+                .get(format!("{base}/mock/nope"))
+                .bearer_auth(&env.token),
+            404,
+            "unknown control path",
+        ),
+        (
+            env.http
+                .delete(format!("{base}/api/v2/routing/queues"))
+                .bearer_auth(&env.token),
+            405,
+            "wrong method",
+        ),
+        (
+            env.http
+                .post(format!("{base}/mock/faults"))
+                .bearer_auth(&env.token),
+            405,
+            "wrong control method",
+        ),
+        (
+            env.http
+                .get(format!("{base}/mock/requests?since=abc"))
+                .bearer_auth(&env.token),
+            400,
+            "bad query",
+        ),
+        (
+            env.http.get(format!("{base}/channels/streaming-x")),
+            400,
+            "a socket path without an upgrade",
+        ),
+        (
+            env.http
+                .patch(format!("{base}/api/v2/conversations/c/participants/p"))
+                .bearer_auth(&env.token)
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+            "broken JSON",
+        ),
+    ];
+    for (request, status, what) in cases {
+        let answer = request.send().await.unwrap();
+        assert_error_body(answer, status, what).await;
+    }
+    env.stop().await;
+}

@@ -65,6 +65,7 @@ pub async fn run(args: MockArgs) -> Result<()> {
         port: args.port,
         scenario,
         seed: args.seed,
+        limits: super::ServerLimits::default(),
     };
     let main_client = args.client_id.zip(args.client_secret);
     let server = MockServer::start_with_main_client(options, main_client).await?;

@@ -1,7 +1,9 @@
 //! The control API under `/mock/` for tests, demos and benchmarks: script calls and leg
-//! changes, switch faults, read the request log, reset. Same bearer check as the platform;
-//! not rate-limited, not faulted, and not in the request log (so tests read only the client's
-//! own traffic).
+//! changes, switch faults, read the request log, reset. Same bearer check as the platform, and
+//! the caller's client needs the mock's own `mock:control` permission (from the scenario), so a
+//! console's token or a viewer cannot switch faults or read other clients' traffic; not
+//! rate-limited, not faulted, and not in the request log (so tests read only the client's own
+//! traffic).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,14 +44,20 @@ pub fn control_router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The permission the control API needs; not a platform permission, the mock's own.
+pub const MOCK_CONTROL: &str = "mock:control";
+
+/// The longest delay a scripted change may ask for (`afterMs`).
+const MAX_AFTER_MS: u64 = 86_400_000;
+
 async fn bearer_check(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let checked = shared.lock().auth.caller(authorization, Instant::now());
-    match checked {
-        Ok(_) => next.run(request).await,
+    match checked.and_then(|(_, caller)| caller.require_any(&[MOCK_CONTROL])) {
+        Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }
 }
@@ -188,6 +196,11 @@ async fn change_participant(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: ParticipantChange = json_body(&headers, &body)?;
+    if request.after_ms.is_some_and(|ms| ms > MAX_AFTER_MS) {
+        return Err(ApiError::bad_request(format!(
+            "afterMs must be at most {MAX_AFTER_MS}."
+        )));
+    }
     let change = LegChange {
         state: request.state.as_deref().map(known_state).transpose()?,
         held: request.held,

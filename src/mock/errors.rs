@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -100,6 +102,26 @@ impl ApiError {
         error
     }
 
+    /// An error for a status alone (axum's own rejections and fallbacks); only the codes the
+    /// mock already uses are sent, none is invented for the others.
+    pub fn for_status(status: StatusCode, message: impl Into<String>) -> ApiError {
+        let code = match status {
+            StatusCode::BAD_REQUEST => Some("bad.request"),
+            StatusCode::NOT_FOUND => Some("not.found"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("unsupported.media.type"),
+            StatusCode::INTERNAL_SERVER_ERROR => Some("internal.server.error"),
+            StatusCode::SERVICE_UNAVAILABLE => Some("service.unavailable"),
+            _ => None,
+        };
+        ApiError {
+            status,
+            code: code.map(str::to_string),
+            message: message.into(),
+            params: BTreeMap::new(),
+            headers: Vec::new(),
+        }
+    }
+
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             message: Some(self.message.clone()),
@@ -121,4 +143,50 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Request bodies larger than this are refused with 413 (the mock's requests are small JSON).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body cap on every request, and every error answer in the `ErrorBody` shape: axum's own
+/// rejections (path, query, body limit, WebSocket upgrade) and fallbacks answer in text or
+/// with no body at all, which no platform client expects.
+pub fn with_platform_errors(router: Router) -> Router {
+    router
+        .layer(axum::middleware::map_response(as_error_body))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// An error answer that is not JSON becomes an `ErrorBody` with its text as the message.
+async fn as_error_body(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are short; read a little and cut the rest.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let message = match text.trim() {
+        "" => status
+            .canonical_reason()
+            .unwrap_or("The request failed.")
+            .to_string(),
+        text => text.chars().filter(|c| !c.is_control()).take(500).collect(),
+    };
+    let mut error = ApiError::for_status(status, message);
+    error.headers = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| *name == header::RETRY_AFTER || *name == header::ALLOW)
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    error.into_response()
 }

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Upper bounds of the fault numbers (a day, an hour of delay, two days of token).
+const DAY_SECS: u64 = 86_400;
+const MAX_DELAY_MS: u64 = 3_600_000;
+const MAX_TOKEN_LIFETIME_SECS: u64 = 2 * DAY_SECS;
+
 /// The 409 transition lock of the field reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -112,8 +117,27 @@ impl Faults {
         if !(1..=3600).contains(&self.rate_limit_window_secs) {
             return Err("rateLimitWindowSecs must be between 1 and 3600".into());
         }
-        if self.token_lifetime_secs == 0 {
-            return Err("tokenLifetimeSecs must be at least 1".into());
+        if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&self.token_lifetime_secs) {
+            return Err(format!(
+                "tokenLifetimeSecs must be between 1 and {MAX_TOKEN_LIFETIME_SECS}"
+            ));
+        }
+        // Every number becomes a `Duration` added to an `Instant`: bounded so none can overflow.
+        for (name, value, max) in [
+            ("latencyMs", self.latency_ms, MAX_DELAY_MS),
+            ("jitterMs", self.jitter_ms, MAX_DELAY_MS),
+            ("eventLatencyMs", self.event_latency_ms, MAX_DELAY_MS),
+            (
+                "transitionLock.settleMs",
+                self.transition_lock.settle_ms,
+                MAX_DELAY_MS,
+            ),
+            ("socketDropAfterSecs", self.socket_drop_after_secs, DAY_SECS),
+            ("heartbeatSecs", self.heartbeat_secs, 3_600),
+        ] {
+            if value > max {
+                return Err(format!("{name} must be at most {max}, got {value}"));
+            }
         }
         Ok(())
     }
@@ -178,6 +202,29 @@ mod tests {
             let refused = Faults::default().patched(patch).unwrap_err();
             assert!(refused.contains("rateLimitWindowSecs"), "{refused}");
         }
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_naming_the_field() {
+        for field in [
+            "latencyMs",
+            "jitterMs",
+            "eventLatencyMs",
+            "socketDropAfterSecs",
+            "tokenLifetimeSecs",
+            "heartbeatSecs",
+        ] {
+            let patch: FaultsPatch =
+                serde_json::from_str(&format!(r#"{{"{field}":{}}}"#, u64::MAX)).unwrap();
+            let refused = Faults::default().patched(patch).unwrap_err();
+            assert!(refused.contains(field), "{refused}");
+        }
+        let patch: FaultsPatch = serde_json::from_str(&format!(
+            r#"{{"transitionLock":{{"settleMs":{}}}}}"#,
+            u64::MAX
+        ))
+        .unwrap();
+        assert!(Faults::default().patched(patch).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod cli;
 mod control;
 mod errors;
 mod faults;
+mod listener;
 mod notifications;
 mod requestlog;
 mod routes;
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 
 pub use cli::{MockArgs, run};
 pub use faults::{Faults, TransitionLock};
+pub use listener::ServerLimits;
 pub use requestlog::LoggedRequest;
 pub use scenario::Scenario;
 
@@ -49,6 +51,8 @@ pub struct MockOptions {
     pub scenario: Scenario,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
+    /// Connection cap and timeouts.
+    pub limits: ServerLimits,
 }
 
 impl MockOptions {
@@ -59,6 +63,7 @@ impl MockOptions {
             port: 0,
             scenario,
             seed: None,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -85,6 +90,26 @@ fn random_secret() -> String {
     format!("{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The scenario's OAuth clients (a missing secret is made at random).
+fn clients_of(scenario: &Scenario) -> Vec<Client> {
+    scenario
+        .clients
+        .iter()
+        .map(|c| Client {
+            id: c.id.clone(),
+            secret: c.secret.clone().unwrap_or_else(random_secret),
+            permissions: c.permissions.clone(),
+        })
+        .collect()
+}
+
+/// Every route: the platform's, the control API, and the body cap and error shape over both.
+fn app(shared: Arc<Shared>) -> axum::Router {
+    let routes =
+        routes::platform_router(shared.clone()).merge(control::control_router(shared.clone()));
+    errors::with_platform_errors(routes)
+}
+
 impl MockServer {
     /// Binds, builds the scenario's world and starts serving.
     pub async fn start(options: MockOptions) -> Result<MockServer> {
@@ -99,15 +124,7 @@ impl MockServer {
         let scenario = options.scenario;
         scenario.validate()?;
         let seed = options.seed.unwrap_or(scenario.seed);
-        let mut clients: Vec<Client> = scenario
-            .clients
-            .iter()
-            .map(|c| Client {
-                id: c.id.clone(),
-                secret: c.secret.clone().unwrap_or_else(random_secret),
-                permissions: c.permissions.clone(),
-            })
-            .collect();
+        let mut clients = clients_of(&scenario);
         if let (Some((id, secret)), Some(main)) = (main_client, clients.first_mut()) {
             main.id = id;
             main.secret = secret;
@@ -136,23 +153,12 @@ impl MockServer {
         let state = simulation::initial_state(&scenario, seed, auth);
         let shared = Arc::new(Shared::new(state, scenario, seed, local_addr));
 
-        let app =
-            routes::platform_router(shared.clone()).merge(control::control_router(shared.clone()));
-        let cancel = shared.cancel.clone();
-        // Small frames go out at once (Nagle's algorithm would hold them up to ~40 ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!("mock: cannot set TCP_NODELAY: {e}");
-            }
-        });
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { cancel.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("mock: server stopped: {e}");
-            }
-        });
+        let server = tokio::spawn(listener::serve(
+            listener,
+            app(shared.clone()),
+            options.limits,
+            shared.cancel.clone(),
+        ));
         shared.tracker.spawn(clock(shared.clone()));
         tracing::info!(%local_addr, seed, scenario = %shared.scenario.name, "mock: listening");
         Ok(MockServer {
@@ -217,6 +223,130 @@ async fn clock(shared: Arc<Shared>) {
                 let mut state = shared.lock();
                 simulation::tick(&mut state, &shared.scenario);
                 state.flush();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Random bytes and random JSON into every route's request decoding, through the whole
+    //! router (no network): no panic, and every error answer is an `ErrorBody`.
+
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Method, Request};
+    use proptest::prelude::*;
+    use std::time::Instant;
+    use tower::ServiceExt;
+
+    fn shared() -> (Arc<Shared>, String) {
+        let scenario = Scenario::named("quiet").unwrap();
+        let mut auth = Auth::new(clients_of(&scenario));
+        let token = auth.issue("quiet-admin", Duration::from_secs(600), Instant::now());
+        let state = simulation::initial_state(&scenario, 1, auth);
+        let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+        (Arc::new(Shared::new(state, scenario, 1, addr)), token)
+    }
+
+    const ROUTES: &[(&str, &str)] = &[
+        ("POST", "/oauth/token"),
+        ("POST", "/api/v2/analytics/conversations/details/query"),
+        ("PATCH", "/api/v2/conversations/c/participants/p"),
+        ("PATCH", "/api/v2/conversations/calls/c/participants/p"),
+        ("POST", "/api/v2/notifications/channels/x/subscriptions"),
+        ("PUT", "/api/v2/notifications/channels/x/subscriptions"),
+        ("GET", "/api/v2/routing/queues"),
+        ("POST", "/mock/conversations"),
+        ("PATCH", "/mock/conversations/c/participants/p"),
+        ("PUT", "/mock/faults"),
+        ("GET", "/mock/requests"),
+        ("GET", "/channels/x"),
+    ];
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+            prop_oneof![
+                Just("disconnected"),
+                Just("connected"),
+                Just("2026-01-01T00:00:00Z/2026-01-02T00:00:00Z"),
+                Just("Support"),
+                Just("agent"),
+            ]
+            .prop_map(serde_json::Value::from),
+        ];
+        let keys = prop_oneof![
+            Just("state".to_string()),
+            Just("held".to_string()),
+            Just("interval".to_string()),
+            Just("paging".to_string()),
+            Just("pageSize".to_string()),
+            Just("pageNumber".to_string()),
+            Just("participants".to_string()),
+            Just("queue".to_string()),
+            Just("id".to_string()),
+            Just("afterMs".to_string()),
+            Just("latencyMs".to_string()),
+            Just("segmentFilters".to_string()),
+            "[a-zA-Z]{1,8}",
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(keys.clone(), inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..256),
+            json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_requests_never_panic_and_errors_are_error_bodies(
+            route in 0..ROUTES.len(),
+            body in body(),
+            json_type in any::<bool>(),
+            query in "[a-zA-Z=&%0-9]{0,24}",
+            with_token in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let (shared, token) = shared();
+            let (method, path) = ROUTES[route];
+            let mut request = Request::builder()
+                .method(Method::from_bytes(method.as_bytes()).unwrap())
+                .uri(format!("{path}?{query}"))
+                .header("content-type", if json_type { "application/json" } else { "text/plain" });
+            if with_token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            } else if path == "/oauth/token" {
+                request = request.header("authorization", "Basic cXVpZXQtdmlld2VyOnF1aWV0LXZpZXdlci1zZWNyZXQ=");
+            }
+            let request = request.body(Body::from(body)).unwrap();
+            let answer = runtime.block_on(async {
+                let response = app(shared.clone()).oneshot(request).await.unwrap();
+                let status = response.status();
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                (status, bytes)
+            });
+            shared.cancel.cancel();
+            let (status, bytes) = answer;
+            if status.is_client_error() || status.is_server_error() {
+                let error: serde_json::Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|e| panic!("{method} {path}: {status} not JSON ({e})"));
+                prop_assert_eq!(error["status"].as_u64(), Some(u64::from(status.as_u16())));
             }
         }
     }

@@ -249,7 +249,14 @@ pub async fn create_channel(
         .map(str::to_string)
         .unwrap_or_else(|| shared.local_addr.to_string());
     let mut state = shared.lock();
-    let id = format!("streaming-{}", state.new_id());
+    // The id is all a socket needs (as on the platform), so it comes from the system's secure
+    // random source, not the scenario's seed, and is never one the hub already knows.
+    let id = loop {
+        let id = format!("streaming-{}", uuid::Uuid::new_v4().simple());
+        if !state.hub.channels.contains_key(&id) {
+            break id;
+        }
+    };
     state.hub.create_channel(id.clone(), &caller.client.id);
     let channel = Channel {
         connect_uri: Some(format!("ws://{host}/channels/{id}")),
@@ -434,6 +441,10 @@ pub async fn websocket(
         )
     };
     let tracker = shared.tracker.clone();
+    // A client only ever sends pings; a larger message closes the socket.
+    let upgrade = upgrade
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024);
     Ok(upgrade.on_upgrade(move |socket| {
         let task = Socket {
             shared: shared.clone(),

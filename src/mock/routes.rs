@@ -286,9 +286,14 @@ async fn list_queues(
         .collect();
     let total = matching.len() as i64;
     let page_count = (total + page_size - 1) / page_size;
+    // Checked: a huge page number must give an empty page, not wrap around to the first.
+    let skip = (page_number - 1)
+        .checked_mul(page_size)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX);
     let entities = matching
         .into_iter()
-        .skip(((page_number - 1) * page_size) as usize)
+        .skip(skip)
         .take(page_size as usize)
         .map(shapes::queue)
         .collect();
@@ -424,9 +429,13 @@ async fn analytics_query(
         hits.reverse();
     }
     let total = hits.len() as i64;
+    let skip = (paging.page_number - 1)
+        .checked_mul(paging.page_size)
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX);
     let page: Vec<_> = hits
         .into_iter()
-        .skip(((paging.page_number - 1) * paging.page_size) as usize)
+        .skip(skip)
         .take(paging.page_size as usize)
         .map(shapes::analytics_conversation)
         .collect();

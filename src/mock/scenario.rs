@@ -159,6 +159,19 @@ impl Default for CallSettings {
     }
 }
 
+/// Bounds of a scenario's numbers: well above what `scale` needs (10,000 calls, 14,000 agents),
+/// well below what would exhaust memory or stall the clock.
+const MAX_QUEUES: u64 = 10_000;
+const MAX_AGENTS: u64 = 100_000;
+const MAX_CLIENTS: u64 = 1_000;
+const MAX_CALLS: u64 = 100_000;
+const DAY_SECS: u64 = 86_400;
+const WEEK_SECS: u64 = 7 * DAY_SECS;
+/// Ringing and apply delays: at most an hour.
+const MAX_STEP_MS: u64 = 3_600_000;
+/// Scenario files larger than this are refused unread.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 const BUILT_IN: &[(&str, &str)] = &[
     ("demo", include_str!("../../assets/scenarios/demo.toml")),
     ("quiet", include_str!("../../assets/scenarios/quiet.toml")),
@@ -176,7 +189,7 @@ impl Scenario {
 
     /// A scenario file (TOML).
     pub fn from_path(path: &Path) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::config::read_capped(path, MAX_FILE_BYTES)
             .wrap_err_with(|| format!("cannot read scenario {}", path.display()))?;
         let json = path
             .extension()
@@ -212,10 +225,66 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Checks what the mock relies on (also for scenarios built or changed in code).
+    /// Checks what the mock relies on (also for scenarios built or changed in code), before a
+    /// world is built: every count and time is bounded, so none can exhaust memory, overflow
+    /// an `Instant` or keep the clock from ever catching up.
     pub fn validate(&self) -> Result<()> {
         if self.clients.is_empty() {
             bail!("a scenario needs at least one OAuth client");
+        }
+        let calls = &self.calls;
+        let counts = [
+            ("queues", self.queues.len() as u64, MAX_QUEUES),
+            ("agents", self.agents.len() as u64, MAX_AGENTS),
+            ("clients", self.clients.len() as u64, MAX_CLIENTS),
+            (
+                "generate.queues",
+                u64::from(self.generate.queues),
+                MAX_QUEUES,
+            ),
+            (
+                "generate.agents",
+                u64::from(self.generate.agents),
+                MAX_AGENTS,
+            ),
+            ("calls.initial", u64::from(calls.initial), MAX_CALLS),
+            (
+                "calls.min_conferences",
+                u64::from(calls.min_conferences),
+                MAX_CALLS,
+            ),
+            (
+                "calls.retain_ended_secs",
+                calls.retain_ended_secs,
+                WEEK_SECS,
+            ),
+        ];
+        let ranges = [
+            ("calls.ring_ms", calls.ring_ms, MAX_STEP_MS),
+            ("calls.call_secs", calls.call_secs, DAY_SECS),
+            ("calls.hold_secs", calls.hold_secs, DAY_SECS),
+            ("calls.apply_ms", calls.apply_ms, MAX_STEP_MS),
+        ];
+        for (name, value, max) in counts
+            .into_iter()
+            .chain(ranges.iter().map(|(name, r, max)| (*name, r[1], *max)))
+        {
+            if value > max {
+                bail!("{name} must be at most {max}, got {value}");
+            }
+        }
+        for (name, value, max) in [
+            (
+                "calls.arrivals_per_minute",
+                calls.arrivals_per_minute,
+                60_000.0,
+            ),
+            ("calls.holds_per_minute", calls.holds_per_minute, 600.0),
+            ("calls.changes_per_sec", calls.changes_per_sec, 10_000.0),
+        ] {
+            if !(0.0..=max).contains(&value) {
+                bail!("{name} must be between 0 and {max}, got {value}");
+            }
         }
         if self.queues.is_empty() && self.generate.queues == 0 {
             bail!("a scenario needs at least one queue");
@@ -311,6 +380,75 @@ mod tests {
             format!("{err:#}").contains("rateLimitWindowSecs"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn huge_numbers_are_refused_before_a_world_is_built() {
+        let base = "name = \"w\"\n[[queues]]\nname = \"Q\"\n[[clients]]\nid = \"c\"\n";
+        let max = u64::MAX;
+        for (section, line, named) in [
+            ("calls", "initial = 1000000000".to_string(), "calls.initial"),
+            (
+                "calls",
+                "min_conferences = 4000000000".into(),
+                "calls.min_conferences",
+            ),
+            ("generate", "queues = 4000000000".into(), "generate.queues"),
+            ("generate", "agents = 4000000000".into(), "generate.agents"),
+            (
+                "calls",
+                "arrivals_per_minute = 1e300".into(),
+                "arrivals_per_minute",
+            ),
+            (
+                "calls",
+                "arrivals_per_minute = nan".into(),
+                "arrivals_per_minute",
+            ),
+            ("calls", "changes_per_sec = inf".into(), "changes_per_sec"),
+            (
+                "calls",
+                format!("call_secs = [1, {max}]"),
+                "calls.call_secs",
+            ),
+            (
+                "calls",
+                format!("ring_ms = [{max}, {max}]"),
+                "calls.ring_ms",
+            ),
+            (
+                "calls",
+                format!("retain_ended_secs = {max}"),
+                "retain_ended_secs",
+            ),
+            (
+                "faults",
+                format!("tokenLifetimeSecs = {max}"),
+                "tokenLifetimeSecs",
+            ),
+            ("faults", format!("heartbeatSecs = {max}"), "heartbeatSecs"),
+            (
+                "faults",
+                format!("socketDropAfterSecs = {max}"),
+                "socketDropAfterSecs",
+            ),
+            ("faults", format!("latencyMs = {max}"), "latencyMs"),
+        ] {
+            let text = format!("{base}[{section}]\n{line}\n");
+            let err = match Scenario::parse(&text) {
+                Ok(_) => panic!("accepted {line}"),
+                Err(err) => format!("{err:#}"),
+            };
+            assert!(err.contains(named), "{line}: {err}");
+        }
+        let conference = format!("{base}[calls]\nconference_rate = nan\n");
+        assert!(Scenario::parse(&conference).is_err());
+    }
+
+    #[test]
+    fn a_scenario_file_is_read_only_up_to_its_cap() {
+        let err = Scenario::from_path(Path::new("/dev/zero")).unwrap_err();
+        assert!(format!("{err:#}").contains("larger than"), "{err:#}");
     }
 
     #[test]
