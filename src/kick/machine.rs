@@ -2,7 +2,7 @@
 //! the time since the job began gives effects as data (read, PATCH, report). No I/O and no clock:
 //! the driver performs the effects, and tests feed plain values.
 //!
-//! Order (design.md, "The kick"): read → safety → wait for a settled leg (from live events) →
+//! Order (the design's "The kick"; platform facts in `docs/platform.md`): read → safety → wait for a settled leg (from live events) →
 //! PATCH → on failure back off / honour Retry-After / re-read → verify.
 
 use std::time::Duration;

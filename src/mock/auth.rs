@@ -1,5 +1,6 @@
 //! OAuth clients, the tokens issued to them, bearer checks, permissions and the per-token
 //! rate limit (fixed windows, 60 s unless the `rateLimitWindowSecs` fault says otherwise).
+//! Every permission checked here has its source in `docs/platform.md`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,15 +10,21 @@ use base64::Engine as _;
 
 use super::errors::ApiError;
 
-/// The permissions of which the participant PATCH needs any one.
+/// The permissions of which the participant PATCH needs any one (ConversationsApi docs list
+/// them for the endpoint as a whole).
 pub const KICK_PERMISSIONS: &[&str] = &[
     "conversation:communication:disconnect",
     "conversation:participant:wrapup",
     "conversation:call:record",
 ];
+/// `POST /api/v2/conversations/{id}/disconnect` needs this one (ConversationsApi docs).
+pub const DISCONNECT: &str = "conversation:communication:disconnect";
 pub const QUEUE_VIEW: &str = "routing:queue:view";
 pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
-pub const CALL_VIEW: &str = "conversation:call:view";
+/// `GET /api/v2/conversations/{id}` (ConversationsApi docs); `GET .../calls/{id}` needs none.
+/// Also what the mock asks for the conversation topics (see `docs/platform.md`: the platform
+/// names each topic's permissions in `GET /api/v2/notifications/availabletopics`).
+pub const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
 #[derive(Clone)]
 pub struct Client {
@@ -49,6 +56,8 @@ impl Client {
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub client: Client,
+    /// The bearer token it sent (a channel belongs to the token that made it).
+    pub token: String,
 }
 
 impl Caller {
@@ -159,6 +168,11 @@ impl Auth {
         token
     }
 
+    /// Revokes a token (the platform's `token_revoked`); its next use gets 401.
+    pub fn revoke(&mut self, token: &str) -> bool {
+        self.tokens.remove(token).is_some()
+    }
+
     /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
     pub fn caller(&self, header: Option<&str>, now: Instant) -> Result<(String, Caller), ApiError> {
         let token = header
@@ -178,7 +192,14 @@ impl Auth {
             return Err(bad());
         }
         let client = self.client(&entry.client_id).ok_or_else(bad)?.clone();
-        Ok((token.trim().to_string(), Caller { client }))
+        let token = token.trim().to_string();
+        Ok((
+            token.clone(),
+            Caller {
+                client,
+                token: token.clone(),
+            },
+        ))
     }
 
     /// Counts one request against the token's fixed window of `window`; `None` when the limit

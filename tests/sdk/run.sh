@@ -31,7 +31,18 @@ if ! "$VENV/bin/python" -c 'import PureCloudPlatformClientV2, websockets' 2>/dev
     fi
 fi
 
-cargo build --locked --quiet --bin confwatch
+# Wherever cargo puts the binary (CARGO_TARGET_DIR, a build.target-dir setting, a profile):
+# cargo names it in its build messages.
+bin=$(cargo build --locked --quiet --bin confwatch --message-format=json-render-diagnostics |
+    "$python" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "confwatch":
+        print(m["executable"])')
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "cargo built no confwatch binary"
+    exit 1
+fi
 
 out=$(mktemp)
 err=$(mktemp)
@@ -52,7 +63,7 @@ failed=0
 for scenario in "${scenarios[@]}"; do
     echo "== official SDK against confwatch mock --scenario $scenario"
     : >"$out"
-    target/debug/confwatch mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
+    "$bin" mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
     mock_pid=$!
     # The mock prints `listening on http://HOST:PORT`, `client id: ID`, `client secret: S`.
     for _ in $(seq 100); do
