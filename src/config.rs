@@ -340,7 +340,6 @@ mod tests {
         );
     }
 
-    #[test]
     /// The JavaScript SDK's `PureCloudRegionHosts.js` (259.0.0), key by key: every key in
     /// every spelling, and every domain, resolves to that domain's API host.
     #[test]
@@ -365,7 +364,11 @@ mod tests {
             ("ap_southeast_1", "apse1.pure.cloud"),
             ("eusc_de_east_1", "edee1.eusc-pure.cloud"),
         ];
-        assert_eq!(REGIONS.len(), SDK_REGION_HOSTS.len(), "one row per SDK region");
+        assert_eq!(
+            REGIONS.len(),
+            SDK_REGION_HOSTS.len(),
+            "one row per SDK region"
+        );
         for (key, domain) in SDK_REGION_HOSTS {
             let want = format!("https://api.{domain}");
             let dashed = key.replace('_', "-");
@@ -380,11 +383,7 @@ mod tests {
                 format!("https://api.{domain}/"),
                 format!(" {key} "),
             ] {
-                assert_eq!(
-                    region_api_base(&spelling).unwrap(),
-                    want,
-                    "{spelling:?}"
-                );
+                assert_eq!(region_api_base(&spelling).unwrap(), want, "{spelling:?}");
             }
         }
     }

@@ -140,7 +140,11 @@ async fn subscriptions_left(h: &Harness) -> Vec<(String, Value)> {
             )
             .await;
         // A channel that is gone (404) has none either.
-        if status == 200 && listing["entities"].as_array().is_some_and(|e| !e.is_empty()) {
+        if status == 200
+            && listing["entities"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty())
+        {
             left.push((id, listing));
         }
     }
@@ -265,9 +269,15 @@ async fn participant_patch_connected_answers_a_ringing_leg() {
         .await;
     assert_eq!(answer, (202, String::new()));
     let after = h
-        .wait_for(&call.id, |c| common::raw::state_of(c, "Ava Reed") == "connected")
+        .wait_for(&call.id, |c| {
+            common::raw::state_of(c, "Ava Reed") == "connected"
+        })
         .await;
-    assert!(common::raw::leg(&after, "Ava Reed").get("disconnectType").is_none());
+    assert!(
+        common::raw::leg(&after, "Ava Reed")
+            .get("disconnectType")
+            .is_none()
+    );
     let refused = h
         .text(Method::PATCH, &path, Some(json!({"state": "alerting"})))
         .await;
@@ -281,9 +291,7 @@ async fn participant_patch_connected_answers_a_ringing_leg() {
 async fn permissions_follow_the_sdk_docs() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let call = h.conference_with("connected", "connected").await;
-    let viewer = h
-        .token_json(common::VIEWER_ID, common::VIEWER_SECRET)
-        .await;
+    let viewer = h.token_json(common::VIEWER_ID, common::VIEWER_SECRET).await;
     let viewer = viewer["access_token"].as_str().unwrap().to_string();
     let get = h
         .send_as(

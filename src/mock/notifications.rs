@@ -764,6 +764,54 @@ mod tests {
         ));
     }
 
+    /// The 21st channel of a client evicts the least recently used one, one without a socket
+    /// before any with one; other clients' channels are not counted.
+    #[test]
+    fn a_21st_channel_evicts_the_least_recently_used_unconnected_first() {
+        let mut hub = Hub::default();
+        hub.create_channel("other".into(), "someone-else");
+        for n in 0..MAX_CHANNELS {
+            assert_eq!(hub.create_channel(format!("ch{n}"), "client"), None);
+        }
+        // ch0 and ch1 are the oldest, but have sockets: ch2 goes first.
+        let (mut first, _) = hub.connect("ch0").unwrap();
+        let (_second, _) = hub.connect("ch1").unwrap();
+        assert_eq!(
+            hub.create_channel("new1".into(), "client"),
+            Some("ch2".into())
+        );
+        assert_eq!(hub.channel_count("client"), MAX_CHANNELS);
+        assert!(!hub.exists("ch2") && hub.exists("other"));
+        // Subscribing counts as use: ch3 is spared, ch4 goes.
+        hub.set_topics(
+            "ch3",
+            "client",
+            vec!["v2.users.u1.conversations.calls".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            hub.create_channel("new2".into(), "client"),
+            Some("ch4".into())
+        );
+        // Once every channel has a socket, the least recently used connected one goes, and
+        // its socket's queue closes.
+        for n in 5..MAX_CHANNELS {
+            let _ = hub.connect(&format!("ch{n}"));
+        }
+        for id in ["ch3", "new1", "new2"] {
+            let _ = hub.connect(id);
+        }
+        assert_eq!(
+            hub.create_channel("new3".into(), "client"),
+            Some("ch0".into())
+        );
+        assert!(matches!(
+            first.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(hub.channels_evicted, 3);
+    }
+
     #[test]
     fn a_second_connection_closes_the_first_queue() {
         let mut hub = Hub::default();

@@ -18,7 +18,8 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 
 use super::auth::{
-    ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW, add_rate_headers,
+    ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW,
+    add_rate_headers,
 };
 use super::errors::ApiError;
 use super::notifications;

@@ -171,7 +171,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.kind, FailureKind::Unauthorized);
         assert!(
-            error.message.contains("client not found[2J (invalid_client)"),
+            error
+                .message
+                .contains("client not found[2J (invalid_client)"),
             "{}",
             error.message
         );

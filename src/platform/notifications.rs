@@ -101,10 +101,14 @@ pub enum Frame {
 fn system_message(topic: &str, body: &serde_json::Value) -> Option<SystemMessage> {
     let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let named = text("systemTopicType").or_else(|| {
-        ["no_longer_subscribed", "subscription_changed", "token_revoked"]
-            .into_iter()
-            .find(|t| topic.contains(t))
-            .map(str::to_string)
+        [
+            "no_longer_subscribed",
+            "subscription_changed",
+            "token_revoked",
+        ]
+        .into_iter()
+        .find(|t| topic.contains(t))
+        .map(str::to_string)
     })?;
     let kind = match named.as_str() {
         "no_longer_subscribed" => SystemTopic::NoLongerSubscribed,
@@ -342,14 +346,15 @@ impl Channels {
 /// Connects to the channel in `slot`, reusing it while it is usable; when it is gone (the
 /// upgrade refused with a 4xx, or expired), when `fresh` asks for a new one (the platform
 /// stopped the old one) or there is none yet, opens a new one for `topics` and drops the old
-/// one's subscriptions. Warnings (rejected topics, a replaced channel) go to `tx`.
+/// one's subscriptions. Warnings (rejected topics, a replaced channel) go to `notices`, for
+/// the caller to pass on once the socket is up (a full queue must not hold up a reconnect).
 async fn connect_channel(
     client: &Client,
     channels: &Channels,
     index: usize,
     topics: &[String],
     fresh: bool,
-    tx: &mpsc::Sender<Signal>,
+    notices: &mut Vec<String>,
 ) -> Result<Socket, ApiError> {
     let unavailable = |e: ConnectError| {
         ApiError::new(
@@ -364,14 +369,10 @@ async fn connect_channel(
             Ok(socket) => return Ok(socket),
             Err(ConnectError::Refused(status)) => {
                 // Evicted (a 21st channel of this client) or deleted: a new one, said plainly.
-                notice(
-                    tx,
-                    format!(
-                        "the platform no longer has channel {} (socket refused, {status}); opening a new channel",
-                        clean(&channel.id)
-                    ),
-                )
-                .await;
+                notices.push(notice(format!(
+                    "the platform no longer has channel {} (socket refused, {status}); opened a new channel and re-reading the calls",
+                    clean(&channel.id)
+                )));
             }
             Err(e) => return Err(unavailable(e)),
         }
@@ -381,9 +382,7 @@ async fn connect_channel(
     // Until the new one is up, nothing in the slot: a later listen must not reuse a dead one.
     channels.clear(index);
     let (channel, warnings) = client.open_channel(topics).await?;
-    for warning in warnings {
-        let _ = tx.try_send(Signal::Warning(warning));
-    }
+    notices.extend(warnings);
     channels.set(index, channel.clone());
     if let Some(old) = old
         && let Err(e) = client.drop_subscriptions(&old.id).await
@@ -397,9 +396,9 @@ async fn connect_channel(
 }
 
 /// A warning that says what the platform did to a channel and what we do about it.
-async fn notice(tx: &mpsc::Sender<Signal>, text: String) {
+fn notice(text: String) -> String {
     tracing::warn!("{text}");
-    let _ = tx.send(Signal::Warning(format!("{CHANNEL_NOTICE}{text}"))).await;
+    format!("{CHANNEL_NOTICE}{text}")
 }
 
 fn connect_uri(channel: &Channel) -> Result<&str, ApiError> {
@@ -529,8 +528,12 @@ pub async fn listen_on(
         .map(<[String]>::to_vec)
         .collect();
     let mut sockets = Vec::new();
+    let mut notices = Vec::new();
     for (index, chunk) in chunks.iter().enumerate() {
-        sockets.push(connect_channel(&client, &channels, index, chunk, false, &tx).await?);
+        sockets.push(connect_channel(&client, &channels, index, chunk, false, &mut notices).await?);
+    }
+    for text in notices {
+        let _ = tx.try_send(Signal::Warning(text));
     }
     for (index, (chunk, socket)) in chunks.into_iter().zip(sockets).enumerate() {
         let keeper = Keeper {
@@ -601,9 +604,9 @@ impl Keeper {
         KEEPERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// What a socket's end calls for, told to the owner in plain words when the platform
-    /// stopped the channel.
-    async fn next_after(&self, end: &SocketEnd, lived: Duration) -> Next {
+    /// What a socket's end calls for, and what to tell the owner (in plain words) when the
+    /// platform stopped the channel.
+    fn next_after(&self, end: &SocketEnd, lived: Duration, notices: &mut Vec<String>) -> Next {
         let ours = self.channels.get(self.index).map(|c| c.id);
         match end {
             SocketEnd::Stopped(message)
@@ -615,29 +618,27 @@ impl Keeper {
             SocketEnd::Stopped(message) => {
                 let id = ours.as_deref().map(clean).unwrap_or_default();
                 let (next, action) = match message.topic {
-                    SystemTopic::NoLongerSubscribed | SystemTopic::TokenRevoked => {
-                        (Next::NewChannel, "opening a new channel and re-reading the calls")
-                    }
-                    SystemTopic::SubscriptionChanged => {
-                        (Next::Resubscribe, "subscribing again and re-reading the calls")
-                    }
+                    SystemTopic::NoLongerSubscribed | SystemTopic::TokenRevoked => (
+                        Next::NewChannel,
+                        "opening a new channel and re-reading the calls",
+                    ),
+                    SystemTopic::SubscriptionChanged => (
+                        Next::Resubscribe,
+                        "subscribing again and re-reading the calls",
+                    ),
                     SystemTopic::Other(_) => (Next::Reconnect, "reconnecting and re-reading"),
                 };
-                notice(
-                    &self.tx,
-                    format!("the platform stopped channel {id}: {message}; {action}"),
-                )
-                .await;
+                notices.push(notice(format!(
+                    "the platform stopped channel {id}: {message}; {action}"
+                )));
                 next
             }
             // Closed at once after a reconnect: the channel may be gone without saying so.
             SocketEnd::Dropped(_) | SocketEnd::Closing if lived < QUICK_END => {
                 let id = ours.as_deref().map(clean).unwrap_or_default();
-                notice(
-                    &self.tx,
-                    format!("the platform closed channel {id} at once; opening a new channel and re-reading the calls"),
-                )
-                .await;
+                notices.push(notice(format!(
+                    "the platform closed channel {id} at once; opening a new channel and re-reading the calls"
+                )));
                 Next::NewChannel
             }
             _ => Next::Reconnect,
@@ -651,6 +652,8 @@ impl Keeper {
         let mut failures = 0u32;
         // No socket could be opened at all (network, 5xx): try the same channel again.
         let mut not_opened = false;
+        // Told to the owner once a socket is up again, just before `Reconnected`.
+        let mut notices = Vec::new();
         loop {
             if end == SocketEnd::ReceiverGone {
                 return;
@@ -659,7 +662,7 @@ impl Keeper {
             let next = if not_opened {
                 Next::Reconnect
             } else {
-                self.next_after(&end, lived).await
+                self.next_after(&end, lived, &mut notices)
             };
             // A socket that lived a while was a success: start counting afresh.
             failures = if lived < QUICK_END { failures + 1 } else { 1 };
@@ -671,7 +674,12 @@ impl Keeper {
                     .await;
                 return;
             }
-            tracing::info!(?end, ?next, failures, "notification socket ended; reconnecting");
+            tracing::info!(
+                ?end,
+                ?next,
+                failures,
+                "notification socket ended; reconnecting"
+            );
             let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
                 .min(Duration::from_secs(10));
             tokio::select! {
@@ -692,7 +700,7 @@ impl Keeper {
                 self.index,
                 &self.topics,
                 fresh,
-                tx,
+                &mut notices,
             )
             .await;
             opened = tokio::time::Instant::now();
@@ -705,7 +713,12 @@ impl Keeper {
                 }
             };
             // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
-            // a full queue must delay this, never lose it.
+            // a full queue must delay these, never lose them.
+            for text in std::mem::take(&mut notices) {
+                if tx.send(Signal::Warning(text)).await.is_err() {
+                    return;
+                }
+            }
             if tx.send(Signal::Reconnected).await.is_err() {
                 return;
             }
@@ -902,8 +915,12 @@ mod tests {
                         if sockets.first_channel_sockets.fetch_add(1, Ordering::SeqCst) > 0 {
                             return StatusCode::NOT_FOUND.into_response();
                         }
-                        ws.on_upgrade(|socket| async move { drop(socket) })
-                            .into_response()
+                        // Lives past QUICK_END, so the keeper tries this channel again.
+                        ws.on_upgrade(|socket| async move {
+                            tokio::time::sleep(QUICK_END + Duration::from_millis(200)).await;
+                            drop(socket)
+                        })
+                        .into_response()
                     },
                 ),
             );
