@@ -156,11 +156,13 @@ impl Hub {
     }
 
     /// Whether the channel still exists.
+    #[cfg(test)]
     pub fn exists(&self, id: &str) -> bool {
         self.channels.contains_key(id)
     }
 
-    /// The channels of `client_id` (for tests and the SDK check).
+    /// The channels of `client_id`.
+    #[cfg(test)]
     pub fn channel_count(&self, client_id: &str) -> usize {
         self.channels
             .values()
