@@ -503,23 +503,36 @@ pub async fn listen(
     listen_with(client, topics, HEARTBEAT_TIMEOUT).await
 }
 
-/// As [`listen`], with the silence after which a socket counts as dead.
+/// As [`listen`], with the silence after which a socket counts as dead. The channel is this
+/// listener's alone: once the receiver drops, its subscriptions are dropped too (see
+/// [`settle`]), so a finished kick leaves none behind.
 pub async fn listen_with(
     client: Client,
     topics: Vec<String>,
     heartbeat_timeout: Duration,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
-    listen_on(client, topics, heartbeat_timeout, Channels::default()).await
+    listen_inner(client, topics, heartbeat_timeout, Channels::default(), true).await
 }
 
 /// As [`listen_with`], on the channels held in `channels` (made when there are none): a caller
 /// that listens again (after every socket gave up, say) passes the same `Channels` and the
-/// same topics, and no channel is made that an old one could serve.
+/// same topics, and no channel is made that an old one could serve. The channels stay
+/// subscribed for the next listen.
 pub async fn listen_on(
     client: Client,
     topics: Vec<String>,
     heartbeat_timeout: Duration,
     channels: Channels,
+) -> Result<mpsc::Receiver<Signal>, ApiError> {
+    listen_inner(client, topics, heartbeat_timeout, channels, false).await
+}
+
+async fn listen_inner(
+    client: Client,
+    topics: Vec<String>,
+    heartbeat_timeout: Duration,
+    channels: Channels,
+    release: bool,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
     let (tx, rx) = mpsc::channel(256);
     // Every socket is opened before returning, so a caller learns at once when none can be had.
@@ -543,13 +556,18 @@ pub async fn listen_on(
             topics: chunk,
             tx: tx.clone(),
             heartbeat_timeout,
+            release,
         };
+        if release {
+            KEEPERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         tokio::spawn(keeper.run(socket));
     }
     Ok(rx)
 }
 
-/// Keepers running now: [`settle`] waits for them to finish their clean-up.
+/// Keepers of listeners that drop their subscriptions when done, running now: [`settle`]
+/// waits for them to finish their clean-up.
 static KEEPERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A socket that ends sooner than this after it opened counts as a failed reconnect: the
@@ -577,6 +595,8 @@ struct Keeper {
     topics: Vec<String>,
     tx: mpsc::Sender<Signal>,
     heartbeat_timeout: Duration,
+    /// Drop the channel's subscriptions when done (the channel is this listener's alone).
+    release: bool,
 }
 
 /// What to do after a socket ended.
@@ -592,16 +612,18 @@ enum Next {
 
 impl Keeper {
     async fn run(self, socket: Socket) {
-        KEEPERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.keep(socket).await;
         // Whoever listened is gone (or we gave up): leave no subscriptions behind, so the
         // platform stops feeding the channel and evicts it first when room is needed.
-        if let Some(channel) = self.channels.get(self.index)
+        if self.release
+            && let Some(channel) = self.channels.get(self.index)
             && let Err(e) = self.client.drop_subscriptions(&channel.id).await
         {
             tracing::info!(error = %e, "dropping the subscriptions of a channel no longer used");
         }
-        KEEPERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        if self.release {
+            KEEPERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     /// What a socket's end calls for, and what to tell the owner (in plain words) when the
