@@ -89,7 +89,7 @@ for scenario in "${scenarios[@]}"; do
     demo) extra=(--listen 5) ;;
     tests/sdk/churn.toml) extra=(--viewer churn-viewer:churn-viewer-secret --listen 8) ;;
     esac
-    MOCK_CLIENT_SECRET="$client_secret" timeout 120 "$VENV/bin/python" -W ignore::DeprecationWarning \
+    MOCK_CLIENT_SECRET="$client_secret" timeout 240 "$VENV/bin/python" -W ignore::DeprecationWarning \
         tests/sdk/check_official_sdk.py "$url" "$client_id" "${extra[@]}" | tee "$log" ||
         status=1
     # The script's last line is `N passed, M failed[, K skipped]`.
