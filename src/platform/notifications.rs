@@ -755,6 +755,40 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// System messages are read from the body's `systemTopicType` (or, failing that, the
+    /// topic's name); what they say is cleaned of escape codes before anyone shows it.
+    #[test]
+    fn system_messages_are_read_and_cleaned() {
+        let frame = serde_json::json!({
+            "topicName": "v2.system.no_longer_subscribed",
+            "eventBody": {"channelId": "ch1", "systemTopicType": "no_longer_subscribed",
+                          "reason": "another_channel_subscribed\u{1b}[2J"}
+        });
+        let Ok(Frame::System(message)) = parse_frame(&frame.to_string()) else {
+            panic!("not a system message");
+        };
+        assert_eq!(message.topic, SystemTopic::NoLongerSubscribed);
+        assert_eq!(message.channel_id.as_deref(), Some("ch1"));
+        assert_eq!(
+            message.to_string(),
+            "no_longer_subscribed (another_channel_subscribed[2J)"
+        );
+        let named_only = serde_json::json!({
+            "topicName": "system.v2.token_revoked.ch1", "eventBody": {}
+        });
+        assert!(matches!(
+            parse_frame(&named_only.to_string()),
+            Ok(Frame::System(SystemMessage {
+                topic: SystemTopic::TokenRevoked,
+                ..
+            }))
+        ));
+        let closing = serde_json::json!({
+            "topicName": "v2.system.socket_closing", "eventBody": {"message": "bye"}
+        });
+        assert_eq!(parse_frame(&closing.to_string()), Ok(Frame::Closing));
+    }
+
     /// A WebSocket that accepts, reads what it is sent (pings), and never says a word.
     async fn silent_socket() -> String {
         use axum::extract::ws::WebSocketUpgrade;
