@@ -13,7 +13,7 @@ pub struct ConnectionArgs {
     /// Without an `api.` prefix, login goes to the same host (as the official SDK does).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Region, as `us-east-1` or `mypurecloud.com` [env: GENESYSCLOUD_REGION].
+    /// Region, as `us-east-1`, `us_east_1` or `mypurecloud.com` (any case) [env: GENESYSCLOUD_REGION].
     #[arg(long)]
     pub region: Option<String>,
     /// OAuth client id (client credentials) [env: GENESYSCLOUD_OAUTHCLIENT_ID].
@@ -142,38 +142,53 @@ impl fmt::Debug for ConnectionConfig {
     }
 }
 
-/// The region names and their API domains (genesys-cloud.md).
+/// Every region of the official SDKs: its key and its domain (the API host is `api.<domain>`).
+/// The list of the JavaScript SDK's `PureCloudRegionHosts.js` (255.0.0 added `eusc_de_east_1`);
+/// see `docs/platform.md`.
 const REGIONS: &[(&str, &str)] = &[
-    ("us-east-1", "mypurecloud.com"),
-    ("eu-west-1", "mypurecloud.ie"),
-    ("eu-central-1", "mypurecloud.de"),
-    ("ap-northeast-1", "mypurecloud.jp"),
-    ("ap-southeast-2", "mypurecloud.com.au"),
-    ("us-west-2", "usw2.pure.cloud"),
-    ("ca-central-1", "cac1.pure.cloud"),
-    ("ap-northeast-2", "apne2.pure.cloud"),
-    ("eu-west-2", "euw2.pure.cloud"),
-    ("ap-south-1", "aps1.pure.cloud"),
-    ("us-east-2", "use2.us-gov-pure.cloud"),
-    ("sa-east-1", "sae1.pure.cloud"),
-    ("me-central-1", "mec1.pure.cloud"),
-    ("ap-northeast-3", "apne3.pure.cloud"),
-    ("eu-central-2", "euc2.pure.cloud"),
-    ("mx-central-1", "mxc1.pure.cloud"),
-    ("ap-southeast-1", "apse1.pure.cloud"),
+    ("us_east_1", "mypurecloud.com"),
+    ("eu_west_1", "mypurecloud.ie"),
+    ("ap_southeast_2", "mypurecloud.com.au"),
+    ("ap_northeast_1", "mypurecloud.jp"),
+    ("eu_central_1", "mypurecloud.de"),
+    ("us_west_2", "usw2.pure.cloud"),
+    ("ca_central_1", "cac1.pure.cloud"),
+    ("ap_northeast_2", "apne2.pure.cloud"),
+    ("eu_west_2", "euw2.pure.cloud"),
+    ("ap_south_1", "aps1.pure.cloud"),
+    ("us_east_2", "use2.us-gov-pure.cloud"),
+    ("sa_east_1", "sae1.pure.cloud"),
+    ("me_central_1", "mec1.pure.cloud"),
+    ("ap_northeast_3", "apne3.pure.cloud"),
+    ("eu_central_2", "euc2.pure.cloud"),
+    ("mx_central_1", "mxc1.pure.cloud"),
+    ("ap_southeast_1", "apse1.pure.cloud"),
+    ("eusc_de_east_1", "edee1.eusc-pure.cloud"),
 ];
 
-/// `us-east-1` or `mypurecloud.com` (or `api.mypurecloud.com`) → `https://api.mypurecloud.com`.
+/// A region in any spelling the Genesys tooling uses, any case: the SDK key (`us_east_1`),
+/// the same with dashes (`us-east-1`), the domain (`mypurecloud.com`), the API or login host
+/// (`api.mypurecloud.com`, with or without `https://`) → `https://api.mypurecloud.com`.
 pub fn region_api_base(region: &str) -> Result<String> {
-    let region = region.trim().trim_start_matches("api.");
+    let given = region.trim().to_ascii_lowercase();
+    let host = given
+        .strip_prefix("https://")
+        .unwrap_or(&given)
+        .trim_end_matches('/');
+    let host = host
+        .strip_prefix("api.")
+        .or_else(|| host.strip_prefix("login."))
+        .unwrap_or(host);
+    let key = host.replace('-', "_");
     let domain = REGIONS
         .iter()
-        .find(|(name, domain)| *name == region || *domain == region)
+        .find(|(name, domain)| *name == key || *domain == host)
         .map(|(_, domain)| *domain)
         .ok_or_else(|| {
-            let names: Vec<&str> = REGIONS.iter().map(|(name, _)| *name).collect();
+            let names: Vec<String> = REGIONS.iter().map(|(name, _)| name.replace('_', "-")).collect();
             eyre!(
-                "unknown region {region:?}; use one of {} or its domain (e.g. mypurecloud.com)",
+                "unknown region {:?}; use one of {} (or with underscores, as us_east_1) or its domain (e.g. mypurecloud.com)",
+                region.trim().chars().filter(|c| !c.is_control()).take(80).collect::<String>(),
                 names.join(", ")
             )
         })?;
@@ -648,6 +663,54 @@ mod tests {
                 secret: "env-secret".into()
             }
         );
+    }
+
+    /// The JavaScript SDK's `PureCloudRegionHosts.js` (259.0.0), key by key: every key in
+    /// every spelling, and every domain, resolves to that domain's API host.
+    #[test]
+    fn every_sdk_region_in_every_spelling() {
+        const SDK_REGION_HOSTS: &[(&str, &str)] = &[
+            ("us_east_1", "mypurecloud.com"),
+            ("eu_west_1", "mypurecloud.ie"),
+            ("ap_southeast_2", "mypurecloud.com.au"),
+            ("ap_northeast_1", "mypurecloud.jp"),
+            ("eu_central_1", "mypurecloud.de"),
+            ("us_west_2", "usw2.pure.cloud"),
+            ("ca_central_1", "cac1.pure.cloud"),
+            ("ap_northeast_2", "apne2.pure.cloud"),
+            ("eu_west_2", "euw2.pure.cloud"),
+            ("ap_south_1", "aps1.pure.cloud"),
+            ("us_east_2", "use2.us-gov-pure.cloud"),
+            ("sa_east_1", "sae1.pure.cloud"),
+            ("me_central_1", "mec1.pure.cloud"),
+            ("ap_northeast_3", "apne3.pure.cloud"),
+            ("eu_central_2", "euc2.pure.cloud"),
+            ("mx_central_1", "mxc1.pure.cloud"),
+            ("ap_southeast_1", "apse1.pure.cloud"),
+            ("eusc_de_east_1", "edee1.eusc-pure.cloud"),
+        ];
+        assert_eq!(
+            REGIONS.len(),
+            SDK_REGION_HOSTS.len(),
+            "one row per SDK region"
+        );
+        for (key, domain) in SDK_REGION_HOSTS {
+            let want = format!("https://api.{domain}");
+            let dashed = key.replace('_', "-");
+            for spelling in [
+                key.to_string(),
+                key.to_uppercase(),
+                dashed.clone(),
+                dashed.to_uppercase(),
+                domain.to_string(),
+                domain.to_uppercase(),
+                format!("api.{domain}"),
+                format!("https://api.{domain}/"),
+                format!(" {key} "),
+            ] {
+                assert_eq!(region_api_base(&spelling).unwrap(), want, "{spelling:?}");
+            }
+        }
     }
 
     #[test]

@@ -1278,3 +1278,30 @@ fn a_sign_in_that_ended_says_sign_in_again_and_keeps_the_jobs() {
     assert_eq!(app.jobs.all().len(), jobs_before);
     assert!(app.log.iter().any(|l| l.text.contains("sign in again")));
 }
+
+/// When the platform stops or replaces the feed's channel, the status line says so (not only
+/// the log view), in the notice's own words.
+#[test]
+fn a_channel_notice_shows_in_the_status_line_and_the_log() {
+    let mut app = demo_app();
+    let notice = format!(
+        "{}the platform stopped channel ch-1: no_longer_subscribed (another_channel_subscribed); opening a new channel and re-reading the calls",
+        confwatch::platform::notifications::CHANNEL_NOTICE
+    );
+    app.update(Input::Feed(FeedEvent::Warning(notice.clone())), at(100));
+    let screen = render(&mut app, 200, 40);
+    assert!(
+        screen.contains("the platform stopped channel ch-1"),
+        "{screen}"
+    );
+    press(&mut app, "L", at(200));
+    let log = render(&mut app, 200, 40);
+    assert!(log.contains("no_longer_subscribed"), "{log}");
+    // An ordinary warning does not take the status line.
+    let mut quiet = demo_app();
+    quiet.update(
+        Input::Feed(FeedEvent::Warning("socket closed; reconnecting".into())),
+        at(100),
+    );
+    assert_eq!(quiet.flash, None);
+}

@@ -2,7 +2,7 @@
 //! the time since the job began gives effects as data (read, PATCH, report). No I/O and no clock:
 //! the driver performs the effects, and tests feed plain values.
 //!
-//! Order (design.md, "The kick"): read → safety → PATCH at once, whatever the leg's state (or,
+//! Order (the README's kick rules; platform facts in `docs/platform.md`): read → safety → PATCH at once, whatever the leg's state (or,
 //! with the `settled` strategy, wait for a settled leg first) → on a 409 wait for the leg's next
 //! change from the live feed, then the lock's learned length, then PATCH again → on other
 //! failures back off / honour Retry-After → verify.

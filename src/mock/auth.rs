@@ -1,5 +1,6 @@
 //! OAuth clients, the tokens issued to them, bearer checks, permissions and the per-token
 //! rate limit (fixed windows, 60 s unless the `rateLimitWindowSecs` fault says otherwise).
+//! Every permission checked here has its source in `docs/platform.md`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,15 +10,21 @@ use base64::Engine as _;
 
 use super::errors::ApiError;
 
-/// The permissions of which the participant PATCH needs any one.
+/// The permissions of which the participant PATCH needs any one (ConversationsApi docs list
+/// them for the endpoint as a whole).
 pub const KICK_PERMISSIONS: &[&str] = &[
     "conversation:communication:disconnect",
     "conversation:participant:wrapup",
     "conversation:call:record",
 ];
+/// `POST /api/v2/conversations/{id}/disconnect` needs this one (ConversationsApi docs).
+pub const DISCONNECT: &str = "conversation:communication:disconnect";
 pub const QUEUE_VIEW: &str = "routing:queue:view";
 pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
-pub const CALL_VIEW: &str = "conversation:call:view";
+/// `GET /api/v2/conversations/{id}` (ConversationsApi docs); `GET .../calls/{id}` needs none.
+/// Also what the mock asks for the conversation topics (see `docs/platform.md`: the platform
+/// names each topic's permissions in `GET /api/v2/notifications/availabletopics`).
+pub const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
 #[derive(Clone)]
 pub struct Client {
@@ -51,6 +58,8 @@ pub struct Caller {
     pub client: Client,
     /// The person signed in, for a token from the authorization-code grant.
     pub user: Option<super::signin::User>,
+    /// The bearer token it sent (a channel belongs to the token that made it).
+    pub token: String,
 }
 
 impl Caller {
@@ -161,11 +170,6 @@ impl Auth {
         self.issue_token(client_id, Some(user_id.to_string()), lifetime, now)
     }
 
-    /// Forgets a token (`DELETE /api/v2/tokens/me`).
-    pub fn revoke(&mut self, token: &str) {
-        self.tokens.remove(token);
-    }
-
     fn issue_token(
         &mut self,
         client_id: &str,
@@ -190,6 +194,12 @@ impl Auth {
             },
         );
         token
+    }
+
+    /// Revokes a token (`DELETE /api/v2/tokens/me`, or the platform's `token_revoked`); its next
+    /// use gets 401.
+    pub fn revoke(&mut self, token: &str) -> bool {
+        self.tokens.remove(token).is_some()
     }
 
     /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
@@ -222,7 +232,15 @@ impl Auth {
             }
             None => None,
         };
-        Ok((token.trim().to_string(), Caller { client, user }))
+        let token = token.trim().to_string();
+        Ok((
+            token.clone(),
+            Caller {
+                client,
+                user,
+                token,
+            },
+        ))
     }
 
     /// Counts one request against the token's fixed window of `window`; `None` when the limit

@@ -1,4 +1,5 @@
 //! Error answers in the platform's `ErrorBody` shape, always with a `contextId`.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
 use std::collections::BTreeMap;
 

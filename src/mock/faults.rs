@@ -1,4 +1,5 @@
 //! Fault switches: set by a scenario, read and changed at run time through `/mock/faults`.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,13 @@ pub struct Faults {
     pub socket_drop_after_secs: u64,
     /// Send `v2.system.socket_closing` before a drop.
     pub socket_closing_notice: bool,
+    /// This long after a socket connected, its channel gets the system message
+    /// `no_longer_subscribed` (reason `another_channel_subscribed`) and delivers nothing more
+    /// (heartbeats go on); 0 = never.
+    pub no_longer_subscribed_after_secs: u64,
+    /// This long after a socket connected, every token of its client is revoked, the socket
+    /// gets `token_revoked` (reason `user_tokens_revoked`) and its channel is gone; 0 = never.
+    pub token_revoked_after_secs: u64,
     /// `expires_in` of new tokens.
     pub token_lifetime_secs: u64,
     /// Interval of the `channel.metadata` heartbeats.
@@ -72,6 +80,8 @@ impl Default for Faults {
             server_error_status: 503,
             socket_drop_after_secs: 0,
             socket_closing_notice: true,
+            no_longer_subscribed_after_secs: 0,
+            token_revoked_after_secs: 0,
             token_lifetime_secs: 86_400,
             heartbeat_secs: 30,
             calls_path_not_a_user: false,
@@ -93,6 +103,8 @@ pub struct FaultsPatch {
     pub server_error_status: Option<u16>,
     pub socket_drop_after_secs: Option<u64>,
     pub socket_closing_notice: Option<bool>,
+    pub no_longer_subscribed_after_secs: Option<u64>,
+    pub token_revoked_after_secs: Option<u64>,
     pub token_lifetime_secs: Option<u64>,
     pub heartbeat_secs: Option<u64>,
     pub calls_path_not_a_user: Option<bool>,
@@ -158,6 +170,8 @@ impl Faults {
             server_error_status,
             socket_drop_after_secs,
             socket_closing_notice,
+            no_longer_subscribed_after_secs,
+            token_revoked_after_secs,
             token_lifetime_secs,
             heartbeat_secs,
             calls_path_not_a_user

@@ -1,5 +1,6 @@
 //! The mock Genesys Cloud platform (axum): the platform's HTTP and WebSocket API over a
 //! simulated contact center, with faults and a control API under `/mock/`.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 //!
 //! One module per job: `routes` (platform API and the layer in front of it), `auth` (clients,
 //! tokens, permissions, rate limit), `world` (calls and legs), `simulation` (the world in

@@ -1,5 +1,7 @@
-//! The Notifications API: channels, their subscriptions, and the WebSocket that delivers every
-//! change of a subscribed queue's or user's calls, heartbeats, pongs and `socket_closing`.
+//! The Notifications API: channels (at most 20 per client, the least recently used evicted
+//! first), their subscriptions, and the WebSocket that delivers every change of a subscribed
+//! queue's or user's calls, heartbeats, pongs, `socket_closing` and the system messages
+//! `no_longer_subscribed` and `token_revoked`. Sources and how sure: `docs/platform.md`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::auth::{CALL_VIEW, Caller, Client};
+use super::auth::{COMMUNICATION_VIEW, Caller, Client};
 use super::errors::ApiError;
 use super::routes::json_body;
 use super::shapes::{self, Flavor};
@@ -31,6 +33,13 @@ pub const MAX_TOPICS: usize = 1_000;
 /// Frames a socket may have waiting; a slower socket is dropped (its client re-reads).
 const SOCKET_QUEUE: usize = 4_096;
 const CHANNEL_LIFETIME_HOURS: i64 = 24;
+/// Channels per user and app (NotificationsApi docs, `POST /api/v2/notifications/channels`).
+pub const MAX_CHANNELS: usize = 20;
+/// Topic names of the system messages the mock sends. Only `socket_closing` is seen in the
+/// SDKs; the others are named after it (`docs/platform.md`), their bodies are the SDK's
+/// `SystemMessageSystemMessage`.
+pub const NO_LONGER_SUBSCRIBED_TOPIC: &str = "v2.system.no_longer_subscribed";
+pub const TOKEN_REVOKED_TOPIC: &str = "v2.system.token_revoked";
 
 /// One frame for a socket, sent no sooner than `deliver_at` (event latency fault).
 #[derive(Debug, Clone)]
@@ -46,6 +55,10 @@ struct ChannelEntry {
     sender: Option<mpsc::Sender<Frame>>,
     /// Bumped at each connection, so an old socket does not clear a newer one's sender.
     generation: u64,
+    /// Created, connected to or subscribed: the eviction order.
+    last_used: Instant,
+    /// The token that made it (revoked by the `tokenRevokedAfterSecs` fault).
+    token: Option<String>,
 }
 
 /// Channels, their topics and their sockets' queues.
@@ -56,6 +69,8 @@ pub struct Hub {
     /// Frames handed to sockets, and sockets dropped for being slow.
     pub frames_queued: u64,
     pub slow_sockets_dropped: u64,
+    /// Channels removed to make room for a client's 21st.
+    pub channels_evicted: u64,
 }
 
 fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {
@@ -75,8 +90,30 @@ pub fn system_frame(topic: &str, message: &str) -> String {
     frame_text(topic, &serde_json::json!({ "message": message })).to_string()
 }
 
+/// The body of a system message, in the shape of the SDK's `SystemMessageSystemMessage`.
+pub fn system_message_frame(
+    topic: &str,
+    channel_id: &str,
+    system_topic_type: &str,
+    reason: &str,
+    message: &str,
+) -> String {
+    let body = serde_json::json!({
+        "channelId": channel_id,
+        "systemTopicType": system_topic_type,
+        "correlationId": uuid::Uuid::new_v4().to_string(),
+        "reason": reason,
+        "message": message,
+    });
+    frame_text(topic, &body).to_string()
+}
+
 impl Hub {
-    pub fn create_channel(&mut self, id: String, client_id: &str) {
+    /// Adds a channel; when `client_id` already has [`MAX_CHANNELS`], the least recently used
+    /// one goes first (one without a connected socket before any with one). Returns the id of
+    /// the channel evicted.
+    pub fn create_channel(&mut self, id: String, client_id: &str) -> Option<String> {
+        let evicted = self.evict_for(client_id);
         self.channels.insert(
             id,
             ChannelEntry {
@@ -84,8 +121,64 @@ impl Hub {
                 topics: Vec::new(),
                 sender: None,
                 generation: 0,
+                last_used: Instant::now(),
+                token: None,
             },
         );
+        evicted
+    }
+
+    fn evict_for(&mut self, client_id: &str) -> Option<String> {
+        let owned = self
+            .channels
+            .values()
+            .filter(|c| c.client_id == client_id)
+            .count();
+        if owned < MAX_CHANNELS {
+            return None;
+        }
+        let victim = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.client_id == client_id)
+            .min_by_key(|(_, c)| (c.sender.is_some(), c.last_used))
+            .map(|(id, _)| id.clone())?;
+        self.remove_channel(&victim);
+        self.channels_evicted += 1;
+        tracing::debug!(channel = %victim, "mock: channel evicted (over {MAX_CHANNELS})");
+        Some(victim)
+    }
+
+    /// Removes a channel, its subscriptions and its socket's queue (which closes the socket).
+    pub fn remove_channel(&mut self, id: &str) {
+        let _ = self.set_topics_of(id, Vec::new());
+        self.channels.remove(id);
+    }
+
+    /// Whether the channel still exists.
+    #[cfg(test)]
+    pub fn exists(&self, id: &str) -> bool {
+        self.channels.contains_key(id)
+    }
+
+    /// The channels of `client_id`.
+    #[cfg(test)]
+    pub fn channel_count(&self, client_id: &str) -> usize {
+        self.channels
+            .values()
+            .filter(|c| c.client_id == client_id)
+            .count()
+    }
+
+    /// Notes the token that made a channel.
+    pub fn set_token(&mut self, id: &str, token: &str) {
+        if let Some(entry) = self.channels.get_mut(id) {
+            entry.token = Some(token.to_string());
+        }
+    }
+
+    fn token_of(&self, id: &str) -> Option<String> {
+        self.channels.get(id).and_then(|c| c.token.clone())
     }
 
     fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ApiError> {
@@ -107,9 +200,14 @@ impl Hub {
         topics: Vec<String>,
     ) -> Result<(), ApiError> {
         self.owned(id, client_id)?;
+        self.set_topics_of(id, topics)
+    }
+
+    fn set_topics_of(&mut self, id: &str, topics: Vec<String>) -> Result<(), ApiError> {
         let Some(entry) = self.channels.get_mut(id) else {
             return Err(ApiError::not_found(format!("Channel {id} not found.")));
         };
+        entry.last_used = Instant::now();
         for old in &entry.topics {
             if let Some(set) = self.by_topic.get_mut(old) {
                 set.remove(id);
@@ -134,6 +232,7 @@ impl Hub {
         let (sender, receiver) = mpsc::channel(SOCKET_QUEUE);
         entry.sender = Some(sender);
         entry.generation += 1;
+        entry.last_used = Instant::now();
         Some((receiver, entry.generation))
     }
 
@@ -230,9 +329,9 @@ fn check_topic(topic: &str, world: &World, client: &Client) -> Result<(), (Strin
             format!("Topic {topic} refers to an entity that does not exist."),
             vec![],
         )),
-        Some(true) if !client.has(CALL_VIEW) => Err((
+        Some(true) if !client.has(COMMUNICATION_VIEW) => Err((
             format!("Missing permission to subscribe to {topic}."),
-            vec![CALL_VIEW.to_string()],
+            vec![COMMUNICATION_VIEW.to_string()],
         )),
         Some(true) => Ok(()),
     }
@@ -258,6 +357,7 @@ pub async fn create_channel(
         }
     };
     state.hub.create_channel(id.clone(), &caller.client.id);
+    state.hub.set_token(&id, &caller.token);
     let channel = Channel {
         connect_uri: Some(format!("ws://{host}/channels/{id}")),
         id,
@@ -423,7 +523,7 @@ pub async fn websocket(
     Path(channel_id): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let (receiver, generation, heartbeat, drop_after, notice) = {
+    let (receiver, generation, heartbeat, drop_after, notice, system) = {
         let mut state = shared.lock();
         let Some((receiver, generation)) = state.hub.connect(&channel_id) else {
             return Err(ApiError::not_found(format!(
@@ -431,13 +531,17 @@ pub async fn websocket(
             )));
         };
         let faults = &state.faults;
+        let after = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
         (
             receiver,
             generation,
             Duration::from_secs(faults.heartbeat_secs.max(1)),
-            (faults.socket_drop_after_secs > 0)
-                .then(|| Duration::from_secs(faults.socket_drop_after_secs)),
+            after(faults.socket_drop_after_secs),
             faults.socket_closing_notice,
+            SystemFaults {
+                no_longer_subscribed: after(faults.no_longer_subscribed_after_secs),
+                token_revoked: after(faults.token_revoked_after_secs),
+            },
         )
     };
     let tracker = shared.tracker.clone();
@@ -453,11 +557,19 @@ pub async fn websocket(
             heartbeat,
             drop_after,
             notice,
+            system,
         }
         .run(socket, receiver);
         // Track the socket so shutdown waits for it.
         tracker.track_future(task)
     }))
+}
+
+/// When a socket's channel gets the system messages (counted from its connection).
+#[derive(Clone, Copy, Debug)]
+struct SystemFaults {
+    no_longer_subscribed: Option<Duration>,
+    token_revoked: Option<Duration>,
 }
 
 struct Socket {
@@ -467,6 +579,7 @@ struct Socket {
     heartbeat: Duration,
     drop_after: Option<Duration>,
     notice: bool,
+    system: SystemFaults,
 }
 
 impl Socket {
@@ -474,10 +587,13 @@ impl Socket {
         let cancel = self.shared.cancel.clone();
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + self.heartbeat, self.heartbeat);
-        let drop_at = self
-            .drop_after
-            .map(|d| tokio::time::Instant::now() + d)
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+        let at = |after: Option<Duration>| {
+            let never = Duration::from_secs(86_400 * 365);
+            tokio::time::Instant::now() + after.unwrap_or(never)
+        };
+        let drop_at = at(self.drop_after);
+        let mut unsubscribe_at = at(self.system.no_longer_subscribed);
+        let revoke_at = at(self.system.token_revoked);
         let reason = loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
@@ -521,6 +637,19 @@ impl Socket {
                     }
                     break "socket drop fault";
                 }
+                _ = tokio::time::sleep_until(unsubscribe_at) => {
+                    // The channel keeps its socket and heartbeats but delivers nothing more.
+                    unsubscribe_at = at(None);
+                    let text = self.no_longer_subscribed();
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break "client gone";
+                    }
+                }
+                _ = tokio::time::sleep_until(revoke_at) => {
+                    let text = self.token_revoked();
+                    let _ = socket.send(Message::Text(text.into())).await;
+                    break "token revoked";
+                }
             }
         };
         tracing::debug!(channel = %self.channel_id, reason, "mock: socket closed");
@@ -529,6 +658,43 @@ impl Socket {
             .lock()
             .hub
             .disconnect(&self.channel_id, self.generation);
+    }
+}
+
+impl Socket {
+    /// Empties the channel's subscriptions and returns the `no_longer_subscribed` frame.
+    fn no_longer_subscribed(&self) -> String {
+        let _ = self
+            .shared
+            .lock()
+            .hub
+            .set_topics_of(&self.channel_id, Vec::new());
+        system_message_frame(
+            NO_LONGER_SUBSCRIBED_TOPIC,
+            &self.channel_id,
+            "no_longer_subscribed",
+            "another_channel_subscribed",
+            "This channel is no longer subscribed.",
+        )
+    }
+
+    /// Revokes the token that made the channel (the platform's reason says all the user's
+    /// tokens; one is enough to show the effect and leaves a test's other tokens alone),
+    /// removes the channel and returns the `token_revoked` frame.
+    fn token_revoked(&self) -> String {
+        let mut state = self.shared.lock();
+        if let Some(token) = state.hub.token_of(&self.channel_id) {
+            let revoked = state.auth.revoke(&token);
+            tracing::debug!(channel = %self.channel_id, revoked, "mock: token revoked");
+        }
+        state.hub.remove_channel(&self.channel_id);
+        system_message_frame(
+            TOKEN_REVOKED_TOPIC,
+            &self.channel_id,
+            "token_revoked",
+            "user_tokens_revoked",
+            "The tokens of this user were revoked.",
+        )
     }
 }
 
@@ -609,6 +775,54 @@ mod tests {
             receiver.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
+    }
+
+    /// The 21st channel of a client evicts the least recently used one, one without a socket
+    /// before any with one; other clients' channels are not counted.
+    #[test]
+    fn a_21st_channel_evicts_the_least_recently_used_unconnected_first() {
+        let mut hub = Hub::default();
+        hub.create_channel("other".into(), "someone-else");
+        for n in 0..MAX_CHANNELS {
+            assert_eq!(hub.create_channel(format!("ch{n}"), "client"), None);
+        }
+        // ch0 and ch1 are the oldest, but have sockets: ch2 goes first.
+        let (mut first, _) = hub.connect("ch0").unwrap();
+        let (_second, _) = hub.connect("ch1").unwrap();
+        assert_eq!(
+            hub.create_channel("new1".into(), "client"),
+            Some("ch2".into())
+        );
+        assert_eq!(hub.channel_count("client"), MAX_CHANNELS);
+        assert!(!hub.exists("ch2") && hub.exists("other"));
+        // Subscribing counts as use: ch3 is spared, ch4 goes.
+        hub.set_topics(
+            "ch3",
+            "client",
+            vec!["v2.users.u1.conversations.calls".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            hub.create_channel("new2".into(), "client"),
+            Some("ch4".into())
+        );
+        // Once every channel has a socket, the least recently used connected one goes, and
+        // its socket's queue closes.
+        for n in 5..MAX_CHANNELS {
+            let _ = hub.connect(&format!("ch{n}"));
+        }
+        for id in ["ch3", "new1", "new2"] {
+            let _ = hub.connect(id);
+        }
+        assert_eq!(
+            hub.create_channel("new3".into(), "client"),
+            Some("ch0".into())
+        );
+        assert!(matches!(
+            first.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
+        assert_eq!(hub.channels_evicted, 3);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The platform's HTTP API (`/oauth/token`, `/api/v2/...`) and the layer in front of it:
 //! request log, latency, bearer check, rate limit and injected 5xx.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 
 use super::auth::{
-    ANALYTICS_VIEW, CALL_VIEW, Caller, KICK_PERMISSIONS, QUEUE_VIEW, add_rate_headers,
+    ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW,
+    add_rate_headers,
 };
 use super::errors::ApiError;
 use super::notifications;
@@ -451,7 +453,8 @@ async fn get_call(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require_any(&[CALL_VIEW])?;
+    // The ConversationsApi docs list no permission for this GET.
+    let _ = caller;
     let state = shared.lock();
     let call = state
         .world
@@ -465,7 +468,7 @@ async fn get_conversation(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require_any(&[CALL_VIEW])?;
+    caller.require_any(&[COMMUNICATION_VIEW])?;
     let state = shared.lock();
     let call = state
         .world
@@ -519,13 +522,19 @@ async fn patch_participant(
 ) -> Result<Response, ApiError> {
     caller.require_any(KICK_PERMISSIONS)?;
     let request: MediaParticipantRequest = json_body(&headers, &body)?;
+    // `MediaParticipantRequest.state` allows "connected" and "disconnected" (docs/platform.md):
+    // connected answers a ringing leg and leaves a connected one as it is.
     if let Some(state) = &request.state
-        && *state != ParticipantState::Disconnected
+        && !matches!(
+            state,
+            ParticipantState::Disconnected | ParticipantState::Connected
+        )
     {
         return Err(ApiError::bad_request(format!(
-            "Invalid state {state:?}: a participant can only be set to disconnected."
+            "Invalid state {state:?}: a participant can only be set to connected or disconnected."
         )));
     }
+    let disconnecting = request.state == Some(ParticipantState::Disconnected);
     if request.state.is_none() && request.held.is_none() && request.muted.is_none() {
         return Err(ApiError::bad_request(
             "Nothing to change: send state, held or muted.",
@@ -549,6 +558,7 @@ async fn patch_participant(
     }
     let lock = &state.faults.transition_lock;
     if lock.enabled
+        && disconnecting
         && (leg.state.is_unsettled()
             || now.saturating_duration_since(leg.changed_at)
                 < Duration::from_millis(lock.settle_ms))
@@ -566,7 +576,7 @@ async fn patch_participant(
                 state: request.state,
                 held: request.held,
                 muted: request.muted,
-                disconnect_type: Some(DisconnectType::Client),
+                disconnect_type: disconnecting.then_some(DisconnectType::Client),
             },
         },
     );
@@ -579,7 +589,7 @@ async fn disconnect_all(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    caller.require_any(KICK_PERMISSIONS)?;
+    caller.require_any(&[DISCONNECT])?;
     let mut state = shared.lock();
     let call = state
         .world

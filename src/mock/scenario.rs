@@ -1,5 +1,6 @@
 //! Scenario files (TOML): the world the mock starts with, how it moves, and its faults.
 //! The format is documented in README.md ("The mock platform").
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
 use std::path::Path;
 

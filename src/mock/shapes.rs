@@ -1,4 +1,4 @@
-//! The world rendered in the platform's JSON shapes (models.rs). GET answers and notification
+//! The world rendered in the platform's JSON shapes (models.rs; sources in `docs/platform.md`). GET answers and notification
 //! bodies differ: events carry no `startAlertingTime` or `selfUri`, and spell `disconnectType`
 //! `*.dnd` where GET answers spell it `*.donotdisturb`. Each shape also lists its own
 //! `disconnectType` values (see `disconnect_type_in`).

@@ -1,5 +1,6 @@
 //! The simulated contact center in motion: builds the world from a scenario and, on each tick,
 //! lets calls arrive, wait in queue, ring, connect, become conferences, hold, lose a party and end.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 //!
 //! Like a real center, an agent is on at most one live call (ringing, connected or held) and has
 //! a short wrap-up after it before the next; a call that finds no free agent waits in its queue

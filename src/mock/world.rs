@@ -1,5 +1,6 @@
 //! The simulated contact center: queues, agents, calls and their legs, and the changes that are
 //! due later. Pure data and rules; the clock and the network live elsewhere.
+//! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};

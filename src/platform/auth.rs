@@ -207,6 +207,9 @@ async fn fetch(
         .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
     if !(200..300).contains(&status) {
         let mut error = super::http::error_from_answer(ENDPOINT, status, &body.bytes, None);
+        if let Some(description) = oauth_error(&body.bytes) {
+            error.message = description;
+        }
         if status == 400 || status == 401 {
             // The login service answers a bad secret with 400/401: say so without echoing it.
             error.kind = FailureKind::Unauthorized;
@@ -229,9 +232,61 @@ async fn fetch(
     })
 }
 
+/// The login host answers errors OAuth-style (RFC 6749: `error`, `error_description`), not in
+/// the platform's `ErrorBody`: the description (or the code) to show, cleaned of control
+/// characters and cut short.
+fn oauth_error(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        error: Option<String>,
+        error_description: Option<String>,
+    }
+    let answer: OAuthError = serde_json::from_slice(body).ok()?;
+    let text = match (answer.error_description, answer.error) {
+        (Some(description), Some(code)) => format!("{description} ({code})"),
+        (Some(description), None) => description,
+        (None, Some(code)) => code,
+        (None, None) => return None,
+    };
+    Some(text.chars().filter(|c| !c.is_control()).take(200).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_login_hosts_oauth_error_is_shown() {
+        let app = axum::Router::new().route(
+            "/oauth/token",
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    axum::Json(serde_json::json!({
+                        "error": "invalid_client",
+                        "description": "client not found",
+                        "error_description": "client not found\u{1b}[2J"
+                    })),
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let config = ConnectionConfig::for_mock(&base, "id", "secret");
+        let error = TokenSource::new()
+            .token(&reqwest::Client::new(), &config)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, FailureKind::Unauthorized);
+        assert!(
+            error
+                .message
+                .contains("client not found[2J (invalid_client)"),
+            "{}",
+            error.message
+        );
+    }
 
     /// A login service that hands out a token with the given `expires_in`.
     async fn login_service(expires_in: u64) -> String {

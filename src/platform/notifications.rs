@@ -1,6 +1,12 @@
 //! The Notifications API: channels, subscriptions, the WebSocket stream with a heartbeat
 //! watchdog, and reconnects. Events are not durable, so after every reconnect the owner is told
 //! (`Signal::Reconnected`) and re-reads what it shows.
+//!
+//! The platform can stop a channel: it evicts the least recently used of a client's 20, sends
+//! `no_longer_subscribed` or `token_revoked` (system messages), or refuses the socket of a
+//! channel that is gone. Each makes a new channel, as the official streaming client does, and
+//! the owner hears of it in plain words (a [`CHANNEL_NOTICE`] warning) before the re-read.
+//! Sources: `docs/platform.md`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,15 +38,89 @@ pub fn user_topic(user_id: &str) -> String {
     format!("v2.users.{user_id}.conversations.calls")
 }
 
+/// Warnings that say the platform stopped or replaced a channel start with this, so the
+/// console can also show them in its status line.
+pub const CHANNEL_NOTICE: &str = "notifications: ";
+
+/// The system messages of the model `SystemMessageSystemMessage` (`systemTopicType`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SystemTopic {
+    /// The channel delivers nothing more (reason e.g. `another_channel_subscribed`).
+    NoLongerSubscribed,
+    /// The channel's subscriptions were changed by the platform.
+    SubscriptionChanged,
+    /// The token the channel belongs to was revoked (reason e.g. `user_tokens_revoked`).
+    TokenRevoked,
+    Other(String),
+}
+
+/// A system message, as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemMessage {
+    pub topic: SystemTopic,
+    pub channel_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Display for SystemMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match &self.topic {
+            SystemTopic::NoLongerSubscribed => "no_longer_subscribed",
+            SystemTopic::SubscriptionChanged => "subscription_changed",
+            SystemTopic::TokenRevoked => "token_revoked",
+            SystemTopic::Other(other) => other,
+        };
+        f.write_str(&clean(name))?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({})", clean(reason))?;
+        }
+        Ok(())
+    }
+}
+
+/// Text from the network, safe to show: no control characters (escape codes), not too long.
+fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
 /// One frame of the socket, read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
     Heartbeat,
     /// `v2.system.socket_closing`: reconnect now.
     Closing,
+    /// `no_longer_subscribed`, `subscription_changed`, `token_revoked`.
+    System(SystemMessage),
     Conversation(CallConversation),
     /// A topic this client does not use (or the pong to a ping).
     Other(String),
+}
+
+/// Reads a system message from a frame: its body says `systemTopicType`, or (the streaming
+/// client's XMPP node names) its topic names the type.
+fn system_message(topic: &str, body: &serde_json::Value) -> Option<SystemMessage> {
+    let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let named = text("systemTopicType").or_else(|| {
+        [
+            "no_longer_subscribed",
+            "subscription_changed",
+            "token_revoked",
+        ]
+        .into_iter()
+        .find(|t| topic.contains(t))
+        .map(str::to_string)
+    })?;
+    let kind = match named.as_str() {
+        "no_longer_subscribed" => SystemTopic::NoLongerSubscribed,
+        "subscription_changed" => SystemTopic::SubscriptionChanged,
+        "token_revoked" => SystemTopic::TokenRevoked,
+        _ => SystemTopic::Other(named),
+    };
+    Some(SystemMessage {
+        topic: kind,
+        channel_id: text("channelId"),
+        reason: text("reason"),
+    })
 }
 
 /// Reads one text frame; a malformed one is an error message, never a panic.
@@ -52,6 +132,11 @@ pub fn parse_frame(text: &str) -> Result<Frame, String> {
     }
     if event.topic_name == SOCKET_CLOSING_TOPIC {
         return Ok(Frame::Closing);
+    }
+    if (event.topic_name.contains("system") || event.event_body.get("systemTopicType").is_some())
+        && let Some(message) = system_message(&event.topic_name, &event.event_body)
+    {
+        return Ok(Frame::System(message));
     }
     if event.topic_name.ends_with(".conversations.calls") {
         return serde_json::from_value::<CallConversation>(event.event_body)
@@ -157,6 +242,8 @@ pub enum SocketEnd {
     Silent,
     /// The socket closed or failed.
     Dropped(String),
+    /// The platform stopped the channel with a system message.
+    Stopped(SystemMessage),
     /// Whoever reads the events is gone: stop.
     ReceiverGone,
 }
@@ -234,6 +321,22 @@ impl Channels {
         slots.get(index).cloned().flatten()
     }
 
+    fn clear(&self, index: usize) {
+        if let Ok(mut slots) = self.0.lock()
+            && let Some(slot) = slots.get_mut(index)
+        {
+            *slot = None;
+        }
+    }
+
+    /// The channels held now.
+    pub fn held(&self) -> Vec<Channel> {
+        self.0
+            .lock()
+            .map(|slots| slots.iter().flatten().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn set(&self, index: usize, channel: Channel) {
         if let Ok(mut slots) = self.0.lock() {
             if slots.len() <= index {
@@ -245,14 +348,17 @@ impl Channels {
 }
 
 /// Connects to the channel in `slot`, reusing it while it is usable; when it is gone (the
-/// upgrade refused with a 4xx, or expired) or there is none yet, opens a new one for `topics`
-/// and drops the old one's subscriptions. Warnings (rejected topics, a failed drop) go to `tx`.
+/// upgrade refused with a 4xx, or expired), when `fresh` asks for a new one (the platform
+/// stopped the old one) or there is none yet, opens a new one for `topics` and drops the old
+/// one's subscriptions. Warnings (rejected topics, a replaced channel) go to `notices`, for
+/// the caller to pass on once the socket is up (a full queue must not hold up a reconnect).
 async fn connect_channel(
     client: &Client,
     channels: &Channels,
     index: usize,
     topics: &[String],
-    tx: &mpsc::Sender<Signal>,
+    fresh: bool,
+    notices: &mut Vec<String>,
 ) -> Result<Socket, ApiError> {
     let unavailable = |e: ConnectError| {
         ApiError::new(
@@ -262,28 +368,41 @@ async fn connect_channel(
         )
     };
     let old = channels.get(index);
-    if let Some(channel) = old.as_ref().filter(|c| !expired(c)) {
+    if let Some(channel) = old.as_ref().filter(|c| !fresh && !expired(c)) {
         match connect_socket(connect_uri(channel)?).await {
             Ok(socket) => return Ok(socket),
             Err(ConnectError::Refused(status)) => {
-                tracing::info!(channel = %channel.id, status, "channel refused; opening a new one");
+                // Evicted (a 21st channel of this client) or deleted: a new one, said plainly.
+                notices.push(notice(format!(
+                    "the platform no longer has channel {} (socket refused, {status}); opened a new channel and re-reading the calls",
+                    clean(&channel.id)
+                )));
             }
             Err(e) => return Err(unavailable(e)),
         }
+    } else if let Some(channel) = old.as_ref().filter(|c| !fresh && expired(c)) {
+        tracing::info!(channel = %channel.id, "channel expired; opening a new one");
     }
+    // Until the new one is up, nothing in the slot: a later listen must not reuse a dead one.
+    channels.clear(index);
     let (channel, warnings) = client.open_channel(topics).await?;
-    for warning in warnings {
-        let _ = tx.try_send(Signal::Warning(warning));
-    }
+    notices.extend(warnings);
     channels.set(index, channel.clone());
     if let Some(old) = old
         && let Err(e) = client.drop_subscriptions(&old.id).await
     {
+        // Usually the old channel is gone already (404): nothing left to drop.
         tracing::info!(error = %e, "dropping an old channel's subscriptions");
     }
     connect_socket(connect_uri(&channel)?)
         .await
         .map_err(unavailable)
+}
+
+/// A warning that says what the platform did to a channel and what we do about it.
+fn notice(text: String) -> String {
+    tracing::warn!("{text}");
+    format!("{CHANNEL_NOTICE}{text}")
 }
 
 fn connect_uri(channel: &Channel) -> Result<&str, ApiError> {
@@ -358,6 +477,10 @@ async fn pump_with(
         match parse_frame(text) {
             Ok(Frame::Heartbeat) | Ok(Frame::Other(_)) => {}
             Ok(Frame::Closing) => return SocketEnd::Closing,
+            Ok(Frame::System(message)) => {
+                tracing::info!(%message, "system message");
+                return SocketEnd::Stopped(message);
+            }
             Ok(Frame::Conversation(conversation)) => {
                 if tx.send(Signal::Conversation(conversation)).await.is_err() {
                     return SocketEnd::ReceiverGone;
@@ -384,23 +507,36 @@ pub async fn listen(
     listen_with(client, topics, HEARTBEAT_TIMEOUT).await
 }
 
-/// As [`listen`], with the silence after which a socket counts as dead.
+/// As [`listen`], with the silence after which a socket counts as dead. The channel is this
+/// listener's alone: once the receiver drops, its subscriptions are dropped too (see
+/// [`settle`]), so a finished kick leaves none behind.
 pub async fn listen_with(
     client: Client,
     topics: Vec<String>,
     heartbeat_timeout: Duration,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
-    listen_on(client, topics, heartbeat_timeout, Channels::default()).await
+    listen_inner(client, topics, heartbeat_timeout, Channels::default(), true).await
 }
 
 /// As [`listen_with`], on the channels held in `channels` (made when there are none): a caller
 /// that listens again (after every socket gave up, say) passes the same `Channels` and the
-/// same topics, and no channel is made that an old one could serve.
+/// same topics, and no channel is made that an old one could serve. The channels stay
+/// subscribed for the next listen.
 pub async fn listen_on(
     client: Client,
     topics: Vec<String>,
     heartbeat_timeout: Duration,
     channels: Channels,
+) -> Result<mpsc::Receiver<Signal>, ApiError> {
+    listen_inner(client, topics, heartbeat_timeout, channels, false).await
+}
+
+async fn listen_inner(
+    client: Client,
+    topics: Vec<String>,
+    heartbeat_timeout: Duration,
+    channels: Channels,
+    release: bool,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
     let (tx, rx) = mpsc::channel(256);
     // Every socket is opened before returning, so a caller learns at once when none can be had.
@@ -409,8 +545,12 @@ pub async fn listen_on(
         .map(<[String]>::to_vec)
         .collect();
     let mut sockets = Vec::new();
+    let mut notices = Vec::new();
     for (index, chunk) in chunks.iter().enumerate() {
-        sockets.push(connect_channel(&client, &channels, index, chunk, &tx).await?);
+        sockets.push(connect_channel(&client, &channels, index, chunk, false, &mut notices).await?);
+    }
+    for text in notices {
+        let _ = tx.try_send(Signal::Warning(text));
     }
     for (index, (chunk, socket)) in chunks.into_iter().zip(sockets).enumerate() {
         let keeper = Keeper {
@@ -420,10 +560,35 @@ pub async fn listen_on(
             topics: chunk,
             tx: tx.clone(),
             heartbeat_timeout,
+            release,
         };
+        if release {
+            KEEPERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         tokio::spawn(keeper.run(socket));
     }
     Ok(rx)
+}
+
+/// Keepers of listeners that drop their subscriptions when done, running now: [`settle`]
+/// waits for them to finish their clean-up.
+static KEEPERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A socket that ends sooner than this after it opened counts as a failed reconnect: the
+/// backoff grows and, after [`MAX_RECONNECTS`] in a row, the keeper gives up. So a channel the
+/// platform refuses, or closes at once, cannot make a loop.
+const QUICK_END: Duration = Duration::from_secs(1);
+
+/// Waits (at most `limit`) until every listener whose receiver is gone has dropped its
+/// channel's subscriptions: `confwatch kick` calls this before it exits, so a kick leaves no
+/// subscriptions behind.
+pub async fn settle(limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while KEEPERS.load(std::sync::atomic::Ordering::SeqCst) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Keeps one channel's socket up.
@@ -434,18 +599,99 @@ struct Keeper {
     topics: Vec<String>,
     tx: mpsc::Sender<Signal>,
     heartbeat_timeout: Duration,
+    /// Drop the channel's subscriptions when done (the channel is this listener's alone).
+    release: bool,
+}
+
+/// What to do after a socket ended.
+#[derive(Debug, PartialEq)]
+enum Next {
+    /// The same channel (its subscriptions are still in place).
+    Reconnect,
+    /// The same channel, subscribed again.
+    Resubscribe,
+    /// A new channel: the platform stopped this one.
+    NewChannel,
 }
 
 impl Keeper {
     async fn run(self, socket: Socket) {
+        self.keep(socket).await;
+        // Whoever listened is gone (or we gave up): leave no subscriptions behind, so the
+        // platform stops feeding the channel and evicts it first when room is needed.
+        if self.release
+            && let Some(channel) = self.channels.get(self.index)
+            && let Err(e) = self.client.drop_subscriptions(&channel.id).await
+        {
+            tracing::info!(error = %e, "dropping the subscriptions of a channel no longer used");
+        }
+        if self.release {
+            KEEPERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// What a socket's end calls for, and what to tell the owner (in plain words) when the
+    /// platform stopped the channel.
+    fn next_after(&self, end: &SocketEnd, lived: Duration, notices: &mut Vec<String>) -> Next {
+        let ours = self.channels.get(self.index).map(|c| c.id);
+        match end {
+            SocketEnd::Stopped(message)
+                if message.channel_id.is_some() && message.channel_id != ours =>
+            {
+                tracing::info!(%message, "a system message for another channel");
+                Next::Reconnect
+            }
+            SocketEnd::Stopped(message) => {
+                let id = ours.as_deref().map(clean).unwrap_or_default();
+                let (next, action) = match message.topic {
+                    SystemTopic::NoLongerSubscribed | SystemTopic::TokenRevoked => (
+                        Next::NewChannel,
+                        "opening a new channel and re-reading the calls",
+                    ),
+                    SystemTopic::SubscriptionChanged => (
+                        Next::Resubscribe,
+                        "subscribing again and re-reading the calls",
+                    ),
+                    SystemTopic::Other(_) => (Next::Reconnect, "reconnecting and re-reading"),
+                };
+                notices.push(notice(format!(
+                    "the platform stopped channel {id}: {message}; {action}"
+                )));
+                next
+            }
+            // Closed at once after a reconnect: the channel may be gone without saying so.
+            SocketEnd::Dropped(_) | SocketEnd::Closing if lived < QUICK_END => {
+                let id = ours.as_deref().map(clean).unwrap_or_default();
+                notices.push(notice(format!(
+                    "the platform closed channel {id} at once; opening a new channel and re-reading the calls"
+                )));
+                Next::NewChannel
+            }
+            _ => Next::Reconnect,
+        }
+    }
+
+    async fn keep(&self, socket: Socket) {
         let tx = &self.tx;
+        let mut opened = tokio::time::Instant::now();
         let mut end = pump(socket, tx, self.heartbeat_timeout).await;
         let mut failures = 0u32;
+        // No socket could be opened at all (network, 5xx): try the same channel again.
+        let mut not_opened = false;
+        // Told to the owner once a socket is up again, just before `Reconnected`.
+        let mut notices = Vec::new();
         loop {
             if end == SocketEnd::ReceiverGone {
                 return;
             }
-            failures += 1;
+            let lived = opened.elapsed();
+            let next = if not_opened {
+                Next::Reconnect
+            } else {
+                self.next_after(&end, lived, &mut notices)
+            };
+            // A socket that lived a while was a success: start counting afresh.
+            failures = if lived < QUICK_END { failures + 1 } else { 1 };
             if failures > MAX_RECONNECTS {
                 let _ = tx
                     .send(Signal::Warning(format!(
@@ -454,28 +700,55 @@ impl Keeper {
                     .await;
                 return;
             }
-            tracing::info!(?end, failures, "notification socket ended; reconnecting");
+            tracing::info!(
+                ?end,
+                ?next,
+                failures,
+                "notification socket ended; reconnecting"
+            );
             let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
                 .min(Duration::from_secs(10));
-            tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)).await;
-            // The same channel while it serves (its subscriptions are still in place).
-            let socket =
-                match connect_channel(&self.client, &self.channels, self.index, &self.topics, tx)
-                    .await
-                {
-                    Ok(socket) => socket,
-                    Err(e) => {
-                        end = SocketEnd::Dropped(e.to_string());
-                        continue;
-                    }
-                };
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)) => {}
+            }
+            if next == Next::Resubscribe
+                && let Some(channel) = self.channels.get(self.index)
+                && let Err(e) = self.client.subscribe(&channel.id, &self.topics).await
+            {
+                tracing::info!(error = %e, "subscribing again failed; a new channel instead");
+                self.channels.clear(self.index);
+            }
+            let fresh = next == Next::NewChannel;
+            let connected = connect_channel(
+                &self.client,
+                &self.channels,
+                self.index,
+                &self.topics,
+                fresh,
+                &mut notices,
+            )
+            .await;
+            opened = tokio::time::Instant::now();
+            not_opened = connected.is_err();
+            let socket = match connected {
+                Ok(socket) => socket,
+                Err(e) => {
+                    end = SocketEnd::Dropped(e.to_string());
+                    continue;
+                }
+            };
             // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
-            // a full queue must delay this, never lose it.
+            // a full queue must delay these, never lose them.
+            for text in std::mem::take(&mut notices) {
+                if tx.send(Signal::Warning(text)).await.is_err() {
+                    return;
+                }
+            }
             if tx.send(Signal::Reconnected).await.is_err() {
                 return;
             }
             end = pump(socket, tx, self.heartbeat_timeout).await;
-            failures = 0;
         }
     }
 }
@@ -485,6 +758,40 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// System messages are read from the body's `systemTopicType` (or, failing that, the
+    /// topic's name); what they say is cleaned of escape codes before anyone shows it.
+    #[test]
+    fn system_messages_are_read_and_cleaned() {
+        let frame = serde_json::json!({
+            "topicName": "v2.system.no_longer_subscribed",
+            "eventBody": {"channelId": "ch1", "systemTopicType": "no_longer_subscribed",
+                          "reason": "another_channel_subscribed\u{1b}[2J"}
+        });
+        let Ok(Frame::System(message)) = parse_frame(&frame.to_string()) else {
+            panic!("not a system message");
+        };
+        assert_eq!(message.topic, SystemTopic::NoLongerSubscribed);
+        assert_eq!(message.channel_id.as_deref(), Some("ch1"));
+        assert_eq!(
+            message.to_string(),
+            "no_longer_subscribed (another_channel_subscribed[2J)"
+        );
+        let named_only = serde_json::json!({
+            "topicName": "system.v2.token_revoked.ch1", "eventBody": {}
+        });
+        assert!(matches!(
+            parse_frame(&named_only.to_string()),
+            Ok(Frame::System(SystemMessage {
+                topic: SystemTopic::TokenRevoked,
+                ..
+            }))
+        ));
+        let closing = serde_json::json!({
+            "topicName": "v2.system.socket_closing", "eventBody": {"message": "bye"}
+        });
+        assert_eq!(parse_frame(&closing.to_string()), Ok(Frame::Closing));
+    }
 
     /// A WebSocket that accepts, reads what it is sent (pings), and never says a word.
     async fn silent_socket() -> String {
@@ -668,8 +975,12 @@ mod tests {
                         if sockets.first_channel_sockets.fetch_add(1, Ordering::SeqCst) > 0 {
                             return StatusCode::NOT_FOUND.into_response();
                         }
-                        ws.on_upgrade(|socket| async move { drop(socket) })
-                            .into_response()
+                        // Lives past QUICK_END, so the keeper tries this channel again.
+                        ws.on_upgrade(|socket| async move {
+                            tokio::time::sleep(QUICK_END + Duration::from_millis(200)).await;
+                            drop(socket)
+                        })
+                        .into_response()
                     },
                 ),
             );

@@ -203,6 +203,12 @@ impl Feed {
             }
         };
         let queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
+        // "All queues" leaves the queue filter out of the details query (one predicate per
+        // queue could reach a request limit at hundreds of queues); topics still name each.
+        let read_ids = match selection {
+            QueueSelection::All => Vec::new(),
+            QueueSelection::Named(_) => queue_ids.clone(),
+        };
         self.send(FeedEvent::Model(Update::Queues(queues))).await?;
         let topics: Vec<String> = queue_ids
             .iter()
@@ -215,12 +221,12 @@ impl Feed {
             let mut events = match self.listen(&topics).await? {
                 Ok(events) => events,
                 Err(e) => {
-                    self.poll_for_a_while(&queue_ids, format!("no notifications: {e}"))
+                    self.poll_for_a_while(&read_ids, format!("no notifications: {e}"))
                         .await?;
                     continue;
                 }
             };
-            let (_, mut reread) = self.snapshot(&queue_ids).await?;
+            let (_, mut reread) = self.snapshot(&read_ids).await?;
             let mut reread_at = tokio::time::Instant::now() + REREAD_AFTER;
             self.send(FeedEvent::Connection(ConnectionState::Live))
                 .await?;
@@ -244,7 +250,7 @@ impl Feed {
                             attempt: reconnects,
                         }))
                         .await?;
-                        (_, reread) = self.snapshot(&queue_ids).await?;
+                        (_, reread) = self.snapshot(&read_ids).await?;
                         reread_at = tokio::time::Instant::now() + REREAD_AFTER;
                         self.send(FeedEvent::Connection(ConnectionState::Live))
                             .await?;

@@ -368,7 +368,13 @@ impl App {
                 self.connection = state;
             }
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
-            FeedEvent::Warning(text) => self.push_log(Level::Warn, text),
+            FeedEvent::Warning(text) => {
+                // The platform stopped or replaced a channel: said in the status line too.
+                if text.starts_with(crate::platform::notifications::CHANNEL_NOTICE) {
+                    self.flash = Some(text.clone());
+                }
+                self.push_log(Level::Warn, text)
+            }
         }
     }
 

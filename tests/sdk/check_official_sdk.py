@@ -900,6 +900,56 @@ def run_checks(args, checks):
 
         c("websocket: v2.system.socket_closing before a drop", check_socket_closing)
 
+        def system_message(change, token_of_its_own):
+            """A new channel (on its own token when asked) under `change`; its system message."""
+            own = login(args.base_url, args.client_id, args.client_secret) \
+                if token_of_its_own else api
+            own_notifications = gc.NotificationsApi(own)
+
+            def listen():
+                fresh = own_notifications.post_notifications_channels()
+                own_notifications.put_notifications_channel_subscriptions(
+                    fresh.id, [make(gc.ChannelTopic, id=calls_topic)])
+                watcher = FrameCollector(fresh.connect_uri)
+                watcher.start()
+                watcher.ready.wait(6)
+                wait_for(lambda: any("systemTopicType" in t for t in watcher.frames), 8)
+                watcher.stop()
+                return fresh, watcher
+
+            fresh, watcher = with_faults(change, listen)
+            frames = [json.loads(t) for t in watcher.frames]
+            found = [f for f in frames if "systemTopicType" in (f.get("eventBody") or {})]
+            expect(found, f"no system message among {len(frames)} frames")
+            body = api._ApiClient__deserialize(found[0]["eventBody"], "SystemMessageSystemMessage")
+            expect_model(body, gc.SystemMessageSystemMessage, "system message body")
+            expect(body.channel_id == fresh.id, f"channelId {body.channel_id!r}, expected {fresh.id!r}")
+            return own_notifications, fresh, found[0]["topicName"], body
+
+        def check_no_longer_subscribed():
+            own, fresh, topic, body = system_message(
+                {"noLongerSubscribedAfterSecs": 1, "rateLimitPerMinute": 0}, False)
+            expect(body.system_topic_type == "no_longer_subscribed", f"type {body.system_topic_type!r}")
+            expect(body.reason == "another_channel_subscribed", f"reason {body.reason!r}")
+            left = own.get_notifications_channel_subscriptions(fresh.id)
+            expect(not left.entities, f"{len(left.entities)} topics left after no_longer_subscribed")
+            return f"{topic}: {body.system_topic_type}/{body.reason}, subscriptions emptied"
+
+        c("websocket: no_longer_subscribed as SystemMessageSystemMessage", check_no_longer_subscribed)
+
+        def check_token_revoked():
+            own, fresh, topic, body = system_message(
+                {"tokenRevokedAfterSecs": 1, "rateLimitPerMinute": 0}, True)
+            expect(body.system_topic_type == "token_revoked", f"type {body.system_topic_type!r}")
+            expect(body.reason == "user_tokens_revoked", f"reason {body.reason!r}")
+            e = raises(own.post_notifications_channels)
+            err = error_body(api, e, 401)
+            notifications.get_notifications_channel_subscriptions(channel.id)  # ours still works
+            return f"{topic}: {body.system_topic_type}/{body.reason}; that token now 401 {err.code}"
+
+        c("websocket: token_revoked as SystemMessageSystemMessage, token refused after", check_token_revoked)
+
+
         ended = []
         for text in collector.frames:
             frame = json.loads(text)
@@ -922,6 +972,54 @@ def run_checks(args, checks):
             c("conversations: calls that ended while listening, both shapes", check_ended)
         else:
             checks.skip("conversations: calls that ended while listening", "no call ended while listening")
+
+
+    answered = mock.call("POST", "/mock/conversations", {
+        "queue": SALES,
+        "participants": [
+            {"name": "Customer Three", "purpose": "customer"},
+            {"name": "Dana Okafor", "purpose": "agent", "state": "alerting"},
+        ],
+    })
+    answered_id = answered["id"]
+    dana = next(p["id"] for p in answered["participants"] if p["name"] == "Dana Okafor")
+
+    def check_patch_connected():
+        body = make(gc.MediaParticipantRequest, state="connected")
+        out = conversations.patch_conversations_call_participant(answered_id, dana, body)
+        expect(out is None, f"returned {out!r}")
+        expect(api.last_response.status == 202, f"status {api.last_response.status}")
+        now = wait_for(lambda: participant(answered_id, dana).state == "connected")
+        expect(now, "the ringing leg was not answered")
+        return "None/202; the ringing leg went connected"
+
+    c("conversations: participant PATCH state connected answers a ringing leg", check_patch_connected)
+
+    def check_teardown():
+        out = conversations.post_conversation_disconnect(answered_id)
+        expect(isinstance(out, str), f"returned {out!r}, the SDK's return type is str")
+        expect(api.last_response.status == 202, f"status {api.last_response.status}")
+        return f"{out!r}/202 (str, as the SDK declares)"
+
+    c("conversations: post_conversation_disconnect -> str", check_teardown)
+
+    def check_channel_limit():
+        # Without the rate limit (the demo's): this is about channels, not the request budget.
+        made = with_faults({"rateLimitPerMinute": 0},
+                           lambda: [notifications.post_notifications_channels() for _ in range(25)])
+        for made_channel in made:
+            expect_model(made_channel, gc.Channel, "Channel")
+        # The 20 newest stay; the older ones (ours and any earlier one) were evicted.
+        def read_back():
+            for kept in made[5:]:
+                listing(notifications.get_notifications_channel_subscriptions(kept.id), "GET kept")
+            for gone in made[:5]:
+                error_body(api, raises(notifications.get_notifications_channel_subscriptions, gone.id), 404)
+
+        with_faults({"rateLimitPerMinute": 0}, read_back)
+        return "25 channels made: the 20 newest kept, the 5 oldest 404 (ApiException + ErrorBody)"
+
+    c("notifications: 20 channels per client, the least recently used evicted", check_channel_limit)
 
 
 if __name__ == "__main__":

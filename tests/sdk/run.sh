@@ -31,7 +31,18 @@ if ! "$VENV/bin/python" -c 'import PureCloudPlatformClientV2, websockets' 2>/dev
     fi
 fi
 
-cargo build --locked --quiet --bin confwatch
+# Wherever cargo puts the binary (CARGO_TARGET_DIR, a build.target-dir setting, a profile):
+# cargo names it in its build messages.
+bin=$(cargo build --locked --quiet --bin confwatch --message-format=json-render-diagnostics |
+    "$python" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "confwatch":
+        print(m["executable"])')
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "cargo built no confwatch binary"
+    exit 1
+fi
 
 out=$(mktemp)
 err=$(mktemp)
@@ -52,7 +63,7 @@ failed=0
 for scenario in "${scenarios[@]}"; do
     echo "== official SDK against confwatch mock --scenario $scenario"
     : >"$out"
-    target/debug/confwatch mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
+    "$bin" mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
     mock_pid=$!
     # The mock prints `listening on http://HOST:PORT`, `client id: ID`, `client secret: S`.
     for _ in $(seq 100); do
@@ -78,7 +89,7 @@ for scenario in "${scenarios[@]}"; do
     demo) extra=(--listen 5 --signin confwatch-signin:0b5e8f0e-1111-4d1d-8c8c-00000000d001) ;;
     tests/sdk/churn.toml) extra=(--viewer churn-viewer:churn-viewer-secret --listen 8) ;;
     esac
-    MOCK_CLIENT_SECRET="$client_secret" timeout 120 "$VENV/bin/python" -W ignore::DeprecationWarning \
+    MOCK_CLIENT_SECRET="$client_secret" timeout 240 "$VENV/bin/python" -W ignore::DeprecationWarning \
         tests/sdk/check_official_sdk.py "$url" "$client_id" "${extra[@]}" | tee "$log" ||
         status=1
     # The script's last line is `N passed, M failed[, K skipped]`.
