@@ -407,7 +407,8 @@ async fn silent_socket_trips_the_heartbeat_watchdog() {
         Duration::from_millis(300),
     )
     .await
-    .expect("listen");
+    .expect("listen")
+    .events;
     let signal = tokio::time::timeout(Duration::from_secs(30), signals.recv())
         .await
         .expect("a signal");

@@ -156,8 +156,9 @@ async fn settled_target_is_one_get_one_patch_verified() {
     );
     let (outcome, progress) = job.finish().await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
-    // One GET, the channel and its subscription (to hear the leg go), one PATCH.
-    assert_eq!((outcome.attempts, outcome.requests), (1, 4), "{progress:?}");
+    // One GET, the channel and its subscription (to hear the leg go), one PATCH, and the
+    // subscription dropped when done.
+    assert_eq!((outcome.attempts, outcome.requests), (1, 5), "{progress:?}");
     assert_count_matches_the_log(&h, &outcome).await;
     let log = h.requests(0).await;
     let gets = log

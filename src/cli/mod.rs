@@ -443,8 +443,6 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         },
     )
     .await;
-    // The kick's notification channel drops its subscriptions before the process exits.
-    crate::platform::notifications::settle(std::time::Duration::from_secs(5)).await;
     let _ = printer.await;
     if let Ok(history) = history.lock()
         && *history != loaded

@@ -177,7 +177,7 @@ pub async fn run(
         request.wanted.clone(),
         config,
     );
-    let mut subscription: Option<mpsc::Receiver<Signal>> = None;
+    let mut subscription: Option<notifications::Listening> = None;
     let mut subscribed = false;
     let mut feed_open = true;
     let mut audit_ctx = AuditContext {
@@ -222,6 +222,12 @@ pub async fn run(
                         audit_ctx.purpose = purpose.clone();
                     }
                     if let Step::Finished(outcome) = &mut step {
+                        // The job's channel drops its subscriptions before the outcome is told,
+                        // so none are left behind and that request is in the count.
+                        if let Some(listening) = subscription.take() {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            listening.release(left.min(RELEASE_WAIT)).await;
+                        }
                         outcome.requests = sent.load(Ordering::Relaxed) as u32;
                     }
                     audit_ctx.participant_id = machine.target().map(str::to_string);
@@ -338,7 +344,7 @@ pub async fn run(
                 Some(LiveInput::Lost) => Input::EventsLost,
                 None => { feed_open = false; continue; }
             },
-            signal = async { subscription.as_mut().expect("guarded").recv().await }, if subscription.is_some() => match signal {
+            signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => Input::Event(c),
                 Some(Signal::Reconnected) => Input::EventsLost,
                 Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
@@ -372,6 +378,9 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
         .or_else(|| leg.queue_id().map(notifications::queue_topic))
 }
 
+/// How long a finished job waits for its channel's subscriptions to be dropped.
+const RELEASE_WAIT: Duration = Duration::from_secs(2);
+
 /// Subscribes, unless the job is cancelled or its deadline comes first (the retries below can
 /// wait out long Retry-Afters).
 async fn subscribe(
@@ -379,7 +388,7 @@ async fn subscribe(
     topics: Vec<String>,
     stop: &Stop,
     deadline: Instant,
-) -> Option<mpsc::Receiver<Signal>> {
+) -> Option<notifications::Listening> {
     if stop.is_cancelled() {
         return None;
     }
@@ -394,7 +403,7 @@ async fn subscribe(
         listening = retried => listening,
     };
     match listening {
-        Ok(rx) => Some(rx),
+        Ok(listening) => Some(listening),
         Err(e) => {
             // Without events the wait re-reads when quiet: slower, still correct.
             tracing::warn!("kick: no live events ({e}); the wait will re-read instead");

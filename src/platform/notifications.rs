@@ -500,21 +500,18 @@ async fn pump_with(
 /// drop, a silence or `socket_closing` (to the same channel, whose subscriptions stay; a new
 /// channel only when the old one is gone), and sends `Signal::Reconnected` after each reconnect.
 /// Used by `confwatch kick` to hear about its target.
-pub async fn listen(
-    client: Client,
-    topics: Vec<String>,
-) -> Result<mpsc::Receiver<Signal>, ApiError> {
+pub async fn listen(client: Client, topics: Vec<String>) -> Result<Listening, ApiError> {
     listen_with(client, topics, HEARTBEAT_TIMEOUT).await
 }
 
 /// As [`listen`], with the silence after which a socket counts as dead. The channel is this
-/// listener's alone: once the receiver drops, its subscriptions are dropped too (see
-/// [`settle`]), so a finished kick leaves none behind.
+/// listener's alone: [`Listening::release`] (or dropping the events) drops its subscriptions
+/// too, so a finished kick leaves none behind.
 pub async fn listen_with(
     client: Client,
     topics: Vec<String>,
     heartbeat_timeout: Duration,
-) -> Result<mpsc::Receiver<Signal>, ApiError> {
+) -> Result<Listening, ApiError> {
     listen_inner(client, topics, heartbeat_timeout, Channels::default(), true).await
 }
 
@@ -528,7 +525,25 @@ pub async fn listen_on(
     heartbeat_timeout: Duration,
     channels: Channels,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
-    listen_inner(client, topics, heartbeat_timeout, channels, false).await
+    Ok(listen_inner(client, topics, heartbeat_timeout, channels, false)
+        .await?
+        .events)
+}
+
+/// A listener: its events, and the tasks keeping its sockets up.
+pub struct Listening {
+    pub events: mpsc::Receiver<Signal>,
+    keepers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Listening {
+    /// Stops listening and waits (at most `limit`) until the keepers have dropped the channel's
+    /// subscriptions: a kick that releases before it reports leaves none behind and counts that
+    /// request as its own.
+    pub async fn release(self, limit: Duration) {
+        drop(self.events);
+        let _ = tokio::time::timeout(limit, futures::future::join_all(self.keepers)).await;
+    }
 }
 
 async fn listen_inner(
@@ -537,7 +552,7 @@ async fn listen_inner(
     heartbeat_timeout: Duration,
     channels: Channels,
     release: bool,
-) -> Result<mpsc::Receiver<Signal>, ApiError> {
+) -> Result<Listening, ApiError> {
     let (tx, rx) = mpsc::channel(256);
     // Every socket is opened before returning, so a caller learns at once when none can be had.
     let chunks: Vec<Vec<String>> = topics
@@ -552,6 +567,7 @@ async fn listen_inner(
     for text in notices {
         let _ = tx.try_send(Signal::Warning(text));
     }
+    let mut keepers = Vec::new();
     for (index, (chunk, socket)) in chunks.into_iter().zip(sockets).enumerate() {
         let keeper = Keeper {
             client: client.clone(),
@@ -562,34 +578,18 @@ async fn listen_inner(
             heartbeat_timeout,
             release,
         };
-        if release {
-            KEEPERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        tokio::spawn(keeper.run(socket));
+        keepers.push(tokio::spawn(keeper.run(socket)));
     }
-    Ok(rx)
+    Ok(Listening {
+        events: rx,
+        keepers,
+    })
 }
-
-/// Keepers of listeners that drop their subscriptions when done, running now: [`settle`]
-/// waits for them to finish their clean-up.
-static KEEPERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A socket that ends sooner than this after it opened counts as a failed reconnect: the
 /// backoff grows and, after [`MAX_RECONNECTS`] in a row, the keeper gives up. So a channel the
 /// platform refuses, or closes at once, cannot make a loop.
 const QUICK_END: Duration = Duration::from_secs(1);
-
-/// Waits (at most `limit`) until every listener whose receiver is gone has dropped its
-/// channel's subscriptions: `confwatch kick` calls this before it exits, so a kick leaves no
-/// subscriptions behind.
-pub async fn settle(limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while KEEPERS.load(std::sync::atomic::Ordering::SeqCst) > 0
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Keeps one channel's socket up.
 struct Keeper {
@@ -624,9 +624,6 @@ impl Keeper {
             && let Err(e) = self.client.drop_subscriptions(&channel.id).await
         {
             tracing::info!(error = %e, "dropping the subscriptions of a channel no longer used");
-        }
-        if self.release {
-            KEEPERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -888,7 +885,8 @@ mod tests {
         let (client, connections) = flooding_platform().await;
         let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
             .await
-            .unwrap();
+            .unwrap()
+            .events;
         // Reads nothing until the second socket is up (the guard only stops a hang).
         tokio::time::timeout(Duration::from_secs(20), async {
             while connections.load(Ordering::SeqCst) < 2 {
@@ -1009,7 +1007,8 @@ mod tests {
         let (client, seen) = dying_channel_platform(false).await;
         let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
             .await
-            .unwrap();
+            .unwrap()
+            .events;
         assert!(reconnected(&mut signals).await, "never reconnected");
         assert_eq!(seen.first_channel_sockets.load(Ordering::SeqCst), 2);
         assert_eq!(seen.channel_posts.load(Ordering::SeqCst), 2);
@@ -1022,7 +1021,8 @@ mod tests {
         let (client, seen) = dying_channel_platform(true).await;
         let mut signals = listen_with(client, vec![user_topic("u1")], Duration::from_secs(600))
             .await
-            .unwrap();
+            .unwrap()
+            .events;
         assert!(reconnected(&mut signals).await, "never reconnected");
         assert_eq!(seen.first_channel_sockets.load(Ordering::SeqCst), 1);
         assert_eq!(seen.channel_posts.load(Ordering::SeqCst), 2);
