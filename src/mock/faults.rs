@@ -52,6 +52,9 @@ pub struct Faults {
     /// The `/calls/` participant PATCH answers 400 `not.a.user` (as the 2018 spec documents for
     /// client credentials), so a client must fall back to the media-agnostic path.
     pub calls_path_not_a_user: bool,
+    /// The analytics details query sees the world this many seconds late: a call shows there
+    /// that long after it starts, and still shows as going that long after it ends.
+    pub analytics_lag_secs: u64,
 }
 
 impl Default for Faults {
@@ -70,6 +73,7 @@ impl Default for Faults {
             token_lifetime_secs: 86_400,
             heartbeat_secs: 30,
             calls_path_not_a_user: false,
+            analytics_lag_secs: 0,
         }
     }
 }
@@ -91,6 +95,7 @@ pub struct FaultsPatch {
     pub token_lifetime_secs: Option<u64>,
     pub heartbeat_secs: Option<u64>,
     pub calls_path_not_a_user: Option<bool>,
+    pub analytics_lag_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -111,6 +116,9 @@ impl Faults {
         }
         if !(1..=3600).contains(&self.rate_limit_window_secs) {
             return Err("rateLimitWindowSecs must be between 1 and 3600".into());
+        }
+        if self.analytics_lag_secs > 60 {
+            return Err("analyticsLagSecs must be at most 60".into());
         }
         if self.token_lifetime_secs == 0 {
             return Err("tokenLifetimeSecs must be at least 1".into());
@@ -136,7 +144,8 @@ impl Faults {
             socket_closing_notice,
             token_lifetime_secs,
             heartbeat_secs,
-            calls_path_not_a_user
+            calls_path_not_a_user,
+            analytics_lag_secs
         );
         if let Some(lock) = patch.transition_lock {
             if let Some(enabled) = lock.enabled {

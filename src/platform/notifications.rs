@@ -165,6 +165,9 @@ pub enum SocketEnd {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Signal {
     Conversation(CallConversation),
+    /// The socket just dropped; reconnecting (then `Reconnected`). Sent at once, so the
+    /// console stops saying "live" the moment frames stop coming.
+    Dropped,
     /// Frames may have been lost (a reconnect): re-read what matters.
     Reconnected,
     /// Worth telling the user (never secret).
@@ -441,6 +444,9 @@ impl Keeper {
             if end == SocketEnd::ReceiverGone {
                 return;
             }
+            if failures == 0 && tx.send(Signal::Dropped).await.is_err() {
+                return;
+            }
             failures += 1;
             if failures > MAX_RECONNECTS {
                 let _ = tx
@@ -592,7 +598,7 @@ mod tests {
                 match signal {
                     Signal::Conversation(_) => events += 1,
                     Signal::Reconnected => return true,
-                    Signal::Warning(_) => {}
+                    Signal::Warning(_) | Signal::Dropped => {}
                 }
             }
             false
