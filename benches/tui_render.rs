@@ -291,7 +291,10 @@ fn main() {
             .map(|i| conversation(i, ParticipantState::Connected))
             .collect();
         let start = Instant::now();
-        filling.update(Input::Feed(FeedEvent::Model(Update::ResyncPage(calls))), t0());
+        filling.update(
+            Input::Feed(FeedEvent::Model(Update::ResyncPage(calls))),
+            t0(),
+        );
         terminal
             .draw(|frame| views::draw(frame, &mut filling, Theme::from_env()))
             .expect("draw");

@@ -444,7 +444,11 @@ impl Keeper {
             if end == SocketEnd::ReceiverGone {
                 return;
             }
-            if failures == 0 && tx.send(Signal::Dropped).await.is_err() {
+            // Best effort: a full queue must not hold up the reconnect (`Reconnected` is
+            // awaited below and never lost).
+            if failures == 0
+                && let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Signal::Dropped)
+            {
                 return;
             }
             failures += 1;
