@@ -382,18 +382,15 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     );
     // Let the re-sync finish, then read the log.
     let mut pages = 1;
-    loop {
-        match next_matching(&mut feed, |e| {
-            matches!(
-                e,
-                FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
-            )
-        })
-        .await
-        {
-            FeedEvent::Model(Update::ResyncPage(_)) => pages += 1,
-            _ => break,
-        }
+    let page_or_end = |e: &FeedEvent| {
+        matches!(
+            e,
+            FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
+        )
+    };
+    while let FeedEvent::Model(Update::ResyncPage(_)) = next_matching(&mut feed, page_or_end).await
+    {
+        pages += 1;
     }
     let entries = log(pressed_after).await;
     let kick_path = format!("/api/v2/conversations/calls/{call}");
