@@ -56,7 +56,7 @@ fn json_lines(output: &Output) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_json_removes_and_writes_the_audit_file() {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let (call, target) = h.conference("connected").await;
     let dir = temp_dir();
     let audit = dir.join("audit.jsonl");
@@ -114,7 +114,7 @@ async fn kick_json_removes_and_writes_the_audit_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_id_is_refused_before_any_request() {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let dir = temp_dir();
     let before = h.last_seq().await;
     let (id, secret) = main_client(&h);
@@ -147,7 +147,7 @@ async fn bad_id_is_refused_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_for_refused_timed_out_and_not_permitted() {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let dir = temp_dir();
     let audit = dir.join("audit.jsonl");
     let audit = audit.to_str().unwrap();
@@ -237,7 +237,7 @@ async fn exit_codes_for_refused_timed_out_and_not_permitted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_shows_conferences_with_participants() {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let (call, target) = h.conference("connected").await;
     let dir = temp_dir();
     let (id, secret) = main_client(&h);

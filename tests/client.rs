@@ -15,9 +15,29 @@ use axum::routing::{get, post};
 use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
 use confwatch::live::{ConnectionState, FeedEvent, Update};
+use confwatch::platform::models::CallConversation;
 use confwatch::platform::models::ParticipantState;
 use confwatch::platform::{Client, FailureKind, QueueSelection, watch};
 use serde_json::json;
+
+/// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
+async fn next_resync(feed: &mut tokio::sync::mpsc::Receiver<FeedEvent>) -> Vec<CallConversation> {
+    next_matching(feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
+    let mut calls = Vec::new();
+    loop {
+        match next_matching(feed, |e| {
+            matches!(
+                e,
+                FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
+            )
+        })
+        .await
+        {
+            FeedEvent::Model(Update::ResyncPage(page)) => calls.extend(page),
+            _ => return calls,
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_sends_queues_snapshot_then_live_changes() {
@@ -34,23 +54,28 @@ async fn feed_sends_queues_snapshot_then_live_changes() {
     let mut names: Vec<_> = queues.iter().filter_map(|q| q.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["Sales", "Support"]);
-    let snapshot = next_matching(&mut feed, |e| {
-        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
-    })
-    .await;
-    let FeedEvent::Model(Update::Snapshot(calls)) = snapshot else {
-        unreachable!()
-    };
+    // The re-sync from analytics runs beside the live events: "live" comes at its start, and the
+    // budget the client counted with its pages.
+    next_matching(&mut feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
+    let (mut calls, mut live, mut budget) = (Vec::new(), false, None);
+    loop {
+        match next_matching(&mut feed, |_| true).await {
+            FeedEvent::Model(Update::ResyncPage(page)) => calls.extend(page),
+            FeedEvent::Model(Update::ResyncDone) => break,
+            FeedEvent::Connection(ConnectionState::Live) => live = true,
+            FeedEvent::RateBudget(b) => budget = Some(b),
+            _ => {}
+        }
+    }
+    assert!(live);
     assert_eq!(
         calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         [call.id.as_str()]
     );
-    let budget = next_matching(&mut feed, |e| matches!(e, FeedEvent::RateBudget(_))).await;
-    assert!(matches!(budget, FeedEvent::RateBudget(b) if b.allowed == 300 && b.count > 0));
-    next_matching(&mut feed, |e| {
-        *e == FeedEvent::Connection(ConnectionState::Live)
-    })
-    .await;
+    assert!(
+        budget.is_some_and(|b| b.allowed == 300 && b.count > 0),
+        "{budget:?}"
+    );
 
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
         .await;
@@ -87,13 +112,7 @@ async fn feed_reconnects_and_rereads_after_a_drop() {
     })
     .await;
     // The re-read after the reconnect: events are not durable.
-    let snapshot = next_matching(&mut feed, |e| {
-        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
-    })
-    .await;
-    let FeedEvent::Model(Update::Snapshot(calls)) = snapshot else {
-        unreachable!()
-    };
+    let calls = next_resync(&mut feed).await;
     assert!(calls.iter().any(|c| c.id == call.id));
     next_matching(&mut feed, |e| {
         *e == FeedEvent::Connection(ConnectionState::Live)
@@ -118,11 +137,7 @@ async fn named_queues_limit_the_snapshot() {
     assert!(
         matches!(&queues, FeedEvent::Model(Update::Queues(q)) if q.len() == 1 && q[0].name.as_deref() == Some("Sales"))
     );
-    let snapshot = next_matching(&mut feed, |e| {
-        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
-    })
-    .await;
-    assert_eq!(snapshot, FeedEvent::Model(Update::Snapshot(Vec::new())));
+    assert_eq!(next_resync(&mut feed).await, Vec::new());
     drop(feed);
 
     let mut feed = watch(
@@ -140,12 +155,19 @@ async fn calls_and_their_participants_are_read() {
     let call = h.conference_with("connected", "alerting").await;
     let read = h.client.call(&call.id).await.expect("GET the call");
     assert_eq!(read.participants.len(), 3);
-    let ids = h
-        .client
-        .active_conversation_ids(&[])
-        .await
-        .expect("analytics query");
-    assert_eq!(ids, vec![call.id.clone()]);
+    let active = h.client.active_calls(&[]).await.expect("analytics query");
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].id, call.id);
+    // Analytics names every participant by the same id the conversations API uses.
+    let mut from_analytics: Vec<_> = active[0]
+        .participants
+        .iter()
+        .map(|p| p.id.clone())
+        .collect();
+    let mut from_get: Vec<_> = read.participants.iter().map(|p| p.id.clone()).collect();
+    from_analytics.sort();
+    from_get.sort();
+    assert_eq!(from_analytics, from_get);
     let err = h
         .client
         .call("0b7f3c2a-1111-4222-8333-444455556666")
@@ -284,13 +306,9 @@ async fn feed_falls_back_to_polling_without_a_socket() {
         matches!(&polling, FeedEvent::Connection(ConnectionState::Polling { reason }) if reason.contains("WebSocket")),
         "{polling:?}"
     );
-    let snapshot = next_matching(&mut feed, |e| {
-        matches!(e, FeedEvent::Model(Update::Snapshot(_)))
-    })
-    .await;
-    assert!(
-        matches!(&snapshot, FeedEvent::Model(Update::Snapshot(calls)) if calls.len() == 1 && calls[0].id == "c1")
-    );
+    let calls = next_resync(&mut feed).await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].id, "c1");
     drop(feed);
     server.abort();
 }
@@ -409,14 +427,113 @@ async fn silent_socket_trips_the_heartbeat_watchdog() {
     .await
     .expect("listen")
     .events;
-    let signal = tokio::time::timeout(Duration::from_secs(30), signals.recv())
-        .await
-        .expect("a signal");
-    assert_eq!(
-        signal,
-        Some(confwatch::platform::notifications::Signal::Reconnected)
-    );
+    use confwatch::platform::notifications::Signal;
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(30), signals.recv())
+            .await
+            .expect("a signal")
+    };
+    // Told at once that the socket is gone, then that it is back.
+    assert_eq!(next().await, Some(Signal::Dropped));
+    assert_eq!(next().await, Some(Signal::Reconnected));
     assert!(connections.load(Ordering::SeqCst) >= 2);
     drop(signals);
     server.abort();
+}
+
+/// The mock follows the platform's documented query rules: the queue list's `name` is the exact
+/// name with leading/trailing `*` wildcards (not a prefix); the details query returns calls that
+/// started on a day the interval touches, pages of at most 200, and with `analyticsLagSecs` a
+/// new call shows only that long after it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_follows_the_documented_query_rules() {
+    use reqwest::Method;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (filter, wanted) in [
+        ("Sup", vec![]),
+        ("Support", vec!["Support"]),
+        ("Sup*", vec!["Support"]),
+        ("*port", vec!["Support"]),
+        ("*ale*", vec!["Sales"]),
+    ] {
+        let (status, body) = h
+            .json(
+                Method::GET,
+                &format!("/api/v2/routing/queues?name={filter}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(names(&body), wanted, "name={filter}");
+    }
+
+    let (call, _) = h.conference("connected").await;
+    let query = |interval: String, size: i64| {
+        json!({"interval": interval, "paging": {"pageSize": size, "pageNumber": 1},
+               "conversationFilters": [{"type": "and", "predicates": [
+                   {"type": "dimension", "dimension": "conversationEnd", "operator": "notExists"}]}]})
+    };
+    let path = "/api/v2/analytics/conversations/details/query";
+    let today = chrono::Utc::now().date_naive();
+    let day = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
+    };
+    let found = |body: &serde_json::Value| {
+        body["conversations"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["conversationId"] == call.id.as_str()))
+    };
+    // An interval of one minute this morning touches today: the call that started now is in it.
+    let early = format!(
+        "{}/{}",
+        day(today),
+        day(today).replace("00:00:00", "00:01:00")
+    );
+    let (status, body) = h.json(Method::POST, path, Some(query(early, 200))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        found(&body),
+        "started on a day the interval touches: {body}"
+    );
+    // Yesterday only: not in it.
+    let yesterday = format!("{}/{}", day(today.pred_opt().unwrap()), day(today));
+    let (_, body) = h
+        .json(Method::POST, path, Some(query(yesterday, 200)))
+        .await;
+    assert!(!found(&body), "{body}");
+    // 200 a page at most.
+    let whole = format!("{}/{}", day(today), day(today.succ_opt().unwrap()));
+    let (status, _) = h
+        .json(Method::POST, path, Some(query(whole.clone(), 201)))
+        .await;
+    assert_eq!(status, 400);
+
+    // Analytics lags: a new call shows only after `analyticsLagSecs`.
+    h.faults(json!({"analyticsLagSecs": 2})).await;
+    let (late, _) = h.conference("connected").await;
+    let (_, body) = h
+        .json(Method::POST, path, Some(query(whole.clone(), 200)))
+        .await;
+    let has = |body: &serde_json::Value, id: &str| {
+        body["conversations"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["conversationId"] == id))
+    };
+    assert!(!has(&body, &late.id), "too new for analytics");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, body) = h.json(Method::POST, path, Some(query(whole, 200))).await;
+    assert!(has(&body, &late.id), "shown once the lag has passed");
+    h.stop().await;
 }

@@ -198,12 +198,16 @@ impl Console {
     }
 }
 
+// Every test here runs with the mock's rate budget on, at the platform's 300 a minute.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_a_ringing_agent_in_a_real_terminal() {
     let h = Harness::scenario("quiet").await;
     // The lock refuses the ringing leg (the field reports), so the eager kick waits for him.
-    h.faults(json!({"transitionLock": {"enabled": true, "settleMs": 400}}))
-        .await;
+    h.faults(
+        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
+    )
+    .await;
     let conversation = h.conference_with("connected", "alerting").await;
     let ben = leg_of(&conversation, "Ben Ortiz");
 
@@ -291,7 +295,7 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
-    let h = Harness::scenario("quiet").await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let mut console = Console::start(&h.mock, "ctrl-c");
     let screen = console.screen.clone();
     tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
@@ -309,7 +313,7 @@ async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_restores_the_terminal() {
-    let h = Harness::scenario("quiet").await;
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let console = Console::start(&h.mock, "sigterm");
     let screen = console.screen.clone();
     tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))

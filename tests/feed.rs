@@ -11,8 +11,28 @@ use std::time::Duration;
 use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
 use confwatch::live::{ConnectionState, FeedEvent, Update};
+use confwatch::platform::models::CallConversation;
 use confwatch::platform::{Client, QueueSelection, watch};
 use serde_json::json;
+
+/// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
+async fn next_resync(feed: &mut tokio::sync::mpsc::Receiver<FeedEvent>) -> Vec<CallConversation> {
+    next_matching(feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
+    let mut calls = Vec::new();
+    loop {
+        match next_matching(feed, |e| {
+            matches!(
+                e,
+                FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
+            )
+        })
+        .await
+        {
+            FeedEvent::Model(Update::ResyncPage(page)) => calls.extend(page),
+            _ => return calls,
+        }
+    }
+}
 
 /// Forwards TCP to the mock; while `refusing`, accepts a new connection and drops it at once
 /// (counted in `refused`), as a network that is down for a moment. Open connections go on.
@@ -105,13 +125,7 @@ async fn reconnects_on_a_flaky_network_reuse_the_one_channel() {
         })
         .await;
         // The re-read after the reconnect: events are not durable.
-        let snapshot = next_matching(&mut feed, |e| {
-            matches!(e, FeedEvent::Model(Update::Snapshot(_)))
-        })
-        .await;
-        let FeedEvent::Model(Update::Snapshot(calls)) = snapshot else {
-            unreachable!()
-        };
+        let calls = next_resync(&mut feed).await;
         assert!(calls.iter().any(|c| c.id == call.id), "round {round}");
         next_matching(&mut feed, |e| {
             *e == FeedEvent::Connection(ConnectionState::Live)
@@ -194,4 +208,221 @@ async fn listening_again_reuses_the_channel() {
     assert_eq!((posts, puts), (1, 1), "{log:?}");
     drop(second);
     h.stop().await;
+}
+
+/// Calls the feed read one by one (`GET /api/v2/conversations/calls/{id}` or
+/// `/api/v2/conversations/{id}`) in these log entries.
+fn call_gets(log: &[serde_json::Value]) -> Vec<String> {
+    log.iter()
+        .filter(|r| r["method"] == "GET")
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.starts_with("/api/v2/conversations/"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The first screen and every re-sync come from analytics pages alone: with the mock's budget
+/// on and the socket dropped every 2 s, neither the snapshot nor the re-sync after a reconnect
+/// reads a call on its own. (Before issue 9 each sent one GET per call.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_snapshot_or_resync_sends_a_get_per_call() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 300, "socketDropAfterSecs": 2})).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(h.conference("connected").await.0.id);
+    }
+    let since = h.last_seq().await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    let first = next_resync(&mut feed).await;
+    next_matching(&mut feed, |e| {
+        matches!(
+            e,
+            FeedEvent::Connection(ConnectionState::Reconnecting { .. })
+        )
+    })
+    .await;
+    let second = next_resync(&mut feed).await;
+    for calls in [&first, &second] {
+        let mut found: Vec<_> = calls.iter().map(|c| c.id.clone()).collect();
+        found.sort();
+        let mut wanted = ids.clone();
+        wanted.sort();
+        assert_eq!(found, wanted);
+        // Each row carries its participants, with the ids the kick will use.
+        assert!(calls.iter().all(|c| c.participants.len() == 3));
+    }
+    let log = h.requests(since).await;
+    assert_eq!(call_gets(&log), Vec::<String>::new(), "no GET per call");
+    let queries = log
+        .iter()
+        .filter(|r| r["path"] == "/api/v2/analytics/conversations/details/query")
+        .count();
+    assert!(queries >= 2, "one page per re-sync: {queries}");
+    drop(feed);
+    h.stop().await;
+}
+
+/// The console shows "reconnecting" the moment the socket drops, not after the heartbeat
+/// watchdog or the reconnect: here the mock drops it and refuses the new socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_shows_reconnecting_at_once() {
+    // Each socket is closed 2 s after it connects.
+    let h = Harness::start(json!({"rateLimitPerMinute": 300, "socketDropAfterSecs": 2})).await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    // Then the mock stops answering for a long while, as a mock that was killed.
+    h.faults(json!({"latencyMs": 45_000})).await;
+    // The next event is "reconnecting" (the drop), before any reconnect could finish: the
+    // reconnect goes through the mock, whose 45 s latency outlasts the 30 s wait.
+    let state = next_matching(&mut feed, |e| matches!(e, FeedEvent::Connection(_))).await;
+    assert!(
+        matches!(
+            state,
+            FeedEvent::Connection(ConnectionState::Reconnecting { attempt: 1 })
+        ),
+        "{state:?}"
+    );
+    drop(feed);
+    h.stop().await;
+}
+
+/// While the feed re-syncs 10,000 calls from analytics, a kick's first request goes out at once:
+/// it does not queue behind the re-sync's pages (the mock's request log shows it between them,
+/// with pages of the same re-sync after it). The budget is the platform's 300 a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
+    use confwatch::kick::{KickManager, KickOptions, Target};
+    use confwatch::mock::{MockOptions, MockServer, Scenario};
+    let mut scenario = Scenario::named("scale").expect("scale scenario");
+    scenario.calls.changes_per_sec = 0.0;
+    assert_eq!(
+        scenario.faults.rate_limit_per_minute, 300,
+        "the budget is on"
+    );
+    let mock = MockServer::start(MockOptions::loopback(scenario))
+        .await
+        .expect("mock starts");
+    let client = Client::new(ConnectionConfig::for_mock(
+        &mock.base_url(),
+        mock.client_id(),
+        mock.client_secret(),
+    ))
+    .expect("client");
+    let control = reqwest::Client::new();
+    let token: serde_json::Value = control
+        .post(format!("{}/oauth/token", mock.base_url()))
+        .basic_auth(mock.client_id(), Some(mock.client_secret()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    let token = token["access_token"].as_str().expect("a token").to_string();
+    let log = |since: u64| {
+        let (control, token, url) = (control.clone(), token.clone(), mock.base_url());
+        async move {
+            let entries: Vec<serde_json::Value> = control
+                .get(format!("{url}/mock/requests?since={since}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request log")
+                .json()
+                .await
+                .expect("log json");
+            entries
+        }
+    };
+
+    let mut feed = watch(client.clone(), QueueSelection::All);
+    next_matching(&mut feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
+    let first_page = next_matching(&mut feed, |e| {
+        matches!(e, FeedEvent::Model(Update::ResyncPage(_)))
+    })
+    .await;
+    let FeedEvent::Model(Update::ResyncPage(calls)) = first_page else {
+        unreachable!()
+    };
+    let (call, agent) = calls
+        .iter()
+        .find_map(|c| {
+            let agent = c.participants.iter().find(|p| p.purpose() == "agent")?;
+            (c.live_participants().count() >= 3).then(|| (c.id.clone(), agent.id.clone()))
+        })
+        .expect("a conference on the first page");
+    let pressed_after = log(0)
+        .await
+        .last()
+        .and_then(|r| r["seq"].as_u64())
+        .unwrap_or(0);
+    let pressed = chrono::Utc::now();
+    let dir = std::env::temp_dir().join(format!("confwatch-feed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (progress, _progress_rx) = tokio::sync::mpsc::unbounded_channel();
+    let manager = KickManager::new(
+        client.clone(),
+        KickOptions {
+            audit_log: Some(dir.join("audit.jsonl")),
+            ..Default::default()
+        },
+        progress,
+    );
+    manager.start(
+        Target {
+            conversation_id: call.clone(),
+            participant_id: agent,
+        },
+        false,
+    );
+    // Let the re-sync finish, then read the log.
+    let mut pages = 1;
+    let page_or_end = |e: &FeedEvent| {
+        matches!(
+            e,
+            FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
+        )
+    };
+    while let FeedEvent::Model(Update::ResyncPage(_)) = next_matching(&mut feed, page_or_end).await
+    {
+        pages += 1;
+    }
+    let entries = log(pressed_after).await;
+    let kick_path = format!("/api/v2/conversations/calls/{call}");
+    let kick_at = entries
+        .iter()
+        .position(|r| r["method"] == "GET" && r["path"] == kick_path.as_str())
+        .expect("the kick's read");
+    let is_page =
+        |r: &serde_json::Value| r["path"] == "/api/v2/analytics/conversations/details/query";
+    let pages_before = entries[..kick_at].iter().filter(|r| is_page(r)).count();
+    let pages_after = entries[kick_at..].iter().filter(|r| is_page(r)).count();
+    let sent_at = entries[kick_at]["at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("a time");
+    println!(
+        "kick's first request answered {} ms after the press; {pages_before} page(s) before it, {pages_after} after, {pages} in the re-sync",
+        (sent_at.to_utc() - pressed).num_milliseconds()
+    );
+    assert!(pages >= 45, "10,000 calls in pages of 200: {pages}");
+    // At most the page already in flight, and the one that may race it, come first.
+    assert!(
+        pages_before <= 2,
+        "the kick waited behind {pages_before} pages"
+    );
+    assert!(pages_after > 0, "the re-sync was still running");
+    assert!(
+        call_gets(&entries).iter().all(|p| *p == kick_path),
+        "no GET but the kick's own"
+    );
+    drop(feed);
+    drop(manager);
+    let _ = std::fs::remove_dir_all(&dir);
+    mock.shutdown().await;
 }

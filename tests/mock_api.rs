@@ -335,7 +335,7 @@ async fn transition_lock_refuses_unsettled_legs() {
 }
 
 #[tokio::test]
-async fn rate_limit_answers_429_with_retry_after_and_headers() {
+async fn rate_limit_answers_429_with_retry_after_and_no_ratelimit_headers() {
     let env = Harness::scenario("quiet").await;
     // A 3 s window (the platform's is 60 s) so the test can also see the window end.
     let faults = env
@@ -345,15 +345,10 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
     for n in 1..=3 {
         let answer = env.send(Method::GET, "/api/v2/routing/queues", None).await;
         assert_eq!(answer.status(), 200);
+        // The platform stopped sending `inin-ratelimit-*` after 2021-06-05.
         let headers = answer.headers();
-        assert_eq!(headers["inin-ratelimit-count"], n.to_string().as_str());
-        assert_eq!(headers["inin-ratelimit-allowed"], "3");
-        let reset: u64 = headers["inin-ratelimit-reset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=3).contains(&reset));
+        assert!(!headers.contains_key("inin-ratelimit-count"), "request {n}");
+        assert!(!headers.contains_key("inin-ratelimit-allowed"));
     }
     let limited = env.send(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(limited.status(), 429);
@@ -363,7 +358,7 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
         .parse()
         .unwrap();
     assert!((1..=3).contains(&retry));
-    assert_eq!(limited.headers()["inin-ratelimit-allowed"], "3");
+    assert!(!limited.headers().contains_key("inin-ratelimit-reset"));
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["code"], "too.many.requests");
     assert!(
@@ -403,7 +398,6 @@ async fn rate_limit_answers_429_with_retry_after_and_headers() {
     tokio::time::sleep(Duration::from_secs(retry)).await;
     let again = env.send(Method::GET, "/api/v2/routing/queues", None).await;
     assert_eq!(again.status(), 200);
-    assert_eq!(again.headers()["inin-ratelimit-count"], "1");
 
     // The window is checked: 1 to 3600 s.
     for window in [0, 3601] {

@@ -142,6 +142,8 @@ fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config:
 /// Runs `confwatch list`; returns the process exit code.
 pub async fn list(args: ListArgs) -> Result<i32> {
     let (client, profile) = connect_with_profile(&args.connection)?;
+    // `list` only reads: it leaves the kicks' share of the budget alone.
+    let client = client.for_reads();
     let all = with_retry(|| client.queues()).await?;
     // The profile's queues when none are given.
     let wanted = if args.queues.is_empty() {
@@ -156,11 +158,12 @@ pub async fn list(args: ListArgs) -> Result<i32> {
     };
     let queues = select_queues(&all, &selection).map_err(|e| eyre!(e))?;
     let queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
+    // The analytics query's pages alone: no GET per call.
     let calls = read_active_calls(&client, &queue_ids).await?;
     let now = chrono::Utc::now();
     let mut model = LiveModel::new();
     model.apply(Update::Queues(queues), now);
-    model.apply(Update::Snapshot(calls), now);
+    model.apply(Update::ResyncPage(calls), now);
     let mut conferences = model.conferences();
     conferences
         .sort_by(|a, b| (a.started, &a.conversation_id).cmp(&(b.started, &b.conversation_id)));

@@ -348,6 +348,7 @@ pub async fn run(
                 Some(Signal::Conversation(c)) => Input::Event(c),
                 Some(Signal::Reconnected) => Input::EventsLost,
                 Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
+                Some(Signal::Dropped) => continue,
                 None => { subscription = None; continue; }
             },
             _ = tokio::time::sleep_until(wake.unwrap_or(start).min(deadline)), if wake.is_some() => Input::Timer,

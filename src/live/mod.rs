@@ -7,7 +7,7 @@ mod views;
 pub use status::{ConnectionState, FeedEvent, RateBudget};
 pub use views::{ConferenceRow, ParticipantRow, is_conference};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -23,6 +23,31 @@ pub enum Update {
     Conversation(CallConversation),
     /// The queues the console watches, for their names.
     Queues(Vec<Queue>),
+    /// A re-read from the analytics query begins (at start and after every reconnect).
+    ResyncStarted,
+    /// One page of it: calls as analytics describes them, shown at once, marked as known only
+    /// from analytics until an event (or a read of the call) makes them exact.
+    ResyncPage(Vec<CallConversation>),
+    /// Every page was read: calls neither on a page nor heard of from an event meanwhile
+    /// (nor very lately, see [`ANALYTICS_LAG_GRACE_SECS`]) have ended and leave.
+    ResyncDone,
+    /// The re-sync failed part-way: rows stay as they are (nothing is dropped on a guess).
+    ResyncAbandoned,
+}
+
+/// Analytics learns of a call a few seconds after it starts: a call an event told of this
+/// recently is kept though the re-sync did not find it.
+pub const ANALYTICS_LAG_GRACE_SECS: i64 = 15;
+/// Ended calls are remembered this long, so a lagging analytics page cannot bring them back.
+const ENDED_MEMORY_SECS: i64 = 600;
+
+/// Where a row's data came from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Source {
+    /// The analytics query only: approximate (state from segments, no hold/mute details).
+    Analytics,
+    /// An event or a read of the call, at this time: exact.
+    Exact(DateTime<Utc>),
 }
 
 /// When each participant entered its current state, as far as the console has seen.
@@ -39,6 +64,11 @@ pub struct LiveModel {
     /// Keyed by participant id (globally unique on the platform).
     state_seen: HashMap<String, StateSeen>,
     queue_names: HashMap<String, String>,
+    source: HashMap<String, Source>,
+    /// Calls an event showed ending, and when: a lagging analytics page cannot revive them.
+    ended: HashMap<String, DateTime<Utc>>,
+    /// While a re-sync runs: the calls it found or an event confirmed since it began.
+    resync: Option<HashSet<String>>,
     /// Bumped on every change, so views can be cached until it moves.
     revision: u64,
 }
@@ -57,15 +87,55 @@ impl LiveModel {
                     fresh.insert(conversation.id.clone(), conversation);
                 }
                 self.conversations.retain(|id, _| fresh.contains_key(id));
+                self.source.retain(|id, _| fresh.contains_key(id));
                 for (_, conversation) in fresh {
-                    self.upsert(conversation, now);
+                    self.upsert(conversation, Source::Exact(now), now);
                 }
                 self.forget_stale_participants();
             }
             Update::Conversation(conversation) => {
-                self.upsert(conversation, now);
+                if let Some(found) = self.resync.as_mut() {
+                    found.insert(conversation.id.clone());
+                }
+                self.upsert(conversation, Source::Exact(now), now);
                 self.forget_stale_participants_if_large();
             }
+            Update::ResyncStarted => {
+                self.resync = Some(HashSet::new());
+                self.ended
+                    .retain(|_, at| (now - *at).num_seconds() < ENDED_MEMORY_SECS);
+            }
+            Update::ResyncPage(conversations) => {
+                for conversation in conversations {
+                    if self.ended.contains_key(&conversation.id) {
+                        continue;
+                    }
+                    // An event heard during this re-sync is newer than analytics.
+                    let newer_known = self
+                        .resync
+                        .as_mut()
+                        .is_some_and(|found| !found.insert(conversation.id.clone()));
+                    if newer_known {
+                        continue;
+                    }
+                    self.upsert(conversation, Source::Analytics, now);
+                }
+                self.forget_stale_participants_if_large();
+            }
+            Update::ResyncDone => {
+                if let Some(found) = self.resync.take() {
+                    let source = &self.source;
+                    self.conversations.retain(|id, _| {
+                        found.contains(id)
+                            || matches!(source.get(id), Some(Source::Exact(at))
+                                if (now - *at).num_seconds() < ANALYTICS_LAG_GRACE_SECS)
+                    });
+                    let conversations = &self.conversations;
+                    self.source.retain(|id, _| conversations.contains_key(id));
+                    self.forget_stale_participants();
+                }
+            }
+            Update::ResyncAbandoned => self.resync = None,
             Update::Queues(queues) => {
                 for queue in queues {
                     let name = queue.name.unwrap_or_else(|| queue.id.clone());
@@ -76,7 +146,7 @@ impl LiveModel {
         self.revision += 1;
     }
 
-    fn upsert(&mut self, conversation: CallConversation, now: DateTime<Utc>) {
+    fn upsert(&mut self, conversation: CallConversation, source: Source, now: DateTime<Utc>) {
         for participant in &conversation.participants {
             let held = participant.is_held();
             let seen = self.state_seen.get(&participant.id);
@@ -105,7 +175,16 @@ impl LiveModel {
         // A call with no live leg has ended: it leaves the console.
         if conversation.live_participants().next().is_none() {
             self.conversations.remove(&conversation.id);
+            self.source.remove(&conversation.id);
+            if source != Source::Analytics {
+                self.ended.insert(conversation.id.clone(), now);
+                if self.ended.len() > 100_000 {
+                    self.ended
+                        .retain(|_, at| (now - *at).num_seconds() < ENDED_MEMORY_SECS);
+                }
+            }
         } else {
+            self.source.insert(conversation.id.clone(), source);
             self.conversations
                 .insert(conversation.id.clone(), conversation);
         }
@@ -147,6 +226,17 @@ impl LiveModel {
 
     pub fn conversations(&self) -> impl Iterator<Item = &CallConversation> {
         self.conversations.values()
+    }
+
+    /// The row is known only from the analytics query (approximate); an event or a read of
+    /// the call makes it exact.
+    pub fn is_from_analytics(&self, conversation_id: &str) -> bool {
+        self.source.get(conversation_id) == Some(&Source::Analytics)
+    }
+
+    /// While a re-sync is under way.
+    pub fn is_resyncing(&self) -> bool {
+        self.resync.is_some()
     }
 
     pub fn queue_name(&self, queue_id: &str) -> Option<&str> {

@@ -36,14 +36,15 @@ impl fmt::Display for ConnectionState {
     }
 }
 
-/// The rate-limit budget from the last `inin-ratelimit-*` headers seen.
+/// The rate budget as the client counts it (the platform sends no budget headers): requests
+/// sent on the token in the last minute against the configured limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateBudget {
-    /// Requests counted in the current window.
+    /// Requests sent in the last 60 s.
     pub count: u32,
-    /// Requests allowed in a window.
+    /// Requests allowed in 60 s (0: not counted).
     pub allowed: u32,
-    /// Seconds until the window resets.
+    /// Seconds until the oldest counted request leaves the window.
     pub reset_secs: u32,
 }
 

@@ -196,3 +196,81 @@ fn time_in_state_restarts_when_a_hold_ends() {
     assert!(!b.held);
     assert_eq!(b.in_state_ms, 2_000, "counted from the end of the hold");
 }
+
+fn two_party(id: &str) -> CallConversation {
+    call(
+        id,
+        vec![
+            leg(&format!("{id}-cust"), "customer", S::Connected),
+            leg(&format!("{id}-agent"), "agent", S::Connected),
+        ],
+    )
+}
+
+#[test]
+fn a_resync_shows_each_page_at_once_and_marks_its_rows_as_known_from_analytics() {
+    let mut model = LiveModel::new();
+    model.apply(Update::Conversation(two_party("old")), t0());
+    model.apply(Update::ResyncStarted, t0() + Duration::seconds(60));
+    model.apply(
+        Update::ResyncPage(vec![two_party("c1")]),
+        t0() + Duration::seconds(60),
+    );
+    // The first page is on screen before the re-sync ends; the old row stays until then.
+    assert!(model.conversation("c1").is_some());
+    assert!(model.conversation("old").is_some());
+    assert!(model.is_from_analytics("c1"));
+    assert!(model.is_resyncing());
+    model.apply(
+        Update::ResyncPage(vec![two_party("c2")]),
+        t0() + Duration::seconds(61),
+    );
+    model.apply(Update::ResyncDone, t0() + Duration::seconds(61));
+    assert!(
+        model.conversation("old").is_none(),
+        "not found by the re-sync: gone"
+    );
+    assert_eq!(model.len(), 2);
+    // An event makes a row exact.
+    model.apply(
+        Update::Conversation(two_party("c1")),
+        t0() + Duration::seconds(62),
+    );
+    assert!(!model.is_from_analytics("c1"));
+    assert!(model.is_from_analytics("c2"));
+}
+
+#[test]
+fn events_win_over_a_lagging_analytics_query_both_ways() {
+    let mut model = LiveModel::new();
+    model.apply(Update::ResyncStarted, t0());
+    // Heard from an event during the re-sync: the page's older picture does not replace it.
+    let mut held = two_party("c1");
+    held.participants[1].held = Some(true);
+    model.apply(Update::Conversation(held), t0());
+    model.apply(Update::ResyncPage(vec![two_party("c1")]), t0());
+    assert!(model.participants("c1", t0())[1].held);
+    assert!(!model.is_from_analytics("c1"));
+    // An event ended c2; analytics, a few seconds behind, still lists it: it stays gone.
+    model.apply(Update::Conversation(two_party("c2")), t0());
+    let mut ended = two_party("c2");
+    for p in &mut ended.participants {
+        p.state = S::Disconnected;
+    }
+    model.apply(Update::Conversation(ended), t0());
+    model.apply(Update::ResyncPage(vec![two_party("c2")]), t0());
+    assert!(model.conversation("c2").is_none());
+    model.apply(Update::ResyncDone, t0());
+    // c3 started just before the next re-sync; analytics does not know it yet: kept.
+    model.apply(
+        Update::Conversation(two_party("c3")),
+        t0() + Duration::seconds(100),
+    );
+    model.apply(Update::ResyncStarted, t0() + Duration::seconds(101));
+    model.apply(Update::ResyncDone, t0() + Duration::seconds(103));
+    assert!(model.conversation("c3").is_some());
+    assert!(
+        model.conversation("c1").is_none(),
+        "not found, no recent event: gone"
+    );
+}

@@ -82,7 +82,7 @@ struct Token {
     window_count: u32,
 }
 
-/// The `inin-ratelimit-*` figures of one answer.
+/// Where a request stands in its token's window (the platform no longer sends these as headers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateHeaders {
     pub count: u32,
@@ -115,7 +115,7 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// `Retry-After` and `inin-ratelimit-reset`: whole seconds, rounded up.
+/// `Retry-After`: whole seconds, rounded up.
 fn ceil_secs(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000) as u64
 }
@@ -264,16 +264,9 @@ impl Auth {
         }
         let reset = ceil_secs((entry.window_start + window).saturating_duration_since(now)).max(1);
         if entry.window_count >= limit {
-            let mut error = ApiError::too_many_requests(limit, window.as_secs(), reset);
-            add_rate_headers(
-                &mut error.headers,
-                RateHeaders {
-                    count: entry.window_count,
-                    allowed: limit,
-                    reset_secs: reset,
-                },
-            );
-            return Err(error);
+            // `Retry-After` only: the platform stopped sending `inin-ratelimit-*` headers after
+            // 2021-06-05 (announcement "Removal of inin-ratelimit-* response headers").
+            return Err(ApiError::too_many_requests(limit, window.as_secs(), reset));
         }
         entry.window_count += 1;
         Ok(Some(RateHeaders {
@@ -282,25 +275,6 @@ impl Auth {
             reset_secs: reset,
         }))
     }
-}
-
-pub fn add_rate_headers(
-    headers: &mut Vec<(axum::http::HeaderName, axum::http::HeaderValue)>,
-    rate: RateHeaders,
-) {
-    use axum::http::{HeaderName, HeaderValue};
-    headers.push((
-        HeaderName::from_static("inin-ratelimit-count"),
-        HeaderValue::from(rate.count),
-    ));
-    headers.push((
-        HeaderName::from_static("inin-ratelimit-allowed"),
-        HeaderValue::from(rate.allowed),
-    ));
-    headers.push((
-        HeaderName::from_static("inin-ratelimit-reset"),
-        HeaderValue::from(rate.reset_secs),
-    ));
 }
 
 #[cfg(test)]
@@ -394,7 +368,7 @@ mod tests {
         assert_eq!(err.status, 429);
         // 1.5 s left, rounded up.
         assert_eq!(header(&err, "retry-after").as_deref(), Some("2"));
-        assert_eq!(header(&err, "inin-ratelimit-reset").as_deref(), Some("2"));
+        assert_eq!(header(&err, "inin-ratelimit-reset"), None, "no longer sent");
         assert!(
             err.message.contains("within [2] seconds"),
             "{}",

@@ -65,6 +65,9 @@ pub struct Faults {
     /// The `/calls/` participant PATCH answers 400 `not.a.user` (as the 2018 spec documents for
     /// client credentials), so a client must fall back to the media-agnostic path.
     pub calls_path_not_a_user: bool,
+    /// The analytics details query sees the world this many seconds late: a call shows there
+    /// that long after it starts, and still shows as going that long after it ends.
+    pub analytics_lag_secs: u64,
 }
 
 impl Default for Faults {
@@ -85,6 +88,7 @@ impl Default for Faults {
             token_lifetime_secs: 86_400,
             heartbeat_secs: 30,
             calls_path_not_a_user: false,
+            analytics_lag_secs: 0,
         }
     }
 }
@@ -108,6 +112,7 @@ pub struct FaultsPatch {
     pub token_lifetime_secs: Option<u64>,
     pub heartbeat_secs: Option<u64>,
     pub calls_path_not_a_user: Option<bool>,
+    pub analytics_lag_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -128,6 +133,9 @@ impl Faults {
         }
         if !(1..=3600).contains(&self.rate_limit_window_secs) {
             return Err("rateLimitWindowSecs must be between 1 and 3600".into());
+        }
+        if self.analytics_lag_secs > 60 {
+            return Err("analyticsLagSecs must be at most 60".into());
         }
         if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&self.token_lifetime_secs) {
             return Err(format!(
@@ -174,7 +182,8 @@ impl Faults {
             token_revoked_after_secs,
             token_lifetime_secs,
             heartbeat_secs,
-            calls_path_not_a_user
+            calls_path_not_a_user,
+            analytics_lag_secs
         );
         if let Some(lock) = patch.transition_lock {
             if let Some(enabled) = lock.enabled {

@@ -19,7 +19,6 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{
     ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW,
-    add_rate_headers,
 };
 use super::errors::ApiError;
 use super::notifications;
@@ -130,7 +129,6 @@ async fn platform_layer(
         tokio::time::sleep(delay).await;
     }
     let mut client_id = None;
-    let mut rate = None;
     let mut response = 'answer: {
         if api {
             let authorization = request
@@ -154,8 +152,7 @@ async fn platform_layer(
                     })
             };
             match admitted {
-                Ok((caller, headers)) => {
-                    rate = headers;
+                Ok((caller, _)) => {
                     request.extensions_mut().insert(caller);
                 }
                 Err(error) => break 'answer error.into_response(),
@@ -167,13 +164,6 @@ async fn platform_layer(
         next.run(request).await
     };
     let headers = response.headers_mut();
-    if let Some(rate) = rate {
-        let mut extra = Vec::new();
-        add_rate_headers(&mut extra, rate);
-        for (name, value) in extra {
-            headers.insert(name, value);
-        }
-    }
     if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert(HeaderName::from_static("inin-correlation-id"), value);
     }
@@ -272,19 +262,15 @@ async fn list_queues(
     caller.require_any(&[QUEUE_VIEW])?;
     let page_size = parse_positive(&params, "pageSize", 25)?.min(500);
     let page_number = parse_positive(&params, "pageNumber", 1)?;
-    // The platform's name filter matches a prefix; a trailing `*` is a wildcard.
-    let name = params
-        .get("name")
-        .map(|n| n.trim_end_matches('*').to_lowercase());
+    // The exact name, with leading and trailing `*` as wildcards (RoutingApi docs: "Include
+    // only queues with the given name (leading and trailing asterisks allowed)").
+    let name = params.get("name").map(|n| NamePattern::new(n));
     let state = shared.lock();
     let matching: Vec<_> = state
         .world
         .queues
         .iter()
-        .filter(|q| {
-            name.as_ref()
-                .is_none_or(|n| q.name.to_lowercase().starts_with(n.as_str()))
-        })
+        .filter(|q| name.as_ref().is_none_or(|n| n.matches(&q.name)))
         .collect();
     let total = matching.len() as i64;
     let page_count = (total + page_size - 1) / page_size;
@@ -360,6 +346,51 @@ fn filter_matches(
     }
 }
 
+/// The queue list's `name` filter. Case is ignored (the docs do not say; an assumption).
+struct NamePattern {
+    text: String,
+    any_before: bool,
+    any_after: bool,
+}
+
+impl NamePattern {
+    fn new(pattern: &str) -> Self {
+        let any_before = pattern.starts_with('*');
+        let trimmed = pattern.strip_prefix('*').unwrap_or(pattern);
+        let any_after = trimmed.ends_with('*');
+        let trimmed = trimmed.strip_suffix('*').unwrap_or(trimmed);
+        NamePattern {
+            text: trimmed.to_lowercase(),
+            any_before,
+            any_after,
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        match (self.any_before, self.any_after) {
+            (false, false) => name == self.text,
+            (false, true) => name.starts_with(&self.text),
+            (true, false) => name.ends_with(&self.text),
+            (true, true) => name.contains(&self.text),
+        }
+    }
+}
+
+/// The details query's largest page (developer-center-blog 2022-04-21: "Maximum number of
+/// records per page: 200").
+const ANALYTICS_MAX_PAGE: i64 = 200;
+
+/// `totalHits` is approximate on the platform (same blog post); the mock rounds it to two
+/// significant figures so a client cannot lean on it.
+fn approximate(total: i64) -> i64 {
+    let mut scale = 1;
+    while total / scale >= 100 {
+        scale *= 10;
+    }
+    (total + scale / 2) / scale * scale
+}
+
 async fn analytics_query(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
@@ -380,24 +411,37 @@ async fn analytics_query(
             page_size: 25,
             page_number: 1,
         });
-    if paging.page_size < 1 || paging.page_size > 100 || paging.page_number < 1 {
+    if paging.page_size < 1 || paging.page_size > ANALYTICS_MAX_PAGE || paging.page_number < 1 {
         return Err(ApiError::bad_request(
-            "paging.pageSize must be 1 to 100 and paging.pageNumber at least 1.",
+            "paging.pageSize must be 1 to 200 and paging.pageNumber at least 1.",
         ));
     }
     let state = shared.lock();
+    // The platform selects conversations that *started on a day the interval touches*
+    // (ConversationQuery.interval in the SDK docs), in UTC here.
+    let (first_day, last_day) = (
+        start.date_naive(),
+        (end - chrono::Duration::milliseconds(1)).date_naive(),
+    );
+    // `analyticsLagSecs`: analytics sees the world as it was that long ago (a call shows a few
+    // seconds after it starts, and still shows as going a few seconds after it ends).
+    let seen_until = Utc::now() - chrono::Duration::seconds(state.faults.analytics_lag_secs as i64);
+    let ended = |call: &super::world::Call| call.end_time.is_some_and(|e| e <= seen_until);
     let mut hits: Vec<_> = state
         .world
         .calls()
-        .filter(|call| call.start_time < end && call.end_time.is_none_or(|e| e > start))
+        .filter(|call| {
+            let day = call.start_time.date_naive();
+            first_day <= day && day <= last_day && call.start_time <= seen_until
+        })
         .filter(|call| {
             query.conversation_filters.iter().flatten().all(|filter| {
                 filter_matches(filter, &|p| {
                     let operator = p.operator.as_deref().unwrap_or("matches");
                     match p.dimension.as_deref() {
                         Some("conversationEnd") => match operator {
-                            "notExists" => call.end_time.is_none(),
-                            "exists" => call.end_time.is_some(),
+                            "notExists" => !ended(call),
+                            "exists" => ended(call),
                             _ => true,
                         },
                         Some("conversationId") => p.value.as_deref() == Some(call.id.as_str()),
@@ -439,11 +483,17 @@ async fn analytics_query(
         .into_iter()
         .skip(skip)
         .take(paging.page_size as usize)
-        .map(shapes::analytics_conversation)
+        .map(|call| {
+            let mut shaped = shapes::analytics_conversation(call);
+            if !ended(call) {
+                shaped.conversation_end = None;
+            }
+            shaped
+        })
         .collect();
     Ok(Json(AnalyticsConversationQueryResponse {
         conversations: (!page.is_empty()).then_some(page),
-        total_hits: Some(total),
+        total_hits: Some(approximate(total)),
     })
     .into_response())
 }

@@ -253,7 +253,15 @@ fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
         ));
     }
     if let Some(connected) = leg.connected_time {
-        segments.push(segment(call, "interact", connected, leg.end_time));
+        // A leg on hold: its interact segment ended when the hold began, and a hold segment
+        // runs (the world keeps only the current hold, so earlier ones are not shown).
+        match leg.hold_time.filter(|_| leg.held && leg.end_time.is_none()) {
+            Some(hold) => {
+                segments.push(segment(call, "interact", connected, Some(hold)));
+                segments.push(segment(call, "hold", hold, None));
+            }
+            None => segments.push(segment(call, "interact", connected, leg.end_time)),
+        }
     }
     if segments.is_empty() {
         segments.push(segment(call, "system", leg.start_time, leg.end_time));

@@ -1,6 +1,8 @@
 //! The one request pipeline: base URL, bearer token (one refresh on 401), `ErrorBody` decoding,
-//! `inin-ratelimit-*` headers into a budget, each failure sorted as retryable or final.
+//! a rate budget counted here (the platform no longer sends `inin-ratelimit-*` headers), each
+//! failure sorted as retryable or final.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,13 +24,98 @@ pub struct Client {
     inner: Arc<Inner>,
     /// A kick job's own count of the requests it sent (see `counted`).
     counter: Option<Arc<AtomicU64>>,
+    /// Reads (the feed, `list`) leave a share of the budget to kicks; see [`Client::for_reads`].
+    priority: Priority,
+}
+
+/// Who is asking. A kick's requests use the whole budget; reads stop short of it, so a kick
+/// never waits behind a re-sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Priority {
+    Kick,
+    Read,
+}
+
+/// The platform's default limit for a client-credentials token (requests a minute).
+pub const DEFAULT_RATE_LIMIT: u32 = 300;
+/// The limit from `CONFWATCH_RATE_LIMIT` (an org whose limit support raised), else the default.
+fn configured_rate_limit() -> u32 {
+    std::env::var("CONFWATCH_RATE_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_RATE_LIMIT)
+}
+
+/// The share of the budget reads may use; the rest is held back for kicks.
+const READ_SHARE: f64 = 0.8;
+/// The platform counts requests per token over a minute.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Requests sent on this token in the last minute, counted by the client: the platform sends
+/// no budget headers any more ("Removal of inin-ratelimit-* response headers"), only a 429 with
+/// `Retry-After`, which always wins over this count.
+#[derive(Debug)]
+struct SentLog {
+    limit: u32,
+    sent: VecDeque<tokio::time::Instant>,
+}
+
+impl SentLog {
+    fn forget_old(&mut self, now: tokio::time::Instant) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= RATE_WINDOW)
+        {
+            self.sent.pop_front();
+        }
+    }
+
+    fn cap(&self, priority: Priority) -> usize {
+        match priority {
+            Priority::Kick => self.limit as usize,
+            // At least one read a minute, even on a tiny limit.
+            Priority::Read => ((self.limit as f64 * READ_SHARE) as usize).max(1),
+        }
+    }
+
+    /// Counts a request now if `priority` may send one; otherwise says when it may.
+    fn take(
+        &mut self,
+        priority: Priority,
+        now: tokio::time::Instant,
+    ) -> Result<(), tokio::time::Instant> {
+        self.forget_old(now);
+        let cap = self.cap(priority);
+        if self.limit == 0 || self.sent.len() < cap {
+            self.sent.push_back(now);
+            return Ok(());
+        }
+        // Room comes back when enough of the oldest requests leave the window.
+        let index = self.sent.len() - cap;
+        Err(self.sent.get(index).map_or(now, |t| *t + RATE_WINDOW))
+    }
+
+    fn budget(&mut self, now: tokio::time::Instant) -> RateBudget {
+        self.forget_old(now);
+        RateBudget {
+            count: self.sent.len() as u32,
+            allowed: self.limit,
+            reset_secs: self.sent.front().map_or(0, |t| {
+                (*t + RATE_WINDOW)
+                    .saturating_duration_since(now)
+                    .as_secs_f64()
+                    .ceil() as u32
+            }),
+        }
+    }
 }
 
 struct Inner {
     http: reqwest::Client,
     config: ConnectionConfig,
     tokens: TokenSource,
-    budget: Mutex<RateBudget>,
+    budget: Mutex<SentLog>,
     /// REST requests sent (token requests excluded), for progress and benchmarks.
     requests: AtomicU64,
     /// After a 429: no request before this. The platform limits per token, and every clone of
@@ -91,12 +178,16 @@ impl Client {
                 http,
                 config,
                 tokens: TokenSource::new(),
-                budget: Mutex::new(RateBudget::default()),
+                budget: Mutex::new(SentLog {
+                    limit: configured_rate_limit(),
+                    sent: VecDeque::new(),
+                }),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
                 max_answer_bytes: AtomicUsize::new(max_answer_bytes_from_env()?),
                 identity: std::sync::OnceLock::new(),
             }),
+            priority: Priority::Kick,
         })
     }
 
@@ -109,9 +200,46 @@ impl Client {
         self.inner.max_answer_bytes.load(Ordering::Relaxed)
     }
 
-    /// The last `inin-ratelimit-*` headers seen.
+    /// Sets the requests a minute this token may send (0: not counted). Shared by every clone.
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        if let Ok(mut log) = self.inner.budget.lock() {
+            log.limit = per_minute;
+        }
+    }
+
+    /// A clone for background reads (the feed's snapshots and re-syncs, `list`): its requests
+    /// wait while the budget is down to the share held back for kicks.
+    pub fn for_reads(&self) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            counter: self.counter.clone(),
+            priority: Priority::Read,
+        }
+    }
+
+    /// The budget as counted by this client: requests of the last minute against the limit.
     pub fn rate_budget(&self) -> RateBudget {
-        self.inner.budget.lock().map(|b| *b).unwrap_or_default()
+        self.inner
+            .budget
+            .lock()
+            .map(|mut log| log.budget(tokio::time::Instant::now()))
+            .unwrap_or_default()
+    }
+
+    /// Waits until this request fits the budget, then counts it. A kick waits only when the
+    /// whole limit is spent; a read also leaves the kicks' share alone.
+    async fn take_budget(&self) {
+        loop {
+            let now = tokio::time::Instant::now();
+            let taken = match self.inner.budget.lock() {
+                Ok(mut log) => log.take(self.priority, now),
+                Err(_) => Ok(()),
+            };
+            match taken {
+                Ok(()) => return,
+                Err(until) => tokio::time::sleep_until(until).await,
+            }
+        }
     }
 
     /// The OAuth client id (for the audit record); None with a fixed access token.
@@ -159,6 +287,7 @@ impl Client {
         let client = Client {
             inner: Arc::clone(&self.inner),
             counter: Some(Arc::clone(&counter)),
+            priority: self.priority,
         };
         (client, counter)
     }
@@ -263,6 +392,7 @@ impl Client {
                     .header("Content-Type", "application/json")
                     .body(body.clone());
             }
+            self.take_budget().await;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
             if let Some(counter) = &self.counter {
                 counter.fetch_add(1, Ordering::Relaxed);
@@ -272,7 +402,6 @@ impl Client {
                 .await
                 .map_err(|e| transport_error(&endpoint, &e))?;
             let status = response.status().as_u16();
-            self.note_budget(response.headers());
             let retry_after = retry_after(response.headers());
             let answer = read_body(response, self.max_answer_bytes())
                 .await
@@ -297,28 +426,6 @@ impl Client {
                 &answer.bytes,
                 retry_after,
             ));
-        }
-    }
-
-    fn note_budget(&self, headers: &HeaderMap) {
-        let read = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|v| v.max(0.0) as u32)
-        };
-        let (Some(count), Some(allowed)) =
-            (read("inin-ratelimit-count"), read("inin-ratelimit-allowed"))
-        else {
-            return;
-        };
-        if let Ok(mut budget) = self.inner.budget.lock() {
-            *budget = RateBudget {
-                count,
-                allowed,
-                reset_secs: read("inin-ratelimit-reset").unwrap_or(0),
-            };
         }
     }
 }
@@ -552,5 +659,48 @@ mod tests {
         );
         assert_eq!(limited.load(Ordering::SeqCst), 1);
         assert!(feed.rate_limited_until().is_some());
+    }
+
+    /// Reads stop at 80 % of the budget; a kick still goes out at once, up to the whole limit;
+    /// room comes back as the oldest requests leave the 60 s window.
+    #[test]
+    fn reads_leave_a_fifth_of_the_budget_to_kicks() {
+        let t0 = tokio::time::Instant::now();
+        let mut log = SentLog {
+            limit: 10,
+            sent: VecDeque::new(),
+        };
+        for n in 0..8 {
+            assert_eq!(
+                log.take(Priority::Read, t0 + Duration::from_secs(n)),
+                Ok(())
+            );
+        }
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(
+            log.take(Priority::Read, later),
+            Err(t0 + RATE_WINDOW),
+            "the ninth read waits for the first to leave the window"
+        );
+        assert_eq!(log.take(Priority::Kick, later), Ok(()));
+        assert_eq!(log.take(Priority::Kick, later), Ok(()));
+        assert!(
+            log.take(Priority::Kick, later).is_err(),
+            "the whole limit is spent"
+        );
+        let budget = log.budget(later);
+        assert_eq!(
+            (budget.count, budget.allowed, budget.reset_secs),
+            (10, 10, 50)
+        );
+        // A minute on, two reads must leave before a read fits again (at 62 s).
+        assert_eq!(
+            log.take(Priority::Read, t0 + RATE_WINDOW),
+            Err(t0 + Duration::from_secs(62))
+        );
+        assert_eq!(
+            log.take(Priority::Read, t0 + Duration::from_secs(63)),
+            Ok(())
+        );
     }
 }

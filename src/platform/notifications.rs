@@ -252,6 +252,9 @@ pub enum SocketEnd {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Signal {
     Conversation(CallConversation),
+    /// The socket just dropped; reconnecting (then `Reconnected`). Sent at once, so the
+    /// console stops saying "live" the moment frames stop coming.
+    Dropped,
     /// Frames may have been lost (a reconnect): re-read what matters.
     Reconnected,
     /// Worth telling the user (never secret).
@@ -525,9 +528,11 @@ pub async fn listen_on(
     heartbeat_timeout: Duration,
     channels: Channels,
 ) -> Result<mpsc::Receiver<Signal>, ApiError> {
-    Ok(listen_inner(client, topics, heartbeat_timeout, channels, false)
-        .await?
-        .events)
+    Ok(
+        listen_inner(client, topics, heartbeat_timeout, channels, false)
+            .await?
+            .events,
+    )
 }
 
 /// A listener: its events, and the tasks keeping its sockets up.
@@ -679,6 +684,13 @@ impl Keeper {
         let mut notices = Vec::new();
         loop {
             if end == SocketEnd::ReceiverGone {
+                return;
+            }
+            // The owner hears at once that a socket that was up is down (best effort: a full
+            // queue must not hold up the reconnect; `Reconnected` is awaited below, never lost).
+            if !not_opened
+                && let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Signal::Dropped)
+            {
                 return;
             }
             let lived = opened.elapsed();
@@ -901,7 +913,7 @@ mod tests {
                 match signal {
                     Signal::Conversation(_) => events += 1,
                     Signal::Reconnected => return true,
-                    Signal::Warning(_) => {}
+                    Signal::Warning(_) | Signal::Dropped => {}
                 }
             }
             false

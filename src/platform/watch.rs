@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::analytics::{ActiveCallPages, PAGE_SIZE};
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
 use super::models::{CallConversation, Queue};
@@ -21,12 +21,8 @@ pub enum QueueSelection {
     Named(Vec<String>),
 }
 
-/// Requests in flight at once while reading calls, when the budget has room.
-const READ_CONCURRENCY: usize = 4;
 /// A read has no deadline of its own: a wild `Retry-After` on a 5xx must not stall the feed.
 const MAX_SERVER_WAIT: Duration = Duration::from_secs(30);
-/// A call a snapshot could not read (transient failure) is read once more this much later.
-const REREAD_AFTER: Duration = Duration::from_secs(2);
 /// While no socket can be had, poll this long before trying the socket again.
 const POLL_SPELL: Duration = Duration::from_secs(60);
 
@@ -48,61 +44,38 @@ pub fn select_queues(all: &[Queue], selection: &QueueSelection) -> Result<Vec<Qu
     }
 }
 
-/// Reads the active calls of these queues: the analytics query, then a GET per call,
-/// concurrently while the rate budget has room. A 429 waits its Retry-After; a call that ended
-/// meanwhile (404) is skipped; any other failed GET fails the whole read (see
-/// [`read_active_calls_skipping`] for a read that goes on without it).
+/// Reads the active calls of these queues from the analytics query alone (pages of 200, each
+/// retried on a transient failure): no call is read on its own.
 pub async fn read_active_calls(
     client: &Client,
     queue_ids: &[String],
 ) -> Result<Vec<CallConversation>, ApiError> {
-    let read = read_active_calls_skipping(client, queue_ids).await?;
-    match read.failed.into_iter().next() {
-        Some((_, error)) => Err(error),
-        None => Ok(read.calls),
+    let mut pages = ActiveCallPages::new(queue_ids);
+    let mut calls = Vec::new();
+    while let Some(page) = next_page(client, &mut pages).await? {
+        calls.extend(page);
     }
+    Ok(calls)
 }
 
-/// The active calls that could be read, and the calls whose GET failed (other than 404).
-#[derive(Debug, Default)]
-pub struct ActiveCalls {
-    pub calls: Vec<CallConversation>,
-    /// Conversation id and why its GET failed (after the usual retries).
-    pub failed: Vec<(String, ApiError)>,
-}
-
-/// As [`read_active_calls`], but one call that cannot be read does not sink the others.
-pub async fn read_active_calls_skipping(
+/// One page, retried on 429 and transient failures.
+async fn next_page(
     client: &Client,
-    queue_ids: &[String],
-) -> Result<ActiveCalls, ApiError> {
-    let ids = with_retry(|| client.active_conversation_ids(queue_ids)).await?;
-    let concurrency = if budget_is_low(client.rate_budget(), ids.len()) {
-        1
-    } else {
-        READ_CONCURRENCY
-    };
-    let results: Vec<(String, Result<CallConversation, ApiError>)> = futures::stream::iter(ids)
-        .map(|id| async move {
-            let result = with_retry(|| client.call(&id)).await;
-            (id, result)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let mut read = ActiveCalls::default();
-    for (id, result) in results {
-        match result {
-            Ok(call) => read.calls.push(call),
-            Err(e) if e.kind == FailureKind::NotFound => {}
-            Err(e) => read.failed.push((id, e)),
+    pages: &mut ActiveCallPages,
+) -> Result<Option<Vec<CallConversation>>, ApiError> {
+    let mut tries = 0u32;
+    loop {
+        match pages.next(client).await {
+            Ok(page) => return Ok(page),
+            Err(e) if tries < 4 && e.is_retryable() => {
+                tries += 1;
+                let delay = retry_delay(&e, tries);
+                tracing::info!(error = %e, ?delay, "retrying an analytics page");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
         }
     }
-    Ok(read)
-}
-
-fn budget_is_low(budget: RateBudget, needed: usize) -> bool {
-    budget.allowed > 0 && (budget.remaining() as usize) < needed * 2
 }
 
 /// Retries a read on 429 (after exactly Retry-After) and on transient failures (short backoff,
@@ -118,17 +91,7 @@ where
             Ok(value) => return Ok(value),
             Err(e) if tries < 4 && e.is_retryable() => {
                 tries += 1;
-                let delay = match e.kind {
-                    FailureKind::RateLimited { retry_after } => retry_after,
-                    // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
-                    _ => Duration::from_millis(100u64 << tries)
-                        .mul_f64(rand::random::<f64>())
-                        .max(
-                            e.server_retry_after()
-                                .unwrap_or_default()
-                                .min(MAX_SERVER_WAIT),
-                        ),
-                };
+                let delay = retry_delay(&e, tries);
                 tracing::info!(error = %e, ?delay, "retrying a read");
                 tokio::time::sleep(delay).await;
             }
@@ -137,19 +100,57 @@ where
     }
 }
 
+/// 429: exactly Retry-After; else a short jittered backoff, or a 5xx's Retry-After when longer.
+fn retry_delay(e: &ApiError, tries: u32) -> Duration {
+    match e.kind {
+        FailureKind::RateLimited { retry_after } => retry_after,
+        // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
+        _ => Duration::from_millis(100u64 << tries.min(8))
+            .mul_f64(rand::random::<f64>())
+            .max(
+                e.server_retry_after()
+                    .unwrap_or_default()
+                    .min(MAX_SERVER_WAIT),
+            ),
+    }
+}
+
 /// Spawns the feed; it stops when the receiver drops.
 pub fn watch(client: Client, queues: QueueSelection) -> mpsc::Receiver<FeedEvent> {
+    watch_with_reads(client, queues).0
+}
+
+/// Asks the feed to read one call exactly (`GET`), within the budget: for a conference the
+/// console opens whose row is known only from analytics.
+#[derive(Clone, Debug)]
+pub struct CallReads(mpsc::Sender<String>);
+
+impl CallReads {
+    /// Queues a read of this conversation; dropped when many are already waiting.
+    pub fn read(&self, conversation_id: &str) {
+        let _ = self.0.try_send(conversation_id.to_string());
+    }
+}
+
+/// As [`watch`], with a handle to ask for single calls to be read.
+pub fn watch_with_reads(
+    client: Client,
+    queues: QueueSelection,
+) -> (mpsc::Receiver<FeedEvent>, CallReads) {
     let (tx, rx) = mpsc::channel(1024);
+    let (reads_tx, reads) = mpsc::channel(16);
     tokio::spawn(async move {
         let _ = Feed {
-            client,
+            // Every request of the feed leaves the kicks' share of the budget alone.
+            client: client.for_reads(),
             tx,
             channels: Channels::default(),
+            reads: tokio::sync::Mutex::new(reads),
         }
         .run(queues)
         .await;
     });
-    rx
+    (rx, CallReads(reads_tx))
 }
 
 struct Feed {
@@ -157,6 +158,29 @@ struct Feed {
     tx: mpsc::Sender<FeedEvent>,
     /// Kept across listens: listening again reuses these rather than making channels.
     channels: Channels,
+    reads: tokio::sync::Mutex<mpsc::Receiver<String>>,
+}
+
+/// A re-sync running beside the event loop; stopped when a newer one starts (or the feed ends).
+struct Resync(Option<tokio::task::JoinHandle<()>>);
+
+impl Resync {
+    /// Stops it and waits until it has, so none of its pages (or its end) can land inside the
+    /// next re-sync.
+    async fn stop(mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Resync {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// The receiver is gone: stop.
@@ -215,8 +239,10 @@ impl Feed {
             .map(|id| notifications::queue_topic(id))
             .collect();
 
-        // 2. Live events, with a re-read after every (re)connect; polling while no socket can be had.
+        // 2. Live events, with a re-sync from analytics after every (re)connect, run beside the
+        //    events so neither waits for the other; polling while no socket can be had.
         let mut reconnects = 0u32;
+        let mut reads = self.reads.lock().await;
         loop {
             let mut events = match self.listen(&topics).await? {
                 Ok(events) => events,
@@ -226,15 +252,14 @@ impl Feed {
                     continue;
                 }
             };
-            let (_, mut reread) = self.snapshot(&read_ids).await?;
-            let mut reread_at = tokio::time::Instant::now() + REREAD_AFTER;
+            let mut resync = self.start_resync(&read_ids).await?;
             self.send(FeedEvent::Connection(ConnectionState::Live))
                 .await?;
             loop {
                 let signal = tokio::select! {
                     _ = self.tx.closed() => return Err(Stopped),
-                    _ = tokio::time::sleep_until(reread_at), if !reread.is_empty() => {
-                        self.reread(std::mem::take(&mut reread)).await?;
+                    Some(id) = reads.recv() => {
+                        self.read_one(id);
                         continue;
                     }
                     signal = events.recv() => signal,
@@ -244,14 +269,22 @@ impl Feed {
                     Signal::Conversation(c) => {
                         self.send(FeedEvent::Model(Update::Conversation(c))).await?
                     }
-                    Signal::Reconnected => {
+                    Signal::Dropped => {
                         reconnects += 1;
                         self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
                             attempt: reconnects,
                         }))
                         .await?;
-                        (_, reread) = self.snapshot(&read_ids).await?;
-                        reread_at = tokio::time::Instant::now() + REREAD_AFTER;
+                    }
+                    Signal::Reconnected => {
+                        // Said again now the socket is back, so waiting kicks re-read what
+                        // the gap hid (the console re-reads on every "reconnecting").
+                        self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
+                            attempt: reconnects.max(1),
+                        }))
+                        .await?;
+                        std::mem::replace(&mut resync, Resync(None)).stop().await;
+                        resync = self.start_resync(&read_ids).await?;
                         self.send(FeedEvent::Connection(ConnectionState::Live))
                             .await?;
                     }
@@ -259,6 +292,7 @@ impl Feed {
                 }
             }
             // Every socket gave up: listen again (on the same channels while they serve).
+            resync.stop().await;
             reconnects += 1;
             self.send(FeedEvent::Connection(ConnectionState::Reconnecting {
                 attempt: reconnects,
@@ -297,52 +331,27 @@ impl Feed {
         }
     }
 
-    /// Re-reads every active call (`Update::Snapshot`); a failure is shown, not fatal, and a
-    /// call that cannot be read is left out with a warning. Returns how many calls it read and
-    /// the ids worth reading once more later (their failure was transient).
-    async fn snapshot(&self, queue_ids: &[String]) -> Result<(usize, Vec<String>), Stopped> {
-        let mut reread = Vec::new();
-        let count = match read_active_calls_skipping(&self.client, queue_ids).await {
-            Ok(read) => {
-                let count = read.calls.len();
-                self.send(FeedEvent::Model(Update::Snapshot(read.calls)))
-                    .await?;
-                for (id, e) in read.failed {
-                    self.send(FeedEvent::Warning(format!("could not read call {id}: {e}")))
-                        .await?;
-                    if e.is_retryable() {
-                        reread.push(id);
-                    }
-                }
-                count
-            }
-            Err(e) => {
-                self.send(FeedEvent::Warning(format!("re-reading calls: {e}")))
-                    .await?;
-                0
-            }
-        };
-        self.send(FeedEvent::RateBudget(self.client.rate_budget()))
-            .await?;
-        Ok((count, reread))
+    /// Starts a re-sync from analytics beside the event loop (the old one, if any, stops).
+    async fn start_resync(&self, queue_ids: &[String]) -> Result<Resync, Stopped> {
+        // Sent here, in order with the events, so an event after it counts as newer.
+        self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
+        let (client, tx, queue_ids) = (self.client.clone(), self.tx.clone(), queue_ids.to_vec());
+        Ok(Resync(Some(tokio::spawn(async move {
+            let _ = resync_pages(&client, &tx, &queue_ids).await;
+        }))))
     }
 
-    /// The second (and last) try at calls a snapshot could not read.
-    async fn reread(&self, ids: Vec<String>) -> Result<(), Stopped> {
-        for id in ids {
-            match with_retry(|| self.client.call(&id)).await {
-                Ok(call) => {
-                    self.send(FeedEvent::Model(Update::Conversation(call)))
-                        .await?
-                }
-                Err(e) if e.kind == FailureKind::NotFound => {}
-                Err(e) => {
-                    self.send(FeedEvent::Warning(format!("could not read call {id}: {e}")))
-                        .await?
-                }
-            }
-        }
-        Ok(())
+    /// A single call read exactly, in its own task so events keep flowing.
+    fn read_one(&self, id: String) {
+        let (client, tx) = (self.client.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let event = match with_retry(|| client.call(&id)).await {
+                Ok(call) => FeedEvent::Model(Update::Conversation(call)),
+                Err(e) if e.kind == FailureKind::NotFound => return,
+                Err(e) => FeedEvent::Warning(format!("could not read call {id}: {e}")),
+            };
+            let _ = tx.send(event).await;
+        });
     }
 
     /// Polls within the rate budget for `POLL_SPELL`, then lets the caller try the socket again.
@@ -353,8 +362,8 @@ impl Feed {
             .await?;
         let until = tokio::time::Instant::now() + POLL_SPELL;
         while tokio::time::Instant::now() < until {
-            // The next poll reads every call again anyway.
-            let (calls, _) = self.snapshot(queue_ids).await?;
+            self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
+            let calls = resync_pages(&self.client, &self.tx, queue_ids).await?;
             let interval = poll_interval(self.client.rate_budget(), calls);
             tokio::select! {
                 _ = self.tx.closed() => return Err(Stopped),
@@ -365,15 +374,45 @@ impl Feed {
     }
 }
 
-/// Polling uses at most half the budget: each poll costs about one query per queue page plus a
-/// GET per call; the platform's common limit is 300 a minute.
+/// Reads every page of the active calls into the feed (`ResyncPage` each, then `ResyncDone`,
+/// or `ResyncAbandoned` with a warning when a page cannot be read). Returns how many calls.
+async fn resync_pages(
+    client: &Client,
+    tx: &mpsc::Sender<FeedEvent>,
+    queue_ids: &[String],
+) -> Result<usize, Stopped> {
+    let send = |event| async { tx.send(event).await.map_err(|_| Stopped) };
+    let mut pages = ActiveCallPages::new(queue_ids);
+    let mut count = 0;
+    loop {
+        match next_page(client, &mut pages).await {
+            Ok(Some(calls)) => {
+                count += calls.len();
+                send(FeedEvent::Model(Update::ResyncPage(calls))).await?;
+                send(FeedEvent::RateBudget(client.rate_budget())).await?;
+            }
+            Ok(None) => {
+                send(FeedEvent::Model(Update::ResyncDone)).await?;
+                return Ok(count);
+            }
+            Err(e) => {
+                send(FeedEvent::Model(Update::ResyncAbandoned)).await?;
+                send(FeedEvent::Warning(format!("re-reading calls: {e}"))).await?;
+                return Ok(count);
+            }
+        }
+    }
+}
+
+/// Polling uses at most half the budget: each poll costs one query per page of 200 calls; the
+/// platform's common limit is 300 a minute.
 pub fn poll_interval(budget: RateBudget, calls_hint: usize) -> Duration {
     let allowed = if budget.allowed == 0 {
         300
     } else {
         budget.allowed
     } as f64;
-    let per_poll = (calls_hint.max(1) + 1) as f64;
+    let per_poll = (calls_hint / PAGE_SIZE as usize + 1) as f64;
     let secs = per_poll * 60.0 / (allowed / 2.0);
     Duration::from_secs_f64(secs.clamp(5.0, 60.0))
 }
@@ -472,134 +511,58 @@ mod tests {
         assert_eq!(state, Ok(Some(ConnectionState::Live)));
     }
 
-    /// A platform with four active calls in one queue: c1 reads fine, c2 answers 503 to its
-    /// first five GETs (more than one read's retries), c3 has ended (404), c4 is forbidden (403).
-    /// Counts the GETs of each call.
-    async fn platform_with_an_unreadable_call() -> (
-        Client,
-        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
-    ) {
-        use axum::extract::Path;
-        use axum::http::StatusCode;
-        use axum::routing::{get, post, put};
+    /// A platform whose analytics query answers a full page of 200 calls, then a short page
+    /// that repeats 50 of them (pages shift) while `totalHits` claims 10; counts the queries
+    /// and any call GET.
+    async fn platform_with_shifting_pages()
+    -> (Client, std::sync::Arc<std::sync::Mutex<(usize, usize)>>) {
+        use axum::routing::{get, post};
         use std::sync::{Arc, Mutex};
-        let hits: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
-        let counted = Arc::clone(&hits);
-        let (listener, addr) = crate::platform::fake::bind().await;
+        let counts: Arc<Mutex<(usize, usize)>> = Arc::default();
+        let (queries, gets) = (Arc::clone(&counts), Arc::clone(&counts));
+        let (listener, _addr) = crate::platform::fake::bind().await;
         let app = axum::Router::new()
             .route(
-                "/api/v2/routing/queues",
-                get(|| async {
-                    axum::Json(serde_json::json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1}))
-                }),
-            )
-            .route(
                 "/api/v2/analytics/conversations/details/query",
-                post(|| async {
-                    let conversations: Vec<_> = ["c1", "c2", "c3", "c4"]
-                        .iter()
-                        .map(|id| serde_json::json!({"conversationId": id}))
+                post(move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    queries.lock().unwrap().0 += 1;
+                    let page = body["paging"]["pageNumber"].as_i64().unwrap_or(1);
+                    let ids = if page == 1 { 0..200 } else { 150..250 };
+                    let conversations: Vec<_> = ids
+                        .map(|n| serde_json::json!({
+                            "conversationId": format!("c{n}"),
+                            "participants": [{"participantId": format!("p{n}"), "purpose": "customer",
+                                "sessions": [{"mediaType": "voice", "segments": [
+                                    {"segmentType": "interact", "segmentStart": "2026-12-03T10:00:00.000Z"}]}]}]
+                        }))
                         .collect();
-                    axum::Json(serde_json::json!({"conversations": conversations, "totalHits": 4}))
+                    axum::Json(serde_json::json!({"conversations": conversations, "totalHits": 10}))
                 }),
             )
             .route(
                 "/api/v2/conversations/calls/{id}",
-                get(move |Path(id): Path<String>| async move {
-                    let n = {
-                        let mut hits = counted.lock().unwrap();
-                        let n = hits.entry(id.clone()).or_default();
-                        *n += 1;
-                        *n
-                    };
-                    let call = serde_json::json!({"id": id, "participants": []}).to_string();
-                    let fail = |status: StatusCode, code: &str| {
-                        let body = serde_json::json!({"message": "no", "code": code, "status": status.as_u16()});
-                        (status, body.to_string())
-                    };
-                    match id.as_str() {
-                        "c2" if n <= 5 => fail(StatusCode::SERVICE_UNAVAILABLE, "service.unavailable"),
-                        "c3" => fail(StatusCode::NOT_FOUND, "not.found"),
-                        "c4" => fail(StatusCode::FORBIDDEN, "missing.any.permissions"),
-                        _ => (StatusCode::OK, call),
-                    }
-                }),
-            )
-            .route(
-                "/api/v2/notifications/channels",
-                post(move || async move {
-                    axum::Json(serde_json::json!({"id": "ch1", "connectUri": format!("ws://{addr}/ws")}))
-                }),
-            )
-            .route(
-                "/api/v2/notifications/channels/{id}/subscriptions",
-                put(|| async { axum::Json(serde_json::json!({"entities": []})) }),
-            )
-            .route(
-                "/ws",
-                get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
-                    ws.on_upgrade(|mut socket| async move { while let Some(Ok(_)) = socket.recv().await {} })
+                get(move || async move {
+                    gets.lock().unwrap().1 += 1;
+                    axum::http::StatusCode::NOT_FOUND
                 }),
             );
-        let client = crate::platform::fake::serve(listener, app);
-        (client, hits)
+        (crate::platform::fake::serve(listener, app), counts)
     }
 
-    /// One call that cannot be read is left out with a warning naming it; the rest of the
-    /// snapshot still applies; an ended call (404) is skipped silently; a transient failure is
-    /// read once more later, a final one (403) is not.
+    /// Pages are read until a short one, whatever `totalHits` says; a call repeated on a later
+    /// page is kept once; no call is read on its own.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_unreadable_call_is_skipped_with_a_warning_and_the_snapshot_still_applies() {
-        let (client, hits) = platform_with_an_unreadable_call().await;
-        let mut feed = watch(client, QueueSelection::All);
-        let mut snapshot = None;
-        let mut warnings = Vec::new();
-        // The guard only stops a hang.
-        let reread = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(event) = feed.recv().await {
-                match event {
-                    FeedEvent::Model(Update::Snapshot(calls)) if snapshot.is_none() => {
-                        snapshot = Some(calls.iter().map(|c| c.id.clone()).collect::<Vec<_>>())
-                    }
-                    FeedEvent::Warning(w) => warnings.push(w),
-                    FeedEvent::Model(Update::Conversation(c)) => return Some(c.id),
-                    _ => {}
-                }
-            }
-            None
-        })
-        .await;
+    async fn active_calls_come_from_analytics_pages_deduplicated_with_no_get_per_call() {
+        let (client, counts) = platform_with_shifting_pages().await;
+        let calls = read_active_calls(&client.for_reads(), &[]).await.unwrap();
+        assert_eq!(calls.len(), 250);
+        let unique: std::collections::HashSet<_> = calls.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(unique.len(), 250);
         assert_eq!(
-            snapshot,
-            Some(vec!["c1".to_string()]),
-            "warnings: {warnings:?}"
+            calls[0].participants[0].id, "p0",
+            "participant ids as analytics gives them"
         );
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.contains("c2") && w.contains("503")),
-            "{warnings:?}"
-        );
-        assert!(
-            warnings
-                .iter()
-                .any(|w| w.contains("c4") && w.contains("403")),
-            "{warnings:?}"
-        );
-        assert!(!warnings.iter().any(|w| w.contains("c3")), "{warnings:?}");
-        assert_eq!(
-            reread,
-            Ok(Some("c2".to_string())),
-            "the transient failure was re-read"
-        );
-        let hits = hits.lock().unwrap().clone();
-        assert_eq!(
-            hits.get("c2"),
-            Some(&6),
-            "five failed GETs, then the re-read"
-        );
-        assert_eq!(hits.get("c4"), Some(&1), "a 403 is not read again");
+        assert_eq!(*counts.lock().unwrap(), (2, 0), "(queries, call GETs)");
     }
 
     #[test]
@@ -610,8 +573,8 @@ mod tests {
             reset_secs: 60,
         };
         assert_eq!(poll_interval(budget, 1), Duration::from_secs(5));
-        // 50 calls: 51 requests per poll, 150 a minute allowed → one poll every 20.4 s.
-        let interval = poll_interval(budget, 50);
+        // 10,000 calls: 51 pages per poll, 150 a minute allowed → one poll every 20.4 s.
+        let interval = poll_interval(budget, 10_000);
         assert!((interval.as_secs_f64() - 20.4).abs() < 0.01);
     }
 }

@@ -29,8 +29,13 @@ pub enum Input {
 /// What the console asks the outside world to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Kick { target: Target, force: bool },
+    Kick {
+        target: Target,
+        force: bool,
+    },
     Cancel(Target),
+    /// Read this call exactly: its row is known only from analytics (one GET, in the budget).
+    ReadCall(String),
     Quit,
 }
 
@@ -342,7 +347,11 @@ impl App {
                         self.queues.learn(queues);
                         self.cache.changed = None;
                     }
-                    Update::Snapshot(_) => self.cache.changed = None,
+                    Update::Snapshot(_)
+                    | Update::ResyncPage(_)
+                    | Update::ResyncDone
+                    | Update::ResyncAbandoned => self.cache.changed = None,
+                    Update::ResyncStarted => {}
                     Update::Conversation(conversation) => {
                         if let Some(changed) = self.cache.changed.as_mut() {
                             changed.insert(conversation.id.clone());
@@ -564,7 +573,14 @@ impl App {
                     _ => Pane::Conferences,
                 }
             }
-            Command::Open if self.conference.id.is_some() => self.focus = Pane::Participants,
+            Command::Open if self.conference.id.is_some() => {
+                self.focus = Pane::Participants;
+                if let Some(id) = self.conference.id.clone()
+                    && self.model.is_from_analytics(&id)
+                {
+                    return vec![Action::ReadCall(id)];
+                }
+            }
             Command::Kick => match &self.signed_in.read_only {
                 // Known before any request: explain instead of opening the dialog.
                 Some(reason) => self.flash = Some(format!("read-only: {reason}; nothing sent")),

@@ -32,6 +32,8 @@ pub trait Kicker {
     fn observe(&mut self, conversation: &CallConversation);
     /// The feed lost events (reconnecting, polling): waiting jobs should re-read.
     fn events_lost(&mut self);
+    /// Read one call exactly (the console opened a row known only from analytics).
+    fn read_call(&mut self, _conversation_id: &str) {}
 }
 
 pub struct Channels {
@@ -125,6 +127,7 @@ where
                 match action {
                     Action::Kick { target, force } => kicker.kick(target, force),
                     Action::Cancel(target) => kicker.cancel(&target),
+                    Action::ReadCall(id) => kicker.read_call(&id),
                     Action::Quit => return Ok(()),
                 }
             }

@@ -10,7 +10,8 @@ use crate::config::ConnectionConfig;
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::models::CallConversation;
-use crate::platform::{Client, QueueSelection, watch};
+use crate::platform::watch::{CallReads, watch_with_reads};
+use crate::platform::{Client, QueueSelection};
 
 pub struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.
@@ -65,7 +66,7 @@ impl Session {
         } else {
             QueueSelection::Named(wanted)
         };
-        let feed = watch(client.clone(), queues);
+        let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
         let manager = KickManager::new(client, KickOptions::default(), progress_tx);
@@ -86,7 +87,7 @@ impl Session {
                 progress,
                 rate_budget: Some(Box::new(move || budget_client.rate_budget())),
             },
-            kicker: PlatformKicker { manager },
+            kicker: PlatformKicker { manager, reads },
             mock,
         })
     }
@@ -135,6 +136,7 @@ pub async fn signed_in(client: &Client, profile: Option<String>) -> super::app::
 /// The kick engine behind the console's actions.
 pub struct PlatformKicker {
     manager: KickManager,
+    reads: CallReads,
 }
 
 impl Kicker for PlatformKicker {
@@ -146,6 +148,10 @@ impl Kicker for PlatformKicker {
 
     fn cancel(&mut self, target: &Target) {
         self.manager.cancel(target);
+    }
+
+    fn read_call(&mut self, conversation_id: &str) {
+        self.reads.read(conversation_id);
     }
 
     fn observe(&mut self, conversation: &CallConversation) {

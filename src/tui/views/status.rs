@@ -81,7 +81,9 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
     };
     spans.push(Span::styled(format!(" · {last}"), theme.dim()));
     if let Some(rate) = app.rate {
-        let low = rate.allowed > 0 && rate.remaining() * 10 < rate.allowed;
+        // The client counts its own requests (the platform sends no budget headers). Below a
+        // fifth left, reads wait and the rest is kept for kicks: shown as a warning.
+        let low = rate.allowed > 0 && rate.remaining() * 5 < rate.allowed;
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
             format!(
