@@ -43,9 +43,9 @@ async fn until_channel_posts(h: &Harness, n: usize) {
     .expect("the client made a new channel");
 }
 
-/// After a notice: the feed re-reads (a snapshot), is live again, and events flow.
+/// After a notice: the feed re-syncs (from analytics), is live again, and events flow.
 async fn feed_recovers(h: &Harness, feed: &mut mpsc::Receiver<FeedEvent>) {
-    next_matching(feed, |e| matches!(e, FeedEvent::Model(Update::Snapshot(_)))).await;
+    next_matching(feed, |e| matches!(e, FeedEvent::Model(Update::ResyncStarted))).await;
     next_matching(feed, |e| *e == FeedEvent::Connection(ConnectionState::Live)).await;
     let (call, _) = h.conference("connected").await;
     next_matching(
