@@ -45,7 +45,10 @@ async fn until_channel_posts(h: &Harness, n: usize) {
 
 /// After a notice: the feed re-syncs (from analytics), is live again, and events flow.
 async fn feed_recovers(h: &Harness, feed: &mut mpsc::Receiver<FeedEvent>) {
-    next_matching(feed, |e| matches!(e, FeedEvent::Model(Update::ResyncStarted))).await;
+    next_matching(feed, |e| {
+        matches!(e, FeedEvent::Model(Update::ResyncStarted))
+    })
+    .await;
     next_matching(feed, |e| *e == FeedEvent::Connection(ConnectionState::Live)).await;
     let (call, _) = h.conference("connected").await;
     next_matching(
