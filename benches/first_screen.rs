@@ -13,9 +13,11 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use confwatch::config::ConnectionConfig;
-use confwatch::live::{FeedEvent, LiveModel, Update};
+use confwatch::feed::FeedEvent;
+use confwatch::live::{LiveModel, Update};
 use confwatch::mock::{MockOptions, MockServer, Scenario};
-use confwatch::platform::watch::{QueueSelection, read_active_calls, watch, with_retry};
+use confwatch::feed::{QueueSelection, read_active_calls, watch};
+use confwatch::platform::retry::with_retry;
 use confwatch::platform::{Client, FailureKind};
 
 struct Figures {

@@ -10,8 +10,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use confwatch::kick::{Progress, Step, Target};
-use confwatch::live::{FeedEvent, Update};
-use confwatch::platform::models::{
+use confwatch::feed::FeedEvent;
+use confwatch::live::Update;
+use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState, Queue, Timestamp,
 };
 use confwatch::tui::app::{App, Input};

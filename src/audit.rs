@@ -10,7 +10,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 
 use crate::kick::Step;
-use crate::platform::models::Timestamp;
+use crate::wire::Timestamp;
 
 /// The default audit file: `confwatch/audit.jsonl` in the user's data directory.
 pub fn default_audit_path() -> PathBuf {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod feed;
 pub mod config;
 pub mod kick;
 pub mod live;
@@ -9,4 +10,5 @@ pub mod logging;
 pub mod mock;
 pub mod platform;
 pub mod text;
+pub mod wire;
 pub mod tui;

@@ -14,10 +14,12 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
-use confwatch::live::{ConnectionState, FeedEvent, Update};
-use confwatch::platform::models::CallConversation;
-use confwatch::platform::models::ParticipantState;
-use confwatch::platform::{Client, FailureKind, QueueSelection, watch};
+use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::live::Update;
+use confwatch::wire::CallConversation;
+use confwatch::wire::ParticipantState;
+use confwatch::feed::{QueueSelection, watch};
+use confwatch::platform::{Client, FailureKind};
 use serde_json::json;
 
 /// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use common::{Harness, next_matching};
 use confwatch::config::ConnectionConfig;
-use confwatch::live::{ConnectionState, FeedEvent, Update};
-use confwatch::platform::models::CallConversation;
-use confwatch::platform::{Client, QueueSelection, watch};
+use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::live::Update;
+use confwatch::wire::CallConversation;
+use confwatch::feed::{QueueSelection, watch};
+use confwatch::platform::Client;
 use serde_json::json;
 
 /// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).

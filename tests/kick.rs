@@ -13,7 +13,7 @@ use confwatch::kick::lock::LockHistory;
 use confwatch::kick::machine::{Strategy, Wanted};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step};
 use confwatch::platform::Client;
-use confwatch::platform::models::ParticipantState;
+use confwatch::wire::ParticipantState;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -641,8 +641,9 @@ async fn manager_joins_a_second_request_and_cancels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manager_fed_by_the_console_feed_needs_two_requests() {
     use confwatch::kick::{KickManager, Target};
-    use confwatch::live::{ConnectionState, FeedEvent, Update};
-    use confwatch::platform::{QueueSelection, watch};
+    use confwatch::feed::{ConnectionState, FeedEvent};
+    use confwatch::live::Update;
+    use confwatch::feed::{QueueSelection, watch};
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let (call, target) = h.conference("alerting").await;
     let audit = std::env::temp_dir().join(format!("confwatch-kick-{}.jsonl", uuid::Uuid::new_v4()));

@@ -66,7 +66,7 @@ fn control(mock: &MockServer) -> confwatch::platform::Client {
 
 /// A conference in Support: a customer, Ava (`ava_state`) and Ben; returns (call id, Ava's leg).
 async fn conference(control: &confwatch::platform::Client, ava_state: &str) -> (String, String) {
-    let call: confwatch::platform::models::CallConversation = control
+    let call: confwatch::wire::CallConversation = control
         .send_json(
             reqwest::Method::POST,
             "/mock/conversations",

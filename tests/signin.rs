@@ -13,10 +13,11 @@ use confwatch::config::{ConnectionArgs, FileConfig, LoginTarget, resolve_with_pr
 use confwatch::kick::OutcomeKind;
 use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
 use confwatch::kick::machine::Wanted;
-use confwatch::live::{ConnectionState, FeedEvent};
+use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};
 use confwatch::platform::token_store::{StoredSession, TokenStore};
-use confwatch::platform::{Client, QueueSelection};
+use confwatch::feed::QueueSelection;
+use confwatch::platform::Client;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -187,7 +188,7 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
     let client = user_client(&dir, &h);
     let (call, target) = h.conference("connected").await;
     let calls =
-        confwatch::platform::watch::read_active_calls(&client, &[common::SUPPORT_ID.to_string()])
+        confwatch::feed::read_active_calls(&client, &[common::SUPPORT_ID.to_string()])
             .await
             .expect("the user lists calls");
     assert!(calls.iter().any(|c| c.id == call.id));
@@ -402,7 +403,7 @@ async fn a_sign_in_that_cannot_be_refreshed_says_sign_in_again() {
     let error = client.queues().await.unwrap_err();
     assert!(error.message.contains("sign in again"), "{error}");
     // The console's feed says so in its connection state.
-    let mut feed = confwatch::platform::watch(client, QueueSelection::All);
+    let mut feed = confwatch::feed::watch(client, QueueSelection::All);
     let reason = loop {
         match tokio::time::timeout(std::time::Duration::from_secs(20), feed.recv()).await {
             Ok(Some(FeedEvent::Connection(ConnectionState::Offline { reason }))) => break reason,

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
-use confwatch::live::{ConnectionState, FeedEvent, RateBudget, Update};
-use confwatch::platform::models::{
+use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::live::Update;
+use confwatch::platform::RateBudget;
+use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState as S, Queue, Timestamp,
 };
 use confwatch::tui::app::{Action, App, Input, Pane, View};

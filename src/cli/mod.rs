@@ -17,7 +17,8 @@ use crate::kick::{Outcome, OutcomeKind, Progress, Step};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
 use crate::platform::conversations::check_id;
-use crate::platform::watch::{QueueSelection, read_active_calls, select_queues, with_retry};
+use crate::feed::{QueueSelection, read_active_calls, select_queues};
+use crate::platform::retry::with_retry;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {

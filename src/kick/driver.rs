@@ -16,7 +16,7 @@ use super::machine::{Effect, Input, KickMachine, MachineConfig, Strategy, Wanted
 use super::{Outcome, Progress, Step, Target};
 use crate::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
-use crate::platform::models::{CallConversation, Timestamp};
+use crate::wire::{CallConversation, Timestamp};
 use crate::platform::notifications::{self, Signal};
 
 /// Limits of a kick job and where its audit lines go.
@@ -394,7 +394,7 @@ async fn subscribe(
         return None;
     }
     // Transient failures (5xx, 429) are retried: without events the wait is slower.
-    let retried = crate::platform::watch::with_retry(|| {
+    let retried = crate::platform::retry::with_retry(|| {
         notifications::listen(client.clone(), topics.clone())
     });
     let listening = tokio::select! {

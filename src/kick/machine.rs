@@ -15,7 +15,7 @@ use crate::kick::lock::{LockPlan, LockSample, MARGIN};
 const LEARNED_TRIES: u32 = 4;
 use crate::kick::{Outcome, OutcomeKind, Step};
 use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
-use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
+use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState};
 
 /// Who to remove: a participant id, or a user id (then the user's live leg).
 #[derive(Clone, Debug, PartialEq, Eq)]

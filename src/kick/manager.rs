@@ -13,7 +13,7 @@ use super::machine::Wanted;
 use super::{Outcome, OutcomeKind, Progress, Step, Target};
 use crate::audit::AuditLog;
 use crate::platform::Client;
-use crate::platform::models::CallConversation;
+use crate::wire::CallConversation;
 
 #[derive(Clone)]
 pub struct KickManager {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::models::ParticipantState;
+use crate::wire::ParticipantState;
 
 /// The participant a kick removes, captured by id when the kick is asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

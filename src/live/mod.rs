@@ -1,17 +1,15 @@
 //! The live model: what the console knows of the platform right now. Pure: every change comes in
 //! as a value with the time it was seen, so it is tested without I/O or a clock.
 
-mod status;
 mod views;
 
-pub use status::{ConnectionState, FeedEvent, RateBudget};
 pub use views::{ConferenceRow, ParticipantRow, is_conference};
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::platform::models::{CallConversation, ParticipantState, Queue};
+use crate::wire::{CallConversation, ParticipantState, Queue};
 
 /// One change to the model.
 #[derive(Clone, Debug, PartialEq)]
@@ -250,7 +248,7 @@ impl LiveModel {
 }
 
 /// The platform's own timestamp for the start of the participant's current state, when it sends one.
-fn state_start(p: &crate::platform::models::CallMediaParticipant) -> Option<DateTime<Utc>> {
+fn state_start(p: &crate::wire::CallMediaParticipant) -> Option<DateTime<Utc>> {
     let t = if p.state.is_gone() {
         p.end_time
     } else if p.is_held() {

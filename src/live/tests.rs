@@ -1,7 +1,7 @@
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
-use crate::platform::models::{CallMediaParticipant, EntityRef, ParticipantState as S, Timestamp};
+use crate::wire::{CallMediaParticipant, EntityRef, ParticipantState as S, Timestamp};
 
 fn leg(id: &str, purpose: &str, state: S) -> CallMediaParticipant {
     CallMediaParticipant::new(id, purpose, state)
@@ -113,7 +113,7 @@ fn participants_sorted_live_first_then_purpose() {
 fn queue_names_and_customer_in_conference_row() {
     let mut model = LiveModel::new();
     model.apply(
-        Update::Queues(vec![crate::platform::models::Queue {
+        Update::Queues(vec![crate::wire::Queue {
             id: "q1".into(),
             name: Some("Support".into()),
             ..Default::default()

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::LiveModel;
-use crate::platform::models::{CallConversation, CallMediaParticipant, ParticipantState};
+use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState};
 
 /// One active conference.
 #[derive(Clone, Debug, PartialEq)]

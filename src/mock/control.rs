@@ -25,7 +25,7 @@ use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
 use super::world::{Action, Call, Leg, LegChange};
-use crate::platform::models::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState};
 
 pub fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()

@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::platform::models::ErrorBody;
+use crate::wire::ErrorBody;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -23,7 +23,7 @@ use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
 use super::world::{Call, World};
-use crate::platform::models::{
+use crate::wire::{
     Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC, NotificationEvent,
     NotificationMetadata, SOCKET_CLOSING_TOPIC, Timestamp, TopicState,
 };
@@ -712,7 +712,7 @@ fn is_ping(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::models::ParticipantState;
+    use crate::wire::ParticipantState;
 
     #[test]
     fn publish_reaches_queue_and_user_topics_once_each() {

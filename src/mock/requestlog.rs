@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::platform::models::Timestamp;
+use crate::wire::Timestamp;
 
 /// The log keeps at most this many entries and about this many bytes; older ones are dropped
 /// (their `seq` is never reused).

@@ -25,7 +25,7 @@ use super::notifications;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
 use super::world::{Action, LegChange};
-use crate::platform::models::{
+use crate::wire::{
     AnalyticsConversationQueryResponse, ConversationQuery, DisconnectType, MediaParticipantRequest,
     ParticipantState, QueryFilter, QueueEntityListing, Timestamp, TokenResponse,
 };
@@ -323,7 +323,7 @@ fn parse_interval(interval: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiE
 /// A filter's predicates against one call: `and` needs all, `or` any.
 fn filter_matches(
     filter: &QueryFilter,
-    matches: &dyn Fn(&crate::platform::models::QueryPredicate) -> bool,
+    matches: &dyn Fn(&crate::wire::QueryPredicate) -> bool,
 ) -> bool {
     let mut results =
         filter
@@ -407,7 +407,7 @@ async fn analytics_query(
     let paging = query
         .paging
         .clone()
-        .unwrap_or(crate::platform::models::PagingSpec {
+        .unwrap_or(crate::wire::PagingSpec {
             page_size: 25,
             page_number: 1,
         });

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::world::{Call, Leg, QueueInfo};
-use crate::platform::models::{
+use crate::wire::{
     AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
     CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
     Participant, ParticipantState, Queue, Timestamp,
@@ -194,7 +194,7 @@ fn participant(call: &Call, leg: &Leg, flavor: Flavor) -> Participant {
         consult_participant_id: leg.consult_participant_id.clone(),
         address: (!leg.address.is_empty()).then(|| leg.address.clone()),
         wrapup_required: Some(false),
-        calls: vec![crate::platform::models::Call {
+        calls: vec![crate::wire::Call {
             // The leg's call id: stable and distinct from the participant id.
             id: Some(format!("{}-call", leg.id)),
             state: Some(call_state(&leg.state)),

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use super::scenario::{CallSettings, Scenario};
 use super::state::{State, new_id, seeded};
 use super::world::{Action, AgentInfo, Call, Leg, LegChange, QueueInfo, SimStep, World};
-use crate::platform::models::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState};
 
 const FIRST_NAMES: &[&str] = &[
     "Alex", "Sam", "Jordan", "Taylor", "Casey", "Riley", "Jamie", "Morgan", "Avery", "Quinn",

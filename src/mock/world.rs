@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::platform::models::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState};
 
 #[derive(Clone, Debug)]
 pub struct QueueInfo {

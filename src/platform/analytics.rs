@@ -14,7 +14,7 @@ use reqwest::Method;
 
 use super::error::ApiError;
 use super::http::Client;
-use super::models::{
+use crate::wire::{
     AnalyticsConversation, AnalyticsConversationQueryResponse, AnalyticsParticipant,
     CallConversation, CallMediaParticipant, ConversationQuery, EntityRef, PagingSpec,
     ParticipantState, QueryFilter, QueryPredicate, Timestamp,
@@ -244,7 +244,7 @@ fn participant_from_analytics(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::models::{AnalyticsSegment, AnalyticsSession};
+    use crate::wire::{AnalyticsSegment, AnalyticsSession};
 
     fn at(secs: i64) -> Option<Timestamp> {
         Some(Timestamp(

@@ -7,7 +7,7 @@ use base64::Engine;
 use tokio::sync::Mutex;
 
 use super::error::{ApiError, FailureKind};
-use super::models::TokenResponse;
+use crate::wire::TokenResponse;
 use super::signin::{self, Secret};
 use super::token_store::{StoredSession, TokenStore};
 use crate::config::{ConnectionConfig, Credentials};

@@ -4,7 +4,7 @@ use reqwest::Method;
 
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
-use super::models::{CallConversation, MediaParticipantRequest, Queue, QueueEntityListing};
+use crate::wire::{CallConversation, MediaParticipantRequest, Queue, QueueEntityListing};
 use crate::kick::machine::PatchPath;
 
 /// Platform ids are UUIDs; checking before sending keeps bad input off the wire and out of paths.

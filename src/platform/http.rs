@@ -14,9 +14,8 @@ use serde::de::DeserializeOwned;
 
 use super::auth::TokenSource;
 use super::error::{ApiError, FailureKind};
-use super::models::ErrorBody;
+use crate::wire::ErrorBody;
 use crate::config::ConnectionConfig;
-use crate::live::RateBudget;
 
 /// The platform client. Cheap to clone: every clone shares one connection pool, token and budget.
 #[derive(Clone)]
@@ -568,6 +567,24 @@ pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
         endpoint,
         format!("{what}: {detail}"),
     )
+}
+
+/// The rate budget as the client counts it (the platform sends no budget headers): requests
+/// sent on the token in the last minute against the configured limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateBudget {
+    /// Requests sent in the last 60 s.
+    pub count: u32,
+    /// Requests allowed in 60 s (0: not counted).
+    pub allowed: u32,
+    /// Seconds until the oldest counted request leaves the window.
+    pub reset_secs: u32,
+}
+
+impl RateBudget {
+    pub fn remaining(&self) -> u32 {
+        self.allowed.saturating_sub(self.count)
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,10 @@ pub mod error;
 pub(crate) mod fake;
 pub mod http;
 pub mod identity;
-pub mod models;
 pub mod notifications;
+pub mod retry;
 pub mod signin;
 pub mod token_store;
-pub mod watch;
 
 pub use error::{ApiError, FailureKind};
-pub use http::Client;
-pub use watch::{QueueSelection, watch};
+pub use http::{Client, RateBudget};

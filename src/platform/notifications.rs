@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
-use super::models::{
+use crate::wire::{
     CallConversation, Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC,
     NotificationEvent, SOCKET_CLOSING_TOPIC, TopicState,
 };

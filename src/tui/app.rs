@@ -12,9 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::live::{
-    ConferenceRow, ConnectionState, FeedEvent, LiveModel, RateBudget, Update, is_conference,
-};
+use crate::feed::{ConnectionState, FeedEvent};
+use crate::live::{ConferenceRow, LiveModel, Update, is_conference};
+use crate::platform::RateBudget;
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,7 +162,7 @@ impl QueuePicker {
         queue_id.is_none_or(|id| !self.hidden.contains(id))
     }
 
-    fn learn(&mut self, queues: &[crate::platform::models::Queue]) {
+    fn learn(&mut self, queues: &[crate::wire::Queue]) {
         for queue in queues {
             let name = queue.name.clone().unwrap_or_else(|| queue.id.clone());
             match self.known.iter_mut().find(|(id, _)| *id == queue.id) {

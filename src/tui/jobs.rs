@@ -282,7 +282,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::platform::models::ParticipantState;
+    use crate::wire::ParticipantState;
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap()

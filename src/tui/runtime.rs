@@ -15,8 +15,10 @@ use super::app::{Action, App, Input, Level};
 use super::theme::Theme;
 use super::views;
 use crate::kick::{Progress, Target};
-use crate::live::{ConnectionState, FeedEvent, RateBudget, Update};
-use crate::platform::models::CallConversation;
+use crate::feed::{ConnectionState, FeedEvent};
+use crate::live::Update;
+use crate::platform::RateBudget;
+use crate::wire::CallConversation;
 
 /// How often ages and countdowns move on screen.
 const TICK: Duration = Duration::from_millis(250);

@@ -9,9 +9,10 @@ use super::runtime::{Channels, Kicker};
 use crate::config::ConnectionConfig;
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
-use crate::platform::models::CallConversation;
-use crate::platform::watch::{CallReads, watch_with_reads};
-use crate::platform::{Client, QueueSelection};
+use crate::wire::CallConversation;
+use crate::feed::{CallReads, watch_with_reads};
+use crate::feed::QueueSelection;
+use crate::platform::Client;
 
 pub struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.

@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::platform::models::ParticipantState;
+use crate::wire::ParticipantState;
 
 /// What a leg is doing, as the supervisor thinks of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use confwatch::config::ConnectionConfig;
 use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::Client;
-use confwatch::platform::models::{CallConversation, ParticipantState};
+use confwatch::wire::{CallConversation, ParticipantState};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -468,9 +468,9 @@ pub mod raw {
 
 /// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
 pub async fn next_matching(
-    rx: &mut tokio::sync::mpsc::Receiver<confwatch::live::FeedEvent>,
-    wanted: impl Fn(&confwatch::live::FeedEvent) -> bool,
-) -> confwatch::live::FeedEvent {
+    rx: &mut tokio::sync::mpsc::Receiver<confwatch::feed::FeedEvent>,
+    wanted: impl Fn(&confwatch::feed::FeedEvent) -> bool,
+) -> confwatch::feed::FeedEvent {
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(event) = rx.recv().await {
             if wanted(&event) {

@@ -8,7 +8,7 @@ use proptest::strategy::Strategy;
 use super::Strategy as KickStrategy;
 
 use super::*;
-use crate::platform::models::EntityRef;
+use crate::wire::EntityRef;
 
 fn leg(
     id: &str,

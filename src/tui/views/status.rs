@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::in_state;
-use crate::live::ConnectionState;
+use crate::feed::ConnectionState;
 use crate::tui::app::{App, Pane, View};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{Theme, Tone};

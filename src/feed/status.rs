@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::Update;
+use crate::live::Update;
+use crate::platform::RateBudget;
 
 /// How live the console's picture is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,24 +34,6 @@ impl fmt::Display for ConnectionState {
             Self::Polling { reason } => write!(f, "polling: {reason}"),
             Self::Offline { reason } => write!(f, "offline: {reason}"),
         }
-    }
-}
-
-/// The rate budget as the client counts it (the platform sends no budget headers): requests
-/// sent on the token in the last minute against the configured limit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RateBudget {
-    /// Requests sent in the last 60 s.
-    pub count: u32,
-    /// Requests allowed in 60 s (0: not counted).
-    pub allowed: u32,
-    /// Seconds until the oldest counted request leaves the window.
-    pub reset_secs: u32,
-}
-
-impl RateBudget {
-    pub fn remaining(&self) -> u32 {
-        self.allowed.saturating_sub(self.count)
     }
 }
 

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::analytics::{ActiveCallPages, PAGE_SIZE};
-use super::error::{ApiError, FailureKind};
-use super::http::Client;
-use super::models::{CallConversation, Queue};
-use super::notifications::{self, Channels, Signal};
-use crate::live::{ConnectionState, FeedEvent, RateBudget, Update};
+use crate::live::Update;
+use crate::platform::analytics::{ActiveCallPages, PAGE_SIZE};
+use crate::platform::notifications::{self, Channels, Signal};
+use crate::platform::retry::{retry_delay, with_retry};
+use crate::platform::{ApiError, Client, FailureKind, RateBudget};
+use crate::wire::{CallConversation, Queue};
+
+mod status;
+pub use status::{ConnectionState, FeedEvent};
 
 /// Which queues to watch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -21,8 +24,6 @@ pub enum QueueSelection {
     Named(Vec<String>),
 }
 
-/// A read has no deadline of its own: a wild `Retry-After` on a 5xx must not stall the feed.
-const MAX_SERVER_WAIT: Duration = Duration::from_secs(30);
 /// While no socket can be had, poll this long before trying the socket again.
 const POLL_SPELL: Duration = Duration::from_secs(60);
 
@@ -75,43 +76,6 @@ async fn next_page(
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-/// Retries a read on 429 (after exactly Retry-After) and on transient failures (short backoff,
-/// or a 5xx's Retry-After when longer), a few times.
-pub async fn with_retry<T, F, Fut>(mut request: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ApiError>>,
-{
-    let mut tries = 0u32;
-    loop {
-        match request().await {
-            Ok(value) => return Ok(value),
-            Err(e) if tries < 4 && e.is_retryable() => {
-                tries += 1;
-                let delay = retry_delay(&e, tries);
-                tracing::info!(error = %e, ?delay, "retrying a read");
-                tokio::time::sleep(delay).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// 429: exactly Retry-After; else a short jittered backoff, or a 5xx's Retry-After when longer.
-fn retry_delay(e: &ApiError, tries: u32) -> Duration {
-    match e.kind {
-        FailureKind::RateLimited { retry_after } => retry_after,
-        // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
-        _ => Duration::from_millis(100u64 << tries.min(8))
-            .mul_f64(rand::random::<f64>())
-            .max(
-                e.server_retry_after()
-                    .unwrap_or_default()
-                    .min(MAX_SERVER_WAIT),
-            ),
     }
 }
 
