@@ -66,15 +66,26 @@ pub struct FileConfig {
     pub kick: Option<KickSection>,
 }
 
+/// When the kick's first PATCH goes out (`[kick] strategy`, `confwatch kick --strategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// At once, whatever the leg's state (the platform's own WebRTC SDK ends ringing legs so).
+    #[default]
+    Eager,
+    /// Only once the leg is connected: for organisations that see the 409 on ringing legs.
+    Settled,
+}
+
 /// The config file's `[kick]` table.
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KickSection {
-    pub strategy: Option<crate::kick::machine::Strategy>,
+    pub strategy: Option<Strategy>,
 }
 
 /// The `[kick] strategy` of the config file in use, if it sets one.
-pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<crate::kick::machine::Strategy>> {
+pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<Strategy>> {
     match args.config.clone().or_else(default_config_path) {
         Some(path) if path.exists() => Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy)),
         _ => Ok(None),

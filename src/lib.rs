@@ -1,9 +1,9 @@
 //! confwatch: watch Genesys Cloud conferences live and remove one agent safely.
 
-pub mod audit;
 pub mod cli;
 pub mod feed;
 pub mod config;
+pub mod console;
 pub mod kick;
 pub mod live;
 pub mod logging;

@@ -19,7 +19,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    console: confwatch::tui::ConsoleArgs,
+    console: confwatch::console::ConsoleArgs,
 }
 
 #[derive(Subcommand)]
@@ -92,7 +92,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<u8> {
     let code = match cli.command {
-        None => confwatch::tui::run(cli.console).await.map(|()| 0)?,
+        None => confwatch::console::run(cli.console).await.map(|()| 0)?,
         Some(Command::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
         Some(Command::List(args)) => confwatch::cli::list(args).await?,
         Some(Command::Kick(args)) => confwatch::cli::kick(args).await?,

@@ -9,11 +9,14 @@ use crate::live::Update;
 use crate::platform::analytics::{ActiveCallPages, PAGE_SIZE};
 use crate::platform::notifications::{self, Channels, Signal};
 use crate::platform::retry::{retry_delay, with_retry};
-use crate::platform::{ApiError, Client, FailureKind, RateBudget};
+use crate::platform::{ApiError, Client, FailureKind};
 use crate::wire::{CallConversation, Queue};
 
 mod status;
 pub use status::{ConnectionState, FeedEvent};
+// What the feed's events carry, so the screen needs nothing from the client itself.
+pub use crate::platform::RateBudget;
+pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::lock::LockHistory;
 use super::machine::{Effect, Input, KickMachine, MachineConfig, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
-use crate::audit::{AuditEntry, AuditLog, AuditRecord};
+use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::wire::{CallConversation, Timestamp};
 use crate::platform::notifications::{self, Signal};
@@ -69,7 +69,7 @@ impl KickOptions {
         let path = self
             .audit_log
             .clone()
-            .unwrap_or_else(crate::audit::default_audit_path);
+            .unwrap_or_else(crate::kick::audit::default_audit_path);
         AuditLog::open(&path).map(Some)
     }
 }

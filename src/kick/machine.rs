@@ -9,6 +9,9 @@
 
 use std::time::Duration;
 
+pub use crate::config::Strategy;
+pub use crate::platform::conversations::PatchPath;
+
 use crate::kick::lock::{LockPlan, LockSample, MARGIN};
 
 /// Retries at learned times after a settle, before the plain backoff takes over.
@@ -24,16 +27,6 @@ pub enum Wanted {
     User(String),
 }
 
-/// When the first PATCH goes out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// At once, whatever the leg's state (the platform's own WebRTC SDK ends ringing legs so).
-    #[default]
-    Eager,
-    /// Only once the leg is connected: for organisations that see the 409 on ringing legs.
-    Settled,
-}
 
 /// Limits of one job.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,14 +68,6 @@ impl Default for MachineConfig {
     }
 }
 
-/// Which participant endpoint a PATCH goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PatchPath {
-    /// `/api/v2/conversations/calls/{id}/participants/{pid}`
-    Calls,
-    /// `/api/v2/conversations/{id}/participants/{pid}` (after `400 not.a.user`).
-    Generic,
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {

@@ -11,7 +11,7 @@ use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput};
 use super::lock::LockHistory;
 use super::machine::Wanted;
 use super::{Outcome, OutcomeKind, Progress, Step, Target};
-use crate::audit::AuditLog;
+use crate::kick::audit::AuditLog;
 use crate::platform::Client;
 use crate::wire::CallConversation;
 

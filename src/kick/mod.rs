@@ -1,5 +1,6 @@
 //! The kick: remove one participant from a live call, safely and as fast as the platform allows.
 
+pub mod audit;
 pub mod driver;
 pub mod lock;
 pub mod machine;

@@ -5,7 +5,6 @@ use reqwest::Method;
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
 use crate::wire::{CallConversation, MediaParticipantRequest, Queue, QueueEntityListing};
-use crate::kick::machine::PatchPath;
 
 /// Platform ids are UUIDs; checking before sending keeps bad input off the wire and out of paths.
 pub fn check_id(what: &str, id: &str) -> Result<(), String> {
@@ -123,4 +122,13 @@ mod tests {
         }
         assert_eq!(*seen.lock().unwrap(), Vec::<String>::new());
     }
+}
+
+/// Which participant endpoint a PATCH goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchPath {
+    /// `/api/v2/conversations/calls/{id}/participants/{pid}`
+    Calls,
+    /// `/api/v2/conversations/{id}/participants/{pid}` (after `400 not.a.user`).
+    Generic,
 }

@@ -14,7 +14,7 @@ use super::keymap::{Command, Keymap};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
 use crate::feed::{ConnectionState, FeedEvent};
 use crate::live::{ConferenceRow, LiveModel, Update, is_conference};
-use crate::platform::RateBudget;
+use crate::feed::RateBudget;
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]
@@ -379,7 +379,7 @@ impl App {
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
             FeedEvent::Warning(text) => {
                 // The platform stopped or replaced a channel: said in the status line too.
-                if text.starts_with(crate::platform::notifications::CHANNEL_NOTICE) {
+                if text.starts_with(crate::feed::CHANNEL_NOTICE) {
                     self.flash = Some(text.clone());
                 }
                 self.push_log(Level::Warn, text)

@@ -1,10 +1,10 @@
-//! The console (ratatui): app state, actions and keymap, views, theme. Draws; never awaits I/O.
+//! The console's screen (ratatui): app state, actions and keymap, views, theme, the event loop.
+//! Draws; never awaits I/O of its own (the `console` module wires it to the platform).
 
 pub mod app;
 pub mod jobs;
 pub mod keymap;
 pub mod runtime;
-pub mod session;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -12,55 +12,3 @@ pub mod views;
 pub use app::{Action, App, Input};
 pub use keymap::Keymap;
 pub use theme::Theme;
-
-use chrono::Utc;
-use color_eyre::eyre::{Result, eyre};
-use crossterm::event::EventStream;
-
-use crate::config::{ConnectionArgs, default_config_path};
-use app::Level;
-use session::Session;
-
-/// Flags of the console (`confwatch` with no subcommand).
-#[derive(Debug, Default, clap::Args)]
-pub struct ConsoleArgs {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    /// Only these queues (name or id); repeat for several. Default: every queue the client can
-    /// see, narrowed on screen with the queue picker (Q).
-    #[arg(long = "queue", value_name = "NAME|ID")]
-    pub queues: Vec<String>,
-}
-
-/// Runs the console until the supervisor quits.
-pub async fn run(args: ConsoleArgs) -> Result<()> {
-    terminal::check()?;
-    let keymap = match args.connection.config.clone().or_else(default_config_path) {
-        Some(path) => Keymap::from_config_file(&path).map_err(|e| eyre!(e))?,
-        None => Keymap::default(),
-    };
-    let session = Session::open(&args).await?;
-    let mut app = App::new(keymap, Utc::now());
-    app.demo = session.demo.clone();
-    app.source = session.source.clone();
-    app.signed_in = session.signed_in.clone();
-    for warning in &session.warnings {
-        app.push_log(Level::Warn, warning.clone());
-    }
-    let (channels, mut kicker, mock) = session.into_parts();
-    let result = {
-        let (mut terminal, _restore) = terminal::enter()?;
-        runtime::run(
-            &mut terminal,
-            &mut app,
-            Theme::from_env(),
-            channels,
-            &mut kicker,
-            EventStream::new(),
-        )
-        .await
-        // The terminal is restored here, before the mock stops or an error is printed.
-    };
-    Session::shutdown(mock).await;
-    result
-}

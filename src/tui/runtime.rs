@@ -17,7 +17,7 @@ use super::views;
 use crate::kick::{Progress, Target};
 use crate::feed::{ConnectionState, FeedEvent};
 use crate::live::Update;
-use crate::platform::RateBudget;
+use crate::feed::RateBudget;
 use crate::wire::CallConversation;
 
 /// How often ages and countdowns move on screen.

@@ -5,7 +5,7 @@ use color_eyre::eyre::{Result, bail};
 use tokio::sync::mpsc;
 
 use super::ConsoleArgs;
-use super::runtime::{Channels, Kicker};
+use crate::tui::runtime::{Channels, Kicker};
 use crate::config::ConnectionConfig;
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
@@ -22,7 +22,7 @@ pub struct Session {
     /// Things to tell the supervisor (a config file readable by others, say).
     pub warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
-    pub signed_in: super::app::SignedIn,
+    pub signed_in: crate::tui::app::SignedIn,
     pub channels: Channels,
     pub kicker: PlatformKicker,
     mock: Option<MockServer>,
@@ -108,7 +108,7 @@ impl Session {
 
 /// The header's profile and user; for a signed-in user, the permissions read afresh
 /// (`GET /api/v2/users/me`, the stored ones if that fails) decide whether the console is read-only.
-pub async fn signed_in(client: &Client, profile: Option<String>) -> super::app::SignedIn {
+pub async fn signed_in(client: &Client, profile: Option<String>) -> crate::tui::app::SignedIn {
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(
@@ -122,7 +122,7 @@ pub async fn signed_in(client: &Client, profile: Option<String>) -> super::app::
             Err(_) => tracing::warn!("reading the signed-in user: no answer"),
         }
     }
-    super::app::SignedIn {
+    crate::tui::app::SignedIn {
         profile,
         user: identity.as_ref().map(|i| i.label()),
         read_only: identity.filter(|i| !i.may_disconnect()).map(|_| {
