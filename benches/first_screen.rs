@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::FeedEvent;
 use confwatch::live::{LiveModel, Update};
 use confwatch::mock::{MockOptions, MockServer, Scenario};

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::kick::driver::KickOptions;
 use confwatch::kick::machine::{PatchPath, Strategy};
 use confwatch::kick::{KickManager, OutcomeKind, Step, Target};

@@ -1,6 +1,9 @@
 //! Region, credentials and queues: environment, config file and flags (flags win).
 
 use std::fmt;
+
+pub use crate::platform::connection::login_base_for;
+use crate::platform::connection::{ConnectionConfig, Credentials};
 use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
@@ -92,47 +95,6 @@ pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<Strategy>> {
     }
 }
 
-/// How the client proves who it is.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    ClientCredentials {
-        client_id: String,
-        secret: String,
-    },
-    /// `GENESYSCLOUD_ACCESS_TOKEN`: used as it is, never refreshed.
-    AccessToken(String),
-    /// A person signed in with `confwatch login` (tokens from the token store).
-    User(Box<crate::platform::token_store::StoredSession>),
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::ClientCredentials { client_id, .. } => {
-                write!(f, "client credentials (id {client_id}, secret <redacted>)")
-            }
-            Credentials::AccessToken(_) => f.write_str("access token <redacted>"),
-            Credentials::User(session) => write!(
-                f,
-                "signed-in user {} (client id {}, tokens <redacted>)",
-                session.identity.user_id, session.client_id
-            ),
-        }
-    }
-}
-
-/// Where and how to connect, resolved from flags, environment and config file.
-#[derive(Clone)]
-pub struct ConnectionConfig {
-    /// API base, e.g. `https://api.mypurecloud.com` or `http://127.0.0.1:8080` (no trailing `/`).
-    pub api_base: String,
-    /// Login base for `POST /oauth/token`.
-    pub login_base: String,
-    pub credentials: Credentials,
-    /// Things the user should be told (a config file readable by others, say). Never secret.
-    pub warnings: Vec<String>,
-}
-
 /// The profile a configuration came from (kept apart from `ConnectionConfig`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileUse {
@@ -140,17 +102,6 @@ pub struct ProfileUse {
     pub name: Option<String>,
     /// The profile's queues (used when no `--queue` is given).
     pub queues: Vec<String>,
-}
-
-impl fmt::Debug for ConnectionConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionConfig")
-            .field("api_base", &self.api_base)
-            .field("login_base", &self.login_base)
-            .field("credentials", &self.credentials)
-            .field("warnings", &self.warnings)
-            .finish()
-    }
 }
 
 /// Every region of the official SDKs: its key and its domain (the API host is `api.<domain>`).
@@ -206,16 +157,6 @@ pub fn region_api_base(region: &str) -> Result<String> {
     Ok(format!("https://api.{domain}"))
 }
 
-/// The login host: `api.` becomes `login.`; a host without `api.` logs in on itself.
-pub fn login_base_for(api_base: &str) -> String {
-    match api_base.split_once("://") {
-        Some((scheme, rest)) if rest.starts_with("api.") => {
-            format!("{scheme}://login.{}", &rest["api.".len()..])
-        }
-        _ => api_base.to_string(),
-    }
-}
-
 /// The default config file: `confwatch/config.toml` in the user's config directory.
 pub fn default_config_path() -> Option<PathBuf> {
     dirs::config_dir().map(|dir| dir.join("confwatch").join("config.toml"))
@@ -245,27 +186,6 @@ impl ConnectionConfig {
             config.warnings.extend(warnings);
         }
         Ok(config)
-    }
-
-    pub fn for_mock(base_url: &str, client_id: &str, client_secret: &str) -> ConnectionConfig {
-        let api_base = base_url.trim_end_matches('/').to_string();
-        ConnectionConfig {
-            login_base: login_base_for(&api_base),
-            api_base,
-            credentials: Credentials::ClientCredentials {
-                client_id: client_id.to_string(),
-                secret: client_secret.to_string(),
-            },
-            warnings: Vec::new(),
-        }
-    }
-
-    pub fn client_id(&self) -> Option<&str> {
-        match &self.credentials {
-            Credentials::ClientCredentials { client_id, .. } => Some(client_id),
-            Credentials::AccessToken(_) => None,
-            Credentials::User(session) => Some(&session.client_id),
-        }
     }
 }
 

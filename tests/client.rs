@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use common::{Harness, next_matching};
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::live::Update;
 use confwatch::wire::CallConversation;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Harness, next_matching};
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::live::Update;
 use confwatch::wire::CallConversation;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::routing::{get, post};
 use common::Harness;
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::wire::{
     AnalyticsConversationQueryResponse, CallConversation, Channel, ChannelTopicEntityListing,
     ErrorBody, QueueEntityListing, TokenResponse,

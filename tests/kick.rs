@@ -840,7 +840,7 @@ async fn the_deadline_holds_against_a_platform_that_never_answers() {
             held.push(socket);
         }
     });
-    let client = Client::new(confwatch::config::ConnectionConfig::for_mock(
+    let client = Client::new(confwatch::platform::connection::ConnectionConfig::for_mock(
         &base, "id", "secret",
     ))
     .unwrap();

@@ -56,7 +56,7 @@ async fn kick_json_into_a_closed_pipe_exits_with_the_outcome_code_not_a_panic() 
 
 /// The scenario's main client, for the control API.
 fn control(mock: &MockServer) -> confwatch::platform::Client {
-    confwatch::platform::Client::new(confwatch::config::ConnectionConfig::for_mock(
+    confwatch::platform::Client::new(confwatch::platform::connection::ConnectionConfig::for_mock(
         &mock.base_url(),
         mock.client_id(),
         mock.client_secret(),

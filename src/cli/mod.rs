@@ -9,7 +9,8 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
-use crate::config::{ConnectionArgs, ConnectionConfig};
+use crate::config::ConnectionArgs;
+use crate::platform::connection::ConnectionConfig;
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
 use crate::kick::machine::{Strategy, Wanted};

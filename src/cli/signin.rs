@@ -5,7 +5,8 @@ use std::io::Write;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
-use crate::config::{self, ConnectionArgs, ConnectionConfig, Credentials, LoginTarget};
+use crate::config::{self, ConnectionArgs, LoginTarget};
+use crate::platform::connection::{ConnectionConfig, Credentials};
 use crate::platform::Client;
 use crate::platform::identity::{self, Identity};
 use crate::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};

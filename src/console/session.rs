@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 
 use super::ConsoleArgs;
 use crate::tui::runtime::{Channels, Kicker};
-use crate::config::ConnectionConfig;
+use crate::platform::connection::ConnectionConfig;
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::wire::CallConversation;

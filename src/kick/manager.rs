@@ -240,7 +240,7 @@ impl KickManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ConnectionConfig, Credentials};
+    use crate::platform::connection::{ConnectionConfig, Credentials};
 
     fn manager() -> (KickManager, mpsc::UnboundedReceiver<Progress>) {
         // Never contacted: on a current-thread runtime the spawned jobs do not run before the

@@ -10,7 +10,7 @@ use super::error::{ApiError, FailureKind};
 use crate::wire::TokenResponse;
 use super::signin::{self, Secret};
 use super::token_store::{StoredSession, TokenStore};
-use crate::config::{ConnectionConfig, Credentials};
+use crate::platform::connection::{ConnectionConfig, Credentials};
 
 /// The longest token lifetime the platform grants (48 h).
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;

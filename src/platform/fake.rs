@@ -5,7 +5,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::Client;
-use crate::config::{ConnectionConfig, Credentials};
+use crate::platform::connection::{ConnectionConfig, Credentials};
 
 /// Binds 127.0.0.1:0; the address is known before the routes are built (a `connectUri` needs it).
 pub async fn bind() -> (TcpListener, std::net::SocketAddr) {

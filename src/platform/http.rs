@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use super::auth::TokenSource;
 use super::error::{ApiError, FailureKind};
 use crate::wire::ErrorBody;
-use crate::config::ConnectionConfig;
+use crate::platform::connection::ConnectionConfig;
 
 /// The platform client. Cheap to clone: every clone shares one connection pool, token and budget.
 #[derive(Clone)]
@@ -249,7 +249,7 @@ impl Client {
     /// The signed-in user: the stored session's, or one set after `GET /api/v2/users/me`.
     pub fn identity(&self) -> Option<&super::identity::Identity> {
         match &self.inner.config.credentials {
-            crate::config::Credentials::User(session) => Some(&session.identity),
+            crate::platform::connection::Credentials::User(session) => Some(&session.identity),
             _ => self.inner.identity.get(),
         }
     }

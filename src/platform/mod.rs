@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod connection;
 pub mod conversations;
 pub mod error;
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use confwatch::config::ConnectionConfig;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::Client;
 use confwatch::wire::{CallConversation, ParticipantState};
