@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::FeedEvent;
+use confwatch::feed::{QueueSelection, read_active_calls, watch};
 use confwatch::live::{LiveModel, Update};
 use confwatch::mock::{MockOptions, MockServer, Scenario};
-use confwatch::feed::{QueueSelection, read_active_calls, watch};
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::platform::retry::with_retry;
 use confwatch::platform::{Client, FailureKind};
 

@@ -16,16 +16,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use confwatch::platform::connection::ConnectionConfig;
+use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::driver::KickOptions;
 use confwatch::kick::machine::{PatchPath, Strategy};
 use confwatch::kick::{KickManager, OutcomeKind, Step, Target};
-use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::live::Update;
 use confwatch::mock::{MockOptions, MockServer, Scenario};
-use confwatch::wire::CallConversation;
-use confwatch::feed::{QueueSelection, watch};
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::platform::{Client, FailureKind};
+use confwatch::wire::CallConversation;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

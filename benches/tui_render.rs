@@ -9,14 +9,14 @@ use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use confwatch::kick::{Progress, Step, Target};
 use confwatch::feed::FeedEvent;
+use confwatch::kick::{Progress, Step, Target};
 use confwatch::live::Update;
+use confwatch::tui::app::{App, Input};
+use confwatch::tui::{Keymap, Theme, views};
 use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState, Queue, Timestamp,
 };
-use confwatch::tui::app::{App, Input};
-use confwatch::tui::{Keymap, Theme, views};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -13,13 +13,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use common::{Harness, next_matching};
-use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::feed::{QueueSelection, watch};
 use confwatch::live::Update;
+use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::CallConversation;
 use confwatch::wire::ParticipantState;
-use confwatch::feed::{QueueSelection, watch};
-use confwatch::platform::{Client, FailureKind};
 use serde_json::json;
 
 /// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Harness, next_matching};
-use confwatch::platform::connection::ConnectionConfig;
 use confwatch::feed::{ConnectionState, FeedEvent};
-use confwatch::live::Update;
-use confwatch::wire::CallConversation;
 use confwatch::feed::{QueueSelection, watch};
+use confwatch::live::Update;
 use confwatch::platform::Client;
+use confwatch::platform::connection::ConnectionConfig;
+use confwatch::wire::CallConversation;
 use serde_json::json;
 
 /// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).

@@ -8,13 +8,13 @@ mod common;
 use std::time::Duration;
 
 use common::{Harness, SUPPORT_ID, leg_of, next_matching};
+use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
 use confwatch::kick::machine::Wanted;
 use confwatch::kick::{OutcomeKind, Step};
-use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::live::Update;
 use confwatch::platform::notifications::{self, CHANNEL_NOTICE};
-use confwatch::feed::{QueueSelection, watch};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

@@ -13,12 +13,12 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use common::Harness;
 use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::notifications::{SocketEnd, parse_frame, run_socket};
+use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::{
     AnalyticsConversationQueryResponse, CallConversation, Channel, ChannelTopicEntityListing,
     ErrorBody, QueueEntityListing, TokenResponse,
 };
-use confwatch::platform::notifications::{SocketEnd, parse_frame, run_socket};
-use confwatch::platform::{Client, FailureKind};
 use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -640,10 +640,10 @@ async fn manager_joins_a_second_request_and_cancels() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manager_fed_by_the_console_feed_needs_two_requests() {
-    use confwatch::kick::{KickManager, Target};
     use confwatch::feed::{ConnectionState, FeedEvent};
-    use confwatch::live::Update;
     use confwatch::feed::{QueueSelection, watch};
+    use confwatch::kick::{KickManager, Target};
+    use confwatch::live::Update;
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let (call, target) = h.conference("alerting").await;
     let audit = std::env::temp_dir().join(format!("confwatch-kick-{}.jsonl", uuid::Uuid::new_v4()));

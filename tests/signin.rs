@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use common::Harness;
 use confwatch::cli::signin::sign_in;
 use confwatch::config::{ConnectionArgs, FileConfig, LoginTarget, resolve_with_profiles};
+use confwatch::feed::QueueSelection;
+use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::kick::OutcomeKind;
 use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
 use confwatch::kick::machine::Wanted;
-use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::platform::Client;
 use confwatch::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};
 use confwatch::platform::token_store::{StoredSession, TokenStore};
-use confwatch::feed::QueueSelection;
-use confwatch::platform::Client;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -187,10 +187,9 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
 
     let client = user_client(&dir, &h);
     let (call, target) = h.conference("connected").await;
-    let calls =
-        confwatch::feed::read_active_calls(&client, &[common::SUPPORT_ID.to_string()])
-            .await
-            .expect("the user lists calls");
+    let calls = confwatch::feed::read_active_calls(&client, &[common::SUPPORT_ID.to_string()])
+        .await
+        .expect("the user lists calls");
     assert!(calls.iter().any(|c| c.id == call.id));
 
     let audit = dir.join("audit.jsonl");

@@ -2,15 +2,15 @@
 //! and key-driven tests of the reducer. Synthetic feed events and progress; no network, no clock.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
 use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
 use confwatch::platform::RateBudget;
+use confwatch::tui::app::{Action, App, Input, Pane, View};
+use confwatch::tui::{Keymap, Theme, views};
 use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState as S, Queue, Timestamp,
 };
-use confwatch::tui::app::{Action, App, Input, Pane, View};
-use confwatch::tui::{Keymap, Theme, views};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -10,15 +10,15 @@ use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
 use crate::config::ConnectionArgs;
-use crate::platform::connection::ConnectionConfig;
+use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
 use crate::kick::machine::{Strategy, Wanted};
 use crate::kick::{Outcome, OutcomeKind, Progress, Step};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
+use crate::platform::connection::ConnectionConfig;
 use crate::platform::conversations::check_id;
-use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::platform::retry::with_retry;
 
 #[derive(Debug, clap::Args)]

@@ -6,8 +6,8 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use tokio::sync::mpsc;
 
 use crate::config::{self, ConnectionArgs, LoginTarget};
-use crate::platform::connection::{ConnectionConfig, Credentials};
 use crate::platform::Client;
+use crate::platform::connection::{ConnectionConfig, Credentials};
 use crate::platform::identity::{self, Identity};
 use crate::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};
 use crate::platform::token_store::{Place, StoredSession, TokenStore};

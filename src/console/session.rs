@@ -5,14 +5,14 @@ use color_eyre::eyre::{Result, bail};
 use tokio::sync::mpsc;
 
 use super::ConsoleArgs;
-use crate::tui::runtime::{Channels, Kicker};
-use crate::platform::connection::ConnectionConfig;
+use crate::feed::QueueSelection;
+use crate::feed::{CallReads, watch_with_reads};
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
-use crate::wire::CallConversation;
-use crate::feed::{CallReads, watch_with_reads};
-use crate::feed::QueueSelection;
 use crate::platform::Client;
+use crate::platform::connection::ConnectionConfig;
+use crate::tui::runtime::{Channels, Kicker};
+use crate::wire::CallConversation;
 
 pub struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.

@@ -16,8 +16,8 @@ use super::machine::{Effect, Input, KickMachine, MachineConfig, Strategy, Wanted
 use super::{Outcome, Progress, Step, Target};
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
-use crate::wire::{CallConversation, Timestamp};
 use crate::platform::notifications::{self, Signal};
+use crate::wire::{CallConversation, Timestamp};
 
 /// Limits of a kick job and where its audit lines go.
 #[derive(Clone, Debug)]

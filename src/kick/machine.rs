@@ -27,7 +27,6 @@ pub enum Wanted {
     User(String),
 }
 
-
 /// Limits of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MachineConfig {
@@ -67,7 +66,6 @@ impl Default for MachineConfig {
         }
     }
 }
-
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {

@@ -404,13 +404,10 @@ async fn analytics_query(
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("interval is required."))?;
     let (start, end) = parse_interval(interval)?;
-    let paging = query
-        .paging
-        .clone()
-        .unwrap_or(crate::wire::PagingSpec {
-            page_size: 25,
-            page_number: 1,
-        });
+    let paging = query.paging.clone().unwrap_or(crate::wire::PagingSpec {
+        page_size: 25,
+        page_number: 1,
+    });
     if paging.page_size < 1 || paging.page_size > ANALYTICS_MAX_PAGE || paging.page_number < 1 {
         return Err(ApiError::bad_request(
             "paging.pageSize must be 1 to 200 and paging.pageNumber at least 1.",

@@ -7,10 +7,10 @@ use base64::Engine;
 use tokio::sync::Mutex;
 
 use super::error::{ApiError, FailureKind};
-use crate::wire::TokenResponse;
 use super::signin::{self, Secret};
 use super::token_store::{StoredSession, TokenStore};
 use crate::platform::connection::{ConnectionConfig, Credentials};
+use crate::wire::TokenResponse;
 
 /// The longest token lifetime the platform grants (48 h).
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;

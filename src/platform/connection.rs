@@ -56,7 +56,6 @@ impl fmt::Debug for ConnectionConfig {
     }
 }
 
-
 impl ConnectionConfig {
     pub fn for_mock(base_url: &str, client_id: &str, client_secret: &str) -> ConnectionConfig {
         let api_base = base_url.trim_end_matches('/').to_string();

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 
 use super::auth::TokenSource;
 use super::error::{ApiError, FailureKind};
-use crate::wire::ErrorBody;
 use crate::platform::connection::ConnectionConfig;
+use crate::wire::ErrorBody;
 
 /// The platform client. Cheap to clone: every clone shares one connection pool, token and budget.
 #[derive(Clone)]

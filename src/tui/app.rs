@@ -11,10 +11,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
-use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::feed::{ConnectionState, FeedEvent};
-use crate::live::{ConferenceRow, LiveModel, Update, is_conference};
 use crate::feed::RateBudget;
+use crate::feed::{ConnectionState, FeedEvent};
+use crate::kick::{OutcomeKind, Progress, Step, Target};
+use crate::live::{ConferenceRow, LiveModel, Update, is_conference};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,10 +14,10 @@ use tokio::sync::mpsc;
 use super::app::{Action, App, Input, Level};
 use super::theme::Theme;
 use super::views;
-use crate::kick::{Progress, Target};
-use crate::feed::{ConnectionState, FeedEvent};
-use crate::live::Update;
 use crate::feed::RateBudget;
+use crate::feed::{ConnectionState, FeedEvent};
+use crate::kick::{Progress, Target};
+use crate::live::Update;
 use crate::wire::CallConversation;
 
 /// How often ages and countdowns move on screen.

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use confwatch::platform::connection::ConnectionConfig;
 use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::Client;
+use confwatch::platform::connection::ConnectionConfig;
 use confwatch::wire::{CallConversation, ParticipantState};
 use futures::StreamExt;
 use reqwest::Method;
