@@ -318,6 +318,11 @@ async fn the_code_exchange_refuses_a_wrong_verifier_a_reused_code_and_a_wrong_re
     );
     let page = browser().get(&url).send().await.unwrap();
     assert_eq!(page.status(), 400);
+    // A page for the person at the browser, not an API error body wrapping HTML.
+    let content_type = page.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let text = page.text().await.unwrap();
+    assert!(!text.contains("\"contextId\""), "{text}");
     h.stop().await;
 }
 

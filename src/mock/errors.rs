@@ -158,15 +158,18 @@ pub fn with_platform_errors(router: Router) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// An error answer that is not JSON becomes an `ErrorBody` with its text as the message.
+/// An error answer that is not JSON becomes an `ErrorBody` with its text as the message. Pages
+/// meant for a browser (the sign-in's authorize page) stay pages.
 async fn as_error_body(response: Response) -> Response {
     let status = response.status();
-    let json = response
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || json {
+        .unwrap_or_default();
+    let keep =
+        content_type.starts_with("application/json") || content_type.starts_with("text/html");
+    if !(status.is_client_error() || status.is_server_error()) || keep {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -259,6 +259,11 @@ impl Scenario {
                 calls.retain_ended_secs,
                 WEEK_SECS,
             ),
+            (
+                "signin.code_lifetime_ms",
+                self.signin.code_lifetime_ms,
+                MAX_STEP_MS,
+            ),
         ];
         let ranges = [
             ("calls.ring_ms", calls.ring_ms, MAX_STEP_MS),
@@ -434,6 +439,11 @@ mod tests {
                 "socketDropAfterSecs",
             ),
             ("faults", format!("latencyMs = {max}"), "latencyMs"),
+            (
+                "signin",
+                format!("code_lifetime_ms = {max}"),
+                "signin.code_lifetime_ms",
+            ),
         ] {
             let text = format!("{base}[{section}]\n{line}\n");
             let err = match Scenario::parse(&text) {
