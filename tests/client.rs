@@ -12,34 +12,14 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use common::{Harness, next_matching};
+use common::{Harness, next_matching, next_resync};
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::live::Update;
 use confwatch::platform::connection::ConnectionConfig;
 use confwatch::platform::{Client, FailureKind};
-use confwatch::wire::CallConversation;
 use confwatch::wire::ParticipantState;
 use serde_json::json;
-
-/// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
-async fn next_resync(feed: &mut tokio::sync::mpsc::Receiver<FeedEvent>) -> Vec<CallConversation> {
-    next_matching(feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
-    let mut calls = Vec::new();
-    loop {
-        match next_matching(feed, |e| {
-            matches!(
-                e,
-                FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
-            )
-        })
-        .await
-        {
-            FeedEvent::Model(Update::ResyncPage(page)) => calls.extend(page),
-            _ => return calls,
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_sends_queues_snapshot_then_live_changes() {

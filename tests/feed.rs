@@ -8,33 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Harness, next_matching};
+use common::{Harness, next_matching, next_resync};
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::live::Update;
 use confwatch::platform::Client;
 use confwatch::platform::connection::ConnectionConfig;
-use confwatch::wire::CallConversation;
 use serde_json::json;
-
-/// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
-async fn next_resync(feed: &mut tokio::sync::mpsc::Receiver<FeedEvent>) -> Vec<CallConversation> {
-    next_matching(feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
-    let mut calls = Vec::new();
-    loop {
-        match next_matching(feed, |e| {
-            matches!(
-                e,
-                FeedEvent::Model(Update::ResyncPage(_) | Update::ResyncDone)
-            )
-        })
-        .await
-        {
-            FeedEvent::Model(Update::ResyncPage(page)) => calls.extend(page),
-            _ => return calls,
-        }
-    }
-}
 
 /// Forwards TCP to the mock; while `refusing`, accepts a new connection and drops it at once
 /// (counted in `refused`), as a network that is down for a moment. Open connections go on.

@@ -485,3 +485,31 @@ pub async fn next_matching(
         _ => panic!("the feed never sent the expected event"),
     }
 }
+
+/// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
+pub async fn next_resync(
+    feed: &mut tokio::sync::mpsc::Receiver<confwatch::feed::FeedEvent>,
+) -> Vec<confwatch::wire::CallConversation> {
+    next_matching(feed, |e| {
+        *e == confwatch::feed::FeedEvent::Model(confwatch::live::Update::ResyncStarted)
+    })
+    .await;
+    let mut calls = Vec::new();
+    loop {
+        match next_matching(feed, |e| {
+            matches!(
+                e,
+                confwatch::feed::FeedEvent::Model(
+                    confwatch::live::Update::ResyncPage(_) | confwatch::live::Update::ResyncDone
+                )
+            )
+        })
+        .await
+        {
+            confwatch::feed::FeedEvent::Model(confwatch::live::Update::ResyncPage(page)) => {
+                calls.extend(page)
+            }
+            _ => return calls,
+        }
+    }
+}
