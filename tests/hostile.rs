@@ -259,7 +259,7 @@ fn decode_all(bytes: &[u8]) {
         let _ = format!("{frame:?}");
     }
     for status in [400, 401, 404, 409, 429, 503, 999] {
-        let e = confwatch::platform::http::error_from_answer("GET /x", status, bytes, None);
+        let e = confwatch::platform::answer::error_from_answer("GET /x", status, bytes, None);
         // What reaches a terminal or a log is clean.
         let shown = e.to_string();
         assert!(!shown.chars().any(char::is_control), "{shown:?}");

@@ -95,7 +95,7 @@ pub async fn sign_in(
     };
     // Who signed in, with the permissions that decide whether the console may kick.
     let client = Client::new(user_config(&session))?;
-    session.identity = identity::users_me(&client)
+    session.identity = crate::platform::users::users_me(&client)
         .await
         .map_err(|e| eyre!("signed in, but reading the user failed: {e}"))?;
     let place = store.save(&session)?;

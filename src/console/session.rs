@@ -113,7 +113,7 @@ pub async fn signed_in(client: &Client, profile: Option<String>) -> crate::tui::
     if identity.is_some() {
         match tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            crate::platform::identity::users_me(client),
+            crate::platform::users::users_me(client),
         )
         .await
         {

@@ -200,13 +200,13 @@ async fn fetch(
         .body("grant_type=client_credentials")
         .send()
         .await
-        .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
+        .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     let status = response.status().as_u16();
-    let body = super::http::read_body(response, MAX_TOKEN_ANSWER_BYTES)
+    let body = super::answer::read_body(response, MAX_TOKEN_ANSWER_BYTES)
         .await
-        .map_err(|e| super::http::transport_error(ENDPOINT, &e))?;
+        .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     if !(200..300).contains(&status) {
-        let mut error = super::http::error_from_answer(ENDPOINT, status, &body.bytes, None);
+        let mut error = super::answer::error_from_answer(ENDPOINT, status, &body.bytes, None);
         if let Some(description) = oauth_error(&body.bytes) {
             error.message = description;
         }
@@ -221,7 +221,7 @@ async fn fetch(
         return Err(error);
     }
     if body.cut {
-        return Err(super::http::too_large(ENDPOINT, body.limit));
+        return Err(super::answer::too_large(ENDPOINT, body.limit));
     }
     serde_json::from_slice::<TokenResponse>(&body.bytes).map_err(|e| {
         ApiError::new(

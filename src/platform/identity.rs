@@ -4,9 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
-use super::http::Client;
-
 /// The permission that removes a participant. The PATCH accepts any of three for the endpoint as
 /// a whole, but disconnecting is this one's action (genesys-cloud.md, later audit).
 pub const DISCONNECT: &str = "conversation:communication:disconnect";
@@ -51,42 +48,6 @@ impl Identity {
             (None, None) => self.user_id.clone(),
         }
     }
-}
-
-#[derive(Deserialize)]
-struct UserMe {
-    id: String,
-    name: Option<String>,
-    email: Option<String>,
-    authorization: Option<UserAuthorization>,
-    organization: Option<Organization>,
-}
-
-#[derive(Deserialize)]
-struct UserAuthorization {
-    #[serde(default)]
-    permissions: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Organization {
-    id: Option<String>,
-    name: Option<String>,
-}
-
-/// Reads the signed-in user with their permissions and organization.
-pub async fn users_me(client: &Client) -> Result<Identity, ApiError> {
-    let me: UserMe = client
-        .get("/api/v2/users/me?expand=authorization,organization")
-        .await?;
-    Ok(Identity {
-        user_id: me.id,
-        name: me.name,
-        email: me.email,
-        org_id: me.organization.as_ref().and_then(|o| o.id.clone()),
-        org_name: me.organization.and_then(|o| o.name),
-        permissions: me.authorization.map(|a| a.permissions).unwrap_or_default(),
-    })
 }
 
 /// The audit record's `who`: the user (none on client credentials), the OS user running

@@ -1,6 +1,7 @@
 //! The only code that talks to Genesys Cloud.
 
 pub mod analytics;
+pub mod answer;
 pub mod auth;
 pub mod connection;
 pub mod conversations;
@@ -13,6 +14,7 @@ pub mod notifications;
 pub mod retry;
 pub mod signin;
 pub mod token_store;
+pub mod users;
 
 pub use error::{ApiError, FailureKind};
 pub use http::{Client, RateBudget};

@@ -1,0 +1,164 @@
+//! Reading an answer: its body within a size cap, and an error answer or a request that got no
+//! answer turned into an [`ApiError`]. Used by the request pipeline and the token requests.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+
+use super::error::{ApiError, FailureKind};
+use crate::wire::ErrorBody;
+
+/// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub cut: bool,
+    /// The cap it was read with (for the error message).
+    pub limit: usize,
+}
+
+/// Reads `response`'s body, at most `limit` bytes: an endless body costs `limit` bytes of
+/// memory, and the rest is never read (dropping the response closes the connection).
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Body, reqwest::Error> {
+    let cut = |bytes| Body {
+        bytes,
+        cut: true,
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Ok(cut(Vec::new()));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(cut(bytes));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body {
+        bytes,
+        cut: false,
+        limit,
+    })
+}
+
+/// A body cut at the cap cannot be read: the error says so.
+pub fn too_large(endpoint: &str, limit: usize) -> ApiError {
+    ApiError::new(
+        FailureKind::Malformed,
+        endpoint,
+        format!("answer larger than {limit} bytes, not read further (a broken or hostile server?)"),
+    )
+}
+
+/// A longer `Retry-After` is read as this (any job's deadline ends first); it keeps the time
+/// arithmetic that follows from overflowing on a wild header.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// `Retry-After` in seconds (fractions allowed). The HTTP-date form is not used by the platform.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get("retry-after")?.to_str().ok()?.trim();
+    let secs: f64 = text.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0)
+        .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
+}
+
+/// An error answer: the platform's `ErrorBody` when it sent one, else the status and a snippet.
+pub fn error_from_answer(
+    endpoint: &str,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> ApiError {
+    // The platform's words reach the terminal and the log: cleaned of control bytes, and cut.
+    let clean = |text: String| crate::text::clip(&text, 500);
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(error) => ApiError::from_status(
+            endpoint,
+            status,
+            error.code.map(clean),
+            error.message.map(clean),
+            retry_after,
+        ),
+        Err(_) => {
+            let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
+            let message = if snippet.trim().is_empty() {
+                None
+            } else {
+                Some(format!("HTTP {status}: {snippet}"))
+            };
+            ApiError::from_status(endpoint, status, None, message, retry_after)
+        }
+    }
+}
+
+/// A request that got no answer: timeouts and connection errors are retryable; a request that
+/// could not even be built (an unusable URL) is final, as sending it again cannot help.
+pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
+    // reqwest's own message is often only "builder error" or "error sending request": its
+    // causes say what went wrong. (They name the URL, never a secret: the token is a header.)
+    let mut detail = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let detail = crate::text::clip(&detail, 500);
+    if error.is_builder() {
+        return ApiError::new(
+            FailureKind::Rejected,
+            endpoint,
+            format!("the request could not be built (a bad --base-url or token?): {detail}"),
+        );
+    }
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    ApiError::new(
+        FailureKind::Unavailable,
+        endpoint,
+        format!("{what}: {detail}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "1e300".parse().unwrap());
+        let wait = retry_after(&headers).expect("a wait");
+        assert!(wait >= Duration::from_secs(3600), "{wait:?}");
+        headers.insert("retry-after", "2.5".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(2500)));
+    }
+
+    /// A 503 with Retry-After: the wait reaches the caller (as a floor for its backoff), and the
+    /// failure stays a server error, not a rate limit that would hold back every clone.
+    #[test]
+    fn a_503_answer_carries_its_retry_after() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "7".parse().unwrap());
+        let body =
+            br#"{"message":"Service unavailable","code":"service.unavailable","status":503}"#;
+        let e = error_from_answer("GET /x", 503, body, retry_after(&headers));
+        assert_eq!(e.kind, FailureKind::Unavailable);
+        assert_eq!(e.server_retry_after(), Some(Duration::from_secs(7)));
+        let e = error_from_answer("GET /x", 502, b"Bad Gateway", retry_after(&headers));
+        assert_eq!(e.server_retry_after(), Some(Duration::from_secs(7)));
+    }
+}
