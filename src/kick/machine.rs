@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::safety::Risk;
 pub use crate::config::Strategy;
 pub use crate::platform::conversations::PatchPath;
 
@@ -1022,29 +1023,24 @@ pub fn is_settled(state: &ParticipantState) -> bool {
     matches!(state, ParticipantState::Connected)
 }
 
-/// Why the kick must not go ahead without `--force`, if it must not.
+/// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`).
 pub fn safety_refusal(
     conversation: &CallConversation,
     target: &CallMediaParticipant,
 ) -> Option<String> {
-    if target.is_customer_side() {
-        return Some(format!(
+    let assessment = super::safety::assess(conversation, target);
+    match assessment.risk? {
+        Risk::Customer => Some(format!(
             "{} is the {} party; removing them is refused without --force",
             describe(target),
             target.purpose()
-        ));
+        )),
+        Risk::LastOtherParty => Some(format!(
+            "removing {} would leave {} party on the call, ending it for the others; refused without --force",
+            describe(target),
+            assessment.others_remaining
+        )),
     }
-    let remaining = conversation
-        .live_participants()
-        .filter(|p| p.id != target.id)
-        .count();
-    if remaining < 2 {
-        return Some(format!(
-            "removing {} would leave {remaining} party on the call, ending it for the others; refused without --force",
-            describe(target)
-        ));
-    }
-    None
 }
 
 fn display_name(p: &CallMediaParticipant) -> Option<String> {

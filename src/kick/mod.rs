@@ -6,6 +6,7 @@ pub mod lock;
 pub mod machine;
 pub mod manager;
 pub mod progress;
+pub mod safety;
 
 pub use driver::KickOptions;
 pub use manager::KickManager;

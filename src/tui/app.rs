@@ -80,13 +80,7 @@ impl SortKey {
 }
 
 /// Why a kick needs a second, explicit confirmation (and is then sent with `force`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Risk {
-    /// The target is the customer or an external party.
-    Customer,
-    /// Fewer than two live legs would remain: the call would end for the others.
-    LastOtherParty,
-}
+pub use crate::kick::safety::Risk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {
@@ -803,18 +797,8 @@ impl App {
         let leg = conversation
             .participant(&target.participant_id)
             .filter(|leg| !leg.state.is_gone())?;
-        let others_remaining = conversation
-            .live_participants()
-            .filter(|p| p.id != target.participant_id)
-            .count();
-        let risk = if leg.is_customer_side() {
-            Some(Risk::Customer)
-        } else if others_remaining < 2 {
-            Some(Risk::LastOtherParty)
-        } else {
-            None
-        };
-        Some((others_remaining, risk))
+        let assessment = crate::kick::safety::assess(conversation, leg);
+        Some((assessment.others_remaining, assessment.risk))
     }
 
     /// Keeps an open dialog true to the call while it changes: the target leaving closes it

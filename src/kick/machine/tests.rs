@@ -1258,3 +1258,54 @@ fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
             .any(|e| matches!(e, Effect::Read | Effect::Patch { .. }))
     );
 }
+
+/// Any call and any live target: the machine refuses an unforced kick exactly when the safety
+/// rule names a risk, the same rule the console's dialog asks a second time for.
+fn any_call() -> impl Strategy<Value = (CallConversation, usize)> {
+    let purposes = prop_oneof![
+        Just("agent"),
+        Just("user"),
+        Just("customer"),
+        Just("external"),
+        Just("acd"),
+    ];
+    let states = prop_oneof![
+        Just(ParticipantState::Connected),
+        Just(ParticipantState::Alerting),
+        Just(ParticipantState::Disconnected),
+        Just(ParticipantState::Terminated),
+        Just(ParticipantState::Dialing),
+    ];
+    prop::collection::vec((purposes, states), 1..6).prop_flat_map(|legs| {
+        let n = legs.len();
+        let call = CallConversation {
+            id: "c1".into(),
+            participants: legs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (purpose, state))| leg(&format!("p{i}"), purpose, state, None))
+                .collect(),
+            ..Default::default()
+        };
+        (Just(call), 0..n)
+    })
+}
+
+proptest! {
+    #[test]
+    fn the_machine_refuses_exactly_what_the_safety_rule_flags((call, index) in any_call()) {
+        let target = call.participants[index].clone();
+        prop_assume!(!target.state.is_gone());
+        let risk = crate::kick::safety::assess(&call, &target).risk;
+        let mut m = KickMachine::new(
+            "c1",
+            Wanted::Participant(target.id.clone()),
+            MachineConfig::default(),
+        );
+        m.handle(Input::Start, ms(0), 0.5);
+        let effects = m.handle(Input::ReadOk(call.clone()), ms(10), 0.5);
+        let refused = finished(&effects).is_some_and(|o| o.outcome == OutcomeKind::Refused);
+        prop_assert_eq!(refused, risk.is_some(), "{:?}", effects);
+        prop_assert_eq!(patches(&effects).is_empty(), risk.is_some());
+    }
+}
