@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 /// `text` without control characters (C0 such as ESC, BEL, CR, LF and TAB; DEL; C1 such as the
 /// 8-bit CSI) and without the Unicode marks that reorder text on screen. An escape sequence
 /// loses its ESC (or CSI) byte, so what is left prints as plain characters and drives nothing.
@@ -26,6 +28,50 @@ pub fn clip(text: &str, max_chars: usize) -> String {
     let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
+pub fn truncate(text: &str, width: usize) -> String {
+    // Names and purposes come from the platform: cleaned first.
+    let text = &*clean(text);
+    if text.width() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        // Room for the character and the ellipsis.
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` padded with spaces to `width` terminal cells (`format!` pads by characters, which
+/// misaligns the columns after a wide name).
+pub fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
+}
+
+/// An age: `42s`, `4m 12s`, `1h 03m`.
+pub fn age(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs < 60 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    }
 }
 
 fn unsafe_char(c: char) -> bool {
@@ -61,6 +107,21 @@ mod tests {
             clean("Zoë 山田 O'Brien"),
             Cow::Borrowed("Zoë 山田 O'Brien")
         ));
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age(4_200), "4s");
+        assert_eq!(age(252_000), "4m 12s");
+        assert_eq!(age(3_780_000), "1h 03m");
+    }
+
+    #[test]
+    fn truncate_and_pad_count_terminal_cells() {
+        assert_eq!(truncate("山田太郎", 5), "山田…");
+        assert_eq!(truncate("Ann", 0), "");
+        assert_eq!(truncate("Ann", 3), "Ann");
+        assert_eq!(pad("山", 4), "山  ");
     }
 
     #[test]

@@ -278,6 +278,15 @@ fn unknown_state() -> ParticipantState {
 }
 
 impl CallMediaParticipant {
+    /// The name a person would call this party: its own name, its user's, or its address (an
+    /// external number). One rule for the rows, the dialog, the kick's progress and the audit.
+    pub fn display_name(&self) -> Option<String> {
+        self.name
+            .clone()
+            .or_else(|| self.user.as_ref().and_then(|u| u.name.clone()))
+            .or_else(|| self.address.clone())
+    }
+
     /// A participant with only an id, purpose and state; the rest absent.
     pub fn new(id: impl Into<String>, purpose: &str, state: ParticipantState) -> Self {
         CallMediaParticipant {

@@ -229,7 +229,7 @@ fn render_list(
     for c in conferences {
         let age = c
             .started
-            .map(|t| format_age((now - t).num_seconds().max(0) as u64))
+            .map(|t| crate::text::age((now - t).num_milliseconds().max(0) as u64))
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
@@ -256,10 +256,10 @@ fn render_list(
             let line = format!(
                 "  {}  {:<20} {:<9} {:<12} {:<6} {:<5}{}",
                 clean(&p.participant_id),
-                truncate(&clean(&p.name), 20),
+                crate::text::truncate(&p.name, 20),
                 clean(&p.purpose),
                 p.state.as_str(),
-                format_age(p.in_state_ms / 1000),
+                crate::text::age(p.in_state_ms),
                 flags.join(","),
                 p.user_id
                     .map(|u| format!("  user {}", clean(&u)))
@@ -269,24 +269,6 @@ fn render_list(
         }
     }
     Ok(out)
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let mut t: String = text.chars().take(width - 1).collect();
-        t.push('…');
-        t
-    }
-}
-
-fn format_age(secs: u64) -> String {
-    if secs >= 3600 {
-        format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
-    } else {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    }
 }
 
 /// The exit code for an outcome: 0 removed or already gone, 2 refused, 3 timed out,

@@ -623,7 +623,7 @@ impl KickMachine {
         if !self.started_reported {
             self.started_reported = true;
             out.push(Effect::Report(Step::Started {
-                name: display_name(&target),
+                name: target.display_name(),
                 purpose: target.purpose.clone(),
                 joined: false,
             }));
@@ -1043,14 +1043,8 @@ pub fn safety_refusal(
     }
 }
 
-fn display_name(p: &CallMediaParticipant) -> Option<String> {
-    p.name
-        .clone()
-        .or_else(|| p.user.as_ref().and_then(|u| u.name.clone()))
-}
-
 fn describe(p: &CallMediaParticipant) -> String {
-    match display_name(p) {
+    match p.display_name() {
         Some(name) => format!("{name} ({})", p.id),
         None => format!("participant {}", p.id),
     }

@@ -67,7 +67,7 @@ impl LiveModel {
                     .iter()
                     .find(|p| p.purpose() == "external")
             })
-            .and_then(|p| p.name.clone().or_else(|| p.address.clone()));
+            .and_then(CallMediaParticipant::display_name);
         ConferenceRow {
             conversation_id: conversation.id.clone(),
             queue_name: queue_id
@@ -109,12 +109,7 @@ impl LiveModel {
         legs.into_iter()
             .map(|p| ParticipantRow {
                 participant_id: p.id.clone(),
-                name: p
-                    .name
-                    .clone()
-                    .or_else(|| p.user.as_ref().and_then(|u| u.name.clone()))
-                    .or_else(|| p.address.clone())
-                    .unwrap_or_default(),
+                name: p.display_name().unwrap_or_default(),
                 purpose: p.purpose().to_string(),
                 state: p.state.clone(),
                 held: p.is_held(),

@@ -1309,3 +1309,24 @@ proptest! {
         prop_assert_eq!(patches(&effects).is_empty(), risk.is_some());
     }
 }
+
+/// An external party known only by its number is named by that number in the kick's progress
+/// (and so in the audit), as on the console's rows.
+#[test]
+fn an_external_number_is_the_name_in_progress() {
+    let mut call = call(ParticipantState::Connected);
+    let mut external = CallMediaParticipant::new("ext", "external", ParticipantState::Connected);
+    external.address = Some("+1 555 0100".into());
+    call.participants.push(external);
+    let config = MachineConfig {
+        force: true,
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("ext".into()), config);
+    m.handle(Input::Start, ms(0), 0.5);
+    let effects = m.handle(Input::ReadOk(call), ms(10), 0.5);
+    let named = effects.iter().any(|e| {
+        matches!(e, Effect::Report(Step::Started { name: Some(name), .. }) if name == "+1 555 0100")
+    });
+    assert!(named, "{effects:?}");
+}

@@ -7,7 +7,7 @@ mod help;
 mod jobs;
 mod log;
 mod participants;
-use participants::truncate;
+use crate::text::truncate;
 mod queues;
 mod status;
 mod tiny;
@@ -88,17 +88,7 @@ fn window_start(selected: Option<usize>, height: usize) -> usize {
     }
 }
 
-/// `42s`, `4m 12s`, `1h 03m`.
-pub fn age(ms: u64) -> String {
-    let secs = ms / 1000;
-    if secs < 60 {
-        format!("{secs}s")
-    } else if secs < 3600 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
-    }
-}
+pub use crate::text::age;
 
 /// Time in a state: `1.4 s` for the first minute (the kick's waits are that short), then `4m 12s`.
 pub fn in_state(ms: u64) -> String {
@@ -131,12 +121,5 @@ mod tests {
         assert_eq!(window_start(Some(3), 10), 0);
         assert_eq!(window_start(Some(10), 10), 1);
         assert_eq!(window_start(Some(99), 10), 90);
-    }
-
-    #[test]
-    fn ages_read_naturally() {
-        assert_eq!(age(4_200), "4s");
-        assert_eq!(age(252_000), "4m 12s");
-        assert_eq!(age(3_780_000), "1h 03m");
     }
 }

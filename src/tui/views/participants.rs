@@ -6,11 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::in_state;
 use crate::kick::Target;
 use crate::live::ParticipantRow;
+use crate::text::{pad, truncate};
 use crate::tui::app::{App, Pane, conference_label};
 use crate::tui::jobs::{Job, JobTone};
 use crate::tui::theme::{Theme, Tone};
@@ -155,35 +156,6 @@ fn row<'a>(
     } else {
         item.style(Style::new())
     }
-}
-
-/// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
-pub(super) fn truncate(text: &str, width: usize) -> String {
-    // Names and purposes come from the platform: cleaned as the CLI cleans them.
-    let text = &*crate::text::clean(text);
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        // Room for the character and the ellipsis.
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
-}
-
-/// `text` padded with spaces to `width` terminal cells (`format!` pads by characters, which
-/// misaligns the columns after a wide name).
-fn pad(text: &str, width: usize) -> String {
-    let fill = width.saturating_sub(text.width());
-    format!("{text}{}", " ".repeat(fill))
 }
 
 /// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
