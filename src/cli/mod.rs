@@ -254,9 +254,9 @@ fn render_list(
                 flags.push("muted");
             }
             let line = format!(
-                "  {}  {:<20} {:<9} {:<12} {:<6} {:<5}{}",
+                "  {}  {} {:<9} {:<12} {:<6} {:<5}{}",
                 clean(&p.participant_id),
-                crate::text::truncate(&p.name, 20),
+                crate::text::pad(&crate::text::truncate(&p.name, 20), 20),
                 clean(&p.purpose),
                 p.state.as_str(),
                 crate::text::age(p.in_state_ms),
