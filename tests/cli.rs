@@ -96,11 +96,19 @@ async fn kick_json_removes_and_writes_the_audit_file() {
     let text = std::fs::read_to_string(&audit).expect("audit file");
     assert!(!text.contains(&secret), "the secret reached the audit file");
     assert!(!text.to_lowercase().contains("bearer"));
+    for line in text.lines() {
+        assert_no_duplicate_keys(line);
+    }
     let records: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records[0]["event"], "request");
+    let started = records
+        .iter()
+        .find(|r| r["step"] == "started")
+        .expect("a started line");
+    assert_eq!(started["name"], "Ava Reed");
     let finished = records.last().unwrap();
     assert_eq!(finished["step"], "finished");
     assert_eq!(finished["outcome"], "removed");
@@ -282,4 +290,63 @@ async fn list_shows_conferences_with_participants() {
     );
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
+}
+
+/// A JSON object whose keys each appear once (serde_json keeps the last of a repeated key
+/// silently; a reader of the audit file must not have to guess which one counts).
+fn assert_no_duplicate_keys(line: &str) {
+    struct Unique;
+    impl<'de> serde::Deserialize<'de> for Unique {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Unique;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Unique, A::Error> {
+                    let mut seen = std::collections::HashSet::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        if !seen.insert(key.clone()) {
+                            return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                        }
+                        map.next_value::<Unique>()?;
+                    }
+                    Ok(Unique)
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Unique, A::Error> {
+                    while seq.next_element::<Unique>()?.is_some() {}
+                    Ok(Unique)
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+                fn visit_unit<E>(self) -> Result<Unique, E> {
+                    Ok(Unique)
+                }
+            }
+            d.deserialize_any(Visit)
+        }
+    }
+    if let Err(e) = serde_json::from_str::<Unique>(line) {
+        panic!("audit line with a repeated key ({e}): {line}");
+    }
 }

@@ -31,7 +31,9 @@ pub struct AuditRecord {
     pub conversation_id: String,
     /// The participant (None until a user target is resolved).
     pub participant_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     #[serde(flatten)]
     pub entry: AuditEntry,

@@ -429,13 +429,20 @@ impl AuditContext {
         let Some(log) = &self.log else {
             return Ok(());
         };
+        // The `started` step names the participant itself: each key once per line.
+        let started = matches!(
+            &entry,
+            AuditEntry::Progress {
+                step: Step::Started { .. }
+            }
+        );
         let record = AuditRecord {
             at: Timestamp::now(),
             who: self.who.clone(),
             conversation_id: self.conversation_id.clone(),
             participant_id: self.participant_id.clone(),
-            name: self.name.clone(),
-            purpose: self.purpose.clone(),
+            name: self.name.clone().filter(|_| !started),
+            purpose: self.purpose.clone().filter(|_| !started),
             entry,
         };
         log.record(&record).map_err(|e| {
