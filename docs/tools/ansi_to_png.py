@@ -3,7 +3,7 @@
 
 Used to make assets/screenshot.png from the real program:
     tmux capture-pane -p -e -t SESSION > screen.ans
-    python3 assets/ansi_to_png.py screen.ans assets/screenshot.png
+    python3 docs/tools/ansi_to_png.py screen.ans assets/screenshot.png
 """
 import re
 import subprocess
