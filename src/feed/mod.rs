@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::live::Update;
 use crate::platform::analytics::{ActiveCallPages, PAGE_SIZE};
@@ -115,6 +116,7 @@ pub fn watch_with_reads(
             reads: tokio::sync::Mutex::new(reads),
         }
         .run(queues)
+        .instrument(tracing::info_span!("feed"))
         .await;
     });
     (rx, CallReads(reads_tx))
@@ -211,7 +213,10 @@ impl Feed {
         let mut reconnects = 0u32;
         let mut reads = self.reads.lock().await;
         loop {
-            let mut events = match self.listen(&topics).await? {
+            let listening = self
+                .listen(&topics)
+                .instrument(tracing::info_span!("listen", attempt = reconnects));
+            let mut events = match listening.await? {
                 Ok(events) => events,
                 Err(e) => {
                     self.poll_for_a_while(&read_ids, format!("no notifications: {e}"))

@@ -152,6 +152,31 @@ impl From<CancellationToken> for Stop {
 pub async fn run(
     client: Client,
     request: KickRequest,
+    config: MachineConfig,
+    source: EventSource,
+    stop: impl Into<Stop>,
+    audit: Option<Arc<AuditLog>>,
+    history: Arc<Mutex<LockHistory>>,
+    report: impl FnMut(Progress) + Send,
+) -> Outcome {
+    use tracing::Instrument;
+    // One span per job: two kicks at once can be told apart in the log file.
+    let span = tracing::info_span!(
+        "kick",
+        conversation = %request.conversation_id,
+        target = ?request.wanted
+    );
+    run_job(
+        client, request, config, source, stop, audit, history, report,
+    )
+    .instrument(span)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_job(
+    client: Client,
+    request: KickRequest,
     mut config: MachineConfig,
     mut source: EventSource,
     stop: impl Into<Stop>,

@@ -104,11 +104,25 @@ fn clients_of(scenario: &Scenario) -> Vec<Client> {
         .collect()
 }
 
-/// Every route: the platform's, the control API, and the body cap and error shape over both.
+/// Every route: the platform's, the control API, and the body cap and error shape over both;
+/// each request in its own span, so concurrent requests can be told apart in the log.
 fn app(shared: Arc<Shared>) -> axum::Router {
     let routes =
         routes::platform_router(shared.clone()).merge(control::control_router(shared.clone()));
-    errors::with_platform_errors(routes)
+    errors::with_platform_errors(routes).layer(axum::middleware::from_fn(request_span))
+}
+
+async fn request_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "mock_request",
+        method = %request.method(),
+        path = %crate::text::clip(request.uri().path(), 200)
+    );
+    next.run(request).instrument(span).await
 }
 
 impl MockServer {
