@@ -30,6 +30,7 @@ pub struct Session {
 
 impl Session {
     pub async fn open(args: &ConsoleArgs) -> Result<Session> {
+        let mut demo_rate_limit = None;
         let (config, mock, profile) =
             match ConnectionConfig::from_args_with_profile(&args.connection)? {
                 Some((config, profile)) => (config, None, profile),
@@ -38,8 +39,9 @@ impl Session {
                  (`confwatch mock` prints the ones it accepts)"
                 ),
                 None => {
-                    let mock =
-                        MockServer::start(MockOptions::loopback(Scenario::named("demo")?)).await?;
+                    let scenario = Scenario::named("demo")?;
+                    demo_rate_limit = Some(scenario.faults.rate_limit_per_minute);
+                    let mock = MockServer::start(MockOptions::loopback(scenario)).await?;
                     let config = ConnectionConfig::for_mock(
                         &mock.base_url(),
                         mock.client_id(),
@@ -55,6 +57,11 @@ impl Session {
         let source = config.api_base.clone();
         let mut warnings = config.warnings.clone();
         let client = Client::new(config)?;
+        // The demo's platform allows fewer requests than a real org's default: count against
+        // its limit, so the status line's budget is the one that applies.
+        if let Some(per_minute) = demo_rate_limit {
+            client.set_rate_limit(per_minute);
+        }
         let signed_in = signed_in(&client, profile.name.clone()).await;
         // The profile's queues when none are given.
         let wanted = if args.queues.is_empty() {
