@@ -11,7 +11,7 @@ use common::{Harness, SUPPORT_ID, leg_of, next_matching};
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
-use confwatch::kick::machine::Wanted;
+use confwatch::kick::machine::{Strategy, Wanted};
 use confwatch::kick::{OutcomeKind, Step};
 use confwatch::live::Update;
 use confwatch::platform::notifications::{self, CHANNEL_NOTICE};
@@ -155,22 +155,26 @@ async fn subscriptions_left(h: &Harness) -> Vec<(String, Value)> {
     left
 }
 
-/// A system message while a kick waits for its ringing target (the `settled` strategy, so that
-/// it waits on the feed): the kick makes a new channel, re-reads, still removes the target, and
-/// leaves no subscriptions behind.
-async fn kick_survives(fault: &str) {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0, fault: 1})).await;
-    let call = h.conference_with("alerting", "connected").await;
-    let target = leg_of(&call, "Ava Reed");
-    let (tx, mut progress) = mpsc::unbounded_channel();
+/// A kick of `target` that hears about it through its own subscription, running in a task; its
+/// progress comes on the returned channel.
+fn spawn_kick(
+    h: &Harness,
+    conversation_id: &str,
+    target: &str,
+    strategy: Strategy,
+) -> (
+    tokio::task::JoinHandle<confwatch::kick::Outcome>,
+    mpsc::UnboundedReceiver<confwatch::kick::Progress>,
+) {
+    let (tx, progress) = mpsc::unbounded_channel();
     let request = KickRequest {
-        conversation_id: call.id.clone(),
-        wanted: Wanted::Participant(target.clone()),
+        conversation_id: conversation_id.to_string(),
+        wanted: Wanted::Participant(target.to_string()),
         force: false,
     };
     let options = KickOptions {
         audit_log: None,
-        strategy: confwatch::kick::machine::Strategy::Settled,
+        strategy,
         ..KickOptions::default()
     };
     let client = h.client.clone();
@@ -189,6 +193,17 @@ async fn kick_survives(fault: &str) {
         )
         .await
     });
+    (job, progress)
+}
+
+/// A system message while a kick waits for its ringing target (the `settled` strategy, so that
+/// it waits on the feed): the kick makes a new channel, re-reads, still removes the target, and
+/// leaves no subscriptions behind.
+async fn kick_survives(fault: &str) {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, fault: 1})).await;
+    let call = h.conference_with("alerting", "connected").await;
+    let target = leg_of(&call, "Ava Reed");
+    let (job, mut progress) = spawn_kick(&h, &call.id, &target, Strategy::Settled);
     while let Some(p) = progress.recv().await {
         if matches!(p.step, Step::Waiting { .. }) {
             break;
@@ -227,32 +242,7 @@ async fn a_kick_leaves_no_subscriptions_behind() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let call = h.conference_with("alerting", "connected").await;
     let target = leg_of(&call, "Ava Reed");
-    let client = h.client.clone();
-    let (tx, _progress) = mpsc::unbounded_channel();
-    let request = KickRequest {
-        conversation_id: call.id.clone(),
-        wanted: Wanted::Participant(target.clone()),
-        force: false,
-    };
-    let options = KickOptions {
-        audit_log: None,
-        ..KickOptions::default()
-    };
-    let job = tokio::spawn(async move {
-        driver::run(
-            client,
-            request,
-            options.machine_config(false),
-            EventSource::Subscribe,
-            CancellationToken::new(),
-            None,
-            Default::default(),
-            move |p| {
-                let _ = tx.send(p);
-            },
-        )
-        .await
-    });
+    let (job, _progress) = spawn_kick(&h, &call.id, &target, Strategy::default());
     until_channel_posts(&h, 1).await;
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
         .await;

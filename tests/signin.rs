@@ -428,7 +428,7 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
     assert!(!session.identity.may_disconnect());
     let (call, target) = h.conference("connected").await;
     let since = h.last_seq().await;
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
+    let output = confwatch_signed_in(&dir)
         .args([
             "kick",
             "--conversation",
@@ -438,15 +438,6 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
             "--base-url",
             &h.mock.base_url(),
         ])
-        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
-        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
-        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-        .env_remove("GENESYSCLOUD_REGION")
-        .env_remove("CONFWATCH_PROFILE")
-        .env("CONFWATCH_STATE_DIR", &dir)
-        .env("CONFWATCH_TOKEN_STORE", "file")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("CONFWATCH_LOG", dir.join("confwatch.log"))
         .output()
         .await
         .unwrap();
@@ -469,13 +460,8 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
         assert!(!text.contains(token));
     }
     // `whoami` names the user, org and region from the store.
-    let whoami = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
+    let whoami = confwatch_signed_in(&dir)
         .arg("whoami")
-        .env_remove("CONFWATCH_PROFILE")
-        .env("CONFWATCH_STATE_DIR", &dir)
-        .env("CONFWATCH_TOKEN_STORE", "file")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("CONFWATCH_LOG", dir.join("confwatch.log"))
         .output()
         .await
         .unwrap();
@@ -489,4 +475,21 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
     assert!(!text.contains(token));
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
+}
+
+/// The binary as the user signed in under `dir` runs it: only the stored sign-in, no client
+/// credentials or profile from the environment, its log in `dir`.
+fn confwatch_signed_in(dir: &std::path::Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
+    command
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
+        .env_remove("GENESYSCLOUD_REGION")
+        .env_remove("CONFWATCH_PROFILE")
+        .env("CONFWATCH_STATE_DIR", dir)
+        .env("CONFWATCH_TOKEN_STORE", "file")
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("CONFWATCH_LOG", dir.join("confwatch.log"));
+    command
 }
