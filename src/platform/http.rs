@@ -315,13 +315,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ApiError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            ApiError::new(
-                FailureKind::Malformed,
-                format!("{method} {path}"),
-                e.to_string(),
-            )
-        })?;
+        let bytes = encode_body(&method, path, body)?;
         let (endpoint, answer) = self.send(method, path, Some(bytes)).await?;
         decode(&endpoint, &answer)
     }
@@ -338,13 +332,7 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<(), ApiError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            ApiError::new(
-                FailureKind::Malformed,
-                format!("{method} {path}"),
-                e.to_string(),
-            )
-        })?;
+        let bytes = encode_body(&method, path, body)?;
         self.send(method, path, Some(bytes)).await.map(|_| ())
     }
 
@@ -426,6 +414,17 @@ impl Client {
             ));
         }
     }
+}
+
+/// A request body as JSON; a body that cannot be encoded is a local fault, named by its request.
+fn encode_body<B: Serialize>(method: &Method, path: &str, body: &B) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body).map_err(|e| {
+        ApiError::new(
+            FailureKind::Malformed,
+            format!("{method} {path}"),
+            e.to_string(),
+        )
+    })
 }
 
 fn decode<T: DeserializeOwned>(endpoint: &str, body: &Body) -> Result<T, ApiError> {
