@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
 
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
+use super::layout::{self, Screen};
 use crate::feed::RateBudget;
 use crate::feed::{ConnectionState, FeedEvent};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
@@ -24,6 +26,8 @@ pub enum Input {
     Progress(Progress),
     /// Time passed (ages and countdowns move).
     Tick,
+    /// The terminal's size: set before every frame, and whenever the terminal is resized.
+    Resize { width: u16, height: u16 },
 }
 
 /// What the console asks the outside world to do.
@@ -260,11 +264,8 @@ pub struct App {
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
     pub should_quit: bool,
-    /// Rows a page holds, as last drawn (for PgUp/PgDn).
-    pub page_rows: usize,
-    /// The last draw showed the too-small message instead of the screen: keys other than quit
-    /// are ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
-    pub screen_too_small: bool,
+    /// The terminal's area (None until the loop says: a page is then ten rows).
+    viewport: Option<Rect>,
     /// A quit was held back by running kicks: the next quit key goes through.
     quit_armed: bool,
     cache: RowCache,
@@ -307,8 +308,7 @@ impl App {
             unseen: Unseen::default(),
             flash: None,
             should_quit: false,
-            page_rows: 10,
-            screen_too_small: false,
+            viewport: None,
             quit_armed: false,
             cache: RowCache::default(),
         }
@@ -330,7 +330,31 @@ impl App {
                 Vec::new()
             }
             Input::Tick => Vec::new(),
+            Input::Resize { width, height } => {
+                self.viewport = Some(Rect::new(0, 0, width, height));
+                Vec::new()
+            }
         }
+    }
+
+    /// The screen shows the too-small message instead of the console: keys other than quit are
+    /// ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
+    pub fn screen_too_small(&self) -> bool {
+        self.viewport.is_some_and(layout::too_small)
+    }
+
+    /// Rows a page holds in the current view (for PgUp/PgDn): what its pane shows.
+    pub fn page_rows(&self) -> usize {
+        let Some(area) = self.viewport else {
+            return 10;
+        };
+        let screen = Screen::of(area);
+        let rows = match self.view {
+            View::Main => layout::table_rows(screen.panes().0),
+            View::Jobs => layout::table_rows(screen.body),
+            View::Log => layout::list_rows(screen.body),
+        };
+        rows.max(1)
     }
 
     fn on_feed(&mut self, event: FeedEvent) {
@@ -437,7 +461,7 @@ impl App {
         }
         // Any key but a second quit disarms a quit that running kicks held back.
         let quit_armed = std::mem::take(&mut self.quit_armed);
-        if self.screen_too_small {
+        if self.screen_too_small() {
             if self.keymap.command(&key) == Some(Command::Quit) {
                 return self.quit(quit_armed);
             }
@@ -557,8 +581,8 @@ impl App {
         match command {
             Command::Down => self.move_cursor(1),
             Command::Up => self.move_cursor(-1),
-            Command::PageDown => self.move_cursor(self.page_rows.max(1) as isize),
-            Command::PageUp => self.move_cursor(-(self.page_rows.max(1) as isize)),
+            Command::PageDown => self.move_cursor(self.page_rows() as isize),
+            Command::PageUp => self.move_cursor(-(self.page_rows() as isize)),
             Command::Top => self.move_cursor(isize::MIN / 2),
             Command::Bottom => self.move_cursor(isize::MAX / 2),
             Command::NextPane => {
@@ -589,7 +613,7 @@ impl App {
     fn on_jobs_command(&mut self, command: Command) -> Vec<Action> {
         let ids = self.job_ids();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let page = self.page_rows.max(1) as isize;
+        let page = self.page_rows() as isize;
         let delta = match command {
             Command::Down => 1,
             Command::Up => -1,
@@ -640,8 +664,8 @@ impl App {
         self.log_scroll = match command {
             Command::Up => (self.log_scroll + 1).min(max),
             Command::Down => self.log_scroll.saturating_sub(1),
-            Command::PageUp => (self.log_scroll + self.page_rows).min(max),
-            Command::PageDown => self.log_scroll.saturating_sub(self.page_rows),
+            Command::PageUp => (self.log_scroll + self.page_rows()).min(max),
+            Command::PageDown => self.log_scroll.saturating_sub(self.page_rows()),
             Command::Top => max,
             Command::Bottom => 0,
             _ => self.log_scroll,

@@ -7,6 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::{age, window_start};
+use crate::tui::layout::table_rows;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::{Theme, Tone};
 
@@ -23,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .border_style(theme.border(focused))
         .title(Line::styled(" Conferences ", theme.title()))
         .title_bottom(Line::raw(position).right_aligned());
-    let height = usize::from(area.height.saturating_sub(3));
+    let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
     let table_rows: Vec<Row> = visible

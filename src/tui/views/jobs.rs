@@ -7,6 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::window_start;
+use crate::tui::layout::table_rows;
 use crate::tui::app::App;
 use crate::tui::jobs::JobTone;
 use crate::tui::theme::{Theme, Tone};
@@ -20,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format!(" Kick jobs ({}) ", jobs.len()),
             theme.title(),
         ));
-    let height = usize::from(area.height.saturating_sub(3));
+    let height = table_rows(area);
     let selected = app.job_index();
     let start = window_start(selected, height);
     let rows: Vec<Row> = jobs
