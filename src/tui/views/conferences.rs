@@ -7,8 +7,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::{age, window_start};
-use crate::tui::layout::table_rows;
 use crate::tui::app::{App, Pane};
+use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {

@@ -7,9 +7,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::window_start;
-use crate::tui::layout::table_rows;
 use crate::tui::app::App;
 use crate::tui::jobs::JobTone;
+use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
