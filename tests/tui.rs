@@ -817,7 +817,7 @@ impl confwatch::tui::runtime::Kicker for RecordingKicker {
 
 #[tokio::test]
 async fn the_loop_feeds_the_app_and_performs_its_actions() {
-    use confwatch::tui::runtime::{Channels, run};
+    use confwatch::tui::runtime::{LoopChannels, run};
     use crossterm::event::Event;
 
     let (feed_tx, feed) = tokio::sync::mpsc::channel(16);
@@ -867,7 +867,7 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
         // Dana's kick is still running (its cancel not yet reported): quit takes a second q.
         send_keys("qq");
     };
-    let channels = Channels {
+    let channels = LoopChannels {
         feed,
         progress,
         rate_budget: None,

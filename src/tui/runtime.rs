@@ -38,7 +38,9 @@ pub trait Kicker {
     fn read_call(&mut self, _conversation_id: &str) {}
 }
 
-pub struct Channels {
+/// What the loop listens to besides the terminal: the feed, the kick jobs' progress, and the
+/// client's rate budget.
+pub struct LoopChannels {
     pub feed: mpsc::Receiver<FeedEvent>,
     pub progress: mpsc::UnboundedReceiver<Progress>,
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
@@ -51,7 +53,7 @@ pub async fn run<B, S, K>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     theme: Theme,
-    mut channels: Channels,
+    mut channels: LoopChannels,
     kicker: &mut K,
     mut events: S,
 ) -> Result<()>
