@@ -63,17 +63,7 @@ impl Session {
             client.set_rate_limit(per_minute);
         }
         let signed_in = signed_in(&client, profile.name.clone()).await;
-        // The profile's queues when none are given.
-        let wanted = if args.queues.is_empty() {
-            profile.queues
-        } else {
-            args.queues.clone()
-        };
-        let queues = if wanted.is_empty() {
-            QueueSelection::All
-        } else {
-            QueueSelection::Named(wanted)
-        };
+        let queues = QueueSelection::given_or_profile(&args.queues, profile.queues);
         let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{age, window_start};
+use super::{age, empty_note, window_start};
 use crate::tui::app::{App, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
@@ -78,12 +78,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else {
             "no conference matches the filter"
         };
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1.min(area.height.saturating_sub(3)),
-        };
-        frame.render_widget(Line::styled(message, theme.dim()), inner);
+        empty_note(frame, area, message, theme);
     }
 }

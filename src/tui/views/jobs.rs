@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::window_start;
+use super::{empty_note, window_start};
 use crate::tui::app::App;
 use crate::tui::jobs::JobTone;
 use crate::tui::layout::table_rows;
@@ -72,13 +72,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     )
     .block(block);
     frame.render_widget(table, area);
-    if empty && area.height > 3 {
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1,
-        };
-        frame.render_widget(Line::styled("no kick yet", theme.dim()), inner);
+    if empty {
+        empty_note(frame, area, "no kick yet", theme);
     }
 }

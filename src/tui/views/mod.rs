@@ -13,6 +13,7 @@ mod tiny;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 use super::app::{App, View};
 use super::layout::{Screen, too_small};
@@ -67,6 +68,19 @@ pub fn in_state(ms: u64) -> String {
         super::jobs::seconds_1(ms)
     } else {
         age(ms)
+    }
+}
+
+/// A dim line where an empty bordered table's first row would be (if the table has room for one).
+fn empty_note(frame: &mut Frame, table: Rect, text: &str, theme: Theme) {
+    if table.height > 3 {
+        let line = Rect {
+            x: table.x + 2,
+            y: table.y + 2,
+            width: table.width.saturating_sub(4),
+            height: 1,
+        };
+        frame.render_widget(Line::styled(text, theme.dim()), line);
     }
 }
 
