@@ -60,17 +60,6 @@ fn window_start(selected: Option<usize>, height: usize) -> usize {
     }
 }
 
-pub use crate::text::age;
-
-/// Time in a state: `1.4 s` for the first minute (the kick's waits are that short), then `4m 12s`.
-pub fn in_state(ms: u64) -> String {
-    if ms < 60_000 {
-        super::jobs::seconds_1(ms)
-    } else {
-        age(ms)
-    }
-}
-
 /// A dim line where an empty bordered table's first row would be (if the table has room for one).
 fn empty_note(frame: &mut Frame, table: Rect, text: &str, theme: Theme) {
     if table.height > 3 {
