@@ -476,3 +476,37 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_terminal_size_sets_the_page_and_the_too_small_screen() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap();
+        let mut app = App::new(Keymap::default(), now);
+        assert_eq!(app.page_rows(), 10, "no size known yet");
+        app.update(
+            Input::Resize {
+                width: 120,
+                height: 40,
+            },
+            now,
+        );
+        // A 37-line body; the conferences table loses two borders and its header row.
+        assert_eq!(app.page_rows(), 34);
+        app.view = View::Log;
+        assert_eq!(app.page_rows(), 35, "the log has no header row");
+        assert!(!app.screen_too_small());
+        app.update(
+            Input::Resize {
+                width: 40,
+                height: 10,
+            },
+            now,
+        );
+        assert!(app.screen_too_small());
+        assert_eq!(app.now, now, "a resize is not a tick");
+    }
+}
