@@ -1037,8 +1037,8 @@ fn lock_plan_from_history() {
         accepted_ms: accepted,
     };
     // (history, expected (first, fallback) in ms)
-    type Row = (Vec<LockSample>, Option<(u64, u64)>);
-    let table: Vec<Row> = vec![
+    type SamplesAndPlan = (Vec<LockSample>, Option<(u64, u64)>);
+    let table: Vec<SamplesAndPlan> = vec![
         (vec![], None),
         // A wide bracket: its middle first, the known-good acceptance as fallback.
         (vec![s(Some(210), 410)], Some((310, 410))),
@@ -1112,8 +1112,8 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
             fallback: ms(fallback),
         })
     };
-    type Row = (Option<LockPlan>, f64, Vec<(u64, bool)>);
-    let table: Vec<Row> = vec![
+    type PlanJitterAttempts = (Option<LockPlan>, f64, Vec<(u64, bool)>);
+    let table: Vec<PlanJitterAttempts> = vec![
         // No history: full jitter from 100 ms, doubling (as before), from the settle.
         (None, 0.5, vec![(50, false), (100, false), (200, false)]),
         // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
