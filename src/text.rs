@@ -74,6 +74,16 @@ pub fn age(ms: u64) -> String {
     }
 }
 
+/// Time in a state: `1.4 s` for the first minute (the kick's waits are that short), then `4m 12s`.
+pub fn in_state(ms: u64) -> String {
+    if ms < 60_000 { seconds_1(ms) } else { age(ms) }
+}
+
+/// `1.4 s` (tenths cut, not rounded).
+pub fn seconds_1(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+}
+
 fn unsafe_char(c: char) -> bool {
     c.is_control()
         // Bidirectional embeddings, overrides and isolates: they reorder what follows.

@@ -7,7 +7,7 @@ use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
 use confwatch::platform::RateBudget;
 use confwatch::tui::app::{Action, App, Input, Pane, View};
-use confwatch::tui::{Keymap, Theme, views};
+use confwatch::tui::{Keymap, Theme, runtime};
 use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState as S, Queue, Timestamp,
 };
@@ -224,9 +224,7 @@ fn open_sales_on(app: &mut App, name: &str) {
 
 fn render(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| views::draw(frame, app, Theme::plain()))
-        .unwrap();
+    runtime::draw(&mut terminal, app, Theme::plain()).unwrap();
     terminal.backend().to_string()
 }
 
@@ -752,9 +750,7 @@ fn keymap_overrides_drive_the_app() {
 fn no_color_draws_without_colour() {
     let mut app = kicking_dana();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal
-        .draw(|frame| views::draw(frame, &mut app, Theme::plain()))
-        .unwrap();
+    runtime::draw(&mut terminal, &mut app, Theme::plain()).unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
         buffer
@@ -764,9 +760,7 @@ fn no_color_draws_without_colour() {
                 && cell.bg == ratatui::style::Color::Reset)
     );
     // The coloured theme does colour the states.
-    terminal
-        .draw(|frame| views::draw(frame, &mut app, Theme { color: true }))
-        .unwrap();
+    runtime::draw(&mut terminal, &mut app, Theme { color: true }).unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
         buffer
@@ -823,7 +817,7 @@ impl confwatch::tui::runtime::Kicker for RecordingKicker {
 
 #[tokio::test]
 async fn the_loop_feeds_the_app_and_performs_its_actions() {
-    use confwatch::tui::runtime::{Channels, run};
+    use confwatch::tui::runtime::{LoopChannels, run};
     use crossterm::event::Event;
 
     let (feed_tx, feed) = tokio::sync::mpsc::channel(16);
@@ -873,7 +867,7 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
         // Dana's kick is still running (its cancel not yet reported): quit takes a second q.
         send_keys("qq");
     };
-    let channels = Channels {
+    let channels = LoopChannels {
         feed,
         progress,
         rate_budget: None,

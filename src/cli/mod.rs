@@ -147,17 +147,7 @@ pub async fn list(args: ListArgs) -> Result<i32> {
     // `list` only reads: it leaves the kicks' share of the budget alone.
     let client = client.for_reads();
     let all = with_retry(|| client.queues()).await?;
-    // The profile's queues when none are given.
-    let wanted = if args.queues.is_empty() {
-        profile.queues
-    } else {
-        args.queues.clone()
-    };
-    let selection = if wanted.is_empty() {
-        QueueSelection::All
-    } else {
-        QueueSelection::Named(wanted)
-    };
+    let selection = QueueSelection::given_or_profile(&args.queues, profile.queues);
     let queues = select_queues(&all, &selection).map_err(|e| eyre!(e))?;
     let queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
     // The analytics query's pages alone: no GET per call.

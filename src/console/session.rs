@@ -11,7 +11,7 @@ use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
-use crate::tui::runtime::{Channels, Kicker};
+use crate::tui::runtime::{Kicker, LoopChannels};
 use crate::wire::CallConversation;
 
 pub struct Session {
@@ -23,7 +23,7 @@ pub struct Session {
     pub warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
     pub signed_in: crate::tui::app::SignedIn,
-    pub channels: Channels,
+    pub channels: LoopChannels,
     pub kicker: PlatformKicker,
     mock: Option<MockServer>,
 }
@@ -63,17 +63,7 @@ impl Session {
             client.set_rate_limit(per_minute);
         }
         let signed_in = signed_in(&client, profile.name.clone()).await;
-        // The profile's queues when none are given.
-        let wanted = if args.queues.is_empty() {
-            profile.queues
-        } else {
-            args.queues.clone()
-        };
-        let queues = if wanted.is_empty() {
-            QueueSelection::All
-        } else {
-            QueueSelection::Named(wanted)
-        };
+        let queues = QueueSelection::given_or_profile(&args.queues, profile.queues);
         let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
@@ -90,7 +80,7 @@ impl Session {
             source,
             warnings,
             signed_in,
-            channels: Channels {
+            channels: LoopChannels {
                 feed,
                 progress,
                 rate_budget: Some(Box::new(move || budget_client.rate_budget())),
@@ -108,7 +98,7 @@ impl Session {
     }
 
     /// Splits the session into what the loop consumes and the mock to stop afterwards.
-    pub fn into_parts(self) -> (Channels, PlatformKicker, Option<MockServer>) {
+    pub fn into_parts(self) -> (LoopChannels, PlatformKicker, Option<MockServer>) {
         (self.channels, self.kicker, self.mock)
     }
 }

@@ -28,6 +28,22 @@ pub enum QueueSelection {
     Named(Vec<String>),
 }
 
+impl QueueSelection {
+    /// The queues given on the command line, else the profile's, else every queue.
+    pub fn given_or_profile(given: &[String], profile: Vec<String>) -> Self {
+        let wanted = if given.is_empty() {
+            profile
+        } else {
+            given.to_vec()
+        };
+        if wanted.is_empty() {
+            QueueSelection::All
+        } else {
+            QueueSelection::Named(wanted)
+        }
+    }
+}
+
 /// While no socket can be had, poll this long before trying the socket again.
 const POLL_SPELL: Duration = Duration::from_secs(60);
 

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::lock::LockHistory;
-use super::machine::{Effect, Input, KickMachine, MachineConfig, Strategy, Wanted};
+use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
@@ -98,7 +98,7 @@ pub enum EventSource {
     Subscribe,
 }
 
-type Pending = Pin<Box<dyn Future<Output = Input> + Send>>;
+type Pending = Pin<Box<dyn Future<Output = MachineInput> + Send>>;
 
 /// Stops a job: a cancel (the supervisor's), or an interrupt (a signal; the job ends
 /// `interrupted`, audited as such).
@@ -129,10 +129,10 @@ impl Stop {
         self.token.is_cancelled()
     }
 
-    fn input(&self) -> Input {
+    fn input(&self) -> MachineInput {
         match self.signal.lock().ok().and_then(|s| s.clone()) {
-            Some(signal) => Input::Interrupt(format!("interrupted by {signal}")),
-            None => Input::Cancel,
+            Some(signal) => MachineInput::Interrupt(format!("interrupted by {signal}")),
+            None => MachineInput::Cancel,
         }
     }
 }
@@ -222,7 +222,7 @@ async fn run_job(
         },
     });
     let mut effects = match first {
-        Err(e) => machine.handle(Input::AuditFailed(e), Duration::ZERO, 0.5),
+        Err(e) => machine.handle(MachineInput::AuditFailed(e), Duration::ZERO, 0.5),
         Ok(()) => {
             // A user target: listen first, so no event between the read and the subscription
             // is lost.
@@ -233,7 +233,7 @@ async fn run_job(
             }
             hold_for_rate_limit(&mut machine, &client, start);
             machine.set_live(subscription.is_some());
-            machine.handle(Input::Start, since(Instant::now()), rand::random())
+            machine.handle(MachineInput::Start, since(Instant::now()), rand::random())
         }
     };
     let mut pending: Option<Pending> = None;
@@ -281,8 +281,8 @@ async fn run_job(
                     let id = request.conversation_id.clone();
                     pending = Some(Box::pin(async move {
                         match client.call(&id).await {
-                            Ok(call) => Input::ReadOk(call),
-                            Err(e) => Input::ReadFailed(e),
+                            Ok(call) => MachineInput::ReadOk(call),
+                            Err(e) => MachineInput::ReadFailed(e),
                         }
                     }));
                 }
@@ -298,20 +298,20 @@ async fn run_job(
                     pending = Some(Box::pin(async move {
                         // The token first, so that the attempt's audit time is when it leaves.
                         if let Err(e) = client.ensure_token().await {
-                            return Input::PatchFailed(e);
+                            return MachineInput::PatchFailed(e);
                         }
                         // Written and synced before the PATCH, or no PATCH.
                         if let Err(e) = audit.write(AuditEntry::Progress {
                             step: Step::Attempt { number },
                         }) {
-                            return Input::AuditFailed(e);
+                            return MachineInput::AuditFailed(e);
                         }
                         match client
                             .disconnect_participant(&id, &participant_id, path)
                             .await
                         {
-                            Ok(()) => Input::PatchAccepted,
-                            Err(e) => Input::PatchFailed(e),
+                            Ok(()) => MachineInput::PatchAccepted,
+                            Err(e) => MachineInput::PatchFailed(e),
                         }
                     }));
                 }
@@ -330,7 +330,7 @@ async fn run_job(
         if let Some(e) = audit_failed {
             // Nothing more is sent once the record cannot be kept.
             pending = None;
-            effects = machine.handle(Input::AuditFailed(e), since(Instant::now()), 0.5);
+            effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
             continue;
         }
         // A participant target: subscribe once the first read has named its user or queue, before
@@ -344,8 +344,11 @@ async fn run_job(
                 if subscription.is_some() {
                     hold_for_rate_limit(&mut machine, &client, start);
                     machine.set_live(true);
-                    effects =
-                        machine.handle(Input::EventsLost, since(Instant::now()), rand::random());
+                    effects = machine.handle(
+                        MachineInput::EventsLost,
+                        since(Instant::now()),
+                        rand::random(),
+                    );
                     continue;
                 }
             }
@@ -365,18 +368,18 @@ async fn run_job(
                     EventSource::Subscribe => std::future::pending().await,
                 }
             }, if feed_open && matches!(source, EventSource::Feed(_)) => match live {
-                Some(LiveInput::Conversation(c)) => Input::Event(c),
-                Some(LiveInput::Lost) => Input::EventsLost,
+                Some(LiveInput::Conversation(c)) => MachineInput::Event(c),
+                Some(LiveInput::Lost) => MachineInput::EventsLost,
                 None => { feed_open = false; continue; }
             },
             signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
-                Some(Signal::Conversation(c)) => Input::Event(c),
-                Some(Signal::Reconnected) => Input::EventsLost,
+                Some(Signal::Conversation(c)) => MachineInput::Event(c),
+                Some(Signal::Reconnected) => MachineInput::EventsLost,
                 Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
                 Some(Signal::Dropped) => continue,
                 None => { subscription = None; continue; }
             },
-            _ = tokio::time::sleep_until(wake.unwrap_or(start).min(deadline)), if wake.is_some() => Input::Timer,
+            _ = tokio::time::sleep_until(wake.unwrap_or(start).min(deadline)), if wake.is_some() => MachineInput::Timer,
         };
         hold_for_rate_limit(&mut machine, &client, start);
         let live = match &source {

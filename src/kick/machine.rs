@@ -69,7 +69,7 @@ impl Default for MachineConfig {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Input {
+pub enum MachineInput {
     Start,
     ReadOk(CallConversation),
     ReadFailed(ApiError),
@@ -109,8 +109,9 @@ enum ReadFor {
     Verify,
 }
 
+/// What a pause (a backoff, a rate limit) leads to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Next {
+enum AfterPause {
     Read,
     Patch,
 }
@@ -121,7 +122,7 @@ enum Phase {
     Reading(ReadFor),
     Waiting { since: Duration },
     Patching,
-    Pausing { until: Duration, then: Next },
+    Pausing { until: Duration, then: AfterPause },
     Verifying,
     Done,
 }
@@ -275,7 +276,7 @@ impl KickMachine {
         self.requests
     }
 
-    /// When the driver must send `Input::Timer` (None: nothing to wait for but answers).
+    /// When the driver must send `MachineInput::Timer` (None: nothing to wait for but answers).
     pub fn wake_at(&self) -> Option<Duration> {
         let phase_wake = match &self.phase {
             Phase::Idle | Phase::Done => return None,
@@ -297,12 +298,12 @@ impl KickMachine {
 
     /// Feeds one input seen at `now` (time since the job began); `jitter` in [0, 1) picks the
     /// backoff delay (full jitter). Returns the effects to perform, in order.
-    pub fn handle(&mut self, input: Input, now: Duration, jitter: f64) -> Vec<Effect> {
+    pub fn handle(&mut self, input: MachineInput, now: Duration, jitter: f64) -> Vec<Effect> {
         let mut out = Vec::new();
         if self.phase == Phase::Done {
             return out;
         }
-        if input == Input::Cancel {
+        if input == MachineInput::Cancel {
             // A PATCH already sent cannot be called back: the record must say so.
             let message = if self.phase == Phase::Patching {
                 format!(
@@ -315,8 +316,8 @@ impl KickMachine {
             self.finish(&mut out, now, OutcomeKind::Cancelled, &message, None);
             return out;
         }
-        if let Input::Interrupt(signal) | Input::AuditFailed(signal) = &input {
-            let kind = if matches!(input, Input::Interrupt(_)) {
+        if let MachineInput::Interrupt(signal) | MachineInput::AuditFailed(signal) = &input {
+            let kind = if matches!(input, MachineInput::Interrupt(_)) {
                 OutcomeKind::Interrupted
             } else {
                 OutcomeKind::Failed
@@ -338,12 +339,12 @@ impl KickMachine {
             return out;
         }
         match input {
-            Input::Start => {
+            MachineInput::Start => {
                 if self.phase == Phase::Idle {
                     self.read(&mut out, now, ReadFor::Decide);
                 }
             }
-            Input::ReadOk(conversation) => {
+            MachineInput::ReadOk(conversation) => {
                 let Phase::Reading(purpose) = self.phase else {
                     return out;
                 };
@@ -353,13 +354,13 @@ impl KickMachine {
                     ReadFor::Verify => self.verify(&mut out, now),
                 }
             }
-            Input::ReadFailed(error) => {
+            MachineInput::ReadFailed(error) => {
                 let Phase::Reading(purpose) = self.phase else {
                     return out;
                 };
                 self.read_failed(&mut out, now, jitter, purpose, error);
             }
-            Input::Event(conversation) => {
+            MachineInput::Event(conversation) => {
                 if conversation.id != self.conversation_id {
                     return out;
                 }
@@ -371,7 +372,7 @@ impl KickMachine {
                     _ => {}
                 }
             }
-            Input::PatchAccepted => {
+            MachineInput::PatchAccepted => {
                 if self.phase != Phase::Patching {
                     return out;
                 }
@@ -398,19 +399,19 @@ impl KickMachine {
                     self.verify(&mut out, now);
                 }
             }
-            Input::PatchFailed(error) => {
+            MachineInput::PatchFailed(error) => {
                 if self.phase != Phase::Patching {
                     return out;
                 }
                 self.patch_failed(&mut out, now, jitter, error);
             }
-            Input::Timer => self.timer(&mut out, now, jitter),
-            Input::EventsLost => match self.phase {
+            MachineInput::Timer => self.timer(&mut out, now, jitter),
+            MachineInput::EventsLost => match self.phase {
                 Phase::Waiting { .. } => self.read(&mut out, now, ReadFor::Decide),
                 Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
                 _ => {}
             },
-            Input::Cancel | Input::Interrupt(_) | Input::AuditFailed(_) => {}
+            MachineInput::Cancel | MachineInput::Interrupt(_) | MachineInput::AuditFailed(_) => {}
         }
         out
     }
@@ -438,8 +439,8 @@ impl KickMachine {
                 }
             }
             Phase::Pausing { then, .. } => match then {
-                Next::Read => self.read(out, now, ReadFor::Decide),
-                Next::Patch => self.decide(out, now, jitter),
+                AfterPause::Read => self.read(out, now, ReadFor::Decide),
+                AfterPause::Patch => self.decide(out, now, jitter),
             },
             Phase::Verifying => {
                 if now >= self.verify_started + self.config.wait_timeout {
@@ -508,7 +509,7 @@ impl KickMachine {
             }
             self.phase = Phase::Pausing {
                 until: self.not_before,
-                then: Next::Read,
+                then: AfterPause::Read,
             };
             return;
         }
@@ -676,7 +677,7 @@ impl KickMachine {
             if now < at {
                 self.phase = Phase::Pausing {
                     until: at.max(self.not_before),
-                    then: Next::Patch,
+                    then: AfterPause::Patch,
                 };
                 return;
             }
@@ -736,7 +737,7 @@ impl KickMachine {
                 out,
                 now,
                 jitter,
-                Next::Read,
+                AfterPause::Read,
                 "409 locked by the platform: re-reading the leg (no live events)",
                 None,
             );
@@ -751,7 +752,7 @@ impl KickMachine {
         if now < self.not_before {
             self.phase = Phase::Pausing {
                 until: self.not_before,
-                then: Next::Patch,
+                then: AfterPause::Patch,
             };
             return;
         }
@@ -798,7 +799,7 @@ impl KickMachine {
         out: &mut Vec<Effect>,
         now: Duration,
         jitter: f64,
-        then: Next,
+        then: AfterPause,
         reason: &str,
         server_retry_after: Option<Duration>,
     ) {
@@ -827,7 +828,7 @@ impl KickMachine {
         out: &mut Vec<Effect>,
         now: Duration,
         retry_after: Duration,
-        then: Next,
+        then: AfterPause,
     ) {
         self.not_before = self.not_before.max(now + retry_after);
         out.push(Effect::Report(Step::RateLimited {
@@ -862,7 +863,7 @@ impl KickMachine {
         }
         match &error.kind {
             FailureKind::RateLimited { retry_after } => {
-                self.rate_limited(out, now, *retry_after, Next::Read)
+                self.rate_limited(out, now, *retry_after, AfterPause::Read)
             }
             FailureKind::Conflict | FailureKind::Unavailable => {
                 if self.retries >= self.config.max_attempts {
@@ -871,7 +872,7 @@ impl KickMachine {
                 } else {
                     let reason = format!("read failed: {}", short(&error));
                     let floor = error.server_retry_after();
-                    self.backoff(out, now, jitter, Next::Read, &reason, floor);
+                    self.backoff(out, now, jitter, AfterPause::Read, &reason, floor);
                 }
             }
             FailureKind::NotFound => {
@@ -932,7 +933,7 @@ impl KickMachine {
         match &error.kind {
             FailureKind::Conflict => self.locked(out, now, jitter),
             FailureKind::RateLimited { retry_after } => {
-                self.rate_limited(out, now, *retry_after, Next::Patch)
+                self.rate_limited(out, now, *retry_after, AfterPause::Patch)
             }
             FailureKind::Unavailable => {
                 if error.status.is_none() || error.status == Some(504) {
@@ -940,7 +941,7 @@ impl KickMachine {
                 }
                 let reason = short(&error);
                 let floor = error.server_retry_after();
-                self.backoff(out, now, jitter, Next::Patch, &reason, floor);
+                self.backoff(out, now, jitter, AfterPause::Patch, &reason, floor);
             }
             FailureKind::Forbidden => {
                 let message = format!(

@@ -17,10 +17,11 @@ use crate::wire::CallConversation;
 
 #[derive(Clone)]
 pub struct KickManager {
-    inner: Arc<Inner>,
+    inner: Arc<ManagerState>,
 }
 
-struct Inner {
+/// What every clone of the manager shares.
+struct ManagerState {
     client: Client,
     options: KickOptions,
     progress: mpsc::UnboundedSender<Progress>,
@@ -31,10 +32,11 @@ struct Inner {
     audit_error: Option<String>,
     /// The transition lock as this session met it (in memory: each job learns from the others).
     locks: Arc<Mutex<LockHistory>>,
-    jobs: Mutex<HashMap<Target, Job>>,
+    jobs: Mutex<HashMap<Target, JobHandle>>,
 }
 
-struct Job {
+/// A running job, as the manager holds it: to cancel it and to pass it live events.
+struct JobHandle {
     id: u64,
     cancel: CancellationToken,
     events: mpsc::UnboundedSender<LiveInput>,
@@ -74,7 +76,7 @@ impl KickManager {
             }
         };
         KickManager {
-            inner: Arc::new(Inner {
+            inner: Arc::new(ManagerState {
                 client,
                 options,
                 progress,
@@ -158,7 +160,7 @@ impl KickManager {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         jobs.insert(
             key.clone(),
-            Job {
+            JobHandle {
                 id,
                 cancel: cancel.clone(),
                 events: events_tx,

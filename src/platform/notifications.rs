@@ -83,9 +83,9 @@ fn clean(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
-/// One frame of the socket, read.
+/// One message of a notification channel (a text frame of its socket), read.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Frame {
+pub enum ChannelMessage {
     Heartbeat,
     /// `v2.system.socket_closing`: reconnect now.
     Closing,
@@ -124,26 +124,26 @@ fn system_message(topic: &str, body: &serde_json::Value) -> Option<SystemMessage
 }
 
 /// Reads one text frame; a malformed one is an error message, never a panic.
-pub fn parse_frame(text: &str) -> Result<Frame, String> {
+pub fn parse_frame(text: &str) -> Result<ChannelMessage, String> {
     let event: NotificationEvent =
         serde_json::from_str(text).map_err(|e| format!("malformed notification: {e}"))?;
     if event.topic_name == HEARTBEAT_TOPIC {
-        return Ok(Frame::Heartbeat);
+        return Ok(ChannelMessage::Heartbeat);
     }
     if event.topic_name == SOCKET_CLOSING_TOPIC {
-        return Ok(Frame::Closing);
+        return Ok(ChannelMessage::Closing);
     }
     if (event.topic_name.contains("system") || event.event_body.get("systemTopicType").is_some())
         && let Some(message) = system_message(&event.topic_name, &event.event_body)
     {
-        return Ok(Frame::System(message));
+        return Ok(ChannelMessage::System(message));
     }
     if event.topic_name.ends_with(".conversations.calls") {
         return serde_json::from_value::<CallConversation>(event.event_body)
-            .map(Frame::Conversation)
+            .map(ChannelMessage::Conversation)
             .map_err(|e| format!("malformed event on {}: {e}", event.topic_name));
     }
-    Ok(Frame::Other(event.topic_name))
+    Ok(ChannelMessage::Other(event.topic_name))
 }
 
 impl Client {
@@ -478,13 +478,13 @@ async fn pump_with(
             _ => continue,
         };
         match parse_frame(text) {
-            Ok(Frame::Heartbeat) | Ok(Frame::Other(_)) => {}
-            Ok(Frame::Closing) => return SocketEnd::Closing,
-            Ok(Frame::System(message)) => {
+            Ok(ChannelMessage::Heartbeat) | Ok(ChannelMessage::Other(_)) => {}
+            Ok(ChannelMessage::Closing) => return SocketEnd::Closing,
+            Ok(ChannelMessage::System(message)) => {
                 tracing::info!(%message, "system message");
                 return SocketEnd::Stopped(message);
             }
-            Ok(Frame::Conversation(conversation)) => {
+            Ok(ChannelMessage::Conversation(conversation)) => {
                 if tx.send(Signal::Conversation(conversation)).await.is_err() {
                     return SocketEnd::ReceiverGone;
                 }
@@ -777,7 +777,7 @@ mod tests {
             "eventBody": {"channelId": "ch1", "systemTopicType": "no_longer_subscribed",
                           "reason": "another_channel_subscribed\u{1b}[2J"}
         });
-        let Ok(Frame::System(message)) = parse_frame(&frame.to_string()) else {
+        let Ok(ChannelMessage::System(message)) = parse_frame(&frame.to_string()) else {
             panic!("not a system message");
         };
         assert_eq!(message.topic, SystemTopic::NoLongerSubscribed);
@@ -791,7 +791,7 @@ mod tests {
         });
         assert!(matches!(
             parse_frame(&named_only.to_string()),
-            Ok(Frame::System(SystemMessage {
+            Ok(ChannelMessage::System(SystemMessage {
                 topic: SystemTopic::TokenRevoked,
                 ..
             }))
@@ -799,7 +799,10 @@ mod tests {
         let closing = serde_json::json!({
             "topicName": "v2.system.socket_closing", "eventBody": {"message": "bye"}
         });
-        assert_eq!(parse_frame(&closing.to_string()), Ok(Frame::Closing));
+        assert_eq!(
+            parse_frame(&closing.to_string()),
+            Ok(ChannelMessage::Closing)
+        );
     }
 
     /// A WebSocket that accepts, reads what it is sent (pings), and never says a word.

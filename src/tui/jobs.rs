@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::kick::{Outcome, OutcomeKind, Progress, Step, Target};
+use crate::text::seconds_1;
 
 /// How a job's line should look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,11 +132,6 @@ fn finished(outcome: &Outcome) -> String {
         OutcomeKind::Unknown => detail("unknown"),
         OutcomeKind::Interrupted => detail("interrupted"),
     }
-}
-
-/// `1.4 s`.
-pub fn seconds_1(ms: u64) -> String {
-    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
 }
 
 /// `320 ms` below a second, `1.2 s` above.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod jobs;
 pub mod keymap;
+pub mod layout;
 pub mod runtime;
 pub mod terminal;
 pub mod theme;

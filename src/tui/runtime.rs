@@ -38,7 +38,9 @@ pub trait Kicker {
     fn read_call(&mut self, _conversation_id: &str) {}
 }
 
-pub struct Channels {
+/// What the loop listens to besides the terminal: the feed, the kick jobs' progress, and the
+/// client's rate budget.
+pub struct LoopChannels {
     pub feed: mpsc::Receiver<FeedEvent>,
     pub progress: mpsc::UnboundedReceiver<Progress>,
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
@@ -51,7 +53,7 @@ pub async fn run<B, S, K>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     theme: Theme,
-    mut channels: Channels,
+    mut channels: LoopChannels,
     kicker: &mut K,
     mut events: S,
 ) -> Result<()>
@@ -67,7 +69,7 @@ where
     let mut progress_open = true;
     let terminated = terminated();
     tokio::pin!(terminated);
-    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    draw(terminal, app, theme)?;
     loop {
         let mut inputs = Vec::new();
         tokio::select! {
@@ -76,7 +78,8 @@ where
             () = &mut terminated => return Ok(()),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
-                // A resize only needs the redraw below.
+                // Keys after it are judged at the new size (too small, a page's rows).
+                Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
@@ -134,8 +137,27 @@ where
                 }
             }
         }
-        terminal.draw(|frame| views::draw(frame, app, theme))?;
+        draw(terminal, app, theme)?;
     }
+}
+
+/// Brings the app up to date for a frame (the terminal's size, the rows), then draws it: the
+/// views only read the app.
+pub fn draw<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    theme: Theme,
+) -> Result<(), B::Error> {
+    let size = terminal.size()?;
+    let resize = Input::Resize {
+        width: size.width,
+        height: size.height,
+    };
+    // No time passes: the frame shows the app as of its last input.
+    app.update(resize, app.now);
+    app.refresh();
+    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    Ok(())
 }
 
 /// Resolves when the process is asked to stop by a signal (Ctrl-C itself is a key in raw mode).

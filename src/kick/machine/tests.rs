@@ -90,9 +90,12 @@ fn finished(effects: &[Effect]) -> Option<&Outcome> {
 #[test]
 fn settled_target_is_one_read_one_patch_then_verified_by_event() {
     let mut m = machine();
-    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Start, ms(0), 0.5),
+        vec![Effect::Read]
+    );
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(40),
         0.5,
     );
@@ -103,11 +106,11 @@ fn settled_target_is_one_read_one_patch_then_verified_by_event() {
             path: PatchPath::Calls
         }]
     );
-    let effects = m.handle(Input::PatchAccepted, ms(80), 0.5);
+    let effects = m.handle(MachineInput::PatchAccepted, ms(80), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Verifying)));
     assert!(finished(&effects).is_none(), "a 202 alone is not success");
     let effects = m.handle(
-        Input::Event(call(ParticipantState::Disconnected)),
+        MachineInput::Event(call(ParticipantState::Disconnected)),
         ms(90),
         0.5,
     );
@@ -120,8 +123,12 @@ fn settled_target_is_one_read_one_patch_then_verified_by_event() {
 #[test]
 fn settled_strategy_waits_for_the_event_then_patches_at_once() {
     let mut m = settled();
-    m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(40), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(40),
+        0.5,
+    );
     assert!(patches(&effects).is_empty());
     assert!(effects.contains(&Effect::Report(Step::Waiting {
         state: ParticipantState::Alerting
@@ -129,9 +136,12 @@ fn settled_strategy_waits_for_the_event_then_patches_at_once() {
     // An unrelated call's event changes nothing.
     let mut other = call(ParticipantState::Connected);
     other.id = "c2".into();
-    assert!(m.handle(Input::Event(other), ms(500), 0.5).is_empty());
+    assert!(
+        m.handle(MachineInput::Event(other), ms(500), 0.5)
+            .is_empty()
+    );
     let effects = m.handle(
-        Input::Event(call(ParticipantState::Connected)),
+        MachineInput::Event(call(ParticipantState::Connected)),
         ms(1400),
         0.5,
     );
@@ -141,11 +151,15 @@ fn settled_strategy_waits_for_the_event_then_patches_at_once() {
 #[test]
 fn quiet_wait_rereads_but_not_while_events_flow() {
     let mut m = settled();
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(0),
+        0.5,
+    );
     assert_eq!(m.wake_at(), Some(Duration::from_secs(5)));
     m.handle(
-        Input::Event(call(ParticipantState::Alerting)),
+        MachineInput::Event(call(ParticipantState::Alerting)),
         ms(4000),
         0.5,
     );
@@ -154,37 +168,56 @@ fn quiet_wait_rereads_but_not_while_events_flow() {
         Some(ms(9000)),
         "an event moves the quiet re-read"
     );
-    assert_eq!(m.handle(Input::Timer, ms(9000), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Timer, ms(9000), 0.5),
+        vec![Effect::Read]
+    );
 }
 
 #[test]
 fn wait_gives_up_after_the_wait_timeout() {
     let mut m = settled();
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(0),
+        0.5,
+    );
     let mut now = ms(0);
     for _ in 0..7 {
         now += ms(4000);
-        let effects = m.handle(Input::Event(call(ParticipantState::Alerting)), now, 0.5);
+        let effects = m.handle(
+            MachineInput::Event(call(ParticipantState::Alerting)),
+            now,
+            0.5,
+        );
         assert!(patches(&effects).is_empty());
     }
     let due = m.wake_at().unwrap();
     assert_eq!(due, Duration::from_secs(30));
-    let effects = m.handle(Input::Timer, due, 0.5);
+    let effects = m.handle(MachineInput::Timer, due, 0.5);
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::TimedOut);
 }
 
 #[test]
 fn quiet_rereads_do_not_extend_the_wait() {
     let mut m = settled();
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(0),
+        0.5,
+    );
     let mut now = ms(0);
     while !m.is_done() {
         now = m.wake_at().expect("a wake time while waiting");
-        let effects = m.handle(Input::Timer, now, 0.5);
+        let effects = m.handle(MachineInput::Timer, now, 0.5);
         if effects.contains(&Effect::Read) {
-            let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), now, 0.5);
+            let effects = m.handle(
+                MachineInput::ReadOk(call(ParticipantState::Alerting)),
+                now,
+                0.5,
+            );
             assert!(patches(&effects).is_empty());
         }
     }
@@ -195,30 +228,37 @@ fn quiet_rereads_do_not_extend_the_wait() {
 #[test]
 fn conflict_backs_off_with_full_jitter_then_rereads() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
-    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    let effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
         reason: "409 locked by the platform: re-reading the leg (no live events)".into()
     })));
     assert_eq!(m.wake_at(), Some(ms(70)));
     assert!(
-        m.handle(Input::Timer, ms(60), 0.5).is_empty(),
+        m.handle(MachineInput::Timer, ms(60), 0.5).is_empty(),
         "not before the backoff ends"
     );
-    assert_eq!(m.handle(Input::Timer, ms(70), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Timer, ms(70), 0.5),
+        vec![Effect::Read]
+    );
     // Second failure: the ceiling doubles.
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(80),
         0.5,
     );
-    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(90), 0.99);
+    let effects = m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(90),
+        0.99,
+    );
     assert!(
         effects
             .iter()
@@ -229,17 +269,25 @@ fn conflict_backs_off_with_full_jitter_then_rereads() {
 #[test]
 fn backoff_is_capped_and_attempts_are_bounded() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let mut now = ms(0);
-    let mut effects = m.handle(Input::ReadOk(call(ParticipantState::Connected)), now, 0.99);
+    let mut effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        now,
+        0.99,
+    );
     let mut patches_sent = 0;
     while !m.is_done() {
         patches_sent += patches(&effects).len();
         if patches(&effects).is_empty() && effects.contains(&Effect::Read) {
-            effects = m.handle(Input::ReadOk(call(ParticipantState::Connected)), now, 0.99);
+            effects = m.handle(
+                MachineInput::ReadOk(call(ParticipantState::Connected)),
+                now,
+                0.99,
+            );
             continue;
         }
-        effects = m.handle(Input::PatchFailed(api(409, None, None)), now, 0.99);
+        effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), now, 0.99);
         for e in &effects {
             if let Effect::Report(Step::Backoff { delay_ms, .. }) = e {
                 assert!(*delay_ms <= 5000);
@@ -249,7 +297,7 @@ fn backoff_is_capped_and_attempts_are_bounded() {
             break;
         }
         now = m.wake_at().unwrap();
-        effects = m.handle(Input::Timer, now, 0.99);
+        effects = m.handle(MachineInput::Timer, now, 0.99);
     }
     assert_eq!(patches_sent, 8);
     assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
@@ -259,14 +307,14 @@ fn backoff_is_capped_and_attempts_are_bounded() {
 #[test]
 fn rate_limit_waits_exactly_retry_after() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::PatchFailed(api(
+        MachineInput::PatchFailed(api(
             429,
             Some("too.many.requests"),
             Some(Duration::from_secs(3)),
@@ -278,45 +326,45 @@ fn rate_limit_waits_exactly_retry_after() {
         retry_after_ms: 3000
     })));
     assert_eq!(m.wake_at(), Some(ms(3020)));
-    assert!(m.handle(Input::Timer, ms(3019), 0.5).is_empty());
+    assert!(m.handle(MachineInput::Timer, ms(3019), 0.5).is_empty());
     // An event meanwhile does not send anything either.
     assert!(
         patches(&m.handle(
-            Input::Event(call(ParticipantState::Connected)),
+            MachineInput::Event(call(ParticipantState::Connected)),
             ms(3000),
             0.5
         ))
         .is_empty()
     );
-    let effects = m.handle(Input::Timer, ms(3020), 0.5);
+    let effects = m.handle(MachineInput::Timer, ms(3020), 0.5);
     assert_eq!(patches(&effects).len(), 1);
 }
 
 #[test]
 fn server_errors_back_off_and_retry_the_patch() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
-    m.handle(Input::PatchFailed(api(503, None, None)), ms(20), 0.0);
-    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.0);
+    m.handle(MachineInput::PatchFailed(api(503, None, None)), ms(20), 0.0);
+    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.0);
     assert_eq!(patches(&effects).len(), 1);
 }
 
 #[test]
 fn not_a_user_falls_back_to_the_generic_endpoint() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::PatchFailed(api(400, Some("not.a.user"), None)),
+        MachineInput::PatchFailed(api(400, Some("not.a.user"), None)),
         ms(20),
         0.5,
     );
@@ -332,14 +380,14 @@ fn not_a_user_falls_back_to_the_generic_endpoint() {
 #[test]
 fn call_disconnected_answer_is_done() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
+        MachineInput::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
         ms(20),
         0.5,
     );
@@ -352,14 +400,14 @@ fn call_disconnected_answer_is_done() {
 #[test]
 fn forbidden_stops_with_the_permission_needed() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::PatchFailed(api(403, Some("missing.any.permissions"), None)),
+        MachineInput::PatchFailed(api(403, Some("missing.any.permissions"), None)),
         ms(20),
         0.5,
     );
@@ -376,9 +424,9 @@ fn forbidden_stops_with_the_permission_needed() {
 #[test]
 fn already_gone_target_sends_nothing() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Terminated)),
+        MachineInput::ReadOk(call(ParticipantState::Terminated)),
         ms(10),
         0.5,
     );
@@ -395,18 +443,18 @@ fn unknown_participant_and_conversation_are_clear_failures() {
         Wanted::Participant("nobody".into()),
         MachineConfig::default(),
     );
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     assert!(finished(&effects).unwrap().message.contains("nobody"));
 
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadFailed(ApiError::from_status(
+        MachineInput::ReadFailed(ApiError::from_status(
             "GET /api/v2/conversations/calls/c1",
             404,
             Some("not.found".into()),
@@ -428,9 +476,9 @@ fn customer_is_refused_unless_forced() {
         Wanted::Participant("cust".into()),
         MachineConfig::default(),
     );
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
@@ -442,9 +490,9 @@ fn customer_is_refused_unless_forced() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("cust".into()), config);
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
@@ -456,8 +504,8 @@ fn last_other_party_is_refused() {
     let mut conversation = call(ParticipantState::Connected);
     conversation.participants[2].state = ParticipantState::Disconnected;
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(conversation), ms(10), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(MachineInput::ReadOk(conversation), ms(10), 0.5);
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Refused);
@@ -472,8 +520,8 @@ fn same_user_twice_acts_on_the_live_leg() {
         leg("t-old", "agent", ParticipantState::Terminated, Some("u1")),
     );
     let mut m = KickMachine::new("c1", Wanted::User("u1".into()), MachineConfig::default());
-    m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(conversation), ms(10), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(MachineInput::ReadOk(conversation), ms(10), 0.5);
     assert_eq!(
         patches(&effects),
         vec![&Effect::Patch {
@@ -487,17 +535,20 @@ fn same_user_twice_acts_on_the_live_leg() {
 #[test]
 fn verification_reads_when_no_event_comes() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
-    m.handle(Input::PatchAccepted, ms(20), 0.5);
+    m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
     assert_eq!(m.wake_at(), Some(ms(2020)));
-    assert_eq!(m.handle(Input::Timer, ms(2020), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Timer, ms(2020), 0.5),
+        vec![Effect::Read]
+    );
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(2030),
         0.5,
     );
@@ -506,9 +557,9 @@ fn verification_reads_when_no_event_comes() {
         "still connected: not verified"
     );
     let due = m.wake_at().unwrap();
-    assert_eq!(m.handle(Input::Timer, due, 0.5), vec![Effect::Read]);
+    assert_eq!(m.handle(MachineInput::Timer, due, 0.5), vec![Effect::Read]);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Disconnected)),
+        MachineInput::ReadOk(call(ParticipantState::Disconnected)),
         due,
         0.5,
     );
@@ -518,28 +569,36 @@ fn verification_reads_when_no_event_comes() {
 #[test]
 fn cancel_ends_the_job() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
-    let effects = m.handle(Input::Cancel, ms(20), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(10),
+        0.5,
+    );
+    let effects = m.handle(MachineInput::Cancel, ms(20), 0.5);
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Cancelled);
     assert!(
-        m.handle(Input::Event(call(ParticipantState::Connected)), ms(30), 0.5)
-            .is_empty()
+        m.handle(
+            MachineInput::Event(call(ParticipantState::Connected)),
+            ms(30),
+            0.5
+        )
+        .is_empty()
     );
 }
 
 #[test]
 fn cancel_with_a_patch_in_flight_says_the_removal_may_have_happened() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     assert_eq!(patches(&effects).len(), 1);
     // The PATCH has gone out; its answer is dropped with the job.
-    let effects = m.handle(Input::Cancel, ms(20), 0.5);
+    let effects = m.handle(MachineInput::Cancel, ms(20), 0.5);
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Cancelled);
     assert_eq!(outcome.attempts, 1);
@@ -555,21 +614,24 @@ fn a_rate_limit_seen_by_another_job_holds_back_reads_and_patches() {
     // Another job (same token) got a 429 whose Retry-After ends at 3 s.
     let mut m = machine();
     m.hold_until(ms(3_000));
-    assert!(m.handle(Input::Start, ms(0), 0.5).is_empty());
+    assert!(m.handle(MachineInput::Start, ms(0), 0.5).is_empty());
     assert_eq!(m.wake_at(), Some(ms(3_000)));
-    assert_eq!(m.handle(Input::Timer, ms(3_000), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Timer, ms(3_000), 0.5),
+        vec![Effect::Read]
+    );
     // Waiting on a settled leg: the PATCH waits too, and no attempt is spent meanwhile.
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.hold_until(ms(2_000));
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     assert!(patches(&effects).is_empty());
     assert_eq!(m.wake_at(), Some(ms(2_000)));
-    let effects = m.handle(Input::Timer, ms(2_000), 0.5);
+    let effects = m.handle(MachineInput::Timer, ms(2_000), 0.5);
     assert_eq!(patches(&effects).len(), 1);
     assert!(effects.contains(&Effect::Report(Step::Attempt { number: 1 })));
 }
@@ -579,12 +641,15 @@ fn a_read_older_than_an_event_does_not_bring_a_gone_party_back() {
     // The GET goes out; meanwhile an event shows agent a2 gone (only the customer and the
     // target are left). The GET's answer, made before a2 left, arrives after the event.
     let mut m = machine();
-    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Start, ms(0), 0.5),
+        vec![Effect::Read]
+    );
     let mut newer = call(ParticipantState::Connected);
     newer.participants[2].state = ParticipantState::Disconnected;
-    assert!(m.handle(Input::Event(newer), ms(5), 0.5).is_empty());
+    assert!(m.handle(MachineInput::Event(newer), ms(5), 0.5).is_empty());
     let older = call(ParticipantState::Connected);
-    let effects = m.handle(Input::ReadOk(older), ms(10), 0.5);
+    let effects = m.handle(MachineInput::ReadOk(older), ms(10), 0.5);
     assert!(
         patches(&effects).is_empty(),
         "removing t now leaves the customer alone: {effects:?}"
@@ -603,21 +668,21 @@ fn timed_out() -> ApiError {
 #[test]
 fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_already_gone() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     // No answer: the PATCH may or may not have reached the platform.
-    m.handle(Input::PatchFailed(timed_out()), ms(15_000), 0.5);
+    m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
     // The event shows the target gone (our PATCH did land) and the others still there.
     m.handle(
-        Input::Event(call(ParticipantState::Disconnected)),
+        MachineInput::Event(call(ParticipantState::Disconnected)),
         ms(15_010),
         0.5,
     );
-    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.5);
+    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).expect("done");
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
@@ -626,17 +691,17 @@ fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_al
 #[test]
 fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_already_gone() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
-    m.handle(Input::PatchFailed(timed_out()), ms(15_000), 0.5);
-    let effects = m.handle(Input::Timer, m.wake_at().unwrap(), 0.5);
+    m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
+    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
     assert_eq!(patches(&effects).len(), 1, "the PATCH is tried again");
     let effects = m.handle(
-        Input::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
+        MachineInput::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
         ms(15_200),
         0.5,
     );
@@ -647,7 +712,7 @@ fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_alrea
     for leg in &mut ended.participants {
         leg.state = ParticipantState::Disconnected;
     }
-    let effects = m.handle(Input::ReadOk(ended), ms(15_300), 0.5);
+    let effects = m.handle(MachineInput::ReadOk(ended), ms(15_300), 0.5);
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Failed);
 }
 
@@ -664,8 +729,8 @@ fn a_user_with_two_live_legs_is_not_guessed() {
             ..MachineConfig::default()
         };
         let mut m = KickMachine::new("c1", Wanted::User("u1".into()), config);
-        m.handle(Input::Start, ms(0), 0.5);
-        let effects = m.handle(Input::ReadOk(conversation.clone()), ms(10), 0.5);
+        m.handle(MachineInput::Start, ms(0), 0.5);
+        let effects = m.handle(MachineInput::ReadOk(conversation.clone()), ms(10), 0.5);
         assert!(patches(&effects).is_empty(), "{effects:?}");
         let outcome = finished(&effects).expect("done");
         assert_eq!(outcome.outcome, OutcomeKind::Refused);
@@ -752,7 +817,7 @@ proptest! {
         let mut not_before = Duration::ZERO;
         let mut accepted = false;
         let mut patches_sent = 0u32;
-        let mut effects = m.handle(Input::Start, now, 0.5);
+        let mut effects = m.handle(MachineInput::Start, now, 0.5);
 
         for (i, mv) in moves.iter().enumerate() {
             // Check the effects just produced.
@@ -794,33 +859,33 @@ proptest! {
                     now += ms(5);
                     match pending.take() {
                         Some(Effect::Read) => match n % 5 {
-                            0 => m.handle(Input::ReadFailed(api(503, None, None)), now, jitter),
+                            0 => m.handle(MachineInput::ReadFailed(api(503, None, None)), now, jitter),
                             1 => {
                                 not_before = not_before.max(now + ms(1000));
-                                m.handle(Input::ReadFailed(api(429, None, Some(ms(1000)))), now, jitter)
+                                m.handle(MachineInput::ReadFailed(api(429, None, Some(ms(1000)))), now, jitter)
                             }
                             _ => {
                                 seen = Some(world.clone());
-                                m.handle(Input::ReadOk(world.clone()), now, jitter)
+                                m.handle(MachineInput::ReadOk(world.clone()), now, jitter)
                             }
                         },
                         _ => match n % 8 {
                             0 => {
                                 conflicts += 1;
-                                m.handle(Input::PatchFailed(api(409, None, None)), now, jitter)
+                                m.handle(MachineInput::PatchFailed(api(409, None, None)), now, jitter)
                             }
                             1 => {
                                 not_before = not_before.max(now + ms(2000));
-                                m.handle(Input::PatchFailed(api(429, None, Some(ms(2000)))), now, jitter)
+                                m.handle(MachineInput::PatchFailed(api(429, None, Some(ms(2000)))), now, jitter)
                             }
-                            2 => m.handle(Input::PatchFailed(api(504, None, None)), now, jitter),
-                            3 => m.handle(Input::PatchFailed(api(400, Some("not.a.user"), None)), now, jitter),
+                            2 => m.handle(MachineInput::PatchFailed(api(504, None, None)), now, jitter),
+                            3 => m.handle(MachineInput::PatchFailed(api(400, Some("not.a.user"), None)), now, jitter),
                             _ => {
                                 accepted = true;
                                 if n % 3 == 0 {
                                     set_target(&mut world, ParticipantState::Disconnected);
                                 }
-                                m.handle(Input::PatchAccepted, now, jitter)
+                                m.handle(MachineInput::PatchAccepted, now, jitter)
                             }
                         },
                     }
@@ -835,19 +900,19 @@ proptest! {
                     }
                     // An event can overtake an answer in flight; the machine keeps it as its view.
                     seen = Some(world.clone());
-                    m.handle(Input::Event(world.clone()), now, jitter)
+                    m.handle(MachineInput::Event(world.clone()), now, jitter)
                 }
                 Move::Timer => match (m.wake_at(), &pending) {
                     (Some(at), None) => {
                         now = now.max(at);
-                        m.handle(Input::Timer, now, jitter)
+                        m.handle(MachineInput::Timer, now, jitter)
                     }
                     _ => Vec::new(),
                 },
-                Move::Lost => m.handle(Input::EventsLost, now, jitter),
+                Move::Lost => m.handle(MachineInput::EventsLost, now, jitter),
                 Move::Pass(d) => {
                     now += ms(u64::from(*d));
-                    if pending.is_none() { m.handle(Input::Timer, now, jitter) } else { Vec::new() }
+                    if pending.is_none() { m.handle(MachineInput::Timer, now, jitter) } else { Vec::new() }
                 }
             };
         }
@@ -858,14 +923,14 @@ proptest! {
 #[test]
 fn a_server_error_with_retry_after_waits_at_least_that_long() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::PatchFailed(api(503, None, Some(Duration::from_secs(2)))),
+        MachineInput::PatchFailed(api(503, None, Some(Duration::from_secs(2)))),
         ms(20),
         0.5,
     );
@@ -876,15 +941,25 @@ fn a_server_error_with_retry_after_waits_at_least_that_long() {
         "{effects:?}"
     );
     assert_eq!(m.wake_at(), Some(ms(2020)));
-    assert!(m.handle(Input::Timer, ms(2019), 0.5).is_empty());
-    assert_eq!(patches(&m.handle(Input::Timer, ms(2020), 0.5)).len(), 1);
+    assert!(m.handle(MachineInput::Timer, ms(2019), 0.5).is_empty());
+    assert_eq!(
+        patches(&m.handle(MachineInput::Timer, ms(2020), 0.5)).len(),
+        1
+    );
     // A failed read (502) waits its Retry-After too.
-    let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(2030), 0.5);
+    let effects = m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(2030),
+        0.5,
+    );
     assert!(!effects.is_empty());
     let read_at = m.wake_at().unwrap();
-    assert_eq!(m.handle(Input::Timer, read_at, 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Timer, read_at, 0.5),
+        vec![Effect::Read]
+    );
     m.handle(
-        Input::ReadFailed(api(502, None, Some(Duration::from_secs(1)))),
+        MachineInput::ReadFailed(api(502, None, Some(Duration::from_secs(1)))),
         read_at,
         0.5,
     );
@@ -894,14 +969,14 @@ fn a_server_error_with_retry_after_waits_at_least_that_long() {
 #[test]
 fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     m.handle(
-        Input::PatchFailed(api(504, None, Some(ms(1)))),
+        MachineInput::PatchFailed(api(504, None, Some(ms(1)))),
         ms(20),
         0.99,
     );
@@ -912,21 +987,21 @@ fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
 #[test]
 fn a_server_error_retry_after_is_bounded_by_the_deadline() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     m.handle(
-        Input::PatchFailed(api(503, None, Some(Duration::from_secs(600)))),
+        MachineInput::PatchFailed(api(503, None, Some(Duration::from_secs(600)))),
         ms(20),
         0.5,
     );
     let deadline = MachineConfig::default().deadline;
     assert_eq!(m.wake_at(), Some(deadline));
-    assert!(patches(&m.handle(Input::Timer, deadline - ms(1), 0.5)).is_empty());
-    m.handle(Input::Timer, deadline, 0.5);
+    assert!(patches(&m.handle(MachineInput::Timer, deadline - ms(1), 0.5)).is_empty());
+    m.handle(MachineInput::Timer, deadline, 0.5);
     assert_eq!(m.outcome().unwrap().outcome, OutcomeKind::TimedOut);
 }
 
@@ -962,8 +1037,8 @@ fn lock_plan_from_history() {
         accepted_ms: accepted,
     };
     // (history, expected (first, fallback) in ms)
-    type Row = (Vec<LockSample>, Option<(u64, u64)>);
-    let table: Vec<Row> = vec![
+    type SamplesAndPlan = (Vec<LockSample>, Option<(u64, u64)>);
+    let table: Vec<SamplesAndPlan> = vec![
         (vec![], None),
         // A wide bracket: its middle first, the known-good acceptance as fallback.
         (vec![s(Some(210), 410)], Some((310, 410))),
@@ -1018,8 +1093,12 @@ fn lock_history_is_bounded_and_survives_a_corrupt_file() {
 #[test]
 fn eager_patches_a_ringing_leg_at_once() {
     let mut m = live_machine(None);
-    m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(40), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(40),
+        0.5,
+    );
     assert_eq!(patches(&effects).len(), 1, "no wait for the leg to settle");
 }
 
@@ -1033,8 +1112,8 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
             fallback: ms(fallback),
         })
     };
-    type Row = (Option<LockPlan>, f64, Vec<(u64, bool)>);
-    let table: Vec<Row> = vec![
+    type PlanJitterAttempts = (Option<LockPlan>, f64, Vec<(u64, bool)>);
+    let table: Vec<PlanJitterAttempts> = vec![
         // No history: full jitter from 100 ms, doubling (as before), from the settle.
         (None, 0.5, vec![(50, false), (100, false), (200, false)]),
         // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
@@ -1051,13 +1130,17 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
     ];
     for (lock_plan, jitter, want) in table {
         let mut m = live_machine(lock_plan);
-        m.handle(Input::Start, ms(0), jitter);
+        m.handle(MachineInput::Start, ms(0), jitter);
         m.handle(
-            Input::ReadOk(call(ParticipantState::Alerting)),
+            MachineInput::ReadOk(call(ParticipantState::Alerting)),
             ms(10),
             jitter,
         );
-        let effects = m.handle(Input::PatchFailed(api(409, None, None)), ms(20), jitter);
+        let effects = m.handle(
+            MachineInput::PatchFailed(api(409, None, None)),
+            ms(20),
+            jitter,
+        );
         assert!(
             !effects.contains(&Effect::Read),
             "no GET after a 409 while the feed is up"
@@ -1070,19 +1153,26 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
         );
         // The leg settles at 1200 (an event).
         let mut now = ms(1200);
-        let mut effects = m.handle(Input::Event(call(ParticipantState::Connected)), now, jitter);
+        let mut effects = m.handle(
+            MachineInput::Event(call(ParticipantState::Connected)),
+            now,
+            jitter,
+        );
         let mut got = Vec::new();
         for i in 0..want.len() {
             let (delay, learned) = locked_step(&effects).expect("a locked step");
             got.push((delay, learned));
             let due = m.wake_at().unwrap();
             assert_eq!(due, now + ms(delay));
-            assert!(m.handle(Input::Timer, due - ms(1), jitter).is_empty());
-            let sent = m.handle(Input::Timer, due, jitter);
+            assert!(
+                m.handle(MachineInput::Timer, due - ms(1), jitter)
+                    .is_empty()
+            );
+            let sent = m.handle(MachineInput::Timer, due, jitter);
             assert_eq!(patches(&sent).len(), 1);
             now = due + ms(5);
             if i + 1 < want.len() {
-                effects = m.handle(Input::PatchFailed(api(409, None, None)), now, jitter);
+                effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), now, jitter);
                 assert!(!effects.contains(&Effect::Read));
             }
         }
@@ -1093,19 +1183,27 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
 #[test]
 fn a_kick_through_the_lock_learns_when_it_ended() {
     let mut m = live_machine(None);
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
-    m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::Event(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(10),
+        0.5,
+    );
+    m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    m.handle(
+        MachineInput::Event(call(ParticipantState::Connected)),
         ms(1000),
         0.5,
     );
-    m.handle(Input::Timer, ms(1050), 0.5);
-    m.handle(Input::PatchFailed(api(409, None, None)), ms(1055), 0.5);
-    m.handle(Input::Timer, ms(1155), 0.5);
+    m.handle(MachineInput::Timer, ms(1050), 0.5);
+    m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(1055),
+        0.5,
+    );
+    m.handle(MachineInput::Timer, ms(1155), 0.5);
     assert_eq!(m.lock_sample(), None, "nothing learned before a 202");
-    m.handle(Input::PatchAccepted, ms(1160), 0.5);
+    m.handle(MachineInput::PatchAccepted, ms(1160), 0.5);
     assert_eq!(
         m.lock_sample(),
         Some(LockSample {
@@ -1118,10 +1216,17 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
 #[test]
 fn without_live_events_a_409_backs_off_and_rereads() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
-    m.handle(Input::ReadOk(call(ParticipantState::Alerting)), ms(10), 0.5);
-    m.handle(Input::PatchFailed(api(409, None, None)), ms(20), 0.5);
-    assert_eq!(m.handle(Input::Timer, ms(70), 0.5), vec![Effect::Read]);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(10),
+        0.5,
+    );
+    m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    assert_eq!(
+        m.handle(MachineInput::Timer, ms(70), 0.5),
+        vec![Effect::Read]
+    );
 }
 
 #[test]
@@ -1131,13 +1236,16 @@ fn a_request_without_an_answer_ends_at_the_deadline() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    assert_eq!(m.handle(Input::Start, ms(0), 0.5), vec![Effect::Read]);
+    assert_eq!(
+        m.handle(MachineInput::Start, ms(0), 0.5),
+        vec![Effect::Read]
+    );
     assert_eq!(
         m.wake_at(),
         Some(ms(3000)),
         "a read is bounded by the deadline"
     );
-    let effects = m.handle(Input::Timer, ms(3000), 0.5);
+    let effects = m.handle(MachineInput::Timer, ms(3000), 0.5);
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::TimedOut);
     assert!(
@@ -1154,27 +1262,27 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(100),
         0.5,
     );
     // The reserve is a quarter of the deadline (1 s): the answer is awaited until 3.5 s.
     assert_eq!(m.wake_at(), Some(ms(3500)));
-    let effects = m.handle(Input::Timer, ms(3500), 0.5);
+    let effects = m.handle(MachineInput::Timer, ms(3500), 0.5);
     assert!(
         effects.contains(&Effect::Read),
         "a verification read: {effects:?}"
     );
     // The read shows the leg still there; the deadline comes.
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(3600),
         0.5,
     );
     assert_eq!(m.wake_at(), Some(ms(4000)));
-    let effects = m.handle(Input::Timer, ms(4000), 0.5);
+    let effects = m.handle(MachineInput::Timer, ms(4000), 0.5);
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Unknown);
     assert!(
@@ -1189,15 +1297,15 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(100),
         0.5,
     );
-    m.handle(Input::Timer, ms(3500), 0.5);
+    m.handle(MachineInput::Timer, ms(3500), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Disconnected)),
+        MachineInput::ReadOk(call(ParticipantState::Disconnected)),
         ms(3600),
         0.5,
     );
@@ -1211,9 +1319,9 @@ fn no_patch_starts_in_the_deadline_reserve() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     let effects = m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(3100),
         0.5,
     );
@@ -1224,14 +1332,14 @@ fn no_patch_starts_in_the_deadline_reserve() {
 #[test]
 fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
     let mut m = machine();
-    m.handle(Input::Start, ms(0), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
     m.handle(
-        Input::ReadOk(call(ParticipantState::Connected)),
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
         ms(10),
         0.5,
     );
     let effects = m.handle(
-        Input::Interrupt("interrupted by SIGTERM".into()),
+        MachineInput::Interrupt("interrupted by SIGTERM".into()),
         ms(20),
         0.5,
     );
@@ -1245,7 +1353,7 @@ fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
 
     let mut m = machine();
     let effects = m.handle(
-        Input::AuditFailed("the audit record could not be written".into()),
+        MachineInput::AuditFailed("the audit record could not be written".into()),
         ms(0),
         0.5,
     );
@@ -1302,8 +1410,8 @@ proptest! {
             Wanted::Participant(target.id.clone()),
             MachineConfig::default(),
         );
-        m.handle(Input::Start, ms(0), 0.5);
-        let effects = m.handle(Input::ReadOk(call.clone()), ms(10), 0.5);
+        m.handle(MachineInput::Start, ms(0), 0.5);
+        let effects = m.handle(MachineInput::ReadOk(call.clone()), ms(10), 0.5);
         let refused = finished(&effects).is_some_and(|o| o.outcome == OutcomeKind::Refused);
         prop_assert_eq!(refused, risk.is_some(), "{:?}", effects);
         prop_assert_eq!(patches(&effects).is_empty(), risk.is_some());
@@ -1323,8 +1431,8 @@ fn an_external_number_is_the_name_in_progress() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("ext".into()), config);
-    m.handle(Input::Start, ms(0), 0.5);
-    let effects = m.handle(Input::ReadOk(call), ms(10), 0.5);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(MachineInput::ReadOk(call), ms(10), 0.5);
     let named = effects.iter().any(|e| {
         matches!(e, Effect::Report(Step::Started { name: Some(name), .. }) if name == "+1 555 0100")
     });

@@ -6,8 +6,10 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{age, window_start};
+use super::{empty_note, window_start};
+use crate::text::age;
 use crate::tui::app::{App, Pane};
+use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -23,7 +25,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .border_style(theme.border(focused))
         .title(Line::styled(" Conferences ", theme.title()))
         .title_bottom(Line::raw(position).right_aligned());
-    let height = usize::from(area.height.saturating_sub(3));
+    let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
     let table_rows: Vec<Row> = visible
@@ -77,12 +79,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else {
             "no conference matches the filter"
         };
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1.min(area.height.saturating_sub(3)),
-        };
-        frame.render_widget(Line::styled(message, theme.dim()), inner);
+        empty_note(frame, area, message, theme);
     }
 }

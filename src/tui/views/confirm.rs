@@ -7,7 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::{centered, truncate};
+use super::centered;
+use crate::text::truncate;
 use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;

@@ -6,9 +6,10 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::window_start;
+use super::{empty_note, window_start};
 use crate::tui::app::App;
 use crate::tui::jobs::JobTone;
+use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -20,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format!(" Kick jobs ({}) ", jobs.len()),
             theme.title(),
         ));
-    let height = usize::from(area.height.saturating_sub(3));
+    let height = table_rows(area);
     let selected = app.job_index();
     let start = window_start(selected, height);
     let rows: Vec<Row> = jobs
@@ -71,13 +72,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     )
     .block(block);
     frame.render_widget(table, area);
-    if empty && area.height > 3 {
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1,
-        };
-        frame.render_widget(Line::styled("no kick yet", theme.dim()), inner);
+    if empty {
+        empty_note(frame, area, "no kick yet", theme);
     }
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::tui::app::{App, Level};
+use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -16,7 +17,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format!(" Log ({}) ", app.log.len()),
             theme.title(),
         ));
-    let height = usize::from(area.height.saturating_sub(2));
+    let height = list_rows(area);
     // Newest at the bottom; scrolling moves the window up.
     let end = app.log.len().saturating_sub(app.log_scroll);
     let start = end.saturating_sub(height);

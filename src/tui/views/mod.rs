@@ -7,67 +7,39 @@ mod help;
 mod jobs;
 mod log;
 mod participants;
-use crate::text::truncate;
 mod queues;
 mod status;
 mod tiny;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 use super::app::{App, View};
+use super::layout::{Screen, too_small};
 use super::theme::Theme;
 
-/// Below this the screen would be broken: a message is shown instead.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 12;
-/// From this width the panes sit side by side; below it they stack.
-const WIDE: u16 = 110;
-
-/// Draws the whole screen. Brings the app's rows up to date first (cheap when nothing changed).
-pub fn draw(frame: &mut Frame, app: &mut App, theme: Theme) {
-    app.refresh();
+/// Draws the whole screen from the app as it stands; reads it, never writes it. The event loop
+/// brings the app up to date for the terminal's size first (`runtime::draw`).
+pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
-    app.screen_too_small = area.width < MIN_WIDTH || area.height < MIN_HEIGHT;
-    if app.screen_too_small {
+    if too_small(area) {
         tiny::draw(frame, area, theme);
         return;
     }
-    let [header_area, body, status_area] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(2),
-    ])
-    .areas(area);
-    header::draw(frame, header_area, app, theme);
+    let screen = Screen::of(area);
+    let body = screen.body;
+    header::draw(frame, screen.header, app, theme);
     match app.view {
         View::Main => {
-            let (left, right) = if area.width >= WIDE {
-                let [l, r] =
-                    Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
-                        .areas(body);
-                (l, r)
-            } else {
-                let [t, b] =
-                    Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
-                        .areas(body);
-                (t, b)
-            };
-            // Two borders and a header row are not rows.
-            app.page_rows = usize::from(left.height.saturating_sub(3)).max(1);
+            let (left, right) = screen.panes();
             conferences::draw(frame, left, app, theme);
             participants::draw(frame, right, app, theme);
         }
-        View::Jobs => {
-            app.page_rows = usize::from(body.height.saturating_sub(3)).max(1);
-            jobs::draw(frame, body, app, theme);
-        }
-        View::Log => {
-            app.page_rows = usize::from(body.height.saturating_sub(2)).max(1);
-            log::draw(frame, body, app, theme);
-        }
+        View::Jobs => jobs::draw(frame, body, app, theme),
+        View::Log => log::draw(frame, body, app, theme),
     }
-    status::draw(frame, status_area, app, theme);
+    status::draw(frame, screen.status, app, theme);
     if let Some(confirm) = &app.confirm {
         confirm::draw(frame, body, confirm, &app.keymap, theme);
     }
@@ -88,14 +60,16 @@ fn window_start(selected: Option<usize>, height: usize) -> usize {
     }
 }
 
-pub use crate::text::age;
-
-/// Time in a state: `1.4 s` for the first minute (the kick's waits are that short), then `4m 12s`.
-pub fn in_state(ms: u64) -> String {
-    if ms < 60_000 {
-        super::jobs::seconds_1(ms)
-    } else {
-        age(ms)
+/// A dim line where an empty bordered table's first row would be (if the table has room for one).
+fn empty_note(frame: &mut Frame, table: Rect, text: &str, theme: Theme) {
+    if table.height > 3 {
+        let line = Rect {
+            x: table.x + 2,
+            y: table.y + 2,
+            width: table.width.saturating_sub(4),
+            height: 1,
+        };
+        frame.render_widget(Line::styled(text, theme.dim()), line);
     }
 }
 

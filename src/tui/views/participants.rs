@@ -8,10 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
 use unicode_width::UnicodeWidthStr;
 
-use super::in_state;
 use crate::kick::Target;
 use crate::live::ParticipantRow;
-use crate::text::{pad, truncate};
+use crate::text::{in_state, pad, truncate};
 use crate::tui::app::{App, Pane, conference_label};
 use crate::tui::jobs::{Job, JobTone};
 use crate::tui::theme::{Theme, Tone};

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem};
 
 use super::{centered, window_start};
 use crate::tui::app::QueuePicker;
+use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, picker: &QueuePicker, cursor: usize, theme: Theme) {
@@ -19,7 +20,7 @@ pub fn draw(frame: &mut Frame, area: Rect, picker: &QueuePicker, cursor: usize, 
             " space toggle · a all · enter close ",
             theme.dim(),
         ));
-    let height = usize::from(rect.height.saturating_sub(2));
+    let height = list_rows(rect);
     let start = window_start(Some(cursor), height);
     let items: Vec<ListItem> = if picker.known.is_empty() {
         vec![ListItem::new(Line::styled(

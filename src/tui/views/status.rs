@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::in_state;
 use crate::feed::ConnectionState;
+use crate::text::in_state;
 use crate::tui::app::{App, Pane, View};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{Theme, Tone};

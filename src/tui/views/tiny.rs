@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{MIN_HEIGHT, MIN_WIDTH};
+use crate::tui::layout::{MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {

@@ -1,0 +1,512 @@
+//! The console's state and its reducer. Pure: keys, feed events and kick progress come in as
+//! values (with the time they were seen); what the console wants done goes out as [`Action`]s.
+//! Rows are keyed by id, never by index, so a list moving under the cursor never changes a target.
+//! This file holds the state and the core (feed, progress, the main view's keys); each dialog,
+//! picker and view with keys of its own has its own file below.
+
+mod confirm;
+mod cursor;
+mod filter;
+mod jobs_view;
+mod log;
+mod queues;
+mod rows;
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::jobs::Jobs;
+use super::keymap::{Command, Keymap};
+use super::layout::{self, Screen};
+use crate::feed::RateBudget;
+use crate::feed::{ConnectionState, FeedEvent};
+use crate::kick::{OutcomeKind, Progress, Step, Target};
+use crate::live::{LiveModel, Update};
+
+pub use confirm::{Choice, Confirm, Risk};
+pub use cursor::Cursor;
+use cursor::step;
+pub use filter::Filter;
+pub use log::{Level, LogLine, Unseen};
+pub use queues::QueuePicker;
+use rows::RowCache;
+pub use rows::conference_label;
+
+/// Everything that can happen to the console.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Key(KeyEvent),
+    Feed(FeedEvent),
+    Progress(Progress),
+    /// Time passed (ages and countdowns move).
+    Tick,
+    /// The terminal's size: set before every frame, and whenever the terminal is resized.
+    Resize {
+        width: u16,
+        height: u16,
+    },
+}
+
+/// What the console asks the outside world to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Kick {
+        target: Target,
+        force: bool,
+    },
+    Cancel(Target),
+    /// Read this call exactly: its row is known only from analytics (one GET, in the budget).
+    ReadCall(String),
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Main,
+    Jobs,
+    Log,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Conferences,
+    Participants,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Oldest call first.
+    Age,
+    Queue,
+    /// Most live parties first.
+    Parties,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Age => "age",
+            SortKey::Queue => "queue",
+            SortKey::Parties => "parties",
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            SortKey::Age => SortKey::Queue,
+            SortKey::Queue => SortKey::Parties,
+            SortKey::Parties => SortKey::Age,
+        }
+    }
+}
+
+pub struct App {
+    pub model: LiveModel,
+    pub now: DateTime<Utc>,
+    /// Shown as a DEMO marker when the console runs on its built-in mock.
+    pub demo: Option<String>,
+    /// Where the data comes from (no secrets): an org's region or a mock's URL.
+    pub source: String,
+    /// Who is signed in, shown in the header: the profile and the user (none on client
+    /// credentials without a profile).
+    pub signed_in: SignedIn,
+    pub connection: ConnectionState,
+    pub last_event: Option<DateTime<Utc>>,
+    pub rate: Option<RateBudget>,
+    pub keymap: Keymap,
+    pub view: View,
+    pub focus: Pane,
+    pub help: bool,
+    pub confirm: Option<Confirm>,
+    pub queues: QueuePicker,
+    pub filter: Filter,
+    pub sort: SortKey,
+    pub conference: Cursor,
+    pub participant: Cursor,
+    pub jobs: Jobs,
+    /// The jobs view's cursor, on a job's `seq`.
+    pub job_cursor: Cursor,
+    pub log: VecDeque<LogLine>,
+    /// Lines scrolled up from the newest in the log view.
+    pub log_scroll: usize,
+    /// Warnings and errors logged since the log view was last open (the status line says so).
+    pub unseen: Unseen,
+    /// A one-line notice in the status line until the next key.
+    pub flash: Option<String>,
+    pub should_quit: bool,
+    /// The terminal's area (None until the loop says: a page is then ten rows).
+    viewport: Option<Rect>,
+    /// A quit was held back by running kicks: the next quit key goes through.
+    quit_armed: bool,
+    cache: RowCache,
+}
+
+/// The profile and signed-in user, and why the console is read-only (if it is).
+#[derive(Clone, Debug, Default)]
+pub struct SignedIn {
+    pub profile: Option<String>,
+    pub user: Option<String>,
+    /// Set when the user's roles cannot disconnect: `d` explains instead of opening the dialog.
+    pub read_only: Option<String>,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, now: DateTime<Utc>) -> Self {
+        App {
+            model: LiveModel::new(),
+            now,
+            demo: None,
+            source: String::new(),
+            signed_in: SignedIn::default(),
+            connection: ConnectionState::Connecting,
+            last_event: None,
+            rate: None,
+            keymap,
+            view: View::Main,
+            focus: Pane::Conferences,
+            help: false,
+            confirm: None,
+            queues: QueuePicker::default(),
+            filter: Filter::default(),
+            sort: SortKey::Age,
+            conference: Cursor::default(),
+            participant: Cursor::default(),
+            jobs: Jobs::default(),
+            job_cursor: Cursor::default(),
+            log: VecDeque::new(),
+            log_scroll: 0,
+            unseen: Unseen::default(),
+            flash: None,
+            should_quit: false,
+            viewport: None,
+            quit_armed: false,
+            cache: RowCache::default(),
+        }
+    }
+
+    /// Applies one input seen at `now`; returns what the outside world should do.
+    pub fn update(&mut self, input: Input, now: DateTime<Utc>) -> Vec<Action> {
+        if now > self.now {
+            self.now = now;
+        }
+        match input {
+            Input::Key(key) => self.on_key(key),
+            Input::Feed(event) => {
+                self.on_feed(event);
+                Vec::new()
+            }
+            Input::Progress(progress) => {
+                self.on_progress(progress);
+                Vec::new()
+            }
+            Input::Tick => Vec::new(),
+            Input::Resize { width, height } => {
+                self.viewport = Some(Rect::new(0, 0, width, height));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The screen shows the too-small message instead of the console: keys other than quit are
+    /// ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
+    pub fn screen_too_small(&self) -> bool {
+        self.viewport.is_some_and(layout::too_small)
+    }
+
+    /// Rows a page holds in the current view (for PgUp/PgDn): what its pane shows.
+    pub fn page_rows(&self) -> usize {
+        let Some(area) = self.viewport else {
+            return 10;
+        };
+        let screen = Screen::of(area);
+        let rows = match self.view {
+            View::Main => layout::table_rows(screen.panes().0),
+            View::Jobs => layout::table_rows(screen.body),
+            View::Log => layout::list_rows(screen.body),
+        };
+        rows.max(1)
+    }
+
+    fn on_feed(&mut self, event: FeedEvent) {
+        match event {
+            FeedEvent::Model(update) => {
+                if let Update::Queues(queues) = &update {
+                    self.queues.learn(queues);
+                }
+                self.cache.note(&update);
+                self.model.apply(update, self.now);
+                self.last_event = Some(self.now);
+                self.reassess_confirm();
+            }
+            FeedEvent::Connection(state) => {
+                if state != self.connection {
+                    let level = match state {
+                        ConnectionState::Live | ConnectionState::Connecting => Level::Info,
+                        ConnectionState::Offline { .. } => Level::Error,
+                        _ => Level::Warn,
+                    };
+                    self.push_log(level, format!("connection: {state}"));
+                }
+                self.connection = state;
+            }
+            FeedEvent::RateBudget(budget) => self.rate = Some(budget),
+            FeedEvent::Warning(text) => {
+                // The platform stopped or replaced a channel: said in the status line too.
+                if text.starts_with(crate::feed::CHANNEL_NOTICE) {
+                    self.flash = Some(text.clone());
+                }
+                self.push_log(Level::Warn, text)
+            }
+        }
+    }
+
+    fn on_progress(&mut self, progress: Progress) {
+        let now = self.now;
+        let job = self.jobs.apply(progress, now);
+        let line = match job.outcome() {
+            Some(outcome) => {
+                let level = match outcome.outcome {
+                    OutcomeKind::Removed | OutcomeKind::AlreadyGone | OutcomeKind::Cancelled => {
+                        Level::Info
+                    }
+                    _ => Level::Error,
+                };
+                Some((level, format!("kick {}: {}", job.name, job.status(now))))
+            }
+            None => match &job.step {
+                Some((Step::RateLimited { .. }, _)) => Some((
+                    Level::Warn,
+                    format!("kick {}: {}", job.name, job.status(now)),
+                )),
+                _ => None,
+            },
+        };
+        if let Some((level, text)) = line {
+            self.push_log(level, text);
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        // Ctrl-C quits from anywhere, whatever the keymap says.
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.should_quit = true;
+            return vec![Action::Quit];
+        }
+        // Any key but a second quit disarms a quit that running kicks held back.
+        let quit_armed = std::mem::take(&mut self.quit_armed);
+        if self.screen_too_small() {
+            if self.keymap.command(&key) == Some(Command::Quit) {
+                return self.quit(quit_armed);
+            }
+            return Vec::new();
+        }
+        self.flash = None;
+        self.refresh();
+        if self.confirm.is_some() {
+            return self.on_confirm_key(key);
+        }
+        if self.filter.editing {
+            self.filter.on_key(key);
+            self.refresh();
+            return Vec::new();
+        }
+        if self.queues.open.is_some() {
+            self.queues.on_key(key.code, self.keymap.command(&key));
+            self.refresh();
+            return Vec::new();
+        }
+        let Some(command) = self.keymap.command(&key) else {
+            return Vec::new();
+        };
+        if self.help {
+            // Any of these closes help; other keys are ignored while it is open.
+            if matches!(command, Command::Help | Command::Back | Command::Quit) {
+                self.help = false;
+            }
+            return Vec::new();
+        }
+        match command {
+            Command::Quit => return self.quit(quit_armed),
+            Command::Help => self.help = true,
+            Command::Queues => self.queues.open = Some(0),
+            Command::Jobs => self.open_jobs_view(),
+            Command::Log => {
+                self.view = View::Log;
+                self.log_scroll = 0;
+                self.unseen = Unseen::default();
+            }
+            Command::Filter => {
+                self.view = View::Main;
+                self.filter.editing = true;
+            }
+            Command::Sort => {
+                self.sort = self.sort.next();
+                self.refresh();
+            }
+            Command::Back => self.back(),
+            _ => {
+                return match self.view {
+                    View::Main => self.on_main_command(command),
+                    View::Jobs => self.on_jobs_command(command),
+                    View::Log => {
+                        self.on_log_command(command);
+                        Vec::new()
+                    }
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    /// Quits; while kicks run, only on a second press (quitting abandons them mid-way, before
+    /// they are verified and audited). Ctrl-C still quits at once.
+    fn quit(&mut self, armed: bool) -> Vec<Action> {
+        let running = self.jobs.all().iter().filter(|j| j.is_running()).count();
+        if running > 0 && !armed {
+            self.quit_armed = true;
+            self.flash = Some(format!(
+                "{running} kick{} still running: press {} again to quit and abandon {}",
+                if running == 1 { "" } else { "s" },
+                self.keymap.keys_label(Command::Quit),
+                if running == 1 { "it" } else { "them" },
+            ));
+            return Vec::new();
+        }
+        self.should_quit = true;
+        vec![Action::Quit]
+    }
+
+    fn back(&mut self) {
+        if self.view != View::Main {
+            self.view = View::Main;
+        } else if self.focus == Pane::Participants {
+            self.focus = Pane::Conferences;
+        } else if !self.filter.text.is_empty() {
+            self.filter.text.clear();
+            self.refresh();
+        }
+    }
+
+    fn on_main_command(&mut self, command: Command) -> Vec<Action> {
+        match command {
+            Command::Down => self.move_cursor(1),
+            Command::Up => self.move_cursor(-1),
+            Command::PageDown => self.move_cursor(self.page_rows() as isize),
+            Command::PageUp => self.move_cursor(-(self.page_rows() as isize)),
+            Command::Top => self.move_cursor(isize::MIN / 2),
+            Command::Bottom => self.move_cursor(isize::MAX / 2),
+            Command::NextPane => {
+                self.focus = match self.focus {
+                    Pane::Conferences if self.conference.id.is_some() => Pane::Participants,
+                    _ => Pane::Conferences,
+                }
+            }
+            Command::Open if self.conference.id.is_some() => {
+                self.focus = Pane::Participants;
+                if let Some(id) = self.conference.id.clone()
+                    && self.model.is_from_analytics(&id)
+                {
+                    return vec![Action::ReadCall(id)];
+                }
+            }
+            Command::Kick => match &self.signed_in.read_only {
+                // Known before any request: explain instead of opening the dialog.
+                Some(reason) => self.flash = Some(format!("read-only: {reason}; nothing sent")),
+                None => self.open_confirm(),
+            },
+            Command::CancelKick => return self.cancel_selected(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn cancel_selected(&mut self) -> Vec<Action> {
+        if self.focus != Pane::Participants {
+            self.flash = Some(format!(
+                "choose the participant, or use the jobs view ({})",
+                self.keymap.keys_label(Command::Jobs)
+            ));
+            return Vec::new();
+        }
+        let (Some(conversation_id), Some(participant_id)) =
+            (self.conference.id.clone(), self.participant.id.clone())
+        else {
+            return Vec::new();
+        };
+        let target = Target {
+            conversation_id,
+            participant_id,
+        };
+        if self.jobs.running(&target).is_some() {
+            vec![Action::Cancel(target)]
+        } else {
+            self.flash = Some("no kick is running for this participant".to_string());
+            Vec::new()
+        }
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        match self.focus {
+            Pane::Conferences => {
+                let ids: Vec<&str> = self
+                    .rows()
+                    .iter()
+                    .map(|r| r.conversation_id.as_str())
+                    .collect();
+                let moved = step(&ids, &self.conference, delta);
+                if moved.id != self.conference.id {
+                    self.participant = Cursor::default();
+                }
+                self.conference = moved;
+            }
+            Pane::Participants => {
+                let Some(id) = self.conference.id.as_deref() else {
+                    return;
+                };
+                let rows = self.model.participants(id, self.now);
+                let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
+                self.participant = step(&ids, &self.participant, delta);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_terminal_size_sets_the_page_and_the_too_small_screen() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 7, 0, 0).unwrap();
+        let mut app = App::new(Keymap::default(), now);
+        assert_eq!(app.page_rows(), 10, "no size known yet");
+        app.update(
+            Input::Resize {
+                width: 120,
+                height: 40,
+            },
+            now,
+        );
+        // A 37-line body; the conferences table loses two borders and its header row.
+        assert_eq!(app.page_rows(), 34);
+        app.view = View::Log;
+        assert_eq!(app.page_rows(), 35, "the log has no header row");
+        assert!(!app.screen_too_small());
+        app.update(
+            Input::Resize {
+                width: 40,
+                height: 10,
+            },
+            now,
+        );
+        assert!(app.screen_too_small());
+        assert_eq!(app.now, now, "a resize is not a tick");
+    }
+}

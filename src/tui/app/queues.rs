@@ -1,0 +1,68 @@
+//! The queue picker: which of the queues the feed knows are shown, and its keys.
+
+use crossterm::event::KeyCode;
+
+use crate::tui::keymap::Command;
+
+/// The queues the feed knows, and which of them the supervisor chose to see.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueuePicker {
+    /// (id, name), sorted by name.
+    pub known: Vec<(String, String)>,
+    /// Queue ids hidden by the supervisor (empty: every queue is shown).
+    pub hidden: std::collections::BTreeSet<String>,
+    /// Some(cursor) while the picker is open.
+    pub open: Option<usize>,
+    /// Bumped when the selection changes, so cached rows are rebuilt.
+    pub(super) revision: u64,
+}
+
+impl QueuePicker {
+    /// Calls with no queue (direct calls) are always shown.
+    pub fn shows(&self, queue_id: Option<&str>) -> bool {
+        queue_id.is_none_or(|id| !self.hidden.contains(id))
+    }
+
+    pub(super) fn learn(&mut self, queues: &[crate::wire::Queue]) {
+        for queue in queues {
+            let name = queue.name.clone().unwrap_or_else(|| queue.id.clone());
+            match self.known.iter_mut().find(|(id, _)| *id == queue.id) {
+                Some(entry) => entry.1 = name,
+                None => self.known.push((queue.id.clone(), name)),
+            }
+        }
+        self.known
+            .sort_by(|a, b| (a.1.to_lowercase(), &a.0).cmp(&(b.1.to_lowercase(), &b.0)));
+    }
+
+    pub(super) fn toggle(&mut self, index: usize) {
+        if let Some((id, _)) = self.known.get(index) {
+            if !self.hidden.remove(id) {
+                self.hidden.insert(id.clone());
+            }
+            self.revision += 1;
+        }
+    }
+
+    pub(super) fn on_key(&mut self, code: KeyCode, command: Option<Command>) {
+        let Some(cursor) = self.open else {
+            return;
+        };
+        let last = self.known.len().saturating_sub(1);
+        match (code, command) {
+            (KeyCode::Char(' '), _) => self.toggle(cursor),
+            (KeyCode::Char('a'), _) => {
+                self.hidden.clear();
+                self.revision += 1;
+            }
+            (KeyCode::Enter, _) | (_, Some(Command::Back | Command::Queues | Command::Quit)) => {
+                self.open = None
+            }
+            (_, Some(Command::Down)) => self.open = Some((cursor + 1).min(last)),
+            (_, Some(Command::Up)) => self.open = Some(cursor.saturating_sub(1)),
+            (_, Some(Command::Top)) => self.open = Some(0),
+            (_, Some(Command::Bottom)) => self.open = Some(last),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Where each part of the screen goes in a terminal of a given size. The views place their parts
+//! with it, and the reducer asks it how many rows a page holds, so the two always agree.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Below this the screen would be broken: a message is shown instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+/// From this width the panes sit side by side; below it they stack.
+const WIDE: u16 = 110;
+
+/// True when the terminal cannot hold the screen (the too-small message is shown instead).
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_WIDTH || area.height < MIN_HEIGHT
+}
+
+/// The header line, the body (the panes or a view) and the two status lines.
+pub struct Screen {
+    pub header: Rect,
+    pub body: Rect,
+    pub status: Rect,
+}
+
+impl Screen {
+    pub fn of(area: Rect) -> Self {
+        let [header, body, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(2),
+        ])
+        .areas(area);
+        Screen {
+            header,
+            body,
+            status,
+        }
+    }
+
+    /// The conferences pane and the participants pane: side by side when wide, else stacked.
+    pub fn panes(&self) -> (Rect, Rect) {
+        if self.body.width >= WIDE {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                    .areas(self.body);
+            (l, r)
+        } else {
+            let [t, b] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(self.body);
+            (t, b)
+        }
+    }
+}
+
+/// Rows a bordered table shows in `area`: two borders and a header row are not rows.
+pub fn table_rows(area: Rect) -> usize {
+    usize::from(area.height.saturating_sub(3))
+}
+
+/// Lines a bordered list (no header row) shows in `area`.
+pub fn list_rows(area: Rect) -> usize {
+    usize::from(area.height.saturating_sub(2))
+}
