@@ -18,13 +18,13 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::errors::ApiError;
+use super::errors::ErrorReply;
 use super::faults::FaultsPatch;
 use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
-use super::world::{Action, Call, Leg, LegChange};
+use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
 use crate::wire::{DisconnectType, ParticipantState};
 
 pub fn control_router(shared: Arc<Shared>) -> Router {
@@ -85,9 +85,9 @@ struct NewParticipant {
     address: Option<String>,
 }
 
-fn known_state(text: &str) -> Result<ParticipantState, ApiError> {
+fn known_state(text: &str) -> Result<ParticipantState, ErrorReply> {
     match ParticipantState::from(text) {
-        ParticipantState::Other(_) => Err(ApiError::bad_request(format!(
+        ParticipantState::Other(_) => Err(ErrorReply::bad_request(format!(
             "Unknown participant state {text:?}."
         ))),
         state => Ok(state),
@@ -98,17 +98,18 @@ async fn create_conversation(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let request: NewConversation = json_body(&headers, &body)?;
     if request.participants.is_empty() {
-        return Err(ApiError::bad_request("A conversation needs participants."));
+        return Err(ErrorReply::bad_request(
+            "A conversation needs participants.",
+        ));
     }
     let mut state = shared.lock();
-    let queue = state
-        .world
-        .queue(&request.queue)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request(format!("Unknown queue {:?}.", request.queue)))?;
+    let queue =
+        state.world.queue(&request.queue).cloned().ok_or_else(|| {
+            ErrorReply::bad_request(format!("Unknown queue {:?}.", request.queue))
+        })?;
     let now = Utc::now();
     let instant = Instant::now();
     let mut legs = Vec::new();
@@ -157,7 +158,7 @@ async fn create_conversation(
     }
     let live = legs.iter().filter(|l| l.state.is_live()).count();
     let id = state.new_id();
-    let call = Call {
+    let call = CallRecord {
         id: id.clone(),
         queue_id: queue.id.clone(),
         queue_name: queue.name.clone(),
@@ -194,10 +195,10 @@ async fn change_participant(
     Path((id, pid)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let request: ParticipantChange = json_body(&headers, &body)?;
     if request.after_ms.is_some_and(|ms| ms > MAX_AFTER_MS) {
-        return Err(ApiError::bad_request(format!(
+        return Err(ErrorReply::bad_request(format!(
             "afterMs must be at most {MAX_AFTER_MS}."
         )));
     }
@@ -215,9 +216,9 @@ async fn change_participant(
     let call = state
         .world
         .call(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Conversation {id} not found.")))?;
+        .ok_or_else(|| ErrorReply::not_found(format!("Conversation {id} not found.")))?;
     if call.leg(&pid).is_none() {
-        return Err(ApiError::not_found(format!(
+        return Err(ErrorReply::not_found(format!(
             "Participant {pid} not found in conversation {id}."
         )));
     }
@@ -229,7 +230,7 @@ async fn change_participant(
         }
         after => state.world.schedule(
             now + Duration::from_millis(after),
-            Action::SetLeg {
+            ScheduledAction::SetLeg {
                 call_id: id,
                 leg_id: pid,
                 change,
@@ -247,10 +248,13 @@ async fn put_faults(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let patch: FaultsPatch = json_body(&headers, &body)?;
     let mut state = shared.lock();
-    let next = state.faults.patched(patch).map_err(ApiError::bad_request)?;
+    let next = state
+        .faults
+        .patched(patch)
+        .map_err(ErrorReply::bad_request)?;
     tracing::info!(?next, "mock: faults changed");
     state.faults = next.clone();
     Ok(Json(next).into_response())

@@ -37,7 +37,7 @@ pub use listener::ServerLimits;
 pub use requestlog::LoggedRequest;
 pub use scenario::Scenario;
 
-use auth::{Auth, Client};
+use auth::{Auth, OAuthClient};
 use state::Shared;
 
 /// How often the world moves and due changes are applied.
@@ -92,11 +92,11 @@ fn random_secret() -> String {
 }
 
 /// The scenario's OAuth clients (a missing secret is made at random).
-fn clients_of(scenario: &Scenario) -> Vec<Client> {
+fn clients_of(scenario: &Scenario) -> Vec<OAuthClient> {
     scenario
         .clients
         .iter()
-        .map(|c| Client {
+        .map(|c| OAuthClient {
             id: c.id.clone(),
             secret: c.secret.clone().unwrap_or_else(random_secret),
             permissions: c.permissions.clone(),

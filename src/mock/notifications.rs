@@ -17,12 +17,12 @@ use chrono::Utc;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::auth::{COMMUNICATION_VIEW, Caller, Client};
-use super::errors::ApiError;
+use super::auth::{COMMUNICATION_VIEW, Caller, OAuthClient};
+use super::errors::ErrorReply;
 use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
-use super::world::{Call, World};
+use super::world::{CallRecord, World};
 use crate::wire::{
     Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC, NotificationEvent,
     NotificationMetadata, SOCKET_CLOSING_TOPIC, Timestamp, TopicState,
@@ -43,7 +43,7 @@ pub const TOKEN_REVOKED_TOPIC: &str = "v2.system.token_revoked";
 
 /// One frame for a socket, sent no sooner than `deliver_at` (event latency fault).
 #[derive(Debug, Clone)]
-pub struct Frame {
+pub struct HubFrame {
     pub deliver_at: Instant,
     pub text: Arc<str>,
 }
@@ -52,7 +52,7 @@ pub struct Frame {
 struct ChannelEntry {
     client_id: String,
     topics: Vec<String>,
-    sender: Option<mpsc::Sender<Frame>>,
+    sender: Option<mpsc::Sender<HubFrame>>,
     /// Bumped at each connection, so an old socket does not clear a newer one's sender.
     generation: u64,
     /// Created, connected to or subscribed: the eviction order.
@@ -181,14 +181,14 @@ impl Hub {
         self.channels.get(id).and_then(|c| c.token.clone())
     }
 
-    fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ApiError> {
+    fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ErrorReply> {
         self.channels
             .get(id)
             .filter(|c| c.client_id == client_id)
-            .ok_or_else(|| ApiError::not_found(format!("Channel {id} not found.")))
+            .ok_or_else(|| ErrorReply::not_found(format!("Channel {id} not found.")))
     }
 
-    pub fn topics(&self, id: &str, client_id: &str) -> Result<Vec<String>, ApiError> {
+    pub fn topics(&self, id: &str, client_id: &str) -> Result<Vec<String>, ErrorReply> {
         Ok(self.owned(id, client_id)?.topics.clone())
     }
 
@@ -198,14 +198,14 @@ impl Hub {
         id: &str,
         client_id: &str,
         topics: Vec<String>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ErrorReply> {
         self.owned(id, client_id)?;
         self.set_topics_of(id, topics)
     }
 
-    fn set_topics_of(&mut self, id: &str, topics: Vec<String>) -> Result<(), ApiError> {
+    fn set_topics_of(&mut self, id: &str, topics: Vec<String>) -> Result<(), ErrorReply> {
         let Some(entry) = self.channels.get_mut(id) else {
-            return Err(ApiError::not_found(format!("Channel {id} not found.")));
+            return Err(ErrorReply::not_found(format!("Channel {id} not found.")));
         };
         entry.last_used = Instant::now();
         for old in &entry.topics {
@@ -227,7 +227,7 @@ impl Hub {
     }
 
     /// Attaches a new socket to a channel; the previous socket's queue closes, which drops it.
-    fn connect(&mut self, id: &str) -> Option<(mpsc::Receiver<Frame>, u64)> {
+    fn connect(&mut self, id: &str) -> Option<(mpsc::Receiver<HubFrame>, u64)> {
         let entry = self.channels.get_mut(id)?;
         let (sender, receiver) = mpsc::channel(SOCKET_QUEUE);
         entry.sender = Some(sender);
@@ -252,7 +252,7 @@ impl Hub {
     }
 
     /// Sends the call as it now stands to every channel subscribed to its queue or its users.
-    pub fn publish(&mut self, call: &Call, deliver_at: Instant) {
+    pub fn publish(&mut self, call: &CallRecord, deliver_at: Instant) {
         if self.by_topic.is_empty() {
             return;
         }
@@ -292,7 +292,7 @@ impl Hub {
                 let Some(sender) = &entry.sender else {
                     continue;
                 };
-                let frame = Frame {
+                let frame = HubFrame {
                     deliver_at,
                     text: text.clone(),
                 };
@@ -311,7 +311,11 @@ impl Hub {
 }
 
 /// Why a topic is refused: the reason, and the permissions it lacks.
-fn check_topic(topic: &str, world: &World, client: &Client) -> Result<(), (String, Vec<String>)> {
+fn check_topic(
+    topic: &str,
+    world: &World,
+    client: &OAuthClient,
+) -> Result<(), (String, Vec<String>)> {
     let known = if let Some(rest) = topic.strip_prefix("v2.routing.queues.") {
         let queue_id = rest
             .strip_suffix(".conversations.calls")
@@ -395,7 +399,7 @@ pub async fn get_subscriptions(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(channel_id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let topics = shared.lock().hub.topics(&channel_id, &caller.client.id)?;
     Ok(listing(topics.into_iter().map(permitted).collect()))
 }
@@ -404,7 +408,7 @@ pub async fn delete_subscriptions(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(channel_id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     shared
         .lock()
         .hub
@@ -419,7 +423,7 @@ pub async fn post_subscriptions(
     query: Query<SubscriptionQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     subscribe(shared, caller, path, query, headers, body, false).await
 }
 
@@ -430,7 +434,7 @@ pub async fn put_subscriptions(
     query: Query<SubscriptionQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     subscribe(shared, caller, path, query, headers, body, true).await
 }
 
@@ -442,7 +446,7 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
     replace: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let requested: Vec<TopicRequest> = json_body(&headers, &body)?;
     let ignore_errors = query
         .ignore_errors
@@ -481,7 +485,7 @@ async fn subscribe(
         }
     }
     if !rejected.is_empty() && !ignore_errors {
-        return Err(ApiError::bad_request(format!(
+        return Err(ErrorReply::bad_request(format!(
             "Invalid topic(s): {}. Pass ignoreErrors=true to subscribe to the others.",
             rejected.join(", ")
         )));
@@ -509,8 +513,8 @@ async fn subscribe(
     Ok(listing(entities))
 }
 
-fn too_many() -> ApiError {
-    ApiError::new(
+fn too_many() -> ErrorReply {
+    ErrorReply::new(
         StatusCode::BAD_REQUEST,
         "notification.subscription.too.many.subscriptions",
         format!("A channel can have at most {MAX_TOPICS} subscriptions."),
@@ -522,11 +526,11 @@ pub async fn websocket(
     State(shared): State<Arc<Shared>>,
     Path(channel_id): Path<String>,
     upgrade: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let (receiver, generation, heartbeat, drop_after, notice, system) = {
         let mut state = shared.lock();
         let Some((receiver, generation)) = state.hub.connect(&channel_id) else {
-            return Err(ApiError::not_found(format!(
+            return Err(ErrorReply::not_found(format!(
                 "Channel {channel_id} not found."
             )));
         };
@@ -583,7 +587,7 @@ struct Socket {
 }
 
 impl Socket {
-    async fn run(self, mut socket: WebSocket, mut frames: mpsc::Receiver<Frame>) {
+    async fn run(self, mut socket: WebSocket, mut frames: mpsc::Receiver<HubFrame>) {
         let cancel = self.shared.cancel.clone();
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + self.heartbeat, self.heartbeat);
@@ -730,7 +734,7 @@ mod tests {
         .unwrap();
         let (mut receiver, _) = hub.connect("ch").unwrap();
         hub.publish(
-            &Call::sample(ParticipantState::Connected, None),
+            &CallRecord::sample(ParticipantState::Connected, None),
             Instant::now(),
         );
         let mut topics = Vec::new();
@@ -759,7 +763,7 @@ mod tests {
         )
         .unwrap();
         let (mut receiver, _) = hub.connect("ch").unwrap();
-        let call = Call::sample(ParticipantState::Connected, None);
+        let call = CallRecord::sample(ParticipantState::Connected, None);
         for _ in 0..=SOCKET_QUEUE {
             hub.publish(&call, Instant::now());
         }

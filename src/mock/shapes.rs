@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::world::{Call, Leg, QueueInfo};
+use super::world::{CallRecord, Leg, QueueInfo};
 use crate::wire::{
     AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
     CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
@@ -75,7 +75,7 @@ fn disconnect_type_in(dt: &DisconnectType, shape: DisconnectShape) -> String {
     text.to_string()
 }
 
-pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
+pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
     let get = flavor == Flavor::Get;
     // `CallMediaParticipant.state` has no `scheduled` (only the event shape has it); as in `Call`.
     let state = match &leg.state {
@@ -123,7 +123,7 @@ pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaPart
     p
 }
 
-pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
+pub fn call_conversation(call: &CallRecord, flavor: Flavor) -> CallConversation {
     CallConversation {
         id: call.id.clone(),
         name: None,
@@ -143,7 +143,7 @@ pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
 /// `Conversation` (the media-agnostic GET; with `Flavor::Event`, the body of the
 /// `v2.routing.queues.{id}.conversations` topic, `QueueConversationEventTopicConversation`):
 /// per-leg state in `calls[]`.
-pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
+pub fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
     Conversation {
         id: call.id.clone(),
         name: None,
@@ -166,7 +166,7 @@ pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
     }
 }
 
-fn participant(call: &Call, leg: &Leg, flavor: Flavor) -> Participant {
+fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
     let in_queue = leg.is_agent() || leg.purpose == "acd";
     let shape = match flavor {
         Flavor::Get => DisconnectShape::GenericGet,
@@ -223,7 +223,7 @@ fn call_state(state: &ParticipantState) -> ParticipantState {
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
-pub fn analytics_conversation(call: &Call) -> AnalyticsConversation {
+pub fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation {
     AnalyticsConversation {
         conversation_id: call.id.clone(),
         conversation_start: Some(ts(call.start_time)),
@@ -241,7 +241,7 @@ pub fn analytics_conversation(call: &Call) -> AnalyticsConversation {
     }
 }
 
-fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
+fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
     let customer = call.legs.iter().find(|l| l.purpose == "customer");
     let mut segments = Vec::new();
     if let Some(alerting) = leg.alerting_time {
@@ -286,7 +286,7 @@ fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
 }
 
 fn segment(
-    call: &Call,
+    call: &CallRecord,
     kind: &str,
     start: DateTime<Utc>,
     end: Option<DateTime<Utc>>,
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn scheduled_is_sent_only_where_the_model_lists_it() {
-        let call = Call::sample(ParticipantState::Scheduled, None);
+        let call = CallRecord::sample(ParticipantState::Scheduled, None);
         let get = serde_json::to_value(call_conversation(&call, Flavor::Get)).unwrap();
         let event = serde_json::to_value(call_conversation(&call, Flavor::Event)).unwrap();
         let generic = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_generic_event_spells_dnd_and_leaves_out_self_uri() {
-        let call = Call::sample(
+        let call = CallRecord::sample(
             ParticipantState::Disconnected,
             Some(DisconnectType::EndpointDnd),
         );

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
-use super::errors::ApiError;
+use super::errors::ErrorReply;
 use super::state::Shared;
 
 /// The organization every mock user belongs to (`GET /api/v2/users/me?expand=organization`).
@@ -355,9 +355,9 @@ pub async fn users_me(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let Some(user) = caller.user else {
-        return Err(ApiError::new(
+        return Err(ErrorReply::new(
             StatusCode::BAD_REQUEST,
             "not.a.user",
             "This request requires a user context. Client credentials cannot be used for requests to this resource.",

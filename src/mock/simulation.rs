@@ -16,7 +16,9 @@ use rand::rngs::StdRng;
 
 use super::scenario::{CallSettings, Scenario};
 use super::state::{State, new_id, seeded};
-use super::world::{Action, AgentInfo, Call, Leg, LegChange, QueueInfo, SimStep, World};
+use super::world::{
+    AgentInfo, CallRecord, Leg, LegChange, QueueInfo, ScheduledAction, SimStep, World,
+};
 use crate::wire::{DisconnectType, ParticipantState};
 
 const FIRST_NAMES: &[&str] = &[
@@ -504,9 +506,14 @@ fn new_call(
     Some(id)
 }
 
-fn new_call_record(id: &str, queue: &QueueInfo, start: DateTime<Utc>, legs: Vec<Leg>) -> Call {
+fn new_call_record(
+    id: &str,
+    queue: &QueueInfo,
+    start: DateTime<Utc>,
+    legs: Vec<Leg>,
+) -> CallRecord {
     let live = legs.iter().filter(|l| l.state.is_live()).count();
-    Call {
+    CallRecord {
         id: id.to_string(),
         queue_id: queue.id.clone(),
         queue_name: queue.name.clone(),
@@ -541,7 +548,7 @@ fn plan_call(
         let delay = state.random_ms([settings.ring_ms[1] + 1_000, settings.ring_ms[1] + 8_000]);
         state.world.schedule(
             instant + delay,
-            Action::Simulate {
+            ScheduledAction::Simulate {
                 call_id: call_id.to_string(),
                 step: SimStep::Join,
             },
@@ -551,7 +558,7 @@ fn plan_call(
             let later = delay + state.random_ms([15_000, 60_000]);
             state.world.schedule(
                 instant + later,
-                Action::Simulate {
+                ScheduledAction::Simulate {
                     call_id: call_id.to_string(),
                     step: SimStep::Join,
                 },
@@ -562,7 +569,7 @@ fn plan_call(
         let wait = exponential(&mut state.rng, settings.holds_per_minute / 60.0);
         state.world.schedule(
             instant + wait,
-            Action::Simulate {
+            ScheduledAction::Simulate {
                 call_id: call_id.to_string(),
                 step: SimStep::Hold,
             },
@@ -577,7 +584,7 @@ fn plan_call(
     .max(Duration::from_secs(10));
     state.world.schedule(
         instant + length,
-        Action::EndCall {
+        ScheduledAction::EndCall {
             call_id: call_id.to_string(),
             disconnect_type: DisconnectType::Endpoint,
         },
@@ -657,8 +664,8 @@ fn serve_queue(
     state.simulation.waiting = still_waiting;
 }
 
-fn connect(call_id: &str, leg_id: &str) -> Action {
-    Action::SetLeg {
+fn connect(call_id: &str, leg_id: &str) -> ScheduledAction {
+    ScheduledAction::SetLeg {
         call_id: call_id.to_string(),
         leg_id: leg_id.to_string(),
         change: LegChange {
@@ -817,12 +824,12 @@ fn toggle_random_hold(state: &mut State, now: DateTime<Utc>, instant: Instant) {
 fn apply(
     state: &mut State,
     scenario: &Scenario,
-    action: Action,
+    action: ScheduledAction,
     now: DateTime<Utc>,
     instant: Instant,
 ) {
     match action {
-        Action::SetLeg {
+        ScheduledAction::SetLeg {
             call_id,
             leg_id,
             change,
@@ -831,7 +838,7 @@ fn apply(
                 .world
                 .change_leg(&call_id, &leg_id, &change, now, instant);
         }
-        Action::EndCall {
+        ScheduledAction::EndCall {
             call_id,
             disconnect_type,
         } => {
@@ -839,7 +846,7 @@ fn apply(
                 .world
                 .end_call(&call_id, disconnect_type, now, instant);
         }
-        Action::Simulate { call_id, step } => match step {
+        ScheduledAction::Simulate { call_id, step } => match step {
             SimStep::Join => {
                 let mut occupancy = Occupancy::read(state, &scenario.calls, instant);
                 join(
@@ -940,7 +947,7 @@ fn join(
         ]);
         state.world.schedule(
             instant + stay,
-            Action::Simulate {
+            ScheduledAction::Simulate {
                 call_id: call_id.to_string(),
                 step: SimStep::Leave,
             },
@@ -1010,7 +1017,7 @@ fn hold(
         );
         state.world.schedule(
             instant + length,
-            Action::SetLeg {
+            ScheduledAction::SetLeg {
                 call_id: call_id.to_string(),
                 leg_id,
                 change: LegChange {
@@ -1023,7 +1030,7 @@ fn hold(
     let wait = exponential(&mut state.rng, settings.holds_per_minute / 60.0);
     state.world.schedule(
         instant + wait,
-        Action::Simulate {
+        ScheduledAction::Simulate {
             call_id: call_id.to_string(),
             step: SimStep::Hold,
         },
@@ -1124,7 +1131,7 @@ mod tests {
             }
         }
 
-        fn live_calls(&self) -> impl Iterator<Item = &Call> {
+        fn live_calls(&self) -> impl Iterator<Item = &CallRecord> {
             self.state.world.calls().filter(|c| c.end_time.is_none())
         }
 
@@ -1313,7 +1320,7 @@ mod tests {
     fn scale_has_an_agent_for_every_leg() {
         let scale = Scenario::named("scale").unwrap();
         let run = Run::start(scale, 42);
-        let calls: Vec<&Call> = run.live_calls().collect();
+        let calls: Vec<&CallRecord> = run.live_calls().collect();
         assert_eq!(calls.len(), 10_000);
         assert!(
             calls

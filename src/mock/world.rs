@@ -56,7 +56,7 @@ impl Leg {
 }
 
 #[derive(Clone, Debug)]
-pub struct Call {
+pub struct CallRecord {
     pub id: String,
     pub queue_id: String,
     pub queue_name: String,
@@ -69,10 +69,10 @@ pub struct Call {
     pub ended_at: Option<Instant>,
 }
 
-impl Call {
+impl CallRecord {
     /// A one-leg call (agent "Ava", user u1, queue q1) for unit tests of the shapes and the hub.
     #[cfg(test)]
-    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
+    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> CallRecord {
         let now = Utc::now();
         let leg = Leg {
             id: "p1".into(),
@@ -93,7 +93,7 @@ impl Call {
             consult_participant_id: None,
             changed_at: Instant::now(),
         };
-        Call {
+        CallRecord {
             id: "c1".into(),
             queue_id: "q1".into(),
             queue_name: "Q".into(),
@@ -130,7 +130,7 @@ pub struct LegChange {
 
 /// Something the world will do at a given time.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+pub enum ScheduledAction {
     SetLeg {
         call_id: String,
         leg_id: String,
@@ -168,11 +168,11 @@ pub struct World {
     pub agents: Vec<AgentInfo>,
     /// Every user id the platform knows (agents and users made for scripted calls).
     pub users: HashMap<String, String>,
-    calls: HashMap<String, Call>,
+    calls: HashMap<String, CallRecord>,
     /// Call ids in creation order (for random picks and stable listings).
     order: Vec<String>,
     scheduled: BinaryHeap<Reverse<Due>>,
-    actions: HashMap<u64, Action>,
+    actions: HashMap<u64, ScheduledAction>,
     next_seq: u64,
     /// Calls changed since the last `take_changed`.
     changed: Vec<String>,
@@ -206,7 +206,7 @@ impl World {
             .or_else(|| self.queues.iter().find(|q| q.name == name_or_id))
     }
 
-    pub fn call(&self, id: &str) -> Option<&Call> {
+    pub fn call(&self, id: &str) -> Option<&CallRecord> {
         self.calls.get(id)
     }
 
@@ -215,15 +215,15 @@ impl World {
     }
 
     /// The i-th call in creation order.
-    pub fn call_at(&self, index: usize) -> Option<&Call> {
+    pub fn call_at(&self, index: usize) -> Option<&CallRecord> {
         self.order.get(index).and_then(|id| self.calls.get(id))
     }
 
-    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+    pub fn calls(&self) -> impl Iterator<Item = &CallRecord> {
         self.order.iter().filter_map(|id| self.calls.get(id))
     }
 
-    pub fn insert_call(&mut self, call: Call) {
+    pub fn insert_call(&mut self, call: CallRecord) {
         let id = call.id.clone();
         self.order.push(id.clone());
         self.calls.insert(id.clone(), call);
@@ -242,7 +242,7 @@ impl World {
         std::mem::take(&mut self.changed)
     }
 
-    pub fn schedule(&mut self, at: Instant, action: Action) {
+    pub fn schedule(&mut self, at: Instant, action: ScheduledAction) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.scheduled.push(Reverse(Due { at, seq }));
@@ -250,7 +250,7 @@ impl World {
     }
 
     /// Removes and returns the next action due at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<Action> {
+    pub fn pop_due(&mut self, now: Instant) -> Option<ScheduledAction> {
         let Reverse(next) = self.scheduled.peek()?;
         if next.at > now {
             return None;
@@ -407,7 +407,7 @@ impl World {
 }
 
 fn end_call(
-    call: &mut Call,
+    call: &mut CallRecord,
     disconnect_type: DisconnectType,
     now: DateTime<Utc>,
     instant: Instant,
@@ -452,7 +452,7 @@ mod tests {
 
     fn world_with_call(legs: Vec<Leg>) -> World {
         let mut world = World::new(vec![], vec![]);
-        world.insert_call(Call {
+        world.insert_call(CallRecord {
             id: "c".into(),
             queue_id: "q".into(),
             queue_name: "Q".into(),
@@ -521,7 +521,7 @@ mod tests {
     fn scheduled_actions_come_out_in_time_order() {
         let mut world = World::new(vec![], vec![]);
         let t0 = Instant::now();
-        let end = |id: &str| Action::EndCall {
+        let end = |id: &str| ScheduledAction::EndCall {
             call_id: id.into(),
             disconnect_type: DisconnectType::Client,
         };
