@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -18,9 +17,9 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::body::JsonBody;
 use super::errors::ErrorReply;
 use super::faults::FaultsPatch;
-use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
@@ -96,10 +95,9 @@ fn known_state(text: &str) -> Result<ParticipantState, ErrorReply> {
 
 async fn create_conversation(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(request): JsonBody<NewConversation>,
 ) -> Result<Response, ErrorReply> {
-    let request: NewConversation = json_body(&headers, &body)?;
+    let request = request?;
     if request.participants.is_empty() {
         return Err(ErrorReply::bad_request(
             "A conversation needs participants.",
@@ -193,10 +191,9 @@ struct ParticipantChange {
 async fn change_participant(
     State(shared): State<Arc<Shared>>,
     Path((id, pid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(request): JsonBody<ParticipantChange>,
 ) -> Result<Response, ErrorReply> {
-    let request: ParticipantChange = json_body(&headers, &body)?;
+    let request = request?;
     if request.after_ms.is_some_and(|ms| ms > MAX_AFTER_MS) {
         return Err(ErrorReply::bad_request(format!(
             "afterMs must be at most {MAX_AFTER_MS}."
@@ -246,10 +243,9 @@ async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn put_faults(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(patch): JsonBody<FaultsPatch>,
 ) -> Result<Response, ErrorReply> {
-    let patch: FaultsPatch = json_body(&headers, &body)?;
+    let patch = patch?;
     let mut state = shared.lock();
     let next = state
         .faults

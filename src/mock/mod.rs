@@ -8,6 +8,7 @@
 //! (`/mock/`), `shapes` (JSON shapes), `requestlog`, `errors`, `state`, `cli`.
 
 mod auth;
+mod body;
 mod cli;
 mod control;
 mod errors;

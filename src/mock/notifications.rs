@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,8 +17,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::auth::{COMMUNICATION_VIEW, Caller, OAuthClient};
+use super::body::JsonBody;
 use super::errors::ErrorReply;
-use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
 use super::world::{CallRecord, World};
@@ -379,7 +378,7 @@ pub struct SubscriptionQuery {
 }
 
 #[derive(Debug, Deserialize)]
-struct TopicRequest {
+pub struct TopicRequest {
     id: String,
 }
 
@@ -421,10 +420,9 @@ pub async fn post_subscriptions(
     caller: Extension<Caller>,
     path: Path<String>,
     query: Query<SubscriptionQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    body: JsonBody<Vec<TopicRequest>>,
 ) -> Result<Response, ErrorReply> {
-    subscribe(shared, caller, path, query, headers, body, false).await
+    subscribe(shared, caller, path, query, body, false).await
 }
 
 pub async fn put_subscriptions(
@@ -432,10 +430,9 @@ pub async fn put_subscriptions(
     caller: Extension<Caller>,
     path: Path<String>,
     query: Query<SubscriptionQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    body: JsonBody<Vec<TopicRequest>>,
 ) -> Result<Response, ErrorReply> {
-    subscribe(shared, caller, path, query, headers, body, true).await
+    subscribe(shared, caller, path, query, body, true).await
 }
 
 async fn subscribe(
@@ -443,11 +440,10 @@ async fn subscribe(
     Extension(caller): Extension<Caller>,
     Path(channel_id): Path<String>,
     Query(query): Query<SubscriptionQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(requested): JsonBody<Vec<TopicRequest>>,
     replace: bool,
 ) -> Result<Response, ErrorReply> {
-    let requested: Vec<TopicRequest> = json_body(&headers, &body)?;
+    let requested = requested?;
     let ignore_errors = query
         .ignore_errors
         .as_deref()

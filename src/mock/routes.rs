@@ -15,11 +15,11 @@ use axum::routing::{get, patch, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde::de::DeserializeOwned;
 
 use super::auth::{
     ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW,
 };
+use super::body::JsonBody;
 use super::errors::ErrorReply;
 use super::notifications;
 use super::shapes::{self, Flavor};
@@ -177,20 +177,6 @@ async fn platform_layer(
         .log()
         .record(at, &method, &path, response.status().as_u16(), client_id);
     response
-}
-
-/// Reads a JSON body: 415 unless it is `application/json`, 400 when it does not parse.
-pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ErrorReply> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(ErrorReply::unsupported_media_type());
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ErrorReply::bad_request(format!("The request body could not be read: {e}")))
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -394,11 +380,10 @@ fn approximate(total: i64) -> i64 {
 async fn analytics_query(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(query): JsonBody<ConversationQuery>,
 ) -> Result<Response, ErrorReply> {
     caller.require_any(&[ANALYTICS_VIEW])?;
-    let query: ConversationQuery = json_body(&headers, &body)?;
+    let query = query?;
     let interval = query
         .interval
         .as_deref()
@@ -545,8 +530,7 @@ async fn patch_call_participant(
     shared: State<Arc<Shared>>,
     caller: Extension<Caller>,
     path: Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    body: JsonBody<MediaParticipantRequest>,
 ) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
     if shared.lock().faults.calls_path_not_a_user {
@@ -556,7 +540,7 @@ async fn patch_call_participant(
             "This request requires a user context. Client credentials cannot be used for requests to this resource.",
         ));
     }
-    patch_participant(shared, caller, path, headers, body).await
+    patch_participant(shared, caller, path, body).await
 }
 
 /// Both participant PATCH paths: validate now, apply the change a little later (202 first).
@@ -564,11 +548,10 @@ async fn patch_participant(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path((id, pid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonBody(request): JsonBody<MediaParticipantRequest>,
 ) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
-    let request: MediaParticipantRequest = json_body(&headers, &body)?;
+    let request = request?;
     // `MediaParticipantRequest.state` allows "connected" and "disconnected" (docs/platform.md):
     // connected answers a ringing leg and leaves a connected one as it is.
     if let Some(state) = &request.state
