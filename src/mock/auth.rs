@@ -57,7 +57,7 @@ impl OAuthClient {
 pub struct Caller {
     pub client: OAuthClient,
     /// The person signed in, for a token from the authorization-code grant.
-    pub user: Option<super::signin::User>,
+    pub user: Option<super::users::User>,
     /// The bearer token it sent (a channel belongs to the token that made it).
     pub token: String,
 }
@@ -94,7 +94,7 @@ pub struct RateHeaders {
 pub struct Auth {
     clients: Vec<OAuthClient>,
     tokens: HashMap<String, Token>,
-    pub signin: super::signin::Signin,
+    pub signin: super::users::Signin,
 }
 
 impl fmt::Debug for Auth {

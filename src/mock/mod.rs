@@ -13,6 +13,7 @@ mod cli;
 mod control;
 mod errors;
 mod faults;
+mod hub;
 mod listener;
 mod notifications;
 mod requestlog;
@@ -22,6 +23,7 @@ mod shapes;
 mod signin;
 mod simulation;
 mod state;
+mod users;
 mod world;
 
 use std::fmt;
@@ -156,7 +158,7 @@ impl MockServer {
             .wrap_err_with(|| format!("cannot bind {}:{}", options.bind, options.port))?;
         let local_addr = listener.local_addr()?;
         let mut auth = Auth::new(clients);
-        auth.signin = signin::Signin::new(
+        auth.signin = users::Signin::new(
             scenario.users.clone(),
             scenario
                 .clients

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use super::auth::Auth;
 use super::faults::Faults;
-use super::notifications::Hub;
+use super::hub::Hub;
 use super::requestlog::RequestLog;
 use super::scenario::Scenario;
 use super::simulation::Simulation;
