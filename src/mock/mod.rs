@@ -14,6 +14,7 @@ mod control;
 mod errors;
 mod faults;
 mod hub;
+mod ids;
 mod listener;
 mod notifications;
 mod requestlog;
