@@ -24,7 +24,7 @@ use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
 use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 pub fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -73,7 +73,7 @@ struct NewConversation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewParticipant {
     name: String,
-    purpose: String,
+    purpose: Purpose,
     #[serde(default)]
     state: Option<String>,
     #[serde(default)]
@@ -113,7 +113,7 @@ async fn create_conversation(
     let mut legs = Vec::new();
     for p in request.participants {
         let leg_state = known_state(p.state.as_deref().unwrap_or("connected"))?;
-        let agent = matches!(p.purpose.as_str(), "agent" | "user");
+        let agent = p.purpose.is_agent();
         let user = if agent {
             let id = p.user_id.clone().unwrap_or_else(|| state.new_id());
             Some((id, p.name.clone()))
@@ -132,7 +132,7 @@ async fn create_conversation(
             id,
             name: p.name,
             address,
-            inbound: p.purpose == "customer",
+            inbound: p.purpose == Purpose::Customer,
             purpose: p.purpose,
             user,
             held: p.held.unwrap_or(false),

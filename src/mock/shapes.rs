@@ -10,7 +10,7 @@ use super::world::{CallRecord, Leg, QueueInfo};
 use crate::wire::{
     AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
     CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
-    Participant, ParticipantState, Queue, Timestamp,
+    Participant, ParticipantState, Purpose, Queue, Timestamp,
 };
 
 /// Which of the two spellings of a conversation to render.
@@ -82,7 +82,7 @@ pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMed
         ParticipantState::Scheduled if get => ParticipantState::Alerting,
         other => other.clone(),
     };
-    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, state);
+    let mut p = CallMediaParticipant::new(leg.id.clone(), leg.purpose.clone(), state);
     p.name = Some(leg.name.clone());
     if !leg.address.is_empty() {
         p.address = Some(leg.address.clone());
@@ -112,7 +112,7 @@ pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMed
     if let Some((id, name)) = &leg.user {
         p.user = Some(entity(id, name, get.then(|| format!("/api/v2/users/{id}"))));
     }
-    if leg.is_agent() || leg.purpose == "acd" {
+    if leg.is_agent() || leg.purpose == Purpose::Acd {
         p.queue = Some(entity(
             &call.queue_id,
             &call.queue_name,
@@ -152,7 +152,7 @@ pub fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
         address: call
             .legs
             .iter()
-            .find(|l| l.purpose == "customer")
+            .find(|l| l.purpose == Purpose::Customer)
             .map(|l| l.address.clone()),
         participants: call
             .legs
@@ -167,7 +167,7 @@ pub fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
 }
 
 fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
-    let in_queue = leg.is_agent() || leg.purpose == "acd";
+    let in_queue = leg.is_agent() || leg.purpose == Purpose::Acd;
     let shape = match flavor {
         Flavor::Get => DisconnectShape::GenericGet,
         Flavor::Event => DisconnectShape::GenericEvent,
@@ -242,7 +242,7 @@ pub fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation {
 }
 
 fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
-    let customer = call.legs.iter().find(|l| l.purpose == "customer");
+    let customer = call.legs.iter().find(|l| l.purpose == Purpose::Customer);
     let mut segments = Vec::new();
     if let Some(alerting) = leg.alerting_time {
         segments.push(segment(
@@ -272,7 +272,7 @@ fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
     AnalyticsParticipant {
         participant_id: Some(leg.id.clone()),
         participant_name: Some(leg.name.clone()),
-        purpose: Some(analytics_purpose(&leg.purpose).to_string()),
+        purpose: Some(analytics_purpose(&leg.purpose)),
         user_id: leg.user.as_ref().map(|(id, _)| id.clone()),
         sessions: vec![AnalyticsSession {
             media_type: Some("voice".into()),
@@ -302,15 +302,15 @@ fn segment(
 }
 
 /// Analytics `purpose` is an enum; the world's purposes map onto it.
-fn analytics_purpose(purpose: &str) -> &'static str {
+fn analytics_purpose(purpose: &Purpose) -> Purpose {
     match purpose {
-        "agent" => "agent",
-        "customer" => "customer",
-        "external" => "external",
-        "acd" => "acd",
-        "ivr" => "ivr",
-        "voicemail" => "voicemail",
-        _ => "user",
+        Purpose::Agent
+        | Purpose::Customer
+        | Purpose::External
+        | Purpose::Acd
+        | Purpose::Ivr
+        | Purpose::Voicemail => purpose.clone(),
+        _ => Purpose::User,
     }
 }
 

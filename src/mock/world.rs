@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 #[derive(Clone, Debug)]
 pub struct QueueInfo {
@@ -30,8 +30,7 @@ pub struct Leg {
     pub id: String,
     pub name: String,
     pub address: String,
-    /// agent, user, customer, external, acd, ...
-    pub purpose: String,
+    pub purpose: Purpose,
     /// (id, name) of the user, for agents and users.
     pub user: Option<(String, String)>,
     pub inbound: bool,
@@ -51,7 +50,7 @@ pub struct Leg {
 
 impl Leg {
     pub fn is_agent(&self) -> bool {
-        matches!(self.purpose.as_str(), "agent" | "user")
+        self.purpose.is_agent()
     }
 }
 
@@ -78,7 +77,7 @@ impl CallRecord {
             id: "p1".into(),
             name: "Ava".into(),
             address: String::new(),
-            purpose: "agent".into(),
+            purpose: Purpose::Agent,
             user: Some(("u1".into(), "Ava".into())),
             inbound: false,
             connected_time: (state == ParticipantState::Connected).then_some(now),
@@ -141,7 +140,7 @@ pub enum ScheduledAction {
         call_id: String,
         disconnect_type: DisconnectType,
     },
-    /// A simulation step keyed by call (see simulation.rs).
+    /// A simulation step keyed by call (see `simulation/events.rs`).
     Simulate { call_id: String, step: SimStep },
 }
 
@@ -428,12 +427,12 @@ fn end_call(
 mod tests {
     use super::*;
 
-    fn leg(id: &str, purpose: &str, state: ParticipantState) -> Leg {
+    fn leg(id: &str, purpose: Purpose, state: ParticipantState) -> Leg {
         Leg {
             id: id.into(),
             name: id.into(),
             address: String::new(),
-            purpose: purpose.into(),
+            purpose,
             user: None,
             inbound: true,
             state,
@@ -478,9 +477,9 @@ mod tests {
     fn removing_one_of_three_keeps_the_others_connected() {
         let c = ParticipantState::Connected;
         let mut world = world_with_call(vec![
-            leg("cust", "customer", c.clone()),
-            leg("a1", "agent", c.clone()),
-            leg("a2", "agent", c.clone()),
+            leg("cust", Purpose::Customer, c.clone()),
+            leg("a1", Purpose::Agent, c.clone()),
+            leg("a2", Purpose::Agent, c.clone()),
         ]);
         assert!(world.change_leg("c", "a2", &disconnect(), Utc::now(), Instant::now()));
         let call = world.call("c").unwrap();
@@ -499,8 +498,8 @@ mod tests {
     fn fewer_than_two_live_legs_end_the_call() {
         let c = ParticipantState::Connected;
         let mut world = world_with_call(vec![
-            leg("cust", "customer", c.clone()),
-            leg("a1", "agent", c),
+            leg("cust", Purpose::Customer, c.clone()),
+            leg("a1", Purpose::Agent, c),
         ]);
         assert!(world.change_leg("c", "a1", &disconnect(), Utc::now(), Instant::now()));
         let call = world.call("c").unwrap();

@@ -12,7 +12,7 @@ use super::occupancy::{Occupancy, pick_agent, pick_caller};
 use crate::mock::scenario::{CallSettings, Scenario};
 use crate::mock::state::State;
 use crate::mock::world::{CallRecord, Leg, LegChange, QueueInfo, ScheduledAction, SimStep};
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 /// Chance that a conference gains one more party later (a second consult or a supervisor).
 pub const LATER_JOIN_RATE: f64 = 0.5;
@@ -21,7 +21,7 @@ pub const LATER_JOIN_RATE: f64 = 0.5;
 pub fn make_leg(
     state: &mut State,
     name: String,
-    purpose: &str,
+    purpose: Purpose,
     user: Option<(String, String)>,
     address: String,
     inbound: bool,
@@ -34,13 +34,13 @@ pub fn make_leg(
         id: state.new_id(),
         name,
         address,
-        purpose: purpose.to_string(),
+        alerting_time: (!matches!(purpose, Purpose::Customer | Purpose::Acd)).then_some(start),
+        purpose,
         user,
         inbound,
         held: false,
         muted: false,
         start_time: start,
-        alerting_time: (!matches!(purpose, "customer" | "acd")).then_some(start),
         connected_time: connected.then_some(start),
         end_time: None,
         hold_time: None,
@@ -89,7 +89,7 @@ pub fn new_call(
     let customer = make_leg(
         state,
         customer_name,
-        "customer",
+        Purpose::Customer,
         None,
         address,
         true,
@@ -103,7 +103,7 @@ pub fn new_call(
         let acd = make_leg(
             state,
             queue.name.clone(),
-            "acd",
+            Purpose::Acd,
             None,
             String::new(),
             false,
@@ -132,7 +132,7 @@ pub fn new_call(
     let agent_leg = make_leg(
         state,
         agent.1.clone(),
-        "agent",
+        Purpose::Agent,
         Some(agent.clone()),
         String::new(),
         false,
@@ -159,7 +159,7 @@ pub fn new_call(
         let mut leg = make_leg(
             state,
             name,
-            "agent",
+            Purpose::Agent,
             Some(second),
             String::new(),
             false,
@@ -303,7 +303,7 @@ pub fn serve_queue(
         let Some(acd_leg) = call
             .legs
             .iter()
-            .find(|l| l.purpose == "acd" && l.state.is_live())
+            .find(|l| l.purpose == Purpose::Acd && l.state.is_live())
             .map(|l| l.id.clone())
         else {
             continue;
@@ -323,7 +323,7 @@ pub fn serve_queue(
         let leg = make_leg(
             state,
             agent.1.clone(),
-            "agent",
+            Purpose::Agent,
             Some(agent),
             String::new(),
             false,

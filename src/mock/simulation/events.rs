@@ -11,7 +11,7 @@ use super::occupancy::{Occupancy, pick_agent, pick_caller};
 use crate::mock::scenario::Scenario;
 use crate::mock::state::State;
 use crate::mock::world::{LegChange, ScheduledAction, SimStep};
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 /// Tops the conferences up to `min_conferences`: a party joins a two-party call (a free agent,
 /// or an outside number when none is free); with no such call, a new call (when an agent is
@@ -174,7 +174,7 @@ pub fn join(
             let mut leg = make_leg(
                 state,
                 name,
-                "agent",
+                Purpose::Agent,
                 Some(agent),
                 String::new(),
                 false,
@@ -190,7 +190,7 @@ pub fn join(
             make_leg(
                 state,
                 name,
-                "external",
+                Purpose::External,
                 None,
                 address,
                 false,

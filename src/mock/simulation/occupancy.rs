@@ -99,7 +99,7 @@ impl Occupancy {
 
 /// A customer or an outside party (who must not be on two live calls at once).
 pub fn is_caller(leg: &Leg) -> bool {
-    matches!(leg.purpose.as_str(), "customer" | "external")
+    leg.purpose.is_customer_side()
 }
 
 /// The pause after an agent's leg ends before the next call: a tenth of the shortest call,

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use super::occupancy::{is_caller, wrap_up};
 use super::*;
 use crate::mock::world::CallRecord;
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 /// The simulated clock's step (the server ticks every 10 ms; 250 ms keeps an hour fast).
 const STEP: Duration = Duration::from_millis(250);
@@ -133,14 +133,14 @@ impl Run {
                     let at = self.free_at.entry(user.clone()).or_insert(free);
                     *at = (*at).max(free);
                 }
-                match (&leg.disconnect_type, leg.purpose.as_str()) {
+                match (&leg.disconnect_type, &leg.purpose) {
                     (Some(DisconnectType::TransferConsult), _) => {
                         self.seen.left_conference.insert(leg.id.clone());
                     }
-                    (Some(DisconnectType::Transfer), "acd") => {
+                    (Some(DisconnectType::Transfer), Purpose::Acd) => {
                         self.seen.answered_from_queue.insert(call.id.clone());
                     }
-                    (_, "acd") => {
+                    (_, Purpose::Acd) => {
                         self.seen.abandoned.insert(call.id.clone());
                     }
                     _ => {}
@@ -286,7 +286,7 @@ fn scale_has_an_agent_for_every_leg() {
     assert!(
         calls
             .iter()
-            .all(|c| !c.legs.iter().any(|l| l.purpose == "acd")),
+            .all(|c| !c.legs.iter().any(|l| l.purpose == Purpose::Acd)),
         "no call waits in a queue at scale"
     );
     let conferences = calls.iter().filter(|c| c.is_conference()).count();
