@@ -10,7 +10,7 @@
 mod arrivals;
 mod events;
 mod occupancy;
-pub mod roster;
+pub(super) mod roster;
 #[cfg(test)]
 mod tests;
 
