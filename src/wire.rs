@@ -123,6 +123,53 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Why a participant is on a call: `CallMediaParticipant.purpose` and `Participant.purpose`
+    /// (free strings on the platform) and `AnalyticsParticipantWithoutAttributes.purpose` (this
+    /// enum in `models.json`). Any other value is kept as sent.
+    Purpose {
+        Acd => "acd",
+        Agent => "agent",
+        Api => "api",
+        Botflow => "botflow",
+        Campaign => "campaign",
+        Customer => "customer",
+        Dialer => "dialer",
+        External => "external",
+        Fax => "fax",
+        Group => "group",
+        Inbound => "inbound",
+        Ivr => "ivr",
+        Manual => "manual",
+        Outbound => "outbound",
+        Station => "station",
+        User => "user",
+        Voicemail => "voicemail",
+        VoiceSurveyFlow => "voicesurveyflow",
+        Workflow => "workflow",
+    }
+);
+
+impl Purpose {
+    /// Customers and external parties: the outside of the call, protected by the kick's safety
+    /// rule and never placed on two live calls by the mock.
+    pub fn is_customer_side(&self) -> bool {
+        matches!(self, Self::Customer | Self::External)
+    }
+
+    /// A person of the organization on the call: an agent or another user.
+    pub fn is_agent(&self) -> bool {
+        matches!(self, Self::Agent | Self::User)
+    }
+}
+
+/// Compares with the wire string (`leg.purpose() == "agent"`).
+impl PartialEq<&str> for Purpose {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl ParticipantState {
     /// The leg has ended (or never existed).
     pub fn is_gone(&self) -> bool {
@@ -255,7 +302,8 @@ pub struct CallMediaParticipant {
     pub connected_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub start_hold_time: Option<Timestamp>,
-    /// A free string on the platform: agent, user, customer, external, acd, ivr, voicemail, ...
+    /// A free string on the platform, read typed with [`Self::purpose`]; kept as sent here because
+    /// the kick's progress and audit copy it as text.
     pub purpose: Option<String>,
     #[serde(default = "unknown_state")]
     pub state: ParticipantState,
@@ -288,7 +336,11 @@ impl CallMediaParticipant {
     }
 
     /// A participant with only an id, purpose and state; the rest absent.
-    pub fn new(id: impl Into<String>, purpose: &str, state: ParticipantState) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        purpose: impl Into<Purpose>,
+        state: ParticipantState,
+    ) -> Self {
         CallMediaParticipant {
             id: id.into(),
             name: None,
@@ -298,7 +350,7 @@ impl CallMediaParticipant {
             connected_time: None,
             end_time: None,
             start_hold_time: None,
-            purpose: Some(purpose.to_string()),
+            purpose: Some(purpose.into().as_str().to_string()),
             state,
             direction: None,
             disconnect_type: None,
@@ -321,13 +373,14 @@ impl CallMediaParticipant {
         self.queue.as_ref().and_then(|q| q.id.as_deref())
     }
 
-    pub fn purpose(&self) -> &str {
-        self.purpose.as_deref().unwrap_or("")
+    /// The purpose as a type (an absent one is the empty `Other`, as the empty string before).
+    pub fn purpose(&self) -> Purpose {
+        Purpose::from(self.purpose.as_deref().unwrap_or(""))
     }
 
     /// Customers and external parties are protected by the kick's safety rule.
     pub fn is_customer_side(&self) -> bool {
-        matches!(self.purpose(), "customer" | "external")
+        self.purpose().is_customer_side()
     }
 
     pub fn is_held(&self) -> bool {
@@ -371,7 +424,7 @@ pub struct Participant {
     pub user_id: Option<String>,
     pub queue_id: Option<String>,
     pub queue_name: Option<String>,
-    pub purpose: Option<String>,
+    pub purpose: Option<Purpose>,
     pub participant_type: Option<String>,
     pub consult_participant_id: Option<String>,
     pub address: Option<String>,
@@ -646,14 +699,14 @@ pub struct AnalyticsConversation {
     pub participants: Vec<AnalyticsParticipant>,
 }
 
-/// `AnalyticsParticipantWithoutAttributes`. `purpose` is an enum here (acd, agent, customer, ...).
+/// `AnalyticsParticipantWithoutAttributes`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsParticipant {
     pub participant_id: Option<String>,
     pub participant_name: Option<String>,
-    pub purpose: Option<String>,
+    pub purpose: Option<Purpose>,
     pub user_id: Option<String>,
     #[serde(default)]
     pub sessions: Vec<AnalyticsSession>,
@@ -696,6 +749,22 @@ mod tests {
             serde_json::from_str(r#"{"id":"p1","state":"teleporting","purpose":"agent"}"#).unwrap();
         assert_eq!(p.state, ParticipantState::Other("teleporting".into()));
         assert_eq!(serde_json::to_value(&p).unwrap()["state"], "teleporting");
+    }
+
+    #[test]
+    fn purposes_read_and_write_the_same_strings_unknown_ones_included() {
+        for purpose in Purpose::ALL {
+            let text = serde_json::to_string(purpose).unwrap();
+            assert_eq!(text, format!("\"{}\"", purpose.as_str()));
+            assert_eq!(&serde_json::from_str::<Purpose>(&text).unwrap(), purpose);
+        }
+        let p: AnalyticsParticipant =
+            serde_json::from_str(r#"{"participantId":"p1","purpose":"Supervisor-2"}"#).unwrap();
+        assert_eq!(p.purpose, Some(Purpose::Other("Supervisor-2".into())));
+        assert_eq!(serde_json::to_value(&p).unwrap()["purpose"], "Supervisor-2");
+        let leg = CallMediaParticipant::new("p1", "agent", ParticipantState::Connected);
+        assert_eq!(leg.purpose(), Purpose::Agent);
+        assert!(!leg.is_customer_side());
     }
 
     #[test]

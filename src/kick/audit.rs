@@ -164,7 +164,7 @@ mod tests {
             conversation_id: "c1".into(),
             participant_id: Some("p1".into()),
             name: Some("Ann".into()),
-            purpose: Some("agent".into()),
+            purpose: Some(crate::wire::Purpose::Agent.to_string()),
             entry,
         };
         log.record(&record(AuditEntry::Request {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::LiveModel;
-use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState};
+use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState, Purpose};
 
 /// One active conference.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,12 +60,12 @@ impl LiveModel {
         let customer = conversation
             .participants
             .iter()
-            .find(|p| p.purpose() == "customer")
+            .find(|p| p.purpose() == Purpose::Customer)
             .or_else(|| {
                 conversation
                     .participants
                     .iter()
-                    .find(|p| p.purpose() == "external")
+                    .find(|p| p.purpose() == Purpose::External)
             })
             .and_then(CallMediaParticipant::display_name);
         ConferenceRow {
@@ -95,13 +95,13 @@ impl LiveModel {
         legs.sort_by(|a, b| {
             (
                 a.state.is_gone(),
-                purpose_rank(a.purpose()),
+                purpose_rank(&a.purpose()),
                 a.start_time,
                 &a.id,
             )
                 .cmp(&(
                     b.state.is_gone(),
-                    purpose_rank(b.purpose()),
+                    purpose_rank(&b.purpose()),
                     b.start_time,
                     &b.id,
                 ))
@@ -124,11 +124,11 @@ impl LiveModel {
     }
 }
 
-fn purpose_rank(purpose: &str) -> u8 {
+fn purpose_rank(purpose: &Purpose) -> u8 {
     match purpose {
-        "customer" | "external" => 0,
-        "agent" | "user" => 1,
-        "acd" | "ivr" => 3,
+        p if p.is_customer_side() => 0,
+        p if p.is_agent() => 1,
+        Purpose::Acd | Purpose::Ivr => 3,
         _ => 2,
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use super::errors::ApiError;
+use super::errors::ErrorReply;
 
 /// The permissions of which the participant PATCH needs any one (ConversationsApi docs list
 /// them for the endpoint as a whole).
@@ -27,22 +27,22 @@ pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
 pub const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
 #[derive(Clone)]
-pub struct Client {
+pub struct OAuthClient {
     pub id: String,
     pub secret: String,
     pub permissions: Vec<String>,
 }
 
-impl fmt::Debug for Client {
+impl fmt::Debug for OAuthClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("OAuthClient")
             .field("id", &self.id)
             .field("permissions", &self.permissions)
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
+impl OAuthClient {
     pub fn has(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == "*" || p == permission)
     }
@@ -55,19 +55,19 @@ impl Client {
 /// Who made a request (put into request extensions by the bearer check).
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub client: Client,
+    pub client: OAuthClient,
     /// The person signed in, for a token from the authorization-code grant.
-    pub user: Option<super::signin::User>,
+    pub user: Option<super::users::User>,
     /// The bearer token it sent (a channel belongs to the token that made it).
     pub token: String,
 }
 
 impl Caller {
-    pub fn require_any(&self, permissions: &[&str]) -> Result<(), ApiError> {
+    pub fn require_any(&self, permissions: &[&str]) -> Result<(), ErrorReply> {
         if self.client.has_any(permissions) {
             Ok(())
         } else {
-            Err(ApiError::missing_any_permissions(permissions))
+            Err(ErrorReply::missing_any_permissions(permissions))
         }
     }
 }
@@ -92,9 +92,9 @@ pub struct RateHeaders {
 
 #[derive(Default)]
 pub struct Auth {
-    clients: Vec<Client>,
+    clients: Vec<OAuthClient>,
     tokens: HashMap<String, Token>,
-    pub signin: super::signin::Signin,
+    pub signin: super::users::Signin,
 }
 
 impl fmt::Debug for Auth {
@@ -121,7 +121,7 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 impl Auth {
-    pub fn new(clients: Vec<Client>) -> Auth {
+    pub fn new(clients: Vec<OAuthClient>) -> Auth {
         Auth {
             clients,
             tokens: HashMap::new(),
@@ -129,13 +129,13 @@ impl Auth {
         }
     }
 
-    pub fn client(&self, id: &str) -> Option<&Client> {
+    pub fn client(&self, id: &str) -> Option<&OAuthClient> {
         self.clients.iter().find(|c| c.id == id)
     }
 
     /// The client named by a `Basic` header, if its secret is right.
-    pub fn client_from_basic(&self, header: Option<&str>) -> Result<Client, ApiError> {
-        let invalid = || ApiError::unauthorized("bad.credentials", "Invalid login credentials.");
+    pub fn client_from_basic(&self, header: Option<&str>) -> Result<OAuthClient, ErrorReply> {
+        let invalid = || ErrorReply::unauthorized("bad.credentials", "Invalid login credentials.");
         let encoded = header
             .and_then(|h| {
                 h.strip_prefix("Basic ")
@@ -203,19 +203,23 @@ impl Auth {
     }
 
     /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
-    pub fn caller(&self, header: Option<&str>, now: Instant) -> Result<(String, Caller), ApiError> {
+    pub fn caller(
+        &self,
+        header: Option<&str>,
+        now: Instant,
+    ) -> Result<(String, Caller), ErrorReply> {
         let token = header
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .ok_or_else(|| {
-                ApiError::unauthorized(
+                ErrorReply::unauthorized(
                     "authentication.required",
                     "No authentication bearer token specified in authorization header.",
                 )
             })?;
-        let bad = || ApiError::unauthorized("bad.credentials", "Invalid login credentials.");
+        let bad = || ErrorReply::unauthorized("bad.credentials", "Invalid login credentials.");
         let entry = self.tokens.get(token.trim()).ok_or_else(bad)?;
         if entry.expires_at <= now {
             return Err(bad());
@@ -251,7 +255,7 @@ impl Auth {
         limit: u32,
         window: Duration,
         now: Instant,
-    ) -> Result<Option<RateHeaders>, ApiError> {
+    ) -> Result<Option<RateHeaders>, ErrorReply> {
         if limit == 0 {
             return Ok(None);
         }
@@ -266,7 +270,11 @@ impl Auth {
         if entry.window_count >= limit {
             // `Retry-After` only: the platform stopped sending `inin-ratelimit-*` headers after
             // 2021-06-05 (announcement "Removal of inin-ratelimit-* response headers").
-            return Err(ApiError::too_many_requests(limit, window.as_secs(), reset));
+            return Err(ErrorReply::too_many_requests(
+                limit,
+                window.as_secs(),
+                reset,
+            ));
         }
         entry.window_count += 1;
         Ok(Some(RateHeaders {
@@ -282,7 +290,7 @@ mod tests {
     use super::*;
 
     /// A header of a refused request, as text.
-    fn header(error: &ApiError, name: &str) -> Option<String> {
+    fn header(error: &ErrorReply, name: &str) -> Option<String> {
         error
             .headers
             .iter()
@@ -291,7 +299,7 @@ mod tests {
     }
 
     fn auth() -> Auth {
-        Auth::new(vec![Client {
+        Auth::new(vec![OAuthClient {
             id: "c".into(),
             secret: "s".into(),
             permissions: vec!["*".into()],

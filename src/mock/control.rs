@@ -8,9 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -18,14 +17,14 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::errors::ApiError;
+use super::body::JsonBody;
+use super::errors::ErrorReply;
 use super::faults::FaultsPatch;
-use super::routes::json_body;
 use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
-use super::world::{Action, Call, Leg, LegChange};
-use crate::wire::{DisconnectType, ParticipantState};
+use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 pub fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -74,7 +73,7 @@ struct NewConversation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewParticipant {
     name: String,
-    purpose: String,
+    purpose: Purpose,
     #[serde(default)]
     state: Option<String>,
     #[serde(default)]
@@ -85,9 +84,9 @@ struct NewParticipant {
     address: Option<String>,
 }
 
-fn known_state(text: &str) -> Result<ParticipantState, ApiError> {
+fn known_state(text: &str) -> Result<ParticipantState, ErrorReply> {
     match ParticipantState::from(text) {
-        ParticipantState::Other(_) => Err(ApiError::bad_request(format!(
+        ParticipantState::Other(_) => Err(ErrorReply::bad_request(format!(
             "Unknown participant state {text:?}."
         ))),
         state => Ok(state),
@@ -96,25 +95,25 @@ fn known_state(text: &str) -> Result<ParticipantState, ApiError> {
 
 async fn create_conversation(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let request: NewConversation = json_body(&headers, &body)?;
+    JsonBody(request): JsonBody<NewConversation>,
+) -> Result<Response, ErrorReply> {
+    let request = request?;
     if request.participants.is_empty() {
-        return Err(ApiError::bad_request("A conversation needs participants."));
+        return Err(ErrorReply::bad_request(
+            "A conversation needs participants.",
+        ));
     }
     let mut state = shared.lock();
-    let queue = state
-        .world
-        .queue(&request.queue)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request(format!("Unknown queue {:?}.", request.queue)))?;
+    let queue =
+        state.world.queue(&request.queue).cloned().ok_or_else(|| {
+            ErrorReply::bad_request(format!("Unknown queue {:?}.", request.queue))
+        })?;
     let now = Utc::now();
     let instant = Instant::now();
     let mut legs = Vec::new();
     for p in request.participants {
         let leg_state = known_state(p.state.as_deref().unwrap_or("connected"))?;
-        let agent = matches!(p.purpose.as_str(), "agent" | "user");
+        let agent = p.purpose.is_agent();
         let user = if agent {
             let id = p.user_id.clone().unwrap_or_else(|| state.new_id());
             Some((id, p.name.clone()))
@@ -133,7 +132,7 @@ async fn create_conversation(
             id,
             name: p.name,
             address,
-            inbound: p.purpose == "customer",
+            inbound: p.purpose == Purpose::Customer,
             purpose: p.purpose,
             user,
             held: p.held.unwrap_or(false),
@@ -157,7 +156,7 @@ async fn create_conversation(
     }
     let live = legs.iter().filter(|l| l.state.is_live()).count();
     let id = state.new_id();
-    let call = Call {
+    let call = CallRecord {
         id: id.clone(),
         queue_id: queue.id.clone(),
         queue_name: queue.name.clone(),
@@ -192,12 +191,11 @@ struct ParticipantChange {
 async fn change_participant(
     State(shared): State<Arc<Shared>>,
     Path((id, pid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let request: ParticipantChange = json_body(&headers, &body)?;
+    JsonBody(request): JsonBody<ParticipantChange>,
+) -> Result<Response, ErrorReply> {
+    let request = request?;
     if request.after_ms.is_some_and(|ms| ms > MAX_AFTER_MS) {
-        return Err(ApiError::bad_request(format!(
+        return Err(ErrorReply::bad_request(format!(
             "afterMs must be at most {MAX_AFTER_MS}."
         )));
     }
@@ -215,9 +213,9 @@ async fn change_participant(
     let call = state
         .world
         .call(&id)
-        .ok_or_else(|| ApiError::not_found(format!("Conversation {id} not found.")))?;
+        .ok_or_else(|| ErrorReply::not_found(format!("Conversation {id} not found.")))?;
     if call.leg(&pid).is_none() {
-        return Err(ApiError::not_found(format!(
+        return Err(ErrorReply::not_found(format!(
             "Participant {pid} not found in conversation {id}."
         )));
     }
@@ -229,7 +227,7 @@ async fn change_participant(
         }
         after => state.world.schedule(
             now + Duration::from_millis(after),
-            Action::SetLeg {
+            ScheduledAction::SetLeg {
                 call_id: id,
                 leg_id: pid,
                 change,
@@ -245,12 +243,14 @@ async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn put_faults(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let patch: FaultsPatch = json_body(&headers, &body)?;
+    JsonBody(patch): JsonBody<FaultsPatch>,
+) -> Result<Response, ErrorReply> {
+    let patch = patch?;
     let mut state = shared.lock();
-    let next = state.faults.patched(patch).map_err(ApiError::bad_request)?;
+    let next = state
+        .faults
+        .patched(patch)
+        .map_err(ErrorReply::bad_request)?;
     tracing::info!(?next, "mock: faults changed");
     state.faults = next.clone();
     Ok(Json(next).into_response())

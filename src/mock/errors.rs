@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use crate::wire::ErrorBody;
 
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ErrorReply {
     pub status: StatusCode,
     pub code: Option<String>,
     pub message: String,
@@ -19,9 +19,9 @@ pub struct ApiError {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
+impl ErrorReply {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ErrorReply {
+        ErrorReply {
             status,
             code: Some(code.to_string()),
             message: message.into(),
@@ -30,30 +30,30 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad.request", message)
+    pub fn bad_request(message: impl Into<String>) -> ErrorReply {
+        ErrorReply::new(StatusCode::BAD_REQUEST, "bad.request", message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not.found", message)
+    pub fn not_found(message: impl Into<String>) -> ErrorReply {
+        ErrorReply::new(StatusCode::NOT_FOUND, "not.found", message)
     }
 
-    pub fn unsupported_media_type() -> ApiError {
-        ApiError::new(
+    pub fn unsupported_media_type() -> ErrorReply {
+        ErrorReply::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported.media.type",
             "Unsupported Media Type: the body must be application/json.",
         )
     }
 
-    pub fn unauthorized(code: &str, message: &str) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    pub fn unauthorized(code: &str, message: &str) -> ErrorReply {
+        ErrorReply::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 403 `missing.any.permissions` naming the permissions of which one is needed.
-    pub fn missing_any_permissions(permissions: &[&str]) -> ApiError {
+    pub fn missing_any_permissions(permissions: &[&str]) -> ErrorReply {
         let list = permissions.join(", ");
-        let mut error = ApiError::new(
+        let mut error = ErrorReply::new(
             StatusCode::FORBIDDEN,
             "missing.any.permissions",
             format!(
@@ -65,8 +65,8 @@ impl ApiError {
     }
 
     /// The 409 of the field reports; the platform documents no code for it, so none is sent.
-    pub fn transition_lock() -> ApiError {
-        ApiError {
+    pub fn transition_lock() -> ErrorReply {
+        ErrorReply {
             status: StatusCode::CONFLICT,
             code: None,
             message: "Participant cannot be removed at this time.".into(),
@@ -75,7 +75,7 @@ impl ApiError {
         }
     }
 
-    pub fn server_error(status: u16) -> ApiError {
+    pub fn server_error(status: u16) -> ErrorReply {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let (code, message) = match status.as_u16() {
             500 => (
@@ -85,12 +85,12 @@ impl ApiError {
             504 => ("request.timeout", "The request timed out."),
             _ => ("service.unavailable", "Service Unavailable"),
         };
-        ApiError::new(status, code, message)
+        ErrorReply::new(status, code, message)
     }
 
     /// 429 with `Retry-After` in whole seconds.
-    pub fn too_many_requests(limit: u32, window_secs: u64, retry_after_secs: u64) -> ApiError {
-        let mut error = ApiError::new(
+    pub fn too_many_requests(limit: u32, window_secs: u64, retry_after_secs: u64) -> ErrorReply {
+        let mut error = ErrorReply::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too.many.requests",
             format!(
@@ -105,7 +105,7 @@ impl ApiError {
 
     /// An error for a status alone (axum's own rejections and fallbacks); only the codes the
     /// mock already uses are sent, none is invented for the others.
-    pub fn for_status(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub fn for_status(status: StatusCode, message: impl Into<String>) -> ErrorReply {
         let code = match status {
             StatusCode::BAD_REQUEST => Some("bad.request"),
             StatusCode::NOT_FOUND => Some("not.found"),
@@ -114,7 +114,7 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE => Some("service.unavailable"),
             _ => None,
         };
-        ApiError {
+        ErrorReply {
             status,
             code: code.map(str::to_string),
             message: message.into(),
@@ -136,7 +136,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorReply {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
         for (name, value) in self.headers {
@@ -185,7 +185,7 @@ async fn as_error_body(response: Response) -> Response {
             .to_string(),
         text => text.chars().filter(|c| !c.is_control()).take(500).collect(),
     };
-    let mut error = ApiError::for_status(status, message);
+    let mut error = ErrorReply::for_status(status, message);
     error.headers = parts
         .headers
         .iter()

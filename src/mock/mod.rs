@@ -8,10 +8,13 @@
 //! (`/mock/`), `shapes` (JSON shapes), `requestlog`, `errors`, `state`, `cli`.
 
 mod auth;
+mod body;
 mod cli;
 mod control;
 mod errors;
 mod faults;
+mod hub;
+mod ids;
 mod listener;
 mod notifications;
 mod requestlog;
@@ -21,6 +24,7 @@ mod shapes;
 mod signin;
 mod simulation;
 mod state;
+mod users;
 mod world;
 
 use std::fmt;
@@ -37,7 +41,7 @@ pub use listener::ServerLimits;
 pub use requestlog::LoggedRequest;
 pub use scenario::Scenario;
 
-use auth::{Auth, Client};
+use auth::{Auth, OAuthClient};
 use state::Shared;
 
 /// How often the world moves and due changes are applied.
@@ -92,11 +96,11 @@ fn random_secret() -> String {
 }
 
 /// The scenario's OAuth clients (a missing secret is made at random).
-fn clients_of(scenario: &Scenario) -> Vec<Client> {
+fn clients_of(scenario: &Scenario) -> Vec<OAuthClient> {
     scenario
         .clients
         .iter()
-        .map(|c| Client {
+        .map(|c| OAuthClient {
             id: c.id.clone(),
             secret: c.secret.clone().unwrap_or_else(random_secret),
             permissions: c.permissions.clone(),
@@ -155,7 +159,7 @@ impl MockServer {
             .wrap_err_with(|| format!("cannot bind {}:{}", options.bind, options.port))?;
         let local_addr = listener.local_addr()?;
         let mut auth = Auth::new(clients);
-        auth.signin = signin::Signin::new(
+        auth.signin = users::Signin::new(
             scenario.users.clone(),
             scenario
                 .clients

@@ -15,16 +15,16 @@ use axum::routing::{get, patch, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde::de::DeserializeOwned;
 
 use super::auth::{
     ANALYTICS_VIEW, COMMUNICATION_VIEW, Caller, DISCONNECT, KICK_PERMISSIONS, QUEUE_VIEW,
 };
-use super::errors::ApiError;
+use super::body::JsonBody;
+use super::errors::ErrorReply;
 use super::notifications;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
-use super::world::{Action, LegChange};
+use super::world::{LegChange, ScheduledAction};
 use crate::wire::{
     AnalyticsConversationQueryResponse, ConversationQuery, DisconnectType, MediaParticipantRequest,
     ParticipantState, QueryFilter, QueueEntityListing, Timestamp, TokenResponse,
@@ -87,8 +87,8 @@ pub fn platform_router(shared: Arc<Shared>) -> Router {
 }
 
 /// No code: the platform documents none for this case, and the mock invents none.
-async fn method_not_allowed() -> ApiError {
-    let mut error = ApiError::new(
+async fn method_not_allowed() -> ErrorReply {
+    let mut error = ErrorReply::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "",
         "The method is not allowed on this resource.",
@@ -97,8 +97,8 @@ async fn method_not_allowed() -> ApiError {
     error
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("The requested resource was not found.")
+async fn not_found() -> ErrorReply {
+    ErrorReply::not_found("The requested resource was not found.")
 }
 
 /// Latency, bearer check, rate limit and 5xx faults, rate-limit headers, and the request log.
@@ -158,7 +158,7 @@ async fn platform_layer(
                 Err(error) => break 'answer error.into_response(),
             }
             if let Some(status) = server_error {
-                break 'answer ApiError::server_error(status).into_response();
+                break 'answer ErrorReply::server_error(status).into_response();
             }
         }
         next.run(request).await
@@ -177,20 +177,6 @@ async fn platform_layer(
         .log()
         .record(at, &method, &path, response.status().as_u16(), client_id);
     response
-}
-
-/// Reads a JSON body: 415 unless it is `application/json`, 400 when it does not parse.
-pub fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::unsupported_media_type());
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))
 }
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -220,7 +206,7 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         .map(|(_, v)| v.to_string());
     if grant.as_deref() != Some("client_credentials") {
         let mut response =
-            ApiError::bad_request("grant_type must be client_credentials.").into_response();
+            ErrorReply::bad_request("grant_type must be client_credentials.").into_response();
         response.extensions_mut().insert(TokenClient(client.id));
         return response;
     }
@@ -243,14 +229,14 @@ fn parse_positive(
     params: &HashMap<String, String>,
     key: &str,
     default: i64,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ErrorReply> {
     match params.get(key) {
         None => Ok(default),
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| ApiError::bad_request(format!("{key} must be a positive integer."))),
+        Some(text) => {
+            text.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ErrorReply::bad_request(format!("{key} must be a positive integer."))
+            })
+        }
     }
 }
 
@@ -258,7 +244,7 @@ async fn list_queues(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     caller.require_any(&[QUEUE_VIEW])?;
     let page_size = parse_positive(&params, "pageSize", 25)?.min(500);
     let page_number = parse_positive(&params, "pageNumber", 1)?;
@@ -301,9 +287,9 @@ async fn list_queues(
     .into_response())
 }
 
-fn parse_interval(interval: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+fn parse_interval(interval: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), ErrorReply> {
     let bad = || {
-        ApiError::bad_request(format!(
+        ErrorReply::bad_request(format!(
             "Invalid interval {interval:?}: expected start/end in ISO-8601."
         ))
     };
@@ -394,22 +380,21 @@ fn approximate(total: i64) -> i64 {
 async fn analytics_query(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+    JsonBody(query): JsonBody<ConversationQuery>,
+) -> Result<Response, ErrorReply> {
     caller.require_any(&[ANALYTICS_VIEW])?;
-    let query: ConversationQuery = json_body(&headers, &body)?;
+    let query = query?;
     let interval = query
         .interval
         .as_deref()
-        .ok_or_else(|| ApiError::bad_request("interval is required."))?;
+        .ok_or_else(|| ErrorReply::bad_request("interval is required."))?;
     let (start, end) = parse_interval(interval)?;
     let paging = query.paging.clone().unwrap_or(crate::wire::PagingSpec {
         page_size: 25,
         page_number: 1,
     });
     if paging.page_size < 1 || paging.page_size > ANALYTICS_MAX_PAGE || paging.page_number < 1 {
-        return Err(ApiError::bad_request(
+        return Err(ErrorReply::bad_request(
             "paging.pageSize must be 1 to 200 and paging.pageNumber at least 1.",
         ));
     }
@@ -423,7 +408,7 @@ async fn analytics_query(
     // `analyticsLagSecs`: analytics sees the world as it was that long ago (a call shows a few
     // seconds after it starts, and still shows as going a few seconds after it ends).
     let seen_until = Utc::now() - chrono::Duration::seconds(state.faults.analytics_lag_secs as i64);
-    let ended = |call: &super::world::Call| call.end_time.is_some_and(|e| e <= seen_until);
+    let ended = |call: &super::world::CallRecord| call.end_time.is_some_and(|e| e <= seen_until);
     let mut hits: Vec<_> = state
         .world
         .calls()
@@ -499,7 +484,7 @@ async fn get_call(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     // The ConversationsApi docs list no permission for this GET.
     let _ = caller;
     let state = shared.lock();
@@ -514,7 +499,7 @@ async fn get_conversation(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     caller.require_any(&[COMMUNICATION_VIEW])?;
     let state = shared.lock();
     let call = state
@@ -524,16 +509,16 @@ async fn get_conversation(
     Ok(Json(shapes::conversation(call, Flavor::Get)).into_response())
 }
 
-fn conversation_not_found(id: &str) -> ApiError {
-    ApiError::new(
+fn conversation_not_found(id: &str) -> ErrorReply {
+    ErrorReply::new(
         StatusCode::NOT_FOUND,
         "conversation.error.conversation.not.found",
         format!("Conversation {id} was not found."),
     )
 }
 
-fn call_disconnected() -> ApiError {
-    ApiError::new(
+fn call_disconnected() -> ErrorReply {
+    ErrorReply::new(
         StatusCode::BAD_REQUEST,
         "conversation.error.call.disconnected",
         "The call is already disconnected.",
@@ -545,18 +530,17 @@ async fn patch_call_participant(
     shared: State<Arc<Shared>>,
     caller: Extension<Caller>,
     path: Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+    body: JsonBody<MediaParticipantRequest>,
+) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
     if shared.lock().faults.calls_path_not_a_user {
-        return Err(ApiError::new(
+        return Err(ErrorReply::new(
             StatusCode::BAD_REQUEST,
             "not.a.user",
             "This request requires a user context. Client credentials cannot be used for requests to this resource.",
         ));
     }
-    patch_participant(shared, caller, path, headers, body).await
+    patch_participant(shared, caller, path, body).await
 }
 
 /// Both participant PATCH paths: validate now, apply the change a little later (202 first).
@@ -564,11 +548,10 @@ async fn patch_participant(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path((id, pid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+    JsonBody(request): JsonBody<MediaParticipantRequest>,
+) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
-    let request: MediaParticipantRequest = json_body(&headers, &body)?;
+    let request = request?;
     // `MediaParticipantRequest.state` allows "connected" and "disconnected" (docs/platform.md):
     // connected answers a ringing leg and leaves a connected one as it is.
     if let Some(state) = &request.state
@@ -577,13 +560,13 @@ async fn patch_participant(
             ParticipantState::Disconnected | ParticipantState::Connected
         )
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(ErrorReply::bad_request(format!(
             "Invalid state {state:?}: a participant can only be set to connected or disconnected."
         )));
     }
     let disconnecting = request.state == Some(ParticipantState::Disconnected);
     if request.state.is_none() && request.held.is_none() && request.muted.is_none() {
-        return Err(ApiError::bad_request(
+        return Err(ErrorReply::bad_request(
             "Nothing to change: send state, held or muted.",
         ));
     }
@@ -594,7 +577,7 @@ async fn patch_participant(
         .call(&id)
         .ok_or_else(|| conversation_not_found(&id))?;
     let leg = call.leg(&pid).ok_or_else(|| {
-        ApiError::new(
+        ErrorReply::new(
             StatusCode::NOT_FOUND,
             "conversation.error.not.conversation.participant",
             format!("Participant {pid} is not a participant of conversation {id}."),
@@ -610,13 +593,13 @@ async fn patch_participant(
             || now.saturating_duration_since(leg.changed_at)
                 < Duration::from_millis(lock.settle_ms))
     {
-        return Err(ApiError::transition_lock());
+        return Err(ErrorReply::transition_lock());
     }
     let apply_ms = shared.scenario.calls.apply_ms;
     let at = now + state.random_ms(apply_ms);
     state.world.schedule(
         at,
-        Action::SetLeg {
+        ScheduledAction::SetLeg {
             call_id: id,
             leg_id: pid,
             change: LegChange {
@@ -635,7 +618,7 @@ async fn disconnect_all(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     caller.require_any(&[DISCONNECT])?;
     let mut state = shared.lock();
     let call = state
@@ -649,7 +632,7 @@ async fn disconnect_all(
     let at = Instant::now() + state.random_ms(apply_ms);
     state.world.schedule(
         at,
-        Action::EndCall {
+        ScheduledAction::EndCall {
             call_id: id,
             disconnect_type: DisconnectType::Client,
         },

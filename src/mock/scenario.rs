@@ -32,7 +32,7 @@ pub struct Scenario {
     pub faults: Faults,
     /// People who sign in (authorization code with PKCE), listed on the mock's authorize page.
     #[serde(default)]
-    pub users: Vec<super::signin::User>,
+    pub users: Vec<super::users::User>,
     #[serde(default)]
     pub signin: SigninSettings,
 }

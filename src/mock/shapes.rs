@@ -6,11 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::world::{Call, Leg, QueueInfo};
+use super::world::{CallRecord, Leg, QueueInfo};
 use crate::wire::{
     AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
     CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
-    Participant, ParticipantState, Queue, Timestamp,
+    Participant, ParticipantState, Purpose, Queue, Timestamp,
 };
 
 /// Which of the two spellings of a conversation to render.
@@ -75,14 +75,14 @@ fn disconnect_type_in(dt: &DisconnectType, shape: DisconnectShape) -> String {
     text.to_string()
 }
 
-pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
+pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
     let get = flavor == Flavor::Get;
     // `CallMediaParticipant.state` has no `scheduled` (only the event shape has it); as in `Call`.
     let state = match &leg.state {
         ParticipantState::Scheduled if get => ParticipantState::Alerting,
         other => other.clone(),
     };
-    let mut p = CallMediaParticipant::new(leg.id.clone(), &leg.purpose, state);
+    let mut p = CallMediaParticipant::new(leg.id.clone(), leg.purpose.clone(), state);
     p.name = Some(leg.name.clone());
     if !leg.address.is_empty() {
         p.address = Some(leg.address.clone());
@@ -112,7 +112,7 @@ pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaPart
     if let Some((id, name)) = &leg.user {
         p.user = Some(entity(id, name, get.then(|| format!("/api/v2/users/{id}"))));
     }
-    if leg.is_agent() || leg.purpose == "acd" {
+    if leg.is_agent() || leg.purpose == Purpose::Acd {
         p.queue = Some(entity(
             &call.queue_id,
             &call.queue_name,
@@ -123,7 +123,7 @@ pub fn call_participant(call: &Call, leg: &Leg, flavor: Flavor) -> CallMediaPart
     p
 }
 
-pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
+pub fn call_conversation(call: &CallRecord, flavor: Flavor) -> CallConversation {
     CallConversation {
         id: call.id.clone(),
         name: None,
@@ -143,7 +143,7 @@ pub fn call_conversation(call: &Call, flavor: Flavor) -> CallConversation {
 /// `Conversation` (the media-agnostic GET; with `Flavor::Event`, the body of the
 /// `v2.routing.queues.{id}.conversations` topic, `QueueConversationEventTopicConversation`):
 /// per-leg state in `calls[]`.
-pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
+pub fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
     Conversation {
         id: call.id.clone(),
         name: None,
@@ -152,7 +152,7 @@ pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
         address: call
             .legs
             .iter()
-            .find(|l| l.purpose == "customer")
+            .find(|l| l.purpose == Purpose::Customer)
             .map(|l| l.address.clone()),
         participants: call
             .legs
@@ -166,8 +166,8 @@ pub fn conversation(call: &Call, flavor: Flavor) -> Conversation {
     }
 }
 
-fn participant(call: &Call, leg: &Leg, flavor: Flavor) -> Participant {
-    let in_queue = leg.is_agent() || leg.purpose == "acd";
+fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
+    let in_queue = leg.is_agent() || leg.purpose == Purpose::Acd;
     let shape = match flavor {
         Flavor::Get => DisconnectShape::GenericGet,
         Flavor::Event => DisconnectShape::GenericEvent,
@@ -223,7 +223,7 @@ fn call_state(state: &ParticipantState) -> ParticipantState {
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
-pub fn analytics_conversation(call: &Call) -> AnalyticsConversation {
+pub fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation {
     AnalyticsConversation {
         conversation_id: call.id.clone(),
         conversation_start: Some(ts(call.start_time)),
@@ -241,8 +241,8 @@ pub fn analytics_conversation(call: &Call) -> AnalyticsConversation {
     }
 }
 
-fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
-    let customer = call.legs.iter().find(|l| l.purpose == "customer");
+fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
+    let customer = call.legs.iter().find(|l| l.purpose == Purpose::Customer);
     let mut segments = Vec::new();
     if let Some(alerting) = leg.alerting_time {
         segments.push(segment(
@@ -272,7 +272,7 @@ fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
     AnalyticsParticipant {
         participant_id: Some(leg.id.clone()),
         participant_name: Some(leg.name.clone()),
-        purpose: Some(analytics_purpose(&leg.purpose).to_string()),
+        purpose: Some(analytics_purpose(&leg.purpose)),
         user_id: leg.user.as_ref().map(|(id, _)| id.clone()),
         sessions: vec![AnalyticsSession {
             media_type: Some("voice".into()),
@@ -286,7 +286,7 @@ fn analytics_participant(call: &Call, leg: &Leg) -> AnalyticsParticipant {
 }
 
 fn segment(
-    call: &Call,
+    call: &CallRecord,
     kind: &str,
     start: DateTime<Utc>,
     end: Option<DateTime<Utc>>,
@@ -302,15 +302,15 @@ fn segment(
 }
 
 /// Analytics `purpose` is an enum; the world's purposes map onto it.
-fn analytics_purpose(purpose: &str) -> &'static str {
+fn analytics_purpose(purpose: &Purpose) -> Purpose {
     match purpose {
-        "agent" => "agent",
-        "customer" => "customer",
-        "external" => "external",
-        "acd" => "acd",
-        "ivr" => "ivr",
-        "voicemail" => "voicemail",
-        _ => "user",
+        Purpose::Agent
+        | Purpose::Customer
+        | Purpose::External
+        | Purpose::Acd
+        | Purpose::Ivr
+        | Purpose::Voicemail => purpose.clone(),
+        _ => Purpose::User,
     }
 }
 
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn scheduled_is_sent_only_where_the_model_lists_it() {
-        let call = Call::sample(ParticipantState::Scheduled, None);
+        let call = CallRecord::sample(ParticipantState::Scheduled, None);
         let get = serde_json::to_value(call_conversation(&call, Flavor::Get)).unwrap();
         let event = serde_json::to_value(call_conversation(&call, Flavor::Event)).unwrap();
         let generic = serde_json::to_value(conversation(&call, Flavor::Event)).unwrap();
@@ -371,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_generic_event_spells_dnd_and_leaves_out_self_uri() {
-        let call = Call::sample(
+        let call = CallRecord::sample(
             ParticipantState::Disconnected,
             Some(DisconnectType::EndpointDnd),
         );

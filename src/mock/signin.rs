@@ -23,86 +23,9 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
-use super::errors::ApiError;
+use super::errors::ErrorReply;
 use super::state::Shared;
-
-/// The organization every mock user belongs to (`GET /api/v2/users/me?expand=organization`).
-pub const ORG_ID: &str = "5a2b9c1e-0d3f-4e6a-9b7c-2f1e0d3c4b5a";
-
-/// A person who can sign in, with the permissions their roles grant.
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    /// Permission strings; `"*"` grants all.
-    #[serde(default)]
-    pub permissions: Vec<String>,
-}
-
-/// A code handed out by the authorize page, waiting to be exchanged once.
-#[derive(Debug)]
-struct PendingCode {
-    client_id: String,
-    redirect_uri: String,
-    challenge: String,
-    user_id: String,
-    expires_at: Instant,
-}
-
-/// Users, pending codes and the clients' registered redirect URIs.
-#[derive(Debug, Default)]
-pub struct Signin {
-    pub users: Vec<User>,
-    /// Client id → registered redirect URIs (a client with none cannot use this grant).
-    pub redirect_uris: HashMap<String, Vec<String>>,
-    pub code_lifetime: Duration,
-    pub org_name: String,
-    codes: HashMap<String, PendingCode>,
-}
-
-impl Signin {
-    pub fn new(
-        users: Vec<User>,
-        redirect_uris: HashMap<String, Vec<String>>,
-        code_lifetime: Duration,
-        org_name: String,
-    ) -> Signin {
-        Signin {
-            users,
-            redirect_uris,
-            code_lifetime,
-            org_name,
-            codes: HashMap::new(),
-        }
-    }
-
-    pub fn user(&self, id: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.id == id)
-    }
-
-    /// Whether `uri` is registered for `client_id`. A loopback URI matches on any port (RFC 8252
-    /// §7.3), so tests can listen on a free port; scheme, host and path must match.
-    fn registered(&self, client_id: &str, uri: &str) -> bool {
-        let Some(list) = self.redirect_uris.get(client_id) else {
-            return false;
-        };
-        let Ok(asked) = url::Url::parse(uri) else {
-            return false;
-        };
-        list.iter().any(|r| {
-            let Ok(known) = url::Url::parse(r) else {
-                return false;
-            };
-            let loopback = matches!(known.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-            known.scheme() == asked.scheme()
-                && known.host_str() == asked.host_str()
-                && known.path() == asked.path()
-                && (loopback || known.port_or_known_default() == asked.port_or_known_default())
-        })
-    }
-}
+use super::users::{ORG_ID, PendingCode, Signin};
 
 /// An OAuth-style refusal (RFC 6749 §5.2).
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -355,9 +278,9 @@ pub async fn users_me(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let Some(user) = caller.user else {
-        return Err(ApiError::new(
+        return Err(ErrorReply::new(
             StatusCode::BAD_REQUEST,
             "not.a.user",
             "This request requires a user context. Client credentials cannot be used for requests to this resource.",

@@ -4,17 +4,18 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::auth::Auth;
 use super::faults::Faults;
-use super::notifications::Hub;
+use super::hub::Hub;
+use super::ids::new_id;
 use super::requestlog::RequestLog;
 use super::scenario::Scenario;
-use super::simulation::Simulation;
+use super::simulation::roster::Simulation;
 use super::world::World;
 
 /// Everything behind the one lock. The lock is never held across an `.await`.
@@ -52,16 +53,6 @@ impl State {
     pub fn new_id(&mut self) -> String {
         new_id(&mut self.rng)
     }
-}
-
-pub fn new_id(rng: &mut StdRng) -> String {
-    uuid::Builder::from_random_bytes(rng.random())
-        .into_uuid()
-        .to_string()
-}
-
-pub fn seeded(seed: u64) -> StdRng {
-    StdRng::seed_from_u64(seed)
 }
 
 #[derive(Debug)]

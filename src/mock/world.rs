@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::wire::{DisconnectType, ParticipantState};
+use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 #[derive(Clone, Debug)]
 pub struct QueueInfo {
@@ -30,8 +30,7 @@ pub struct Leg {
     pub id: String,
     pub name: String,
     pub address: String,
-    /// agent, user, customer, external, acd, ...
-    pub purpose: String,
+    pub purpose: Purpose,
     /// (id, name) of the user, for agents and users.
     pub user: Option<(String, String)>,
     pub inbound: bool,
@@ -51,12 +50,12 @@ pub struct Leg {
 
 impl Leg {
     pub fn is_agent(&self) -> bool {
-        matches!(self.purpose.as_str(), "agent" | "user")
+        self.purpose.is_agent()
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Call {
+pub struct CallRecord {
     pub id: String,
     pub queue_id: String,
     pub queue_name: String,
@@ -69,16 +68,16 @@ pub struct Call {
     pub ended_at: Option<Instant>,
 }
 
-impl Call {
+impl CallRecord {
     /// A one-leg call (agent "Ava", user u1, queue q1) for unit tests of the shapes and the hub.
     #[cfg(test)]
-    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> Call {
+    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> CallRecord {
         let now = Utc::now();
         let leg = Leg {
             id: "p1".into(),
             name: "Ava".into(),
             address: String::new(),
-            purpose: "agent".into(),
+            purpose: Purpose::Agent,
             user: Some(("u1".into(), "Ava".into())),
             inbound: false,
             connected_time: (state == ParticipantState::Connected).then_some(now),
@@ -93,7 +92,7 @@ impl Call {
             consult_participant_id: None,
             changed_at: Instant::now(),
         };
-        Call {
+        CallRecord {
             id: "c1".into(),
             queue_id: "q1".into(),
             queue_name: "Q".into(),
@@ -130,7 +129,7 @@ pub struct LegChange {
 
 /// Something the world will do at a given time.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+pub enum ScheduledAction {
     SetLeg {
         call_id: String,
         leg_id: String,
@@ -141,7 +140,7 @@ pub enum Action {
         call_id: String,
         disconnect_type: DisconnectType,
     },
-    /// A simulation step keyed by call (see simulation.rs).
+    /// A simulation step keyed by call (see `simulation/events.rs`).
     Simulate { call_id: String, step: SimStep },
 }
 
@@ -168,11 +167,11 @@ pub struct World {
     pub agents: Vec<AgentInfo>,
     /// Every user id the platform knows (agents and users made for scripted calls).
     pub users: HashMap<String, String>,
-    calls: HashMap<String, Call>,
+    calls: HashMap<String, CallRecord>,
     /// Call ids in creation order (for random picks and stable listings).
     order: Vec<String>,
     scheduled: BinaryHeap<Reverse<Due>>,
-    actions: HashMap<u64, Action>,
+    actions: HashMap<u64, ScheduledAction>,
     next_seq: u64,
     /// Calls changed since the last `take_changed`.
     changed: Vec<String>,
@@ -206,7 +205,7 @@ impl World {
             .or_else(|| self.queues.iter().find(|q| q.name == name_or_id))
     }
 
-    pub fn call(&self, id: &str) -> Option<&Call> {
+    pub fn call(&self, id: &str) -> Option<&CallRecord> {
         self.calls.get(id)
     }
 
@@ -215,15 +214,15 @@ impl World {
     }
 
     /// The i-th call in creation order.
-    pub fn call_at(&self, index: usize) -> Option<&Call> {
+    pub fn call_at(&self, index: usize) -> Option<&CallRecord> {
         self.order.get(index).and_then(|id| self.calls.get(id))
     }
 
-    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+    pub fn calls(&self) -> impl Iterator<Item = &CallRecord> {
         self.order.iter().filter_map(|id| self.calls.get(id))
     }
 
-    pub fn insert_call(&mut self, call: Call) {
+    pub fn insert_call(&mut self, call: CallRecord) {
         let id = call.id.clone();
         self.order.push(id.clone());
         self.calls.insert(id.clone(), call);
@@ -242,7 +241,7 @@ impl World {
         std::mem::take(&mut self.changed)
     }
 
-    pub fn schedule(&mut self, at: Instant, action: Action) {
+    pub fn schedule(&mut self, at: Instant, action: ScheduledAction) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.scheduled.push(Reverse(Due { at, seq }));
@@ -250,7 +249,7 @@ impl World {
     }
 
     /// Removes and returns the next action due at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<Action> {
+    pub fn pop_due(&mut self, now: Instant) -> Option<ScheduledAction> {
         let Reverse(next) = self.scheduled.peek()?;
         if next.at > now {
             return None;
@@ -407,7 +406,7 @@ impl World {
 }
 
 fn end_call(
-    call: &mut Call,
+    call: &mut CallRecord,
     disconnect_type: DisconnectType,
     now: DateTime<Utc>,
     instant: Instant,
@@ -428,12 +427,12 @@ fn end_call(
 mod tests {
     use super::*;
 
-    fn leg(id: &str, purpose: &str, state: ParticipantState) -> Leg {
+    fn leg(id: &str, purpose: Purpose, state: ParticipantState) -> Leg {
         Leg {
             id: id.into(),
             name: id.into(),
             address: String::new(),
-            purpose: purpose.into(),
+            purpose,
             user: None,
             inbound: true,
             state,
@@ -452,7 +451,7 @@ mod tests {
 
     fn world_with_call(legs: Vec<Leg>) -> World {
         let mut world = World::new(vec![], vec![]);
-        world.insert_call(Call {
+        world.insert_call(CallRecord {
             id: "c".into(),
             queue_id: "q".into(),
             queue_name: "Q".into(),
@@ -478,9 +477,9 @@ mod tests {
     fn removing_one_of_three_keeps_the_others_connected() {
         let c = ParticipantState::Connected;
         let mut world = world_with_call(vec![
-            leg("cust", "customer", c.clone()),
-            leg("a1", "agent", c.clone()),
-            leg("a2", "agent", c.clone()),
+            leg("cust", Purpose::Customer, c.clone()),
+            leg("a1", Purpose::Agent, c.clone()),
+            leg("a2", Purpose::Agent, c.clone()),
         ]);
         assert!(world.change_leg("c", "a2", &disconnect(), Utc::now(), Instant::now()));
         let call = world.call("c").unwrap();
@@ -499,8 +498,8 @@ mod tests {
     fn fewer_than_two_live_legs_end_the_call() {
         let c = ParticipantState::Connected;
         let mut world = world_with_call(vec![
-            leg("cust", "customer", c.clone()),
-            leg("a1", "agent", c),
+            leg("cust", Purpose::Customer, c.clone()),
+            leg("a1", Purpose::Agent, c),
         ]);
         assert!(world.change_leg("c", "a1", &disconnect(), Utc::now(), Instant::now()));
         let call = world.call("c").unwrap();
@@ -521,7 +520,7 @@ mod tests {
     fn scheduled_actions_come_out_in_time_order() {
         let mut world = World::new(vec![], vec![]);
         let t0 = Instant::now();
-        let end = |id: &str| Action::EndCall {
+        let end = |id: &str| ScheduledAction::EndCall {
             call_id: id.into(),
             disconnect_type: DisconnectType::Client,
         };

@@ -17,7 +17,7 @@ use super::http::Client;
 use crate::wire::{
     AnalyticsConversation, AnalyticsConversationQueryResponse, AnalyticsParticipant,
     CallConversation, CallMediaParticipant, ConversationQuery, EntityRef, PagingSpec,
-    ParticipantState, QueryFilter, QueryPredicate, Timestamp,
+    ParticipantState, Purpose, QueryFilter, QueryPredicate, Timestamp,
 };
 
 /// Days before today whose calls are still looked for: the interval selects by the day a call
@@ -202,7 +202,11 @@ fn participant_from_analytics(
         Some(_) => ParticipantState::Connected,
     };
     let since = open.and_then(|s| s.segment_start);
-    let mut leg = CallMediaParticipant::new(id, p.purpose.as_deref().unwrap_or(""), state.clone());
+    let mut leg = CallMediaParticipant::new(
+        id,
+        p.purpose.as_ref().map_or("", Purpose::as_str),
+        state.clone(),
+    );
     leg.name = p.participant_name.clone();
     leg.start_time = start_time;
     leg.held = Some(kind == Some("hold"));
@@ -219,7 +223,7 @@ fn participant_from_analytics(
             ..Default::default()
         });
     leg.address = voice.iter().find_map(|s| {
-        if p.purpose.as_deref() == Some("customer") {
+        if p.purpose == Some(Purpose::Customer) {
             s.ani.clone()
         } else {
             None
@@ -264,14 +268,14 @@ mod tests {
 
     fn participant(
         id: &str,
-        purpose: &str,
+        purpose: Purpose,
         segments: Vec<AnalyticsSegment>,
     ) -> AnalyticsParticipant {
         AnalyticsParticipant {
             participant_id: Some(id.into()),
             participant_name: Some(format!("name {id}")),
-            purpose: Some(purpose.into()),
-            user_id: (purpose == "agent").then(|| format!("user-{id}")),
+            user_id: (purpose == Purpose::Agent).then(|| format!("user-{id}")),
+            purpose: Some(purpose),
             sessions: vec![AnalyticsSession {
                 media_type: Some("voice".into()),
                 ani: Some("tel:+1555".into()),
@@ -286,28 +290,28 @@ mod tests {
         let conversation = AnalyticsConversation {
             conversation_id: "c1".into(),
             participants: vec![
-                participant("cust", "customer", vec![seg("interact", 0, None)]),
+                participant("cust", Purpose::Customer, vec![seg("interact", 0, None)]),
                 participant(
                     "a1",
-                    "agent",
+                    Purpose::Agent,
                     vec![
                         seg("alert", 5, Some(9)),
                         seg("interact", 9, Some(30)),
                         seg("hold", 30, None),
                     ],
                 ),
-                participant("a2", "agent", vec![seg("alert", 40, None)]),
+                participant("a2", Purpose::Agent, vec![seg("alert", 40, None)]),
                 participant(
                     "a3",
-                    "agent",
+                    Purpose::Agent,
                     vec![seg("interact", 1, Some(20)), seg("wrapup", 20, None)],
                 ),
                 participant(
                     "a4",
-                    "agent",
+                    Purpose::Agent,
                     vec![seg("hold", 1, Some(20)), seg("interact", 20, None)],
                 ),
-                participant("x", "external", vec![seg("dialing", 50, None)]),
+                participant("x", Purpose::External, vec![seg("dialing", 50, None)]),
             ],
             ..Default::default()
         };

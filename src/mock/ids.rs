@@ -1,0 +1,14 @@
+//! Ids and the seeded random generator: a seed gives the same world, ids included.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub fn new_id(rng: &mut StdRng) -> String {
+    uuid::Builder::from_random_bytes(rng.random())
+        .into_uuid()
+        .to_string()
+}
+
+pub fn seeded(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
