@@ -302,9 +302,8 @@ pub struct CallMediaParticipant {
     pub connected_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
     pub start_hold_time: Option<Timestamp>,
-    /// A free string on the platform, read typed with [`Self::purpose`]; kept as sent here because
-    /// the kick's progress and audit copy it as text.
-    pub purpose: Option<String>,
+    /// A free string on the platform: a known value is typed, any other kept as sent.
+    pub purpose: Option<Purpose>,
     #[serde(default = "unknown_state")]
     pub state: ParticipantState,
     pub direction: Option<Direction>,
@@ -350,7 +349,7 @@ impl CallMediaParticipant {
             connected_time: None,
             end_time: None,
             start_hold_time: None,
-            purpose: Some(purpose.into().as_str().to_string()),
+            purpose: Some(purpose.into()),
             state,
             direction: None,
             disconnect_type: None,
@@ -375,7 +374,7 @@ impl CallMediaParticipant {
 
     /// The purpose as a type (an absent one is the empty `Other`, as the empty string before).
     pub fn purpose(&self) -> Purpose {
-        Purpose::from(self.purpose.as_deref().unwrap_or(""))
+        self.purpose.clone().unwrap_or_else(|| Purpose::from(""))
     }
 
     /// Customers and external parties are protected by the kick's safety rule.

@@ -20,6 +20,7 @@ use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
 use crate::platform::conversations::check_id;
 use crate::platform::retry::with_retry;
+use crate::wire::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -290,7 +291,7 @@ pub fn describe_step(step: &Step) -> String {
                 "target:"
             },
             name.as_deref().unwrap_or("unnamed participant"),
-            purpose.as_deref().unwrap_or("no purpose")
+            purpose.as_ref().map_or("no purpose", Purpose::as_str)
         ),
         Step::Waiting { state } => format!("waiting: leg {state}, removing once it settles"),
         Step::Attempt { number } => format!("attempt {number}: PATCH state=disconnected"),

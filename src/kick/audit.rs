@@ -10,7 +10,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 
 use crate::kick::Step;
-use crate::wire::Timestamp;
+use crate::wire::{Purpose, Timestamp};
 
 /// The default audit file: `confwatch/audit.jsonl` in the user's data directory.
 pub fn default_audit_path() -> PathBuf {
@@ -34,7 +34,7 @@ pub struct AuditRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+    pub purpose: Option<Purpose>,
     #[serde(flatten)]
     pub entry: AuditEntry,
 }
@@ -164,7 +164,7 @@ mod tests {
             conversation_id: "c1".into(),
             participant_id: Some("p1".into()),
             name: Some("Ann".into()),
-            purpose: Some(crate::wire::Purpose::Agent.to_string()),
+            purpose: Some(crate::wire::Purpose::Agent),
             entry,
         };
         log.record(&record(AuditEntry::Request {

@@ -17,7 +17,7 @@ use super::{Outcome, Progress, Step, Target};
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::notifications::{self, Signal};
-use crate::wire::{CallConversation, Timestamp};
+use crate::wire::{CallConversation, Purpose, Timestamp};
 
 /// Limits of a kick job and where its audit lines go.
 #[derive(Clone, Debug)]
@@ -448,7 +448,7 @@ struct AuditContext {
     conversation_id: String,
     participant_id: Option<String>,
     name: Option<String>,
-    purpose: Option<String>,
+    purpose: Option<Purpose>,
 }
 
 impl AuditContext {

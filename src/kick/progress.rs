@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wire::ParticipantState;
+use crate::wire::{ParticipantState, Purpose};
 
 /// The participant a kick removes, captured by id when the kick is asked for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub enum Step {
     /// The job began (or a second request joined it: `joined` true).
     Started {
         name: Option<String>,
-        purpose: Option<String>,
+        purpose: Option<Purpose>,
         joined: bool,
     },
     /// Waiting for the target's leg to settle, from live events; `state` is what it is now.
