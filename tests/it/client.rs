@@ -2,7 +2,7 @@
 //! reconnects), queue selection, the rate budget; and the request pipeline's error handling
 //! against a tiny local server (malformed answers, one token refresh on 401).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

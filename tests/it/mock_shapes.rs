@@ -2,7 +2,7 @@
 //! platform's models (tests/models.json, a copy of the official SDK's models): an official SDK
 //! pointed at the mock must parse everything it sends.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! refusal of the code exchange, the redirect listener's checks, a sign-in that ended, and a
 //! read-only supervisor's `kick` refused before any PATCH.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

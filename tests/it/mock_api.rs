@@ -1,6 +1,6 @@
 //! The mock platform over loopback: every endpoint, error, fault and control call.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

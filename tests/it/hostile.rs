@@ -2,7 +2,7 @@
 //! bodies and oversized socket messages are cut at a cap, names with escape codes cannot drive
 //! the terminal, bad flags and inputs get one clear message, and no decoder panics on any input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! scripted conference with a ringing agent, kicked with keys; the wait, the removal and the
 //! others still connected must be on screen; then quit, and the terminal must be restored.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::num::NonZeroU16;

@@ -1,7 +1,7 @@
 //! The `confwatch` binary's `list` and `kick` against the mock on loopback: output, exit codes,
 //! the audit file, and bad input caught before any request.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Output;

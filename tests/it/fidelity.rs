@@ -3,7 +3,7 @@
 //! console session and during a kick. The console's feed must notice, make a new channel,
 //! re-read and say so; a kick must still finish and leave no subscriptions behind.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

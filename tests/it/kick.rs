@@ -2,7 +2,7 @@
 //! target is ever PATCHed, and success is reported only when the target is seen gone while the
 //! others stay connected.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

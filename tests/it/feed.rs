@@ -1,7 +1,7 @@
 //! The feed's notification channel on a flaky network, against the mock on loopback behind a
 //! small TCP proxy that can refuse new connections for a while.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
