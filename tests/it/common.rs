@@ -3,10 +3,6 @@
 //! calls and faults with the `/mock/` control API, reads the request log, sends raw platform
 //! requests (for the mock's own tests) and opens notification sockets; `client` is the product's
 //! own platform client, the one under test in the kick, client and CLI tests.
-//!
-//! Every tests/*.rs that declares `mod common;` compiles all of this, and none uses every
-//! helper; so unused ones are allowed here once, for the whole module, rather than item by item.
-#![allow(dead_code)]
 
 use std::time::Duration;
 
