@@ -416,8 +416,7 @@ fn no_new_file_cycles_and_the_known_ones_still_listed_are_real() {
 /// The checker itself: a planted upward import and a planted cycle are both found.
 #[test]
 fn the_checks_catch_a_planted_upward_import_and_cycle() {
-    let dir = std::env::temp_dir().join(format!("confwatch-arch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::common::temp_dir("arch");
     std::fs::create_dir_all(dir.join("platform")).unwrap();
     std::fs::create_dir_all(dir.join("live")).unwrap();
     std::fs::write(dir.join("lib.rs"), "pub mod platform; pub mod live;").unwrap();

@@ -3,17 +3,10 @@
 
 use crate::common;
 
-use std::path::PathBuf;
 use std::process::Output;
 
 use common::{Harness, VIEWER_ID, VIEWER_SECRET, leg_of};
 use serde_json::{Value, json};
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confwatch-cli-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs the binary with only the given credentials (nothing from the environment or a config file).
 async fn confwatch(
@@ -22,22 +15,10 @@ async fn confwatch(
     args: &[&str],
     dir: &std::path::Path,
 ) -> Output {
-    let base = h.mock.base_url();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
-    command
-        .args(args)
-        .arg("--base-url")
-        .arg(&base)
-        .arg("--client-id")
-        .arg(client.0)
-        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
-        .env_remove("GENESYSCLOUD_REGION")
-        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", client.1)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("CONFWATCH_LOG", dir.join("confwatch.log"))
-        .kill_on_drop(true);
-    command.output().await.expect("run confwatch")
+    common::confwatch_as(dir, &h.mock.base_url(), client, args)
+        .output()
+        .await
+        .expect("run confwatch")
 }
 
 fn main_client(h: &Harness) -> (String, String) {
@@ -58,7 +39,7 @@ fn json_lines(output: &Output) -> Vec<Value> {
 async fn kick_json_removes_and_writes_the_audit_file() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let (call, target) = h.conference("connected").await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("cli");
     let audit = dir.join("audit.jsonl");
     let (id, secret) = main_client(&h);
     let output = confwatch(
@@ -123,7 +104,7 @@ async fn kick_json_removes_and_writes_the_audit_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_id_is_refused_before_any_request() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("cli");
     let before = h.last_seq().await;
     let (id, secret) = main_client(&h);
     let output = confwatch(
@@ -156,7 +137,7 @@ async fn bad_id_is_refused_before_any_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_for_refused_timed_out_and_not_permitted() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("cli");
     let audit = dir.join("audit.jsonl");
     let audit = audit.to_str().unwrap();
     let (id, secret) = main_client(&h);
@@ -247,7 +228,7 @@ async fn exit_codes_for_refused_timed_out_and_not_permitted() {
 async fn list_shows_conferences_with_participants() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let (call, target) = h.conference("connected").await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("cli");
     let (id, secret) = main_client(&h);
     let text = confwatch(&h, (&id, &secret), &["list"], &dir).await;
     assert_eq!(

@@ -2,8 +2,11 @@
 //! scenario and holds a bearer token of the scenario's main client. Through it a test scripts
 //! calls and faults with the `/mock/` control API, reads the request log, sends raw platform
 //! requests (for the mock's own tests) and opens notification sockets; `client` is the product's
-//! own platform client, the one under test in the kick, client and CLI tests.
+//! own platform client, the one under test in the kick, client and CLI tests. The binary's
+//! tests run it with [`confwatch_in`] or [`confwatch_as`], isolated in a [`temp_dir`].
 
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
 
 use confwatch::mock::{MockOptions, MockServer, Scenario};
@@ -508,4 +511,46 @@ pub async fn next_resync(
             _ => return calls,
         }
     }
+}
+
+/// A fresh directory for one test's files (config, state, log, audit), named after `what`.
+pub fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("confwatch-{what}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary, isolated in `dir`: no credentials, region or profile from the environment; its
+/// config, data, state (lock history, sign-in) and log under `dir`; no stdin; killed if dropped.
+pub fn confwatch_in(dir: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
+    command
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
+        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
+        .env_remove("GENESYSCLOUD_REGION")
+        .env_remove("CONFWATCH_PROFILE")
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("CONFWATCH_LOG", dir.join("confwatch.log"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// [`confwatch_in`] as the client `(id, secret)` of the platform at `base_url`: `args`, then
+/// `--base-url` and `--client-id`; the secret in the environment, where a user puts it.
+pub fn confwatch_as(
+    dir: &Path,
+    base_url: &str,
+    (id, secret): (&str, &str),
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut command = confwatch_in(dir);
+    command
+        .args(args)
+        .args(["--base-url", base_url, "--client-id", id])
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret);
+    command
 }

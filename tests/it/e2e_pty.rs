@@ -80,7 +80,7 @@ struct Console {
 
 impl Console {
     fn start(mock: &MockServer, name: &str) -> Console {
-        let dir = std::env::temp_dir().join(format!("confwatch-e2e-{name}-{}", std::process::id()));
+        let dir = common::temp_dir(&format!("e2e-{name}"));
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,

@@ -344,8 +344,7 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
         .and_then(|r| r["seq"].as_u64())
         .unwrap_or(0);
     let pressed = chrono::Utc::now();
-    let dir = std::env::temp_dir().join(format!("confwatch-feed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::temp_dir("feed");
     let (progress, _progress_rx) = tokio::sync::mpsc::unbounded_channel();
     let manager = KickManager::new(
         client.clone(),

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -304,37 +304,15 @@ fn an_evil_name_decodes() {
 
 // ---- the binary ----
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confwatch-hostile-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs the binary against `base_url` with the mock's main client (nothing from the
 /// environment or a config file); stdout and stderr are pipes.
 async fn confwatch(base_url: &str, h: Option<&Harness>, args: &[&str], dir: &Path) -> Output {
-    let (id, secret) = h.map_or(("id", "secret"), |h| {
+    let client = h.map_or(("id", "secret"), |h| {
         (h.mock.client_id(), h.mock.client_secret())
     });
     tokio::time::timeout(
         PATIENCE,
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
-            .args(args)
-            .arg("--base-url")
-            .arg(base_url)
-            .arg("--client-id")
-            .arg(id)
-            .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
-            .env_remove("GENESYSCLOUD_REGION")
-            .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret)
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_STATE_HOME", dir.join("state"))
-            .env("CONFWATCH_LOG", dir.join("confwatch.log"))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
+        common::confwatch_as(dir, base_url, client, args).output(),
     )
     .await
     .expect("confwatch ended")
@@ -384,7 +362,7 @@ async fn evil_conference(h: &Harness) -> (String, String) {
 async fn list_and_kick_print_names_without_their_escape_codes() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let (call, leg) = evil_conference(&h).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     let base = h.mock.base_url();
 
     let list = confwatch(&base, Some(&h), &["list"], &dir).await;
@@ -418,7 +396,7 @@ async fn list_and_kick_print_names_without_their_escape_codes() {
 
 #[tokio::test]
 async fn a_base_url_without_a_host_is_refused_at_once_not_retried() {
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     for bad in ["http://", "http://exa mple.com"] {
         let out = confwatch(bad, None, &["list"], &dir).await;
         let stderr = text(&out.stderr);
@@ -442,7 +420,7 @@ async fn an_unbuildable_request_is_final() {
 
 #[tokio::test]
 async fn zero_attempts_is_refused_with_a_clear_message() {
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     let id = uuid::Uuid::new_v4().to_string();
     let out = confwatch(
         "http://127.0.0.1:9",
@@ -468,7 +446,7 @@ async fn zero_attempts_is_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn a_huge_invalid_id_is_not_echoed_whole() {
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     let huge = format!("{}\u{1b}[2J", "x".repeat(100_000));
     let id = uuid::Uuid::new_v4().to_string();
     let out = confwatch(
@@ -494,7 +472,7 @@ async fn a_huge_invalid_id_is_not_echoed_whole() {
 /// the OS's "No such device or address".
 #[tokio::test]
 async fn the_console_without_a_terminal_says_what_it_needs() {
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     let out = confwatch("http://127.0.0.1:9", None, &[], &dir).await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -507,18 +485,17 @@ async fn the_console_without_a_terminal_says_what_it_needs() {
 #[tokio::test]
 async fn the_log_file_has_no_colour_codes() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("hostile");
     // A wrong secret: `list` fails, and main logs the error report.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
-        .args(["list", "--base-url", &h.mock.base_url(), "--client-id"])
-        .arg(h.mock.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "wrong")
-        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("CONFWATCH_LOG", dir.join("confwatch.log"))
-        .output()
-        .await
-        .unwrap();
+    let out = common::confwatch_as(
+        &dir,
+        &h.mock.base_url(),
+        (h.mock.client_id(), "wrong"),
+        &["list"],
+    )
+    .output()
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let log = std::fs::read_to_string(dir.join("confwatch.log")).unwrap();
     assert!(log.contains("login refused"), "{log}");
@@ -532,17 +509,13 @@ async fn the_log_file_has_no_colour_codes() {
 #[tokio::test]
 async fn the_answer_cap_is_configurable_and_checked() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = temp_dir();
-    let run = |cap: &'static str| {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"))
-            .args(["list", "--base-url", &h.mock.base_url(), "--client-id"])
-            .arg(h.mock.client_id())
-            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", h.mock.client_secret())
-            .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-            .env("XDG_CONFIG_HOME", dir.join("config"))
-            .env("CONFWATCH_LOG", dir.join("confwatch.log"))
+    let dir = common::temp_dir("hostile");
+    let client = (h.mock.client_id(), h.mock.client_secret());
+    let run = async |cap: &str| {
+        common::confwatch_as(&dir, &h.mock.base_url(), client, &["list"])
             .env("CONFWATCH_MAX_ANSWER_BYTES", cap)
             .output()
+            .await
     };
     let ok = run("65536").await.unwrap();
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));

@@ -5,8 +5,6 @@
 
 use crate::common;
 
-use std::path::PathBuf;
-
 use common::Harness;
 use confwatch::cli::signin::sign_in;
 use confwatch::config::{ConnectionArgs, FileConfig, LoginTarget, resolve_with_profiles};
@@ -24,12 +22,6 @@ use tokio_util::sync::CancellationToken;
 const SIGNIN_CLIENT: &str = "quiet-signin";
 const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
 const RITA: &str = "7d3c1b2a-2222-4c4c-9a9a-000000000002";
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("confwatch-signin-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A client that does not follow redirects: the test reads each `Location` itself.
 fn browser() -> reqwest::Client {
@@ -168,7 +160,7 @@ fn user_client(dir: &std::path::Path, h: &Harness) -> Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("signin");
     let session = sign_in_as(&h, &dir, SAM).await;
     assert_eq!(session.identity.user_id, SAM);
     assert_eq!(session.identity.name.as_deref(), Some("Sam Supervisor"));
@@ -398,7 +390,7 @@ async fn the_listener_ignores_stray_requests_and_refuses_a_state_mismatch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_that_cannot_be_refreshed_says_sign_in_again() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("signin");
     sign_in_as(&h, &dir, SAM).await;
     let client = user_client(&dir, &h);
     client.queues().await.expect("the token works");
@@ -423,7 +415,7 @@ async fn a_sign_in_that_cannot_be_refreshed_says_sign_in_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = temp_dir();
+    let dir = common::temp_dir("signin");
     let session = sign_in_as(&h, &dir, RITA).await;
     assert!(!session.identity.may_disconnect());
     let (call, target) = h.conference("connected").await;
@@ -480,16 +472,9 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
 /// The binary as the user signed in under `dir` runs it: only the stored sign-in, no client
 /// credentials or profile from the environment, its log in `dir`.
 fn confwatch_signed_in(dir: &std::path::Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
+    let mut command = common::confwatch_in(dir);
     command
-        .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
-        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
-        .env_remove("GENESYSCLOUD_ACCESS_TOKEN")
-        .env_remove("GENESYSCLOUD_REGION")
-        .env_remove("CONFWATCH_PROFILE")
         .env("CONFWATCH_STATE_DIR", dir)
-        .env("CONFWATCH_TOKEN_STORE", "file")
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("CONFWATCH_LOG", dir.join("confwatch.log"));
+        .env("CONFWATCH_TOKEN_STORE", "file");
     command
 }
