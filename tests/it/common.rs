@@ -7,8 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
+use confwatch::kick::lock::LockHistory;
+use confwatch::kick::machine::Wanted;
+use confwatch::kick::{Outcome, Progress, Step};
 use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::Client;
 use confwatch::platform::connection::ConnectionConfig;
@@ -16,7 +21,9 @@ use confwatch::wire::{CallConversation, ParticipantState};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
 
 /// The quiet scenario's queues (by name, and by id) and agents.
 pub const SUPPORT: &str = "Support";
@@ -553,4 +560,80 @@ pub fn confwatch_as(
         .args(["--base-url", base_url, "--client-id", id])
         .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret);
     command
+}
+
+/// A kick running in a task, as the driver runs it: its progress and its outcome.
+pub struct KickJob {
+    progress: mpsc::UnboundedReceiver<Progress>,
+    seen: Vec<Progress>,
+    outcome: tokio::task::JoinHandle<Outcome>,
+}
+
+/// A kick that hears about the call through its own subscription.
+pub fn kick(
+    client: &Client,
+    conversation_id: &str,
+    wanted: Wanted,
+    options: KickOptions,
+) -> KickJob {
+    kick_learning(client, conversation_id, wanted, options, Arc::default())
+}
+
+/// A kick that learns the lock into (and from) `history`.
+pub fn kick_learning(
+    client: &Client,
+    conversation_id: &str,
+    wanted: Wanted,
+    options: KickOptions,
+    history: Arc<Mutex<LockHistory>>,
+) -> KickJob {
+    let (tx, progress) = mpsc::unbounded_channel();
+    let request = KickRequest {
+        conversation_id: conversation_id.to_string(),
+        wanted,
+        force: false,
+    };
+    let config = options.machine_config(false);
+    let client = client.clone();
+    let outcome = tokio::spawn(async move {
+        driver::run(
+            client,
+            request,
+            config,
+            EventSource::Subscribe,
+            CancellationToken::new(),
+            None,
+            history,
+            move |p| {
+                let _ = tx.send(p);
+            },
+        )
+        .await
+    });
+    KickJob {
+        progress,
+        seen: Vec::new(),
+        outcome,
+    }
+}
+
+impl KickJob {
+    /// Waits for the first step that matches.
+    pub async fn until(&mut self, wanted: impl Fn(&Step) -> bool) -> Step {
+        while let Some(p) = self.progress.recv().await {
+            self.seen.push(p.clone());
+            if wanted(&p.step) {
+                return p.step;
+            }
+        }
+        panic!("the job ended without the step; saw {:?}", self.seen);
+    }
+
+    pub async fn finish(mut self) -> (Outcome, Vec<Progress>) {
+        let outcome = self.outcome.await.expect("job task");
+        while let Ok(p) = self.progress.try_recv() {
+            self.seen.push(p);
+        }
+        (outcome, self.seen)
+    }
 }

@@ -7,10 +7,10 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{Harness, SUPPORT_ID, leg_of, next_matching};
+use common::{Harness, KickJob, SUPPORT_ID, leg_of, next_matching};
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
-use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
+use confwatch::kick::driver::KickOptions;
 use confwatch::kick::machine::{Strategy, Wanted};
 use confwatch::kick::{OutcomeKind, Step};
 use confwatch::live::Update;
@@ -18,7 +18,6 @@ use confwatch::platform::notifications::{self, CHANNEL_NOTICE};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 fn is_notice(event: &FeedEvent, words: &str) -> bool {
     matches!(event, FeedEvent::Warning(w) if w.starts_with(CHANNEL_NOTICE) && w.contains(words))
@@ -155,45 +154,19 @@ async fn subscriptions_left(h: &Harness) -> Vec<(String, Value)> {
     left
 }
 
-/// A kick of `target` that hears about it through its own subscription, running in a task; its
-/// progress comes on the returned channel.
-fn spawn_kick(
-    h: &Harness,
-    conversation_id: &str,
-    target: &str,
-    strategy: Strategy,
-) -> (
-    tokio::task::JoinHandle<confwatch::kick::Outcome>,
-    mpsc::UnboundedReceiver<confwatch::kick::Progress>,
-) {
-    let (tx, progress) = mpsc::unbounded_channel();
-    let request = KickRequest {
-        conversation_id: conversation_id.to_string(),
-        wanted: Wanted::Participant(target.to_string()),
-        force: false,
-    };
+/// A kick of `target` with `strategy`, no audit file.
+fn kick_of(h: &Harness, conversation_id: &str, target: &str, strategy: Strategy) -> KickJob {
     let options = KickOptions {
         audit_log: None,
         strategy,
         ..KickOptions::default()
     };
-    let client = h.client.clone();
-    let job = tokio::spawn(async move {
-        driver::run(
-            client,
-            request,
-            options.machine_config(false),
-            EventSource::Subscribe,
-            CancellationToken::new(),
-            None,
-            Default::default(),
-            move |p| {
-                let _ = tx.send(p);
-            },
-        )
-        .await
-    });
-    (job, progress)
+    common::kick(
+        &h.client,
+        conversation_id,
+        Wanted::Participant(target.to_string()),
+        options,
+    )
 }
 
 /// A system message while a kick waits for its ringing target (the `settled` strategy, so that
@@ -203,21 +176,16 @@ async fn kick_survives(fault: &str) {
     let h = Harness::start(json!({"rateLimitPerMinute": 0, fault: 1})).await;
     let call = h.conference_with("alerting", "connected").await;
     let target = leg_of(&call, "Ava Reed");
-    let (job, mut progress) = spawn_kick(&h, &call.id, &target, Strategy::Settled);
-    while let Some(p) = progress.recv().await {
-        if matches!(p.step, Step::Waiting { .. }) {
-            break;
-        }
-    }
+    let mut job = kick_of(&h, &call.id, &target, Strategy::Settled);
+    job.until(|s| matches!(s, Step::Waiting { .. })).await;
     // The platform stops the kick's channel; the kick makes another.
     until_channel_posts(&h, 2).await;
     h.faults(json!({fault: 0})).await;
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
         .await;
-    let outcome = tokio::time::timeout(Duration::from_secs(60), job)
+    let (outcome, _) = tokio::time::timeout(Duration::from_secs(60), job.finish())
         .await
-        .expect("the kick finished")
-        .expect("kick task");
+        .expect("the kick finished");
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
     let after = h.get_call(&call.id).await;
     assert_eq!(common::raw::state_of(&after, "Ava Reed"), "disconnected");
@@ -242,11 +210,11 @@ async fn a_kick_leaves_no_subscriptions_behind() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let call = h.conference_with("alerting", "connected").await;
     let target = leg_of(&call, "Ava Reed");
-    let (job, _progress) = spawn_kick(&h, &call.id, &target, Strategy::default());
+    let job = kick_of(&h, &call.id, &target, Strategy::default());
     until_channel_posts(&h, 1).await;
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
         .await;
-    let outcome = job.await.expect("kick task");
+    let (outcome, _) = job.finish().await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
     assert_eq!(subscriptions_left(&h).await, Vec::new());
     h.stop().await;

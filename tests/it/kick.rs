@@ -7,86 +7,15 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{AVA, BEN, Harness, Leg, leg_of, participant_patches, state_of};
-use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
+use common::{AVA, BEN, Harness, Leg, kick, kick_learning, leg_of, participant_patches, state_of};
+use confwatch::kick::driver::KickOptions;
 use confwatch::kick::lock::LockHistory;
 use confwatch::kick::machine::{Strategy, Wanted};
-use confwatch::kick::{Outcome, OutcomeKind, Progress, Step};
+use confwatch::kick::{Outcome, OutcomeKind, Step};
 use confwatch::platform::Client;
 use confwatch::wire::ParticipantState;
 use serde_json::json;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-/// A running kick: its progress and its outcome.
-struct Job {
-    progress: mpsc::UnboundedReceiver<Progress>,
-    seen: Vec<Progress>,
-    outcome: tokio::task::JoinHandle<Outcome>,
-}
-
-fn kick(client: &Client, conversation_id: &str, wanted: Wanted, options: KickOptions) -> Job {
-    kick_learning(client, conversation_id, wanted, options, Arc::default())
-}
-
-/// A kick that learns the lock into (and from) `history`.
-fn kick_learning(
-    client: &Client,
-    conversation_id: &str,
-    wanted: Wanted,
-    options: KickOptions,
-    history: Arc<Mutex<LockHistory>>,
-) -> Job {
-    let (tx, progress) = mpsc::unbounded_channel();
-    let request = KickRequest {
-        conversation_id: conversation_id.to_string(),
-        wanted,
-        force: false,
-    };
-    let config = options.machine_config(false);
-    let client = client.clone();
-    let outcome = tokio::spawn(async move {
-        driver::run(
-            client,
-            request,
-            config,
-            EventSource::Subscribe,
-            CancellationToken::new(),
-            None,
-            history,
-            move |p| {
-                let _ = tx.send(p);
-            },
-        )
-        .await
-    });
-    Job {
-        progress,
-        seen: Vec::new(),
-        outcome,
-    }
-}
-
-impl Job {
-    /// Waits for the first step that matches.
-    async fn until(&mut self, wanted: impl Fn(&Step) -> bool) -> Step {
-        while let Some(p) = self.progress.recv().await {
-            self.seen.push(p.clone());
-            if wanted(&p.step) {
-                return p.step;
-            }
-        }
-        panic!("the job ended without the step; saw {:?}", self.seen);
-    }
-
-    async fn finish(mut self) -> (Outcome, Vec<Progress>) {
-        let outcome = self.outcome.await.expect("job task");
-        while let Ok(p) = self.progress.try_recv() {
-            self.seen.push(p);
-        }
-        (outcome, self.seen)
-    }
-}
 
 fn options() -> KickOptions {
     KickOptions {
