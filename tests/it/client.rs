@@ -215,7 +215,7 @@ async fn tiny_server() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_refreshes_once_and_a_malformed_answer_names_the_endpoint() {
     let (base, logins, server) = tiny_server().await;
-    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let client = common::client_of(&base);
     let err = client.call("c1").await.unwrap_err();
     assert_eq!(
         logins.load(Ordering::SeqCst),
@@ -278,7 +278,7 @@ async fn feed_falls_back_to_polling_without_a_socket() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let client = common::client_of(&base);
     let mut feed = watch(client, QueueSelection::All);
     let polling = next_matching(&mut feed, |e| {
         matches!(e, FeedEvent::Connection(ConnectionState::Polling { .. }))
@@ -338,7 +338,7 @@ async fn topics_are_split_over_channels_and_rejections_reported() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let client = Client::new(ConnectionConfig::for_mock(&base, "id", "secret")).unwrap();
+    let client = common::client_of(&base);
     let topics: Vec<String> = (0..1001)
         .map(|i| confwatch::platform::notifications::queue_topic(&format!("q{i}")))
         .collect();
@@ -395,12 +395,7 @@ async fn silent_socket_trips_the_heartbeat_watchdog() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let client = Client::new(ConnectionConfig::for_mock(
-        &format!("http://{addr}"),
-        "id",
-        "secret",
-    ))
-    .unwrap();
+    let client = common::client_of(&format!("http://{addr}"));
     let mut signals = confwatch::platform::notifications::listen_with(
         client,
         vec!["v2.users.u1.conversations.calls".into()],

@@ -65,11 +65,16 @@ pub struct Leg(
 impl Harness {
     /// The built-in scenario `name` as it is, with a token of its main client.
     pub async fn scenario(name: &str) -> Harness {
-        let mock = MockServer::start(MockOptions::loopback(
+        Harness::with_options(MockOptions::loopback(
             Scenario::named(name).expect("built-in scenario"),
         ))
         .await
-        .expect("mock starts");
+    }
+
+    /// A mock started with `options` (a changed scenario, other limits), with a token of its
+    /// main client.
+    pub async fn with_options(options: MockOptions) -> Harness {
+        let mock = MockServer::start(options).await.expect("mock starts");
         let http = reqwest::Client::new();
         let answer = token_for(
             &http,
@@ -349,6 +354,11 @@ impl Harness {
         let socket = connect(channel["connectUri"].as_str().unwrap()).await;
         (id, socket)
     }
+}
+
+/// A client of a stand-in server at `base` (not the mock), with credentials nobody checks.
+pub fn client_of(base: &str) -> Client {
+    Client::new(ConnectionConfig::for_mock(base, "id", "secret")).expect("client")
 }
 
 /// `POST {base}/oauth/token` with client credentials.

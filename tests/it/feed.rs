@@ -277,50 +277,15 @@ async fn a_dropped_socket_shows_reconnecting_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     use confwatch::kick::{KickManager, KickOptions, Target};
-    use confwatch::mock::{MockOptions, MockServer, Scenario};
+    use confwatch::mock::{MockOptions, Scenario};
     let mut scenario = Scenario::named("scale").expect("scale scenario");
     scenario.calls.changes_per_sec = 0.0;
     assert_eq!(
         scenario.faults.rate_limit_per_minute, 300,
         "the budget is on"
     );
-    let mock = MockServer::start(MockOptions::loopback(scenario))
-        .await
-        .expect("mock starts");
-    let client = Client::new(ConnectionConfig::for_mock(
-        &mock.base_url(),
-        mock.client_id(),
-        mock.client_secret(),
-    ))
-    .expect("client");
-    let control = reqwest::Client::new();
-    let token: serde_json::Value = control
-        .post(format!("{}/oauth/token", mock.base_url()))
-        .basic_auth(mock.client_id(), Some(mock.client_secret()))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token json");
-    let token = token["access_token"].as_str().expect("a token").to_string();
-    let log = |since: u64| {
-        let (control, token, url) = (control.clone(), token.clone(), mock.base_url());
-        async move {
-            let entries: Vec<serde_json::Value> = control
-                .get(format!("{url}/mock/requests?since={since}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("request log")
-                .json()
-                .await
-                .expect("log json");
-            entries
-        }
-    };
+    let h = Harness::with_options(MockOptions::loopback(scenario)).await;
+    let client = h.client.clone();
 
     let mut feed = watch(client.clone(), QueueSelection::All);
     next_matching(&mut feed, |e| *e == FeedEvent::Model(Update::ResyncStarted)).await;
@@ -338,11 +303,7 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
             (c.live_participants().count() >= 3).then(|| (c.id.clone(), agent.id.clone()))
         })
         .expect("a conference on the first page");
-    let pressed_after = log(0)
-        .await
-        .last()
-        .and_then(|r| r["seq"].as_u64())
-        .unwrap_or(0);
+    let pressed_after = h.last_seq().await;
     let pressed = chrono::Utc::now();
     let dir = common::temp_dir("feed");
     let (progress, _progress_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -373,7 +334,7 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     {
         pages += 1;
     }
-    let entries = log(pressed_after).await;
+    let entries = h.requests(pressed_after).await;
     let kick_path = format!("/api/v2/conversations/calls/{call}");
     let kick_at = entries
         .iter()
@@ -405,5 +366,5 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     drop(feed);
     drop(manager);
     let _ = std::fs::remove_dir_all(&dir);
-    mock.shutdown().await;
+    h.stop().await;
 }

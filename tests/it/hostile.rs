@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::routing::{get, post};
-use common::Harness;
-use confwatch::platform::connection::ConnectionConfig;
+use common::{Harness, client_of};
+use confwatch::platform::FailureKind;
 use confwatch::platform::notifications::{SocketEnd, parse_frame, run_socket};
-use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::{
     AnalyticsConversationQueryResponse, CallConversation, Channel, ChannelTopicEntityListing,
     ErrorBody, QueueEntityListing, TokenResponse,
@@ -80,10 +79,6 @@ async fn hostile_platform(huge_token: bool) -> (String, Arc<AtomicU64>) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (base, sent)
-}
-
-fn client_of(base: &str) -> Client {
-    Client::new(ConnectionConfig::for_mock(base, "id", "secret")).unwrap()
 }
 
 /// Socket buffers on both ends hold a few MB more than the client read; far less than this.

@@ -12,7 +12,6 @@ use confwatch::kick::driver::KickOptions;
 use confwatch::kick::lock::LockHistory;
 use confwatch::kick::machine::{Strategy, Wanted};
 use confwatch::kick::{Outcome, OutcomeKind, Step};
-use confwatch::platform::Client;
 use confwatch::wire::ParticipantState;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -769,10 +768,7 @@ async fn the_deadline_holds_against_a_platform_that_never_answers() {
             held.push(socket);
         }
     });
-    let client = Client::new(confwatch::platform::connection::ConnectionConfig::for_mock(
-        &base, "id", "secret",
-    ))
-    .unwrap();
+    let client = common::client_of(&base);
     let started = std::time::Instant::now();
     let (outcome, _) = kick(
         &client,

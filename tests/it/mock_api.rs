@@ -980,24 +980,11 @@ async fn the_request_log_cuts_long_paths() {
 }
 
 /// A mock with these limits, and a token of its main client.
-async fn mock_with(limits: confwatch::mock::ServerLimits) -> (confwatch::mock::MockServer, String) {
-    use confwatch::mock::{MockOptions, MockServer, Scenario};
-    let mut options = MockOptions::loopback(Scenario::named("quiet").unwrap());
+async fn mock_with(limits: confwatch::mock::ServerLimits) -> Harness {
+    let mut options =
+        confwatch::mock::MockOptions::loopback(confwatch::mock::Scenario::named("quiet").unwrap());
     options.limits = limits;
-    let mock = MockServer::start(options).await.unwrap();
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", mock.base_url()))
-        .basic_auth(mock.client_id(), Some(mock.client_secret()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = answer["access_token"].as_str().unwrap().to_string();
-    (mock, token)
+    Harness::with_options(options).await
 }
 
 /// Reads until the peer closes; false if it is still open after the guard.
@@ -1024,7 +1011,8 @@ async fn idle_and_trickling_connections_are_closed() {
         header_read_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
     };
-    let (mock, _) = mock_with(limits).await;
+    let h = mock_with(limits).await;
+    let mock = &h.mock;
     let mut idle = tokio::net::TcpStream::connect(mock.local_addr())
         .await
         .unwrap();
@@ -1050,7 +1038,7 @@ async fn idle_and_trickling_connections_are_closed() {
     );
     assert!(idle_closed, "an idle connection is closed");
     assert!(trickle_closed, "a trickling connection is closed");
-    mock.shutdown().await;
+    h.stop().await;
 }
 
 /// Open files this process may have (soft limit), from /proc; `None` where unknown.
@@ -1068,7 +1056,8 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use tokio::io::AsyncWriteExt;
-    let (mock, token) = mock_with(confwatch::mock::ServerLimits::default()).await;
+    let h = mock_with(confwatch::mock::ServerLimits::default()).await;
+    let (mock, token) = (&h.mock, &h.token);
     let addr = mock.local_addr();
     // The test holds the attackers' sockets and the mock's in one process.
     let attackers = match open_file_limit() {
@@ -1157,7 +1146,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     for task in tasks {
         task.abort();
     }
-    mock.shutdown().await;
+    h.stop().await;
 }
 
 /// A new notification channel's id.
