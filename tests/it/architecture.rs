@@ -384,7 +384,7 @@ fn no_module_imports_from_a_layer_above_it() {
     let upward = upward_imports(&graph);
     assert!(
         upward.is_empty(),
-        "imports against the layering (see ALLOWED in tests/architecture.rs):\n{}",
+        "imports against the layering (see ALLOWED in tests/it/architecture.rs):\n{}",
         upward.join("\n")
     );
 }

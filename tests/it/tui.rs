@@ -1260,7 +1260,7 @@ fn snapshot_read_only_console() {
 }
 
 /// The sign-in ended and cannot be refreshed: the status line says "sign in again" and every
-/// job record stays (the exact message comes from the client: tests/signin.rs).
+/// job record stays (the exact message comes from the client: tests/it/signin.rs).
 #[test]
 fn a_sign_in_that_ended_says_sign_in_again_and_keeps_the_jobs() {
     let mut app = kicking_dana();
