@@ -1119,7 +1119,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
             Duration::from_secs(10),
             fresh
                 .get(format!("{}/api/v2/routing/queues", mock.base_url()))
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .send(),
         )
         .await
