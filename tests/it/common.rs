@@ -3,7 +3,8 @@
 //! calls and faults with the `/mock/` control API, reads the request log, sends raw platform
 //! requests (for the mock's own tests) and opens notification sockets; `client` is the product's
 //! own platform client, the one under test in the kick, client and CLI tests. The binary's
-//! tests run it with [`confwatch_in`] or [`confwatch_as`], isolated in a [`temp_dir`].
+//! tests run it with [`confwatch_in`] or [`confwatch_as`], isolated in a [`temp_dir`]; [`kick`]
+//! runs a kick in a task, as the driver does.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
