@@ -1,0 +1,18 @@
+//! The integration tests, one binary: each file a module, the shared harness in `common`.
+//! One binary links the crate once, not once per file (issue 7).
+
+mod common;
+
+mod architecture;
+mod cli;
+mod client;
+mod e2e_pty;
+mod feed;
+mod fidelity;
+mod hostile;
+mod kick;
+mod mock_api;
+mod mock_shapes;
+mod review;
+mod signin;
+mod tui;
