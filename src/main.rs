@@ -17,13 +17,13 @@ struct Cli {
     #[arg(long, global = true, env = "CONFWATCH_LOG")]
     log_file: Option<PathBuf>,
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<CliCommand>,
     #[command(flatten)]
     console: confwatch::console::ConsoleArgs,
 }
 
 #[derive(Subcommand)]
-enum Command {
+enum CliCommand {
     /// Run the mock Genesys Cloud platform until Ctrl-C.
     Mock(confwatch::mock::MockArgs),
     /// List the active conferences and their participants.
@@ -93,12 +93,12 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8> {
     let code = match cli.command {
         None => confwatch::console::run(cli.console).await.map(|()| 0)?,
-        Some(Command::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
-        Some(Command::List(args)) => confwatch::cli::list(args).await?,
-        Some(Command::Kick(args)) => confwatch::cli::kick(args).await?,
-        Some(Command::Login(args)) => confwatch::cli::signin::login(args).await?,
-        Some(Command::Logout(args)) => confwatch::cli::signin::logout(args).await?,
-        Some(Command::Whoami(args)) => confwatch::cli::signin::whoami(args).await?,
+        Some(CliCommand::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
+        Some(CliCommand::List(args)) => confwatch::cli::list(args).await?,
+        Some(CliCommand::Kick(args)) => confwatch::cli::kick(args).await?,
+        Some(CliCommand::Login(args)) => confwatch::cli::signin::login(args).await?,
+        Some(CliCommand::Logout(args)) => confwatch::cli::signin::logout(args).await?,
+        Some(CliCommand::Whoami(args)) => confwatch::cli::signin::whoami(args).await?,
     };
     Ok(u8::try_from(code).unwrap_or(1))
 }

@@ -55,9 +55,9 @@ struct Registry {
     slots: HashMap<u64, Slot>,
 }
 
-type Shared = Arc<Mutex<Registry>>;
+type SharedRegistry = Arc<Mutex<Registry>>;
 
-fn lock(registry: &Shared) -> std::sync::MutexGuard<'_, Registry> {
+fn lock(registry: &SharedRegistry) -> std::sync::MutexGuard<'_, Registry> {
     registry.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -106,12 +106,12 @@ impl Registry {
 
 /// Marks one request in progress on a connection until dropped (also when the peer goes away).
 struct InFlight {
-    registry: Shared,
+    registry: SharedRegistry,
     id: u64,
 }
 
 impl InFlight {
-    fn start(registry: &Shared, id: u64) -> InFlight {
+    fn start(registry: &SharedRegistry, id: u64) -> InFlight {
         if let Some(slot) = lock(registry).slots.get_mut(&id) {
             slot.in_flight += 1;
             slot.last_active = Instant::now();
@@ -139,7 +139,7 @@ pub async fn serve(
     limits: ServerLimits,
     cancel: CancellationToken,
 ) {
-    let registry: Shared = Arc::default();
+    let registry: SharedRegistry = Arc::default();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)

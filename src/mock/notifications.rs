@@ -272,7 +272,7 @@ pub async fn websocket(
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024);
     Ok(upgrade.on_upgrade(move |socket| {
-        let task = Socket {
+        let task = ChannelSocket {
             shared: shared.clone(),
             channel_id,
             generation,
@@ -294,7 +294,7 @@ struct SystemFaults {
     token_revoked: Option<Duration>,
 }
 
-struct Socket {
+struct ChannelSocket {
     shared: Arc<Shared>,
     channel_id: String,
     generation: u64,
@@ -304,7 +304,7 @@ struct Socket {
     system: SystemFaults,
 }
 
-impl Socket {
+impl ChannelSocket {
     async fn run(self, mut socket: WebSocket, mut frames: mpsc::Receiver<HubFrame>) {
         let cancel = self.shared.cancel.clone();
         let mut heartbeat =
@@ -383,7 +383,7 @@ impl Socket {
     }
 }
 
-impl Socket {
+impl ChannelSocket {
     /// Empties the channel's subscriptions and returns the `no_longer_subscribed` frame.
     fn no_longer_subscribed(&self) -> String {
         let _ = self

@@ -261,7 +261,7 @@ pub enum Signal {
     Warning(String),
 }
 
-type Socket =
+type WsStream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Consecutive failed reconnects before a channel gives up (its owner then falls back).
@@ -287,7 +287,7 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
-async fn connect_socket(connect_uri: &str) -> Result<Socket, ConnectError> {
+async fn connect_socket(connect_uri: &str) -> Result<WsStream, ConnectError> {
     use tokio_tungstenite::tungstenite::Error;
     // Frames and messages capped like API answers: a peer cannot make one take all memory.
     let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
@@ -362,7 +362,7 @@ async fn connect_channel(
     topics: &[String],
     fresh: bool,
     notices: &mut Vec<String>,
-) -> Result<Socket, ApiError> {
+) -> Result<WsStream, ApiError> {
     let unavailable = |e: ConnectError| {
         ApiError::new(
             FailureKind::Unavailable,
@@ -436,12 +436,12 @@ pub async fn run_socket(
 }
 
 /// Reads frames (and pings now and then) until the socket ends.
-async fn pump(socket: Socket, tx: &mpsc::Sender<Signal>, heartbeat_timeout: Duration) -> SocketEnd {
+async fn pump(socket: WsStream, tx: &mpsc::Sender<Signal>, heartbeat_timeout: Duration) -> SocketEnd {
     pump_with(socket, tx, heartbeat_timeout, PING_EVERY).await
 }
 
 async fn pump_with(
-    mut socket: Socket,
+    mut socket: WsStream,
     tx: &mpsc::Sender<Signal>,
     heartbeat_timeout: Duration,
     ping_every: Duration,
@@ -620,7 +620,7 @@ enum Next {
 }
 
 impl Keeper {
-    async fn run(self, socket: Socket) {
+    async fn run(self, socket: WsStream) {
         self.keep(socket).await;
         // Whoever listened is gone (or we gave up): leave no subscriptions behind, so the
         // platform stops feeding the channel and evicts it first when room is needed.
@@ -673,7 +673,7 @@ impl Keeper {
         }
     }
 
-    async fn keep(&self, socket: Socket) {
+    async fn keep(&self, socket: WsStream) {
         let tx = &self.tx;
         let mut opened = tokio::time::Instant::now();
         let mut end = pump(socket, tx, self.heartbeat_timeout).await;
@@ -928,7 +928,7 @@ mod tests {
 
     /// What a [`dying_channel_platform`] saw.
     #[derive(Default)]
-    struct Seen {
+    struct ChannelCounts {
         channel_posts: AtomicUsize,
         first_channel_sockets: AtomicUsize,
         first_channel_drops: AtomicUsize,
@@ -937,13 +937,13 @@ mod tests {
     /// A platform whose channels are `ch1`, `ch2`, ...; `ch1`'s first socket closes at once and
     /// any later upgrade to it is refused (404, the channel is gone); other sockets stay open.
     /// With `first_expired`, `ch1` comes already past its `expires`.
-    async fn dying_channel_platform(first_expired: bool) -> (Client, Arc<Seen>) {
+    async fn dying_channel_platform(first_expired: bool) -> (Client, Arc<ChannelCounts>) {
         use axum::extract::Path;
         use axum::extract::ws::WebSocketUpgrade;
         use axum::http::StatusCode;
         use axum::response::IntoResponse;
         use axum::routing::{get, put};
-        let seen = Arc::new(Seen::default());
+        let seen = Arc::new(ChannelCounts::default());
         let (listener, addr) = crate::platform::fake::bind().await;
         let (posts, sockets, drops) = (Arc::clone(&seen), Arc::clone(&seen), Arc::clone(&seen));
         let app = axum::Router::new()

@@ -281,7 +281,7 @@ async fn on_redirect(State(callback): State<Callback>, OriginalUri(uri): Origina
 
 /// What the token endpoint answered.
 #[derive(Clone, Debug, Deserialize)]
-pub struct Grant {
+pub struct GrantedTokens {
     pub access_token: Secret,
     #[serde(default)]
     pub refresh_token: Option<Secret>,
@@ -294,7 +294,7 @@ async fn token_request(
     http: &reqwest::Client,
     login_base: &str,
     form: &[(&str, &str)],
-) -> Result<Grant, SigninError> {
+) -> Result<GrantedTokens, SigninError> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -328,7 +328,7 @@ async fn token_request(
             description: clean(description.as_deref().unwrap_or("no description")),
         });
     }
-    serde_json::from_slice::<Grant>(&bytes)
+    serde_json::from_slice::<GrantedTokens>(&bytes)
         .map_err(|e| SigninError::Transport(format!("malformed token answer: {e}")))
 }
 
@@ -341,7 +341,7 @@ pub async fn exchange_code(
     code: &Secret,
     verifier: &Secret,
     redirect_uri: &str,
-) -> Result<Grant, SigninError> {
+) -> Result<GrantedTokens, SigninError> {
     token_request(
         http,
         login_base,
@@ -362,7 +362,7 @@ pub async fn refresh(
     login_base: &str,
     client_id: &str,
     refresh_token: &Secret,
-) -> Result<Grant, SigninError> {
+) -> Result<GrantedTokens, SigninError> {
     token_request(
         http,
         login_base,

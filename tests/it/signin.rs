@@ -239,7 +239,7 @@ async fn exchange(
     code: &Secret,
     verifier: &Secret,
     redirect_uri: &str,
-) -> Result<signin::Grant, SigninError> {
+) -> Result<signin::GrantedTokens, SigninError> {
     signin::exchange_code(
         &reqwest::Client::new(),
         &h.mock.base_url(),
@@ -251,7 +251,7 @@ async fn exchange(
     .await
 }
 
-fn assert_invalid_grant(result: Result<signin::Grant, SigninError>, about: &str, secrets: &[&str]) {
+fn assert_invalid_grant(result: Result<signin::GrantedTokens, SigninError>, about: &str, secrets: &[&str]) {
     let error = result.expect_err("refused");
     let SigninError::Refused {
         status,

@@ -19,11 +19,11 @@ struct Run {
     /// When each user is free again after a leg that ended.
     free_at: HashMap<String, Instant>,
     seen_legs: HashSet<String>,
-    seen: Seen,
+    seen: TickStats,
 }
 
 #[derive(Debug, Default)]
-struct Seen {
+struct TickStats {
     ticks: u64,
     conferences_min: usize,
     conferences_sum: usize,
@@ -53,9 +53,9 @@ impl Run {
             instant,
             free_at: HashMap::new(),
             seen_legs: HashSet::new(),
-            seen: Seen {
+            seen: TickStats {
                 conferences_min: usize::MAX,
-                ..Seen::default()
+                ..TickStats::default()
             },
         };
         run.check();
