@@ -16,8 +16,8 @@ use confwatch::feed::FeedEvent;
 use confwatch::feed::{QueueSelection, read_active_calls, watch};
 use confwatch::live::{LiveModel, Update};
 use confwatch::mock::{MockOptions, MockServer, Scenario};
-use confwatch::platform::connection::ConnectionConfig;
-use confwatch::platform::retry::with_retry;
+use confwatch::platform::ConnectionConfig;
+use confwatch::platform::with_retry;
 use confwatch::platform::{Client, FailureKind};
 
 struct Figures {

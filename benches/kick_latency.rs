@@ -16,14 +16,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use confwatch::config::Strategy;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
-use confwatch::kick::driver::KickOptions;
-use confwatch::kick::machine::{PatchPath, Strategy};
+use confwatch::kick::KickOptions;
 use confwatch::kick::{KickManager, OutcomeKind, Step, Target};
 use confwatch::live::Update;
 use confwatch::mock::{MockOptions, MockServer, Scenario};
-use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::ConnectionConfig;
+use confwatch::platform::PatchPath;
 use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::CallConversation;
 use reqwest::Method;

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use confwatch::feed::FeedEvent;
 use confwatch::kick::{Progress, Step, Target};
 use confwatch::live::Update;
-use confwatch::tui::app::{App, Input};
-use confwatch::tui::{Keymap, Theme, runtime};
+use confwatch::tui::{App, Input};
+use confwatch::tui::{Keymap, Theme, draw};
 use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState, Queue, Timestamp,
 };
@@ -145,7 +145,7 @@ fn frames(app: &mut App, terminal: &mut Terminal<TestBackend>, rebuild: bool) ->
             if rebuild {
                 app.invalidate_rows();
             }
-            runtime::draw(terminal, app, Theme::from_env()).expect("draw");
+            draw(terminal, app, Theme::from_env()).expect("draw");
             start.elapsed()
         })
         .collect()
@@ -199,7 +199,7 @@ fn main() {
     let build_time = build.elapsed();
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
     // Warm up (first build of the rows).
-    runtime::draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
+    draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
     println!(
         "tui_render: {CONVERSATIONS} conferences, {WIDTH}x{HEIGHT}, model loaded in {:.1} ms",
         ms(build_time)
@@ -227,7 +227,7 @@ fn main() {
             Input::Feed(FeedEvent::Model(Update::Conversation(update))),
             now,
         );
-        runtime::draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
+        draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
         event_to_frame.push(start.elapsed());
     }
     // A second's worth of events at 200/s drained as one batch, then one frame; and the same
@@ -263,7 +263,7 @@ fn main() {
             now,
         );
     }
-    runtime::draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
+    draw(&mut terminal, &mut app, Theme::from_env()).expect("draw");
     let batch = batch_start.elapsed();
     println!(
         "event to frame (one event, then its frame; {EVENTS} samples): median {:.3} ms, p99 {:.3} ms (target ≤ 20 ms); 200 events as one batch + one frame {:.3} ms (the live model alone applies them in {:.3} ms)",
@@ -288,7 +288,7 @@ fn main() {
             Input::Feed(FeedEvent::Model(Update::ResyncPage(calls))),
             t0(),
         );
-        runtime::draw(&mut terminal, &mut filling, Theme::from_env()).expect("draw");
+        draw(&mut terminal, &mut filling, Theme::from_env()).expect("draw");
         page_frames.push(start.elapsed());
     }
     filling.update(Input::Feed(FeedEvent::Model(Update::ResyncDone)), t0());

@@ -208,7 +208,7 @@ pub fn resolve(
         .or(file.client_secret);
     let token = env("GENESYSCLOUD_ACCESS_TOKEN");
     let credentials = match (client_id, secret, token) {
-        (Some(client_id), Some(secret), _) => Credentials::ClientCredentials { client_id, secret },
+        (Some(client_id), Some(secret), _) => Credentials::OAuthClient { client_id, secret },
         (_, _, Some(token)) => Credentials::AccessToken(token),
         (None, None, None) => return Ok(None),
         (Some(_), None, None) => bail!(
@@ -589,7 +589,7 @@ mod tests {
         assert_eq!(config.login_base, "https://login.mypurecloud.ie");
         assert_eq!(
             config.credentials,
-            Credentials::ClientCredentials {
+            Credentials::OAuthClient {
                 client_id: "flag-id".into(),
                 secret: "env-secret".into()
             }
@@ -850,7 +850,7 @@ mod tests {
         assert_eq!(config.api_base, "https://api.mypurecloud.com");
         assert_eq!(
             config.credentials,
-            Credentials::ClientCredentials {
+            Credentials::OAuthClient {
                 client_id: "cc-client".into(),
                 secret: "cc-secret".into()
             }
@@ -885,7 +885,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             config.credentials,
-            Credentials::ClientCredentials { .. }
+            Credentials::OAuthClient { .. }
         ));
         let (config, profile) = resolve_with_profiles(
             &ConnectionArgs::default(),

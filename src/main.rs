@@ -31,11 +31,11 @@ enum CliCommand {
     /// Remove one participant from a live call.
     Kick(confwatch::cli::KickArgs),
     /// Sign in as yourself in the browser (OAuth authorization code with PKCE).
-    Login(confwatch::cli::signin::LoginArgs),
+    Login(confwatch::cli::LoginArgs),
     /// Forget (and revoke) the tokens of `confwatch login`.
-    Logout(confwatch::cli::signin::ProfileArgs),
+    Logout(confwatch::cli::ProfileArgs),
     /// Show the signed-in user, organization and region.
-    Whoami(confwatch::cli::signin::ProfileArgs),
+    Whoami(confwatch::cli::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,9 +96,9 @@ async fn run(cli: Cli) -> Result<u8> {
         Some(CliCommand::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
         Some(CliCommand::List(args)) => confwatch::cli::list(args).await?,
         Some(CliCommand::Kick(args)) => confwatch::cli::kick(args).await?,
-        Some(CliCommand::Login(args)) => confwatch::cli::signin::login(args).await?,
-        Some(CliCommand::Logout(args)) => confwatch::cli::signin::logout(args).await?,
-        Some(CliCommand::Whoami(args)) => confwatch::cli::signin::whoami(args).await?,
+        Some(CliCommand::Login(args)) => confwatch::cli::login(args).await?,
+        Some(CliCommand::Logout(args)) => confwatch::cli::logout(args).await?,
+        Some(CliCommand::Whoami(args)) => confwatch::cli::whoami(args).await?,
     };
     Ok(u8::try_from(code).unwrap_or(1))
 }

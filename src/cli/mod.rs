@@ -1,6 +1,8 @@
 //! `confwatch list` and `confwatch kick` (sign-in commands in `signin`).
 
-pub mod signin;
+pub(crate) mod signin;
+
+pub use signin::{LoginArgs, ProfileArgs, login, logout, sign_in, whoami};
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -14,7 +14,7 @@ use crate::platform::connection::ConnectionConfig;
 use crate::tui::runtime::{Kicker, LoopChannels};
 use crate::wire::CallConversation;
 
-pub struct Session {
+pub(super) struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.
     pub demo: Option<String>,
     /// Where the data comes from (an API base URL; never a secret).
@@ -29,7 +29,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(args: &ConsoleArgs) -> Result<Session> {
+    pub(super) async fn open(args: &ConsoleArgs) -> Result<Session> {
         let mut demo_rate_limit = None;
         let (config, mock, profile) =
             match ConnectionConfig::from_args_with_profile(&args.connection)? {
@@ -91,21 +91,24 @@ impl Session {
     }
 
     /// Stops the built-in mock, if any.
-    pub async fn shutdown(mock: Option<MockServer>) {
+    pub(super) async fn shutdown(mock: Option<MockServer>) {
         if let Some(mock) = mock {
             mock.shutdown().await;
         }
     }
 
     /// Splits the session into what the loop consumes and the mock to stop afterwards.
-    pub fn into_parts(self) -> (LoopChannels, PlatformKicker, Option<MockServer>) {
+    pub(super) fn into_parts(self) -> (LoopChannels, PlatformKicker, Option<MockServer>) {
         (self.channels, self.kicker, self.mock)
     }
 }
 
 /// The header's profile and user; for a signed-in user, the permissions read afresh
 /// (`GET /api/v2/users/me`, the stored ones if that fails) decide whether the console is read-only.
-pub async fn signed_in(client: &Client, profile: Option<String>) -> crate::tui::app::SignedIn {
+pub(super) async fn signed_in(
+    client: &Client,
+    profile: Option<String>,
+) -> crate::tui::app::SignedIn {
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(
@@ -132,7 +135,7 @@ pub async fn signed_in(client: &Client, profile: Option<String>) -> crate::tui::
 }
 
 /// The kick engine behind the console's actions.
-pub struct PlatformKicker {
+pub(super) struct PlatformKicker {
     manager: KickManager,
     reads: CallReads,
 }

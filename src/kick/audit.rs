@@ -13,7 +13,7 @@ use crate::kick::Step;
 use crate::wire::{Purpose, Timestamp};
 
 /// The default audit file: `confwatch/audit.jsonl` in the user's data directory.
-pub fn default_audit_path() -> PathBuf {
+pub(crate) fn default_audit_path() -> PathBuf {
     dirs::data_local_dir()
         .or_else(dirs::data_dir)
         .unwrap_or_else(std::env::temp_dir)

@@ -11,12 +11,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Kicks remembered (the newest win): a short memory follows a lock that changes.
-pub const HISTORY_LEN: usize = 16;
+pub(crate) const HISTORY_LEN: usize = 16;
 /// A learned wait is never longer than this; past it the kick backs off as without history.
-pub const MAX_LEARNED: Duration = Duration::from_secs(2);
+pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
 /// Beyond the longest refusal seen, the first retry waits this much more (timer and event
 /// delivery vary by a few milliseconds).
-pub const MARGIN: Duration = Duration::from_millis(8);
+pub(crate) const MARGIN: Duration = Duration::from_millis(8);
 /// A sample beyond this is not a lock (a slow platform, a clock jump, a hostile file): ignored.
 const PLAUSIBLE_MS: u64 = 10_000;
 /// The history file is tiny; a bigger one is not ours and is not read.
@@ -53,7 +53,7 @@ pub struct LockPlan {
 /// longest refusal `lo` and before the shortest acceptance `hi` seen: while that bracket is wide,
 /// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,
 /// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin.
-pub fn plan(samples: &[LockSample]) -> Option<LockPlan> {
+pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     let samples: Vec<&LockSample> = samples.iter().filter(|s| s.plausible()).collect();
     let hi = samples.iter().map(|s| s.accepted_ms).min()?;
     let lo = samples.iter().filter_map(|s| s.refused_ms).max();
@@ -149,7 +149,7 @@ impl LockHistory {
 }
 
 /// The default history file: `confwatch/lock-history.json` in the user's state directory.
-pub fn default_history_path() -> PathBuf {
+pub(crate) fn default_history_path() -> PathBuf {
     dirs::state_dir()
         .or_else(dirs::data_local_dir)
         .unwrap_or_else(std::env::temp_dir)

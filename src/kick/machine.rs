@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use super::safety::Risk;
-pub use crate::config::Strategy;
-pub use crate::platform::conversations::PatchPath;
+pub(crate) use crate::config::Strategy;
+pub(crate) use crate::platform::conversations::PatchPath;
 
 use crate::kick::lock::{LockPlan, LockSample, MARGIN};
 
@@ -69,7 +69,7 @@ impl Default for MachineConfig {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum MachineInput {
+pub(crate) enum MachineInput {
     Start,
     ReadOk(CallConversation),
     ReadFailed(ApiError),
@@ -90,7 +90,7 @@ pub enum MachineInput {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// GET the call; answer with `ReadOk` or `ReadFailed`.
     Read,
     /// PATCH `{"state":"disconnected"}`; answer with `PatchAccepted` or `PatchFailed`.
@@ -129,7 +129,7 @@ enum Phase {
 
 /// One kick job's state.
 #[derive(Clone, Debug)]
-pub struct KickMachine {
+pub(crate) struct KickMachine {
     config: MachineConfig,
     conversation_id: String,
     wanted: Wanted,
@@ -182,7 +182,11 @@ pub struct KickMachine {
 }
 
 impl KickMachine {
-    pub fn new(conversation_id: impl Into<String>, wanted: Wanted, config: MachineConfig) -> Self {
+    pub(crate) fn new(
+        conversation_id: impl Into<String>,
+        wanted: Wanted,
+        config: MachineConfig,
+    ) -> Self {
         let target = match &wanted {
             Wanted::Participant(id) => Some(id.clone()),
             Wanted::User(_) => None,
@@ -223,12 +227,12 @@ impl KickMachine {
     }
 
     /// Whether a live feed now carries the call's changes (the driver says so).
-    pub fn set_live(&mut self, live: bool) {
+    pub(crate) fn set_live(&mut self, live: bool) {
         self.live = live;
     }
 
     /// What this job learned about the transition lock, once a 202 followed a 409.
-    pub fn lock_sample(&self) -> Option<LockSample> {
+    pub(crate) fn lock_sample(&self) -> Option<LockSample> {
         self.sample
     }
 
@@ -237,47 +241,39 @@ impl KickMachine {
         (self.config.deadline / 4).min(Duration::from_secs(2))
     }
 
-    pub fn conversation_id(&self) -> &str {
-        &self.conversation_id
-    }
-
     /// The participant being removed, once known.
-    pub fn target(&self) -> Option<&str> {
+    pub(crate) fn target(&self) -> Option<&str> {
         self.target.as_deref()
     }
 
     /// The target's leg as last seen (read or event).
-    pub fn target_leg(&self) -> Option<&CallMediaParticipant> {
+    pub(crate) fn target_leg(&self) -> Option<&CallMediaParticipant> {
         self.latest_target()
     }
 
     /// The final outcome, once the job is over.
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub(crate) fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
     }
 
-    pub fn is_done(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_done(&self) -> bool {
         self.phase == Phase::Done
     }
 
     /// The client saw a 429 (maybe for another job on the same token): no request before `at`
     /// (time since the job began).
-    pub fn hold_until(&mut self, at: Duration) {
+    pub(crate) fn hold_until(&mut self, at: Duration) {
         self.not_before = self.not_before.max(at);
     }
 
     /// PATCHes decided so far (the number of the latest attempt).
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
 
-    /// Requests sent so far.
-    pub fn requests(&self) -> u32 {
-        self.requests
-    }
-
     /// When the driver must send `MachineInput::Timer` (None: nothing to wait for but answers).
-    pub fn wake_at(&self) -> Option<Duration> {
+    pub(crate) fn wake_at(&self) -> Option<Duration> {
         let phase_wake = match &self.phase {
             Phase::Idle | Phase::Done => return None,
             // Every request is bounded by the deadline; a PATCH's answer is awaited only until
@@ -298,7 +294,12 @@ impl KickMachine {
 
     /// Feeds one input seen at `now` (time since the job began); `jitter` in [0, 1) picks the
     /// backoff delay (full jitter). Returns the effects to perform, in order.
-    pub fn handle(&mut self, input: MachineInput, now: Duration, jitter: f64) -> Vec<Effect> {
+    pub(crate) fn handle(
+        &mut self,
+        input: MachineInput,
+        now: Duration,
+        jitter: f64,
+    ) -> Vec<Effect> {
         let mut out = Vec::new();
         if self.phase == Phase::Done {
             return out;
@@ -1020,12 +1021,12 @@ impl KickMachine {
 }
 
 /// A leg the platform lets go of without a 409: connected (held or not).
-pub fn is_settled(state: &ParticipantState) -> bool {
+pub(crate) fn is_settled(state: &ParticipantState) -> bool {
     matches!(state, ParticipantState::Connected)
 }
 
 /// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`).
-pub fn safety_refusal(
+pub(crate) fn safety_refusal(
     conversation: &CallConversation,
     target: &CallMediaParticipant,
 ) -> Option<String> {

@@ -1,13 +1,17 @@
 //! The kick: remove one participant from a live call, safely and as fast as the platform allows.
 
-pub mod audit;
-pub mod driver;
-pub mod lock;
-pub mod machine;
-pub mod manager;
-pub mod progress;
-pub mod safety;
+pub(crate) mod audit;
+pub(crate) mod driver;
+pub(crate) mod lock;
+pub(crate) mod machine;
+pub(crate) mod manager;
+pub(crate) mod progress;
+pub(crate) mod safety;
 
-pub use driver::KickOptions;
+// The facade: what the binary, the tests and the benches use; the rest is the crate's own.
+pub use driver::{EventSource, KickOptions, KickRequest, run};
+pub use lock::LockHistory;
+pub use machine::Wanted;
 pub use manager::KickManager;
 pub use progress::{Outcome, OutcomeKind, Progress, Step, Target};
+pub use safety::Risk;

@@ -125,7 +125,7 @@ pub struct Outcome {
 }
 
 /// The lock's wait in a supervisor's words: `locked by the platform, retry in 380 ms (learned)`.
-pub fn locked_words(retry_in_ms: u64, learned: bool) -> String {
+pub(crate) fn locked_words(retry_in_ms: u64, learned: bool) -> String {
     format!(
         "locked by the platform, retry in {retry_in_ms} ms ({})",
         if learned { "learned" } else { "backoff" }

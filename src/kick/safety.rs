@@ -14,13 +14,13 @@ pub enum Risk {
 
 /// What removing `target` would do, as `conversation` now stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Assessment {
+pub(crate) struct Assessment {
     /// Live legs that would stay.
     pub others_remaining: usize,
     pub risk: Option<Risk>,
 }
 
-pub fn assess(conversation: &CallConversation, target: &CallMediaParticipant) -> Assessment {
+pub(crate) fn assess(conversation: &CallConversation, target: &CallMediaParticipant) -> Assessment {
     let others_remaining = conversation
         .live_participants()
         .filter(|p| p.id != target.id)

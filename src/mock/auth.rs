@@ -12,22 +12,22 @@ use super::errors::ErrorReply;
 
 /// The permissions of which the participant PATCH needs any one (ConversationsApi docs list
 /// them for the endpoint as a whole).
-pub const KICK_PERMISSIONS: &[&str] = &[
+pub(super) const KICK_PERMISSIONS: &[&str] = &[
     "conversation:communication:disconnect",
     "conversation:participant:wrapup",
     "conversation:call:record",
 ];
 /// `POST /api/v2/conversations/{id}/disconnect` needs this one (ConversationsApi docs).
-pub const DISCONNECT: &str = "conversation:communication:disconnect";
-pub const QUEUE_VIEW: &str = "routing:queue:view";
-pub const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
+pub(super) const DISCONNECT: &str = "conversation:communication:disconnect";
+pub(super) const QUEUE_VIEW: &str = "routing:queue:view";
+pub(super) const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
 /// `GET /api/v2/conversations/{id}` (ConversationsApi docs); `GET .../calls/{id}` needs none.
 /// Also what the mock asks for the conversation topics (see `docs/platform.md`: the platform
 /// names each topic's permissions in `GET /api/v2/notifications/availabletopics`).
-pub const COMMUNICATION_VIEW: &str = "conversation:communication:view";
+pub(super) const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
 #[derive(Clone)]
-pub struct OAuthClient {
+pub(super) struct OAuthClient {
     pub id: String,
     pub secret: String,
     pub permissions: Vec<String>,
@@ -43,18 +43,18 @@ impl fmt::Debug for OAuthClient {
 }
 
 impl OAuthClient {
-    pub fn has(&self, permission: &str) -> bool {
+    pub(super) fn has(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == "*" || p == permission)
     }
 
-    pub fn has_any(&self, permissions: &[&str]) -> bool {
+    pub(super) fn has_any(&self, permissions: &[&str]) -> bool {
         permissions.iter().any(|p| self.has(p))
     }
 }
 
 /// Who made a request (put into request extensions by the bearer check).
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub(super) struct Caller {
     pub client: OAuthClient,
     /// The person signed in, for a token from the authorization-code grant.
     pub user: Option<super::users::User>,
@@ -63,7 +63,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn require_any(&self, permissions: &[&str]) -> Result<(), ErrorReply> {
+    pub(super) fn require_any(&self, permissions: &[&str]) -> Result<(), ErrorReply> {
         if self.client.has_any(permissions) {
             Ok(())
         } else {
@@ -84,14 +84,14 @@ struct Token {
 
 /// Where a request stands in its token's window (the platform no longer sends these as headers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateHeaders {
+pub(super) struct RateHeaders {
     pub count: u32,
     pub allowed: u32,
     pub reset_secs: u64,
 }
 
 #[derive(Default)]
-pub struct Auth {
+pub(super) struct Auth {
     clients: Vec<OAuthClient>,
     tokens: HashMap<String, Token>,
     pub signin: super::users::Signin,
@@ -121,7 +121,7 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 impl Auth {
-    pub fn new(clients: Vec<OAuthClient>) -> Auth {
+    pub(super) fn new(clients: Vec<OAuthClient>) -> Auth {
         Auth {
             clients,
             tokens: HashMap::new(),
@@ -129,12 +129,15 @@ impl Auth {
         }
     }
 
-    pub fn client(&self, id: &str) -> Option<&OAuthClient> {
+    pub(super) fn client(&self, id: &str) -> Option<&OAuthClient> {
         self.clients.iter().find(|c| c.id == id)
     }
 
     /// The client named by a `Basic` header, if its secret is right.
-    pub fn client_from_basic(&self, header: Option<&str>) -> Result<OAuthClient, ErrorReply> {
+    pub(super) fn client_from_basic(
+        &self,
+        header: Option<&str>,
+    ) -> Result<OAuthClient, ErrorReply> {
         let invalid = || ErrorReply::unauthorized("bad.credentials", "Invalid login credentials.");
         let encoded = header
             .and_then(|h| {
@@ -155,12 +158,12 @@ impl Auth {
     }
 
     /// Issues a token for `client_id` living `lifetime`.
-    pub fn issue(&mut self, client_id: &str, lifetime: Duration, now: Instant) -> String {
+    pub(super) fn issue(&mut self, client_id: &str, lifetime: Duration, now: Instant) -> String {
         self.issue_token(client_id, None, lifetime, now)
     }
 
     /// Issues a token for a signed-in user of `client_id`.
-    pub fn issue_for_user(
+    pub(super) fn issue_for_user(
         &mut self,
         client_id: &str,
         user_id: &str,
@@ -198,12 +201,12 @@ impl Auth {
 
     /// Revokes a token (`DELETE /api/v2/tokens/me`, or the platform's `token_revoked`); its next
     /// use gets 401.
-    pub fn revoke(&mut self, token: &str) -> bool {
+    pub(super) fn revoke(&mut self, token: &str) -> bool {
         self.tokens.remove(token).is_some()
     }
 
     /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
-    pub fn caller(
+    pub(super) fn caller(
         &self,
         header: Option<&str>,
         now: Instant,
@@ -249,7 +252,7 @@ impl Auth {
 
     /// Counts one request against the token's fixed window of `window`; `None` when the limit
     /// is off.
-    pub fn admit(
+    pub(super) fn admit(
         &mut self,
         token: &str,
         limit: u32,

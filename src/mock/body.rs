@@ -12,7 +12,7 @@ use super::errors::ErrorReply;
 /// The body read as `T`, or the refusal. The refusal is kept for the handler to return at its own
 /// point (after its permission checks, in the order the handlers had); only a body over the size
 /// limit is refused before the handler, as `Bytes` does.
-pub struct JsonBody<T>(pub Result<T, ErrorReply>);
+pub(super) struct JsonBody<T>(pub Result<T, ErrorReply>);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where

@@ -26,7 +26,7 @@ use super::state::Shared;
 use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
 use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
-pub fn control_router(shared: Arc<Shared>) -> Router {
+pub(super) fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/mock/conversations", post(create_conversation))
         .route(
@@ -44,7 +44,7 @@ pub fn control_router(shared: Arc<Shared>) -> Router {
 }
 
 /// The permission the control API needs; not a platform permission, the mock's own.
-pub const MOCK_CONTROL: &str = "mock:control";
+pub(super) const MOCK_CONTROL: &str = "mock:control";
 
 /// The longest delay a scripted change may ask for (`afterMs`).
 const MAX_AFTER_MS: u64 = 86_400_000;

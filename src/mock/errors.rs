@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use crate::wire::ErrorBody;
 
 #[derive(Debug)]
-pub struct ErrorReply {
+pub(super) struct ErrorReply {
     pub status: StatusCode,
     pub code: Option<String>,
     pub message: String,
@@ -20,7 +20,7 @@ pub struct ErrorReply {
 }
 
 impl ErrorReply {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ErrorReply {
+    pub(super) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ErrorReply {
         ErrorReply {
             status,
             code: Some(code.to_string()),
@@ -30,15 +30,15 @@ impl ErrorReply {
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> ErrorReply {
+    pub(super) fn bad_request(message: impl Into<String>) -> ErrorReply {
         ErrorReply::new(StatusCode::BAD_REQUEST, "bad.request", message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> ErrorReply {
+    pub(super) fn not_found(message: impl Into<String>) -> ErrorReply {
         ErrorReply::new(StatusCode::NOT_FOUND, "not.found", message)
     }
 
-    pub fn unsupported_media_type() -> ErrorReply {
+    pub(super) fn unsupported_media_type() -> ErrorReply {
         ErrorReply::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported.media.type",
@@ -46,12 +46,12 @@ impl ErrorReply {
         )
     }
 
-    pub fn unauthorized(code: &str, message: &str) -> ErrorReply {
+    pub(super) fn unauthorized(code: &str, message: &str) -> ErrorReply {
         ErrorReply::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 403 `missing.any.permissions` naming the permissions of which one is needed.
-    pub fn missing_any_permissions(permissions: &[&str]) -> ErrorReply {
+    pub(super) fn missing_any_permissions(permissions: &[&str]) -> ErrorReply {
         let list = permissions.join(", ");
         let mut error = ErrorReply::new(
             StatusCode::FORBIDDEN,
@@ -65,7 +65,7 @@ impl ErrorReply {
     }
 
     /// The 409 of the field reports; the platform documents no code for it, so none is sent.
-    pub fn transition_lock() -> ErrorReply {
+    pub(super) fn transition_lock() -> ErrorReply {
         ErrorReply {
             status: StatusCode::CONFLICT,
             code: None,
@@ -75,7 +75,7 @@ impl ErrorReply {
         }
     }
 
-    pub fn server_error(status: u16) -> ErrorReply {
+    pub(super) fn server_error(status: u16) -> ErrorReply {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let (code, message) = match status.as_u16() {
             500 => (
@@ -89,7 +89,11 @@ impl ErrorReply {
     }
 
     /// 429 with `Retry-After` in whole seconds.
-    pub fn too_many_requests(limit: u32, window_secs: u64, retry_after_secs: u64) -> ErrorReply {
+    pub(super) fn too_many_requests(
+        limit: u32,
+        window_secs: u64,
+        retry_after_secs: u64,
+    ) -> ErrorReply {
         let mut error = ErrorReply::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too.many.requests",
@@ -105,7 +109,7 @@ impl ErrorReply {
 
     /// An error for a status alone (axum's own rejections and fallbacks); only the codes the
     /// mock already uses are sent, none is invented for the others.
-    pub fn for_status(status: StatusCode, message: impl Into<String>) -> ErrorReply {
+    pub(super) fn for_status(status: StatusCode, message: impl Into<String>) -> ErrorReply {
         let code = match status {
             StatusCode::BAD_REQUEST => Some("bad.request"),
             StatusCode::NOT_FOUND => Some("not.found"),
@@ -123,7 +127,7 @@ impl ErrorReply {
         }
     }
 
-    pub fn body(&self) -> ErrorBody {
+    pub(super) fn body(&self) -> ErrorBody {
         ErrorBody {
             message: Some(self.message.clone()),
             code: self.code.clone(),
@@ -147,12 +151,12 @@ impl IntoResponse for ErrorReply {
 }
 
 /// Request bodies larger than this are refused with 413 (the mock's requests are small JSON).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The body cap on every request, and every error answer in the `ErrorBody` shape: axum's own
 /// rejections (path, query, body limit, WebSocket upgrade) and fallbacks answer in text or
 /// with no body at all, which no platform client expects.
-pub fn with_platform_errors(router: Router) -> Router {
+pub(super) fn with_platform_errors(router: Router) -> Router {
     router
         .layer(axum::middleware::map_response(as_error_body))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -14,26 +14,26 @@ use super::world::CallRecord;
 use crate::wire::{NotificationEvent, NotificationMetadata};
 
 /// At most this many topics per channel.
-pub const MAX_TOPICS: usize = 1_000;
+pub(super) const MAX_TOPICS: usize = 1_000;
 /// Frames a socket may have waiting; a slower socket is dropped (its client re-reads).
-pub const SOCKET_QUEUE: usize = 4_096;
+pub(super) const SOCKET_QUEUE: usize = 4_096;
 /// Channels per user and app (NotificationsApi docs, `POST /api/v2/notifications/channels`).
-pub const MAX_CHANNELS: usize = 20;
+pub(super) const MAX_CHANNELS: usize = 20;
 /// Topic names of the system messages the mock sends. Only `socket_closing` is seen in the
 /// SDKs; the others are named after it (`docs/platform.md`), their bodies are the SDK's
 /// `SystemMessageSystemMessage`.
-pub const NO_LONGER_SUBSCRIBED_TOPIC: &str = "v2.system.no_longer_subscribed";
-pub const TOKEN_REVOKED_TOPIC: &str = "v2.system.token_revoked";
+pub(super) const NO_LONGER_SUBSCRIBED_TOPIC: &str = "v2.system.no_longer_subscribed";
+pub(super) const TOKEN_REVOKED_TOPIC: &str = "v2.system.token_revoked";
 
 /// One frame for a socket, sent no sooner than `deliver_at` (event latency fault).
 #[derive(Debug, Clone)]
-pub struct HubFrame {
+pub(super) struct HubFrame {
     pub deliver_at: Instant,
     pub text: Arc<str>,
 }
 
 #[derive(Debug)]
-pub struct ChannelEntry {
+pub(super) struct ChannelEntry {
     pub client_id: String,
     pub topics: Vec<String>,
     pub sender: Option<mpsc::Sender<HubFrame>>,
@@ -47,7 +47,7 @@ pub struct ChannelEntry {
 
 /// Channels, their topics and their sockets' queues.
 #[derive(Debug, Default)]
-pub struct Hub {
+pub(super) struct Hub {
     channels: HashMap<String, ChannelEntry>,
     by_topic: HashMap<String, HashSet<String>>,
     /// Frames handed to sockets, and sockets dropped for being slow.
@@ -57,7 +57,7 @@ pub struct Hub {
     pub channels_evicted: u64,
 }
 
-pub fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {
+pub(super) fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {
     let event = NotificationEvent {
         topic_name: topic.to_string(),
         version: Some("2".into()),
@@ -70,12 +70,12 @@ pub fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {
     Arc::from(serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()))
 }
 
-pub fn system_frame(topic: &str, message: &str) -> String {
+pub(super) fn system_frame(topic: &str, message: &str) -> String {
     frame_text(topic, &serde_json::json!({ "message": message })).to_string()
 }
 
 /// The body of a system message, in the shape of the SDK's `SystemMessageSystemMessage`.
-pub fn system_message_frame(
+pub(super) fn system_message_frame(
     topic: &str,
     channel_id: &str,
     system_topic_type: &str,
@@ -96,7 +96,7 @@ impl Hub {
     /// Adds a channel; when `client_id` already has [`MAX_CHANNELS`], the least recently used
     /// one goes first (one without a connected socket before any with one). Returns the id of
     /// the channel evicted.
-    pub fn create_channel(&mut self, id: String, client_id: &str) -> Option<String> {
+    pub(super) fn create_channel(&mut self, id: String, client_id: &str) -> Option<String> {
         let evicted = self.evict_for(client_id);
         self.channels.insert(
             id,
@@ -112,7 +112,7 @@ impl Hub {
         evicted
     }
 
-    pub fn evict_for(&mut self, client_id: &str) -> Option<String> {
+    pub(super) fn evict_for(&mut self, client_id: &str) -> Option<String> {
         let owned = self
             .channels
             .values()
@@ -134,19 +134,19 @@ impl Hub {
     }
 
     /// Removes a channel, its subscriptions and its socket's queue (which closes the socket).
-    pub fn remove_channel(&mut self, id: &str) {
+    pub(super) fn remove_channel(&mut self, id: &str) {
         let _ = self.set_topics_of(id, Vec::new());
         self.channels.remove(id);
     }
 
     /// Whether the channel still exists.
-    pub fn exists(&self, id: &str) -> bool {
+    pub(super) fn exists(&self, id: &str) -> bool {
         self.channels.contains_key(id)
     }
 
     /// The channels of `client_id`.
     #[cfg(test)]
-    pub fn channel_count(&self, client_id: &str) -> usize {
+    pub(super) fn channel_count(&self, client_id: &str) -> usize {
         self.channels
             .values()
             .filter(|c| c.client_id == client_id)
@@ -154,29 +154,29 @@ impl Hub {
     }
 
     /// Notes the token that made a channel.
-    pub fn set_token(&mut self, id: &str, token: &str) {
+    pub(super) fn set_token(&mut self, id: &str, token: &str) {
         if let Some(entry) = self.channels.get_mut(id) {
             entry.token = Some(token.to_string());
         }
     }
 
-    pub fn token_of(&self, id: &str) -> Option<String> {
+    pub(super) fn token_of(&self, id: &str) -> Option<String> {
         self.channels.get(id).and_then(|c| c.token.clone())
     }
 
-    pub fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ErrorReply> {
+    pub(super) fn owned(&self, id: &str, client_id: &str) -> Result<&ChannelEntry, ErrorReply> {
         self.channels
             .get(id)
             .filter(|c| c.client_id == client_id)
             .ok_or_else(|| ErrorReply::not_found(format!("Channel {id} not found.")))
     }
 
-    pub fn topics(&self, id: &str, client_id: &str) -> Result<Vec<String>, ErrorReply> {
+    pub(super) fn topics(&self, id: &str, client_id: &str) -> Result<Vec<String>, ErrorReply> {
         Ok(self.owned(id, client_id)?.topics.clone())
     }
 
     /// Replaces the topics of a channel.
-    pub fn set_topics(
+    pub(super) fn set_topics(
         &mut self,
         id: &str,
         client_id: &str,
@@ -186,7 +186,11 @@ impl Hub {
         self.set_topics_of(id, topics)
     }
 
-    pub fn set_topics_of(&mut self, id: &str, topics: Vec<String>) -> Result<(), ErrorReply> {
+    pub(super) fn set_topics_of(
+        &mut self,
+        id: &str,
+        topics: Vec<String>,
+    ) -> Result<(), ErrorReply> {
         let Some(entry) = self.channels.get_mut(id) else {
             return Err(ErrorReply::not_found(format!("Channel {id} not found.")));
         };
@@ -210,7 +214,7 @@ impl Hub {
     }
 
     /// Attaches a new socket to a channel; the previous socket's queue closes, which drops it.
-    pub fn connect(&mut self, id: &str) -> Option<(mpsc::Receiver<HubFrame>, u64)> {
+    pub(super) fn connect(&mut self, id: &str) -> Option<(mpsc::Receiver<HubFrame>, u64)> {
         let entry = self.channels.get_mut(id)?;
         let (sender, receiver) = mpsc::channel(SOCKET_QUEUE);
         entry.sender = Some(sender);
@@ -219,7 +223,7 @@ impl Hub {
         Some((receiver, entry.generation))
     }
 
-    pub fn disconnect(&mut self, id: &str, generation: u64) {
+    pub(super) fn disconnect(&mut self, id: &str, generation: u64) {
         if let Some(entry) = self.channels.get_mut(id)
             && entry.generation == generation
         {
@@ -228,14 +232,14 @@ impl Hub {
     }
 
     /// Drops every socket (for shutdown and reset).
-    pub fn disconnect_all(&mut self) {
+    pub(super) fn disconnect_all(&mut self) {
         for entry in self.channels.values_mut() {
             entry.sender = None;
         }
     }
 
     /// Sends the call as it now stands to every channel subscribed to its queue or its users.
-    pub fn publish(&mut self, call: &CallRecord, deliver_at: Instant) {
+    pub(super) fn publish(&mut self, call: &CallRecord, deliver_at: Instant) {
         if self.by_topic.is_empty() {
             return;
         }

@@ -3,12 +3,12 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub fn new_id(rng: &mut StdRng) -> String {
+pub(super) fn new_id(rng: &mut StdRng) -> String {
     uuid::Builder::from_random_bytes(rng.random())
         .into_uuid()
         .to_string()
 }
 
-pub fn seeded(seed: u64) -> StdRng {
+pub(super) fn seeded(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }

@@ -133,7 +133,7 @@ impl Drop for InFlight {
 }
 
 /// Serves `app` until `cancel`; dropping (aborting) this future closes every connection.
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServerLimits,

@@ -62,7 +62,7 @@ fn check_topic(
     }
 }
 
-pub async fn create_channel(
+pub(super) async fn create_channel(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
@@ -94,13 +94,13 @@ pub async fn create_channel(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SubscriptionQuery {
+pub(super) struct SubscriptionQuery {
     #[serde(default, rename = "ignoreErrors")]
     ignore_errors: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TopicRequest {
+pub(super) struct TopicRequest {
     id: String,
 }
 
@@ -116,7 +116,7 @@ fn permitted(id: String) -> ChannelTopic {
     }
 }
 
-pub async fn get_subscriptions(
+pub(super) async fn get_subscriptions(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(channel_id): Path<String>,
@@ -125,7 +125,7 @@ pub async fn get_subscriptions(
     Ok(listing(topics.into_iter().map(permitted).collect()))
 }
 
-pub async fn delete_subscriptions(
+pub(super) async fn delete_subscriptions(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Path(channel_id): Path<String>,
@@ -137,7 +137,7 @@ pub async fn delete_subscriptions(
     Ok(StatusCode::OK.into_response())
 }
 
-pub async fn post_subscriptions(
+pub(super) async fn post_subscriptions(
     shared: State<Arc<Shared>>,
     caller: Extension<Caller>,
     path: Path<String>,
@@ -147,7 +147,7 @@ pub async fn post_subscriptions(
     subscribe(shared, caller, path, query, body, false).await
 }
 
-pub async fn put_subscriptions(
+pub(super) async fn put_subscriptions(
     shared: State<Arc<Shared>>,
     caller: Extension<Caller>,
     path: Path<String>,
@@ -240,7 +240,7 @@ fn too_many() -> ErrorReply {
 }
 
 /// `GET /channels/{id}`: the WebSocket at `connectUri`.
-pub async fn websocket(
+pub(super) async fn websocket(
     State(shared): State<Arc<Shared>>,
     Path(channel_id): Path<String>,
     upgrade: WebSocketUpgrade,

@@ -12,7 +12,7 @@ use crate::wire::Timestamp;
 const CAPACITY: usize = 20_000;
 const MAX_BYTES: usize = 4 * 1024 * 1024;
 /// A logged path keeps at most this many bytes (then `…`).
-pub const MAX_PATH_BYTES: usize = 512;
+pub(super) const MAX_PATH_BYTES: usize = 512;
 /// An entry's size beyond its strings, roughly.
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -50,14 +50,14 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 #[derive(Debug, Default)]
-pub struct RequestLog {
+pub(super) struct RequestLog {
     entries: VecDeque<LoggedRequest>,
     bytes: usize,
     last_seq: u64,
 }
 
 impl RequestLog {
-    pub fn record(
+    pub(super) fn record(
         &mut self,
         at: Timestamp,
         method: &str,
@@ -85,13 +85,13 @@ impl RequestLog {
     }
 
     /// Entries with `seq` greater than `since`.
-    pub fn since(&self, since: u64) -> Vec<LoggedRequest> {
+    pub(super) fn since(&self, since: u64) -> Vec<LoggedRequest> {
         let start = self.entries.partition_point(|e| e.seq <= since);
         self.entries.iter().skip(start).cloned().collect()
     }
 
     /// Forgets the entries; numbering goes on.
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
     }

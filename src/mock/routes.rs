@@ -34,7 +34,7 @@ use crate::wire::{
 #[derive(Clone, Debug)]
 struct TokenClient(String);
 
-pub fn platform_router(shared: Arc<Shared>) -> Router {
+pub(super) fn platform_router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/api/v2/routing/queues", get(list_queues))
         .route(

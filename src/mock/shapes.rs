@@ -15,7 +15,7 @@ use crate::wire::{
 
 /// Which of the two spellings of a conversation to render.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavor {
+pub(super) enum Flavor {
     /// `CallConversation` of `GET /api/v2/conversations/calls/{id}`.
     Get,
     /// `QueueConversationCallEventTopicCallConversation` of notifications.
@@ -75,7 +75,11 @@ fn disconnect_type_in(dt: &DisconnectType, shape: DisconnectShape) -> String {
     text.to_string()
 }
 
-pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMediaParticipant {
+pub(super) fn call_participant(
+    call: &CallRecord,
+    leg: &Leg,
+    flavor: Flavor,
+) -> CallMediaParticipant {
     let get = flavor == Flavor::Get;
     // `CallMediaParticipant.state` has no `scheduled` (only the event shape has it); as in `Call`.
     let state = match &leg.state {
@@ -123,7 +127,7 @@ pub fn call_participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> CallMed
     p
 }
 
-pub fn call_conversation(call: &CallRecord, flavor: Flavor) -> CallConversation {
+pub(super) fn call_conversation(call: &CallRecord, flavor: Flavor) -> CallConversation {
     CallConversation {
         id: call.id.clone(),
         name: None,
@@ -143,7 +147,7 @@ pub fn call_conversation(call: &CallRecord, flavor: Flavor) -> CallConversation 
 /// `Conversation` (the media-agnostic GET; with `Flavor::Event`, the body of the
 /// `v2.routing.queues.{id}.conversations` topic, `QueueConversationEventTopicConversation`):
 /// per-leg state in `calls[]`.
-pub fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
+pub(super) fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
     Conversation {
         id: call.id.clone(),
         name: None,
@@ -223,7 +227,7 @@ fn call_state(state: &ParticipantState) -> ParticipantState {
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
-pub fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation {
+pub(super) fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation {
     AnalyticsConversation {
         conversation_id: call.id.clone(),
         conversation_start: Some(ts(call.start_time)),
@@ -341,7 +345,7 @@ fn analytics_disconnect_type(dt: &DisconnectType) -> &'static str {
     }
 }
 
-pub fn queue(queue: &QueueInfo) -> Queue {
+pub(super) fn queue(queue: &QueueInfo) -> Queue {
     Queue {
         id: queue.id.clone(),
         name: Some(queue.name.clone()),

@@ -108,7 +108,7 @@ fn error_page(message: &str) -> Response {
 }
 
 /// `GET /oauth/authorize`: the sign-in page, one button per user of the scenario.
-pub async fn authorize_page(
+pub(super) async fn authorize_page(
     State(shared): State<Arc<Shared>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
@@ -169,7 +169,7 @@ pub async fn authorize_page(
 }
 
 /// `POST /oauth/authorize`: the chosen user signs in; back to the redirect URI with a code.
-pub async fn authorize_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(super) async fn authorize_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let params = form(&body);
     let mut state = shared.lock();
     let signin = &mut state.auth.signin;
@@ -204,13 +204,13 @@ pub async fn authorize_submit(State(shared): State<Arc<Shared>>, body: Bytes) ->
 }
 
 /// S256 as RFC 7636 §4.2 defines it: BASE64URL(SHA256(verifier)), no padding.
-pub fn s256(verifier: &str) -> String {
+pub(super) fn s256(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// `POST /oauth/token` with `grant_type=authorization_code`. Returns the answer and the client id
 /// (for the request log). A code is used up by its first exchange, refused or not.
-pub fn exchange(shared: &Shared, body: &[u8]) -> (Response, Option<String>) {
+pub(super) fn exchange(shared: &Shared, body: &[u8]) -> (Response, Option<String>) {
     let params = form(body);
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
     let client_id = get("client_id").to_string();
@@ -274,7 +274,7 @@ pub fn exchange(shared: &Shared, body: &[u8]) -> (Response, Option<String>) {
 
 /// `GET /api/v2/users/me` (`expand=authorization,organization` understood). Shapes: the Python
 /// SDK's `UserMe`, `UserAuthorization` and `Organization` models.
-pub async fn users_me(
+pub(super) async fn users_me(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<HashMap<String, String>>,
@@ -317,7 +317,7 @@ pub async fn users_me(
 
 /// `DELETE /api/v2/tokens/me`: the token that made the request stops working (TokensApi
 /// `delete_tokens_me`, no permission needed, empty answer).
-pub async fn delete_token_me(
+pub(super) async fn delete_token_me(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
 ) -> Response {

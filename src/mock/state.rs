@@ -20,7 +20,7 @@ use super::world::World;
 
 /// Everything behind the one lock. The lock is never held across an `.await`.
 #[derive(Debug)]
-pub struct State {
+pub(super) struct State {
     pub world: World,
     pub hub: Hub,
     pub auth: Auth,
@@ -31,7 +31,7 @@ pub struct State {
 
 impl State {
     /// Sends every change made since the last flush to the subscribers.
-    pub fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         let changed = self.world.take_changed();
         if changed.is_empty() {
             return;
@@ -45,18 +45,18 @@ impl State {
     }
 
     /// A uniformly random duration in `[min, max]` milliseconds.
-    pub fn random_ms(&mut self, range: [u64; 2]) -> Duration {
+    pub(super) fn random_ms(&mut self, range: [u64; 2]) -> Duration {
         Duration::from_millis(self.rng.random_range(range[0]..=range[1]))
     }
 
     /// A new id made from the seeded generator (so a seed gives the same world).
-    pub fn new_id(&mut self) -> String {
+    pub(super) fn new_id(&mut self) -> String {
         new_id(&mut self.rng)
     }
 }
 
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     state: Mutex<State>,
     log: Mutex<RequestLog>,
     pub scenario: Scenario,
@@ -67,7 +67,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(state: State, scenario: Scenario, seed: u64, local_addr: SocketAddr) -> Shared {
+    pub(super) fn new(
+        state: State,
+        scenario: Scenario,
+        seed: u64,
+        local_addr: SocketAddr,
+    ) -> Shared {
         Shared {
             state: Mutex::new(state),
             log: Mutex::new(RequestLog::default()),
@@ -80,11 +85,11 @@ impl Shared {
     }
 
     /// The state; a panic elsewhere while holding the lock does not stop the server.
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+    pub(super) fn log(&self) -> MutexGuard<'_, RequestLog> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

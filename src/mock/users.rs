@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The organization every mock user belongs to (`GET /api/v2/users/me?expand=organization`).
-pub const ORG_ID: &str = "5a2b9c1e-0d3f-4e6a-9b7c-2f1e0d3c4b5a";
+pub(super) const ORG_ID: &str = "5a2b9c1e-0d3f-4e6a-9b7c-2f1e0d3c4b5a";
 
 /// A person who can sign in, with the permissions their roles grant.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -22,7 +22,7 @@ pub struct User {
 
 /// A code handed out by the authorize page, waiting to be exchanged once.
 #[derive(Debug)]
-pub struct PendingCode {
+pub(super) struct PendingCode {
     pub client_id: String,
     pub redirect_uri: String,
     pub challenge: String,
@@ -32,7 +32,7 @@ pub struct PendingCode {
 
 /// Users, pending codes and the clients' registered redirect URIs.
 #[derive(Debug, Default)]
-pub struct Signin {
+pub(super) struct Signin {
     pub users: Vec<User>,
     /// Client id → registered redirect URIs (a client with none cannot use this grant).
     pub redirect_uris: HashMap<String, Vec<String>>,
@@ -42,7 +42,7 @@ pub struct Signin {
 }
 
 impl Signin {
-    pub fn new(
+    pub(super) fn new(
         users: Vec<User>,
         redirect_uris: HashMap<String, Vec<String>>,
         code_lifetime: Duration,
@@ -57,13 +57,13 @@ impl Signin {
         }
     }
 
-    pub fn user(&self, id: &str) -> Option<&User> {
+    pub(super) fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
     }
 
     /// Whether `uri` is registered for `client_id`. A loopback URI matches on any port (RFC 8252
     /// §7.3), so tests can listen on a free port; scheme, host and path must match.
-    pub fn registered(&self, client_id: &str, uri: &str) -> bool {
+    pub(super) fn registered(&self, client_id: &str, uri: &str) -> bool {
         let Some(list) = self.redirect_uris.get(client_id) else {
             return false;
         };

@@ -11,14 +11,14 @@ use chrono::{DateTime, Utc};
 use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 #[derive(Clone, Debug)]
-pub struct QueueInfo {
+pub(super) struct QueueInfo {
     pub id: String,
     pub name: String,
     pub member_count: i64,
 }
 
 #[derive(Clone, Debug)]
-pub struct AgentInfo {
+pub(super) struct AgentInfo {
     pub id: String,
     pub name: String,
     pub queue_ids: Vec<String>,
@@ -26,7 +26,7 @@ pub struct AgentInfo {
 
 /// One participant's leg of a call.
 #[derive(Clone, Debug)]
-pub struct Leg {
+pub(super) struct Leg {
     pub id: String,
     pub name: String,
     pub address: String,
@@ -49,13 +49,13 @@ pub struct Leg {
 }
 
 impl Leg {
-    pub fn is_agent(&self) -> bool {
+    pub(super) fn is_agent(&self) -> bool {
         self.purpose.is_agent()
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct CallRecord {
+pub(super) struct CallRecord {
     pub id: String,
     pub queue_id: String,
     pub queue_name: String,
@@ -71,7 +71,10 @@ pub struct CallRecord {
 impl CallRecord {
     /// A one-leg call (agent "Ava", user u1, queue q1) for unit tests of the shapes and the hub.
     #[cfg(test)]
-    pub fn sample(state: ParticipantState, disconnect_type: Option<DisconnectType>) -> CallRecord {
+    pub(super) fn sample(
+        state: ParticipantState,
+        disconnect_type: Option<DisconnectType>,
+    ) -> CallRecord {
         let now = Utc::now();
         let leg = Leg {
             id: "p1".into(),
@@ -105,22 +108,22 @@ impl CallRecord {
         }
     }
 
-    pub fn live_count(&self) -> usize {
+    pub(super) fn live_count(&self) -> usize {
         self.legs.iter().filter(|l| l.state.is_live()).count()
     }
 
-    pub fn is_conference(&self) -> bool {
+    pub(super) fn is_conference(&self) -> bool {
         self.end_time.is_none() && self.live_count() >= 3
     }
 
-    pub fn leg(&self, leg_id: &str) -> Option<&Leg> {
+    pub(super) fn leg(&self, leg_id: &str) -> Option<&Leg> {
         self.legs.iter().find(|l| l.id == leg_id)
     }
 }
 
 /// A change to one leg; fields left `None` stay as they are.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct LegChange {
+pub(super) struct LegChange {
     pub state: Option<ParticipantState>,
     pub held: Option<bool>,
     pub muted: Option<bool>,
@@ -129,7 +132,7 @@ pub struct LegChange {
 
 /// Something the world will do at a given time.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ScheduledAction {
+pub(super) enum ScheduledAction {
     SetLeg {
         call_id: String,
         leg_id: String,
@@ -146,7 +149,7 @@ pub enum ScheduledAction {
 
 /// Steps the simulation plans for a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimStep {
+pub(super) enum SimStep {
     /// A third party joins (consult, supervisor or external).
     Join,
     /// One agent leaves a conference.
@@ -162,7 +165,7 @@ struct Due {
 }
 
 #[derive(Debug)]
-pub struct World {
+pub(super) struct World {
     pub queues: Vec<QueueInfo>,
     pub agents: Vec<AgentInfo>,
     /// Every user id the platform knows (agents and users made for scripted calls).
@@ -179,7 +182,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(queues: Vec<QueueInfo>, agents: Vec<AgentInfo>) -> World {
+    pub(super) fn new(queues: Vec<QueueInfo>, agents: Vec<AgentInfo>) -> World {
         let users = agents
             .iter()
             .map(|a| (a.id.clone(), a.name.clone()))
@@ -198,31 +201,31 @@ impl World {
         }
     }
 
-    pub fn queue(&self, name_or_id: &str) -> Option<&QueueInfo> {
+    pub(super) fn queue(&self, name_or_id: &str) -> Option<&QueueInfo> {
         self.queues
             .iter()
             .find(|q| q.id == name_or_id)
             .or_else(|| self.queues.iter().find(|q| q.name == name_or_id))
     }
 
-    pub fn call(&self, id: &str) -> Option<&CallRecord> {
+    pub(super) fn call(&self, id: &str) -> Option<&CallRecord> {
         self.calls.get(id)
     }
 
-    pub fn call_count(&self) -> usize {
+    pub(super) fn call_count(&self) -> usize {
         self.order.len()
     }
 
     /// The i-th call in creation order.
-    pub fn call_at(&self, index: usize) -> Option<&CallRecord> {
+    pub(super) fn call_at(&self, index: usize) -> Option<&CallRecord> {
         self.order.get(index).and_then(|id| self.calls.get(id))
     }
 
-    pub fn calls(&self) -> impl Iterator<Item = &CallRecord> {
+    pub(super) fn calls(&self) -> impl Iterator<Item = &CallRecord> {
         self.order.iter().filter_map(|id| self.calls.get(id))
     }
 
-    pub fn insert_call(&mut self, call: CallRecord) {
+    pub(super) fn insert_call(&mut self, call: CallRecord) {
         let id = call.id.clone();
         self.order.push(id.clone());
         self.calls.insert(id.clone(), call);
@@ -236,12 +239,12 @@ impl World {
     }
 
     /// Call ids changed since the last call, each once, in order of first change.
-    pub fn take_changed(&mut self) -> Vec<String> {
+    pub(super) fn take_changed(&mut self) -> Vec<String> {
         self.changed_set.clear();
         std::mem::take(&mut self.changed)
     }
 
-    pub fn schedule(&mut self, at: Instant, action: ScheduledAction) {
+    pub(super) fn schedule(&mut self, at: Instant, action: ScheduledAction) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.scheduled.push(Reverse(Due { at, seq }));
@@ -249,7 +252,7 @@ impl World {
     }
 
     /// Removes and returns the next action due at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<ScheduledAction> {
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<ScheduledAction> {
         let Reverse(next) = self.scheduled.peek()?;
         if next.at > now {
             return None;
@@ -259,13 +262,13 @@ impl World {
     }
 
     #[cfg(test)]
-    pub fn pending_actions(&self) -> usize {
+    pub(super) fn pending_actions(&self) -> usize {
         self.actions.len()
     }
 
     /// Applies `change` to a leg at `now`. Returns false when the call or leg is unknown or
     /// already gone. When fewer than two live legs remain, the call ends for all.
-    pub fn change_leg(
+    pub(super) fn change_leg(
         &mut self,
         call_id: &str,
         leg_id: &str,
@@ -342,7 +345,7 @@ impl World {
     }
 
     /// Adds a leg to a live call. Returns false when the call is unknown or over.
-    pub fn add_leg(&mut self, call_id: &str, leg: Leg, now: DateTime<Utc>) -> bool {
+    pub(super) fn add_leg(&mut self, call_id: &str, leg: Leg, now: DateTime<Utc>) -> bool {
         let Some(call) = self.calls.get_mut(call_id) else {
             return false;
         };
@@ -364,7 +367,7 @@ impl World {
     }
 
     /// Ends the whole call. Returns false when unknown or already over.
-    pub fn end_call(
+    pub(super) fn end_call(
         &mut self,
         call_id: &str,
         disconnect_type: DisconnectType,
@@ -383,7 +386,7 @@ impl World {
     }
 
     /// Forgets calls that ended more than `retain` ago.
-    pub fn forget_ended(&mut self, instant: Instant, retain: Duration) {
+    pub(super) fn forget_ended(&mut self, instant: Instant, retain: Duration) {
         let calls = &mut self.calls;
         let before = self.order.len();
         self.order.retain(|id| {

@@ -25,12 +25,12 @@ use crate::wire::{
 /// are shown once an event about them arrives.
 const LOOKBACK_DAYS: i64 = 2;
 /// The blog's sample names 200 as the most results a page returns.
-pub const PAGE_SIZE: i64 = 200;
+pub(crate) const PAGE_SIZE: i64 = 200;
 /// The platform pages no further than 100,000 results.
 const MAX_PAGES: i64 = 100_000 / PAGE_SIZE;
 
 /// The query body for one page: unfinished voice conversations, optionally in these queues.
-pub fn active_calls_query(
+pub(crate) fn active_calls_query(
     queue_ids: &[String],
     page: i64,
     now: DateTime<Utc>,
@@ -83,7 +83,7 @@ pub fn active_calls_query(
 /// Reads the active calls page by page: each [`ActiveCallPages::next`] is one request and
 /// gives the calls of that page not seen on an earlier one.
 #[derive(Debug)]
-pub struct ActiveCallPages {
+pub(crate) struct ActiveCallPages {
     queue_ids: Vec<String>,
     page: i64,
     seen: HashSet<String>,
@@ -91,7 +91,7 @@ pub struct ActiveCallPages {
 }
 
 impl ActiveCallPages {
-    pub fn new(queue_ids: &[String]) -> Self {
+    pub(crate) fn new(queue_ids: &[String]) -> Self {
         ActiveCallPages {
             queue_ids: queue_ids.to_vec(),
             page: 0,
@@ -100,14 +100,9 @@ impl ActiveCallPages {
         }
     }
 
-    /// Pages read so far.
-    pub fn pages_read(&self) -> i64 {
-        self.page
-    }
-
     /// The next page's new calls; `None` once a page came back empty or short. The caller
     /// retries a failed page with the same value (the page number moves only on success).
-    pub async fn next(
+    pub(crate) async fn next(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<CallConversation>>, ApiError> {
@@ -157,7 +152,7 @@ impl Client {
 /// A call as the details query describes it, in the shape the live model holds. The
 /// participant ids are the conversations API's own (the kick's PATCH takes them as they are).
 /// Each leg's state, hold and the start of its current state follow from its open segment.
-pub fn call_from_analytics(conversation: &AnalyticsConversation) -> CallConversation {
+pub(crate) fn call_from_analytics(conversation: &AnalyticsConversation) -> CallConversation {
     CallConversation {
         id: conversation.conversation_id.clone(),
         participants: conversation

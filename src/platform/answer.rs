@@ -9,7 +9,7 @@ use super::error::{ApiError, FailureKind};
 use crate::wire::ErrorBody;
 
 /// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
-pub struct Body {
+pub(crate) struct Body {
     pub bytes: Vec<u8>,
     pub cut: bool,
     /// The cap it was read with (for the error message).
@@ -18,7 +18,7 @@ pub struct Body {
 
 /// Reads `response`'s body, at most `limit` bytes: an endless body costs `limit` bytes of
 /// memory, and the rest is never read (dropping the response closes the connection).
-pub async fn read_body(
+pub(crate) async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Body, reqwest::Error> {
@@ -50,7 +50,7 @@ pub async fn read_body(
 }
 
 /// A body cut at the cap cannot be read: the error says so.
-pub fn too_large(endpoint: &str, limit: usize) -> ApiError {
+pub(crate) fn too_large(endpoint: &str, limit: usize) -> ApiError {
     ApiError::new(
         FailureKind::Malformed,
         endpoint,
@@ -63,7 +63,7 @@ pub fn too_large(endpoint: &str, limit: usize) -> ApiError {
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 /// `Retry-After` in seconds (fractions allowed). The HTTP-date form is not used by the platform.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = headers.get("retry-after")?.to_str().ok()?.trim();
     let secs: f64 = text.parse().ok()?;
     (secs.is_finite() && secs >= 0.0)
@@ -101,7 +101,7 @@ pub fn error_from_answer(
 
 /// A request that got no answer: timeouts and connection errors are retryable; a request that
 /// could not even be built (an unusable URL) is final, as sending it again cannot help.
-pub fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
+pub(crate) fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiError {
     // reqwest's own message is often only "builder error" or "error sending request": its
     // causes say what went wrong. (They name the URL, never a secret: the token is a header.)
     let mut detail = error.to_string();

@@ -16,7 +16,7 @@ use crate::wire::TokenResponse;
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;
 
 /// The most bytes of a token answer that are read: the real one is well under 2 KB.
-pub const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A token and when to stop using it.
 struct Cached {
@@ -24,7 +24,7 @@ struct Cached {
     refresh_at: Instant,
 }
 
-pub struct TokenSource {
+pub(crate) struct TokenSource {
     cached: Mutex<Option<Cached>>,
     /// A signed-in user's tokens as they stand (None until first used).
     user: Mutex<Option<UserTokens>>,
@@ -42,7 +42,7 @@ pub const SIGN_IN_AGAIN: &str =
     "the sign-in has ended and cannot be refreshed: sign in again with `confwatch login`";
 
 impl TokenSource {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TokenSource {
             cached: Mutex::new(None),
             user: Mutex::new(None),
@@ -118,7 +118,7 @@ impl TokenSource {
     }
 
     /// A token to send now: the cached one, or a fresh one (one fetch at a time; others wait).
-    pub async fn token(
+    pub(crate) async fn token(
         &self,
         http: &reqwest::Client,
         config: &ConnectionConfig,
@@ -126,7 +126,7 @@ impl TokenSource {
         let (client_id, secret) = match &config.credentials {
             Credentials::AccessToken(token) => return Ok(token.clone()),
             Credentials::User(session) => return self.user_token(http, config, session).await,
-            Credentials::ClientCredentials { client_id, secret } => (client_id, secret),
+            Credentials::OAuthClient { client_id, secret } => (client_id, secret),
         };
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref()
@@ -147,7 +147,7 @@ impl TokenSource {
     }
 
     /// The platform refused `token` (401): forget it so the next call fetches a new one.
-    pub async fn invalidate(&self, token: &str) {
+    pub(crate) async fn invalidate(&self, token: &str) {
         let mut cached = self.cached.lock().await;
         if cached.as_ref().is_some_and(|c| c.token == token) {
             *cached = None;
@@ -162,10 +162,10 @@ impl TokenSource {
 
     /// Whether a refresh can help (a fixed access token cannot be refreshed; a user's is
     /// refreshed if a refresh token exists, else the retry says "sign in again").
-    pub fn can_refresh(config: &ConnectionConfig) -> bool {
+    pub(crate) fn can_refresh(config: &ConnectionConfig) -> bool {
         matches!(
             config.credentials,
-            Credentials::ClientCredentials { .. } | Credentials::User(_)
+            Credentials::OAuthClient { .. } | Credentials::User(_)
         )
     }
 }

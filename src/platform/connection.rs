@@ -7,10 +7,8 @@ use super::token_store::StoredSession;
 /// How the client proves who it is.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
-    ClientCredentials {
-        client_id: String,
-        secret: String,
-    },
+    /// An OAuth client's own id and secret (the client-credentials grant).
+    OAuthClient { client_id: String, secret: String },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: used as it is, never refreshed.
     AccessToken(String),
     /// A person signed in with `confwatch login` (tokens from the token store).
@@ -20,7 +18,7 @@ pub enum Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Credentials::ClientCredentials { client_id, .. } => {
+            Credentials::OAuthClient { client_id, .. } => {
                 write!(f, "client credentials (id {client_id}, secret <redacted>)")
             }
             Credentials::AccessToken(_) => f.write_str("access token <redacted>"),
@@ -62,7 +60,7 @@ impl ConnectionConfig {
         ConnectionConfig {
             login_base: login_base_for(&api_base),
             api_base,
-            credentials: Credentials::ClientCredentials {
+            credentials: Credentials::OAuthClient {
                 client_id: client_id.to_string(),
                 secret: client_secret.to_string(),
             },
@@ -72,7 +70,7 @@ impl ConnectionConfig {
 
     pub fn client_id(&self) -> Option<&str> {
         match &self.credentials {
-            Credentials::ClientCredentials { client_id, .. } => Some(client_id),
+            Credentials::OAuthClient { client_id, .. } => Some(client_id),
             Credentials::AccessToken(_) => None,
             Credentials::User(session) => Some(&session.client_id),
         }

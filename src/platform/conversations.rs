@@ -7,7 +7,7 @@ use super::http::Client;
 use crate::wire::{CallConversation, MediaParticipantRequest, Queue, QueueEntityListing};
 
 /// Platform ids are UUIDs; checking before sending keeps bad input off the wire and out of paths.
-pub fn check_id(what: &str, id: &str) -> Result<(), String> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), String> {
     uuid::Uuid::parse_str(id)
         .map(|_| ())
         // The id may be huge or hold escape codes: echoed cleaned and cut.

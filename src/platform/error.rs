@@ -42,7 +42,7 @@ pub struct ApiError {
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for
 /// the participant PATCH as a whole (it also sets wrap-up and recording); disconnecting is
 /// most likely the first one's action (see `docs/platform.md`), so it is named first.
-pub const DISCONNECT_PERMISSIONS: &str = "conversation:communication:disconnect (the docs accept any of it, conversation:participant:wrapup or conversation:call:record for the endpoint as a whole)";
+pub(crate) const DISCONNECT_PERMISSIONS: &str = "conversation:communication:disconnect (the docs accept any of it, conversation:participant:wrapup or conversation:call:record for the endpoint as a whole)";
 
 impl ApiError {
     pub fn new(kind: FailureKind, endpoint: impl Into<String>, message: impl Into<String>) -> Self {

@@ -8,21 +8,21 @@ use super::Client;
 use crate::platform::connection::{ConnectionConfig, Credentials};
 
 /// Binds 127.0.0.1:0; the address is known before the routes are built (a `connectUri` needs it).
-pub async fn bind() -> (TcpListener, std::net::SocketAddr) {
+pub(crate) async fn bind() -> (TcpListener, std::net::SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     (listener, addr)
 }
 
 /// Serves `app` on `listener` until the test's runtime ends, and returns a client of it.
-pub fn serve(listener: TcpListener, app: Router) -> Client {
+pub(crate) fn serve(listener: TcpListener, app: Router) -> Client {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     client(&base)
 }
 
 /// A client of `base` with a fixed access token.
-pub fn client(base: &str) -> Client {
+pub(crate) fn client(base: &str) -> Client {
     Client::new(ConnectionConfig {
         api_base: base.to_string(),
         login_base: base.to_string(),

@@ -35,7 +35,7 @@ enum Priority {
 }
 
 /// The platform's default limit for a client-credentials token (requests a minute).
-pub const DEFAULT_RATE_LIMIT: u32 = 300;
+pub(crate) const DEFAULT_RATE_LIMIT: u32 = 300;
 /// The limit from `CONFWATCH_RATE_LIMIT` (an org whose limit support raised), else the default.
 fn configured_rate_limit() -> u32 {
     std::env::var("CONFWATCH_RATE_LIMIT")
@@ -140,9 +140,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// queues, an analytics page, a call with many legs) are tens of KB, so a body past this is a
 /// broken or hostile peer (an endless body must not take all memory). The notification socket's
 /// messages have the same cap. `CONFWATCH_MAX_ANSWER_BYTES` changes it.
-pub const DEFAULT_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 /// The variable that sets the answer cap (bytes, at least [`MIN_MAX_ANSWER_BYTES`]).
-pub const MAX_ANSWER_BYTES_VAR: &str = "CONFWATCH_MAX_ANSWER_BYTES";
+pub(crate) const MAX_ANSWER_BYTES_VAR: &str = "CONFWATCH_MAX_ANSWER_BYTES";
 const MIN_MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// The answer cap from [`MAX_ANSWER_BYTES_VAR`], or the default when it is not set.

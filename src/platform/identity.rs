@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The permission that removes a participant. The PATCH accepts any of three for the endpoint as
 /// a whole, but disconnecting is this one's action (docs/platform.md, "Permissions").
-pub const DISCONNECT: &str = "conversation:communication:disconnect";
+pub(crate) const DISCONNECT: &str = "conversation:communication:disconnect";
 
 /// The signed-in user as the platform describes them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ impl Who {
 }
 
 /// The OS account running confwatch (from the environment; None when unset).
-pub fn os_user() -> Option<String> {
+pub(crate) fn os_user() -> Option<String> {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok())

@@ -1,20 +1,35 @@
 //! The only code that talks to Genesys Cloud.
 
-pub mod analytics;
-pub mod answer;
-pub mod auth;
-pub mod connection;
-pub mod conversations;
-pub mod error;
+pub(crate) mod analytics;
+pub(crate) mod answer;
+pub(crate) mod auth;
+pub(crate) mod connection;
+pub(crate) mod conversations;
+pub(crate) mod error;
 #[cfg(test)]
 pub(crate) mod fake;
-pub mod http;
-pub mod identity;
-pub mod notifications;
-pub mod retry;
-pub mod signin;
-pub mod token_store;
-pub mod users;
+pub(crate) mod http;
+pub(crate) mod identity;
+pub(crate) mod notifications;
+pub(crate) mod retry;
+pub(crate) mod signin;
+pub(crate) mod token_store;
+pub(crate) mod users;
 
+// The facade: what the binary, the tests and the benches use; the rest is the crate's own.
+pub use answer::error_from_answer;
+pub use auth::SIGN_IN_AGAIN;
+pub use connection::ConnectionConfig;
+pub use conversations::PatchPath;
 pub use error::{ApiError, FailureKind};
 pub use http::{Client, RateBudget};
+pub use notifications::{
+    CHANNEL_NOTICE, Channels, HEARTBEAT_TIMEOUT, Signal, SocketEnd, listen_on, listen_with,
+    parse_frame, queue_topic, run_socket,
+};
+pub use retry::with_retry;
+pub use signin::{
+    GrantedTokens, Pkce, RedirectListener, Secret, SigninError, authorize_url, exchange_code,
+    parse_redirect,
+};
+pub use token_store::{StoredSession, TokenStore};

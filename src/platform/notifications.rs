@@ -24,7 +24,7 @@ use crate::wire::{
 };
 
 /// At most this many topics per channel (the platform answers 400 beyond).
-pub const TOPICS_PER_CHANNEL: usize = 1000;
+pub(crate) const TOPICS_PER_CHANNEL: usize = 1000;
 /// No frame at all (heartbeats included) for this long: the socket is dead.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(75);
 /// How often a ping is sent, so an idle socket shows it is alive.
@@ -34,7 +34,7 @@ pub fn queue_topic(queue_id: &str) -> String {
     format!("v2.routing.queues.{queue_id}.conversations.calls")
 }
 
-pub fn user_topic(user_id: &str) -> String {
+pub(crate) fn user_topic(user_id: &str) -> String {
     format!("v2.users.{user_id}.conversations.calls")
 }
 
@@ -436,7 +436,11 @@ pub async fn run_socket(
 }
 
 /// Reads frames (and pings now and then) until the socket ends.
-async fn pump(socket: WsStream, tx: &mpsc::Sender<Signal>, heartbeat_timeout: Duration) -> SocketEnd {
+async fn pump(
+    socket: WsStream,
+    tx: &mpsc::Sender<Signal>,
+    heartbeat_timeout: Duration,
+) -> SocketEnd {
     pump_with(socket, tx, heartbeat_timeout, PING_EVERY).await
 }
 
@@ -503,7 +507,7 @@ async fn pump_with(
 /// drop, a silence or `socket_closing` (to the same channel, whose subscriptions stay; a new
 /// channel only when the old one is gone), and sends `Signal::Reconnected` after each reconnect.
 /// Used by `confwatch kick` to hear about its target.
-pub async fn listen(client: Client, topics: Vec<String>) -> Result<Listening, ApiError> {
+pub(crate) async fn listen(client: Client, topics: Vec<String>) -> Result<Listening, ApiError> {
     listen_with(client, topics, HEARTBEAT_TIMEOUT).await
 }
 

@@ -38,11 +38,11 @@ impl fmt::Debug for Secret {
 }
 
 /// The path of the redirect URI on the loopback listener.
-pub const CALLBACK_PATH: &str = "/callback";
+pub(crate) const CALLBACK_PATH: &str = "/callback";
 
 /// The default port of the redirect URI (`http://127.0.0.1:8765/callback`), as registered on
 /// the OAuth client; `redirect_port` in the config file changes it.
-pub const DEFAULT_PORT: u16 = 8765;
+pub(crate) const DEFAULT_PORT: u16 = 8765;
 
 /// One sign-in attempt's proof key and anti-forgery state.
 pub struct Pkce {
@@ -84,7 +84,7 @@ impl Default for Pkce {
 }
 
 /// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
-pub fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
@@ -357,7 +357,7 @@ pub async fn exchange_code(
 }
 
 /// A new access token for a refresh token (RFC 6749 §6, public client: id in the form).
-pub async fn refresh(
+pub(crate) async fn refresh(
     http: &reqwest::Client,
     login_base: &str,
     client_id: &str,
@@ -376,7 +376,7 @@ pub async fn refresh(
 }
 
 /// Opens the user's browser on `url`; false when there is none (an SSH session).
-pub fn open_browser(url: &str) -> bool {
+pub(crate) fn open_browser(url: &str) -> bool {
     match webbrowser::open(url) {
         Ok(()) => true,
         Err(e) => {

@@ -58,7 +58,7 @@ pub struct TokenStore {
 }
 
 /// Profile names become keyring entries and file names: letters, digits, `-`, `_` only.
-pub fn check_profile_name(name: &str) -> Result<()> {
+pub(crate) fn check_profile_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name

@@ -7,7 +7,7 @@ use super::http::Client;
 use super::identity::Identity;
 
 /// Reads the signed-in user with their permissions and organization.
-pub async fn users_me(client: &Client) -> Result<Identity, ApiError> {
+pub(crate) async fn users_me(client: &Client) -> Result<Identity, ApiError> {
     let me: UserMe = client
         .get("/api/v2/users/me?expand=authorization,organization")
         .await?;

@@ -4,25 +4,25 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 
 /// Below this the screen would be broken: a message is shown instead.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 12;
+pub(crate) const MIN_WIDTH: u16 = 60;
+pub(crate) const MIN_HEIGHT: u16 = 12;
 /// From this width the panes sit side by side; below it they stack.
 const WIDE: u16 = 110;
 
 /// True when the terminal cannot hold the screen (the too-small message is shown instead).
-pub fn too_small(area: Rect) -> bool {
+pub(crate) fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
 
 /// The header line, the body (the panes or a view) and the two status lines.
-pub struct Screen {
+pub(crate) struct Screen {
     pub header: Rect,
     pub body: Rect,
     pub status: Rect,
 }
 
 impl Screen {
-    pub fn of(area: Rect) -> Self {
+    pub(crate) fn of(area: Rect) -> Self {
         let [header, body, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -37,7 +37,7 @@ impl Screen {
     }
 
     /// The conferences pane and the participants pane: side by side when wide, else stacked.
-    pub fn panes(&self) -> (Rect, Rect) {
+    pub(crate) fn panes(&self) -> (Rect, Rect) {
         if self.body.width >= WIDE {
             let [l, r] =
                 Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
@@ -52,11 +52,11 @@ impl Screen {
 }
 
 /// Rows a bordered table shows in `area`: two borders and a header row are not rows.
-pub fn table_rows(area: Rect) -> usize {
+pub(crate) fn table_rows(area: Rect) -> usize {
     usize::from(area.height.saturating_sub(3))
 }
 
 /// Lines a bordered list (no header row) shows in `area`.
-pub fn list_rows(area: Rect) -> usize {
+pub(crate) fn list_rows(area: Rect) -> usize {
     usize::from(area.height.saturating_sub(2))
 }

@@ -12,10 +12,10 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Restores the terminal when dropped, whatever way the console exits.
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     _private: (),
 }
 
@@ -34,7 +34,7 @@ const NO_TERMINAL: &str = "the console needs a terminal, and standard output is 
 
 /// Fails with a clear message when there is no terminal to draw on; checked before anything
 /// else starts (the built-in mock, the feed).
-pub fn check() -> io::Result<()> {
+pub(crate) fn check() -> io::Result<()> {
     if stdout().is_terminal() {
         Ok(())
     } else {
@@ -44,7 +44,7 @@ pub fn check() -> io::Result<()> {
 
 /// Takes over the terminal. Call after `color_eyre::install()`, so a panic restores the terminal
 /// first and then prints color-eyre's report on the normal screen.
-pub fn enter() -> io::Result<(Term, TerminalGuard)> {
+pub(crate) fn enter() -> io::Result<(Term, TerminalGuard)> {
     check()?;
     install_panic_hook();
     // Raw mode needs a controlling terminal too (`/dev/tty`): without one the OS only says
@@ -57,7 +57,7 @@ pub fn enter() -> io::Result<(Term, TerminalGuard)> {
 }
 
 /// Leaves raw mode and the alternate screen and shows the cursor. Safe to call twice.
-pub fn restore() -> io::Result<()> {
+pub(crate) fn restore() -> io::Result<()> {
     // Raw mode first: it has the most visible side effects if left on.
     let raw = disable_raw_mode();
     execute!(stdout(), LeaveAlternateScreen, Show)?;

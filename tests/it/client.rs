@@ -16,7 +16,7 @@ use common::{Harness, next_matching, next_resync};
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::live::Update;
-use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::ConnectionConfig;
 use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::ParticipantState;
 use serde_json::json;
@@ -340,7 +340,7 @@ async fn topics_are_split_over_channels_and_rejections_reported() {
     });
     let client = common::client_of(&base);
     let topics: Vec<String> = (0..1001)
-        .map(|i| confwatch::platform::notifications::queue_topic(&format!("q{i}")))
+        .map(|i| confwatch::platform::queue_topic(&format!("q{i}")))
         .collect();
     let (opened, warnings) = client.open_channels(&topics).await.expect("channels");
     assert_eq!(opened.len(), 2);
@@ -396,7 +396,7 @@ async fn silent_socket_trips_the_heartbeat_watchdog() {
         let _ = axum::serve(listener, app).await;
     });
     let client = common::client_of(&format!("http://{addr}"));
-    let mut signals = confwatch::platform::notifications::listen_with(
+    let mut signals = confwatch::platform::listen_with(
         client,
         vec!["v2.users.u1.conversations.calls".into()],
         Duration::from_millis(300),
@@ -404,7 +404,7 @@ async fn silent_socket_trips_the_heartbeat_watchdog() {
     .await
     .expect("listen")
     .events;
-    use confwatch::platform::notifications::Signal;
+    use confwatch::platform::Signal;
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(30), signals.recv())
             .await

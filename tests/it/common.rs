@@ -11,13 +11,13 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
-use confwatch::kick::lock::LockHistory;
-use confwatch::kick::machine::Wanted;
+use confwatch::kick::LockHistory;
+use confwatch::kick::Wanted;
+use confwatch::kick::{self, EventSource, KickOptions, KickRequest};
 use confwatch::kick::{Outcome, Progress, Step};
 use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::Client;
-use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::ConnectionConfig;
 use confwatch::wire::{CallConversation, ParticipantState};
 use futures::StreamExt;
 use reqwest::Method;
@@ -27,22 +27,22 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// The quiet scenario's queues (by name, and by id) and agents.
-pub const SUPPORT: &str = "Support";
-pub const SUPPORT_ID: &str = "6f1c0b7e-0000-4000-8000-000000000001";
-pub const SALES_ID: &str = "6f1c0b7e-0000-4000-8000-000000000002";
-pub const AVA: &str = "a0000000-0000-4000-8000-000000000001";
-pub const BEN: &str = "a0000000-0000-4000-8000-000000000002";
-pub const CHLOE: &str = "a0000000-0000-4000-8000-000000000003";
+pub(crate) const SUPPORT: &str = "Support";
+pub(crate) const SUPPORT_ID: &str = "6f1c0b7e-0000-4000-8000-000000000001";
+pub(crate) const SALES_ID: &str = "6f1c0b7e-0000-4000-8000-000000000002";
+pub(crate) const AVA: &str = "a0000000-0000-4000-8000-000000000001";
+pub(crate) const BEN: &str = "a0000000-0000-4000-8000-000000000002";
+pub(crate) const CHLOE: &str = "a0000000-0000-4000-8000-000000000003";
 /// The quiet scenario's second client: it may read, not kick.
-pub const VIEWER_ID: &str = "quiet-viewer";
-pub const VIEWER_SECRET: &str = "quiet-viewer-secret";
+pub(crate) const VIEWER_ID: &str = "quiet-viewer";
+pub(crate) const VIEWER_SECRET: &str = "quiet-viewer-secret";
 
 /// A notification socket.
-pub type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A running mock and what a test needs to talk to it. Stop it with [`Harness::stop`].
-pub struct Harness {
+pub(crate) struct Harness {
     pub mock: MockServer,
     /// The scenario's main client (every permission) as the product uses it: the one under test.
     /// It logs in on its first request, so its token (and rate window) is its own.
@@ -56,7 +56,7 @@ pub struct Harness {
 }
 
 /// One leg to create: name, purpose, state, user id.
-pub struct Leg(
+pub(crate) struct Leg(
     pub &'static str,
     pub &'static str,
     pub &'static str,
@@ -65,7 +65,7 @@ pub struct Leg(
 
 impl Harness {
     /// The built-in scenario `name` as it is, with a token of its main client.
-    pub async fn scenario(name: &str) -> Harness {
+    pub(crate) async fn scenario(name: &str) -> Harness {
         Harness::with_options(MockOptions::loopback(
             Scenario::named(name).expect("built-in scenario"),
         ))
@@ -74,7 +74,7 @@ impl Harness {
 
     /// A mock started with `options` (a changed scenario, other limits), with a token of its
     /// main client.
-    pub async fn with_options(options: MockOptions) -> Harness {
+    pub(crate) async fn with_options(options: MockOptions) -> Harness {
         let mock = MockServer::start(options).await.expect("mock starts");
         let http = reqwest::Client::new();
         let answer = token_for(
@@ -106,18 +106,18 @@ impl Harness {
     }
 
     /// The `quiet` scenario with these faults (`PUT /mock/faults`).
-    pub async fn start(faults: Value) -> Harness {
+    pub(crate) async fn start(faults: Value) -> Harness {
         let harness = Harness::scenario("quiet").await;
         harness.faults(faults).await;
         harness
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.mock.shutdown().await;
     }
 
     /// A client of the scenario's viewer (no kick permission).
-    pub fn viewer(&self) -> Client {
+    pub(crate) fn viewer(&self) -> Client {
         Client::new(ConnectionConfig::for_mock(
             &self.mock.base_url(),
             VIEWER_ID,
@@ -129,17 +129,17 @@ impl Harness {
     // Raw HTTP.
 
     /// `http://HOST:PORT{path}`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.mock.base_url())
     }
 
     /// `POST /oauth/token` with client credentials, as sent; the answer as it came.
-    pub async fn token_for(&self, id: &str, secret: &str) -> reqwest::Response {
+    pub(crate) async fn token_for(&self, id: &str, secret: &str) -> reqwest::Response {
         token_for(&self.http, &self.mock.base_url(), id, secret).await
     }
 
     /// The JSON answer of a token request (whatever its status).
-    pub async fn token_json(&self, id: &str, secret: &str) -> Value {
+    pub(crate) async fn token_json(&self, id: &str, secret: &str) -> Value {
         self.token_for(id, secret)
             .await
             .json()
@@ -148,12 +148,17 @@ impl Harness {
     }
 
     /// A request with the harness's token and an optional JSON body.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         self.send_as(&self.token, method, path, body).await
     }
 
     /// A request with another bearer token.
-    pub async fn send_as(
+    pub(crate) async fn send_as(
         &self,
         token: &str,
         method: Method,
@@ -168,14 +173,24 @@ impl Harness {
     }
 
     /// Status and body text.
-    pub async fn text(&self, method: Method, path: &str, body: Option<Value>) -> (u16, String) {
+    pub(crate) async fn text(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, String) {
         let answer = self.send(method, path, body).await;
         let status = answer.status().as_u16();
         (status, answer.text().await.expect("answer body"))
     }
 
     /// Status and JSON body (`Null` when the body is empty).
-    pub async fn json(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let (status, text) = self.text(method, path, body).await;
         let value = if text.is_empty() {
             Value::Null
@@ -196,14 +211,14 @@ impl Harness {
     // The control API.
 
     /// `PUT /mock/faults`: changes the faults it names; returns them all.
-    pub async fn faults(&self, patch: Value) -> Value {
+    pub(crate) async fn faults(&self, patch: Value) -> Value {
         let (status, body) = self.json(Method::PUT, "/mock/faults", Some(patch)).await;
         assert_eq!(status, 200, "{body}");
         body
     }
 
     /// Creates a call in Support with these legs.
-    pub async fn call(&self, legs: &[Leg]) -> CallConversation {
+    pub(crate) async fn call(&self, legs: &[Leg]) -> CallConversation {
         let participants: Vec<Value> = legs
             .iter()
             .map(|Leg(name, purpose, state, user)| {
@@ -225,7 +240,7 @@ impl Harness {
     }
 
     /// The usual conference: Casey Customer connected, Ava Reed and Ben Ortiz in these states.
-    pub async fn conference_with(
+    pub(crate) async fn conference_with(
         &self,
         ava_state: &'static str,
         ben_state: &'static str,
@@ -240,7 +255,7 @@ impl Harness {
 
     /// The usual conference with Ava (the target) in `state` and Ben connected; returns
     /// (call, Ava's leg id).
-    pub async fn conference(&self, state: &'static str) -> (CallConversation, String) {
+    pub(crate) async fn conference(&self, state: &'static str) -> (CallConversation, String) {
         let call = self.conference_with(state, "connected").await;
         let target = leg_of(&call, "Ava Reed");
         (call, target)
@@ -248,7 +263,7 @@ impl Harness {
 
     /// The mock API tests' conference, as JSON: Carla Customer and Ava Reed connected, Ben Ortiz
     /// in `ben_state`.
-    pub async fn conference_json(&self, ben_state: &str) -> Value {
+    pub(crate) async fn conference_json(&self, ben_state: &str) -> Value {
         let (status, call) = self
             .json(
                 Method::POST,
@@ -265,7 +280,7 @@ impl Harness {
     }
 
     /// Changes a leg now (`afterMs` in `change` delays it).
-    pub async fn set_leg(&self, conversation_id: &str, participant_id: &str, change: Value) {
+    pub(crate) async fn set_leg(&self, conversation_id: &str, participant_id: &str, change: Value) {
         self.ok_json(
             Method::PATCH,
             &format!("/mock/conversations/{conversation_id}/participants/{participant_id}"),
@@ -275,7 +290,7 @@ impl Harness {
     }
 
     /// The platform requests the mock saw after `since` (the control API's own left out).
-    pub async fn requests(&self, since: u64) -> Vec<Value> {
+    pub(crate) async fn requests(&self, since: u64) -> Vec<Value> {
         let all = self
             .ok_json(Method::GET, &format!("/mock/requests?since={since}"), None)
             .await;
@@ -288,7 +303,7 @@ impl Harness {
     }
 
     /// The newest sequence number in the log.
-    pub async fn last_seq(&self) -> u64 {
+    pub(crate) async fn last_seq(&self) -> u64 {
         let all = self
             .ok_json(Method::GET, "/mock/requests?since=0", None)
             .await;
@@ -301,7 +316,7 @@ impl Harness {
     // Reading calls with the harness's token (its own rate window, not the client's).
 
     /// `GET /api/v2/conversations/calls/{id}`: status and JSON body.
-    pub async fn call_answer(&self, id: &str) -> (u16, Value) {
+    pub(crate) async fn call_answer(&self, id: &str) -> (u16, Value) {
         self.json(
             Method::GET,
             &format!("/api/v2/conversations/calls/{id}"),
@@ -311,19 +326,19 @@ impl Harness {
     }
 
     /// The call as JSON; it must be there.
-    pub async fn get_call(&self, id: &str) -> Value {
+    pub(crate) async fn get_call(&self, id: &str) -> Value {
         let (status, call) = self.call_answer(id).await;
         assert_eq!(status, 200, "{call}");
         call
     }
 
     /// The call as it stands now.
-    pub async fn read(&self, conversation_id: &str) -> CallConversation {
+    pub(crate) async fn read(&self, conversation_id: &str) -> CallConversation {
         serde_json::from_value(self.get_call(conversation_id).await).expect("a CallConversation")
     }
 
     /// Re-reads the call until `done` holds (the platform applies changes asynchronously).
-    pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..500 {
             let call = self.get_call(id).await;
             if done(&call) {
@@ -337,7 +352,7 @@ impl Harness {
     // Notifications.
 
     /// A new channel subscribed to `topics`, and its socket.
-    pub async fn channel(&self, topics: &[String]) -> (String, Socket) {
+    pub(crate) async fn channel(&self, topics: &[String]) -> (String, Socket) {
         let (status, channel) = self
             .json(Method::POST, "/api/v2/notifications/channels", None)
             .await;
@@ -358,7 +373,7 @@ impl Harness {
 }
 
 /// A client of a stand-in server at `base` (not the mock), with credentials nobody checks.
-pub fn client_of(base: &str) -> Client {
+pub(crate) fn client_of(base: &str) -> Client {
     Client::new(ConnectionConfig::for_mock(base, "id", "secret")).expect("client")
 }
 
@@ -379,7 +394,7 @@ async fn token_for(
 }
 
 /// Opens the socket at a channel's `connectUri`.
-pub async fn connect(uri: &str) -> Socket {
+pub(crate) async fn connect(uri: &str) -> Socket {
     tokio_tungstenite::connect_async(uri)
         .await
         .expect("the socket opens")
@@ -387,7 +402,7 @@ pub async fn connect(uri: &str) -> Socket {
 }
 
 /// The next frame for which `wanted` holds (a guard stops a hang; it asserts nothing about speed).
-pub async fn frame_where(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn frame_where(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -404,12 +419,12 @@ pub async fn frame_where(socket: &mut Socket, wanted: impl Fn(&Value) -> bool) -
 }
 
 /// The next frame of `topic`.
-pub async fn next_frame(socket: &mut Socket, topic: &str) -> Value {
+pub(crate) async fn next_frame(socket: &mut Socket, topic: &str) -> Value {
     frame_where(socket, |f| f["topicName"] == topic).await
 }
 
 /// Reads until the socket closes; returns the topics seen.
-pub async fn read_until_closed(socket: &mut Socket) -> Vec<String> {
+pub(crate) async fn read_until_closed(socket: &mut Socket) -> Vec<String> {
     let mut topics = Vec::new();
     while let Ok(Some(Ok(message))) =
         tokio::time::timeout(Duration::from_secs(10), socket.next()).await
@@ -427,7 +442,7 @@ pub async fn read_until_closed(socket: &mut Socket) -> Vec<String> {
 }
 
 /// The id of the leg named `name`.
-pub fn leg_of(call: &CallConversation, name: &str) -> String {
+pub(crate) fn leg_of(call: &CallConversation, name: &str) -> String {
     call.participants
         .iter()
         .find(|p| p.name.as_deref() == Some(name))
@@ -436,12 +451,12 @@ pub fn leg_of(call: &CallConversation, name: &str) -> String {
 }
 
 /// The state of one leg.
-pub fn state_of(call: &CallConversation, participant_id: &str) -> Option<ParticipantState> {
+pub(crate) fn state_of(call: &CallConversation, participant_id: &str) -> Option<ParticipantState> {
     call.participant(participant_id).map(|p| p.state.clone())
 }
 
 /// The participant PATCHes in a request log: (seq, participant id, status).
-pub fn participant_patches(log: &[Value]) -> Vec<(u64, String, u16)> {
+pub(crate) fn participant_patches(log: &[Value]) -> Vec<(u64, String, u16)> {
     log.iter()
         .filter(|r| {
             r["method"] == "PATCH"
@@ -462,10 +477,10 @@ pub fn participant_patches(log: &[Value]) -> Vec<(u64, String, u16)> {
 }
 
 /// Legs of a call answer kept as raw JSON, found by name (for the mock's own tests).
-pub mod raw {
+pub(crate) mod raw {
     use serde_json::Value;
 
-    pub fn leg<'a>(call: &'a Value, name: &str) -> &'a Value {
+    pub(crate) fn leg<'a>(call: &'a Value, name: &str) -> &'a Value {
         call["participants"]
             .as_array()
             .unwrap()
@@ -474,17 +489,17 @@ pub mod raw {
             .unwrap()
     }
 
-    pub fn leg_id(call: &Value, name: &str) -> String {
+    pub(crate) fn leg_id(call: &Value, name: &str) -> String {
         leg(call, name)["id"].as_str().unwrap().to_string()
     }
 
-    pub fn state_of(call: &Value, name: &str) -> String {
+    pub(crate) fn state_of(call: &Value, name: &str) -> String {
         leg(call, name)["state"].as_str().unwrap().to_string()
     }
 }
 
 /// Next feed event that matches (a guard stops a hang; it asserts nothing about speed).
-pub async fn next_matching(
+pub(crate) async fn next_matching(
     rx: &mut tokio::sync::mpsc::Receiver<confwatch::feed::FeedEvent>,
     wanted: impl Fn(&confwatch::feed::FeedEvent) -> bool,
 ) -> confwatch::feed::FeedEvent {
@@ -504,7 +519,7 @@ pub async fn next_matching(
 }
 
 /// The calls of the next complete re-sync from analytics (its pages, up to `ResyncDone`).
-pub async fn next_resync(
+pub(crate) async fn next_resync(
     feed: &mut tokio::sync::mpsc::Receiver<confwatch::feed::FeedEvent>,
 ) -> Vec<confwatch::wire::CallConversation> {
     next_matching(feed, |e| {
@@ -532,7 +547,7 @@ pub async fn next_resync(
 }
 
 /// A fresh directory for one test's files (config, state, log, audit), named after `what`.
-pub fn temp_dir(what: &str) -> PathBuf {
+pub(crate) fn temp_dir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("confwatch-{what}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -540,7 +555,7 @@ pub fn temp_dir(what: &str) -> PathBuf {
 
 /// The binary, isolated in `dir`: no credentials, region or profile from the environment; its
 /// config, data, state (lock history, sign-in) and log under `dir`; no stdin; killed if dropped.
-pub fn confwatch_in(dir: &Path) -> tokio::process::Command {
+pub(crate) fn confwatch_in(dir: &Path) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
     command
         .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
@@ -559,7 +574,7 @@ pub fn confwatch_in(dir: &Path) -> tokio::process::Command {
 
 /// [`confwatch_in`] as the client `(id, secret)` of the platform at `base_url`: `args`, then
 /// `--base-url` and `--client-id`; the secret in the environment, where a user puts it.
-pub fn confwatch_as(
+pub(crate) fn confwatch_as(
     dir: &Path,
     base_url: &str,
     (id, secret): (&str, &str),
@@ -574,14 +589,14 @@ pub fn confwatch_as(
 }
 
 /// A kick running in a task, as the driver runs it: its progress and its outcome.
-pub struct KickJob {
+pub(crate) struct KickJob {
     progress: mpsc::UnboundedReceiver<Progress>,
     seen: Vec<Progress>,
     outcome: tokio::task::JoinHandle<Outcome>,
 }
 
 /// A kick that hears about the call through its own subscription.
-pub fn kick(
+pub(crate) fn kick(
     client: &Client,
     conversation_id: &str,
     wanted: Wanted,
@@ -591,7 +606,7 @@ pub fn kick(
 }
 
 /// A kick that learns the lock into (and from) `history`.
-pub fn kick_learning(
+pub(crate) fn kick_learning(
     client: &Client,
     conversation_id: &str,
     wanted: Wanted,
@@ -607,7 +622,7 @@ pub fn kick_learning(
     let config = options.machine_config(false);
     let client = client.clone();
     let outcome = tokio::spawn(async move {
-        driver::run(
+        kick::run(
             client,
             request,
             config,
@@ -630,7 +645,7 @@ pub fn kick_learning(
 
 impl KickJob {
     /// Waits for the first step that matches.
-    pub async fn until(&mut self, wanted: impl Fn(&Step) -> bool) -> Step {
+    pub(crate) async fn until(&mut self, wanted: impl Fn(&Step) -> bool) -> Step {
         while let Some(p) = self.progress.recv().await {
             self.seen.push(p.clone());
             if wanted(&p.step) {
@@ -640,7 +655,7 @@ impl KickJob {
         panic!("the job ended without the step; saw {:?}", self.seen);
     }
 
-    pub async fn finish(mut self) -> (Outcome, Vec<Progress>) {
+    pub(crate) async fn finish(mut self) -> (Outcome, Vec<Progress>) {
         let outcome = self.outcome.await.expect("job task");
         while let Ok(p) = self.progress.try_recv() {
             self.seen.push(p);

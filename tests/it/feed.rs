@@ -13,7 +13,7 @@ use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::live::Update;
 use confwatch::platform::Client;
-use confwatch::platform::connection::ConnectionConfig;
+use confwatch::platform::ConnectionConfig;
 use serde_json::json;
 
 /// Forwards TCP to the mock; while `refusing`, accepts a new connection and drops it at once
@@ -135,25 +135,25 @@ async fn reconnects_on_a_flaky_network_reuse_the_one_channel() {
 /// reconnects to the channel it has, with its subscriptions still in place: no second channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listening_again_reuses_the_channel() {
-    use confwatch::platform::notifications::{self, Channels, Signal};
+    use confwatch::platform::{self, Channels, Signal};
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let (call, target) = h.conference("connected").await;
     let since = h.last_seq().await;
     let channels = Channels::default();
-    let topics = vec![notifications::queue_topic(common::SUPPORT_ID)];
-    let first = notifications::listen_on(
+    let topics = vec![platform::queue_topic(common::SUPPORT_ID)];
+    let first = platform::listen_on(
         h.client.clone(),
         topics.clone(),
-        notifications::HEARTBEAT_TIMEOUT,
+        platform::HEARTBEAT_TIMEOUT,
         channels.clone(),
     )
     .await
     .expect("first listen");
     drop(first);
-    let mut second = notifications::listen_on(
+    let mut second = platform::listen_on(
         h.client.clone(),
         topics,
-        notifications::HEARTBEAT_TIMEOUT,
+        platform::HEARTBEAT_TIMEOUT,
         channels,
     )
     .await

@@ -8,13 +8,14 @@ use crate::common;
 use std::time::Duration;
 
 use common::{Harness, KickJob, SUPPORT_ID, leg_of, next_matching};
+use confwatch::config::Strategy;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
-use confwatch::kick::driver::KickOptions;
-use confwatch::kick::machine::{Strategy, Wanted};
+use confwatch::kick::KickOptions;
+use confwatch::kick::Wanted;
 use confwatch::kick::{OutcomeKind, Step};
 use confwatch::live::Update;
-use confwatch::platform::notifications::{self, CHANNEL_NOTICE};
+use confwatch::platform::{self, CHANNEL_NOTICE};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -71,7 +72,7 @@ async fn twenty_five_channels_evict_the_feeds_and_it_recovers() {
     .await;
     assert_eq!(channel_posts(&h).await, 1);
     // A channel with a socket is evicted only when none without one is left: each has one.
-    let topics = vec![notifications::queue_topic(SUPPORT_ID)];
+    let topics = vec![platform::queue_topic(SUPPORT_ID)];
     let mut others = Vec::new();
     for _ in 0..24 {
         others.push(h.channel(&topics).await);

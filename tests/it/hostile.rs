@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use common::{Harness, client_of};
 use confwatch::platform::FailureKind;
-use confwatch::platform::notifications::{SocketEnd, parse_frame, run_socket};
+use confwatch::platform::{SocketEnd, parse_frame, run_socket};
 use confwatch::wire::{
     AnalyticsConversationQueryResponse, CallConversation, Channel, ChannelTopicEntityListing,
     ErrorBody, QueueEntityListing, TokenResponse,
@@ -254,7 +254,7 @@ fn decode_all(bytes: &[u8]) {
         let _ = format!("{frame:?}");
     }
     for status in [400, 401, 404, 409, 429, 503, 999] {
-        let e = confwatch::platform::answer::error_from_answer("GET /x", status, bytes, None);
+        let e = confwatch::platform::error_from_answer("GET /x", status, bytes, None);
         // What reaches a terminal or a log is clean.
         let shown = e.to_string();
         assert!(!shown.chars().any(char::is_control), "{shown:?}");

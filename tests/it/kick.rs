@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{AVA, BEN, Harness, Leg, kick, kick_learning, leg_of, participant_patches, state_of};
-use confwatch::kick::driver::KickOptions;
-use confwatch::kick::lock::LockHistory;
-use confwatch::kick::machine::{Strategy, Wanted};
+use confwatch::config::Strategy;
+use confwatch::kick::KickOptions;
+use confwatch::kick::LockHistory;
+use confwatch::kick::Wanted;
 use confwatch::kick::{Outcome, OutcomeKind, Step};
 use confwatch::wire::ParticipantState;
 use serde_json::json;

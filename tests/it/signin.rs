@@ -6,16 +6,16 @@
 use crate::common;
 
 use common::Harness;
-use confwatch::cli::signin::sign_in;
+use confwatch::cli::sign_in;
 use confwatch::config::{ConnectionArgs, FileConfig, LoginTarget, resolve_with_profiles};
 use confwatch::feed::QueueSelection;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::kick::OutcomeKind;
-use confwatch::kick::driver::{self, EventSource, KickOptions, KickRequest};
-use confwatch::kick::machine::Wanted;
+use confwatch::kick::Wanted;
+use confwatch::kick::{self, EventSource, KickOptions, KickRequest};
 use confwatch::platform::Client;
-use confwatch::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};
-use confwatch::platform::token_store::{StoredSession, TokenStore};
+use confwatch::platform::{self, Pkce, RedirectListener, Secret, SigninError};
+use confwatch::platform::{StoredSession, TokenStore};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -189,7 +189,7 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
         audit_log: Some(audit.clone()),
         ..Default::default()
     };
-    let outcome = driver::run(
+    let outcome = kick::run(
         client,
         KickRequest {
             conversation_id: call.id.clone(),
@@ -228,9 +228,9 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
 /// A code from the authorize page for `redirect_uri`, and the PKCE pair behind it.
 async fn code_for(h: &Harness, redirect_uri: &str) -> (Secret, Pkce) {
     let pkce = Pkce::new();
-    let url = signin::authorize_url(&h.mock.base_url(), SIGNIN_CLIENT, redirect_uri, &pkce);
+    let url = platform::authorize_url(&h.mock.base_url(), SIGNIN_CLIENT, redirect_uri, &pkce);
     let back = choose_user(&url, SAM).await;
-    let code = signin::parse_redirect(&back, &pkce.state).expect("a code");
+    let code = platform::parse_redirect(&back, &pkce.state).expect("a code");
     (code, pkce)
 }
 
@@ -239,8 +239,8 @@ async fn exchange(
     code: &Secret,
     verifier: &Secret,
     redirect_uri: &str,
-) -> Result<signin::GrantedTokens, SigninError> {
-    signin::exchange_code(
+) -> Result<platform::GrantedTokens, SigninError> {
+    platform::exchange_code(
         &reqwest::Client::new(),
         &h.mock.base_url(),
         SIGNIN_CLIENT,
@@ -251,7 +251,11 @@ async fn exchange(
     .await
 }
 
-fn assert_invalid_grant(result: Result<signin::GrantedTokens, SigninError>, about: &str, secrets: &[&str]) {
+fn assert_invalid_grant(
+    result: Result<platform::GrantedTokens, SigninError>,
+    about: &str,
+    secrets: &[&str],
+) {
     let error = result.expect_err("refused");
     let SigninError::Refused {
         status,
@@ -302,7 +306,7 @@ async fn the_code_exchange_refuses_a_wrong_verifier_a_reused_code_and_a_wrong_re
 
     // An unregistered redirect URI is refused on the authorize page itself (no redirect to it).
     let pkce = Pkce::new();
-    let url = signin::authorize_url(
+    let url = platform::authorize_url(
         &h.mock.base_url(),
         SIGNIN_CLIENT,
         "http://evil.example/callback",
@@ -327,12 +331,12 @@ async fn an_expired_code_is_refused() {
         .unwrap();
     let uri = "http://127.0.0.1:40001/callback";
     let pkce = Pkce::new();
-    let url = signin::authorize_url(&mock.base_url(), SIGNIN_CLIENT, uri, &pkce);
+    let url = platform::authorize_url(&mock.base_url(), SIGNIN_CLIENT, uri, &pkce);
     let back = choose_user(&url, SAM).await;
-    let code = signin::parse_redirect(&back, &pkce.state).unwrap();
+    let code = platform::parse_redirect(&back, &pkce.state).unwrap();
     // Past the code's 1 ms lifetime (a lower bound, not a timed assertion).
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let result = signin::exchange_code(
+    let result = platform::exchange_code(
         &reqwest::Client::new(),
         &mock.base_url(),
         SIGNIN_CLIENT,

@@ -6,8 +6,8 @@ use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
 use confwatch::platform::RateBudget;
-use confwatch::tui::app::{Action, App, Input, Pane, View};
-use confwatch::tui::{Keymap, Theme, runtime};
+use confwatch::tui::{Action, App, Input, Pane, View};
+use confwatch::tui::{Keymap, Theme, draw};
 use confwatch::wire::{
     CallConversation, CallMediaParticipant, EntityRef, ParticipantState as S, Queue, Timestamp,
 };
@@ -224,7 +224,7 @@ fn open_sales_on(app: &mut App, name: &str) {
 
 fn render(app: &mut App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    runtime::draw(&mut terminal, app, Theme::plain()).unwrap();
+    draw(&mut terminal, app, Theme::plain()).unwrap();
     terminal.backend().to_string()
 }
 
@@ -583,12 +583,9 @@ fn the_dialog_follows_a_risk_that_appears_while_it_is_open() {
     // Ana and Dana leave: removing Ben would now leave the customer alone.
     app.update(sales_without(&["p-ana", "p-dana"]), at(100));
     let confirm = app.confirm.as_ref().unwrap();
-    assert_eq!(
-        confirm.risk,
-        Some(confwatch::tui::app::Risk::LastOtherParty)
-    );
+    assert_eq!(confirm.risk, Some(confwatch::kick::Risk::LastOtherParty));
     assert_eq!(confirm.others_remaining, 1);
-    assert_eq!(confirm.choice, confwatch::tui::app::Choice::Cancel);
+    assert_eq!(confirm.choice, confwatch::tui::Choice::Cancel);
     // A plain confirmation is no longer enough (the engine would refuse it unforced).
     assert!(press(&mut app, "y", at(200)).is_empty());
     assert_eq!(
@@ -750,7 +747,7 @@ fn keymap_overrides_drive_the_app() {
 fn no_color_draws_without_colour() {
     let mut app = kicking_dana();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    runtime::draw(&mut terminal, &mut app, Theme::plain()).unwrap();
+    draw(&mut terminal, &mut app, Theme::plain()).unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
         buffer
@@ -760,7 +757,7 @@ fn no_color_draws_without_colour() {
                 && cell.bg == ratatui::style::Color::Reset)
     );
     // The coloured theme does colour the states.
-    runtime::draw(&mut terminal, &mut app, Theme { color: true }).unwrap();
+    draw(&mut terminal, &mut app, Theme { color: true }).unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
         buffer
@@ -800,7 +797,7 @@ impl RecordingKicker {
     }
 }
 
-impl confwatch::tui::runtime::Kicker for RecordingKicker {
+impl confwatch::tui::Kicker for RecordingKicker {
     fn kick(&mut self, target: Target, force: bool) {
         self.record(format!("kick {} {force}", target.participant_id));
     }
@@ -817,7 +814,7 @@ impl confwatch::tui::runtime::Kicker for RecordingKicker {
 
 #[tokio::test]
 async fn the_loop_feeds_the_app_and_performs_its_actions() {
-    use confwatch::tui::runtime::{LoopChannels, run};
+    use confwatch::tui::{LoopChannels, run};
     use crossterm::event::Event;
 
     let (feed_tx, feed) = tokio::sync::mpsc::channel(16);
@@ -1102,7 +1099,7 @@ fn unread_warnings_are_marked_until_the_log_view_is_opened() {
 fn demo_with_warnings() -> App {
     let mut app = demo_app();
     app.push_log(
-        confwatch::tui::app::Level::Warn,
+        confwatch::tui::Level::Warn,
         "the audit file could not be opened: kicks will not be audited".into(),
     );
     app.update(
@@ -1232,7 +1229,7 @@ fn snapshot_read_only_console() {
     let mut app = demo_app();
     app.demo = None;
     app.source = "https://api.mypurecloud.ie".into();
-    app.signed_in = confwatch::tui::app::SignedIn {
+    app.signed_in = confwatch::tui::SignedIn {
         profile: Some("dublin".into()),
         user: Some("Rita Readonly <rita.readonly@example.com>".into()),
         read_only: Some(
@@ -1264,7 +1261,7 @@ fn a_sign_in_that_ended_says_sign_in_again_and_keeps_the_jobs() {
         Input::Feed(FeedEvent::Connection(ConnectionState::Offline {
             reason: format!(
                 "reading queues: GET /api/v2/routing/queues: {}",
-                confwatch::platform::auth::SIGN_IN_AGAIN
+                confwatch::platform::SIGN_IN_AGAIN
             ),
         })),
         at(1_000),
@@ -1282,7 +1279,7 @@ fn a_channel_notice_shows_in_the_status_line_and_the_log() {
     let mut app = demo_app();
     let notice = format!(
         "{}the platform stopped channel ch-1: no_longer_subscribed (another_channel_subscribed); opening a new channel and re-reading the calls",
-        confwatch::platform::notifications::CHANNEL_NOTICE
+        confwatch::platform::CHANNEL_NOTICE
     );
     app.update(Input::Feed(FeedEvent::Warning(notice.clone())), at(100));
     let screen = render(&mut app, 200, 40);

@@ -15,10 +15,10 @@ use crate::mock::world::{CallRecord, Leg, LegChange, QueueInfo, ScheduledAction,
 use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 /// Chance that a conference gains one more party later (a second consult or a supervisor).
-pub const LATER_JOIN_RATE: f64 = 0.5;
+pub(super) const LATER_JOIN_RATE: f64 = 0.5;
 
 #[allow(clippy::too_many_arguments)]
-pub fn make_leg(
+pub(super) fn make_leg(
     state: &mut State,
     name: String,
     purpose: Purpose,
@@ -53,7 +53,7 @@ pub fn make_leg(
 
 /// How a new call comes in.
 #[derive(Clone, Copy, Debug)]
-pub struct Arrival {
+pub(super) struct Arrival {
     /// How long it has been going (calls already going at start).
     pub ago: Duration,
     /// It gains a third party.
@@ -67,7 +67,7 @@ pub struct Arrival {
 /// A new call: a connected customer and an agent (ringing for a fresh call), maybe a third
 /// party; or, with no free agent, the customer waiting in the queue. Returns the call's id when
 /// an agent took it.
-pub fn new_call(
+pub(super) fn new_call(
     state: &mut State,
     scenario: &Scenario,
     occupancy: &mut Occupancy,
@@ -197,7 +197,7 @@ pub fn new_call(
     Some(id)
 }
 
-pub fn new_call_record(
+pub(super) fn new_call_record(
     id: &str,
     queue: &QueueInfo,
     start: DateTime<Utc>,
@@ -219,7 +219,7 @@ pub fn new_call_record(
 
 /// What happens to a call once an agent has it: the agent answers (when ringing), a third
 /// party joins later (`join_later`), holds, and the end (`ago` of its length already gone).
-pub fn plan_call(
+pub(super) fn plan_call(
     state: &mut State,
     settings: &CallSettings,
     call_id: &str,
@@ -284,7 +284,7 @@ pub fn plan_call(
 
 /// Waiting calls, oldest first, go to a free agent of their queue (who rings; the `acd` leg
 /// leaves as a transfer); a caller who waited too long hangs up.
-pub fn serve_queue(
+pub(super) fn serve_queue(
     state: &mut State,
     scenario: &Scenario,
     occupancy: &mut Option<Occupancy>,
@@ -355,7 +355,7 @@ pub fn serve_queue(
     state.simulation.waiting = still_waiting;
 }
 
-pub fn connect(call_id: &str, leg_id: &str) -> ScheduledAction {
+pub(super) fn connect(call_id: &str, leg_id: &str) -> ScheduledAction {
     ScheduledAction::SetLeg {
         call_id: call_id.to_string(),
         leg_id: leg_id.to_string(),
@@ -367,7 +367,7 @@ pub fn connect(call_id: &str, leg_id: &str) -> ScheduledAction {
 }
 
 /// A wait drawn from an exponential distribution with `rate` events per second.
-pub fn exponential(rng: &mut StdRng, rate: f64) -> Duration {
+pub(super) fn exponential(rng: &mut StdRng, rate: f64) -> Duration {
     if rate <= 0.0 {
         return Duration::from_secs(86_400);
     }

@@ -16,7 +16,7 @@ use crate::wire::{DisconnectType, ParticipantState, Purpose};
 /// Tops the conferences up to `min_conferences`: a party joins a two-party call (a free agent,
 /// or an outside number when none is free); with no such call, a new call (when an agent is
 /// free) gains one.
-pub fn keep_conferences(
+pub(super) fn keep_conferences(
     state: &mut State,
     scenario: &Scenario,
     occupancy: &mut Option<Occupancy>,
@@ -60,7 +60,7 @@ pub fn keep_conferences(
 }
 
 /// Load for benchmarks: one agent on a random call goes on or off hold.
-pub fn toggle_random_hold(state: &mut State, now: DateTime<Utc>, instant: Instant) {
+pub(super) fn toggle_random_hold(state: &mut State, now: DateTime<Utc>, instant: Instant) {
     let count = state.world.call_count();
     if count == 0 {
         return;
@@ -89,7 +89,7 @@ pub fn toggle_random_hold(state: &mut State, now: DateTime<Utc>, instant: Instan
     }
 }
 
-pub fn apply(
+pub(super) fn apply(
     state: &mut State,
     scenario: &Scenario,
     action: ScheduledAction,
@@ -137,7 +137,7 @@ pub fn apply(
 /// With no free agent, an outside number when `or_outside`, else nobody. Returns whether a
 /// party was added.
 #[allow(clippy::too_many_arguments)]
-pub fn join(
+pub(super) fn join(
     state: &mut State,
     scenario: &Scenario,
     occupancy: &mut Occupancy,
@@ -225,7 +225,7 @@ pub fn join(
 }
 
 /// The first agent of a conference leaves (the consult is done); the others stay.
-pub fn leave(state: &mut State, call_id: &str, now: DateTime<Utc>, instant: Instant) {
+pub(super) fn leave(state: &mut State, call_id: &str, now: DateTime<Utc>, instant: Instant) {
     let Some(call) = state.world.call(call_id) else {
         return;
     };
@@ -251,7 +251,7 @@ pub fn leave(state: &mut State, call_id: &str, now: DateTime<Utc>, instant: Inst
 }
 
 /// An agent holds the call for a while; the next hold is planned.
-pub fn hold(
+pub(super) fn hold(
     state: &mut State,
     scenario: &Scenario,
     call_id: &str,

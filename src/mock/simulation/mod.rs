@@ -28,15 +28,15 @@ use super::ids::seeded;
 use super::scenario::Scenario;
 use super::state::State;
 
-pub use self::occupancy::phone_number;
+pub(super) use self::occupancy::phone_number;
 
 /// The world, tokens-free state and RNG a scenario starts with.
-pub fn initial_state(scenario: &Scenario, seed: u64, auth: Auth) -> State {
+pub(super) fn initial_state(scenario: &Scenario, seed: u64, auth: Auth) -> State {
     initial_state_at(scenario, seed, auth, Utc::now(), Instant::now())
 }
 
 /// `initial_state` on a given clock (tests drive the simulation with their own clock).
-pub fn initial_state_at(
+pub(super) fn initial_state_at(
     scenario: &Scenario,
     seed: u64,
     auth: Auth,
@@ -59,7 +59,7 @@ pub fn initial_state_at(
 }
 
 /// Back to the scenario's start (same seed); tokens and channels are kept.
-pub fn reset(state: &mut State, scenario: &Scenario, seed: u64) {
+pub(super) fn reset(state: &mut State, scenario: &Scenario, seed: u64) {
     let mut rng = seeded(seed);
     state.world = build_world(scenario, &mut rng);
     state.rng = rng;
@@ -87,12 +87,17 @@ fn populate(state: &mut State, scenario: &Scenario, now: DateTime<Utc>, instant:
 
 /// One step of the world: due actions, the queue served, arrivals, conferences kept up, load
 /// changes, clean-up.
-pub fn tick(state: &mut State, scenario: &Scenario) {
+pub(super) fn tick(state: &mut State, scenario: &Scenario) {
     tick_at(state, scenario, Utc::now(), Instant::now());
 }
 
 /// `tick` on a given clock (tests drive the simulation with their own clock).
-pub fn tick_at(state: &mut State, scenario: &Scenario, now: DateTime<Utc>, instant: Instant) {
+pub(super) fn tick_at(
+    state: &mut State,
+    scenario: &Scenario,
+    now: DateTime<Utc>,
+    instant: Instant,
+) {
     let settings = &scenario.calls;
     let elapsed = state
         .simulation

@@ -11,14 +11,14 @@ use crate::mock::scenario::CallSettings;
 use crate::mock::state::State;
 use crate::mock::world::Leg;
 
-pub const FIRST_NAMES: &[&str] = &[
+pub(super) const FIRST_NAMES: &[&str] = &[
     "Alex", "Sam", "Jordan", "Taylor", "Casey", "Riley", "Jamie", "Morgan", "Avery", "Quinn",
     "Robin", "Drew", "Harper", "Rowan", "Emery", "Sky", "Lena", "Marco", "Priya", "Tomas", "Yara",
     "Oscar", "Nadia", "Felix", "Hana", "Ivan", "Zoe", "Omar", "Lucia", "Kenji", "Amara", "Victor",
     "Sofia", "Mateo", "Leila", "Arjun", "Greta", "Diego", "Mina", "Rafael",
 ];
 
-pub const LAST_NAMES: &[&str] = &[
+pub(super) const LAST_NAMES: &[&str] = &[
     "Morgan",
     "Rivera",
     "Lee",
@@ -63,18 +63,18 @@ pub const LAST_NAMES: &[&str] = &[
 
 /// Random draws for a free caller name before the caller is shown by number instead (as the
 /// platform does for an unknown caller; needed once the name list is used up, at scale).
-pub const NAME_TRIES: usize = 16;
+pub(super) const NAME_TRIES: usize = 16;
 
 /// Who is taken at one moment: agents on a live leg or in wrap-up, and the names and addresses
 /// of the callers on live calls. Read from the world when someone must be placed (so changes
 /// made by clients, a kick say, count), then kept up to date while placing.
-pub struct Occupancy {
+pub(super) struct Occupancy {
     pub busy: Vec<bool>,
     pub parties: HashSet<String>,
 }
 
 impl Occupancy {
-    pub fn read(state: &State, settings: &CallSettings, instant: Instant) -> Occupancy {
+    pub(super) fn read(state: &State, settings: &CallSettings, instant: Instant) -> Occupancy {
         let wrap_up = wrap_up(settings);
         let mut busy = vec![false; state.world.agents.len()];
         let mut parties = HashSet::new();
@@ -98,23 +98,23 @@ impl Occupancy {
 }
 
 /// A customer or an outside party (who must not be on two live calls at once).
-pub fn is_caller(leg: &Leg) -> bool {
+pub(super) fn is_caller(leg: &Leg) -> bool {
     leg.purpose.is_customer_side()
 }
 
 /// The pause after an agent's leg ends before the next call: a tenth of the shortest call,
 /// 1 to 15 s (so sped-up scenarios keep their pace).
-pub fn wrap_up(settings: &CallSettings) -> Duration {
+pub(super) fn wrap_up(settings: &CallSettings) -> Duration {
     Duration::from_secs((settings.call_secs[0] / 10).clamp(1, 15))
 }
 
-pub fn phone_number(rng: &mut StdRng) -> String {
+pub(crate) fn phone_number(rng: &mut StdRng) -> String {
     format!("tel:+1555{:07}", rng.random_range(0..10_000_000u32))
 }
 
 /// A caller not on a live call: a free number, and a free name (or the number when no free
 /// name is found).
-pub fn pick_caller(rng: &mut StdRng, occupancy: &mut Occupancy) -> (String, String) {
+pub(super) fn pick_caller(rng: &mut StdRng, occupancy: &mut Occupancy) -> (String, String) {
     let address = loop {
         let address = phone_number(rng);
         if occupancy.parties.insert(address.clone()) {
@@ -135,7 +135,7 @@ pub fn pick_caller(rng: &mut StdRng, occupancy: &mut Occupancy) -> (String, Stri
 
 /// A free agent of the queue (any free agent when `members_only` is off and the queue has none
 /// free), marked busy. None when nobody is free.
-pub fn pick_agent(
+pub(super) fn pick_agent(
     state: &mut State,
     occupancy: &mut Occupancy,
     queue_id: &str,

@@ -14,7 +14,7 @@ use crate::mock::world::{AgentInfo, QueueInfo, World};
 /// The simulation's running totals (fractions of events carried to the next tick), the roster
 /// indexes and the queue of calls waiting for an agent.
 #[derive(Debug, Default)]
-pub struct Simulation {
+pub(crate) struct Simulation {
     pub arrival_debt: f64,
     pub change_debt: f64,
     pub last_tick: Option<Instant>,
@@ -30,7 +30,7 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    pub fn for_world(world: &World) -> Simulation {
+    pub(crate) fn for_world(world: &World) -> Simulation {
         let mut members: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, agent) in world.agents.iter().enumerate() {
             for queue in &agent.queue_ids {
@@ -51,7 +51,7 @@ impl Simulation {
     }
 }
 
-pub fn build_world(scenario: &Scenario, rng: &mut StdRng) -> World {
+pub(crate) fn build_world(scenario: &Scenario, rng: &mut StdRng) -> World {
     let mut queues: Vec<QueueInfo> = scenario
         .queues
         .iter()

@@ -9,7 +9,7 @@ use crate::kick::Target;
 use crate::tui::keymap::Command;
 
 /// Why a kick needs a second, explicit confirmation (and is then sent with `force`).
-pub use crate::kick::safety::Risk;
+pub(crate) use crate::kick::safety::Risk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {

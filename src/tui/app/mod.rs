@@ -26,14 +26,16 @@ use crate::feed::{ConnectionState, FeedEvent};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
 use crate::live::{LiveModel, Update};
 
-pub use confirm::{Choice, Confirm, Risk};
-pub use cursor::Cursor;
+pub use confirm::Choice;
+pub(crate) use confirm::{Confirm, Risk};
+pub(crate) use cursor::Cursor;
 use cursor::step;
-pub use filter::Filter;
-pub use log::{Level, LogLine, Unseen};
-pub use queues::QueuePicker;
+pub(crate) use filter::Filter;
+pub use log::Level;
+pub(crate) use log::{LogLine, Unseen};
+pub(crate) use queues::QueuePicker;
 use rows::RowCache;
-pub use rows::conference_label;
+pub(crate) use rows::conference_label;
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]

@@ -200,7 +200,7 @@ fn compare(sort: SortKey, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
 }
 
 /// "Sales · Alex Moreno" (or the conversation id when nothing else is known).
-pub fn conference_label(row: &ConferenceRow) -> String {
+pub(crate) fn conference_label(row: &ConferenceRow) -> String {
     let queue = row.queue_name.as_deref().or(row.queue_id.as_deref());
     match (queue, row.customer.as_deref()) {
         (Some(q), Some(c)) => format!("{q} · {c}"),

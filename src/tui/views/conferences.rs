@@ -12,7 +12,7 @@ use crate::tui::app::{App, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Conferences;
     let rows = app.rows();
     let selected = app.conference_index();

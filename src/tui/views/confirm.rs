@@ -13,7 +13,13 @@ use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, confirm: &Confirm, _keymap: &Keymap, theme: Theme) {
+pub(super) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    confirm: &Confirm,
+    _keymap: &Keymap,
+    theme: Theme,
+) {
     let width = 66;
     // Inside the borders and padding. Names and the conference are cut to one line each, so a
     // long name never pushes the warning or the buttons out of the dialog.

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let mut spans = vec![Span::styled(" confwatch ", theme.title())];
     if app.signed_in.read_only.is_some() {
         spans.push(Span::styled(" READ-ONLY ", theme.warning()));

@@ -9,7 +9,7 @@ use super::centered;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: Theme) {
     let help = keymap.help_rows();
     let rect = centered(area, 60, help.len() as u16 + 4);
     let rows: Vec<Row> = help

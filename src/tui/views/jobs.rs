@@ -12,7 +12,7 @@ use crate::tui::jobs::JobTone;
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let jobs = app.jobs.all();
     let block = Block::default()
         .borders(Borders::ALL)

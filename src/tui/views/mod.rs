@@ -21,7 +21,7 @@ use super::theme::Theme;
 
 /// Draws the whole screen from the app as it stands; reads it, never writes it. The event loop
 /// brings the app up to date for the terminal's size first (`runtime::draw`).
-pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
+pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
     if too_small(area) {
         tiny::draw(frame, area, theme);

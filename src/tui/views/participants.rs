@@ -19,7 +19,7 @@ const PURPOSE: usize = 8;
 const STATE: usize = 20;
 const FLAGS: usize = 6;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Participants;
     let conversation = app
         .conference

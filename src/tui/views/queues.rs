@@ -10,7 +10,13 @@ use crate::tui::app::QueuePicker;
 use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, picker: &QueuePicker, cursor: usize, theme: Theme) {
+pub(super) fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    picker: &QueuePicker,
+    cursor: usize,
+    theme: Theme,
+) {
     let rect = centered(area, 50, picker.known.len() as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use crate::tui::layout::{MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
     let text = Text::from(vec![
         Line::styled("confwatch: terminal too small", theme.warning()),
         Line::raw(format!(
