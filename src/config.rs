@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-pub use crate::platform::connection::login_base_for;
+pub(crate) use crate::platform::connection::login_base_for;
 use crate::platform::connection::{ConnectionConfig, Credentials};
 use std::path::{Path, PathBuf};
 
@@ -88,7 +88,7 @@ pub struct KickSection {
 }
 
 /// The `[kick] strategy` of the config file in use, if it sets one.
-pub fn kick_strategy(args: &ConnectionArgs) -> Result<Option<Strategy>> {
+pub(crate) fn kick_strategy(args: &ConnectionArgs) -> Result<Option<Strategy>> {
     match args.config.clone().or_else(default_config_path) {
         Some(path) if path.exists() => Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy)),
         _ => Ok(None),
@@ -131,7 +131,7 @@ const REGIONS: &[(&str, &str)] = &[
 /// A region in any spelling the Genesys tooling uses, any case: the SDK key (`us_east_1`),
 /// the same with dashes (`us-east-1`), the domain (`mypurecloud.com`), the API or login host
 /// (`api.mypurecloud.com`, with or without `https://`) → `https://api.mypurecloud.com`.
-pub fn region_api_base(region: &str) -> Result<String> {
+pub(crate) fn region_api_base(region: &str) -> Result<String> {
     let given = region.trim().to_ascii_lowercase();
     let host = given
         .strip_prefix("https://")
@@ -158,7 +158,7 @@ pub fn region_api_base(region: &str) -> Result<String> {
 }
 
 /// The default config file: `confwatch/config.toml` in the user's config directory.
-pub fn default_config_path() -> Option<PathBuf> {
+pub(crate) fn default_config_path() -> Option<PathBuf> {
     dirs::config_dir().map(|dir| dir.join("confwatch").join("config.toml"))
 }
 
@@ -190,7 +190,7 @@ impl ConnectionConfig {
 }
 
 /// Flags, then environment (read through `env`), then the file: the first one set wins.
-pub fn resolve(
+pub(crate) fn resolve(
     args: &ConnectionArgs,
     env: &dyn Fn(&str) -> Option<String>,
     file: FileConfig,
@@ -243,7 +243,7 @@ pub fn resolve(
 
 /// A usable API base URL (`http(s)://host[:port][/prefix]`), without its trailing `/`. Checked
 /// here so that a bad one is one clear message, not a request that fails (and is retried) later.
-pub fn check_base_url(url: &str) -> Result<String> {
+pub(crate) fn check_base_url(url: &str) -> Result<String> {
     let shown = crate::text::clip(url, 100);
     let example = "e.g. http://127.0.0.1:8080 or https://api.mypurecloud.com";
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -268,7 +268,7 @@ pub fn check_base_url(url: &str) -> Result<String> {
 
 /// A TOML error as `path: line L, column C: message`. Only the parser's message, never its
 /// snippet of the line: that line may hold the client secret.
-pub fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+pub(crate) fn toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
     let position = error
         .span()
         .map(|span| {
@@ -312,7 +312,7 @@ pub struct ProfileConfig {
 }
 
 /// The profile a signed-in user's session is kept under when none is named.
-pub const DEFAULT_PROFILE: &str = "default";
+pub(crate) const DEFAULT_PROFILE: &str = "default";
 
 /// Where and as whom `confwatch login` signs in.
 #[derive(Clone, Debug)]
@@ -366,7 +366,7 @@ fn chosen_profile(
 }
 
 /// What `confwatch login` needs: the profile's (or the flags') client id and region.
-pub fn login_target(args: &ConnectionArgs) -> Result<LoginTarget> {
+pub(crate) fn login_target(args: &ConnectionArgs) -> Result<LoginTarget> {
     let file = match args.config.clone().or_else(default_config_path) {
         Some(path) if path.exists() => read_config_file(&path)?.0,
         Some(path) if args.config.is_some() => {
@@ -377,7 +377,7 @@ pub fn login_target(args: &ConnectionArgs) -> Result<LoginTarget> {
     login_target_from(args, &|name| std::env::var(name).ok(), file)
 }
 
-pub fn login_target_from(
+pub(crate) fn login_target_from(
     args: &ConnectionArgs,
     env: &dyn Fn(&str) -> Option<String>,
     file: FileConfig,
@@ -508,7 +508,7 @@ pub fn resolve_with_profiles(
 }
 
 /// A text file of at most `limit` bytes; a larger one (or `/dev/zero`) is refused, not read.
-pub fn read_capped(path: &Path, limit: u64) -> Result<String> {
+pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<String> {
     use std::io::Read;
     let mut text = String::new();
     std::fs::File::open(path)?

@@ -20,7 +20,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 
 /// [`clean`], then cut to at most `max_chars` characters with `…` when cut: for echoing input
 /// that may be huge (a 100 KB id) in a one-line message.
-pub fn clip(text: &str, max_chars: usize) -> String {
+pub(crate) fn clip(text: &str, max_chars: usize) -> String {
     let text = clean(text);
     if text.chars().count() <= max_chars {
         return text.into_owned();
@@ -31,7 +31,7 @@ pub fn clip(text: &str, max_chars: usize) -> String {
 }
 
 /// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
-pub fn truncate(text: &str, width: usize) -> String {
+pub(crate) fn truncate(text: &str, width: usize) -> String {
     // Names and purposes come from the platform: cleaned first.
     let text = &*clean(text);
     if text.width() <= width {
@@ -57,13 +57,13 @@ pub fn truncate(text: &str, width: usize) -> String {
 
 /// `text` padded with spaces to `width` terminal cells (`format!` pads by characters, which
 /// misaligns the columns after a wide name).
-pub fn pad(text: &str, width: usize) -> String {
+pub(crate) fn pad(text: &str, width: usize) -> String {
     let fill = width.saturating_sub(text.width());
     format!("{text}{}", " ".repeat(fill))
 }
 
 /// An age: `42s`, `4m 12s`, `1h 03m`.
-pub fn age(ms: u64) -> String {
+pub(crate) fn age(ms: u64) -> String {
     let secs = ms / 1000;
     if secs < 60 {
         format!("{secs}s")
@@ -75,12 +75,12 @@ pub fn age(ms: u64) -> String {
 }
 
 /// Time in a state: `1.4 s` for the first minute (the kick's waits are that short), then `4m 12s`.
-pub fn in_state(ms: u64) -> String {
+pub(crate) fn in_state(ms: u64) -> String {
     if ms < 60_000 { seconds_1(ms) } else { age(ms) }
 }
 
 /// `1.4 s` (tenths cut, not rounded).
-pub fn seconds_1(ms: u64) -> String {
+pub(crate) fn seconds_1(ms: u64) -> String {
     format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
 }
 

@@ -395,7 +395,7 @@ impl CallMediaParticipant {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Conversation {
+pub(crate) struct Conversation {
     pub id: String,
     pub name: Option<String>,
     pub start_time: Option<Timestamp>,
@@ -414,7 +414,7 @@ pub struct Conversation {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Participant {
+pub(crate) struct Participant {
     pub id: String,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
@@ -438,7 +438,7 @@ pub struct Participant {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Call {
+pub(crate) struct Call {
     pub id: Option<String>,
     pub state: Option<ParticipantState>,
     pub direction: Option<Direction>,
@@ -458,7 +458,7 @@ pub struct Call {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MediaParticipantRequest {
+pub(crate) struct MediaParticipantRequest {
     pub state: Option<ParticipantState>,
     pub held: Option<bool>,
     pub muted: Option<bool>,
@@ -469,7 +469,7 @@ pub struct MediaParticipantRequest {
 
 impl MediaParticipantRequest {
     /// The kick's body: `{"state":"disconnected"}`.
-    pub fn disconnect() -> Self {
+    pub(crate) fn disconnect() -> Self {
         MediaParticipantRequest {
             state: Some(ParticipantState::Disconnected),
             ..Default::default()
@@ -561,7 +561,7 @@ pub struct ChannelTopicEntityListing {
 #[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NotificationEvent {
+pub(crate) struct NotificationEvent {
     pub topic_name: String,
     pub version: Option<String>,
     #[serde(default)]
@@ -571,15 +571,15 @@ pub struct NotificationEvent {
 
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NotificationMetadata {
+pub(crate) struct NotificationMetadata {
     #[serde(rename = "CorrelationId")]
     pub correlation_id: Option<String>,
 }
 
 /// Topic of the WebSocket heartbeats.
-pub const HEARTBEAT_TOPIC: &str = "channel.metadata";
+pub(crate) const HEARTBEAT_TOPIC: &str = "channel.metadata";
 /// Topic the platform sends before it closes a socket.
-pub const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
+pub(crate) const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
 
 /// `Queue` (the fields the console uses; the rest kept in `extra`).
 #[skip_serializing_none]
@@ -617,7 +617,7 @@ pub struct QueueEntityListing {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConversationQuery {
+pub(crate) struct ConversationQuery {
     pub interval: Option<String>,
     pub conversation_filters: Option<Vec<QueryFilter>>,
     pub segment_filters: Option<Vec<QueryFilter>>,
@@ -630,7 +630,7 @@ pub struct ConversationQuery {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueryFilter {
+pub(crate) struct QueryFilter {
     /// `and` or `or`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -642,7 +642,7 @@ pub struct QueryFilter {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueryClause {
+pub(crate) struct QueryClause {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -653,7 +653,7 @@ pub struct QueryClause {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueryPredicate {
+pub(crate) struct QueryPredicate {
     /// `dimension`, `property` or `metric`; the platform defaults to `dimension`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -667,7 +667,7 @@ pub struct QueryPredicate {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PagingSpec {
+pub(crate) struct PagingSpec {
     pub page_size: i64,
     pub page_number: i64,
 }

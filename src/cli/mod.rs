@@ -80,24 +80,24 @@ pub struct KickArgs {
 }
 
 /// Exit codes of `confwatch kick`.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const OTHER: i32 = 1;
-    pub const REFUSED: i32 = 2;
-    pub const TIMED_OUT: i32 = 3;
-    pub const NOT_PERMITTED: i32 = 4;
+pub(crate) mod exit {
+    pub(crate) const OK: i32 = 0;
+    pub(crate) const OTHER: i32 = 1;
+    pub(crate) const REFUSED: i32 = 2;
+    pub(crate) const TIMED_OUT: i32 = 3;
+    pub(crate) const NOT_PERMITTED: i32 = 4;
     /// A removal was sent but not seen done: it may have happened.
-    pub const UNKNOWN: i32 = 5;
+    pub(crate) const UNKNOWN: i32 = 5;
     /// The audit record could not be opened or written.
-    pub const AUDIT: i32 = 6;
+    pub(crate) const AUDIT: i32 = 6;
     /// Interrupted by a signal: 128 + its number (SIGHUP 129, SIGINT 130, SIGTERM 143).
-    pub const SIGHUP: i32 = 129;
-    pub const SIGINT: i32 = 130;
-    pub const SIGTERM: i32 = 143;
+    pub(crate) const SIGHUP: i32 = 129;
+    pub(crate) const SIGINT: i32 = 130;
+    pub(crate) const SIGTERM: i32 = 143;
 }
 
 /// `30s`, `500ms`, `2m`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(at) => text.split_at(at),
@@ -116,7 +116,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `--max-attempts`: zero would give up before sending anything.
-pub fn parse_attempts(text: &str) -> Result<u32, String> {
+pub(crate) fn parse_attempts(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u32>() {
         Ok(0) => Err("0 would give up before trying: use at least 1 attempt".into()),
         Ok(n) => Ok(n),
@@ -267,7 +267,7 @@ fn render_list(
 /// The exit code for an outcome: 0 removed or already gone, 2 refused, 3 timed out,
 /// 4 not permitted, 5 unknown (the removal may have happened), 1 anything else (an interrupt's
 /// code is the signal's, set by the caller).
-pub fn exit_code(outcome: &Outcome) -> i32 {
+pub(crate) fn exit_code(outcome: &Outcome) -> i32 {
     match outcome.outcome {
         OutcomeKind::Removed | OutcomeKind::AlreadyGone => exit::OK,
         OutcomeKind::Refused => exit::REFUSED,
@@ -279,7 +279,7 @@ pub fn exit_code(outcome: &Outcome) -> i32 {
 }
 
 /// One progress step as a readable line.
-pub fn describe_step(step: &Step) -> String {
+pub(crate) fn describe_step(step: &Step) -> String {
     match step {
         Step::Started {
             name,

@@ -48,7 +48,10 @@ impl QueueSelection {
 const POLL_SPELL: Duration = Duration::from_secs(60);
 
 /// Picks the selected queues; an unknown name or id is an error that names it.
-pub fn select_queues(all: &[Queue], selection: &QueueSelection) -> Result<Vec<Queue>, String> {
+pub(crate) fn select_queues(
+    all: &[Queue],
+    selection: &QueueSelection,
+) -> Result<Vec<Queue>, String> {
     match selection {
         QueueSelection::All => Ok(all.to_vec()),
         QueueSelection::Named(wanted) => wanted
@@ -107,17 +110,17 @@ pub fn watch(client: Client, queues: QueueSelection) -> mpsc::Receiver<FeedEvent
 /// Asks the feed to read one call exactly (`GET`), within the budget: for a conference the
 /// console opens whose row is known only from analytics.
 #[derive(Clone, Debug)]
-pub struct CallReads(mpsc::Sender<String>);
+pub(crate) struct CallReads(mpsc::Sender<String>);
 
 impl CallReads {
     /// Queues a read of this conversation; dropped when many are already waiting.
-    pub fn read(&self, conversation_id: &str) {
+    pub(crate) fn read(&self, conversation_id: &str) {
         let _ = self.0.try_send(conversation_id.to_string());
     }
 }
 
 /// As [`watch`], with a handle to ask for single calls to be read.
-pub fn watch_with_reads(
+pub(crate) fn watch_with_reads(
     client: Client,
     queues: QueueSelection,
 ) -> (mpsc::Receiver<FeedEvent>, CallReads) {
@@ -394,7 +397,7 @@ async fn resync_pages(
 
 /// Polling uses at most half the budget: each poll costs one query per page of 200 calls; the
 /// platform's common limit is 300 a minute.
-pub fn poll_interval(budget: RateBudget, calls_hint: usize) -> Duration {
+pub(crate) fn poll_interval(budget: RateBudget, calls_hint: usize) -> Duration {
     let allowed = if budget.allowed == 0 {
         300
     } else {

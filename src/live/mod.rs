@@ -35,7 +35,7 @@ pub enum Update {
 
 /// Analytics learns of a call a few seconds after it starts: a call an event told of this
 /// recently is kept though the re-sync did not find it.
-pub const ANALYTICS_LAG_GRACE_SECS: i64 = 15;
+pub(crate) const ANALYTICS_LAG_GRACE_SECS: i64 = 15;
 /// Ended calls are remembered this long, so a lagging analytics page cannot bring them back.
 const ENDED_MEMORY_SECS: i64 = 600;
 

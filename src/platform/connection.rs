@@ -78,7 +78,7 @@ impl ConnectionConfig {
 }
 
 /// The login host: `api.` becomes `login.`; a host without `api.` logs in on itself.
-pub fn login_base_for(api_base: &str) -> String {
+pub(crate) fn login_base_for(api_base: &str) -> String {
     match api_base.split_once("://") {
         Some((scheme, rest)) if rest.starts_with("api.") => {
             format!("{scheme}://login.{}", &rest["api.".len()..])
