@@ -105,7 +105,7 @@ async fn run(calls: u32, seconds: u64) -> Figures {
     // Let the legs ringing at start connect (scale.toml rings them for at most 0.5 s), so
     // what is measured is the steady load of `changes_per_sec`.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let http = reqwest::Client::new();
+    let http = confwatch::platform::http_builder().build().unwrap();
     let base = server.base_url();
     let token: Value = http
         .post(format!("{base}/oauth/token"))

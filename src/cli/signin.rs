@@ -69,7 +69,7 @@ pub async fn sign_in(
         r = from_paste => r,
         _ = tokio::time::sleep(WAIT) => Err(SigninError::Transport("no sign-in within 5 minutes".into())),
     }?;
-    let http = reqwest::Client::builder()
+    let http = crate::platform::http_builder()
         .timeout(std::time::Duration::from_secs(15))
         .build()
         .wrap_err("building the HTTP client")?;

@@ -275,7 +275,7 @@ mod tests {
         tokio::spawn(async move { axum::serve(listener, app).await });
         let config = ConnectionConfig::for_mock(&base, "id", "secret");
         let error = TokenSource::new()
-            .token(&reqwest::Client::new(), &config)
+            .token(&crate::platform::http_builder().build().unwrap(), &config)
             .await
             .unwrap_err();
         assert_eq!(error.kind, FailureKind::Unauthorized);
@@ -309,7 +309,7 @@ mod tests {
         let base = login_service(u64::MAX).await;
         let config = ConnectionConfig::for_mock(&base, "id", "secret");
         let source = TokenSource::new();
-        let http = reqwest::Client::new();
+        let http = crate::platform::http_builder().build().unwrap();
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
         // Cached: the second call sends nothing and answers the same.
         assert_eq!(source.token(&http, &config).await.unwrap(), "t");
@@ -366,7 +366,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_user_token_is_refreshed_when_a_refresh_token_exists() {
         let base = refresh_service().await;
-        let http = reqwest::Client::new();
+        let http = crate::platform::http_builder().build().unwrap();
         let source = TokenSource::new();
         let config = user_config(&base, Some("good"));
         assert_eq!(source.token(&http, &config).await.unwrap(), "fresh");
@@ -378,7 +378,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_usable_refresh_token_it_says_sign_in_again() {
         let base = refresh_service().await;
-        let http = reqwest::Client::new();
+        let http = crate::platform::http_builder().build().unwrap();
         for refresh in [None, Some("revoked")] {
             let source = TokenSource::new();
             let err = source

@@ -164,7 +164,7 @@ fn max_answer_bytes_from_env() -> color_eyre::Result<usize> {
 
 impl Client {
     pub fn new(config: ConnectionConfig) -> color_eyre::Result<Client> {
-        let http = reqwest::Client::builder()
+        let http = super::tls::http_builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .user_agent(concat!("confwatch/", env!("CARGO_PKG_VERSION")))

@@ -13,6 +13,7 @@ pub(crate) mod identity;
 pub(crate) mod notifications;
 pub(crate) mod retry;
 pub(crate) mod signin;
+pub(crate) mod tls;
 pub(crate) mod token_store;
 pub(crate) mod users;
 
@@ -32,4 +33,5 @@ pub use signin::{
     GrantedTokens, Pkce, RedirectListener, Secret, SigninError, authorize_url, exchange_code,
     parse_redirect,
 };
+pub use tls::http_builder;
 pub use token_store::{StoredSession, TokenStore};

@@ -76,7 +76,7 @@ impl Harness {
     /// main client.
     pub(crate) async fn with_options(options: MockOptions) -> Harness {
         let mock = MockServer::start(options).await.expect("mock starts");
-        let http = reqwest::Client::new();
+        let http = confwatch::platform::http_builder().build().unwrap();
         let answer = token_for(
             &http,
             &mock.base_url(),

@@ -1108,7 +1108,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     }
     assert_eq!(connected.load(Ordering::Relaxed), attackers);
 
-    let fresh = reqwest::Client::builder()
+    let fresh = confwatch::platform::http_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();

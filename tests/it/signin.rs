@@ -25,7 +25,7 @@ const RITA: &str = "7d3c1b2a-2222-4c4c-9a9a-000000000002";
 
 /// A client that does not follow redirects: the test reads each `Location` itself.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    confwatch::platform::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -241,7 +241,7 @@ async fn exchange(
     redirect_uri: &str,
 ) -> Result<platform::GrantedTokens, SigninError> {
     platform::exchange_code(
-        &reqwest::Client::new(),
+        &confwatch::platform::http_builder().build().unwrap(),
         &h.mock.base_url(),
         SIGNIN_CLIENT,
         code,
@@ -337,7 +337,7 @@ async fn an_expired_code_is_refused() {
     // Past the code's 1 ms lifetime (a lower bound, not a timed assertion).
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let result = platform::exchange_code(
-        &reqwest::Client::new(),
+        &confwatch::platform::http_builder().build().unwrap(),
         &mock.base_url(),
         SIGNIN_CLIENT,
         &code,
