@@ -276,12 +276,9 @@ impl World {
         now: DateTime<Utc>,
         instant: Instant,
     ) -> bool {
-        let Some(call) = self.calls.get_mut(call_id) else {
+        let Some(call) = running_call(&mut self.calls, call_id) else {
             return false;
         };
-        if call.end_time.is_some() {
-            return false;
-        }
         let Some(leg) = call.legs.iter_mut().find(|l| l.id == leg_id) else {
             return false;
         };
@@ -346,12 +343,9 @@ impl World {
 
     /// Adds a leg to a live call. Returns false when the call is unknown or over.
     pub(super) fn add_leg(&mut self, call_id: &str, leg: Leg, now: DateTime<Utc>) -> bool {
-        let Some(call) = self.calls.get_mut(call_id) else {
+        let Some(call) = running_call(&mut self.calls, call_id) else {
             return false;
         };
-        if call.end_time.is_some() {
-            return false;
-        }
         if let Some((id, name)) = &leg.user {
             self.users.insert(id.clone(), name.clone());
         }
@@ -374,12 +368,9 @@ impl World {
         now: DateTime<Utc>,
         instant: Instant,
     ) -> bool {
-        let Some(call) = self.calls.get_mut(call_id) else {
+        let Some(call) = running_call(&mut self.calls, call_id) else {
             return false;
         };
-        if call.end_time.is_some() {
-            return false;
-        }
         end_call(call, disconnect_type, now, instant);
         self.mark_changed(call_id);
         true
@@ -424,6 +415,14 @@ fn end_call(
     }
     call.end_time = Some(now);
     call.ended_at = Some(instant);
+}
+
+/// A call that has not ended, to change (a free function, so other fields stay borrowable).
+fn running_call<'a>(
+    calls: &'a mut HashMap<String, CallRecord>,
+    call_id: &str,
+) -> Option<&'a mut CallRecord> {
+    calls.get_mut(call_id).filter(|c| c.end_time.is_none())
 }
 
 #[cfg(test)]
