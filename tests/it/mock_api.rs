@@ -1048,6 +1048,45 @@ fn open_file_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// This process's open TCP sockets whose local port is `port` (a server's accepted ends), from
+/// `/proc`; `None` where there is no `/proc`.
+fn mock_side_sockets(port: u16) -> Option<usize> {
+    let own: std::collections::HashSet<String> = std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(
+                link.strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut count = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for row in text.lines().skip(1) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (cols.get(1), cols.get(3), cols.get(9))
+            else {
+                continue;
+            };
+            let local_port = local
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            // 0A: the listening socket itself, not a connection.
+            if local_port == Some(port) && *state != "0A" && own.contains(*inode) {
+                count += 1;
+            }
+        }
+    }
+    Some(count)
+}
+
 /// Soak: 1,000 idle and trickling connections (each reconnects when closed) against a mock that
 /// keeps at most 512; real requests on new connections still answer. Loopback only, bounded in
 /// time; the 10 s guard per request is a hang guard, the measured time is printed.
@@ -1128,19 +1167,20 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
         assert_eq!(answer.status(), 200);
         slowest = slowest.max(started.elapsed());
     }
-    // Bounded: this process holds the attackers' ends and the mock's; the mock keeps at most
-    // `max_connections` of its ends open, not one per attacker.
-    let open_files = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).ok();
-    let cap = attackers + confwatch::mock::ServerLimits::default().max_connections + 100;
-    if let Some(open_files) = open_files {
+    // Bounded: the mock keeps at most `max_connections` of its ends open, not one per attacker.
+    // Counted exactly (its sockets are those of this process on its port), so other tests
+    // running in the same process do not change the figure.
+    let max = confwatch::mock::ServerLimits::default().max_connections;
+    let mock_ends = mock_side_sockets(addr.port());
+    if let Some(mock_ends) = mock_ends {
         assert!(
-            open_files < cap,
-            "{open_files} files open, at most {cap} expected"
+            mock_ends <= max,
+            "the mock holds {mock_ends} connections, at most {max} expected"
         );
     }
     eprintln!(
         "soak: {attackers} idle/trickling connections, slowest of 20 real requests {slowest:?}, \
-         {open_files:?} files open in the test process"
+         the mock holding {mock_ends:?} of them"
     );
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
