@@ -36,12 +36,38 @@ enum Priority {
 
 /// The platform's default limit for a client-credentials token (requests a minute).
 pub(crate) const DEFAULT_RATE_LIMIT: u32 = 300;
-/// The limit from `CONFWATCH_RATE_LIMIT` (an org whose limit support raised), else the default.
-fn configured_rate_limit() -> u32 {
-    std::env::var("CONFWATCH_RATE_LIMIT")
+/// The variable that sets the per-token budget (an org whose limit support raised).
+pub(crate) const RATE_LIMIT_VAR: &str = "CONFWATCH_RATE_LIMIT";
+/// Requests a minute `CONFWATCH_RATE_LIMIT` may name: at least one, and no more than the
+/// platform's own ceiling for an org could plausibly be (a typo must not switch pacing off).
+const RATE_LIMITS: std::ops::RangeInclusive<u32> = 1..=100_000;
+
+/// A number from the variable `var`, `default` when it is unset; anything else (not a number,
+/// out of `range`, `u64::MAX`) is an error naming the variable and what it accepts.
+fn number_from_env<T>(
+    var: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+) -> color_eyre::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Ok(text) = std::env::var(var) else {
+        return Ok(default);
+    };
+    text.trim()
+        .parse::<T>()
         .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_RATE_LIMIT)
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            color_eyre::eyre::eyre!(
+                "{var} must be a number of {unit} from {} to {} (got {:?})",
+                range.start(),
+                range.end(),
+                crate::text::clip(&text, 40)
+            )
+        })
 }
 
 /// The share of the budget reads may use; the rest is held back for kicks.
@@ -141,26 +167,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// broken or hostile peer (an endless body must not take all memory). The notification socket's
 /// messages have the same cap. `CONFWATCH_MAX_ANSWER_BYTES` changes it.
 pub(crate) const DEFAULT_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
-/// The variable that sets the answer cap (bytes, at least [`MIN_MAX_ANSWER_BYTES`]).
+/// The variable that sets the answer cap (bytes, 64 KiB to 1 GiB).
 pub(crate) const MAX_ANSWER_BYTES_VAR: &str = "CONFWATCH_MAX_ANSWER_BYTES";
 const MIN_MAX_ANSWER_BYTES: usize = 64 * 1024;
-
-/// The answer cap from [`MAX_ANSWER_BYTES_VAR`], or the default when it is not set.
-fn max_answer_bytes_from_env() -> color_eyre::Result<usize> {
-    let Ok(text) = std::env::var(MAX_ANSWER_BYTES_VAR) else {
-        return Ok(DEFAULT_MAX_ANSWER_BYTES);
-    };
-    text.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|bytes| *bytes >= MIN_MAX_ANSWER_BYTES)
-        .ok_or_else(|| {
-            color_eyre::eyre::eyre!(
-                "{MAX_ANSWER_BYTES_VAR} must be a number of bytes, at least {MIN_MAX_ANSWER_BYTES} (got {:?})",
-                crate::text::clip(&text, 40)
-            )
-        })
-}
+/// A cap past this is no cap: the point is that an endless body cannot take all memory.
+const MAX_MAX_ANSWER_BYTES: usize = 1024 * 1024 * 1024;
 
 impl Client {
     pub fn new(config: ConnectionConfig) -> color_eyre::Result<Client> {
@@ -177,12 +188,22 @@ impl Client {
                 config,
                 tokens: TokenSource::new(),
                 budget: Mutex::new(SentLog {
-                    limit: configured_rate_limit(),
+                    limit: number_from_env(
+                        RATE_LIMIT_VAR,
+                        DEFAULT_RATE_LIMIT,
+                        RATE_LIMITS,
+                        "requests a minute",
+                    )?,
                     sent: VecDeque::new(),
                 }),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
-                max_answer_bytes: AtomicUsize::new(max_answer_bytes_from_env()?),
+                max_answer_bytes: AtomicUsize::new(number_from_env(
+                    MAX_ANSWER_BYTES_VAR,
+                    DEFAULT_MAX_ANSWER_BYTES,
+                    MIN_MAX_ANSWER_BYTES..=MAX_MAX_ANSWER_BYTES,
+                    "bytes",
+                )?),
                 identity: std::sync::OnceLock::new(),
             }),
             priority: Priority::Kick,

@@ -514,13 +514,41 @@ async fn the_answer_cap_is_configurable_and_checked() {
     };
     let ok = run("65536").await.unwrap();
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    for bad in ["12", "lots"] {
+    for bad in ["12", "lots", "18446744073709551615"] {
         let out = run(bad).await.unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains("CONFWATCH_MAX_ANSWER_BYTES must be"),
             "{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}
+
+/// The budget's limit is configurable; a typo, zero or `u64::MAX` is one clear message, not a
+/// silent fall back to the default (which would pace an org at the wrong rate).
+#[tokio::test]
+async fn the_rate_limit_is_configurable_and_checked() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("hostile");
+    let client = (h.mock.client_id(), h.mock.client_secret());
+    let run = async |limit: &str| {
+        common::confwatch_as(&dir, &h.mock.base_url(), client, &["list"])
+            .env("CONFWATCH_RATE_LIMIT", limit)
+            .output()
+            .await
+    };
+    let ok = run("600").await.unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    for bad in ["0", "3OO", "18446744073709551615", "-5"] {
+        let out = run(bad).await.unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("CONFWATCH_RATE_LIMIT must be a number of requests a minute"),
+            "{bad}: {stderr}"
         );
     }
     std::fs::remove_dir_all(&dir).ok();
