@@ -9,6 +9,24 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use serde::Deserialize;
 
+/// How kicks run and are recorded (shared by the console and `kick`).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct KickFlags {
+    /// Audit file [default: confwatch/audit.jsonl in the user's data directory]. The audit
+    /// fails closed: if its line cannot be written and synced, nothing is sent.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
+    pub audit_log: Option<PathBuf>,
+    /// Kick without an audit record (your explicit choice; said on stderr, or on the console's
+    /// status line).
+    #[arg(long)]
+    pub no_audit: bool,
+    /// eager: PATCH at once, whatever the leg's state; settled: wait for a connected leg first
+    /// (for organisations that see the 409 on ringing legs) [default: the config file's
+    /// `[kick] strategy`, else eager].
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
+}
+
 /// How to reach the platform (shared by the console, `list` and `kick`).
 #[derive(Default, clap::Args)]
 pub struct ConnectionArgs {

@@ -5,17 +5,16 @@ pub(crate) mod signin;
 pub use signin::{LoginArgs, ProfileArgs, login, logout, sign_in, whoami};
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
-use crate::config::ConnectionArgs;
+use crate::config::{ConnectionArgs, KickFlags};
 use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
-use crate::kick::machine::{Strategy, Wanted};
+use crate::kick::machine::Wanted;
 use crate::kick::{Outcome, OutcomeKind, Progress, Step};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
@@ -62,18 +61,8 @@ pub struct KickArgs {
     /// Give up after this long in all.
     #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
     pub deadline: Duration,
-    /// Audit file [default: confwatch/audit.jsonl in the user's data directory]. The audit
-    /// fails closed: if its line cannot be written and synced, nothing is sent.
-    #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
-    pub audit_log: Option<PathBuf>,
-    /// Kick without an audit record (your explicit choice; said on stderr).
-    #[arg(long)]
-    pub no_audit: bool,
-    /// eager: PATCH at once, whatever the leg's state; settled: wait for a connected leg first
-    /// (for organisations that see the 409 on ringing legs) [default: the config file's
-    /// `[kick] strategy`, else eager].
-    #[arg(long, value_enum)]
-    pub strategy: Option<Strategy>,
+    #[command(flatten)]
+    pub kick: KickFlags,
     /// JSON lines on stdout (one per progress event, the last one the outcome).
     #[arg(long)]
     pub json: bool,
@@ -364,17 +353,11 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         );
         return Ok(exit::NOT_PERMITTED);
     }
-    let strategy = match args.strategy {
-        Some(strategy) => strategy,
-        None => crate::config::kick_strategy(&args.connection)?.unwrap_or_default(),
-    };
     let options = KickOptions {
         wait_timeout: args.wait_timeout,
         max_attempts: args.max_attempts,
         deadline: args.deadline,
-        audit_log: args.audit_log.clone(),
-        no_audit: args.no_audit,
-        strategy,
+        ..KickOptions::from_flags(&args.kick, &args.connection)?
     };
     // The audit fails closed: without a record, nothing is sent.
     let audit = match options.open_audit() {

@@ -7,7 +7,7 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use crossterm::event::EventStream;
 
-use crate::config::{ConnectionArgs, default_config_path};
+use crate::config::{ConnectionArgs, KickFlags, default_config_path};
 use crate::tui::app::Level;
 use crate::tui::{App, Keymap, Theme, runtime, terminal};
 use session::Session;
@@ -21,6 +21,8 @@ pub struct ConsoleArgs {
     /// see, narrowed on screen with the queue picker (Q).
     #[arg(long = "queue", value_name = "NAME|ID")]
     pub queues: Vec<String>,
+    #[command(flatten)]
+    pub kick: KickFlags,
 }
 
 /// Runs the console until the supervisor quits.

@@ -67,9 +67,13 @@ impl Session {
         let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
-        let manager = KickManager::new(client, KickOptions::default(), progress_tx);
+        let options = KickOptions::from_flags(&args.kick, &args.connection)?;
+        let manager = KickManager::new(client, options, progress_tx);
         match manager.audit_path() {
             Some(path) => tracing::info!(audit = %path.display(), "kicks are audited"),
+            None if manager.audit_off() => {
+                warnings.push("--no-audit: kicks are not recorded in the audit file".to_string())
+            }
             None => warnings.push(
                 "the audit file could not be opened: kicks are refused (see the log file)"
                     .to_string(),

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
+use crate::config::{ConnectionArgs, KickFlags};
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::notifications::{self, Signal};
@@ -59,6 +60,20 @@ impl KickOptions {
             force,
             ..MachineConfig::default()
         }
+    }
+
+    /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
+    pub fn from_flags(flags: &KickFlags, connection: &ConnectionArgs) -> color_eyre::Result<Self> {
+        let strategy = match flags.strategy {
+            Some(strategy) => strategy,
+            None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
+        };
+        Ok(KickOptions {
+            audit_log: flags.audit_log.clone(),
+            no_audit: flags.no_audit,
+            strategy,
+            ..KickOptions::default()
+        })
     }
 
     /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.

@@ -80,7 +80,17 @@ struct Console {
 
 impl Console {
     fn start(mock: &MockServer, name: &str) -> Console {
+        Self::start_with(mock, name, &[], None)
+    }
+
+    /// With more flags, and a config file (`config.toml`'s text) where one is given.
+    fn start_with(mock: &MockServer, name: &str, flags: &[&str], config: Option<&str>) -> Console {
         let dir = common::temp_dir(&format!("e2e-{name}"));
+        if let Some(config) = config {
+            let path = dir.join("config").join("confwatch");
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join("config.toml"), config).unwrap();
+        }
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -99,6 +109,7 @@ impl Console {
             "--log-file",
         ]);
         command.arg(dir.join("confwatch.log"));
+        command.args(flags);
         command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
         command.env("TERM", "xterm-256color");
         // Keep the user's config file and audit record out of it.
@@ -137,6 +148,31 @@ impl Console {
             child,
             dir,
         }
+    }
+
+    /// Opens the first conference and walks the cursor down to `name`'s row.
+    async fn select(&mut self, name: &'static str) {
+        self.press("\r");
+        for _ in 0..5 {
+            let s = self.screen.clone();
+            let marked = tokio::task::spawn_blocking(move || {
+                s.wait_for("the participant cursor", |t| {
+                    t.lines().any(|l| {
+                        l.contains('▶')
+                            && (l.contains("Ortiz") || l.contains("Reed") || l.contains("Casey"))
+                    })
+                });
+                s.marked_line().unwrap_or_default()
+            })
+            .await
+            .unwrap();
+            if marked.contains(name) {
+                return;
+            }
+            self.press("j");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("never reached {name}:\n{}", self.screen.text());
     }
 
     fn press(&mut self, text: &str) {
@@ -200,6 +236,72 @@ impl Console {
 
 // Every test here runs with the mock's rate budget on, at the platform's 300 a minute.
 
+/// The console takes the kick's settings as `kick` does: `[kick] strategy = "settled"` from the
+/// config file (no PATCH while the agent rings, though nothing would refuse it), and
+/// `--no-audit` (no audit file, said in the console's log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_takes_the_config_strategy_and_no_audit() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
+    let since = h.last_seq().await;
+
+    let config = "[kick]\nstrategy = \"settled\"\n";
+    let mut console = Console::start_with(&h.mock, "flags", &["--no-audit"], Some(config));
+    let screen = console.screen.clone();
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || s.wait_for_text("Casey Customer"))
+        .await
+        .unwrap();
+    console.select("Ben Ortiz").await;
+    console.press("d");
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || s.wait_for_text("Confirm kick"))
+        .await
+        .unwrap();
+    console.press("y");
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || s.wait_for_text("waiting: alerting"))
+        .await
+        .unwrap();
+    // Settled: the ringing leg is not PATCHed (eager, with no lock, would have removed him).
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert!(patches.is_empty(), "PATCHed while ringing: {patches:?}");
+
+    h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
+        .await;
+    let s = screen.clone();
+    let done = tokio::task::spawn_blocking(move || s.wait_for_text("removed in"))
+        .await
+        .unwrap();
+    assert!(
+        line_with(&done, "Ben Ortiz").contains("disconnected"),
+        "{done}"
+    );
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert_eq!(patches.len(), 1, "{patches:?}");
+
+    // No record was kept, and the console said so.
+    console.press("L");
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || s.wait_for_text("--no-audit"))
+        .await
+        .unwrap();
+    let audit = console
+        .dir
+        .join("data")
+        .join("confwatch")
+        .join("audit.jsonl");
+    assert!(
+        !audit.exists(),
+        "an audit file was written: {}",
+        audit.display()
+    );
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_a_ringing_agent_in_a_real_terminal() {
     let h = Harness::scenario("quiet").await;
@@ -213,7 +315,6 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
 
     let mut console = Console::start(&h.mock, "kick");
     let screen = console.screen.clone();
-    let mut press = |text: &str| console.press(text);
 
     let blocking = |f: Box<dyn FnOnce() -> String + Send>| tokio::task::spawn_blocking(f);
     let s = screen.clone();
@@ -223,29 +324,8 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
     assert!(screen.parser.lock().unwrap().screen().alternate_screen());
 
     // Open the conference and move the cursor to the ringing agent.
-    press("\r");
-    let mut found = false;
-    for _ in 0..5 {
-        let s = screen.clone();
-        let marked = blocking(Box::new(move || {
-            s.wait_for("the participant cursor", |t| {
-                t.lines().any(|l| {
-                    l.contains('▶')
-                        && (l.contains("Ortiz") || l.contains("Reed") || l.contains("Casey"))
-                })
-            });
-            s.marked_line().unwrap_or_default()
-        }))
-        .await
-        .unwrap();
-        if marked.contains("Ben Ortiz") {
-            found = true;
-            break;
-        }
-        press("j");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(found, "never reached Ben Ortiz:\n{}", screen.text());
+    console.select("Ben Ortiz").await;
+    let mut press = |text: &str| console.press(text);
 
     // Kick: the dialog names him, its default is Cancel; y confirms.
     press("d");
