@@ -999,6 +999,57 @@ fn an_open_conference_stays_open_when_filtered_out_and_closes_when_it_ends() {
     assert!(app.confirm.is_none());
 }
 
+/// A kick that leaves two parties makes the call no conference any more: the list drops it, but
+/// the supervisor who kicked stays on it and sees the outcome in the row, until the call ends.
+#[test]
+fn a_kick_that_ends_the_conference_keeps_its_outcome_on_screen() {
+    let mut app = kicking_dana();
+    // Dana is removed, and Ben leaves too: two parties remain, no longer a conference.
+    let mut after = sales_call();
+    after.participants[2].state = S::Disconnected;
+    after.participants[3].state = S::Disconnected;
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(after))),
+        at(600),
+    );
+    let removed = Outcome {
+        outcome: OutcomeKind::Removed,
+        attempts: 1,
+        requests: 2,
+        elapsed_ms: 640,
+        message: String::new(),
+        status: None,
+    };
+    app.update(progress("p-dana", 640, Step::Finished(removed)), at(640));
+    let screen = render(&mut app, 120, 40);
+    assert!(
+        app.rows()
+            .iter()
+            .all(|r| r.conversation_id != "conv-sales-1")
+    );
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    assert_eq!(app.focus, Pane::Participants);
+    assert!(app.flash.is_none(), "{:?}", app.flash);
+    let dana = screen
+        .lines()
+        .find(|l| l.contains("Dana Smith"))
+        .unwrap_or_default();
+    assert!(dana.contains("removed in"), "{screen}");
+    // The call ends: now the console goes back to the list and says so.
+    let mut ended = sales_call();
+    ended
+        .participants
+        .iter_mut()
+        .for_each(|p| p.state = S::Disconnected);
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(ended))),
+        at(700),
+    );
+    app.refresh();
+    assert_eq!(app.focus, Pane::Conferences);
+    assert!(app.flash.as_deref().unwrap().contains("ended"));
+}
+
 #[test]
 fn the_jobs_cursor_stays_on_its_job_when_new_jobs_arrive() {
     let mut app = kicking_dana();

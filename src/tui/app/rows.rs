@@ -72,15 +72,16 @@ impl App {
             .collect();
         let conference = follow(&ids, &self.conference);
         if conference.id != self.conference.id {
-            let still_live = self
+            let still_going = self
                 .conference
                 .id
                 .as_deref()
                 .and_then(|id| self.model.conversation(id))
-                .is_some_and(is_conference);
-            if self.focus == Pane::Participants && still_live {
-                // Only filtered out (its state changed, say): the supervisor is working in it,
-                // so it stays open rather than another conference taking its place.
+                .is_some_and(|c| c.live_participants().next().is_some());
+            if self.focus == Pane::Participants && still_going {
+                // Filtered out, or down to two parties (a kick's own doing, often): the
+                // supervisor is working in it, so it stays open, with the kick's outcome in its
+                // row, rather than another conference taking its place.
             } else {
                 if self.focus == Pane::Participants {
                     self.focus = Pane::Conferences;
