@@ -390,7 +390,10 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         force: args.force,
     };
     // What earlier runs learned about the transition lock; what this one learns is added.
-    let history_path = default_history_path();
+    let history_path = options
+        .lock_history
+        .clone()
+        .unwrap_or_else(default_history_path);
     let loaded = LockHistory::load(&history_path);
     let history = std::sync::Arc::new(std::sync::Mutex::new(loaded.clone()));
     let outcome = driver::run(
@@ -407,11 +410,8 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     )
     .await;
     let _ = printer.await;
-    if let Ok(history) = history.lock()
-        && *history != loaded
-        && let Err(e) = history.save(&history_path)
-    {
-        tracing::warn!("lock history {}: {e}", history_path.display());
+    if let Ok(history) = history.lock() {
+        history.save_if_changed(&loaded, &history_path);
     }
     if json {
         write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);

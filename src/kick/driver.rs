@@ -35,6 +35,8 @@ pub struct KickOptions {
     pub no_audit: bool,
     /// When the first PATCH goes out (`--strategy`, config key `kick.strategy`).
     pub strategy: Strategy,
+    /// Where what kicks learn about the transition lock is kept between runs; None: in memory.
+    pub lock_history: Option<std::path::PathBuf>,
 }
 
 impl Default for KickOptions {
@@ -46,6 +48,7 @@ impl Default for KickOptions {
             audit_log: None,
             no_audit: false,
             strategy: Strategy::Eager,
+            lock_history: None,
         }
     }
 }
@@ -72,6 +75,7 @@ impl KickOptions {
             audit_log: flags.audit_log.clone(),
             no_audit: flags.no_audit,
             strategy,
+            lock_history: Some(crate::kick::lock::default_history_path()),
             ..KickOptions::default()
         })
     }
@@ -269,6 +273,13 @@ async fn run_job(
                             listening.release(left.min(RELEASE_WAIT)).await;
                         }
                         outcome.requests = sent.load(Ordering::Relaxed) as u32;
+                        // What the job learned about the lock is kept before its outcome is
+                        // told, so whoever hears the outcome (and saves the history) has it.
+                        if let Some(sample) = machine.lock_sample()
+                            && let Ok(mut history) = history.lock()
+                        {
+                            history.push(sample);
+                        }
                     }
                     audit_ctx.participant_id = machine.target().map(str::to_string);
                     // An attempt is audited as its PATCH leaves (below), not when it is decided.
@@ -333,11 +344,6 @@ async fn run_job(
             }
         }
         if let Some(outcome) = machine.outcome() {
-            if let Some(sample) = machine.lock_sample()
-                && let Ok(mut history) = history.lock()
-            {
-                history.push(sample);
-            }
             let mut outcome = outcome.clone();
             outcome.requests = sent.load(Ordering::Relaxed) as u32;
             return outcome;

@@ -136,6 +136,16 @@ impl LockHistory {
         }
     }
 
+    /// Saves the history to `path` if it differs from `before` (what was loaded); a failure is a
+    /// warning in the log, never a failed kick.
+    pub(crate) fn save_if_changed(&self, before: &LockHistory, path: &Path) {
+        if self != before
+            && let Err(e) = self.save(path)
+        {
+            tracing::warn!("lock history {}: {e}", path.display());
+        }
+    }
+
     /// Writes the history (a temporary file renamed over the old one: never half written).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {

@@ -30,7 +30,8 @@ struct ManagerState {
     audit: Option<Arc<AuditLog>>,
     /// Why the audit file could not be opened: then every kick is refused (fail closed).
     audit_error: Option<String>,
-    /// The transition lock as this session met it (in memory: each job learns from the others).
+    /// The transition lock as this session met it, each job learning from the others (and from
+    /// earlier runs when `options.lock_history` names a file).
     locks: Arc<Mutex<LockHistory>>,
     jobs: Mutex<HashMap<Target, JobHandle>>,
 }
@@ -75,6 +76,11 @@ impl KickManager {
                 (None, Some(format!("{e:#}")))
             }
         };
+        let locks = options
+            .lock_history
+            .as_deref()
+            .map(LockHistory::load)
+            .unwrap_or_default();
         KickManager {
             inner: Arc::new(ManagerState {
                 client,
@@ -83,7 +89,7 @@ impl KickManager {
                 standalone,
                 audit,
                 audit_error,
-                locks: Arc::default(),
+                locks: Arc::new(Mutex::new(locks)),
                 jobs: Mutex::new(HashMap::new()),
             }),
         }
@@ -175,7 +181,9 @@ impl KickManager {
         };
         tokio::spawn(async move {
             let progress = inner.progress.clone();
+            let before = inner.locks.lock().map(|h| h.clone()).unwrap_or_default();
             let config = inner.options.machine_config(request.force);
+            let (locks, lock_file) = (Arc::clone(&inner.locks), inner.options.lock_history.clone());
             driver::run(
                 inner.client.clone(),
                 request,
@@ -185,6 +193,13 @@ impl KickManager {
                 inner.audit.clone(),
                 Arc::clone(&inner.locks),
                 move |p| {
+                    // What the job learned is on disk before its outcome is told.
+                    if matches!(p.step, Step::Finished(_))
+                        && let Some(path) = &lock_file
+                        && let Ok(history) = locks.lock()
+                    {
+                        history.save_if_changed(&before, path);
+                    }
                     let _ = progress.send(p);
                 },
             )

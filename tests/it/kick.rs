@@ -757,6 +757,81 @@ async fn under_the_lock_the_kick_waits_for_the_settle_and_learns_the_lock() {
     h.stop().await;
 }
 
+/// The console learns the lock across runs too: a manager with a history file saves what its
+/// kick learned, and the next run's first kick under the lock already retries at the learned
+/// time (before, each console session started from nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_console_learns_about_the_lock_outlives_the_session() {
+    use confwatch::kick::{KickManager, Target};
+    let h = Harness::start(json!({
+        "rateLimitPerMinute": 0,
+        "transitionLock": {"enabled": true, "settleMs": 400}
+    }))
+    .await;
+    let file = common::temp_dir("lock-history").join("lock-history.json");
+    let run = async |round: u32| {
+        let (tx, mut progress) = mpsc::unbounded_channel();
+        let manager = KickManager::standalone(
+            h.client.clone(),
+            KickOptions {
+                no_audit: true,
+                lock_history: Some(file.clone()),
+                ..KickOptions::default()
+            },
+            tx,
+        );
+        let (call, target) = h.conference("alerting").await;
+        let key = Target {
+            conversation_id: call.id.clone(),
+            participant_id: target.clone(),
+        };
+        assert!(manager.start(key, false));
+        let mut steps = Vec::new();
+        let outcome = loop {
+            let p = progress.recv().await.expect("progress");
+            if matches!(p.step, Step::Answer { status: 409, .. }) && steps.len() < 8 {
+                h.set_leg(
+                    &call.id,
+                    &target,
+                    json!({"state": "connected", "afterMs": 1200}),
+                )
+                .await;
+            }
+            if let Step::Finished(outcome) = &p.step {
+                break outcome.clone();
+            }
+            steps.push(p.step);
+        };
+        assert_eq!(
+            outcome.outcome,
+            OutcomeKind::Removed,
+            "round {round}: {outcome:?}"
+        );
+        steps
+    };
+    let first = run(0).await;
+    assert!(
+        !first
+            .iter()
+            .any(|s| matches!(s, Step::Locked { learned: true, .. })),
+        "nothing to learn from yet: {first:?}"
+    );
+    let saved = LockHistory::load(&file);
+    assert!(
+        !saved.samples().is_empty(),
+        "the first session's lesson is on disk"
+    );
+    let second = run(1).await;
+    assert!(
+        second
+            .iter()
+            .any(|s| matches!(s, Step::Locked { learned: true, .. })),
+        "a new session's first kick uses it: {second:?}"
+    );
+    std::fs::remove_dir_all(file.parent().unwrap()).ok();
+    h.stop().await;
+}
+
 /// A platform that never answers: the whole kick, token request included, ends at its deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_holds_against_a_platform_that_never_answers() {
