@@ -500,57 +500,52 @@ async fn the_log_file_has_no_colour_codes() {
     h.stop().await;
 }
 
-/// The answer cap is configurable; a value that makes no sense is one clear message.
-#[tokio::test]
-async fn the_answer_cap_is_configurable_and_checked() {
+/// `list` with the variable `var` set to `good` works; each of `bad` stops it with one clear
+/// message that starts with `message`, never a silent fall back to the default.
+async fn assert_env_number_is_checked(var: &str, good: &str, bad: &[&str], message: &str) {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
     let dir = common::temp_dir("hostile");
     let client = (h.mock.client_id(), h.mock.client_secret());
-    let run = async |cap: &str| {
+    let run = async |value: &str| {
         common::confwatch_as(&dir, &h.mock.base_url(), client, &["list"])
-            .env("CONFWATCH_MAX_ANSWER_BYTES", cap)
+            .env(var, value)
             .output()
             .await
+            .unwrap()
     };
-    let ok = run("65536").await.unwrap();
+    let ok = run(good).await;
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    for bad in ["12", "lots", "18446744073709551615"] {
-        let out = run(bad).await.unwrap();
+    for value in bad {
+        let out = run(value).await;
         let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(
-            stderr.contains("CONFWATCH_MAX_ANSWER_BYTES must be"),
-            "{stderr}"
-        );
+        assert_eq!(out.status.code(), Some(1), "{var}={value}: {stderr}");
+        assert!(stderr.contains(message), "{var}={value}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
 }
 
-/// The budget's limit is configurable; a typo, zero or `u64::MAX` is one clear message, not a
-/// silent fall back to the default (which would pace an org at the wrong rate).
+/// The answer cap is configurable; a value that makes no sense is one clear message.
+#[tokio::test]
+async fn the_answer_cap_is_configurable_and_checked() {
+    assert_env_number_is_checked(
+        "CONFWATCH_MAX_ANSWER_BYTES",
+        "65536",
+        &["12", "lots", "18446744073709551615"],
+        "CONFWATCH_MAX_ANSWER_BYTES must be",
+    )
+    .await;
+}
+
+/// The budget's limit is configurable; a typo, zero or `u64::MAX` is one clear message (a
+/// silent fall back to the default would pace an org at the wrong rate).
 #[tokio::test]
 async fn the_rate_limit_is_configurable_and_checked() {
-    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let dir = common::temp_dir("hostile");
-    let client = (h.mock.client_id(), h.mock.client_secret());
-    let run = async |limit: &str| {
-        common::confwatch_as(&dir, &h.mock.base_url(), client, &["list"])
-            .env("CONFWATCH_RATE_LIMIT", limit)
-            .output()
-            .await
-    };
-    let ok = run("600").await.unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    for bad in ["0", "3OO", "18446744073709551615", "-5"] {
-        let out = run(bad).await.unwrap();
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{bad}: {stderr}");
-        assert!(
-            stderr.contains("CONFWATCH_RATE_LIMIT must be a number of requests a minute"),
-            "{bad}: {stderr}"
-        );
-    }
-    std::fs::remove_dir_all(&dir).ok();
-    h.stop().await;
+    assert_env_number_is_checked(
+        "CONFWATCH_RATE_LIMIT",
+        "600",
+        &["0", "3OO", "18446744073709551615", "-5"],
+        "CONFWATCH_RATE_LIMIT must be a number of requests a minute",
+    )
+    .await;
 }
