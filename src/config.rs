@@ -181,13 +181,10 @@ pub(crate) fn default_config_path() -> Option<PathBuf> {
 }
 
 impl ConnectionConfig {
-    /// None when no credentials are configured anywhere (the console then starts the demo mock).
-    pub fn from_args(args: &ConnectionArgs) -> Result<Option<ConnectionConfig>> {
-        Ok(Self::from_args_with_profile(args)?.map(|(config, _)| config))
-    }
-
-    /// As `from_args`, with the profile it came from (for the header and default queues).
-    pub fn from_args_with_profile(
+    /// The connection the flags, environment and config file name, with the profile it came
+    /// from (for the header and default queues); None when no credentials are configured
+    /// anywhere (the console then starts the demo mock).
+    pub(crate) fn from_args_with_profile(
         args: &ConnectionArgs,
     ) -> Result<Option<(ConnectionConfig, ProfileUse)>> {
         let (file, warnings) = match args.config.clone().or_else(default_config_path) {

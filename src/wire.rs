@@ -17,7 +17,7 @@ use serde_with::skip_serializing_none;
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Timestamp(Utc::now())
     }
 }
@@ -62,15 +62,16 @@ macro_rules! string_enum {
         }
 
         impl $name {
-            pub fn as_str(&self) -> &str {
+            pub(crate) fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $wire,)+
                     Self::Other(other) => other.as_str(),
                 }
             }
 
-            /// Every known value, in declaration order.
-            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
+            /// Every known value, in declaration order (for the round-trip test).
+            #[cfg(test)]
+            pub(crate) const ALL: &'static [$name] = &[$(Self::$variant),+];
         }
 
         impl From<&str> for $name {
@@ -153,12 +154,12 @@ string_enum!(
 impl Purpose {
     /// Customers and external parties: the outside of the call, protected by the kick's safety
     /// rule and never placed on two live calls by the mock.
-    pub fn is_customer_side(&self) -> bool {
+    pub(crate) fn is_customer_side(&self) -> bool {
         matches!(self, Self::Customer | Self::External)
     }
 
     /// A person of the organization on the call: an agent or another user.
-    pub fn is_agent(&self) -> bool {
+    pub(crate) fn is_agent(&self) -> bool {
         matches!(self, Self::Agent | Self::User)
     }
 }
@@ -177,7 +178,7 @@ impl ParticipantState {
     }
 
     /// The leg is part of the call now or about to be.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         !self.is_gone() && !matches!(self, Self::None)
     }
 
@@ -226,7 +227,7 @@ string_enum!(
 
 impl DisconnectType {
     /// The spelling used in notification bodies (`QueueConversationCallEventTopicCallMediaParticipant`).
-    pub fn event_str(&self) -> &str {
+    pub(crate) fn event_str(&self) -> &str {
         match self {
             Self::EndpointDnd => "endpoint.dnd",
             Self::TransferDnd => "transfer.dnd",
@@ -327,7 +328,7 @@ fn unknown_state() -> ParticipantState {
 impl CallMediaParticipant {
     /// The name a person would call this party: its own name, its user's, or its address (an
     /// external number). One rule for the rows, the dialog, the kick's progress and the audit.
-    pub fn display_name(&self) -> Option<String> {
+    pub(crate) fn display_name(&self) -> Option<String> {
         self.name
             .clone()
             .or_else(|| self.user.as_ref().and_then(|u| u.name.clone()))
@@ -364,11 +365,11 @@ impl CallMediaParticipant {
         }
     }
 
-    pub fn user_id(&self) -> Option<&str> {
+    pub(crate) fn user_id(&self) -> Option<&str> {
         self.user.as_ref().and_then(|u| u.id.as_deref())
     }
 
-    pub fn queue_id(&self) -> Option<&str> {
+    pub(crate) fn queue_id(&self) -> Option<&str> {
         self.queue.as_ref().and_then(|q| q.id.as_deref())
     }
 
@@ -378,15 +379,15 @@ impl CallMediaParticipant {
     }
 
     /// Customers and external parties are protected by the kick's safety rule.
-    pub fn is_customer_side(&self) -> bool {
+    pub(crate) fn is_customer_side(&self) -> bool {
         self.purpose().is_customer_side()
     }
 
-    pub fn is_held(&self) -> bool {
+    pub(crate) fn is_held(&self) -> bool {
         self.held.unwrap_or(false)
     }
 
-    pub fn is_muted(&self) -> bool {
+    pub(crate) fn is_muted(&self) -> bool {
         self.muted.unwrap_or(false)
     }
 }
@@ -751,12 +752,22 @@ mod tests {
     }
 
     #[test]
-    fn purposes_read_and_write_the_same_strings_unknown_ones_included() {
-        for purpose in Purpose::ALL {
-            let text = serde_json::to_string(purpose).unwrap();
-            assert_eq!(text, format!("\"{}\"", purpose.as_str()));
-            assert_eq!(&serde_json::from_str::<Purpose>(&text).unwrap(), purpose);
+    fn every_enum_reads_and_writes_the_same_strings_unknown_ones_included() {
+        fn round_trip<T>(all: &[T], as_str: fn(&T) -> &str)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+        {
+            for value in all {
+                let text = serde_json::to_string(value).unwrap();
+                assert_eq!(text, format!("\"{}\"", as_str(value)));
+                assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), value);
+            }
         }
+        round_trip(ParticipantState::ALL, ParticipantState::as_str);
+        round_trip(Purpose::ALL, Purpose::as_str);
+        round_trip(DisconnectType::ALL, DisconnectType::as_str);
+        round_trip(Direction::ALL, Direction::as_str);
+        round_trip(TopicState::ALL, TopicState::as_str);
         let p: AnalyticsParticipant =
             serde_json::from_str(r#"{"participantId":"p1","purpose":"Supervisor-2"}"#).unwrap();
         assert_eq!(p.purpose, Some(Purpose::Other("Supervisor-2".into())));

@@ -30,7 +30,7 @@ pub enum QueueSelection {
 
 impl QueueSelection {
     /// The queues given on the command line, else the profile's, else every queue.
-    pub fn given_or_profile(given: &[String], profile: Vec<String>) -> Self {
+    pub(crate) fn given_or_profile(given: &[String], profile: Vec<String>) -> Self {
         let wanted = if given.is_empty() {
             profile
         } else {

@@ -24,7 +24,7 @@ pub(crate) fn default_audit_path() -> PathBuf {
 /// One line of the audit file.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     pub at: Timestamp,
     /// Who acted: the signed-in user (id, name, email), the OS user and the OAuth client id.
     pub who: crate::platform::identity::Who,
@@ -41,7 +41,7 @@ pub struct AuditRecord {
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum AuditEntry {
+pub(crate) enum AuditEntry {
     /// The kick was asked for.
     Request {
         force: bool,
@@ -67,7 +67,7 @@ pub struct AuditLog {
 impl AuditLog {
     /// Opens (creates, mode 0600) the file. An existing file must be a regular file; one that
     /// others may read is tightened to 0600, or refused when that fails.
-    pub fn open(path: &Path) -> Result<AuditLog> {
+    pub(crate) fn open(path: &Path) -> Result<AuditLog> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("creating audit directory {}", dir.display()))?;
@@ -118,16 +118,16 @@ impl AuditLog {
     }
 
     /// Whether any line could not be written.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Appends one line and syncs it to disk.
-    pub fn record(&self, record: &AuditRecord) -> Result<()> {
+    pub(crate) fn record(&self, record: &AuditRecord) -> Result<()> {
         let mut line = serde_json::to_vec(record).wrap_err("encoding an audit line")?;
         line.push(b'\n');
         let mut file = self

@@ -66,7 +66,10 @@ impl KickOptions {
     }
 
     /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
-    pub fn from_flags(flags: &KickFlags, connection: &ConnectionArgs) -> color_eyre::Result<Self> {
+    pub(crate) fn from_flags(
+        flags: &KickFlags,
+        connection: &ConnectionArgs,
+    ) -> color_eyre::Result<Self> {
         let strategy = match flags.strategy {
             Some(strategy) => strategy,
             None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
@@ -128,23 +131,19 @@ pub struct Stop {
 }
 
 impl Stop {
-    pub fn new() -> Stop {
+    pub(crate) fn new() -> Stop {
         Stop::default()
     }
 
-    pub fn cancel(&self) {
-        self.token.cancel();
-    }
-
     /// Ends the job `interrupted by {signal}`.
-    pub fn interrupt(&self, signal: &str) {
+    pub(crate) fn interrupt(&self, signal: &str) {
         if let Ok(mut held) = self.signal.lock() {
             held.get_or_insert_with(|| signal.to_string());
         }
         self.token.cancel();
     }
 
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
     }
 

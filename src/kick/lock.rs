@@ -81,7 +81,7 @@ pub struct LockHistory {
 }
 
 impl LockHistory {
-    pub fn push(&mut self, sample: LockSample) {
+    pub(crate) fn push(&mut self, sample: LockSample) {
         if !sample.plausible() {
             return;
         }
@@ -91,7 +91,7 @@ impl LockHistory {
         }
     }
 
-    pub fn plan(&self) -> Option<LockPlan> {
+    pub(crate) fn plan(&self) -> Option<LockPlan> {
         plan(&self.samples())
     }
 
@@ -147,7 +147,7 @@ impl LockHistory {
     }
 
     /// Writes the history (a temporary file renamed over the old one: never half written).
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -96,18 +96,13 @@ impl KickManager {
     }
 
     /// The audit file in use, if it could be opened.
-    pub fn audit_path(&self) -> Option<&std::path::Path> {
+    pub(crate) fn audit_path(&self) -> Option<&std::path::Path> {
         self.inner.audit.as_deref().map(AuditLog::path)
     }
 
     /// Kicks run without a record, by the supervisor's choice (`--no-audit`).
-    pub fn audit_off(&self) -> bool {
+    pub(crate) fn audit_off(&self) -> bool {
         self.inner.options.no_audit
-    }
-
-    /// Why kicks are refused: the audit file could not be opened.
-    pub fn audit_error(&self) -> Option<&str> {
-        self.inner.audit_error.as_deref()
     }
 
     /// Starts a job, or joins the running one for the same target (returns false then; a
@@ -124,7 +119,7 @@ impl KickManager {
     }
 
     /// Like `start`, for any request (a user target is keyed by the user id until resolved).
-    pub fn start_request(&self, request: KickRequest, key: Target) -> bool {
+    pub(crate) fn start_request(&self, request: KickRequest, key: Target) -> bool {
         if let Some(error) = &self.inner.audit_error {
             // The audit fails closed: no record, no kick.
             let _ = self.inner.progress.send(Progress {
@@ -222,7 +217,8 @@ impl KickManager {
     }
 
     /// Whether a job for `target` is running.
-    pub fn is_running(&self, target: &Target) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_running(&self, target: &Target) -> bool {
         self.inner
             .jobs
             .lock()
@@ -245,7 +241,7 @@ impl KickManager {
     }
 
     /// The caller's feed reconnected (events may be lost): jobs re-read.
-    pub fn on_events_lost(&self) {
+    pub(crate) fn on_events_lost(&self) {
         if let Ok(jobs) = self.inner.jobs.lock() {
             for job in jobs.values() {
                 let _ = job.events.send(LiveInput::Lost);

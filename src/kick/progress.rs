@@ -91,7 +91,7 @@ pub enum OutcomeKind {
 }
 
 impl OutcomeKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Removed => "removed",
             Self::AlreadyGone => "already_gone",

@@ -206,7 +206,7 @@ impl LiveModel {
         self.state_seen.retain(|id, _| known.contains(id.as_str()));
     }
 
-    pub fn revision(&self) -> u64 {
+    pub(crate) fn revision(&self) -> u64 {
         self.revision
     }
 
@@ -218,31 +218,28 @@ impl LiveModel {
         self.conversations.is_empty()
     }
 
-    pub fn conversation(&self, id: &str) -> Option<&CallConversation> {
+    pub(crate) fn conversation(&self, id: &str) -> Option<&CallConversation> {
         self.conversations.get(id)
-    }
-
-    pub fn conversations(&self) -> impl Iterator<Item = &CallConversation> {
-        self.conversations.values()
     }
 
     /// The row is known only from the analytics query (approximate); an event or a read of
     /// the call makes it exact.
-    pub fn is_from_analytics(&self, conversation_id: &str) -> bool {
+    pub(crate) fn is_from_analytics(&self, conversation_id: &str) -> bool {
         self.source.get(conversation_id) == Some(&Source::Analytics)
     }
 
     /// While a re-sync is under way.
-    pub fn is_resyncing(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_resyncing(&self) -> bool {
         self.resync.is_some()
     }
 
-    pub fn queue_name(&self, queue_id: &str) -> Option<&str> {
+    pub(crate) fn queue_name(&self, queue_id: &str) -> Option<&str> {
         self.queue_names.get(queue_id).map(String::as_str)
     }
 
     /// When the participant entered its current state (and hold status).
-    pub fn state_since(&self, participant_id: &str) -> Option<DateTime<Utc>> {
+    pub(crate) fn state_since(&self, participant_id: &str) -> Option<DateTime<Utc>> {
         self.state_seen.get(participant_id).map(|s| s.since)
     }
 }

@@ -51,7 +51,7 @@ impl LiveModel {
             .collect()
     }
 
-    pub fn conference_row(&self, conversation: &CallConversation) -> ConferenceRow {
+    pub(crate) fn conference_row(&self, conversation: &CallConversation) -> ConferenceRow {
         let queue_id = conversation
             .participants
             .iter()

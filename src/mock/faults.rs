@@ -96,7 +96,7 @@ impl Default for Faults {
 /// The body of `PUT /mock/faults`: only the fields it names change.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FaultsPatch {
+pub(crate) struct FaultsPatch {
     pub latency_ms: Option<u64>,
     pub jitter_ms: Option<u64>,
     pub event_latency_ms: Option<u64>,
@@ -117,14 +117,14 @@ pub struct FaultsPatch {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TransitionLockPatch {
+pub(crate) struct TransitionLockPatch {
     pub enabled: Option<bool>,
     pub settle_ms: Option<u64>,
 }
 
 impl Faults {
     /// Checks values a client could get wrong; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.server_error_rate) {
             return Err("serverErrorRate must be between 0.0 and 1.0".into());
         }
@@ -163,7 +163,7 @@ impl Faults {
     }
 
     /// The faults after `patch`, or why the result would be invalid.
-    pub fn patched(&self, patch: FaultsPatch) -> Result<Faults, String> {
+    pub(crate) fn patched(&self, patch: FaultsPatch) -> Result<Faults, String> {
         let mut next = self.clone();
         macro_rules! take {
             ($($field:ident),*) => { $(if let Some(v) = patch.$field { next.$field = v; })* };

@@ -136,7 +136,7 @@ impl MockServer {
     }
 
     /// As [`MockServer::start`], with the main client's id and secret given.
-    pub async fn start_with_main_client(
+    pub(crate) async fn start_with_main_client(
         options: MockOptions,
         main_client: Option<(String, String)>,
     ) -> Result<MockServer> {

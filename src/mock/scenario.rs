@@ -189,7 +189,7 @@ impl Scenario {
     }
 
     /// A scenario file (TOML).
-    pub fn from_path(path: &Path) -> Result<Scenario> {
+    pub(crate) fn from_path(path: &Path) -> Result<Scenario> {
         let text = crate::config::read_capped(path, MAX_FILE_BYTES)
             .wrap_err_with(|| format!("cannot read scenario {}", path.display()))?;
         let json = path
@@ -204,7 +204,7 @@ impl Scenario {
     }
 
     /// A built-in name, or else a path.
-    pub fn named_or_path(name_or_path: &str) -> Result<Scenario> {
+    pub(crate) fn named_or_path(name_or_path: &str) -> Result<Scenario> {
         if BUILT_IN.iter().any(|(n, _)| *n == name_or_path) {
             Scenario::named(name_or_path)
         } else {
@@ -213,14 +213,14 @@ impl Scenario {
     }
 
     /// The same format written as JSON (for files ending in `.json`).
-    pub fn parse_json(text: &str) -> Result<Scenario> {
+    pub(crate) fn parse_json(text: &str) -> Result<Scenario> {
         let scenario: Scenario = serde_json::from_str(text)?;
         scenario.validate()?;
         Ok(scenario)
     }
 
     /// A scenario in TOML.
-    pub fn parse(text: &str) -> Result<Scenario> {
+    pub(crate) fn parse(text: &str) -> Result<Scenario> {
         let scenario: Scenario = toml::from_str(text)?;
         scenario.validate()?;
         Ok(scenario)
@@ -229,7 +229,7 @@ impl Scenario {
     /// Checks what the mock relies on (also for scenarios built or changed in code), before a
     /// world is built: every count and time is bounded, so none can exhaust memory, overflow
     /// an `Instant` or keep the clock from ever catching up.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.clients.is_empty() {
             bail!("a scenario needs at least one OAuth client");
         }

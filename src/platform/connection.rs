@@ -68,7 +68,7 @@ impl ConnectionConfig {
         }
     }
 
-    pub fn client_id(&self) -> Option<&str> {
+    pub(crate) fn client_id(&self) -> Option<&str> {
         match &self.credentials {
             Credentials::OAuthClient { client_id, .. } => Some(client_id),
             Credentials::AccessToken(_) => None,

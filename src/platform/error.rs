@@ -45,7 +45,11 @@ pub struct ApiError {
 pub(crate) const DISCONNECT_PERMISSIONS: &str = "conversation:communication:disconnect (the docs accept any of it, conversation:participant:wrapup or conversation:call:record for the endpoint as a whole)";
 
 impl ApiError {
-    pub fn new(kind: FailureKind, endpoint: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: FailureKind,
+        endpoint: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             kind,
             endpoint: endpoint.into(),
@@ -57,7 +61,7 @@ impl ApiError {
     }
 
     /// Sorts an HTTP error answer by status (and Retry-After for 429).
-    pub fn from_status(
+    pub(crate) fn from_status(
         endpoint: impl Into<String>,
         status: u16,
         code: Option<String>,
@@ -100,13 +104,13 @@ impl ApiError {
     }
 
     /// The least wait before retrying a server error, when the platform named one.
-    pub fn server_retry_after(&self) -> Option<Duration> {
+    pub(crate) fn server_retry_after(&self) -> Option<Duration> {
         (self.kind == FailureKind::Unavailable)
             .then_some(self.retry_after)
             .flatten()
     }
 
-    pub fn has_code(&self, code: &str) -> bool {
+    pub(crate) fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
 }

@@ -210,17 +210,12 @@ impl Client {
         })
     }
 
-    /// Reads at most `bytes` of each answer's body from now on (every clone shares it).
-    pub fn set_max_answer_bytes(&self, bytes: usize) {
-        self.inner.max_answer_bytes.store(bytes, Ordering::Relaxed);
-    }
-
-    pub fn max_answer_bytes(&self) -> usize {
+    pub(crate) fn max_answer_bytes(&self) -> usize {
         self.inner.max_answer_bytes.load(Ordering::Relaxed)
     }
 
     /// Sets the requests a minute this token may send (0: not counted). Shared by every clone.
-    pub fn set_rate_limit(&self, per_minute: u32) {
+    pub(crate) fn set_rate_limit(&self, per_minute: u32) {
         if let Ok(mut log) = self.inner.budget.lock() {
             log.limit = per_minute;
         }
@@ -237,7 +232,7 @@ impl Client {
     }
 
     /// The budget as counted by this client: requests of the last minute against the limit.
-    pub fn rate_budget(&self) -> RateBudget {
+    pub(crate) fn rate_budget(&self) -> RateBudget {
         self.inner
             .budget
             .lock()
@@ -262,33 +257,25 @@ impl Client {
     }
 
     /// The OAuth client id (for the audit record); None with a fixed access token.
-    pub fn client_id(&self) -> Option<&str> {
+    pub(crate) fn client_id(&self) -> Option<&str> {
         self.inner.config.client_id()
     }
 
     /// The signed-in user: the stored session's, or one set after `GET /api/v2/users/me`.
-    pub fn identity(&self) -> Option<&super::identity::Identity> {
+    pub(crate) fn identity(&self) -> Option<&super::identity::Identity> {
         match &self.inner.config.credentials {
             crate::platform::connection::Credentials::User(session) => Some(&session.identity),
             _ => self.inner.identity.get(),
         }
     }
 
-    pub fn set_identity(&self, identity: super::identity::Identity) {
-        let _ = self.inner.identity.set(identity);
-    }
-
     /// The audit record's `who`: user, OS user and OAuth client id.
-    pub fn who(&self) -> super::identity::Who {
+    pub(crate) fn who(&self) -> super::identity::Who {
         super::identity::Who::new(self.identity(), self.client_id())
     }
 
-    pub fn config(&self) -> &ConnectionConfig {
-        &self.inner.config
-    }
-
     /// When the `Retry-After` of the last 429 (seen by any clone) ends, if it has not yet.
-    pub fn rate_limited_until(&self) -> Option<tokio::time::Instant> {
+    pub(crate) fn rate_limited_until(&self) -> Option<tokio::time::Instant> {
         let until = (*self.inner.held_until.lock().ok()?)?;
         (until > tokio::time::Instant::now()).then_some(until)
     }
@@ -312,7 +299,7 @@ impl Client {
     }
 
     /// Fetches a token now unless one is cached, so that the next request leaves at once.
-    pub async fn ensure_token(&self) -> Result<(), ApiError> {
+    pub(crate) async fn ensure_token(&self) -> Result<(), ApiError> {
         self.inner
             .tokens
             .token(&self.inner.http, &self.inner.config)
@@ -476,7 +463,7 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    pub fn remaining(&self) -> u32 {
+    pub(crate) fn remaining(&self) -> u32 {
         self.allowed.saturating_sub(self.count)
     }
 }

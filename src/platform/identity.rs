@@ -24,7 +24,7 @@ pub struct Identity {
 
 impl Identity {
     /// Whether a permission (`domain:entity:action`) is granted, wildcards (`*`) included.
-    pub fn has(&self, wanted: &str) -> bool {
+    pub(crate) fn has(&self, wanted: &str) -> bool {
         let want: Vec<&str> = wanted.split(':').collect();
         self.permissions.iter().any(|p| {
             if p == "*" {
@@ -40,7 +40,7 @@ impl Identity {
     }
 
     /// How the header names the user.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match (&self.name, &self.email) {
             (Some(name), Some(email)) => format!("{name} <{email}>"),
             (Some(name), None) => name.clone(),
@@ -54,7 +54,7 @@ impl Identity {
 /// confwatch and the OAuth client id (none with a fixed access token).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Who {
+pub(crate) struct Who {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +68,7 @@ pub struct Who {
 }
 
 impl Who {
-    pub fn new(identity: Option<&Identity>, client_id: Option<&str>) -> Who {
+    pub(crate) fn new(identity: Option<&Identity>, client_id: Option<&str>) -> Who {
         Who {
             user_id: identity.map(|i| i.user_id.clone()),
             name: identity.and_then(|i| i.name.clone()),

@@ -148,7 +148,7 @@ pub fn parse_frame(text: &str) -> Result<ChannelMessage, String> {
 
 impl Client {
     /// `POST /api/v2/notifications/channels`.
-    pub async fn create_channel(&self) -> Result<Channel, ApiError> {
+    pub(crate) async fn create_channel(&self) -> Result<Channel, ApiError> {
         self.send_json(
             Method::POST,
             "/api/v2/notifications/channels",
@@ -159,7 +159,7 @@ impl Client {
 
     /// Replaces the channel's subscriptions (`PUT ...?ignoreErrors=true`): topics the platform
     /// rejects come back marked, the others still apply.
-    pub async fn subscribe(
+    pub(crate) async fn subscribe(
         &self,
         channel_id: &str,
         topics: &[String],
@@ -182,7 +182,7 @@ impl Client {
 
     /// Drops every subscription of a channel we no longer use
     /// (`DELETE .../channels/{id}/subscriptions`), so the platform stops feeding it.
-    pub async fn drop_subscriptions(&self, channel_id: &str) -> Result<(), ApiError> {
+    pub(crate) async fn drop_subscriptions(&self, channel_id: &str) -> Result<(), ApiError> {
         self.delete(&format!(
             "/api/v2/notifications/channels/{channel_id}/subscriptions"
         ))
@@ -191,7 +191,7 @@ impl Client {
 
     /// Creates one channel and subscribes it to `topics` (at most 1,000). Returns the channel
     /// and a warning for each rejected topic.
-    pub async fn open_channel(
+    pub(crate) async fn open_channel(
         &self,
         topics: &[String],
     ) -> Result<(Channel, Vec<String>), ApiError> {
@@ -330,14 +330,6 @@ impl Channels {
         {
             *slot = None;
         }
-    }
-
-    /// The channels held now.
-    pub fn held(&self) -> Vec<Channel> {
-        self.0
-            .lock()
-            .map(|slots| slots.iter().flatten().cloned().collect())
-            .unwrap_or_default()
     }
 
     fn set(&self, index: usize, channel: Channel) {
@@ -549,7 +541,7 @@ impl Listening {
     /// Stops listening and waits (at most `limit`) until the keepers have dropped the channel's
     /// subscriptions: a kick that releases before it reports leaves none behind and counts that
     /// request as its own.
-    pub async fn release(self, limit: Duration) {
+    pub(crate) async fn release(self, limit: Duration) {
         drop(self.events);
         let _ = tokio::time::timeout(limit, futures::future::join_all(self.keepers)).await;
     }

@@ -30,7 +30,7 @@ pub struct StoredSession {
 }
 
 impl StoredSession {
-    pub fn expired(&self, now_unix: i64) -> bool {
+    pub(crate) fn expired(&self, now_unix: i64) -> bool {
         now_unix >= self.expires_at
     }
 }
@@ -73,7 +73,7 @@ pub(crate) fn check_profile_name(name: &str) -> Result<()> {
 impl TokenStore {
     /// The user's store. `CONFWATCH_STATE_DIR` moves the file; `CONFWATCH_TOKEN_STORE=file`
     /// skips the keyring (tests, or a keyring that should not be used).
-    pub fn from_env() -> TokenStore {
+    pub(crate) fn from_env() -> TokenStore {
         let dir = std::env::var_os("CONFWATCH_STATE_DIR")
             .map(PathBuf::from)
             .or_else(|| dirs::state_dir().map(|d| d.join("confwatch")))
@@ -104,7 +104,7 @@ impl TokenStore {
             .ok()
     }
 
-    pub fn save(&self, session: &StoredSession) -> Result<Place> {
+    pub(crate) fn save(&self, session: &StoredSession) -> Result<Place> {
         check_profile_name(&session.profile)?;
         let json = serde_json::to_string(session).wrap_err("encoding the session")?;
         if let Some(entry) = self.entry(&session.profile) {
@@ -122,7 +122,7 @@ impl TokenStore {
         Ok(Place::File(path))
     }
 
-    pub fn load(&self, profile: &str) -> Result<Option<StoredSession>> {
+    pub(crate) fn load(&self, profile: &str) -> Result<Option<StoredSession>> {
         check_profile_name(profile)?;
         if let Some(entry) = self.entry(profile) {
             match entry.get_password() {
@@ -146,7 +146,7 @@ impl TokenStore {
     }
 
     /// Forgets the profile's session wherever it is; true if there was one.
-    pub fn forget(&self, profile: &str) -> Result<bool> {
+    pub(crate) fn forget(&self, profile: &str) -> Result<bool> {
         check_profile_name(profile)?;
         let mut found = false;
         if let Some(entry) = self.entry(profile) {

@@ -8,7 +8,7 @@ use crate::text::seconds_1;
 
 /// How a job's line should look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobTone {
+pub(crate) enum JobTone {
     Running,
     Done,
     Failed,
@@ -33,18 +33,18 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub(crate) fn outcome(&self) -> Option<&Outcome> {
         match &self.step {
             Some((Step::Finished(outcome), _)) => Some(outcome),
             _ => None,
         }
     }
 
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         self.outcome().is_none()
     }
 
-    pub fn tone(&self) -> JobTone {
+    pub(crate) fn tone(&self) -> JobTone {
         match self.outcome().map(|o| o.outcome) {
             None => JobTone::Running,
             Some(OutcomeKind::Removed | OutcomeKind::AlreadyGone) => JobTone::Done,
@@ -61,7 +61,7 @@ impl Job {
     }
 
     /// The job's line at `now`.
-    pub fn status(&self, now: DateTime<Utc>) -> String {
+    pub(crate) fn status(&self, now: DateTime<Utc>) -> String {
         let Some((step, at_ms)) = &self.step else {
             return "starting…".to_string();
         };
@@ -166,7 +166,7 @@ impl Jobs {
         self.jobs.is_empty()
     }
 
-    pub fn running(&self, target: &Target) -> Option<&Job> {
+    pub(crate) fn running(&self, target: &Target) -> Option<&Job> {
         self.jobs
             .iter()
             .rev()
@@ -174,18 +174,18 @@ impl Jobs {
     }
 
     /// The newest job of a target, running or finished: what its row shows.
-    pub fn latest(&self, target: &Target) -> Option<&Job> {
+    pub(crate) fn latest(&self, target: &Target) -> Option<&Job> {
         self.jobs.iter().rev().find(|j| &j.target == target)
     }
 
-    pub fn any_running_in(&self, conversation_id: &str) -> bool {
+    pub(crate) fn any_running_in(&self, conversation_id: &str) -> bool {
         self.jobs
             .iter()
             .any(|j| j.target.conversation_id == conversation_id && j.is_running())
     }
 
     /// Records a kick the supervisor asked for (before the engine reports anything).
-    pub fn requested(
+    pub(crate) fn requested(
         &mut self,
         target: Target,
         name: String,
@@ -209,7 +209,7 @@ impl Jobs {
     }
 
     /// Applies one progress report seen at `now`; returns the job it belongs to.
-    pub fn apply(&mut self, progress: Progress, now: DateTime<Utc>) -> &Job {
+    pub(crate) fn apply(&mut self, progress: Progress, now: DateTime<Utc>) -> &Job {
         let index = match self
             .jobs
             .iter()

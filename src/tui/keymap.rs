@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key asks for, before the app decides what it means in the current context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Command {
+pub(crate) enum Command {
     Down,
     Up,
     PageDown,
@@ -32,7 +32,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order help lists them.
-    pub const ALL: [Command; 18] = [
+    pub(crate) const ALL: [Command; 18] = [
         Command::Down,
         Command::Up,
         Command::PageDown,
@@ -54,7 +54,7 @@ impl Command {
     ];
 
     /// The name used in the config file's `[keys]` section.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Command::Down => "down",
             Command::Up => "up",
@@ -77,7 +77,7 @@ impl Command {
         }
     }
 
-    pub fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Command::Down => "move down",
             Command::Up => "move up",
@@ -101,7 +101,7 @@ impl Command {
     }
 
     /// The short word used in the status-line hints.
-    pub fn hint(self) -> &'static str {
+    pub(crate) fn hint(self) -> &'static str {
         match self {
             Command::Down | Command::Up => "move",
             Command::Open => "open",
@@ -123,22 +123,22 @@ impl Command {
 
 /// A key as written in the config file and shown on screen: `j`, `G`, `ctrl-d`, `enter`, `pgdn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Key {
+pub(crate) struct Key {
     pub code: KeyCode,
     pub ctrl: bool,
 }
 
 impl Key {
-    pub const fn plain(code: KeyCode) -> Self {
+    pub(crate) const fn plain(code: KeyCode) -> Self {
         Key { code, ctrl: false }
     }
 
-    pub const fn char(c: char) -> Self {
+    pub(crate) const fn char(c: char) -> Self {
         Key::plain(KeyCode::Char(c))
     }
 
     /// The key of a terminal event; Shift is folded into the character itself.
-    pub fn from_event(event: &KeyEvent) -> Self {
+    pub(crate) fn from_event(event: &KeyEvent) -> Self {
         let code = match event.code {
             KeyCode::BackTab => KeyCode::Tab,
             other => other,
@@ -149,7 +149,7 @@ impl Key {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let (ctrl, rest) = match text.get(..5) {
             Some(prefix) if prefix.eq_ignore_ascii_case("ctrl-") => (true, &text[5..]),
             _ => (false, text),
@@ -300,7 +300,7 @@ impl Keymap {
 
     /// The keymap of a config file's `[keys]` section (the defaults when the file or the
     /// section is absent). Other sections belong to other parts of confwatch and are ignored here.
-    pub fn from_config_file(path: &Path) -> Result<Self, String> {
+    pub(crate) fn from_config_file(path: &Path) -> Result<Self, String> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keymap::default()),
@@ -317,7 +317,7 @@ impl Keymap {
         }
     }
 
-    pub fn command(&self, event: &KeyEvent) -> Option<Command> {
+    pub(crate) fn command(&self, event: &KeyEvent) -> Option<Command> {
         // Alt (Meta) and Super are no part of any binding: alt-d is not d (which kicks).
         if event
             .modifiers
@@ -332,7 +332,7 @@ impl Keymap {
             .map(|(_, c)| *c)
     }
 
-    pub fn keys(&self, command: Command) -> impl Iterator<Item = Key> + '_ {
+    pub(crate) fn keys(&self, command: Command) -> impl Iterator<Item = Key> + '_ {
         self.bindings
             .iter()
             .filter(move |(_, c)| *c == command)
@@ -340,7 +340,7 @@ impl Keymap {
     }
 
     /// The keys of a command as shown on screen: `j/↓`.
-    pub fn keys_label(&self, command: Command) -> String {
+    pub(crate) fn keys_label(&self, command: Command) -> String {
         let keys: Vec<String> = self.keys(command).map(|k| k.to_string()).collect();
         if keys.is_empty() {
             "(unbound)".to_string()
@@ -350,20 +350,13 @@ impl Keymap {
     }
 
     /// Help rows: keys, description, in table order.
-    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+    pub(crate) fn help_rows(&self) -> Vec<(String, &'static str)> {
         let mut rows: Vec<(String, &'static str)> = Command::ALL
             .into_iter()
             .map(|c| (self.keys_label(c), c.description()))
             .collect();
         rows.push(("ctrl-c".to_string(), "quit, from anywhere"));
         rows
-    }
-
-    /// A compact hint for the status line: `d kick`.
-    pub fn hint(&self, command: Command) -> Option<String> {
-        self.keys(command)
-            .next()
-            .map(|k| format!("{k} {}", command.hint()))
     }
 }
 

@@ -7,7 +7,7 @@ use crate::wire::ParticipantState;
 
 /// What a leg is doing, as the supervisor thinks of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     Ringing,
     Connected,
     Held,
@@ -17,7 +17,7 @@ pub enum Tone {
 }
 
 impl Tone {
-    pub fn of(state: &ParticipantState, held: bool, kicking: bool) -> Self {
+    pub(crate) fn of(state: &ParticipantState, held: bool, kicking: bool) -> Self {
         if state.is_gone() {
             Tone::Gone
         } else if kicking {
@@ -32,7 +32,7 @@ impl Tone {
     }
 
     /// A mark that tells the tones apart without colour.
-    pub fn glyph(self) -> &'static str {
+    pub(crate) fn glyph(self) -> &'static str {
         match self {
             Tone::Ringing => "◌",
             Tone::Connected => "●",
@@ -67,7 +67,7 @@ impl Theme {
         }
     }
 
-    pub fn tone(self, tone: Tone) -> Style {
+    pub(crate) fn tone(self, tone: Tone) -> Style {
         match tone {
             Tone::Ringing => self.fg(Color::Yellow),
             Tone::Connected => self.fg(Color::Green),
@@ -78,15 +78,15 @@ impl Theme {
     }
 
     /// The cursor row: reverse video (and a marker drawn by the view), never colour alone.
-    pub fn selected(self) -> Style {
+    pub(crate) fn selected(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
 
-    pub fn title(self) -> Style {
+    pub(crate) fn title(self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)
     }
 
-    pub fn border(self, focused: bool) -> Style {
+    pub(crate) fn border(self, focused: bool) -> Style {
         if focused {
             self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
         } else {
@@ -94,15 +94,15 @@ impl Theme {
         }
     }
 
-    pub fn header(self) -> Style {
+    pub(crate) fn header(self) -> Style {
         Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
-    pub fn dim(self) -> Style {
+    pub(crate) fn dim(self) -> Style {
         Style::new().add_modifier(Modifier::DIM)
     }
 
-    pub fn demo(self) -> Style {
+    pub(crate) fn demo(self) -> Style {
         if self.color {
             Style::new()
                 .fg(Color::Black)
@@ -113,19 +113,19 @@ impl Theme {
         }
     }
 
-    pub fn warning(self) -> Style {
+    pub(crate) fn warning(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
-    pub fn error(self) -> Style {
+    pub(crate) fn error(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
 
-    pub fn ok(self) -> Style {
+    pub(crate) fn ok(self) -> Style {
         self.fg(Color::Green)
     }
 
-    pub fn key(self) -> Style {
+    pub(crate) fn key(self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 }

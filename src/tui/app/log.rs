@@ -30,7 +30,7 @@ pub struct Unseen {
 }
 
 impl Unseen {
-    pub fn any(self) -> bool {
+    pub(crate) fn any(self) -> bool {
         self.warnings + self.errors > 0
     }
 }

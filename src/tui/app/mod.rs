@@ -88,7 +88,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             SortKey::Age => "age",
             SortKey::Queue => "queue",
@@ -214,12 +214,12 @@ impl App {
 
     /// The screen shows the too-small message instead of the console: keys other than quit are
     /// ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
-    pub fn screen_too_small(&self) -> bool {
+    pub(crate) fn screen_too_small(&self) -> bool {
         self.viewport.is_some_and(layout::too_small)
     }
 
     /// Rows a page holds in the current view (for PgUp/PgDn): what its pane shows.
-    pub fn page_rows(&self) -> usize {
+    pub(crate) fn page_rows(&self) -> usize {
         let Some(area) = self.viewport else {
             return 10;
         };

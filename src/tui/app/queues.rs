@@ -19,7 +19,7 @@ pub struct QueuePicker {
 
 impl QueuePicker {
     /// Calls with no queue (direct calls) are always shown.
-    pub fn shows(&self, queue_id: Option<&str>) -> bool {
+    pub(crate) fn shows(&self, queue_id: Option<&str>) -> bool {
         queue_id.is_none_or(|id| !self.hidden.contains(id))
     }
 

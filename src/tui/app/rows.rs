@@ -176,7 +176,7 @@ impl App {
     }
 
     /// Where the conference cursor is in [`App::rows`].
-    pub fn conference_index(&self) -> Option<usize> {
+    pub(crate) fn conference_index(&self) -> Option<usize> {
         let id = self.conference.id.as_deref()?;
         self.cache.rows.iter().position(|r| r.conversation_id == id)
     }
