@@ -15,16 +15,16 @@ pub struct KickFlags {
     /// Audit file [default: confwatch/audit.jsonl in the user's data directory]. The audit
     /// fails closed: if its line cannot be written and synced, nothing is sent.
     #[arg(long, value_name = "PATH", conflicts_with = "no_audit")]
-    pub audit_log: Option<PathBuf>,
+    pub(crate) audit_log: Option<PathBuf>,
     /// Kick without an audit record (your explicit choice; said on stderr, or on the console's
     /// status line).
     #[arg(long)]
-    pub no_audit: bool,
+    pub(crate) no_audit: bool,
     /// eager: PATCH at once, whatever the leg's state; settled: wait for a connected leg first
     /// (for organisations that see the 409 on ringing legs) [default: the config file's
     /// `[kick] strategy`, else eager].
     #[arg(long, value_enum)]
-    pub strategy: Option<Strategy>,
+    pub(crate) strategy: Option<Strategy>,
 }
 
 /// How to reach the platform (shared by the console, `list` and `kick`).
@@ -73,18 +73,19 @@ impl fmt::Debug for ConnectionArgs {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    pub region: Option<String>,
-    pub base_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
     /// The console's key bindings (read by `tui::keymap`); accepted here so the file parses.
-    pub keys: Option<toml::Table>,
+    #[serde(rename = "keys")]
+    _keys: Option<toml::Table>,
     /// Port of the sign-in redirect URI `http://127.0.0.1:PORT/callback`.
-    pub redirect_port: Option<u16>,
+    pub(crate) redirect_port: Option<u16>,
     /// `[profiles.NAME]`: one org (or client) each, chosen with `--profile`.
-    pub profiles: Option<std::collections::BTreeMap<String, ProfileConfig>>,
+    pub(crate) profiles: Option<std::collections::BTreeMap<String, ProfileConfig>>,
     /// `[kick]`: `strategy = "eager" | "settled"` (the `kick` command's `--strategy` wins).
-    pub kick: Option<KickSection>,
+    pub(crate) kick: Option<KickSection>,
 }
 
 /// When the kick's first PATCH goes out (`[kick] strategy`, `confwatch kick --strategy`).
@@ -102,7 +103,7 @@ pub enum Strategy {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KickSection {
-    pub strategy: Option<Strategy>,
+    pub(crate) strategy: Option<Strategy>,
 }
 
 /// The `[kick] strategy` of the config file in use, if it sets one.
@@ -119,7 +120,7 @@ pub struct ProfileUse {
     /// `--profile`, `CONFWATCH_PROFILE`, or `default` for a signed-in user without one.
     pub name: Option<String>,
     /// The profile's queues (used when no `--queue` is given).
-    pub queues: Vec<String>,
+    pub(crate) queues: Vec<String>,
 }
 
 /// Every region of the official SDKs: its key and its domain (the API host is `api.<domain>`).
@@ -315,15 +316,15 @@ pub enum Grant {
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
-    pub region: Option<String>,
-    pub base_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
     #[serde(default)]
-    pub grant: Grant,
+    pub(crate) grant: Grant,
     #[serde(default)]
-    pub queues: Vec<String>,
-    pub redirect_port: Option<u16>,
+    pub(crate) queues: Vec<String>,
+    pub(crate) redirect_port: Option<u16>,
 }
 
 /// The profile a signed-in user's session is kept under when none is named.

@@ -297,28 +297,28 @@ impl CallConversation {
 pub struct CallMediaParticipant {
     pub id: String,
     pub name: Option<String>,
-    pub address: Option<String>,
+    pub(crate) address: Option<String>,
     pub start_time: Option<Timestamp>,
     pub start_alerting_time: Option<Timestamp>,
     pub connected_time: Option<Timestamp>,
-    pub end_time: Option<Timestamp>,
+    pub(crate) end_time: Option<Timestamp>,
     pub start_hold_time: Option<Timestamp>,
     /// A free string on the platform: a known value is typed, any other kept as sent.
-    pub purpose: Option<Purpose>,
+    pub(crate) purpose: Option<Purpose>,
     #[serde(default = "unknown_state")]
     pub state: ParticipantState,
-    pub direction: Option<Direction>,
-    pub disconnect_type: Option<DisconnectType>,
+    pub(crate) direction: Option<Direction>,
+    pub(crate) disconnect_type: Option<DisconnectType>,
     pub held: Option<bool>,
     pub muted: Option<bool>,
-    pub confined: Option<bool>,
-    pub wrapup_required: Option<bool>,
+    pub(crate) confined: Option<bool>,
+    pub(crate) wrapup_required: Option<bool>,
     pub user: Option<EntityRef>,
     pub queue: Option<EntityRef>,
-    pub consult_participant_id: Option<String>,
+    pub(crate) consult_participant_id: Option<String>,
     /// Keys this build does not model, kept as sent.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 fn unknown_state() -> ParticipantState {
@@ -397,18 +397,18 @@ impl CallMediaParticipant {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Conversation {
-    pub id: String,
-    pub name: Option<String>,
-    pub start_time: Option<Timestamp>,
-    pub end_time: Option<Timestamp>,
-    pub address: Option<String>,
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) start_time: Option<Timestamp>,
+    pub(crate) end_time: Option<Timestamp>,
+    pub(crate) address: Option<String>,
     #[serde(default)]
-    pub participants: Vec<Participant>,
-    pub max_participants: Option<i64>,
-    pub state: Option<ParticipantState>,
-    pub self_uri: Option<String>,
+    pub(crate) participants: Vec<Participant>,
+    pub(crate) max_participants: Option<i64>,
+    pub(crate) state: Option<ParticipantState>,
+    pub(crate) self_uri: Option<String>,
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// `Participant` of the generic `Conversation`: per-leg state lives in `calls[]`.
@@ -416,23 +416,23 @@ pub(crate) struct Conversation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Participant {
-    pub id: String,
-    pub start_time: Option<Timestamp>,
-    pub end_time: Option<Timestamp>,
-    pub connected_time: Option<Timestamp>,
-    pub name: Option<String>,
-    pub user_id: Option<String>,
-    pub queue_id: Option<String>,
-    pub queue_name: Option<String>,
-    pub purpose: Option<Purpose>,
-    pub participant_type: Option<String>,
-    pub consult_participant_id: Option<String>,
-    pub address: Option<String>,
-    pub wrapup_required: Option<bool>,
+    pub(crate) id: String,
+    pub(crate) start_time: Option<Timestamp>,
+    pub(crate) end_time: Option<Timestamp>,
+    pub(crate) connected_time: Option<Timestamp>,
+    pub(crate) name: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) queue_id: Option<String>,
+    pub(crate) queue_name: Option<String>,
+    pub(crate) purpose: Option<Purpose>,
+    pub(crate) participant_type: Option<String>,
+    pub(crate) consult_participant_id: Option<String>,
+    pub(crate) address: Option<String>,
+    pub(crate) wrapup_required: Option<bool>,
     #[serde(default)]
-    pub calls: Vec<Call>,
+    pub(crate) calls: Vec<Call>,
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// `Call`: one call leg of a generic `Participant`.
@@ -440,19 +440,19 @@ pub(crate) struct Participant {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Call {
-    pub id: Option<String>,
-    pub state: Option<ParticipantState>,
-    pub direction: Option<Direction>,
-    pub held: Option<bool>,
-    pub muted: Option<bool>,
-    pub confined: Option<bool>,
-    pub disconnect_type: Option<DisconnectType>,
-    pub start_alerting_time: Option<Timestamp>,
-    pub connected_time: Option<Timestamp>,
-    pub disconnected_time: Option<Timestamp>,
-    pub start_hold_time: Option<Timestamp>,
+    pub(crate) id: Option<String>,
+    pub(crate) state: Option<ParticipantState>,
+    pub(crate) direction: Option<Direction>,
+    pub(crate) held: Option<bool>,
+    pub(crate) muted: Option<bool>,
+    pub(crate) confined: Option<bool>,
+    pub(crate) disconnect_type: Option<DisconnectType>,
+    pub(crate) start_alerting_time: Option<Timestamp>,
+    pub(crate) connected_time: Option<Timestamp>,
+    pub(crate) disconnected_time: Option<Timestamp>,
+    pub(crate) start_hold_time: Option<Timestamp>,
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// `MediaParticipantRequest`: the body of the participant PATCH.
@@ -460,12 +460,12 @@ pub(crate) struct Call {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MediaParticipantRequest {
-    pub state: Option<ParticipantState>,
-    pub held: Option<bool>,
-    pub muted: Option<bool>,
-    pub confined: Option<bool>,
-    pub recording: Option<bool>,
-    pub wrapup_skipped: Option<bool>,
+    pub(crate) state: Option<ParticipantState>,
+    pub(crate) held: Option<bool>,
+    pub(crate) muted: Option<bool>,
+    pub(crate) confined: Option<bool>,
+    pub(crate) recording: Option<bool>,
+    pub(crate) wrapup_skipped: Option<bool>,
 }
 
 impl MediaParticipantRequest {
@@ -483,17 +483,17 @@ impl MediaParticipantRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
-    pub message: Option<String>,
-    pub code: Option<String>,
-    pub status: Option<u16>,
-    pub entity_id: Option<String>,
-    pub entity_name: Option<String>,
-    pub message_with_params: Option<String>,
-    pub message_params: Option<BTreeMap<String, String>>,
-    pub context_id: Option<String>,
-    pub details: Option<Vec<ErrorDetail>>,
-    pub errors: Option<Vec<ErrorBody>>,
-    pub limit: Option<Value>,
+    pub(crate) message: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) status: Option<u16>,
+    pub(crate) entity_id: Option<String>,
+    pub(crate) entity_name: Option<String>,
+    pub(crate) message_with_params: Option<String>,
+    pub(crate) message_params: Option<BTreeMap<String, String>>,
+    pub(crate) context_id: Option<String>,
+    pub(crate) details: Option<Vec<ErrorDetail>>,
+    pub(crate) errors: Option<Vec<ErrorBody>>,
+    pub(crate) limit: Option<Value>,
 }
 
 /// `Detail` inside an `ErrorBody`.
@@ -501,21 +501,21 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
-    pub error_code: Option<String>,
-    pub field_name: Option<String>,
-    pub entity_id: Option<String>,
-    pub entity_name: Option<String>,
+    pub(crate) error_code: Option<String>,
+    pub(crate) field_name: Option<String>,
+    pub(crate) entity_id: Option<String>,
+    pub(crate) entity_name: Option<String>,
 }
 
 /// The client-credentials token answer of `POST /oauth/token`.
 #[skip_serializing_none]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub(crate) access_token: String,
     #[serde(default)]
-    pub token_type: String,
+    pub(crate) token_type: String,
     #[serde(default)]
-    pub expires_in: u64,
+    pub(crate) expires_in: u64,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -533,9 +533,9 @@ impl fmt::Debug for TokenResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    pub connect_uri: Option<String>,
-    pub id: String,
-    pub expires: Option<Timestamp>,
+    pub(crate) connect_uri: Option<String>,
+    pub(crate) id: String,
+    pub(crate) expires: Option<Timestamp>,
 }
 
 /// `ChannelTopic`: one subscription of a channel (requests send only `id`).
@@ -543,11 +543,11 @@ pub struct Channel {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelTopic {
-    pub id: String,
-    pub state: Option<TopicState>,
-    pub rejection_reason: Option<String>,
-    pub missing_permissions: Option<Vec<String>>,
-    pub self_uri: Option<String>,
+    pub(crate) id: String,
+    pub(crate) state: Option<TopicState>,
+    pub(crate) rejection_reason: Option<String>,
+    pub(crate) missing_permissions: Option<Vec<String>>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `ChannelTopicEntityListing`.
@@ -555,7 +555,7 @@ pub struct ChannelTopic {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChannelTopicEntityListing {
     #[serde(default)]
-    pub entities: Vec<ChannelTopic>,
+    pub(crate) entities: Vec<ChannelTopic>,
 }
 
 /// One frame of the notifications WebSocket.
@@ -563,18 +563,18 @@ pub struct ChannelTopicEntityListing {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct NotificationEvent {
-    pub topic_name: String,
-    pub version: Option<String>,
+    pub(crate) topic_name: String,
+    pub(crate) version: Option<String>,
     #[serde(default)]
-    pub event_body: Value,
-    pub metadata: Option<NotificationMetadata>,
+    pub(crate) event_body: Value,
+    pub(crate) metadata: Option<NotificationMetadata>,
 }
 
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct NotificationMetadata {
     #[serde(rename = "CorrelationId")]
-    pub correlation_id: Option<String>,
+    pub(crate) correlation_id: Option<String>,
 }
 
 /// Topic of the WebSocket heartbeats.
@@ -602,16 +602,16 @@ pub struct Queue {
 #[serde(rename_all = "camelCase")]
 pub struct QueueEntityListing {
     #[serde(default)]
-    pub entities: Vec<Queue>,
-    pub page_size: Option<i64>,
-    pub page_number: Option<i64>,
-    pub total: Option<i64>,
-    pub page_count: Option<i64>,
-    pub first_uri: Option<String>,
-    pub last_uri: Option<String>,
-    pub self_uri: Option<String>,
-    pub next_uri: Option<String>,
-    pub previous_uri: Option<String>,
+    pub(crate) entities: Vec<Queue>,
+    pub(crate) page_size: Option<i64>,
+    pub(crate) page_number: Option<i64>,
+    pub(crate) total: Option<i64>,
+    pub(crate) page_count: Option<i64>,
+    pub(crate) first_uri: Option<String>,
+    pub(crate) last_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
+    pub(crate) next_uri: Option<String>,
+    pub(crate) previous_uri: Option<String>,
 }
 
 /// `ConversationQuery` (POST `/api/v2/analytics/conversations/details/query`).
@@ -619,12 +619,12 @@ pub struct QueueEntityListing {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConversationQuery {
-    pub interval: Option<String>,
-    pub conversation_filters: Option<Vec<QueryFilter>>,
-    pub segment_filters: Option<Vec<QueryFilter>>,
-    pub order: Option<String>,
-    pub order_by: Option<String>,
-    pub paging: Option<PagingSpec>,
+    pub(crate) interval: Option<String>,
+    pub(crate) conversation_filters: Option<Vec<QueryFilter>>,
+    pub(crate) segment_filters: Option<Vec<QueryFilter>>,
+    pub(crate) order: Option<String>,
+    pub(crate) order_by: Option<String>,
+    pub(crate) paging: Option<PagingSpec>,
 }
 
 /// `ConversationDetailQueryFilter` / `SegmentDetailQueryFilter` (same keys).
@@ -634,9 +634,9 @@ pub(crate) struct ConversationQuery {
 pub(crate) struct QueryFilter {
     /// `and` or `or`.
     #[serde(rename = "type")]
-    pub kind: String,
-    pub clauses: Option<Vec<QueryClause>>,
-    pub predicates: Option<Vec<QueryPredicate>>,
+    pub(crate) kind: String,
+    pub(crate) clauses: Option<Vec<QueryClause>>,
+    pub(crate) predicates: Option<Vec<QueryPredicate>>,
 }
 
 /// `ConversationDetailQueryClause` / `SegmentDetailQueryClause`.
@@ -645,9 +645,9 @@ pub(crate) struct QueryFilter {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct QueryClause {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     #[serde(default)]
-    pub predicates: Vec<QueryPredicate>,
+    pub(crate) predicates: Vec<QueryPredicate>,
 }
 
 /// `ConversationDetailQueryPredicate` / `SegmentDetailQueryPredicate`.
@@ -657,11 +657,11 @@ pub(crate) struct QueryClause {
 pub(crate) struct QueryPredicate {
     /// `dimension`, `property` or `metric`; the platform defaults to `dimension`.
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub dimension: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) dimension: Option<String>,
     /// `matches` (the default), `exists` or `notExists`.
-    pub operator: Option<String>,
-    pub value: Option<String>,
+    pub(crate) operator: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// `PagingSpec`.
@@ -669,8 +669,8 @@ pub(crate) struct QueryPredicate {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PagingSpec {
-    pub page_size: i64,
-    pub page_number: i64,
+    pub(crate) page_size: i64,
+    pub(crate) page_number: i64,
 }
 
 /// `AnalyticsConversationQueryResponse`.
@@ -678,8 +678,8 @@ pub(crate) struct PagingSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversationQueryResponse {
-    pub conversations: Option<Vec<AnalyticsConversation>>,
-    pub total_hits: Option<i64>,
+    pub(crate) conversations: Option<Vec<AnalyticsConversation>>,
+    pub(crate) total_hits: Option<i64>,
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
@@ -687,16 +687,16 @@ pub struct AnalyticsConversationQueryResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversation {
-    pub conversation_id: String,
-    pub conversation_start: Option<Timestamp>,
-    pub conversation_end: Option<Timestamp>,
-    pub conference_start: Option<Timestamp>,
-    pub originating_direction: Option<Direction>,
-    pub conversation_initiator: Option<String>,
-    pub customer_participation: Option<bool>,
-    pub division_ids: Option<Vec<String>>,
+    pub(crate) conversation_id: String,
+    pub(crate) conversation_start: Option<Timestamp>,
+    pub(crate) conversation_end: Option<Timestamp>,
+    pub(crate) conference_start: Option<Timestamp>,
+    pub(crate) originating_direction: Option<Direction>,
+    pub(crate) conversation_initiator: Option<String>,
+    pub(crate) customer_participation: Option<bool>,
+    pub(crate) division_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub participants: Vec<AnalyticsParticipant>,
+    pub(crate) participants: Vec<AnalyticsParticipant>,
 }
 
 /// `AnalyticsParticipantWithoutAttributes`.
@@ -704,12 +704,12 @@ pub struct AnalyticsConversation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsParticipant {
-    pub participant_id: Option<String>,
-    pub participant_name: Option<String>,
-    pub purpose: Option<Purpose>,
-    pub user_id: Option<String>,
+    pub(crate) participant_id: Option<String>,
+    pub(crate) participant_name: Option<String>,
+    pub(crate) purpose: Option<Purpose>,
+    pub(crate) user_id: Option<String>,
     #[serde(default)]
-    pub sessions: Vec<AnalyticsSession>,
+    pub(crate) sessions: Vec<AnalyticsSession>,
 }
 
 /// `AnalyticsSession` (the fields the console reads). `mediaType` is `voice` for calls.
@@ -717,13 +717,13 @@ pub struct AnalyticsParticipant {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSession {
-    pub media_type: Option<String>,
-    pub session_id: Option<String>,
-    pub direction: Option<Direction>,
-    pub ani: Option<String>,
-    pub dnis: Option<String>,
+    pub(crate) media_type: Option<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) direction: Option<Direction>,
+    pub(crate) ani: Option<String>,
+    pub(crate) dnis: Option<String>,
     #[serde(default)]
-    pub segments: Vec<AnalyticsSegment>,
+    pub(crate) segments: Vec<AnalyticsSegment>,
 }
 
 /// `AnalyticsConversationSegment` (the fields the console reads).
@@ -731,12 +731,12 @@ pub struct AnalyticsSession {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSegment {
-    pub segment_start: Option<Timestamp>,
-    pub segment_end: Option<Timestamp>,
-    pub segment_type: Option<String>,
-    pub queue_id: Option<String>,
-    pub conference: Option<bool>,
-    pub disconnect_type: Option<String>,
+    pub(crate) segment_start: Option<Timestamp>,
+    pub(crate) segment_end: Option<Timestamp>,
+    pub(crate) segment_type: Option<String>,
+    pub(crate) queue_id: Option<String>,
+    pub(crate) conference: Option<bool>,
+    pub(crate) disconnect_type: Option<String>,
 }
 
 #[cfg(test)]

@@ -26,46 +26,46 @@ use crate::wire::Purpose;
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
     /// Only these queues (name or id); repeat for several. Default: every queue.
     #[arg(long = "queue", value_name = "NAME|ID")]
-    pub queues: Vec<String>,
+    pub(crate) queues: Vec<String>,
     /// One JSON document on stdout instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("who").required(true).args(["participant", "user"])))]
 pub struct KickArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
     /// The conversation (call) id.
     #[arg(long, value_name = "ID")]
-    pub conversation: String,
+    pub(crate) conversation: String,
     /// The participant to remove.
     #[arg(long, value_name = "ID")]
-    pub participant: Option<String>,
+    pub(crate) participant: Option<String>,
     /// The user to remove (their live leg, if they appear more than once).
     #[arg(long, value_name = "ID")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Remove even a customer/external party or the last other party (ending the call).
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// How long to wait for the leg to settle (e.g. 30s, 500ms, 2m).
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
-    pub wait_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
     /// Give up after this many removal attempts (at least 1).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_attempts)]
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Give up after this long in all.
     #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
-    pub deadline: Duration,
+    pub(crate) deadline: Duration,
     #[command(flatten)]
-    pub kick: KickFlags,
+    pub(crate) kick: KickFlags,
     /// JSON lines on stdout (one per progress event, the last one the outcome).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Exit codes of `confwatch kick`.

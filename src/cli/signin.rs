@@ -15,21 +15,21 @@ use crate::platform::token_store::{Place, StoredSession, TokenStore};
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
     /// Do not open a browser: print the address, then paste back the one the browser ends on
     /// (for SSH sessions).
     #[arg(long)]
-    pub no_browser: bool,
+    pub(crate) no_browser: bool,
     /// Port of the redirect URI http://127.0.0.1:PORT/callback, as registered on the OAuth
     /// client [default: redirect_port in the config file, else 8765].
     #[arg(long, value_name = "PORT")]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
 }
 
 /// How long the sign-in waits for the browser.

@@ -16,13 +16,13 @@ use session::Session;
 #[derive(Debug, Default, clap::Args)]
 pub struct ConsoleArgs {
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub(crate) connection: ConnectionArgs,
     /// Only these queues (name or id); repeat for several. Default: every queue the client can
     /// see, narrowed on screen with the queue picker (Q).
     #[arg(long = "queue", value_name = "NAME|ID")]
-    pub queues: Vec<String>,
+    pub(crate) queues: Vec<String>,
     #[command(flatten)]
-    pub kick: KickFlags,
+    pub(crate) kick: KickFlags,
 }
 
 /// Runs the console until the supervisor quits.

@@ -16,15 +16,15 @@ use crate::wire::CallConversation;
 
 pub(super) struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.
-    pub demo: Option<String>,
+    pub(crate) demo: Option<String>,
     /// Where the data comes from (an API base URL; never a secret).
-    pub source: String,
+    pub(crate) source: String,
     /// Things to tell the supervisor (a config file readable by others, say).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
-    pub signed_in: crate::tui::app::SignedIn,
-    pub channels: LoopChannels,
-    pub kicker: PlatformKicker,
+    pub(crate) signed_in: crate::tui::app::SignedIn,
+    pub(crate) channels: LoopChannels,
+    pub(crate) kicker: PlatformKicker,
     mock: Option<MockServer>,
 }
 

@@ -25,18 +25,18 @@ pub(crate) fn default_audit_path() -> PathBuf {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AuditRecord {
-    pub at: Timestamp,
+    pub(crate) at: Timestamp,
     /// Who acted: the signed-in user (id, name, email), the OS user and the OAuth client id.
-    pub who: crate::platform::identity::Who,
-    pub conversation_id: String,
+    pub(crate) who: crate::platform::identity::Who,
+    pub(crate) conversation_id: String,
     /// The participant (None until a user target is resolved).
-    pub participant_id: Option<String>,
+    pub(crate) participant_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<Purpose>,
+    pub(crate) purpose: Option<Purpose>,
     #[serde(flatten)]
-    pub entry: AuditEntry,
+    pub(crate) entry: AuditEntry,
 }
 
 #[derive(Clone, Debug, Serialize)]

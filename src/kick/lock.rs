@@ -28,8 +28,8 @@ const MAX_FILE_BYTES: u64 = 64 * 1024;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LockSample {
-    pub refused_ms: Option<u64>,
-    pub accepted_ms: u64,
+    pub(crate) refused_ms: Option<u64>,
+    pub(crate) accepted_ms: u64,
 }
 
 impl LockSample {
@@ -44,9 +44,9 @@ impl LockSample {
 /// When to retry after a settle, learned: `first`, then (if refused) `fallback`, then the
 /// exponential backoff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LockPlan {
-    pub first: Duration,
-    pub fallback: Duration,
+pub(crate) struct LockPlan {
+    pub(crate) first: Duration,
+    pub(crate) fallback: Duration,
 }
 
 /// The plan from a history (oldest first); None without history. The lock ended after the

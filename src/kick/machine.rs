@@ -31,24 +31,24 @@ pub enum Wanted {
 /// Limits of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MachineConfig {
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// When to retry after a 409 and a settle, learned from earlier kicks (None: the backoff).
-    pub lock_plan: Option<LockPlan>,
+    pub(crate) lock_plan: Option<LockPlan>,
     /// How long to wait for the target's leg to settle.
-    pub wait_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
     /// PATCHes sent at most.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The whole job gives up after this.
-    pub deadline: Duration,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
+    pub(crate) deadline: Duration,
+    pub(crate) backoff_base: Duration,
+    pub(crate) backoff_cap: Duration,
     /// After a 202, how long to wait for the event that shows the leg gone before reading.
-    pub verify_grace: Duration,
+    pub(crate) verify_grace: Duration,
     /// While waiting, re-read only when no event about the call came for this long (events can
     /// be lost; this is not polling while events flow).
-    pub quiet_reread: Duration,
+    pub(crate) quiet_reread: Duration,
     /// Skip the safety rules (customer/external, last other party).
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Default for MachineConfig {

@@ -16,8 +16,8 @@ pub enum Risk {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Assessment {
     /// Live legs that would stay.
-    pub others_remaining: usize,
-    pub risk: Option<Risk>,
+    pub(crate) others_remaining: usize,
+    pub(crate) risk: Option<Risk>,
 }
 
 pub(crate) fn assess(conversation: &CallConversation, target: &CallMediaParticipant) -> Assessment {

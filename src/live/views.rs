@@ -23,13 +23,13 @@ pub struct ConferenceRow {
 pub struct ParticipantRow {
     pub participant_id: String,
     pub name: String,
-    pub purpose: String,
-    pub state: ParticipantState,
-    pub held: bool,
-    pub muted: bool,
-    pub user_id: Option<String>,
+    pub(crate) purpose: String,
+    pub(crate) state: ParticipantState,
+    pub(crate) held: bool,
+    pub(crate) muted: bool,
+    pub(crate) user_id: Option<String>,
     /// How long the leg has been in its current state (and hold status).
-    pub in_state_ms: u64,
+    pub(crate) in_state_ms: u64,
 }
 
 /// A conference is a call with three or more live legs, or one the platform marks with

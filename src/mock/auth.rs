@@ -28,9 +28,9 @@ pub(super) const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
 #[derive(Clone)]
 pub(super) struct OAuthClient {
-    pub id: String,
-    pub secret: String,
-    pub permissions: Vec<String>,
+    pub(crate) id: String,
+    pub(crate) secret: String,
+    pub(crate) permissions: Vec<String>,
 }
 
 impl fmt::Debug for OAuthClient {
@@ -55,11 +55,11 @@ impl OAuthClient {
 /// Who made a request (put into request extensions by the bearer check).
 #[derive(Clone, Debug)]
 pub(super) struct Caller {
-    pub client: OAuthClient,
+    pub(crate) client: OAuthClient,
     /// The person signed in, for a token from the authorization-code grant.
-    pub user: Option<super::users::User>,
+    pub(crate) user: Option<super::users::User>,
     /// The bearer token it sent (a channel belongs to the token that made it).
-    pub token: String,
+    pub(crate) token: String,
 }
 
 impl Caller {
@@ -85,16 +85,16 @@ struct Token {
 /// Where a request stands in its token's window (the platform no longer sends these as headers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct RateHeaders {
-    pub count: u32,
-    pub allowed: u32,
-    pub reset_secs: u64,
+    pub(crate) count: u32,
+    pub(crate) allowed: u32,
+    pub(crate) reset_secs: u64,
 }
 
 #[derive(Default)]
 pub(super) struct Auth {
     clients: Vec<OAuthClient>,
     tokens: HashMap<String, Token>,
-    pub signin: super::users::Signin,
+    pub(crate) signin: super::users::Signin,
 }
 
 impl fmt::Debug for Auth {

@@ -12,26 +12,26 @@ use super::{MockOptions, MockServer, Scenario};
 pub struct MockArgs {
     /// Address to listen on. Only loopback unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    pub(crate) bind: IpAddr,
     /// Port to listen on (0 picks a free one; the first line printed says which).
     #[arg(long, default_value_t = 0)]
-    pub port: u16,
+    pub(crate) port: u16,
     /// A built-in scenario (demo, quiet, scale) or the path of a scenario file.
     #[arg(long, default_value = "demo")]
-    pub scenario: String,
+    pub(crate) scenario: String,
     /// Seed of the world's random choices (the same seed gives the same world).
     #[arg(long)]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// The main OAuth client's id (default: the scenario's).
     #[arg(long, requires = "client_secret")]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// The main OAuth client's secret (default: made at random). Visible to other users in
     /// the process list; prefer the default.
     #[arg(long, requires = "client_id")]
-    pub client_secret: Option<String>,
+    pub(crate) client_secret: Option<String>,
     /// Allow listening on a non-loopback address: anyone who can reach it can use the mock.
     #[arg(long)]
-    pub allow_remote: bool,
+    pub(crate) allow_remote: bool,
 }
 
 impl std::fmt::Debug for MockArgs {

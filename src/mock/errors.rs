@@ -12,11 +12,11 @@ use crate::wire::ErrorBody;
 
 #[derive(Debug)]
 pub(super) struct ErrorReply {
-    pub status: StatusCode,
-    pub code: Option<String>,
-    pub message: String,
-    pub params: BTreeMap<String, String>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) status: StatusCode,
+    pub(crate) code: Option<String>,
+    pub(crate) message: String,
+    pub(crate) params: BTreeMap<String, String>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ErrorReply {

@@ -12,9 +12,9 @@ const MAX_TOKEN_LIFETIME_SECS: u64 = 2 * DAY_SECS;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TransitionLock {
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// A leg that changed state less than this long ago cannot be removed yet.
-    pub settle_ms: u64,
+    pub(crate) settle_ms: u64,
 }
 
 impl Default for TransitionLock {
@@ -31,43 +31,43 @@ impl Default for TransitionLock {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Faults {
     /// Added to every API answer.
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// Up to this much more, at random, per request.
-    pub jitter_ms: u64,
+    pub(crate) jitter_ms: u64,
     /// Delay between a change and its WebSocket frame.
-    pub event_latency_ms: u64,
-    pub transition_lock: TransitionLock,
+    pub(crate) event_latency_ms: u64,
+    pub(crate) transition_lock: TransitionLock,
     /// Requests per token per rate window; 0 = unlimited. (The platform's window is a minute,
     /// hence the name.)
     pub rate_limit_per_minute: u32,
     /// Length of the fixed rate window, 1 to 3600 s: the platform's is 60; tests shorten it so a
     /// 429's `Retry-After` does not hold them up for a minute.
-    pub rate_limit_window_secs: u64,
+    pub(crate) rate_limit_window_secs: u64,
     /// Share of API requests (0.0 to 1.0) answered with `server_error_status`.
-    pub server_error_rate: f64,
+    pub(crate) server_error_rate: f64,
     /// 500, 502, 503 or 504.
-    pub server_error_status: u16,
+    pub(crate) server_error_status: u16,
     /// Close every socket this long after it connected; 0 = never.
-    pub socket_drop_after_secs: u64,
+    pub(crate) socket_drop_after_secs: u64,
     /// Send `v2.system.socket_closing` before a drop.
-    pub socket_closing_notice: bool,
+    pub(crate) socket_closing_notice: bool,
     /// This long after a socket connected, its channel gets the system message
     /// `no_longer_subscribed` (reason `another_channel_subscribed`) and delivers nothing more
     /// (heartbeats go on); 0 = never.
-    pub no_longer_subscribed_after_secs: u64,
+    pub(crate) no_longer_subscribed_after_secs: u64,
     /// This long after a socket connected, every token of its client is revoked, the socket
     /// gets `token_revoked` (reason `user_tokens_revoked`) and its channel is gone; 0 = never.
-    pub token_revoked_after_secs: u64,
+    pub(crate) token_revoked_after_secs: u64,
     /// `expires_in` of new tokens.
-    pub token_lifetime_secs: u64,
+    pub(crate) token_lifetime_secs: u64,
     /// Interval of the `channel.metadata` heartbeats.
-    pub heartbeat_secs: u64,
+    pub(crate) heartbeat_secs: u64,
     /// The `/calls/` participant PATCH answers 400 `not.a.user` (as the 2018 spec documents for
     /// client credentials), so a client must fall back to the media-agnostic path.
-    pub calls_path_not_a_user: bool,
+    pub(crate) calls_path_not_a_user: bool,
     /// The analytics details query sees the world this many seconds late: a call shows there
     /// that long after it starts, and still shows as going that long after it ends.
-    pub analytics_lag_secs: u64,
+    pub(crate) analytics_lag_secs: u64,
 }
 
 impl Default for Faults {
@@ -97,29 +97,29 @@ impl Default for Faults {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct FaultsPatch {
-    pub latency_ms: Option<u64>,
-    pub jitter_ms: Option<u64>,
-    pub event_latency_ms: Option<u64>,
-    pub transition_lock: Option<TransitionLockPatch>,
-    pub rate_limit_per_minute: Option<u32>,
-    pub rate_limit_window_secs: Option<u64>,
-    pub server_error_rate: Option<f64>,
-    pub server_error_status: Option<u16>,
-    pub socket_drop_after_secs: Option<u64>,
-    pub socket_closing_notice: Option<bool>,
-    pub no_longer_subscribed_after_secs: Option<u64>,
-    pub token_revoked_after_secs: Option<u64>,
-    pub token_lifetime_secs: Option<u64>,
-    pub heartbeat_secs: Option<u64>,
-    pub calls_path_not_a_user: Option<bool>,
-    pub analytics_lag_secs: Option<u64>,
+    pub(crate) latency_ms: Option<u64>,
+    pub(crate) jitter_ms: Option<u64>,
+    pub(crate) event_latency_ms: Option<u64>,
+    pub(crate) transition_lock: Option<TransitionLockPatch>,
+    pub(crate) rate_limit_per_minute: Option<u32>,
+    pub(crate) rate_limit_window_secs: Option<u64>,
+    pub(crate) server_error_rate: Option<f64>,
+    pub(crate) server_error_status: Option<u16>,
+    pub(crate) socket_drop_after_secs: Option<u64>,
+    pub(crate) socket_closing_notice: Option<bool>,
+    pub(crate) no_longer_subscribed_after_secs: Option<u64>,
+    pub(crate) token_revoked_after_secs: Option<u64>,
+    pub(crate) token_lifetime_secs: Option<u64>,
+    pub(crate) heartbeat_secs: Option<u64>,
+    pub(crate) calls_path_not_a_user: Option<bool>,
+    pub(crate) analytics_lag_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct TransitionLockPatch {
-    pub enabled: Option<bool>,
-    pub settle_ms: Option<u64>,
+    pub(crate) enabled: Option<bool>,
+    pub(crate) settle_ms: Option<u64>,
 }
 
 impl Faults {

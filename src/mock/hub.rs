@@ -28,21 +28,21 @@ pub(super) const TOKEN_REVOKED_TOPIC: &str = "v2.system.token_revoked";
 /// One frame for a socket, sent no sooner than `deliver_at` (event latency fault).
 #[derive(Debug, Clone)]
 pub(super) struct HubFrame {
-    pub deliver_at: Instant,
-    pub text: Arc<str>,
+    pub(crate) deliver_at: Instant,
+    pub(crate) text: Arc<str>,
 }
 
 #[derive(Debug)]
 pub(super) struct ChannelEntry {
-    pub client_id: String,
-    pub topics: Vec<String>,
-    pub sender: Option<mpsc::Sender<HubFrame>>,
+    pub(crate) client_id: String,
+    pub(crate) topics: Vec<String>,
+    pub(crate) sender: Option<mpsc::Sender<HubFrame>>,
     /// Bumped at each connection, so an old socket does not clear a newer one's sender.
-    pub generation: u64,
+    pub(crate) generation: u64,
     /// Created, connected to or subscribed: the eviction order.
-    pub last_used: Instant,
+    pub(crate) last_used: Instant,
     /// The token that made it (revoked by the `tokenRevokedAfterSecs` fault).
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 /// Channels, their topics and their sockets' queues.
@@ -51,10 +51,10 @@ pub(super) struct Hub {
     channels: HashMap<String, ChannelEntry>,
     by_topic: HashMap<String, HashSet<String>>,
     /// Frames handed to sockets, and sockets dropped for being slow.
-    pub frames_queued: u64,
-    pub slow_sockets_dropped: u64,
+    pub(crate) frames_queued: u64,
+    pub(crate) slow_sockets_dropped: u64,
     /// Channels removed to make room for a client's 21st.
-    pub channels_evicted: u64,
+    pub(crate) channels_evicted: u64,
 }
 
 pub(super) fn frame_text(topic: &str, body: &serde_json::Value) -> Arc<str> {

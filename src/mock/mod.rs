@@ -50,12 +50,12 @@ const TICK: Duration = Duration::from_millis(10);
 /// Where and what the mock serves.
 #[derive(Clone, Debug)]
 pub struct MockOptions {
-    pub bind: IpAddr,
+    pub(crate) bind: IpAddr,
     /// 0 picks a free port.
-    pub port: u16,
-    pub scenario: Scenario,
+    pub(crate) port: u16,
+    pub(crate) scenario: Scenario,
     /// Overrides the scenario's seed.
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Connection cap and timeouts.
     pub limits: ServerLimits,
 }

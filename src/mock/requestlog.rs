@@ -19,13 +19,13 @@ const ENTRY_OVERHEAD: usize = 96;
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedRequest {
-    pub seq: u64,
-    pub at: Timestamp,
-    pub method: String,
-    pub path: String,
-    pub status: u16,
+    pub(crate) seq: u64,
+    pub(crate) at: Timestamp,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
 }
 
 impl LoggedRequest {

@@ -13,14 +13,14 @@ use super::faults::Faults;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    pub name: String,
+    pub(crate) name: String,
     /// Seed of the world's random choices (`--seed` wins).
     #[serde(default)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     #[serde(default)]
-    pub queues: Vec<QueueSpec>,
+    pub(crate) queues: Vec<QueueSpec>,
     #[serde(default)]
-    pub agents: Vec<AgentSpec>,
+    pub(crate) agents: Vec<AgentSpec>,
     /// OAuth clients; the first one is the main client (printed by `confwatch mock`).
     pub clients: Vec<ClientSpec>,
     /// Extra queues and agents made up from the seed (for large worlds).
@@ -32,7 +32,7 @@ pub struct Scenario {
     pub faults: Faults,
     /// People who sign in (authorization code with PKCE), listed on the mock's authorize page.
     #[serde(default)]
-    pub users: Vec<super::users::User>,
+    pub(crate) users: Vec<super::users::User>,
     #[serde(default)]
     pub signin: SigninSettings,
 }
@@ -44,7 +44,7 @@ pub struct SigninSettings {
     /// How long an authorization code can be exchanged (RFC 6749 §4.1.2 advises at most 10 min).
     pub code_lifetime_ms: u64,
     /// The organization's name in `GET /api/v2/users/me?expand=organization`.
-    pub org_name: String,
+    pub(crate) org_name: String,
 }
 
 impl Default for SigninSettings {
@@ -58,34 +58,34 @@ impl Default for SigninSettings {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QueueSpec {
-    pub name: String,
+pub(crate) struct QueueSpec {
+    pub(crate) name: String,
     /// Made from the seed when absent.
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AgentSpec {
-    pub name: String,
-    pub id: Option<String>,
+pub(crate) struct AgentSpec {
+    pub(crate) name: String,
+    pub(crate) id: Option<String>,
     /// Queue names; all queues when empty.
     #[serde(default)]
-    pub queues: Vec<String>,
+    pub(crate) queues: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
-    pub id: String,
+    pub(crate) id: String,
     /// Made at random at start-up when absent.
-    pub secret: Option<String>,
+    pub(crate) secret: Option<String>,
     /// Permission strings; `"*"` grants all.
     #[serde(default)]
     pub permissions: Vec<String>,
     /// Redirect URIs registered for the authorization-code grant (PKCE); none: not allowed.
     #[serde(default)]
-    pub redirect_uris: Vec<String>,
+    pub(crate) redirect_uris: Vec<String>,
 }
 
 impl std::fmt::Debug for ClientSpec {
@@ -103,7 +103,7 @@ impl std::fmt::Debug for ClientSpec {
 #[serde(deny_unknown_fields)]
 pub struct Generate {
     #[serde(default)]
-    pub queues: u32,
+    pub(crate) queues: u32,
     #[serde(default)]
     pub agents: u32,
 }
@@ -115,29 +115,29 @@ pub struct CallSettings {
     /// Calls already going at start (in varied states).
     pub initial: u32,
     /// New calls per minute (0 = none).
-    pub arrivals_per_minute: f64,
+    pub(crate) arrivals_per_minute: f64,
     /// Keep at least this many conferences (three or more live legs) going.
-    pub min_conferences: u32,
+    pub(crate) min_conferences: u32,
     /// Chance that a call gains a third party (consult, supervisor or external).
-    pub conference_rate: f64,
+    pub(crate) conference_rate: f64,
     /// Chance, per party that joins, that it is an external number rather than an agent.
-    pub external_rate: f64,
+    pub(crate) external_rate: f64,
     /// Time a leg rings (alerting/dialing) before it connects.
-    pub ring_ms: [u64; 2],
+    pub(crate) ring_ms: [u64; 2],
     /// Length of a call.
-    pub call_secs: [u64; 2],
+    pub(crate) call_secs: [u64; 2],
     /// Holds per call per minute.
-    pub holds_per_minute: f64,
+    pub(crate) holds_per_minute: f64,
     /// Length of a hold.
-    pub hold_secs: [u64; 2],
+    pub(crate) hold_secs: [u64; 2],
     /// Chance that an agent leaves a conference before the call ends (a transfer or a consult done).
-    pub leave_rate: f64,
+    pub(crate) leave_rate: f64,
     /// Extra hold/unhold changes per second across random calls (load for benchmarks).
     pub changes_per_sec: f64,
     /// How long an ended call can still be read.
-    pub retain_ended_secs: u64,
+    pub(crate) retain_ended_secs: u64,
     /// Delay between an accepted PATCH and the change it asks for.
-    pub apply_ms: [u64; 2],
+    pub(crate) apply_ms: [u64; 2],
 }
 
 impl Default for CallSettings {

@@ -21,12 +21,12 @@ use super::world::World;
 /// Everything behind the one lock. The lock is never held across an `.await`.
 #[derive(Debug)]
 pub(super) struct State {
-    pub world: World,
-    pub hub: Hub,
-    pub auth: Auth,
-    pub faults: Faults,
-    pub rng: StdRng,
-    pub simulation: Simulation,
+    pub(crate) world: World,
+    pub(crate) hub: Hub,
+    pub(crate) auth: Auth,
+    pub(crate) faults: Faults,
+    pub(crate) rng: StdRng,
+    pub(crate) simulation: Simulation,
 }
 
 impl State {
@@ -59,11 +59,11 @@ impl State {
 pub(super) struct Shared {
     state: Mutex<State>,
     log: Mutex<RequestLog>,
-    pub scenario: Scenario,
-    pub seed: u64,
-    pub local_addr: SocketAddr,
-    pub cancel: CancellationToken,
-    pub tracker: TaskTracker,
+    pub(crate) scenario: Scenario,
+    pub(crate) seed: u64,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
 }
 
 impl Shared {

@@ -11,34 +11,34 @@ pub(super) const ORG_ID: &str = "5a2b9c1e-0d3f-4e6a-9b7c-2f1e0d3c4b5a";
 /// A person who can sign in, with the permissions their roles grant.
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct User {
-    pub id: String,
-    pub name: String,
-    pub email: String,
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
     /// Permission strings; `"*"` grants all.
     #[serde(default)]
-    pub permissions: Vec<String>,
+    pub(crate) permissions: Vec<String>,
 }
 
 /// A code handed out by the authorize page, waiting to be exchanged once.
 #[derive(Debug)]
 pub(super) struct PendingCode {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub challenge: String,
-    pub user_id: String,
-    pub expires_at: Instant,
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) challenge: String,
+    pub(crate) user_id: String,
+    pub(crate) expires_at: Instant,
 }
 
 /// Users, pending codes and the clients' registered redirect URIs.
 #[derive(Debug, Default)]
 pub(super) struct Signin {
-    pub users: Vec<User>,
+    pub(crate) users: Vec<User>,
     /// Client id → registered redirect URIs (a client with none cannot use this grant).
-    pub redirect_uris: HashMap<String, Vec<String>>,
-    pub code_lifetime: Duration,
-    pub org_name: String,
-    pub codes: HashMap<String, PendingCode>,
+    pub(crate) redirect_uris: HashMap<String, Vec<String>>,
+    pub(crate) code_lifetime: Duration,
+    pub(crate) org_name: String,
+    pub(crate) codes: HashMap<String, PendingCode>,
 }
 
 impl Signin {

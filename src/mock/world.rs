@@ -12,40 +12,40 @@ use crate::wire::{DisconnectType, ParticipantState, Purpose};
 
 #[derive(Clone, Debug)]
 pub(super) struct QueueInfo {
-    pub id: String,
-    pub name: String,
-    pub member_count: i64,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) member_count: i64,
 }
 
 #[derive(Clone, Debug)]
 pub(super) struct AgentInfo {
-    pub id: String,
-    pub name: String,
-    pub queue_ids: Vec<String>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) queue_ids: Vec<String>,
 }
 
 /// One participant's leg of a call.
 #[derive(Clone, Debug)]
 pub(super) struct Leg {
-    pub id: String,
-    pub name: String,
-    pub address: String,
-    pub purpose: Purpose,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) address: String,
+    pub(crate) purpose: Purpose,
     /// (id, name) of the user, for agents and users.
-    pub user: Option<(String, String)>,
-    pub inbound: bool,
-    pub state: ParticipantState,
-    pub held: bool,
-    pub muted: bool,
-    pub start_time: DateTime<Utc>,
-    pub alerting_time: Option<DateTime<Utc>>,
-    pub connected_time: Option<DateTime<Utc>>,
-    pub end_time: Option<DateTime<Utc>>,
-    pub hold_time: Option<DateTime<Utc>>,
-    pub disconnect_type: Option<DisconnectType>,
-    pub consult_participant_id: Option<String>,
+    pub(crate) user: Option<(String, String)>,
+    pub(crate) inbound: bool,
+    pub(crate) state: ParticipantState,
+    pub(crate) held: bool,
+    pub(crate) muted: bool,
+    pub(crate) start_time: DateTime<Utc>,
+    pub(crate) alerting_time: Option<DateTime<Utc>>,
+    pub(crate) connected_time: Option<DateTime<Utc>>,
+    pub(crate) end_time: Option<DateTime<Utc>>,
+    pub(crate) hold_time: Option<DateTime<Utc>>,
+    pub(crate) disconnect_type: Option<DisconnectType>,
+    pub(crate) consult_participant_id: Option<String>,
     /// When the leg last changed state or hold (the transition lock counts from here).
-    pub changed_at: Instant,
+    pub(crate) changed_at: Instant,
 }
 
 impl Leg {
@@ -56,16 +56,16 @@ impl Leg {
 
 #[derive(Clone, Debug)]
 pub(super) struct CallRecord {
-    pub id: String,
-    pub queue_id: String,
-    pub queue_name: String,
-    pub start_time: DateTime<Utc>,
-    pub end_time: Option<DateTime<Utc>>,
-    pub conference_start: Option<DateTime<Utc>>,
-    pub max_participants: Option<i64>,
-    pub legs: Vec<Leg>,
+    pub(crate) id: String,
+    pub(crate) queue_id: String,
+    pub(crate) queue_name: String,
+    pub(crate) start_time: DateTime<Utc>,
+    pub(crate) end_time: Option<DateTime<Utc>>,
+    pub(crate) conference_start: Option<DateTime<Utc>>,
+    pub(crate) max_participants: Option<i64>,
+    pub(crate) legs: Vec<Leg>,
     /// When the call ended (for retention).
-    pub ended_at: Option<Instant>,
+    pub(crate) ended_at: Option<Instant>,
 }
 
 impl CallRecord {
@@ -124,10 +124,10 @@ impl CallRecord {
 /// A change to one leg; fields left `None` stay as they are.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct LegChange {
-    pub state: Option<ParticipantState>,
-    pub held: Option<bool>,
-    pub muted: Option<bool>,
-    pub disconnect_type: Option<DisconnectType>,
+    pub(crate) state: Option<ParticipantState>,
+    pub(crate) held: Option<bool>,
+    pub(crate) muted: Option<bool>,
+    pub(crate) disconnect_type: Option<DisconnectType>,
 }
 
 /// Something the world will do at a given time.
@@ -166,10 +166,10 @@ struct Due {
 
 #[derive(Debug)]
 pub(super) struct World {
-    pub queues: Vec<QueueInfo>,
-    pub agents: Vec<AgentInfo>,
+    pub(crate) queues: Vec<QueueInfo>,
+    pub(crate) agents: Vec<AgentInfo>,
     /// Every user id the platform knows (agents and users made for scripted calls).
-    pub users: HashMap<String, String>,
+    pub(crate) users: HashMap<String, String>,
     calls: HashMap<String, CallRecord>,
     /// Call ids in creation order (for random picks and stable listings).
     order: Vec<String>,

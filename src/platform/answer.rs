@@ -10,10 +10,10 @@ use crate::wire::ErrorBody;
 
 /// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
 pub(crate) struct Body {
-    pub bytes: Vec<u8>,
-    pub cut: bool,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) cut: bool,
     /// The cap it was read with (for the error message).
-    pub limit: usize,
+    pub(crate) limit: usize,
 }
 
 /// Reads `response`'s body, at most `limit` bytes: an endless body costs `limit` bytes of

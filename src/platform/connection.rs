@@ -6,7 +6,7 @@ use super::token_store::StoredSession;
 
 /// How the client proves who it is.
 #[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// An OAuth client's own id and secret (the client-credentials grant).
     OAuthClient { client_id: String, secret: String },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: used as it is, never refreshed.
@@ -35,12 +35,12 @@ impl fmt::Debug for Credentials {
 #[derive(Clone)]
 pub struct ConnectionConfig {
     /// API base, e.g. `https://api.mypurecloud.com` or `http://127.0.0.1:8080` (no trailing `/`).
-    pub api_base: String,
+    pub(crate) api_base: String,
     /// Login base for `POST /oauth/token`.
-    pub login_base: String,
-    pub credentials: Credentials,
+    pub(crate) login_base: String,
+    pub(crate) credentials: Credentials,
     /// Things the user should be told (a config file readable by others, say). Never secret.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl fmt::Debug for ConnectionConfig {

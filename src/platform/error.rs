@@ -31,12 +31,12 @@ pub struct ApiError {
     pub kind: FailureKind,
     /// `METHOD /path` (never a token or a query with secrets).
     pub endpoint: String,
-    pub status: Option<u16>,
-    pub code: Option<String>,
+    pub(crate) status: Option<u16>,
+    pub(crate) code: Option<String>,
     pub message: String,
     /// `Retry-After` of a 5xx answer: the least wait before a retry (the official SDKs honour it
     /// on 503). A 429's wait is in `FailureKind::RateLimited` instead.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for

@@ -14,12 +14,12 @@ pub(crate) const DISCONNECT: &str = "conversation:communication:disconnect";
 pub struct Identity {
     pub user_id: String,
     pub name: Option<String>,
-    pub email: Option<String>,
-    pub org_id: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) org_id: Option<String>,
     pub org_name: Option<String>,
     /// The permissions of all the user's roles.
     #[serde(default)]
-    pub permissions: Vec<String>,
+    pub(crate) permissions: Vec<String>,
 }
 
 impl Identity {
@@ -56,15 +56,15 @@ impl Identity {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Who {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_user: Option<String>,
+    pub(crate) os_user: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
 }
 
 impl Who {

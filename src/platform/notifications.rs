@@ -44,7 +44,7 @@ pub const CHANNEL_NOTICE: &str = "notifications: ";
 
 /// The system messages of the model `SystemMessageSystemMessage` (`systemTopicType`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SystemTopic {
+pub(crate) enum SystemTopic {
     /// The channel delivers nothing more (reason e.g. `another_channel_subscribed`).
     NoLongerSubscribed,
     /// The channel's subscriptions were changed by the platform.
@@ -57,9 +57,9 @@ pub enum SystemTopic {
 /// A system message, as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SystemMessage {
-    pub topic: SystemTopic,
-    pub channel_id: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) topic: SystemTopic,
+    pub(crate) channel_id: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl std::fmt::Display for SystemMessage {

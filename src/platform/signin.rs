@@ -48,7 +48,7 @@ pub(crate) const DEFAULT_PORT: u16 = 8765;
 /// One sign-in attempt's proof key and anti-forgery state.
 pub struct Pkce {
     pub verifier: Secret,
-    pub challenge: String,
+    pub(crate) challenge: String,
     pub state: String,
 }
 
@@ -283,12 +283,12 @@ async fn on_redirect(State(callback): State<Callback>, OriginalUri(uri): Origina
 /// What the token endpoint answered.
 #[derive(Clone, Debug, Deserialize)]
 pub struct GrantedTokens {
-    pub access_token: Secret,
+    pub(crate) access_token: Secret,
     #[serde(default)]
     pub refresh_token: Option<Secret>,
     /// Seconds; absent is read as an hour, huge values are capped by the caller.
     #[serde(default)]
-    pub expires_in: Option<u64>,
+    pub(crate) expires_in: Option<u64>,
 }
 
 async fn token_request(

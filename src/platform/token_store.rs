@@ -17,15 +17,15 @@ const SERVICE: &str = "confwatch";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredSession {
-    pub profile: String,
-    pub client_id: String,
-    pub api_base: String,
-    pub login_base: String,
+    pub(crate) profile: String,
+    pub(crate) client_id: String,
+    pub(crate) api_base: String,
+    pub(crate) login_base: String,
     pub access_token: Secret,
     #[serde(default)]
     pub refresh_token: Option<Secret>,
     /// When the access token stops working (Unix seconds).
-    pub expires_at: i64,
+    pub(crate) expires_at: i64,
     pub identity: Identity,
 }
 

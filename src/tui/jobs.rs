@@ -17,16 +17,16 @@ pub(crate) enum JobTone {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     /// Unique in the session: the jobs view's cursor follows it.
-    pub seq: u64,
-    pub target: Target,
+    pub(crate) seq: u64,
+    pub(crate) target: Target,
     /// Who, as shown when it was asked for.
-    pub name: String,
-    pub conference: String,
-    pub force: bool,
+    pub(crate) name: String,
+    pub(crate) conference: String,
+    pub(crate) force: bool,
     /// When the job started (its `at_ms` zero), as seen by the console.
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     /// The last step and when it was reported (ms from start); None until the first report.
-    pub step: Option<(Step, u64)>,
+    pub(crate) step: Option<(Step, u64)>,
     /// Start of the current run of `Waiting` steps (ms from start).
     waiting_since_ms: Option<u64>,
     last_answer: Option<(u32, u16)>,

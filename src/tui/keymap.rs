@@ -124,8 +124,8 @@ impl Command {
 /// A key as written in the config file and shown on screen: `j`, `G`, `ctrl-d`, `enter`, `pgdn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
-    pub code: KeyCode,
-    pub ctrl: bool,
+    pub(crate) code: KeyCode,
+    pub(crate) ctrl: bool,
 }
 
 impl Key {

@@ -16,9 +16,9 @@ pub(crate) fn too_small(area: Rect) -> bool {
 
 /// The header line, the body (the panes or a view) and the two status lines.
 pub(crate) struct Screen {
-    pub header: Rect,
-    pub body: Rect,
-    pub status: Rect,
+    pub(crate) header: Rect,
+    pub(crate) body: Rect,
+    pub(crate) status: Rect,
 }
 
 impl Screen {

@@ -55,13 +55,13 @@ pub(super) fn make_leg(
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Arrival {
     /// How long it has been going (calls already going at start).
-    pub ago: Duration,
+    pub(crate) ago: Duration,
     /// It gains a third party.
-    pub conference: bool,
+    pub(crate) conference: bool,
     /// It arrives now (its agent rings); otherwise it is already talking.
-    pub fresh: bool,
+    pub(crate) fresh: bool,
     /// With no free agent it waits in its queue; otherwise it is not made.
-    pub may_wait: bool,
+    pub(crate) may_wait: bool,
 }
 
 /// A new call: a connected customer and an agent (ringing for a fresh call), maybe a third

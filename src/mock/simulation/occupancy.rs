@@ -69,8 +69,8 @@ pub(super) const NAME_TRIES: usize = 16;
 /// of the callers on live calls. Read from the world when someone must be placed (so changes
 /// made by clients, a kick say, count), then kept up to date while placing.
 pub(super) struct Occupancy {
-    pub busy: Vec<bool>,
-    pub parties: HashSet<String>,
+    pub(crate) busy: Vec<bool>,
+    pub(crate) parties: HashSet<String>,
 }
 
 impl Occupancy {

@@ -15,18 +15,18 @@ use crate::mock::world::{AgentInfo, QueueInfo, World};
 /// indexes and the queue of calls waiting for an agent.
 #[derive(Debug, Default)]
 pub(crate) struct Simulation {
-    pub arrival_debt: f64,
-    pub change_debt: f64,
-    pub last_tick: Option<Instant>,
-    pub last_forget: Option<Instant>,
+    pub(crate) arrival_debt: f64,
+    pub(crate) change_debt: f64,
+    pub(crate) last_tick: Option<Instant>,
+    pub(crate) last_forget: Option<Instant>,
     /// Hold/unhold changes made for load (`changes_per_sec`).
-    pub load_changes: u64,
+    pub(crate) load_changes: u64,
     /// Agent indexes (into `World::agents`) by queue id; the roster does not change.
-    pub members: HashMap<String, Vec<usize>>,
+    pub(crate) members: HashMap<String, Vec<usize>>,
     /// Agent index by user id.
-    pub agent_index: HashMap<String, usize>,
+    pub(crate) agent_index: HashMap<String, usize>,
     /// Calls waiting in a queue for an agent, oldest first, with when the caller gives up.
-    pub waiting: VecDeque<(String, Instant)>,
+    pub(crate) waiting: VecDeque<(String, Instant)>,
 }
 
 impl Simulation {

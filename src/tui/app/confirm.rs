@@ -21,9 +21,9 @@ pub enum Choice {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Confirm {
     pub target: Target,
-    pub name: String,
-    pub purpose: String,
-    pub conference: String,
+    pub(crate) name: String,
+    pub(crate) purpose: String,
+    pub(crate) conference: String,
     /// Live legs that stay if the removal goes through.
     pub others_remaining: usize,
     pub risk: Option<Risk>,

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cursor {
     pub id: Option<String>,
-    pub hint: usize,
+    pub(crate) hint: usize,
 }
 
 /// The cursor after the rows changed: same id if it is still there, else the row now at its

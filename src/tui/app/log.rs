@@ -17,16 +17,16 @@ pub enum Level {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
-    pub at: DateTime<Utc>,
-    pub level: Level,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) level: Level,
     pub text: String,
 }
 
 /// Warnings and errors not yet seen in the log view.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Unseen {
-    pub warnings: usize,
-    pub errors: usize,
+pub(crate) struct Unseen {
+    pub(crate) warnings: usize,
+    pub(crate) errors: usize,
 }
 
 impl Unseen {

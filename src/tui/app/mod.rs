@@ -79,7 +79,7 @@ pub enum Pane {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
+pub(crate) enum SortKey {
     /// Oldest call first.
     Age,
     Queue,
@@ -107,7 +107,7 @@ impl SortKey {
 
 pub struct App {
     pub model: LiveModel,
-    pub now: DateTime<Utc>,
+    pub(crate) now: DateTime<Utc>,
     /// Shown as a DEMO marker when the console runs on its built-in mock.
     pub demo: Option<String>,
     /// Where the data comes from (no secrets): an org's region or a mock's URL.
@@ -115,27 +115,27 @@ pub struct App {
     /// Who is signed in, shown in the header: the profile and the user (none on client
     /// credentials without a profile).
     pub signed_in: SignedIn,
-    pub connection: ConnectionState,
-    pub last_event: Option<DateTime<Utc>>,
-    pub rate: Option<RateBudget>,
+    pub(crate) connection: ConnectionState,
+    pub(crate) last_event: Option<DateTime<Utc>>,
+    pub(crate) rate: Option<RateBudget>,
     pub keymap: Keymap,
     pub view: View,
     pub focus: Pane,
-    pub help: bool,
+    pub(crate) help: bool,
     pub confirm: Option<Confirm>,
     pub queues: QueuePicker,
     pub filter: Filter,
-    pub sort: SortKey,
+    pub(crate) sort: SortKey,
     pub conference: Cursor,
     pub participant: Cursor,
     pub jobs: Jobs,
     /// The jobs view's cursor, on a job's `seq`.
-    pub job_cursor: Cursor,
+    pub(crate) job_cursor: Cursor,
     pub log: VecDeque<LogLine>,
     /// Lines scrolled up from the newest in the log view.
-    pub log_scroll: usize,
+    pub(crate) log_scroll: usize,
     /// Warnings and errors logged since the log view was last open (the status line says so).
-    pub unseen: Unseen,
+    pub(crate) unseen: Unseen,
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
     pub should_quit: bool,

@@ -8,9 +8,9 @@ use crate::tui::keymap::Command;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QueuePicker {
     /// (id, name), sorted by name.
-    pub known: Vec<(String, String)>,
+    pub(crate) known: Vec<(String, String)>,
     /// Queue ids hidden by the supervisor (empty: every queue is shown).
-    pub hidden: std::collections::BTreeSet<String>,
+    pub(crate) hidden: std::collections::BTreeSet<String>,
     /// Some(cursor) while the picker is open.
     pub open: Option<usize>,
     /// Bumped when the selection changes, so cached rows are rebuilt.
