@@ -47,8 +47,12 @@ impl Screen {
         }
     }
 
-    fn wait_for_text(&self, needle: &str) -> String {
-        self.wait_for(needle, |text| text.contains(needle))
+    /// Waits (off the async runtime) until `needle` is on screen; the screen then.
+    async fn shows(&self, needle: &'static str) -> String {
+        let screen = self.clone();
+        tokio::task::spawn_blocking(move || screen.wait_for(needle, |text| text.contains(needle)))
+            .await
+            .unwrap()
     }
 
     /// The line the cursor marker is on.
@@ -250,31 +254,19 @@ async fn the_console_takes_the_config_strategy_and_no_audit() {
     let config = "[kick]\nstrategy = \"settled\"\n";
     let mut console = Console::start_with(&h.mock, "flags", &["--no-audit"], Some(config));
     let screen = console.screen.clone();
-    let s = screen.clone();
-    tokio::task::spawn_blocking(move || s.wait_for_text("Casey Customer"))
-        .await
-        .unwrap();
+    screen.shows("Casey Customer").await;
     console.select("Ben Ortiz").await;
     console.press("d");
-    let s = screen.clone();
-    tokio::task::spawn_blocking(move || s.wait_for_text("Confirm kick"))
-        .await
-        .unwrap();
+    screen.shows("Confirm kick").await;
     console.press("y");
-    let s = screen.clone();
-    tokio::task::spawn_blocking(move || s.wait_for_text("waiting: alerting"))
-        .await
-        .unwrap();
+    screen.shows("waiting: alerting").await;
     // Settled: the ringing leg is not PATCHed (eager, with no lock, would have removed him).
     let patches = common::participant_patches(&h.requests(since).await);
     assert!(patches.is_empty(), "PATCHed while ringing: {patches:?}");
 
     h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
         .await;
-    let s = screen.clone();
-    let done = tokio::task::spawn_blocking(move || s.wait_for_text("removed in"))
-        .await
-        .unwrap();
+    let done = screen.shows("removed in").await;
     assert!(
         line_with(&done, "Ben Ortiz").contains("disconnected"),
         "{done}"
@@ -284,10 +276,7 @@ async fn the_console_takes_the_config_strategy_and_no_audit() {
 
     // No record was kept, and the console said so.
     console.press("L");
-    let s = screen.clone();
-    tokio::task::spawn_blocking(move || s.wait_for_text("--no-audit"))
-        .await
-        .unwrap();
+    screen.shows("--no-audit").await;
     let audit = console
         .dir
         .join("data")
@@ -316,11 +305,7 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
     let mut console = Console::start(&h.mock, "kick");
     let screen = console.screen.clone();
 
-    let blocking = |f: Box<dyn FnOnce() -> String + Send>| tokio::task::spawn_blocking(f);
-    let s = screen.clone();
-    blocking(Box::new(move || s.wait_for_text("Casey Customer")))
-        .await
-        .unwrap();
+    screen.shows("Casey Customer").await;
     assert!(screen.parser.lock().unwrap().screen().alternate_screen());
 
     // Open the conference and move the cursor to the ringing agent.
@@ -329,16 +314,10 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
 
     // Kick: the dialog names him, its default is Cancel; y confirms.
     press("d");
-    let s = screen.clone();
-    let dialog = blocking(Box::new(move || s.wait_for_text("Confirm kick")))
-        .await
-        .unwrap();
+    let dialog = screen.shows("Confirm kick").await;
     assert!(dialog.contains("Remove Ben Ortiz"), "{dialog}");
     press("y");
-    let s = screen.clone();
-    let waiting = blocking(Box::new(move || s.wait_for_text("waiting: alerting")))
-        .await
-        .unwrap();
+    let waiting = screen.shows("waiting: alerting").await;
     assert!(
         line_with(&waiting, "Ben Ortiz").contains("alerting"),
         "{waiting}"
@@ -347,10 +326,7 @@ async fn kick_a_ringing_agent_in_a_real_terminal() {
     // He answers; the kick goes through.
     h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
         .await;
-    let s = screen.clone();
-    let done = blocking(Box::new(move || s.wait_for_text("removed in")))
-        .await
-        .unwrap();
+    let done = screen.shows("removed in").await;
     assert!(
         line_with(&done, "Ben Ortiz").contains("disconnected"),
         "{done}"
@@ -378,15 +354,11 @@ async fn ctrl_c_quits_from_help_and_restores_the_terminal() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let mut console = Console::start(&h.mock, "ctrl-c");
     let screen = console.screen.clone();
-    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
-        .await
-        .unwrap();
+    screen.shows("no active conferences").await;
     // Help open: Ctrl-C (raw mode delivers it as a key, not a signal) still quits cleanly.
     console.press("?");
     let screen = console.screen.clone();
-    tokio::task::spawn_blocking(move || screen.wait_for_text("quit, from anywhere"))
-        .await
-        .unwrap();
+    screen.shows("quit, from anywhere").await;
     console.quit_with("\x03").await;
     h.stop().await;
 }
@@ -396,9 +368,7 @@ async fn sigterm_restores_the_terminal() {
     let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
     let console = Console::start(&h.mock, "sigterm");
     let screen = console.screen.clone();
-    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
-        .await
-        .unwrap();
+    screen.shows("no active conferences").await;
     // `kill <pid>`, as a session manager or a closing tmux pane would.
     let pid = console.child.process_id().expect("the console's pid");
     let status = std::process::Command::new("kill")
@@ -416,9 +386,7 @@ async fn signal_restores_the_terminal(signal: &str) {
     let h = Harness::scenario("quiet").await;
     let console = Console::start(&h.mock, &signal.to_lowercase());
     let screen = console.screen.clone();
-    tokio::task::spawn_blocking(move || screen.wait_for_text("no active conferences"))
-        .await
-        .unwrap();
+    screen.shows("no active conferences").await;
     let pid = console.child.process_id().expect("the console's pid");
     let status = std::process::Command::new("kill")
         .args([format!("-{signal}"), pid.to_string()])

@@ -7,13 +7,15 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{AVA, BEN, Harness, Leg, kick, kick_learning, leg_of, participant_patches, state_of};
+use common::{
+    AVA, BEN, Harness, KickJob, Leg, kick, kick_learning, leg_of, participant_patches, state_of,
+};
 use confwatch::config::Strategy;
 use confwatch::kick::KickOptions;
 use confwatch::kick::LockHistory;
 use confwatch::kick::Wanted;
 use confwatch::kick::{Outcome, OutcomeKind, Step};
-use confwatch::wire::ParticipantState;
+use confwatch::wire::{CallConversation, ParticipantState};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -30,6 +32,20 @@ fn settled_first() -> KickOptions {
         strategy: Strategy::Settled,
         ..options()
     }
+}
+
+/// A conference with a ringing agent, kicked with the `settled` strategy: the job once it waits
+/// for the leg to settle, and the step it reported.
+async fn kick_a_ringing_agent(h: &Harness) -> (CallConversation, String, KickJob, Step) {
+    let (call, target) = h.conference("alerting").await;
+    let mut job = kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(target.clone()),
+        settled_first(),
+    );
+    let waiting = job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    (call, target, job, waiting)
 }
 
 /// The job's own request count must be the mock's log of its client: every platform request
@@ -109,14 +125,7 @@ async fn settled_target_is_one_get_one_patch_verified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settled_strategy_patches_a_ringing_target_only_after_it_settles() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let (call, target) = h.conference("alerting").await;
-    let mut job = kick(
-        &h.client,
-        &call.id,
-        Wanted::Participant(target.clone()),
-        settled_first(),
-    );
-    let waiting = job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    let (call, target, job, waiting) = kick_a_ringing_agent(&h).await;
     assert_eq!(
         waiting,
         Step::Waiting {
@@ -257,14 +266,7 @@ async fn rate_limit_is_honoured_to_the_end_of_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_back_off_then_succeed() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
-    let (call, target) = h.conference("alerting").await;
-    let mut job = kick(
-        &h.client,
-        &call.id,
-        Wanted::Participant(target.clone()),
-        settled_first(),
-    );
-    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    let (call, target, mut job, _) = kick_a_ringing_agent(&h).await;
     // Every request fails now; once the kick has backed off, the platform recovers.
     h.faults(json!({"serverErrorRate": 1.0, "serverErrorStatus": 503}))
         .await;
@@ -282,14 +284,7 @@ async fn server_errors_back_off_then_succeed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_expiring_mid_kick_is_refreshed() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0, "tokenLifetimeSecs": 1})).await;
-    let (call, target) = h.conference("alerting").await;
-    let mut job = kick(
-        &h.client,
-        &call.id,
-        Wanted::Participant(target.clone()),
-        settled_first(),
-    );
-    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    let (call, target, job, _) = kick_a_ringing_agent(&h).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
         .await;
@@ -312,14 +307,7 @@ async fn token_expiring_mid_kick_is_refreshed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_dropped_mid_kick_still_sees_the_leg_settle() {
     let h = Harness::start(json!({"rateLimitPerMinute": 0, "socketDropAfterSecs": 1})).await;
-    let (call, target) = h.conference("alerting").await;
-    let mut job = kick(
-        &h.client,
-        &call.id,
-        Wanted::Participant(target.clone()),
-        settled_first(),
-    );
-    job.until(|s| matches!(s, Step::Waiting { .. })).await;
+    let (call, target, job, _) = kick_a_ringing_agent(&h).await;
     // The socket drops after a second; the leg settles around then.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     h.set_leg(&call.id, &target, json!({"state": "connected"}))
