@@ -3,7 +3,7 @@
 //! failure sorted as retryable or final.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -146,7 +146,7 @@ struct Inner {
     /// the client (each kick job, the feed) shares the token, so they all hold back.
     held_until: Mutex<Option<tokio::time::Instant>>,
     /// The most bytes of one answer's body that are read (see [`DEFAULT_MAX_ANSWER_BYTES`]).
-    max_answer_bytes: AtomicUsize,
+    max_answer_bytes: usize,
     /// The signed-in user (read once after sign-in), for the audit's `who`.
     identity: std::sync::OnceLock<super::identity::Identity>,
 }
@@ -198,12 +198,12 @@ impl Client {
                 }),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
-                max_answer_bytes: AtomicUsize::new(number_from_env(
+                max_answer_bytes: number_from_env(
                     MAX_ANSWER_BYTES_VAR,
                     DEFAULT_MAX_ANSWER_BYTES,
                     MIN_MAX_ANSWER_BYTES..=MAX_MAX_ANSWER_BYTES,
                     "bytes",
-                )?),
+                )?,
                 identity: std::sync::OnceLock::new(),
             }),
             priority: Priority::Kick,
@@ -211,7 +211,7 @@ impl Client {
     }
 
     pub(crate) fn max_answer_bytes(&self) -> usize {
-        self.inner.max_answer_bytes.load(Ordering::Relaxed)
+        self.inner.max_answer_bytes
     }
 
     /// Sets the requests a minute this token may send (0: not counted). Shared by every clone.
