@@ -20,7 +20,11 @@ pub(super) const KICK_PERMISSIONS: &[&str] = &[
 /// `POST /api/v2/conversations/{id}/disconnect` needs this one (ConversationsApi docs).
 pub(super) const DISCONNECT: &str = "conversation:communication:disconnect";
 pub(super) const QUEUE_VIEW: &str = "routing:queue:view";
-pub(super) const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
+/// The details query takes either (AnalyticsApi docs: "Permissions required: any of").
+pub(super) const ANALYTICS_VIEW: &[&str] = &[
+    "analytics:conversationDetail:view",
+    "analytics:agentConversationDetail:view",
+];
 /// `GET /api/v2/conversations/{id}` (ConversationsApi docs); `GET .../calls/{id}` needs none.
 /// Also what the mock asks for the conversation topics (see `docs/platform.md`: the platform
 /// names each topic's permissions in `GET /api/v2/notifications/availabletopics`).
@@ -63,6 +67,14 @@ pub(super) struct Caller {
 }
 
 impl Caller {
+    /// Whether `permission` reaches `division`: a client's grants hold in every division; a
+    /// user's may be limited to some.
+    pub(super) fn reaches(&self, permission: &str, division: &str) -> bool {
+        self.user
+            .as_ref()
+            .is_none_or(|user| user.reaches(permission, division))
+    }
+
     pub(super) fn require_any(&self, permissions: &[&str]) -> Result<(), ErrorReply> {
         if self.client.has_any(permissions) {
             Ok(())
@@ -380,8 +392,10 @@ mod tests {
         // 1.5 s left, rounded up.
         assert_eq!(header(&err, "retry-after").as_deref(), Some("2"));
         assert_eq!(header(&err, "inin-ratelimit-reset"), None, "no longer sent");
+        // The 2021-11 form: the wait in the message as well.
+        assert_eq!(err.code.as_deref(), Some("too.many.requests.retry.after"));
         assert!(
-            err.message.contains("within [2] seconds"),
+            err.message.contains("Retry the request in [2] seconds"),
             "{}",
             err.message
         );

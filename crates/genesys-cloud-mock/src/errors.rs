@@ -17,6 +17,8 @@ pub(super) struct ErrorReply {
     pub(crate) message: String,
     pub(crate) params: BTreeMap<String, String>,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Send `details` and `errors` (empty) as the 2021-11 429 does.
+    pub(crate) lists: bool,
 }
 
 impl ErrorReply {
@@ -27,6 +29,7 @@ impl ErrorReply {
             message: message.into(),
             params: BTreeMap::new(),
             headers: Vec::new(),
+            lists: false,
         }
     }
 
@@ -64,15 +67,14 @@ impl ErrorReply {
         error
     }
 
-    /// The 409 of the field reports; the platform documents no code for it, so none is sent.
+    /// The 409 of the field reports, in the platform's one documented 409 body (the generic
+    /// `request.conflict`: nothing official documents a 409 for the lock itself).
     pub(super) fn transition_lock() -> ErrorReply {
-        ErrorReply {
-            status: StatusCode::CONFLICT,
-            code: None,
-            message: "Participant cannot be removed at this time.".into(),
-            params: BTreeMap::new(),
-            headers: Vec::new(),
-        }
+        ErrorReply::new(
+            StatusCode::CONFLICT,
+            "request.conflict",
+            "The participant cannot be changed at this time.",
+        )
     }
 
     pub(super) fn server_error(status: u16) -> ErrorReply {
@@ -88,7 +90,8 @@ impl ErrorReply {
         ErrorReply::new(status, code, message)
     }
 
-    /// 429 with `Retry-After` in whole seconds.
+    /// 429 in the form of the 2021-11 announcement: `too.many.requests.retry.after`, the wait
+    /// in the message, `Retry-After` in whole seconds.
     pub(super) fn too_many_requests(
         limit: u32,
         window_secs: u64,
@@ -96,11 +99,13 @@ impl ErrorReply {
     ) -> ErrorReply {
         let mut error = ErrorReply::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too.many.requests",
-            format!(
-                "Rate limit exceeded the maximum [{limit}] requests within [{window_secs}] seconds"
-            ),
+            "too.many.requests.retry.after",
+            format!("Rate limit exceeded. Retry the request in [{retry_after_secs}] seconds"),
         );
+        // `details` and `errors` are sent (empty); the optional `limit` object is not: its
+        // fields are not documented where we could read them, and the mock invents none.
+        error.lists = true;
+        let _ = (limit, window_secs);
         error
             .headers
             .push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
@@ -124,6 +129,7 @@ impl ErrorReply {
             message: message.into(),
             params: BTreeMap::new(),
             headers: Vec::new(),
+            lists: false,
         }
     }
 
@@ -134,10 +140,27 @@ impl ErrorReply {
             status: Some(self.status.as_u16()),
             message_with_params: (!self.params.is_empty()).then(|| self.message.clone()),
             message_params: (!self.params.is_empty()).then(|| self.params.clone()),
-            context_id: Some(uuid::Uuid::new_v4().to_string()),
+            context_id: Some(correlation_id()),
+            details: self.lists.then(Vec::new),
+            errors: self.lists.then(Vec::new),
             ..ErrorBody::default()
         }
     }
+}
+
+/// The header naming every platform answer (read by the SDKs' logging).
+pub(super) const CORRELATION_HEADER: &str = "inin-correlation-id";
+
+tokio::task_local! {
+    /// The `ININ-Correlation-Id` of the answer being made: an error's `contextId` is the same.
+    pub(super) static CORRELATION_ID: String;
+}
+
+/// This answer's correlation id (a new one outside a request, e.g. in unit tests).
+pub(super) fn correlation_id() -> String {
+    CORRELATION_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
 }
 
 impl IntoResponse for ErrorReply {
@@ -193,8 +216,18 @@ async fn as_error_body(response: Response) -> Response {
     error.headers = parts
         .headers
         .iter()
-        .filter(|(name, _)| *name == header::RETRY_AFTER || *name == header::ALLOW)
+        .filter(|(name, _)| {
+            *name == header::RETRY_AFTER || *name == header::ALLOW || *name == CORRELATION_HEADER
+        })
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
-    error.into_response()
+    // The platform layer (inside this one) named the answer: its `contextId` is that name.
+    match parts
+        .headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(id) => CORRELATION_ID.sync_scope(id.to_string(), || error.into_response()),
+        None => error.into_response(),
+    }
 }

@@ -26,6 +26,18 @@ impl Default for TransitionLock {
     }
 }
 
+/// What the generic participant PATCH answers for a leg that has already left: both codes are
+/// in the path's documented error list, which one the platform uses for this case is a guess.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum GoneLegCode {
+    /// 400 `conversation.error.participant.no.active.conversations`.
+    #[default]
+    NoActiveConversations,
+    /// 400 `conversation.error.cannot.disconnect.call`.
+    CannotDisconnectCall,
+}
+
 /// Every fault switch. `0` means off where that makes sense.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -68,6 +80,9 @@ pub struct Faults {
     /// The analytics details query sees the world this many seconds late: a call shows there
     /// that long after it starts, and still shows as going that long after it ends.
     pub(crate) analytics_lag_secs: u64,
+    /// The generic participant PATCH's answer for a leg that has left (an unconfirmed guess,
+    /// so a test can run both ways).
+    pub(crate) generic_gone_leg_code: GoneLegCode,
 }
 
 impl Default for Faults {
@@ -89,6 +104,7 @@ impl Default for Faults {
             heartbeat_secs: 30,
             calls_path_not_a_user: false,
             analytics_lag_secs: 0,
+            generic_gone_leg_code: GoneLegCode::default(),
         }
     }
 }
@@ -113,6 +129,7 @@ pub(crate) struct FaultsPatch {
     pub(crate) heartbeat_secs: Option<u64>,
     pub(crate) calls_path_not_a_user: Option<bool>,
     pub(crate) analytics_lag_secs: Option<u64>,
+    pub(crate) generic_gone_leg_code: Option<GoneLegCode>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -183,7 +200,8 @@ impl Faults {
             token_lifetime_secs,
             heartbeat_secs,
             calls_path_not_a_user,
-            analytics_lag_secs
+            analytics_lag_secs,
+            generic_gone_leg_code
         );
         if let Some(lock) = patch.transition_lock {
             if let Some(enabled) = lock.enabled {

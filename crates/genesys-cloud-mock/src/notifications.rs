@@ -16,7 +16,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::auth::{COMMUNICATION_VIEW, Caller, OAuthClient};
+use super::auth::{COMMUNICATION_VIEW, Caller};
 use super::body::JsonBody;
 use super::errors::ErrorReply;
 use super::hub::{
@@ -31,35 +31,58 @@ use genesys_cloud_models::{
 };
 
 const CHANNEL_LIFETIME_HOURS: i64 = 24;
-/// Why a topic is refused: the reason, and the permissions it lacks.
-fn check_topic(
-    topic: &str,
-    world: &World,
-    client: &OAuthClient,
-) -> Result<(), (String, Vec<String>)> {
-    let known = if let Some(rest) = topic.strip_prefix("v2.routing.queues.") {
+/// Why a topic is refused.
+enum Refusal {
+    /// Not a topic the platform has (or its entity is gone): 400 `notification.invalid.topic`
+    /// for the whole request, `ignoreErrors` or not.
+    Invalid,
+    /// A failed permission check (403, or a `Rejected` topic under `ignoreErrors=true`): the
+    /// code, the reason and the permissions missing.
+    Permission {
+        code: &'static str,
+        reason: String,
+        missing: Vec<String>,
+    },
+}
+
+fn check_topic(topic: &str, world: &World, caller: &Caller) -> Result<(), Refusal> {
+    let division = if let Some(rest) = topic.strip_prefix("v2.routing.queues.") {
         let queue_id = rest
             .strip_suffix(".conversations.calls")
-            .or_else(|| rest.strip_suffix(".conversations"));
-        queue_id.map(|id| world.queues.iter().any(|q| q.id == id))
+            .or_else(|| rest.strip_suffix(".conversations"))
+            .ok_or(Refusal::Invalid)?;
+        let queue = world.queues.iter().find(|q| q.id == queue_id);
+        Some(queue.ok_or(Refusal::Invalid)?.division.as_str())
     } else if let Some(rest) = topic.strip_prefix("v2.users.") {
-        rest.strip_suffix(".conversations.calls")
-            .map(|id| world.users.contains_key(id))
-    } else {
+        let user_id = rest
+            .strip_suffix(".conversations.calls")
+            .ok_or(Refusal::Invalid)?;
+        if !world.users.contains_key(user_id) {
+            return Err(Refusal::Invalid);
+        }
         None
+    } else {
+        return Err(Refusal::Invalid);
     };
-    match known {
-        None => Err((format!("Topic {topic} is not a valid topic."), vec![])),
-        Some(false) => Err((
-            format!("Topic {topic} refers to an entity that does not exist."),
-            vec![],
-        )),
-        Some(true) if !client.has(COMMUNICATION_VIEW) => Err((
-            format!("Missing permission to subscribe to {topic}."),
-            vec![COMMUNICATION_VIEW.to_string()],
-        )),
-        Some(true) => Ok(()),
+    if !caller.client.has(COMMUNICATION_VIEW) {
+        return Err(Refusal::Permission {
+            code: "notification.unauthorized.topic",
+            reason: format!("Missing permission to subscribe to {topic}."),
+            missing: vec![COMMUNICATION_VIEW.to_string()],
+        });
     }
+    if let Some(division) = division
+        && !caller.reaches(COMMUNICATION_VIEW, division)
+    {
+        return Err(Refusal::Permission {
+            code: "notification.divisioned.topic",
+            reason: format!(
+                "{COMMUNICATION_VIEW} is not granted in the division of {topic} ({division})."
+            ),
+            missing: vec![COMMUNICATION_VIEW.to_string()],
+        });
+    }
+    Ok(())
 }
 
 pub(super) async fn create_channel(
@@ -181,32 +204,52 @@ async fn subscribe(
     }
     let mut answers = Vec::new();
     let mut accepted: Vec<String> = if replace { Vec::new() } else { current };
-    let mut rejected = Vec::new();
+    let mut invalid = Vec::new();
+    let mut refused: Option<(&'static str, Vec<String>)> = None;
     for TopicRequest { id } in requested {
-        match check_topic(&id, &state.world, &caller.client) {
+        match check_topic(&id, &state.world, &caller) {
             Ok(()) => {
                 if !accepted.contains(&id) {
                     accepted.push(id.clone());
                 }
                 answers.push(permitted(id));
             }
-            Err((reason, missing)) => {
-                rejected.push(id.clone());
+            Err(Refusal::Invalid) => invalid.push(id),
+            Err(Refusal::Permission {
+                code,
+                reason,
+                missing,
+            }) => {
+                refused.get_or_insert((code, Vec::new())).1.push(id.clone());
                 answers.push(ChannelTopic {
                     id,
                     state: Some(TopicState::Rejected),
                     rejection_reason: Some(reason),
-                    missing_permissions: (!missing.is_empty()).then_some(missing),
+                    missing_permissions: Some(missing),
                     self_uri: None,
                 });
             }
         }
     }
-    if !rejected.is_empty() && !ignore_errors {
-        return Err(ErrorReply::bad_request(format!(
-            "Invalid topic(s): {}. Pass ignoreErrors=true to subscribe to the others.",
-            rejected.join(", ")
-        )));
+    // `ignoreErrors` covers failed permission checks only: an invalid topic fails the request.
+    if !invalid.is_empty() {
+        return Err(ErrorReply::new(
+            StatusCode::BAD_REQUEST,
+            "notification.invalid.topic",
+            format!("Invalid topic(s): {}.", invalid.join(", ")),
+        ));
+    }
+    if let Some((code, topics)) = refused
+        && !ignore_errors
+    {
+        return Err(ErrorReply::new(
+            StatusCode::FORBIDDEN,
+            code,
+            format!(
+                "Not permitted to subscribe to: {}. Pass ignoreErrors=true to subscribe to the others.",
+                topics.join(", ")
+            ),
+        ));
     }
     state
         .hub

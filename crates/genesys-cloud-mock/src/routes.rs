@@ -128,44 +128,53 @@ async fn platform_layer(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let mut client_id = None;
-    let mut response = 'answer: {
-        if api {
-            let authorization = request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            let now = Instant::now();
-            let admitted = {
-                let mut state = shared.lock();
-                let limit = state.faults.rate_limit_per_minute;
-                let window = Duration::from_secs(state.faults.rate_limit_window_secs);
-                state
-                    .auth
-                    .caller(authorization, now)
-                    .and_then(|(token, caller)| {
-                        client_id = Some(caller.client.id.clone());
-                        state
-                            .auth
-                            .admit(&token, limit, window, now)
-                            .map(|headers| (caller, headers))
-                    })
-            };
-            match admitted {
-                Ok((caller, _)) => {
-                    request.extensions_mut().insert(caller);
+    // One id names the answer: the `ININ-Correlation-Id` header and an error's `contextId`.
+    let correlation = uuid::Uuid::new_v4().to_string();
+    let answer = super::errors::CORRELATION_ID.scope(correlation.clone(), async {
+        let mut client_id = None;
+        let response = 'answer: {
+            if api {
+                let authorization = request
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok());
+                let now = Instant::now();
+                let admitted = {
+                    let mut state = shared.lock();
+                    let limit = state.faults.rate_limit_per_minute;
+                    let window = Duration::from_secs(state.faults.rate_limit_window_secs);
+                    state
+                        .auth
+                        .caller(authorization, now)
+                        .and_then(|(token, caller)| {
+                            client_id = Some(caller.client.id.clone());
+                            state
+                                .auth
+                                .admit(&token, limit, window, now)
+                                .map(|headers| (caller, headers))
+                        })
+                };
+                match admitted {
+                    Ok((caller, _)) => {
+                        request.extensions_mut().insert(caller);
+                    }
+                    Err(error) => break 'answer error.into_response(),
                 }
-                Err(error) => break 'answer error.into_response(),
+                if let Some(status) = server_error {
+                    break 'answer ErrorReply::server_error(status).into_response();
+                }
             }
-            if let Some(status) = server_error {
-                break 'answer ErrorReply::server_error(status).into_response();
-            }
-        }
-        next.run(request).await
-    };
+            next.run(request).await
+        };
+        (response, client_id)
+    });
+    let (mut response, mut client_id) = answer.await;
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert(HeaderName::from_static("inin-correlation-id"), value);
+    if let Ok(value) = HeaderValue::from_str(&correlation) {
+        headers.insert(
+            HeaderName::from_static(super::errors::CORRELATION_HEADER),
+            value,
+        );
     }
     if client_id.is_none() {
         client_id = response
@@ -257,6 +266,8 @@ async fn list_queues(
         .queues
         .iter()
         .filter(|q| name.as_ref().is_none_or(|n| n.matches(&q.name)))
+        // Queues are divisioned: a user sees those their `routing:queue:view` reaches.
+        .filter(|q| caller.reaches(QUEUE_VIEW, &q.division))
         .collect();
     let total = matching.len() as i64;
     let page_count = (total + page_size - 1) / page_size;
@@ -367,6 +378,9 @@ impl NamePattern {
 /// records per page: 200").
 const ANALYTICS_MAX_PAGE: i64 = 200;
 
+/// The details query pages through at most this many results.
+const ANALYTICS_MAX_RESULTS: i64 = 100_000;
+
 /// `totalHits` is approximate on the platform (same blog post); the mock rounds it to two
 /// significant figures so a client cannot lean on it.
 fn approximate(total: i64) -> i64 {
@@ -382,7 +396,7 @@ async fn analytics_query(
     Extension(caller): Extension<Caller>,
     JsonBody(query): JsonBody<ConversationQuery>,
 ) -> Result<Response, ErrorReply> {
-    caller.require_any(&[ANALYTICS_VIEW])?;
+    caller.require_any(ANALYTICS_VIEW)?;
     let query = query?;
     let interval = query
         .interval
@@ -400,6 +414,12 @@ async fn analytics_query(
         return Err(ErrorReply::bad_request(
             "paging.pageSize must be 1 to 200 and paging.pageNumber at least 1.",
         ));
+    }
+    // Paging may not go past the first 100,000 results (the shared audit's analytics notes).
+    if paging.page_number.saturating_mul(paging.page_size) > ANALYTICS_MAX_RESULTS {
+        return Err(ErrorReply::bad_request(format!(
+            "Paging may not exceed {ANALYTICS_MAX_RESULTS} results: narrow the interval or the filters."
+        )));
     }
     let state = shared.lock();
     // The platform selects conversations that *started on a day the interval touches*
@@ -528,12 +548,20 @@ fn call_disconnected() -> ErrorReply {
     )
 }
 
-/// The `/calls/` participant PATCH: as the other, unless the `not.a.user` fault is on.
+/// Which participant PATCH a request came by: each has its own documented error codes.
+#[derive(Clone, Copy, PartialEq)]
+enum PatchPath {
+    Calls,
+    Generic,
+}
+
+/// The `/calls/` participant PATCH: 400 `not.a.user` under that fault; for a signed-in user's
+/// token, 400 `conversation.error.user.not.party` unless the user is a party of the call.
 async fn patch_call_participant(
     shared: State<Arc<Shared>>,
     caller: Extension<Caller>,
-    path: Path<(String, String)>,
-    body: JsonBody<MediaParticipantRequest>,
+    Path((id, pid)): Path<(String, String)>,
+    JsonBody(request): JsonBody<MediaParticipantRequest>,
 ) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
     if shared.lock().faults.calls_path_not_a_user {
@@ -543,15 +571,43 @@ async fn patch_call_participant(
             "This request requires a user context. Client credentials cannot be used for requests to this resource.",
         ));
     }
-    patch_participant(shared, caller, path, body).await
+    if let Some(user) = &caller.user {
+        let state = shared.lock();
+        let party = state.world.call(&id).is_some_and(|call| {
+            call.legs
+                .iter()
+                .any(|l| l.user.as_ref().is_some_and(|u| u.0 == user.id))
+        });
+        if state.world.call(&id).is_some() && !party {
+            return Err(ErrorReply::new(
+                StatusCode::BAD_REQUEST,
+                "conversation.error.user.not.party",
+                format!("The participant {pid} does not belong to the user making the request."),
+            ));
+        }
+    }
+    change_participant(&shared, &caller, PatchPath::Calls, &id, &pid, request)
+}
+
+/// The generic (media-agnostic) participant PATCH.
+async fn patch_participant(
+    shared: State<Arc<Shared>>,
+    caller: Extension<Caller>,
+    Path((id, pid)): Path<(String, String)>,
+    JsonBody(request): JsonBody<MediaParticipantRequest>,
+) -> Result<Response, ErrorReply> {
+    change_participant(&shared, &caller, PatchPath::Generic, &id, &pid, request)
 }
 
 /// Both participant PATCH paths: validate now, apply the change a little later (202 first).
-async fn patch_participant(
-    State(shared): State<Arc<Shared>>,
-    Extension(caller): Extension<Caller>,
-    Path((id, pid)): Path<(String, String)>,
-    JsonBody(request): JsonBody<MediaParticipantRequest>,
+/// The codes for an unknown call and for a leg that has left differ by path.
+fn change_participant(
+    shared: &Arc<Shared>,
+    caller: &Caller,
+    path: PatchPath,
+    id: &str,
+    pid: &str,
+    request: Result<MediaParticipantRequest, ErrorReply>,
 ) -> Result<Response, ErrorReply> {
     caller.require_any(KICK_PERMISSIONS)?;
     let request = request?;
@@ -575,11 +631,15 @@ async fn patch_participant(
     }
     let mut state = shared.lock();
     let now = Instant::now();
-    let call = state
-        .world
-        .call(&id)
-        .ok_or_else(|| conversation_not_found(&id))?;
-    let leg = call.leg(&pid).ok_or_else(|| {
+    let Some(call) = state.world.call(id) else {
+        return Err(match path {
+            PatchPath::Calls => conversation_not_found(id),
+            PatchPath::Generic => {
+                ErrorReply::not_found(format!("Conversation {id} was not found."))
+            }
+        });
+    };
+    let leg = call.leg(pid).ok_or_else(|| {
         ErrorReply::new(
             StatusCode::NOT_FOUND,
             "conversation.error.not.conversation.participant",
@@ -587,7 +647,10 @@ async fn patch_participant(
         )
     })?;
     if leg.state.is_gone() || call.end_time.is_some() {
-        return Err(call_disconnected());
+        return Err(match path {
+            PatchPath::Calls => call_disconnected(),
+            PatchPath::Generic => gone_leg(state.faults.generic_gone_leg_code, pid),
+        });
     }
     let lock = &state.faults.transition_lock;
     if lock.enabled
@@ -603,8 +666,8 @@ async fn patch_participant(
     state.world.schedule(
         at,
         ScheduledAction::SetLeg {
-            call_id: id,
-            leg_id: pid,
+            call_id: id.to_string(),
+            leg_id: pid.to_string(),
             change: LegChange {
                 state: request.state,
                 held: request.held,
@@ -614,6 +677,23 @@ async fn patch_participant(
         },
     );
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The generic PATCH's answer for a leg that has left (which of its two codes: fault
+/// `genericGoneLegCode`, an unconfirmed guess).
+fn gone_leg(code: crate::faults::GoneLegCode, pid: &str) -> ErrorReply {
+    use crate::faults::GoneLegCode;
+    let (code, message) = match code {
+        GoneLegCode::NoActiveConversations => (
+            "conversation.error.participant.no.active.conversations",
+            format!("Participant {pid} has no active conversations."),
+        ),
+        GoneLegCode::CannotDisconnectCall => (
+            "conversation.error.cannot.disconnect.call",
+            format!("The call of participant {pid} cannot be disconnected."),
+        ),
+    };
+    ErrorReply::new(StatusCode::BAD_REQUEST, code, message)
 }
 
 /// `POST /api/v2/conversations/{id}/disconnect`: ends the call for everyone (not a kick).
@@ -636,9 +716,11 @@ async fn disconnect_all(
     state.world.schedule(
         at,
         ScheduledAction::EndCall {
-            call_id: id,
+            call_id: id.clone(),
             disconnect_type: DisconnectType::Client,
         },
     );
-    Ok(StatusCode::ACCEPTED.into_response())
+    // The SDKs' return type is a string, and the platform sends it as JSON; what the string
+    // says is not documented: the mock sends the conversation's id.
+    Ok((StatusCode::ACCEPTED, Json(id)).into_response())
 }

@@ -62,7 +62,12 @@ pub(crate) struct QueueSpec {
     pub(crate) name: String,
     /// Made from the seed when absent.
     pub(crate) id: Option<String>,
+    /// The division the queue belongs to ([`HOME_DIVISION`] when absent).
+    pub(crate) division: Option<String>,
 }
+
+/// Every org's default division (where a queue is unless its scenario says otherwise).
+pub(crate) const HOME_DIVISION: &str = "Home";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

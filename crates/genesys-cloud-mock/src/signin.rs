@@ -332,7 +332,8 @@ pub(super) async fn delete_token_me(
         .trim()
         .to_string();
     shared.lock().auth.revoke(&token);
-    StatusCode::NO_CONTENT.into_response()
+    // 200 with no body (the current API definition; the SDKs return nothing).
+    StatusCode::OK.into_response()
 }
 
 #[cfg(test)]

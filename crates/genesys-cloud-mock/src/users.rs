@@ -18,6 +18,19 @@ pub(crate) struct User {
     /// Permission strings; `"*"` grants all.
     #[serde(default)]
     pub(crate) permissions: Vec<String>,
+    /// Permission → the divisions it is granted in (as a role is granted per division); a
+    /// permission not named here holds in every division.
+    #[serde(default)]
+    pub(crate) divisions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl User {
+    /// Whether the user's `permission` (which they hold) reaches objects in `division`.
+    pub(crate) fn reaches(&self, permission: &str, division: &str) -> bool {
+        self.divisions
+            .get(permission)
+            .is_none_or(|divisions| divisions.iter().any(|d| d == division))
+    }
 }
 
 /// A code handed out by the authorize page, waiting to be exchanged once.

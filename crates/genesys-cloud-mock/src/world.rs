@@ -15,6 +15,8 @@ pub(super) struct QueueInfo {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) member_count: i64,
+    /// Checked against a signed-in user's division-limited permissions.
+    pub(crate) division: String,
 }
 
 #[derive(Clone, Debug)]

@@ -59,6 +59,10 @@ pub(crate) fn build_world(scenario: &Scenario, rng: &mut StdRng) -> World {
             id: q.id.clone().unwrap_or_else(|| new_id(rng)),
             name: q.name.clone(),
             member_count: 0,
+            division: q
+                .division
+                .clone()
+                .unwrap_or_else(|| crate::scenario::HOME_DIVISION.into()),
         })
         .collect();
     for i in 0..scenario.generate.queues {
@@ -66,6 +70,7 @@ pub(crate) fn build_world(scenario: &Scenario, rng: &mut StdRng) -> World {
             id: new_id(rng),
             name: format!("Queue {:03}", i + 1),
             member_count: 0,
+            division: crate::scenario::HOME_DIVISION.into(),
         });
     }
     let all_queue_ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
