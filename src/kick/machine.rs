@@ -17,6 +17,13 @@ use crate::kick::lock::{LockPlan, LockSample, MARGIN};
 
 /// Retries at learned times after a settle, before the plain backoff takes over.
 const LEARNED_TRIES: u32 = 4;
+/// A PATCH answer that says the leg (or its call) has already ended: `/calls/`'s code, and the
+/// generic path's two (its documented error list; which one a gone leg gets is not documented).
+const LEG_GONE_CODES: &[&str] = &[
+    "conversation.error.call.disconnected",
+    "conversation.error.participant.no.active.conversations",
+    "conversation.error.cannot.disconnect.call",
+];
 use crate::kick::{Outcome, OutcomeKind, Step};
 use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
 use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState};
@@ -901,13 +908,16 @@ impl KickMachine {
             code: error.code.clone(),
             message: Some(error.message.clone()),
         }));
-        if error.has_code("not.a.user") && self.path == PatchPath::Calls {
-            // Client credentials have no user context: the media-agnostic endpoint takes the same body.
+        if self.path == PatchPath::Calls
+            && (error.has_code("not.a.user") || error.has_code("conversation.error.user.not.party"))
+        {
+            // Client credentials have no user context, and a signed-in supervisor is not a
+            // party of the call: the media-agnostic endpoint takes the same body.
             self.path = PatchPath::Generic;
             self.decide(out, now, jitter);
             return;
         }
-        if error.has_code("conversation.error.call.disconnected") {
+        if LEG_GONE_CODES.iter().any(|code| error.has_code(code)) {
             if self.maybe_patched && !self.patched {
                 // Perhaps our own earlier PATCH: check the others are still on the call.
                 self.patched = true;
@@ -926,7 +936,7 @@ impl KickMachine {
                 out,
                 now,
                 kind,
-                "the platform says the call is already disconnected",
+                "the platform says the leg or its call has already ended",
                 None,
             );
             return;

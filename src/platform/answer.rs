@@ -70,6 +70,14 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
+/// The wait in a 429's message, "Retry the request in [N] seconds", capped like the header.
+fn retry_from_message(message: &str) -> Option<Duration> {
+    let (_, rest) = message.split_once("Retry the request in [")?;
+    let (number, _) = rest.split_once("] second")?;
+    let secs: u64 = number.trim().parse().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
 /// An error answer: the platform's `ErrorBody` when it sent one, else the status and a snippet.
 pub fn error_from_answer(
     endpoint: &str,
@@ -80,13 +88,22 @@ pub fn error_from_answer(
     // The platform's words reach the terminal and the log: cleaned of control bytes, and cut.
     let clean = |text: String| crate::text::clip(&text, 500);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) => ApiError::from_status(
-            endpoint,
-            status,
-            error.code.map(clean),
-            error.message.map(clean),
-            retry_after,
-        ),
+        Ok(error) => {
+            // A 429 without `Retry-After` still says how long in its message (the 2021-11
+            // form); the header wins when both are there.
+            let retry_after = retry_after.or_else(|| {
+                (status == 429)
+                    .then(|| error.message.as_deref().and_then(retry_from_message))
+                    .flatten()
+            });
+            ApiError::from_status(
+                endpoint,
+                status,
+                error.code.map(clean),
+                error.message.map(clean),
+                retry_after,
+            )
+        }
         Err(_) => {
             let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
             let message = if snippet.trim().is_empty() {
@@ -145,6 +162,36 @@ mod tests {
         assert!(wait >= Duration::from_secs(3600), "{wait:?}");
         headers.insert("retry-after", "2.5".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(2500)));
+    }
+
+    /// The 2021-11 429: the wait in the message is read when there is no header; the header
+    /// wins when there is.
+    #[test]
+    fn a_429_body_says_how_long_and_retry_after_still_wins() {
+        let body = br#"{"message":"Rate limit exceeded. Retry the request in [12] seconds","code":"too.many.requests.retry.after","status":429,"details":[],"errors":[]}"#;
+        let e = error_from_answer("GET /x", 429, body, None);
+        assert_eq!(
+            e.kind,
+            FailureKind::RateLimited {
+                retry_after: Duration::from_secs(12)
+            }
+        );
+        let e = error_from_answer("GET /x", 429, body, Some(Duration::from_secs(3)));
+        assert_eq!(
+            e.kind,
+            FailureKind::RateLimited {
+                retry_after: Duration::from_secs(3)
+            }
+        );
+        // A number past any sane wait is capped, never a panic.
+        let huge = format!(
+            r#"{{"message":"Retry the request in [{}] seconds","status":429}}"#,
+            u64::MAX
+        );
+        let e = error_from_answer("GET /x", 429, huge.as_bytes(), None);
+        assert!(
+            matches!(e.kind, FailureKind::RateLimited { retry_after } if retry_after == MAX_RETRY_AFTER)
+        );
     }
 
     /// A 503 with Retry-After: the wait reaches the caller (as a floor for its backoff), and the

@@ -403,23 +403,18 @@ impl Client {
             if (200..300).contains(&status) {
                 return Ok((endpoint, answer));
             }
-            if status == 429 {
-                // Same default as `ApiError::from_status`: a 429 always waits.
-                let wait = retry_after.unwrap_or(Duration::from_secs(1));
-                self.hold_until(tokio::time::Instant::now() + wait);
-            }
             if status == 401 && !refreshed && TokenSource::can_refresh(&self.inner.config) {
                 tracing::info!(%endpoint, "401: refreshing the token once");
                 self.inner.tokens.invalidate(&token).await;
                 refreshed = true;
                 continue;
             }
-            return Err(error_from_answer(
-                &endpoint,
-                status,
-                &answer.bytes,
-                retry_after,
-            ));
+            let error = error_from_answer(&endpoint, status, &answer.bytes, retry_after);
+            if let FailureKind::RateLimited { retry_after: wait } = error.kind {
+                // `Retry-After`, else the body's "Retry the request in [N] seconds", else 1 s.
+                self.hold_until(tokio::time::Instant::now() + wait);
+            }
+            return Err(error);
         }
     }
 }

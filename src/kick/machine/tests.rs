@@ -354,47 +354,60 @@ fn server_errors_back_off_and_retry_the_patch() {
     assert_eq!(patches(&effects).len(), 1);
 }
 
+/// Client credentials (`not.a.user`) and a signed-in supervisor who is not on the call
+/// (`conversation.error.user.not.party`): the same PATCH on the generic path.
 #[test]
 fn not_a_user_falls_back_to_the_generic_endpoint() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
-    let effects = m.handle(
-        MachineInput::PatchFailed(api(400, Some("not.a.user"), None)),
-        ms(20),
-        0.5,
-    );
-    assert_eq!(
-        patches(&effects),
-        vec![&Effect::Patch {
-            participant_id: "t".into(),
-            path: PatchPath::Generic
-        }]
-    );
+    for code in ["not.a.user", "conversation.error.user.not.party"] {
+        let mut m = machine();
+        m.handle(MachineInput::Start, ms(0), 0.5);
+        m.handle(
+            MachineInput::ReadOk(call(ParticipantState::Connected)),
+            ms(10),
+            0.5,
+        );
+        let effects = m.handle(
+            MachineInput::PatchFailed(api(400, Some(code), None)),
+            ms(20),
+            0.5,
+        );
+        assert_eq!(
+            patches(&effects),
+            vec![&Effect::Patch {
+                participant_id: "t".into(),
+                path: PatchPath::Generic
+            }],
+            "{code}"
+        );
+    }
 }
 
+/// `/calls/`'s gone code and the generic path's two: "already gone".
 #[test]
 fn call_disconnected_answer_is_done() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
-    let effects = m.handle(
-        MachineInput::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
-        ms(20),
-        0.5,
-    );
-    assert_eq!(
-        finished(&effects).unwrap().outcome,
-        OutcomeKind::AlreadyGone
-    );
+    for code in [
+        "conversation.error.call.disconnected",
+        "conversation.error.participant.no.active.conversations",
+        "conversation.error.cannot.disconnect.call",
+    ] {
+        let mut m = machine();
+        m.handle(MachineInput::Start, ms(0), 0.5);
+        m.handle(
+            MachineInput::ReadOk(call(ParticipantState::Connected)),
+            ms(10),
+            0.5,
+        );
+        let effects = m.handle(
+            MachineInput::PatchFailed(api(400, Some(code), None)),
+            ms(20),
+            0.5,
+        );
+        assert_eq!(
+            finished(&effects).unwrap().outcome,
+            OutcomeKind::AlreadyGone,
+            "{code}"
+        );
+    }
 }
 
 #[test]
