@@ -14,7 +14,7 @@ use crate::platform::{ApiError, Client, FailureKind};
 use crate::wire::{CallConversation, Queue};
 
 mod status;
-pub use status::{ConnectionState, FeedEvent};
+pub use status::{ConnectionState, FeedEvent, UnwatchedQueue};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
 pub use crate::platform::notifications::CHANNEL_NOTICE;
@@ -221,7 +221,8 @@ impl Feed {
             QueueSelection::All => Vec::new(),
             QueueSelection::Named(_) => queue_ids.clone(),
         };
-        self.send(FeedEvent::Model(Update::Queues(queues))).await?;
+        self.send(FeedEvent::Model(Update::Queues(queues.clone())))
+            .await?;
         let topics: Vec<String> = queue_ids
             .iter()
             .map(|id| notifications::queue_topic(id))
@@ -230,6 +231,7 @@ impl Feed {
         // 2. Live events, with a re-sync from analytics after every (re)connect, run beside the
         //    events so neither waits for the other; polling while no socket can be had.
         let mut reconnects = 0u32;
+        let mut unwatched = Vec::new();
         let mut reads = self.reads.lock().await;
         loop {
             let listening = self
@@ -243,6 +245,7 @@ impl Feed {
                     continue;
                 }
             };
+            self.tell_unwatched(&queues, &mut unwatched).await?;
             let mut resync = self.start_resync(&read_ids).await?;
             self.send(FeedEvent::Connection(ConnectionState::Live))
                 .await?;
@@ -279,7 +282,11 @@ impl Feed {
                         self.send(FeedEvent::Connection(ConnectionState::Live))
                             .await?;
                     }
-                    Signal::Warning(w) => self.send(FeedEvent::Warning(w)).await?,
+                    Signal::Warning(w) => {
+                        self.send(FeedEvent::Warning(w)).await?;
+                        // A warning may be a new channel's refused topics.
+                        self.tell_unwatched(&queues, &mut unwatched).await?;
+                    }
                 }
             }
             // Every socket gave up: listen again (on the same channels while they serve).
@@ -290,6 +297,33 @@ impl Feed {
             }))
             .await?;
         }
+    }
+
+    /// Tells the console which queues the platform refused to send events for, when that
+    /// changed since `told`.
+    async fn tell_unwatched(
+        &self,
+        queues: &[Queue],
+        told: &mut Vec<UnwatchedQueue>,
+    ) -> Result<(), Stopped> {
+        let refused = self.channels.refused();
+        let now: Vec<UnwatchedQueue> = queues
+            .iter()
+            .filter_map(|queue| {
+                let topic = notifications::queue_topic(&queue.id);
+                let refusal = refused.iter().find(|r| r.topic == topic)?;
+                Some(UnwatchedQueue {
+                    queue_id: queue.id.clone(),
+                    name: queue.name.clone().unwrap_or_else(|| queue.id.clone()),
+                    reason: refusal.reason.clone(),
+                })
+            })
+            .collect();
+        if now != *told {
+            *told = now.clone();
+            self.send(FeedEvent::Unwatched(now)).await?;
+        }
+        Ok(())
     }
 
     /// Opens the notification channels. A 429 on the way is waited out (a few times) rather

@@ -45,4 +45,16 @@ pub enum FeedEvent {
     RateBudget(RateBudget),
     /// Something the supervisor should see in the log view (never secret).
     Warning(String),
+    /// The queues whose live events the platform refused to send (all of them, each time the
+    /// list changes; empty when every queue is watched again).
+    Unwatched(Vec<UnwatchedQueue>),
+}
+
+/// A queue the console cannot watch live, and the platform's reason (e.g. a permission not
+/// granted in the queue's division).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnwatchedQueue {
+    pub queue_id: String,
+    pub name: String,
+    pub reason: String,
 }

@@ -189,31 +189,55 @@ impl Client {
         .await
     }
 
+    /// Subscribes the channel to `topics`, leaving out those the platform refuses: a failed
+    /// permission check comes back as a `Rejected` topic (`ignoreErrors=true`), while an invalid
+    /// topic (a deleted queue, say) fails the whole request with 400
+    /// `notification.invalid.topic`, so the topics its message names are dropped and the rest
+    /// sent again. Returns the topics refused, each with the platform's reason.
+    pub(crate) async fn subscribe_what_may_be(
+        &self,
+        channel_id: &str,
+        topics: &[String],
+    ) -> Result<Vec<RefusedTopic>, ApiError> {
+        let mut refused = Vec::new();
+        let mut wanted = topics.to_vec();
+        loop {
+            match self.subscribe(channel_id, &wanted).await {
+                Ok(answer) => {
+                    refused.extend(answer.into_iter().filter_map(RefusedTopic::from_rejected));
+                    return Ok(refused);
+                }
+                Err(e) if e.has_code("notification.invalid.topic") => {
+                    // Each round drops at least one topic, so this ends.
+                    let (invalid, rest): (Vec<String>, Vec<String>) = wanted
+                        .into_iter()
+                        .partition(|t| e.message.contains(t.as_str()));
+                    if invalid.is_empty() {
+                        return Err(e);
+                    }
+                    refused.extend(invalid.into_iter().map(|topic| RefusedTopic {
+                        topic,
+                        reason: format!("the platform calls the topic invalid: {}", e.message),
+                    }));
+                    wanted = rest;
+                    if wanted.is_empty() {
+                        return Ok(refused);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Creates one channel and subscribes it to `topics` (at most 1,000). Returns the channel
-    /// and a warning for each rejected topic.
+    /// and the topics refused.
     pub(crate) async fn open_channel(
         &self,
         topics: &[String],
-    ) -> Result<(Channel, Vec<String>), ApiError> {
+    ) -> Result<(Channel, Vec<RefusedTopic>), ApiError> {
         let channel = self.create_channel().await?;
-        let mut warnings = Vec::new();
-        for topic in self.subscribe(&channel.id, topics).await? {
-            if topic.state == Some(TopicState::Rejected) {
-                warnings.push(format!(
-                    "subscription to {} rejected: {}{}",
-                    topic.id,
-                    topic
-                        .rejection_reason
-                        .as_deref()
-                        .unwrap_or("no reason given"),
-                    topic
-                        .missing_permissions
-                        .map(|p| format!(" (missing {})", p.join(", ")))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        Ok((channel, warnings))
+        let refused = self.subscribe_what_may_be(&channel.id, topics).await?;
+        Ok((channel, refused))
     }
 
     /// Creates channels for `topics` (1,000 per channel) and subscribes them. Returns the
@@ -225,11 +249,47 @@ impl Client {
         let mut channels = Vec::new();
         let mut warnings = Vec::new();
         for chunk in topics.chunks(TOPICS_PER_CHANNEL) {
-            let (channel, rejected) = self.open_channel(chunk).await?;
-            warnings.extend(rejected);
+            let (channel, refused) = self.open_channel(chunk).await?;
+            warnings.extend(refused.iter().map(RefusedTopic::warning));
             channels.push(channel);
         }
         Ok((channels, warnings))
+    }
+}
+
+/// A topic the platform would not subscribe, and why (its words, cleaned for the terminal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedTopic {
+    pub topic: String,
+    pub reason: String,
+}
+
+impl RefusedTopic {
+    /// A `Rejected` topic of a subscription answer (a failed permission check): the reason and
+    /// the permissions it names.
+    fn from_rejected(topic: ChannelTopic) -> Option<RefusedTopic> {
+        if topic.state != Some(TopicState::Rejected) {
+            return None;
+        }
+        let reason = format!(
+            "{}{}",
+            topic
+                .rejection_reason
+                .as_deref()
+                .unwrap_or("rejected, no reason given"),
+            topic
+                .missing_permissions
+                .map(|p| format!(" (missing {})", p.join(", ")))
+                .unwrap_or_default()
+        );
+        Some(RefusedTopic {
+            topic: clean(&topic.id),
+            reason: clean(&reason),
+        })
+    }
+
+    fn warning(&self) -> String {
+        format!("subscription to {} refused: {}", self.topic, self.reason)
     }
 }
 
@@ -316,16 +376,47 @@ fn expired(channel: &Channel) -> bool {
 /// new listen reuses them (the platform allows 20 channels per app, each living 24 h) instead
 /// of making more. Cheap to clone: clones share the slots.
 #[derive(Clone, Debug, Default)]
-pub struct Channels(Arc<Mutex<Vec<Option<Channel>>>>);
+pub struct Channels {
+    slots: Arc<Mutex<Vec<Option<Channel>>>>,
+    /// Topics the platform refused when the channels were subscribed, with its reasons.
+    refused: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
+}
 
 impl Channels {
     fn get(&self, index: usize) -> Option<Channel> {
-        let slots = self.0.lock().ok()?;
+        let slots = self.slots.lock().ok()?;
         slots.get(index).cloned().flatten()
     }
 
+    /// The topics refused at the latest subscription of each channel.
+    pub fn refused(&self) -> Vec<RefusedTopic> {
+        self.refused
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .map(|(topic, reason)| RefusedTopic {
+                        topic: topic.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Notes what the subscription of `topics` refused (and forgets earlier refusals of them).
+    fn note_refused(&self, topics: &[String], refused: &[RefusedTopic]) {
+        if let Ok(mut known) = self.refused.lock() {
+            for topic in topics {
+                known.remove(topic);
+            }
+            for r in refused {
+                known.insert(r.topic.clone(), r.reason.clone());
+            }
+        }
+    }
+
     fn clear(&self, index: usize) {
-        if let Ok(mut slots) = self.0.lock()
+        if let Ok(mut slots) = self.slots.lock()
             && let Some(slot) = slots.get_mut(index)
         {
             *slot = None;
@@ -333,7 +424,7 @@ impl Channels {
     }
 
     fn set(&self, index: usize, channel: Channel) {
-        if let Ok(mut slots) = self.0.lock() {
+        if let Ok(mut slots) = self.slots.lock() {
             if slots.len() <= index {
                 slots.resize(index + 1, None);
             }
@@ -380,8 +471,9 @@ async fn connect_channel(
     }
     // Until the new one is up, nothing in the slot: a later listen must not reuse a dead one.
     channels.clear(index);
-    let (channel, warnings) = client.open_channel(topics).await?;
-    notices.extend(warnings);
+    let (channel, refused) = client.open_channel(topics).await?;
+    notices.extend(refused.iter().map(RefusedTopic::warning));
+    channels.note_refused(topics, &refused);
     channels.set(index, channel.clone());
     if let Some(old) = old
         && let Err(e) = client.drop_subscriptions(&old.id).await
@@ -719,10 +811,18 @@ impl Keeper {
             }
             if next == Next::Resubscribe
                 && let Some(channel) = self.channels.get(self.index)
-                && let Err(e) = self.client.subscribe(&channel.id, &self.topics).await
             {
-                tracing::info!(error = %e, "subscribing again failed; a new channel instead");
-                self.channels.clear(self.index);
+                match self
+                    .client
+                    .subscribe_what_may_be(&channel.id, &self.topics)
+                    .await
+                {
+                    Ok(refused) => self.channels.note_refused(&self.topics, &refused),
+                    Err(e) => {
+                        tracing::info!(error = %e, "subscribing again failed; a new channel instead");
+                        self.channels.clear(self.index);
+                    }
+                }
             }
             let fresh = next == Next::NewChannel;
             let connected = connect_channel(

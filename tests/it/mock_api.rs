@@ -359,15 +359,26 @@ async fn rate_limit_answers_429_with_retry_after_and_no_ratelimit_headers() {
         .unwrap();
     assert!((1..=3).contains(&retry));
     assert!(!limited.headers().contains_key("inin-ratelimit-reset"));
+    let correlation = limited.headers()["inin-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let body: Value = limited.json().await.unwrap();
-    assert_eq!(body["code"], "too.many.requests");
+    // The 2021-11 form: its code, the wait in the message, `details` and `errors`, and the
+    // answer's correlation id as the `contextId`.
+    assert_eq!(body["code"], "too.many.requests.retry.after");
     assert!(
         body["message"]
             .as_str()
             .unwrap()
-            .contains("within [3] seconds"),
+            .contains(&format!("Retry the request in [{retry}] seconds")),
         "{body}"
     );
+    assert!(
+        body["details"].is_array() && body["errors"].is_array(),
+        "{body}"
+    );
+    assert_eq!(body["contextId"], correlation.as_str());
 
     // The log has every request with its status and client.
     let (_, log) = env.json(Method::GET, "/mock/requests?since=0", None).await;
@@ -644,28 +655,26 @@ async fn subscriptions_reject_bad_topics() {
     let id = channel["id"].as_str().unwrap();
     let path = format!("/api/v2/notifications/channels/{id}/subscriptions");
     let good = format!("v2.routing.queues.{SUPPORT_ID}.conversations.calls");
-    let topics = json!([{"id": good}, {"id": "v2.conversations.123"}]);
-
-    let (status, body) = env.json(Method::POST, &path, Some(topics.clone())).await;
-    assert_eq!(status, 400, "{body}");
-    let (status, body) = env
-        .json(
-            Method::POST,
-            &format!("{path}?ignoreErrors=true"),
-            Some(topics),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let entities = body["entities"].as_array().unwrap();
-    let rejected = entities
-        .iter()
-        .find(|e| e["id"] == "v2.conversations.123")
-        .unwrap();
-    assert_eq!(rejected["state"], "Rejected");
-    assert!(rejected["rejectionReason"].is_string());
-    assert_eq!(
-        entities.iter().find(|e| e["id"] == good.as_str()).unwrap()["state"],
-        "Permitted"
+    // An invalid topic (no such topic; a queue that does not exist) fails the whole request
+    // with 400 `notification.invalid.topic`, `ignoreErrors` or not: it covers permissions only.
+    for invalid in [
+        "v2.conversations.123".to_string(),
+        "v2.routing.queues.no-such-queue.conversations.calls".to_string(),
+    ] {
+        for query in ["", "?ignoreErrors=true"] {
+            let topics = json!([{"id": good}, {"id": invalid}]);
+            let (status, body) = env
+                .json(Method::POST, &format!("{path}{query}"), Some(topics))
+                .await;
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(body["code"], "notification.invalid.topic");
+            assert!(body["message"].as_str().unwrap().contains(&invalid));
+        }
+    }
+    let (_, listed) = env.json(Method::GET, &path, None).await;
+    assert!(
+        listed["entities"].as_array().unwrap().is_empty(),
+        "a failed request subscribes nothing"
     );
 
     let distinct: Vec<Value> = (0..1001)

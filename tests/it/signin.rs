@@ -10,9 +10,9 @@ use confwatch::cli::sign_in;
 use confwatch::config::{ConnectionArgs, FileConfig, LoginTarget, resolve_with_profiles};
 use confwatch::feed::QueueSelection;
 use confwatch::feed::{ConnectionState, FeedEvent};
-use confwatch::kick::OutcomeKind;
 use confwatch::kick::Wanted;
 use confwatch::kick::{self, EventSource, KickOptions, KickRequest};
+use confwatch::kick::{OutcomeKind, Step};
 use confwatch::platform::Client;
 use confwatch::platform::{self, Pkce, RedirectListener, Secret, SigninError};
 use confwatch::platform::{StoredSession, TokenStore};
@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 const SIGNIN_CLIENT: &str = "quiet-signin";
 const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
 const RITA: &str = "7d3c1b2a-2222-4c4c-9a9a-000000000002";
+/// May watch calls only in the "Home" division (the quiet scenario's Sales queue is not there).
+const DANA: &str = "7d3c1b2a-3333-4c4c-9a9a-000000000003";
 
 /// A client that does not follow redirects: the test reads each `Location` itself.
 fn browser() -> reqwest::Client {
@@ -189,6 +191,7 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
         audit_log: Some(audit.clone()),
         ..Default::default()
     };
+    let steps = std::sync::Mutex::new(Vec::new());
     let outcome = kick::run(
         client,
         KickRequest {
@@ -201,10 +204,26 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
         CancellationToken::new(),
         options.open_audit().unwrap().map(std::sync::Arc::new),
         Default::default(),
-        |_| {},
+        |p| steps.lock().unwrap().push(p.step.clone()),
     )
     .await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    // Sam is not a party of the call: `/calls/` says so (400 user.not.party), and the same
+    // PATCH on the generic path removes the agent.
+    let answers: Vec<(u16, Option<String>)> = steps
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|s| match s {
+            Step::Answer { status, code, .. } => Some((*status, code.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers[0],
+        (400, Some("conversation.error.user.not.party".to_string())),
+        "{answers:?}"
+    );
     let text = std::fs::read_to_string(&audit).unwrap();
     assert!(!text.contains(&token), "the token reached the audit");
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
@@ -219,7 +238,11 @@ async fn a_supervisor_signs_in_lists_and_kicks_and_the_audit_names_them() {
         .into_iter()
         .filter(|r| r["method"] == "PATCH")
         .collect();
-    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert!(patches[0]["path"].as_str().unwrap().contains("/calls/"));
+    assert_eq!(patches[0]["status"], 400);
+    assert!(!patches[1]["path"].as_str().unwrap().contains("/calls/"));
+    assert_eq!(patches[1]["status"], 202);
     assert_eq!(patches[0]["clientId"], format!("{SIGNIN_CLIENT}/{SAM}"));
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
@@ -481,4 +504,133 @@ fn confwatch_signed_in(dir: &std::path::Path) -> tokio::process::Command {
         .env("CONFWATCH_STATE_DIR", dir)
         .env("CONFWATCH_TOKEN_STORE", "file");
     command
+}
+
+/// A signed-in supervisor kicks an agent whose leg leaves just before the PATCH reaches the
+/// generic path (after `/calls/` said `user.not.party`): the generic path's own code for a
+/// gone leg is "already gone", for each of the two codes it may use (fault
+/// `genericGoneLegCode`, an unconfirmed guess). The mock's latency holds the generic PATCH long
+/// enough for the test to end the leg first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leg_that_left_just_before_the_generic_patch_is_already_gone() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("signin-gone");
+    sign_in_as(&h, &dir, SAM).await;
+    let client = user_client(&dir, &h);
+    for (fault, code) in [
+        (
+            "noActiveConversations",
+            "conversation.error.participant.no.active.conversations",
+        ),
+        (
+            "cannotDisconnectCall",
+            "conversation.error.cannot.disconnect.call",
+        ),
+    ] {
+        h.faults(json!({"latencyMs": 0, "genericGoneLegCode": fault}))
+            .await;
+        let (call, target) = h.conference("connected").await;
+        let since = h.last_seq().await;
+        h.faults(json!({"latencyMs": 1500})).await;
+        // A feed that stays open and says nothing: the kick reads and PATCHes, nothing more.
+        let (_feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = steps.clone();
+        let job = tokio::spawn(kick::run(
+            client.clone(),
+            KickRequest {
+                conversation_id: call.id.clone(),
+                wanted: Wanted::Participant(target.clone()),
+                force: false,
+            },
+            KickOptions::default().machine_config(false),
+            EventSource::Feed(feed_rx),
+            CancellationToken::new(),
+            None,
+            Default::default(),
+            move |p| seen.lock().unwrap().push(p.step.clone()),
+        ));
+        // Once `/calls/` has answered, the generic PATCH is on its way (held by the latency):
+        // the agent hangs up now.
+        loop {
+            let refused = h.requests(since).await.into_iter().any(|r| {
+                r["method"] == "PATCH"
+                    && r["path"].as_str().unwrap_or("").contains("/calls/")
+                    && r["status"] == 400
+            });
+            if refused {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        h.set_leg(&call.id, &target, json!({"state": "disconnected"}))
+            .await;
+        let outcome = job.await.unwrap();
+        assert_eq!(outcome.outcome, OutcomeKind::AlreadyGone, "{outcome:?}");
+        let codes: Vec<Option<String>> = steps
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| match s {
+                Step::Answer { code, .. } => Some(code.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some("conversation.error.user.not.party".to_string()),
+                Some(code.to_string())
+            ]
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}
+
+/// The console signed in as a supervisor who may watch calls only in the "Home" division: the
+/// Sales queue's topic is refused (403 `notification.divisioned.topic` as a `Rejected` topic),
+/// Support stays live, and the screen names the queue that is not watched and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_the_supervisor_may_not_watch_is_named_and_the_others_stay_live() {
+    use confwatch::live::Update;
+    use confwatch::tui::{App, Input, Keymap, Theme, draw};
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("signin-division");
+    sign_in_as(&h, &dir, DANA).await;
+    let client = user_client(&dir, &h);
+    let (support_call, ben) = h.conference("connected").await;
+    let mut feed = confwatch::feed::watch(client, QueueSelection::All);
+    let mut app = App::new(Keymap::default(), chrono::Utc::now());
+    let (mut unwatched, mut live) = (None, false);
+    while unwatched.is_none() || !live {
+        let event = common::next_matching(&mut feed, |_| true).await;
+        match &event {
+            FeedEvent::Unwatched(queues) => unwatched = Some(queues.clone()),
+            FeedEvent::Connection(ConnectionState::Live) => live = true,
+            _ => {}
+        }
+        app.update(Input::Feed(event), chrono::Utc::now());
+    }
+    let unwatched = unwatched.unwrap();
+    assert_eq!(unwatched.len(), 1, "{unwatched:?}");
+    assert_eq!(unwatched[0].queue_id, common::SALES_ID);
+    assert!(unwatched[0].reason.contains("division"), "{unwatched:?}");
+    // Support is still live: a change on its call arrives as an event.
+    h.set_leg(&support_call.id, &ben, json!({"held": true}))
+        .await;
+    let event = common::next_matching(
+        &mut feed,
+        |e| matches!(e, FeedEvent::Model(Update::Conversation(c)) if c.id == support_call.id),
+    )
+    .await;
+    app.update(Input::Feed(event), chrono::Utc::now());
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    draw(&mut terminal, &mut app, Theme::plain()).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("not watched: Sales"), "{screen}");
+    assert!(screen.contains("Support"), "{screen}");
+    drop(feed);
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
 }

@@ -255,6 +255,13 @@ impl App {
                 self.connection = state;
             }
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
+            FeedEvent::Unwatched(queues) => {
+                for queue in &queues {
+                    let text = format!("queue {} not watched: {}", queue.name, queue.reason);
+                    self.push_log(Level::Warn, text);
+                }
+                self.queues.set_unwatched(queues);
+            }
             FeedEvent::Warning(text) => {
                 // The platform stopped or replaced a channel: said in the status line too.
                 if text.starts_with(crate::feed::CHANNEL_NOTICE) {

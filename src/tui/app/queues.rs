@@ -15,12 +15,24 @@ pub struct QueuePicker {
     pub open: Option<usize>,
     /// Bumped when the selection changes, so cached rows are rebuilt.
     pub(super) revision: u64,
+    /// Queues the platform sends no live events for: their calls are not shown (they would
+    /// not change on screen when they change on the platform), and the screen says why.
+    pub(crate) unwatched: Vec<crate::feed::UnwatchedQueue>,
 }
 
 impl QueuePicker {
     /// Calls with no queue (direct calls) are always shown.
     pub(crate) fn shows(&self, queue_id: Option<&str>) -> bool {
-        queue_id.is_none_or(|id| !self.hidden.contains(id))
+        queue_id.is_none_or(|id| {
+            !self.hidden.contains(id) && !self.unwatched.iter().any(|u| u.queue_id == id)
+        })
+    }
+
+    pub(super) fn set_unwatched(&mut self, unwatched: Vec<crate::feed::UnwatchedQueue>) {
+        if self.unwatched != unwatched {
+            self.unwatched = unwatched;
+            self.revision += 1;
+        }
     }
 
     pub(super) fn learn(&mut self, queues: &[crate::wire::Queue]) {

@@ -12,6 +12,20 @@ use crate::tui::app::{App, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
+fn unwatched_note(app: &App) -> Option<String> {
+    let unwatched = &app.queues.unwatched;
+    let first = unwatched.first()?;
+    let more = match unwatched.len() {
+        1 => String::new(),
+        n => format!(" (+{} more, see log)", n - 1),
+    };
+    Some(format!(
+        " not watched: {}: {}{more} ",
+        crate::text::truncate(&first.name, 40),
+        crate::text::truncate(&first.reason, 120)
+    ))
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Conferences;
     let rows = app.rows();
@@ -25,6 +39,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .border_style(theme.border(focused))
         .title(Line::styled(" Conferences ", theme.title()))
         .title_bottom(Line::raw(position).right_aligned());
+    // Queues the platform sends no events for: named, with its reason, so an empty list is
+    // not mistaken for a quiet queue.
+    let block = match unwatched_note(app) {
+        Some(note) => block.title_bottom(Line::styled(note, theme.warning())),
+        None => block,
+    };
     let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
