@@ -634,3 +634,164 @@ async fn a_queue_the_supervisor_may_not_watch_is_named_and_the_others_stay_live(
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
 }
+
+/// What a real org answers a signed-in supervisor, as the mock plays it (each with its row in
+/// `docs/platform.md`): `user.not.party` on `/calls/` for a call the user is not on, the generic
+/// path's own 404, the subscription codes for a divisioned topic with and without
+/// `ignoreErrors`, the 409's documented generic body, `/disconnect`'s JSON string, `contextId`
+/// equal to `ININ-Correlation-Id`, and `DELETE /api/v2/tokens/me` → 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_answers_a_signed_in_supervisor_as_a_real_org_does() {
+    use reqwest::Method;
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("signin-answers");
+    let sam = sign_in_as(&h, &dir, SAM)
+        .await
+        .access_token
+        .expose()
+        .to_string();
+    let dana_dir = common::temp_dir("signin-answers-dana");
+    let dana = sign_in_as(&h, &dana_dir, DANA)
+        .await
+        .access_token
+        .expose()
+        .to_string();
+    let kick = json!({"state": "disconnected"});
+    let (call, ben) = h.conference("connected").await;
+
+    let refused = h
+        .send_as(
+            &sam,
+            Method::PATCH,
+            &format!("/api/v2/conversations/calls/{}/participants/{ben}", call.id),
+            Some(kick.clone()),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    let correlation = refused.headers()["inin-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "conversation.error.user.not.party");
+    assert_eq!(body["contextId"], correlation.as_str());
+
+    let unknown = h
+        .send_as(
+            &sam,
+            Method::PATCH,
+            &format!("/api/v2/conversations/no-such-call/participants/{ben}"),
+            Some(kick.clone()),
+        )
+        .await;
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["code"], "not.found");
+
+    // Dana may watch calls only in "Home"; Sales is in "Outbound".
+    let (_, channel) = {
+        let answer = h
+            .send_as(&dana, Method::POST, "/api/v2/notifications/channels", None)
+            .await;
+        (answer.status(), answer.json::<Value>().await.unwrap())
+    };
+    let path = format!(
+        "/api/v2/notifications/channels/{}/subscriptions",
+        channel["id"].as_str().unwrap()
+    );
+    let support = format!(
+        "v2.routing.queues.{}.conversations.calls",
+        common::SUPPORT_ID
+    );
+    let sales = format!("v2.routing.queues.{}.conversations.calls", common::SALES_ID);
+    let topics = json!([{"id": support}, {"id": sales}]);
+    let whole = h
+        .send_as(&dana, Method::PUT, &path, Some(topics.clone()))
+        .await;
+    assert_eq!(whole.status(), 403);
+    let body: Value = whole.json().await.unwrap();
+    assert_eq!(body["code"], "notification.divisioned.topic");
+    let partial = h
+        .send_as(
+            &dana,
+            Method::PUT,
+            &format!("{path}?ignoreErrors=true"),
+            Some(topics),
+        )
+        .await;
+    assert_eq!(partial.status(), 200);
+    let body: Value = partial.json().await.unwrap();
+    let entities = body["entities"].as_array().unwrap();
+    let state_of = |topic: &str| {
+        entities
+            .iter()
+            .find(|e| e["id"] == topic)
+            .unwrap_or_else(|| panic!("{topic} in {body}"))
+            .clone()
+    };
+    assert_eq!(state_of(&support)["state"], "Permitted");
+    let rejected = state_of(&sales);
+    assert_eq!(rejected["state"], "Rejected");
+    assert_eq!(
+        rejected["missingPermissions"],
+        json!(["conversation:communication:view"])
+    );
+    // Queues themselves: Dana's `routing:queue:view` reaches every division.
+    let queues: Value = h
+        .send_as(&dana, Method::GET, "/api/v2/routing/queues", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queues["entities"].as_array().unwrap().len(), 2);
+    // The details query takes `analytics:agentConversationDetail:view` as well, and pages
+    // through at most 100,000 results.
+    for (page, status) in [(500, 200), (501, 400)] {
+        let answer = h
+            .send_as(
+                &dana,
+                Method::POST,
+                "/api/v2/analytics/conversations/details/query",
+                Some(json!({
+                    "interval": "2000-01-01T00:00:00Z/2100-01-01T00:00:00Z",
+                    "paging": {"pageSize": 200, "pageNumber": page}
+                })),
+            )
+            .await;
+        assert_eq!(answer.status(), status, "page {page}");
+    }
+
+    // The 409 of the transition lock, in the documented generic body.
+    h.faults(json!({"transitionLock": {"enabled": true, "settleMs": 600000}}))
+        .await;
+    let locked = h
+        .json(
+            Method::PATCH,
+            &format!("/api/v2/conversations/{}/participants/{ben}", call.id),
+            Some(kick),
+        )
+        .await;
+    assert_eq!(locked.0, 409);
+    assert_eq!(locked.1["code"], "request.conflict");
+
+    let teardown = h
+        .send_as(
+            &sam,
+            Method::POST,
+            &format!("/api/v2/conversations/{}/disconnect", call.id),
+            None,
+        )
+        .await;
+    assert_eq!(teardown.status(), 202);
+    assert_eq!(teardown.json::<Value>().await.unwrap(), json!(call.id));
+
+    let signed_out = h
+        .send_as(&sam, Method::DELETE, "/api/v2/tokens/me", None)
+        .await;
+    assert_eq!(signed_out.status(), 200);
+    let after = h.send_as(&sam, Method::GET, "/api/v2/users/me", None).await;
+    assert_eq!(after.status(), 401);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&dana_dir).ok();
+    h.stop().await;
+}

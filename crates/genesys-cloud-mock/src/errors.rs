@@ -73,7 +73,7 @@ impl ErrorReply {
         ErrorReply::new(
             StatusCode::CONFLICT,
             "request.conflict",
-            "The participant cannot be changed at this time.",
+            "Participant cannot be removed at this time.",
         )
     }
 
