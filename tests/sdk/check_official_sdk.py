@@ -147,6 +147,9 @@ def error_body(api_client, exc, status, code=None, message_part=None):
     expect(body.status == status, f"ErrorBody.status {body.status!r}")
     expect(body.message, "ErrorBody.message empty")
     expect(body.context_id, "ErrorBody.contextId missing")
+    correlation = (exc.headers or {}).get("ININ-Correlation-Id")
+    expect(correlation == body.context_id,
+           f"contextId {body.context_id!r} is not the ININ-Correlation-Id {correlation!r}")
     if code is not None:
         expect(body.code == code, f"ErrorBody.code {body.code!r}, expected {code!r}")
     if message_part is not None:
@@ -248,6 +251,8 @@ def main():
     parser.add_argument("client_secret", nargs="?", default=os.environ.get("MOCK_CLIENT_SECRET"))
     parser.add_argument("--viewer", help="ID:SECRET of a client without the kick's permissions")
     parser.add_argument("--signin", help="CLIENT:USER: a PKCE client and a user of the scenario")
+    parser.add_argument("--divisioned", help="CLIENT:USER: a user whose conversation permission "
+                        "does not reach the Sales queue's division")
     parser.add_argument("--listen", type=float, default=3.0, help="extra seconds of frames to collect")
     parser.add_argument("--max-calls", type=int, default=12, help="conversations to GET from the query")
     args = parser.parse_args()
@@ -308,8 +313,10 @@ def run_checks(args, checks):
     c("login with a wrong secret -> ApiException + ErrorBody", check_bad_login)
 
     # --- Sign-in as a person (PKCE), users/me, tokens/me -----------------------------------------
-    def check_pkce_signin():
-        client_id, user_id = args.signin.split(":", 1)
+    def pkce_api(signin):
+        """An ApiClient signed in as the scenario's user by PKCE (CLIENT:USER), the browser's part
+        played here."""
+        client_id, user_id = signin.split(":", 1)
         helper = gc.ApiClient(host=args.base_url)
         verifier = helper.generate_pkce_code_verifier(128)
         challenge = helper.compute_pkce_code_challenge(verifier)
@@ -338,13 +345,19 @@ def run_checks(args, checks):
         api, answer = gc.ApiClient(host=args.base_url).get_pkce_token(
             client_id, verifier, params["code"], redirect_uri)
         expect(api.access_token and answer.get("expires_in"), "no token or lifetime")
+        return api
+
+    def check_pkce_signin():
+        user_id = args.signin.split(":", 1)[1]
+        api = pkce_api(args.signin)
         me = gc.UsersApi(api).get_users_me(expand=["authorization", "organization"])
         expect_model(me, gc.UserMe, "UserMe")
         expect(me.id == user_id and me.authorization is not None, "user or authorization missing")
         expect(me.organization is not None and me.organization.name, "organization missing")
         gc.TokensApi(api).delete_tokens_me()
+        expect(api.last_response.status == 200, f"delete_tokens_me status {api.last_response.status}")
         raises(gc.UsersApi(api).get_users_me)
-        return f"{me.name}: {len(me.authorization.permissions or [])} permissions; token revoked"
+        return f"{me.name}: {len(me.authorization.permissions or [])} permissions; token revoked (200)"
 
     if args.signin:
         c("signin: get_pkce_token, get_users_me(expand) -> UserMe, delete_tokens_me", check_pkce_signin)
@@ -449,26 +462,47 @@ def run_checks(args, checks):
         def check_bad_topic():
             body = [make(gc.ChannelTopic, id=calls_topic), make(gc.ChannelTopic, id="v2.no.such.topic")]
             e = raises(notifications.put_notifications_channel_subscriptions, channel.id, body)
-            err = error_body(api, e, 400)
+            err = error_body(api, e, 400, "notification.invalid.topic", "v2.no.such.topic")
             still = notifications.get_notifications_channel_subscriptions(channel.id)
             expect(len(still.entities) == 4, "a failed PUT changed the subscriptions")
             return f"400 {err.code}, subscriptions unchanged"
 
         def check_ignore_errors():
+            # ignoreErrors covers failed permission checks only: an invalid topic still fails.
             body = [make(gc.ChannelTopic, id="v2.no.such.topic")]
-            result = listing(notifications.post_notifications_channel_subscriptions(
-                channel.id, body, ignore_errors=True), "POST ignoreErrors")
-            rejected = [t for t in result.entities if t.id == "v2.no.such.topic"]
-            expect(len(rejected) == 1, f"rejected topic not listed: {topic_ids(result)}")
-            expect(rejected[0].state == "Rejected", f"state {rejected[0].state!r}")
-            expect(rejected[0].rejection_reason, "no rejectionReason")
-            return f"Rejected: {rejected[0].rejection_reason}"
+            e = raises(notifications.post_notifications_channel_subscriptions,
+                       channel.id, body, ignore_errors=True)
+            err = error_body(api, e, 400, "notification.invalid.topic")
+            return f"400 {err.code} despite ignoreErrors"
 
         c("subscriptions: put_notifications_channel_subscriptions", check_put)
         c("subscriptions: post_notifications_channel_subscriptions", check_post)
         c("subscriptions: get_notifications_channel_subscriptions", check_get)
-        c("subscriptions: unknown topic -> 400 ApiException + ErrorBody", check_bad_topic)
-        c("subscriptions: unknown topic with ignoreErrors -> Rejected", check_ignore_errors)
+        c("subscriptions: invalid topic -> 400 notification.invalid.topic", check_bad_topic)
+        c("subscriptions: invalid topic with ignoreErrors -> still 400", check_ignore_errors)
+
+        def check_divisioned():
+            # A user whose conversation permission is granted in Support's division only.
+            user_api = pkce_api(args.divisioned)
+            user_notifications = gc.NotificationsApi(user_api)
+            own = user_notifications.post_notifications_channels()
+            body = [make(gc.ChannelTopic, id=t) for t in (calls_topic, sales_topic)]
+            e = raises(user_notifications.put_notifications_channel_subscriptions, own.id, body)
+            err = error_body(user_api, e, 403, "notification.divisioned.topic")
+            result = listing(user_notifications.put_notifications_channel_subscriptions(
+                own.id, body, ignore_errors=True), "PUT ignoreErrors")
+            states = {t.id: t for t in result.entities}
+            expect(states[calls_topic].state == "Permitted", f"{states[calls_topic]}")
+            rejected = states[sales_topic]
+            expect(rejected.state == "Rejected" and rejected.rejection_reason, f"{rejected}")
+            expect(rejected.missing_permissions == ["conversation:communication:view"],
+                   f"missingPermissions {rejected.missing_permissions!r}")
+            return f"403 {err.code}; with ignoreErrors Sales Rejected, Support Permitted"
+
+        if args.divisioned:
+            c("subscriptions: divisioned topic -> 403, or Rejected with ignoreErrors", check_divisioned)
+        else:
+            checks.skip("subscriptions: divisioned topic", "no --divisioned CLIENT:USER for this scenario")
 
         def check_every_queue():
             topics = [f"v2.routing.queues.{q}.conversations{kind}" for q in sorted(queues.values())
@@ -708,8 +742,20 @@ def run_checks(args, checks):
         body = error_body(api, e, 400, "conversation.error.call.disconnected")
         return body.code
 
+    def check_generic_codes():
+        # The generic path's own codes: 404 not.found for an unknown call, 400
+        # participant.no.active.conversations for a leg that has gone (the mock's default).
+        e = raises(conversations.patch_conversation_participant, "00000000-0000-4000-8000-00000000dead",
+                   legs["Ben Ortiz"], make(gc.MediaParticipantRequest, state="disconnected"))
+        first = error_body(api, e, 404, "not.found")
+        e = raises(conversations.patch_conversation_participant, conf_id, legs["Ben Ortiz"],
+                   make(gc.MediaParticipantRequest, state="disconnected"))
+        second = error_body(api, e, 400, "conversation.error.participant.no.active.conversations")
+        return f"{first.code}; {second.code}"
+
     c("errors: 404 -> ApiException + ErrorBody", check_404)
     c("errors: 400 leg already gone -> ApiException + ErrorBody", check_400)
+    c("errors: the generic path's 404 and gone-leg 400", check_generic_codes)
 
     if args.viewer:
         def check_403():
@@ -732,10 +778,10 @@ def run_checks(args, checks):
         try:
             e = raises(conversations.patch_conversations_call_participant, ringing_id, chloe,
                        make(gc.MediaParticipantRequest, state="disconnected"))
-            body = error_body(api, e, 409, None, "cannot be removed at this time")
+            body = error_body(api, e, 409, "request.conflict")
         finally:
             mock.call("PUT", "/mock/faults", {"transitionLock": faults_before["transitionLock"]})
-        return f"409 {body.message!r}"
+        return f"409 {body.code}"
 
     def check_429():
         fresh = login(args.base_url, args.client_id, args.client_secret, retries=False)
@@ -745,9 +791,12 @@ def run_checks(args, checks):
             fresh_routing.get_routing_queues()
             fresh_routing.get_routing_queues()
             e = raises(fresh_routing.get_routing_queues)
-            body = error_body(fresh, e, 429, "too.many.requests")
+            body = error_body(fresh, e, 429, "too.many.requests.retry.after")
             retry_after = e.headers.get("Retry-After")
             expect(retry_after and retry_after.isdigit(), f"Retry-After {retry_after!r}")
+            expect(f"Retry the request in [{retry_after}] seconds" in body.message,
+                   f"message {body.message!r}")
+            expect(body.details == [] and body.errors == [], f"details {body.details!r} errors {body.errors!r}")
         finally:
             mock.call("PUT", "/mock/faults", {"rateLimitPerMinute": faults_before["rateLimitPerMinute"]})
         return f"429 {body.code}, Retry-After {retry_after}"
@@ -796,6 +845,24 @@ def run_checks(args, checks):
     c("errors: 401 expired token", check_expired_token)
     c("errors: 503 server error (SDK retries off)", check_server_error)
     c("errors: 400 not.a.user on /calls/, generic path accepted", check_not_a_user)
+
+    def check_user_not_party():
+        # A signed-in supervisor who is not on the call: /calls/ refuses, the generic path takes it.
+        user_api = pkce_api(args.signin)
+        user_conversations = gc.ConversationsApi(user_api)
+        request = make(gc.MediaParticipantRequest, muted=True)
+        e = raises(user_conversations.patch_conversations_call_participant, conf_id,
+                   legs["Ava Reed"], request)
+        body = error_body(user_api, e, 400, "conversation.error.user.not.party")
+        out = user_conversations.patch_conversation_participant(conf_id, legs["Ava Reed"], request)
+        expect(out is None and user_api.last_response.status == 202,
+               "the generic path did not answer 202")
+        return f"/calls/ 400 {body.code}; generic path 202"
+
+    if args.signin:
+        c("errors: 400 user.not.party on /calls/ for a user not on the call", check_user_not_party)
+    else:
+        checks.skip("errors: 400 user.not.party", "no --signin CLIENT:USER for this scenario")
 
     # --- Notifications: frames and unsubscribe -------------------------------------------
     if collector is not None:
@@ -997,7 +1064,7 @@ def run_checks(args, checks):
 
     def check_teardown():
         out = conversations.post_conversation_disconnect(answered_id)
-        expect(isinstance(out, str), f"returned {out!r}, the SDK's return type is str")
+        expect(isinstance(out, str) and out, f"returned {out!r}, the SDK's return type is str")
         expect(api.last_response.status == 202, f"status {api.last_response.status}")
         return f"{out!r}/202 (str, as the SDK declares)"
 

@@ -85,7 +85,8 @@ for scenario in "${scenarios[@]}"; do
     extra=()
     # The viewers lack the kick's permissions (assets/scenarios/quiet.toml, tests/sdk/churn.toml).
     case $scenario in
-    quiet) extra=(--viewer quiet-viewer:quiet-viewer-secret --signin quiet-signin:7d3c1b2a-1111-4c4c-9a9a-000000000001) ;;
+    quiet) extra=(--viewer quiet-viewer:quiet-viewer-secret --signin quiet-signin:7d3c1b2a-1111-4c4c-9a9a-000000000001
+        --divisioned quiet-signin:7d3c1b2a-3333-4c4c-9a9a-000000000003) ;;
     demo) extra=(--listen 5 --signin confwatch-signin:0b5e8f0e-1111-4d1d-8c8c-00000000d001) ;;
     tests/sdk/churn.toml) extra=(--viewer churn-viewer:churn-viewer-secret --listen 8) ;;
     esac
