@@ -286,3 +286,53 @@ async fn permissions_follow_the_sdk_docs() {
     );
     h.stop().await;
 }
+
+/// An invalid topic (a queue that no longer exists) fails the whole subscription with 400
+/// `notification.invalid.topic`, `ignoreErrors` or not: the client drops the topic the message
+/// names, subscribes the others, and says which one it dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_topic_is_dropped_and_the_others_subscribed() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let gone = platform::queue_topic("6f1c0b7e-0000-4000-8000-0000000000ff");
+    let topics = vec![
+        platform::queue_topic(SUPPORT_ID),
+        gone.clone(),
+        platform::queue_topic(common::SALES_ID),
+    ];
+    let (channels, warnings) = h.client.open_channels(&topics).await.expect("channels");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains(&gone) && warnings[0].contains("invalid"),
+        "{warnings:?}"
+    );
+    let (_, listed) = h
+        .json(
+            Method::GET,
+            &format!(
+                "/api/v2/notifications/channels/{}/subscriptions",
+                channels[0].id
+            ),
+            None,
+        )
+        .await;
+    let mut ids: Vec<&str> = listed["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![topics[0].as_str(), topics[2].as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    // The two requests: the refused PUT, then the PUT without the invalid topic.
+    let puts: Vec<u64> = h
+        .requests(0)
+        .await
+        .into_iter()
+        .filter(|r| r["method"] == "PUT")
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(puts, [400, 200]);
+    h.stop().await;
+}
