@@ -336,3 +336,24 @@ async fn an_invalid_topic_is_dropped_and_the_others_subscribed() {
     assert_eq!(puts, [400, 200]);
     h.stop().await;
 }
+
+/// A channel closes when the token that made it expires: the console gets a new token, makes a
+/// new channel, says so, re-reads, and its events flow again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_closed_by_its_token_expiring_is_replaced() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    h.faults(json!({"tokenLifetimeSecs": 3})).await;
+    // The client's first token is fetched now, under the short lifetime.
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    // The feed's channel belongs to a 3 s token; the tokens after it live long.
+    h.faults(json!({"tokenLifetimeSecs": 86400})).await;
+    next_matching(&mut feed, |e| is_notice(e, "opened a new channel")).await;
+    feed_recovers(&h, &mut feed).await;
+    assert!(channel_posts(&h).await >= 2);
+    drop(feed);
+    h.stop().await;
+}

@@ -217,6 +217,11 @@ impl Auth {
         self.tokens.remove(token).is_some()
     }
 
+    /// When a token stops working (`None`: unknown, revoked or already expired).
+    pub(super) fn expiry_of(&self, token: &str) -> Option<Instant> {
+        self.tokens.get(token).map(|t| t.expires_at)
+    }
+
     /// The caller of a `Bearer` header; 401 when missing, unknown or expired.
     pub(super) fn caller(
         &self,

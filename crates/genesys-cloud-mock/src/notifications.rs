@@ -288,13 +288,20 @@ pub(super) async fn websocket(
     Path(channel_id): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ErrorReply> {
-    let (receiver, generation, heartbeat, drop_after, notice, system) = {
+    let (receiver, generation, heartbeat, drop_after, notice, system, token_expiry) = {
         let mut state = shared.lock();
         let Some((receiver, generation)) = state.hub.connect(&channel_id) else {
             return Err(ErrorReply::not_found(format!(
                 "Channel {channel_id} not found."
             )));
         };
+        // A channel closes when the token that made it expires (a gone token: at once).
+        let token_expiry = state.hub.token_of(&channel_id).map(|token| {
+            state
+                .auth
+                .expiry_of(&token)
+                .unwrap_or_else(std::time::Instant::now)
+        });
         let faults = &state.faults;
         let after = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
         (
@@ -307,6 +314,7 @@ pub(super) async fn websocket(
                 no_longer_subscribed: after(faults.no_longer_subscribed_after_secs),
                 token_revoked: after(faults.token_revoked_after_secs),
             },
+            token_expiry,
         )
     };
     let tracker = shared.tracker.clone();
@@ -323,6 +331,7 @@ pub(super) async fn websocket(
             drop_after,
             notice,
             system,
+            token_expiry,
         }
         .run(socket, receiver);
         // Track the socket so shutdown waits for it.
@@ -345,6 +354,8 @@ struct ChannelSocket {
     drop_after: Option<Duration>,
     notice: bool,
     system: SystemFaults,
+    /// When the token that made the channel expires: the channel closes then.
+    token_expiry: Option<std::time::Instant>,
 }
 
 impl ChannelSocket {
@@ -359,6 +370,10 @@ impl ChannelSocket {
         let drop_at = at(self.drop_after);
         let mut unsubscribe_at = at(self.system.no_longer_subscribed);
         let revoke_at = at(self.system.token_revoked);
+        let expire_at = match self.token_expiry {
+            Some(at) => tokio::time::Instant::from_std(at),
+            None => at(None),
+        };
         let reason = loop {
             tokio::select! {
                 _ = cancel.cancelled() => {
@@ -409,6 +424,11 @@ impl ChannelSocket {
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         break "client gone";
                     }
+                }
+                _ = tokio::time::sleep_until(expire_at) => {
+                    // No documented message says so: the socket just closes, the channel gone.
+                    self.shared.lock().hub.remove_channel(&self.channel_id);
+                    break "its token expired";
                 }
                 _ = tokio::time::sleep_until(revoke_at) => {
                     let text = self.token_revoked();
