@@ -415,6 +415,16 @@ impl Channels {
         }
     }
 
+    /// Moves the `expires` of the channel in `index` (if it is still `id`) after a renewal.
+    fn extend(&self, index: usize, id: &str, expires: chrono::DateTime<chrono::Utc>) {
+        if let Ok(mut slots) = self.slots.lock()
+            && let Some(Some(channel)) = slots.get_mut(index)
+            && channel.id == id
+        {
+            channel.expires = Some(crate::wire::Timestamp(expires));
+        }
+    }
+
     fn clear(&self, index: usize) {
         if let Ok(mut slots) = self.slots.lock()
             && let Some(slot) = slots.get_mut(index)
@@ -684,7 +694,10 @@ async fn listen_inner(
 /// platform refuses, or closes at once, cannot make a loop.
 const QUICK_END: Duration = Duration::from_secs(1);
 
-/// Keeps one channel's socket up.
+/// The renewal looks at its channel at least this often (a replaced channel is noticed).
+const RENEW_CHECK: Duration = Duration::from_secs(60);
+
+/// Keeps one channel's socket up, and the channel alive.
 struct Keeper {
     client: Client,
     channels: Channels,
@@ -709,7 +722,11 @@ enum Next {
 
 impl Keeper {
     async fn run(self, socket: WsStream) {
-        self.keep(socket).await;
+        // The channel is kept alive beside its socket, so it never ends under a live socket.
+        tokio::select! {
+            _ = self.keep(socket) => {}
+            _ = self.renew_forever() => {}
+        }
         // Whoever listened is gone (or we gave up): leave no subscriptions behind, so the
         // platform stops feeding the channel and evicts it first when room is needed.
         if self.release
@@ -717,6 +734,67 @@ impl Keeper {
             && let Err(e) = self.client.drop_subscriptions(&channel.id).await
         {
             tracing::info!(error = %e, "dropping the subscriptions of a channel no longer used");
+        }
+    }
+
+    /// A channel lives 24 h unless subscribed again: once three quarters of its life have
+    /// passed, its subscriptions are sent again (the socket stays as it is, so no event is
+    /// missed) and its `expires` moved on by the same life. A failed renewal is tried again a
+    /// little later; if the channel ends anyway, the keeper makes a new one as for any gone
+    /// channel.
+    async fn renew_forever(&self) {
+        // The channel being renewed, its life as first seen, and when to renew it.
+        let mut watched: Option<(String, Duration, tokio::time::Instant)> = None;
+        loop {
+            let Some(channel) = self.channels.get(self.index) else {
+                tokio::time::sleep(RENEW_CHECK).await;
+                continue;
+            };
+            let Some(expires) = channel.expires.as_ref().map(|e| e.0) else {
+                return; // A channel without an end needs no renewal.
+            };
+            let now = tokio::time::Instant::now();
+            let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+            let (life, renew_at) = match &watched {
+                Some((id, life, at)) if *id == channel.id => (*life, *at),
+                _ => {
+                    // A new channel: its life is what is left of it now.
+                    let at = now + left.mul_f64(0.75);
+                    watched = Some((channel.id.clone(), left, at));
+                    (left, at)
+                }
+            };
+            if now < renew_at {
+                tokio::time::sleep_until(renew_at.min(now + RENEW_CHECK)).await;
+                continue;
+            }
+            match self
+                .client
+                .subscribe_what_may_be(&channel.id, &self.topics)
+                .await
+            {
+                Ok(refused) => {
+                    self.channels.note_refused(&self.topics, &refused);
+                    let extended = chrono::Duration::from_std(life).unwrap_or_default();
+                    self.channels
+                        .extend(self.index, &channel.id, chrono::Utc::now() + extended);
+                    watched = Some((
+                        channel.id.clone(),
+                        life,
+                        tokio::time::Instant::now() + life.mul_f64(0.75),
+                    ));
+                    tracing::info!(channel = %channel.id, "channel renewed by subscribing again");
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "renewing a channel failed; trying again soon");
+                    let retry = (life / 20).clamp(Duration::from_millis(200), RENEW_CHECK);
+                    watched = Some((
+                        channel.id.clone(),
+                        life,
+                        tokio::time::Instant::now() + retry,
+                    ));
+                }
+            }
         }
     }
 

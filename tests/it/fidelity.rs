@@ -357,3 +357,57 @@ async fn a_channel_closed_by_its_token_expiring_is_replaced() {
     drop(feed);
     h.stop().await;
 }
+
+/// A channel lives `channelLifetimeSecs` (the platform's 24 h, 3 s here) unless subscribed
+/// again: one nobody renews ends with its socket and cannot be connected to again; the
+/// console's is renewed before its end, on the same channel and socket, so events keep coming
+/// without a gap and no new channel is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_near_its_end_is_renewed_without_a_gap() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "channelLifetimeSecs": 3})).await;
+    let topics = vec![platform::queue_topic(SUPPORT_ID)];
+    let (left_alone, mut socket) = h.channel(&topics).await;
+    common::read_until_closed(&mut socket).await;
+    let upgrade = tokio_tungstenite::connect_async(format!(
+        "{}/channels/{left_alone}",
+        h.mock.base_url().replacen("http", "ws", 1)
+    ))
+    .await;
+    assert!(upgrade.is_err(), "a channel past its life is gone");
+
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    let posts = channel_posts(&h).await;
+    // Three lives later the same channel still delivers, and it was subscribed again.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let (call, _) = h.conference("connected").await;
+    let mut events = Vec::new();
+    loop {
+        let event = next_matching(&mut feed, |_| true).await;
+        let done = matches!(&event, FeedEvent::Model(Update::Conversation(c)) if c.id == call.id);
+        events.push(event);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(channel_posts(&h).await, posts, "no new channel was needed");
+    let renewals = h
+        .requests(0)
+        .await
+        .iter()
+        .filter(|r| r["method"] == "PUT" && r["status"] == 200)
+        .count();
+    assert!(renewals >= 4, "{renewals} subscriptions");
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            FeedEvent::Connection(ConnectionState::Reconnecting { .. })
+        )),
+        "{events:?}"
+    );
+    drop(feed);
+    h.stop().await;
+}

@@ -83,6 +83,8 @@ pub struct Faults {
     /// The generic participant PATCH's answer for a leg that has left (an unconfirmed guess,
     /// so a test can run both ways).
     pub(crate) generic_gone_leg_code: GoneLegCode,
+    /// How long a channel lives unless subscribed again (the platform's 24 h; shorter in tests).
+    pub(crate) channel_lifetime_secs: u64,
 }
 
 impl Default for Faults {
@@ -105,6 +107,7 @@ impl Default for Faults {
             calls_path_not_a_user: false,
             analytics_lag_secs: 0,
             generic_gone_leg_code: GoneLegCode::default(),
+            channel_lifetime_secs: DAY_SECS,
         }
     }
 }
@@ -130,6 +133,7 @@ pub(crate) struct FaultsPatch {
     pub(crate) calls_path_not_a_user: Option<bool>,
     pub(crate) analytics_lag_secs: Option<u64>,
     pub(crate) generic_gone_leg_code: Option<GoneLegCode>,
+    pub(crate) channel_lifetime_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -150,6 +154,11 @@ impl Faults {
         }
         if !(1..=3600).contains(&self.rate_limit_window_secs) {
             return Err("rateLimitWindowSecs must be between 1 and 3600".into());
+        }
+        if !(1..=DAY_SECS).contains(&self.channel_lifetime_secs) {
+            return Err(format!(
+                "channelLifetimeSecs must be between 1 and {DAY_SECS}"
+            ));
         }
         if self.analytics_lag_secs > 60 {
             return Err("analyticsLagSecs must be at most 60".into());
@@ -201,7 +210,8 @@ impl Faults {
             heartbeat_secs,
             calls_path_not_a_user,
             analytics_lag_secs,
-            generic_gone_leg_code
+            generic_gone_leg_code,
+            channel_lifetime_secs
         );
         if let Some(lock) = patch.transition_lock {
             if let Some(enabled) = lock.enabled {

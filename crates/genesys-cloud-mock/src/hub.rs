@@ -43,6 +43,8 @@ pub(super) struct ChannelEntry {
     pub(crate) last_used: Instant,
     /// The token that made it (revoked by the `tokenRevokedAfterSecs` fault).
     pub(crate) token: Option<String>,
+    /// When it ends unless subscribed again (24 h on the platform).
+    pub(crate) expires_at: Option<Instant>,
 }
 
 /// Channels, their topics and their sockets' queues.
@@ -107,6 +109,7 @@ impl Hub {
                 generation: 0,
                 last_used: Instant::now(),
                 token: None,
+                expires_at: None,
             },
         );
         evicted
@@ -158,6 +161,17 @@ impl Hub {
         if let Some(entry) = self.channels.get_mut(id) {
             entry.token = Some(token.to_string());
         }
+    }
+
+    /// Sets when the channel ends (at creation, and again at each subscription).
+    pub(super) fn set_expiry(&mut self, id: &str, at: Instant) {
+        if let Some(entry) = self.channels.get_mut(id) {
+            entry.expires_at = Some(at);
+        }
+    }
+
+    pub(super) fn expiry_of(&self, id: &str) -> Option<Instant> {
+        self.channels.get(id).and_then(|c| c.expires_at)
     }
 
     pub(super) fn token_of(&self, id: &str) -> Option<String> {

@@ -30,7 +30,6 @@ use genesys_cloud_models::{
     Timestamp, TopicState,
 };
 
-const CHANNEL_LIFETIME_HOURS: i64 = 24;
 /// Why a topic is refused.
 enum Refusal {
     /// Not a topic the platform has (or its entity is gone): 400 `notification.invalid.topic`
@@ -106,11 +105,17 @@ pub(super) async fn create_channel(
     };
     state.hub.create_channel(id.clone(), &caller.client.id);
     state.hub.set_token(&id, &caller.token);
+    // 24 h on the platform (fault `channelLifetimeSecs`), extended by subscribing again.
+    let lifetime = state.faults.channel_lifetime_secs;
+    state.hub.set_expiry(
+        &id,
+        std::time::Instant::now() + Duration::from_secs(lifetime),
+    );
     let channel = Channel {
         connect_uri: Some(format!("ws://{host}/channels/{id}")),
         id,
         expires: Some(Timestamp(
-            Utc::now() + chrono::Duration::hours(CHANNEL_LIFETIME_HOURS),
+            Utc::now() + chrono::Duration::seconds(lifetime as i64),
         )),
     };
     (StatusCode::OK, axum::Json(channel)).into_response()
@@ -254,6 +259,11 @@ async fn subscribe(
     state
         .hub
         .set_topics(&channel_id, &caller.client.id, accepted.clone())?;
+    // Subscribing again extends the channel's life.
+    let lifetime = Duration::from_secs(state.faults.channel_lifetime_secs);
+    state
+        .hub
+        .set_expiry(&channel_id, std::time::Instant::now() + lifetime);
     drop(state);
     // The answer lists the channel's subscriptions, plus the rejected ones with their reasons.
     let mut entities: Vec<ChannelTopic> = accepted
@@ -290,6 +300,14 @@ pub(super) async fn websocket(
 ) -> Result<Response, ErrorReply> {
     let (receiver, generation, heartbeat, drop_after, notice, system, token_expiry) = {
         let mut state = shared.lock();
+        // A channel past its life is gone (its socket, if any, was closed then).
+        if state
+            .hub
+            .expiry_of(&channel_id)
+            .is_some_and(|end| end <= std::time::Instant::now())
+        {
+            state.hub.remove_channel(&channel_id);
+        }
         let Some((receiver, generation)) = state.hub.connect(&channel_id) else {
             return Err(ErrorReply::not_found(format!(
                 "Channel {channel_id} not found."
@@ -375,6 +393,12 @@ impl ChannelSocket {
             None => at(None),
         };
         let reason = loop {
+            // Read each round: a subscription may have extended the channel meanwhile.
+            let channel_end = self.shared.lock().hub.expiry_of(&self.channel_id);
+            let channel_end = match channel_end {
+                Some(end) => tokio::time::Instant::from_std(end),
+                None => at(None),
+            };
             tokio::select! {
                 _ = cancel.cancelled() => {
                     if self.notice {
@@ -423,6 +447,17 @@ impl ChannelSocket {
                     let text = self.no_longer_subscribed();
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         break "client gone";
+                    }
+                }
+                _ = tokio::time::sleep_until(channel_end) => {
+                    let mut state = self.shared.lock();
+                    let extended = state
+                        .hub
+                        .expiry_of(&self.channel_id)
+                        .is_some_and(|end| end > std::time::Instant::now());
+                    if !extended {
+                        state.hub.remove_channel(&self.channel_id);
+                        break "the channel's life ended";
                     }
                 }
                 _ = tokio::time::sleep_until(expire_at) => {
