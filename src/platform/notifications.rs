@@ -271,20 +271,21 @@ impl RefusedTopic {
         if topic.state != Some(TopicState::Rejected) {
             return None;
         }
+        // The missing permissions first: they are what the supervisor can act on.
         let reason = format!(
             "{}{}",
+            topic
+                .missing_permissions
+                .map(|p| format!("missing {}: ", p.join(", ")))
+                .unwrap_or_default(),
             topic
                 .rejection_reason
                 .as_deref()
                 .unwrap_or("rejected, no reason given"),
-            topic
-                .missing_permissions
-                .map(|p| format!(" (missing {})", p.join(", ")))
-                .unwrap_or_default()
         );
         Some(RefusedTopic {
             topic: clean(&topic.id),
-            reason: clean(&reason),
+            reason: crate::text::clip(&crate::text::clean(&reason), 300),
         })
     }
 

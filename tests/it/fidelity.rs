@@ -411,3 +411,69 @@ async fn a_channel_near_its_end_is_renewed_without_a_gap() {
     drop(feed);
     h.stop().await;
 }
+
+/// A client without the conversation topics' permission: the whole `PUT` is 403
+/// `notification.unauthorized.topic`, with `ignoreErrors=true` each topic comes back `Rejected`
+/// naming the permission; the console's feed says every queue is not watched, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_the_topic_permission_is_told_which_one() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let answer = h.token_json("quiet-blind", "quiet-blind-secret").await;
+    let token = answer["access_token"].as_str().unwrap();
+    let channel: Value = h
+        .send_as(token, Method::POST, "/api/v2/notifications/channels", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/api/v2/notifications/channels/{}/subscriptions",
+        channel["id"].as_str().unwrap()
+    );
+    let topics = json!([{"id": platform::queue_topic(SUPPORT_ID)}]);
+    let whole = h
+        .send_as(token, Method::PUT, &path, Some(topics.clone()))
+        .await;
+    assert_eq!(whole.status(), 403);
+    let body: Value = whole.json().await.unwrap();
+    assert_eq!(body["code"], "notification.unauthorized.topic");
+    let partial: Value = h
+        .send_as(
+            token,
+            Method::PUT,
+            &format!("{path}?ignoreErrors=true"),
+            Some(topics),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(partial["entities"][0]["state"], "Rejected");
+    assert_eq!(
+        partial["entities"][0]["missingPermissions"],
+        json!(["conversation:communication:view"])
+    );
+
+    let blind = confwatch::platform::Client::new(confwatch::platform::ConnectionConfig::for_mock(
+        &h.mock.base_url(),
+        "quiet-blind",
+        "quiet-blind-secret",
+    ))
+    .unwrap();
+    let mut feed = watch(blind, QueueSelection::All);
+    let unwatched = next_matching(&mut feed, |e| matches!(e, FeedEvent::Unwatched(_))).await;
+    let FeedEvent::Unwatched(queues) = unwatched else {
+        unreachable!()
+    };
+    let mut names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Sales", "Support"]);
+    assert!(
+        queues
+            .iter()
+            .all(|q| q.reason.contains("conversation:communication:view")),
+        "{queues:?}"
+    );
+    drop(feed);
+    h.stop().await;
+}

@@ -75,9 +75,7 @@ fn check_topic(topic: &str, world: &World, caller: &Caller) -> Result<(), Refusa
     {
         return Err(Refusal::Permission {
             code: "notification.divisioned.topic",
-            reason: format!(
-                "{COMMUNICATION_VIEW} is not granted in the division of {topic} ({division})."
-            ),
+            reason: format!("Not granted in the division {division} of {topic}."),
             missing: vec![COMMUNICATION_VIEW.to_string()],
         });
     }
