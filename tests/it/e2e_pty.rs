@@ -95,6 +95,38 @@ impl Console {
             std::fs::create_dir_all(&path).unwrap();
             std::fs::write(path.join("config.toml"), config).unwrap();
         }
+        let mut command = Self::command(mock, &dir);
+        command.args(["--client-id", mock.client_id()]);
+        command.args(flags);
+        command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
+        Self::spawn(command, dir)
+    }
+
+    /// As the supervisor signed in under `state_dir` (its stored session, no client secret).
+    fn start_signed_in(mock: &MockServer, name: &str, state_dir: &std::path::Path) -> Console {
+        let dir = common::temp_dir(&format!("e2e-{name}"));
+        let mut command = Self::command(mock, &dir);
+        command.env("CONFWATCH_STATE_DIR", state_dir);
+        command.env("CONFWATCH_TOKEN_STORE", "file");
+        Self::spawn(command, dir)
+    }
+
+    /// The binary against `mock`, its log and files in `dir`.
+    fn command(mock: &MockServer, dir: &std::path::Path) -> CommandBuilder {
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
+        command.args(["--base-url", mock.base_url().as_str(), "--log-file"]);
+        command.arg(dir.join("confwatch.log"));
+        command.env("TERM", "xterm-256color");
+        // Keep the user's config file and audit record out of it.
+        command.env("XDG_CONFIG_HOME", dir.join("config"));
+        command.env("XDG_DATA_HOME", dir.join("data"));
+        command.env("XDG_STATE_HOME", dir.join("state"));
+        command.env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs `command` in a new pseudo-terminal and keeps what it draws.
+    fn spawn(command: CommandBuilder, dir: std::path::PathBuf) -> Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -103,24 +135,6 @@ impl Console {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
-        let base_url = mock.base_url();
-        command.args([
-            "--base-url",
-            base_url.as_str(),
-            "--client-id",
-            mock.client_id(),
-            "--log-file",
-        ]);
-        command.arg(dir.join("confwatch.log"));
-        command.args(flags);
-        command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
-        command.env("TERM", "xterm-256color");
-        // Keep the user's config file and audit record out of it.
-        command.env("XDG_CONFIG_HOME", dir.join("config"));
-        command.env("XDG_DATA_HOME", dir.join("data"));
-        command.env("XDG_STATE_HOME", dir.join("state"));
-        command.env("NO_COLOR", "1");
         let child = pty.slave.spawn_command(command).unwrap();
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().unwrap();
@@ -408,4 +422,37 @@ async fn sigint_from_outside_restores_the_terminal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("HUP").await;
+}
+
+/// Signed in as a supervisor who may watch calls only in the "Home" division: the console names
+/// the Sales queue as not watched and why, and shows the Support calls live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_the_supervisor_may_not_watch_is_named_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    let state = common::temp_dir("e2e-division-state");
+    crate::signin::sign_in_as(&h, &state, crate::signin::DANA).await;
+    let mut console = Console::start_signed_in(&h.mock, "division", &state);
+    let screen = console.screen.clone();
+    let shown = screen.shows("not watched: Sales: missing").await;
+    assert!(!shown.contains("Casey Customer"), "{shown}");
+    // Support is watched: a conference that starts now reaches the screen by its events.
+    h.conference("connected").await;
+    let shown = screen.shows("Casey Customer").await;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("Support") && l.contains("Casey Customer")),
+        "{shown}"
+    );
+    // The whole reason, with the permission, in the log view.
+    console.press("L");
+    let log = screen.shows("queue Sales not watched").await;
+    assert!(
+        log.lines().any(|l| l.contains("queue Sales not watched")
+            && l.contains("conversation:communication:view")),
+        "{log}"
+    );
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&state).ok();
+    h.stop().await;
 }

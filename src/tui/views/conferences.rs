@@ -12,28 +12,26 @@ use crate::tui::app::{App, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-fn unwatched_note(app: &App) -> Option<String> {
+/// The queues the platform sends no events for, with the first one's reason, cut to `width`
+/// (the whole text is in the log view).
+fn unwatched_note(app: &App, width: usize) -> Option<String> {
     let unwatched = &app.queues.unwatched;
     let first = unwatched.first()?;
-    let more = match unwatched.len() {
-        1 => String::new(),
-        n => format!(" (+{} more, see log)", n - 1),
-    };
-    Some(format!(
-        " not watched: {}: {}{more} ",
-        crate::text::truncate(&first.name, 40),
-        crate::text::truncate(&first.reason, 120)
-    ))
+    let names: Vec<&str> = unwatched.iter().map(|q| q.name.as_str()).collect();
+    let note = format!("not watched: {}: {}", names.join(", "), first.reason);
+    Some(format!(" {} ", crate::text::truncate(&note, width)))
 }
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Conferences;
     let rows = app.rows();
     let selected = app.conference_index();
-    let position = match selected {
+    let position: String = match selected {
         Some(i) => format!(" {}/{} ", i + 1, rows.len()),
         None => format!(" {} ", rows.len()),
     };
+    // Room left of the position at the bottom right (borders and spaces around both).
+    let room = (area.width as usize).saturating_sub(position.chars().count() + 5);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
@@ -41,7 +39,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .title_bottom(Line::raw(position).right_aligned());
     // Queues the platform sends no events for: named, with its reason, so an empty list is
     // not mistaken for a quiet queue.
-    let block = match unwatched_note(app) {
+    let block = match unwatched_note(app, room) {
         Some(note) => block.title_bottom(Line::styled(note, theme.warning())),
         None => block,
     };
