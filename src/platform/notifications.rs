@@ -697,6 +697,8 @@ const QUICK_END: Duration = Duration::from_secs(1);
 
 /// The renewal looks at its channel at least this often (a replaced channel is noticed).
 const RENEW_CHECK: Duration = Duration::from_secs(60);
+/// Never renew more often than this, however short a channel's life.
+const RENEW_MIN: Duration = Duration::from_millis(500);
 
 /// Keeps one channel's socket up, and the channel alive.
 struct Keeper {
@@ -751,16 +753,24 @@ impl Keeper {
                 tokio::time::sleep(RENEW_CHECK).await;
                 continue;
             };
-            let Some(expires) = channel.expires.as_ref().map(|e| e.0) else {
-                return; // A channel without an end needs no renewal.
-            };
             let now = tokio::time::Instant::now();
-            let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+            // A channel without an end needs no renewal; one past its end is replaced by the
+            // keeper, not renewed.
+            let left = channel
+                .expires
+                .as_ref()
+                .and_then(|e| (e.0 - chrono::Utc::now()).to_std().ok())
+                .filter(|left| !left.is_zero());
+            let Some(left) = left else {
+                watched = None;
+                tokio::time::sleep(RENEW_CHECK).await;
+                continue;
+            };
             let (life, renew_at) = match &watched {
                 Some((id, life, at)) if *id == channel.id => (*life, *at),
                 _ => {
                     // A new channel: its life is what is left of it now.
-                    let at = now + left.mul_f64(0.75);
+                    let at = now + (left.mul_f64(0.75)).max(RENEW_MIN);
                     watched = Some((channel.id.clone(), left, at));
                     (left, at)
                 }
@@ -782,7 +792,7 @@ impl Keeper {
                     watched = Some((
                         channel.id.clone(),
                         life,
-                        tokio::time::Instant::now() + life.mul_f64(0.75),
+                        tokio::time::Instant::now() + life.mul_f64(0.75).max(RENEW_MIN),
                     ));
                     tracing::info!(channel = %channel.id, "channel renewed by subscribing again");
                 }
