@@ -59,7 +59,9 @@ impl TokenSource {
     ) -> Result<String, ApiError> {
         let mut user = self.user.lock().await;
         let tokens = user.get_or_insert_with(|| {
-            let left = session.expires_at - chrono::Utc::now().timestamp();
+            let left = session
+                .expires_at
+                .saturating_sub(chrono::Utc::now().timestamp());
             UserTokens {
                 access: (left > 0).then(|| {
                     let left = Duration::from_secs((left as u64).min(MAX_LIFETIME_SECS));
