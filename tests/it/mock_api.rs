@@ -1010,6 +1010,7 @@ async fn idle_and_trickling_connections_are_closed() {
         max_connections: 64,
         header_read_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
+        ..confwatch::mock::ServerLimits::default()
     };
     let h = mock_with(limits).await;
     let mock = &h.mock;
