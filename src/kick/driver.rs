@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::KickFlags;
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::notifications::{self, Signal};
@@ -66,21 +66,18 @@ impl KickOptions {
     }
 
     /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
-    pub(crate) fn from_flags(
-        flags: &KickFlags,
-        connection: &ConnectionArgs,
-    ) -> color_eyre::Result<Self> {
-        let strategy = match flags.strategy {
-            Some(strategy) => strategy,
-            None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
-        };
-        Ok(KickOptions {
+    pub(crate) fn from_flags(flags: &KickFlags, settings: &crate::config::Settings) -> Self {
+        let strategy = flags
+            .strategy
+            .or_else(|| settings.kick_strategy())
+            .unwrap_or_default();
+        KickOptions {
             audit_log: flags.audit_log.clone(),
             no_audit: flags.no_audit,
             strategy,
             lock_history: Some(crate::kick::lock::default_history_path()),
             ..KickOptions::default()
-        })
+        }
     }
 
     /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.
@@ -347,8 +344,10 @@ async fn run_job(
             outcome.requests = sent.load(Ordering::Relaxed) as u32;
             return outcome;
         }
-        if let Some(e) = audit_failed {
-            // Nothing more is sent once the record cannot be kept.
+        if let Some(e) = audit_failed.filter(|_| !machine.accepted()) {
+            // Nothing more is sent once the record cannot be kept. After a 202 the removal is
+            // the platform's fact: the job goes on to see it done (reads only; another PATCH
+            // needs its own line first), and the record is marked incomplete.
             pending = None;
             effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
             continue;
