@@ -348,7 +348,9 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     // The config file is read once, for the connection and the `[kick]` section.
     let settings = Settings::load(&args.connection)?;
     let (client, _) = connect_with_profile(&args.connection, &settings)?;
-    // A signed-in user whose roles cannot disconnect: refused here, before any request.
+    // A signed-in user whose roles cannot disconnect: refused here, before any PATCH (a
+    // person's own token in GENESYSCLOUD_ACCESS_TOKEN too).
+    client.learn_token_owner().await;
     if let Some(identity) = client.identity()
         && !identity.may_disconnect()
     {

@@ -114,6 +114,8 @@ pub(super) async fn signed_in(
     client: &Client,
     profile: Option<String>,
 ) -> crate::tui::app::SignedIn {
+    // A person's own token in GENESYSCLOUD_ACCESS_TOKEN is checked as a sign-in is.
+    client.learn_token_owner().await;
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(

@@ -481,6 +481,45 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
     h.stop().await;
 }
 
+/// A person's own token in `GENESYSCLOUD_ACCESS_TOKEN` (issue 21): their roles are checked
+/// before any PATCH as a signed-in user's are; a client's token still kicks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_token_in_the_environment_gets_the_read_only_check() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("signin");
+    let session = sign_in_as(&h, &dir, RITA).await;
+    let elsewhere = common::temp_dir("signin");
+    let kick = |token: String, call: String, target: String| {
+        let mut command = common::confwatch_in(&elsewhere);
+        command
+            .args(["kick", "--conversation", &call, "--participant", &target])
+            .args(["--base-url", &h.mock.base_url()])
+            .env("GENESYSCLOUD_ACCESS_TOKEN", token);
+        command
+    };
+    let (call, target) = h.conference("connected").await;
+    let since = h.last_seq().await;
+    let output = kick(session.access_token.expose().to_string(), call.id, target)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("Rita Readonly"), "{stderr}");
+    let sent = h.requests(since).await;
+    assert!(sent.iter().all(|r| r["method"] != "PATCH"), "{sent:?}");
+    let (call, target) = h.conference("connected").await;
+    let output = kick(h.token.clone(), call.id, target)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&elsewhere).ok();
+    h.stop().await;
+}
+
 /// The binary as the user signed in under `dir` runs it: only the stored sign-in, no client
 /// credentials or profile from the environment, its log in `dir`.
 fn confwatch_signed_in(dir: &std::path::Path) -> tokio::process::Command {
