@@ -30,7 +30,8 @@ pub struct KickFlags {
 /// How to reach the platform (shared by the console, `list` and `kick`).
 #[derive(Default, clap::Args)]
 pub struct ConnectionArgs {
-    /// API base URL (the mock or a gateway), e.g. http://127.0.0.1:8080; overrides --region.
+    /// API base URL (the mock or a gateway), e.g. http://127.0.0.1:8080; with --region too,
+    /// the two must name the same API.
     /// Without an `api.` prefix, login goes to the same host (as the official SDK does).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,

@@ -79,17 +79,31 @@ async fn a_token_file_that_is_a_fifo_or_dev_zero_is_refused_not_read() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A FIFO, `/dev/zero` or a 2 GB file as the config file: one message each, nothing read.
 #[tokio::test]
-async fn a_config_file_that_is_a_fifo_is_refused_with_a_message() {
+async fn a_config_file_that_is_a_fifo_a_device_or_huge_is_refused_with_a_message() {
     let dir = common::temp_dir("hardening");
-    let fifo = dir.join("config.toml");
+    let fifo = dir.join("fifo.toml");
     mkfifo(&fifo);
-    let mut command = common::confwatch_as(&dir, "http://127.0.0.1:9", ("id", "secret"), &["list"]);
-    command.args(["--config", fifo.to_str().unwrap()]);
-    let out = output(command).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("not a regular file"), "{stderr}");
+    let huge = dir.join("huge.toml");
+    // Sparse: 2 GB long, nothing on disk.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    for (path, message) in [
+        (fifo.as_path(), "not a regular file (a FIFO)"),
+        (Path::new("/dev/zero"), "not a regular file (a device)"),
+        (huge.as_path(), "larger than"),
+    ] {
+        let mut command =
+            common::confwatch_as(&dir, "http://127.0.0.1:9", ("id", "secret"), &["list"]);
+        command.args(["--config", path.to_str().unwrap()]);
+        let out = output(command).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(message), "{path:?}: {stderr}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
