@@ -350,7 +350,7 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     let (client, _) = connect_with_profile(&args.connection, &settings)?;
     // A signed-in user whose roles cannot disconnect: refused here, before any PATCH (a
     // person's own token in GENESYSCLOUD_ACCESS_TOKEN too).
-    client.learn_token_owner().await;
+    crate::platform::users::learn_token_owner(&client).await;
     if let Some(identity) = client.identity()
         && !identity.may_disconnect()
     {

@@ -115,7 +115,7 @@ pub(super) async fn signed_in(
     profile: Option<String>,
 ) -> crate::tui::app::SignedIn {
     // A person's own token in GENESYSCLOUD_ACCESS_TOKEN is checked as a sign-in is.
-    client.learn_token_owner().await;
+    crate::platform::users::learn_token_owner(client).await;
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(

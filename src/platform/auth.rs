@@ -15,9 +15,6 @@ use crate::wire::TokenResponse;
 /// The longest token lifetime the platform grants (48 h).
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;
 
-/// The most bytes of a token answer that are read: the real one is well under 2 KB.
-pub(crate) const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
-
 /// A token and when to stop using it.
 struct Cached {
     token: String,
@@ -204,7 +201,7 @@ async fn fetch(
         .await
         .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     let status = response.status().as_u16();
-    let body = super::answer::read_body(response, MAX_TOKEN_ANSWER_BYTES)
+    let body = super::answer::read_body(response, super::answer::MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     if !(200..300).contains(&status) {

@@ -269,29 +269,18 @@ impl Client {
         }
     }
 
-    /// A token given as it is (`GENESYSCLOUD_ACCESS_TOKEN`) may be a person's: asks the
-    /// platform whose (`GET /api/v2/users/me`) once, so that their permissions are checked before
-    /// a kick as a signed-in user's are and the audit names them. A client-credentials token has
-    /// no user (the platform refuses the call): nothing is learnt, and nothing is refused.
-    pub(crate) async fn learn_token_owner(&self) {
-        let fixed = matches!(
+    /// Whether the token is one given as it is (`GENESYSCLOUD_ACCESS_TOKEN`): it may be a
+    /// person's, whom `platform::users::learn_token_owner` finds out.
+    pub(crate) fn has_fixed_token(&self) -> bool {
+        matches!(
             self.inner.config.credentials,
             crate::platform::connection::Credentials::AccessToken(_)
-        );
-        if !fixed || self.identity().is_some() {
-            return;
-        }
-        let asked = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            super::users::users_me(self),
-        );
-        match asked.await {
-            Ok(Ok(identity)) => {
-                let _ = self.inner.identity.set(identity);
-            }
-            Ok(Err(e)) => tracing::info!("the access token names no user ({e})"),
-            Err(_) => tracing::warn!("whose access token this is: no answer"),
-        }
+        )
+    }
+
+    /// The fixed token's owner, once learnt (kept for the client's life).
+    pub(crate) fn set_identity(&self, identity: super::identity::Identity) {
+        let _ = self.inner.identity.set(identity);
     }
 
     /// The audit record's `who`: user, OS user and OAuth client id.

@@ -320,7 +320,7 @@ async fn token_request(
         .map_err(|e| SigninError::Transport(format!("no answer: {e}")))?;
     let status = response.status().as_u16();
     // The same cap as the client-credentials token answer: an endless body is not read.
-    let body = super::answer::read_body(response, super::auth::MAX_TOKEN_ANSWER_BYTES)
+    let body = super::answer::read_body(response, super::answer::MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|e| SigninError::Transport(format!("reading the answer: {e}")))?;
     if body.cut {
