@@ -262,6 +262,7 @@ async fn run_job(
                         audit_ctx.purpose = purpose.clone();
                     }
                     if let Step::Finished(outcome) = &mut step {
+                        audit_ctx.note_if_incomplete(outcome);
                         // The job's channel drops its subscriptions before the outcome is told,
                         // so none are left behind and that request is in the count.
                         if let Some(listening) = subscription.take() {
@@ -342,6 +343,7 @@ async fn run_job(
         if let Some(outcome) = machine.outcome() {
             let mut outcome = outcome.clone();
             outcome.requests = sent.load(Ordering::Relaxed) as u32;
+            audit_ctx.note_if_incomplete(&mut outcome);
             return outcome;
         }
         if let Some(e) = audit_failed.filter(|_| !machine.accepted()) {
@@ -471,6 +473,15 @@ struct AuditContext {
 }
 
 impl AuditContext {
+    /// A removal whose record lost a line after the 202 says so (the console's job view and
+    /// `kick` show the message): what happened on the platform, and that the record is short.
+    fn note_if_incomplete(&self, outcome: &mut Outcome) {
+        const NOTE: &str = "; the audit record is incomplete (a line could not be written)";
+        if self.log.as_ref().is_some_and(|log| log.failed()) && !outcome.message.ends_with(NOTE) {
+            outcome.message.push_str(NOTE);
+        }
+    }
+
     /// Writes and syncs one line; the error in words when it could not be.
     fn write(&self, entry: AuditEntry) -> Result<(), String> {
         let Some(log) = &self.log else {

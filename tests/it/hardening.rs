@@ -296,6 +296,11 @@ async fn a_full_disk_after_the_202_reports_removed_and_the_audit_incomplete() {
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("removed"), "{stderr}");
     assert!(stderr.contains("audit record is incomplete"), "{stderr}");
+    // The outcome itself (the console's job view shows the same message) says so too.
+    assert!(
+        stderr.contains("the audit record is incomplete (a line could not be written)"),
+        "{stderr}"
+    );
     let lines = audit_lines(&audit);
     assert_eq!(lines.last().unwrap()["step"], "attempt", "{lines:#?}");
     let now = h.client.call(&call.id).await.unwrap();
