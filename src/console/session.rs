@@ -11,7 +11,7 @@ use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
-use crate::tui::runtime::{Kicker, LoopChannels};
+use crate::tui::runtime::{Ending, Kicker, LoopChannels};
 use crate::wire::CallConversation;
 
 pub(super) struct Session {
@@ -143,6 +143,29 @@ pub(super) struct PlatformKicker {
     manager: KickManager,
     reads: CallReads,
 }
+
+impl PlatformKicker {
+    /// Ends the running kicks `interrupted` (audited as such) and waits, a few seconds at
+    /// most, for their records; the exit code: 0 when none ran, else `confwatch kick`'s for the
+    /// same interrupt (a quit key counts as ctrl-c, SIGINT).
+    pub(super) async fn interrupt_running(&self, ending: Ending) -> i32 {
+        let (signal, why) = match ending {
+            Ending::Quit => ("SIGINT", "the supervisor quitting the console"),
+            Ending::Signal(signal) => (signal, signal),
+        };
+        let running = self.manager.interrupt_all(why);
+        if running == 0 {
+            return 0;
+        }
+        if !self.manager.wait_idle(INTERRUPT_WAIT).await {
+            tracing::error!("kicks still running {INTERRUPT_WAIT:?} after the interrupt");
+        }
+        crate::kick::progress::interrupted_exit_code(signal)
+    }
+}
+
+/// How long quitting waits for interrupted kicks to record their outcome.
+const INTERRUPT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Kicker for PlatformKicker {
     fn kick(&mut self, target: Target, force: bool) {

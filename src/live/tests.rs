@@ -88,25 +88,34 @@ fn time_in_state_follows_changes() {
     assert_eq!(b.in_state_ms, 2_000);
 }
 
+/// Join time, then purpose, then name: never by id, and a leg that leaves keeps its row.
 #[test]
-fn participants_sorted_live_first_then_purpose() {
+fn participants_in_join_order_then_purpose_then_name() {
     let mut model = LiveModel::new();
+    let joined = |id: &str, purpose: &str, state: S, name: &str, secs: i64| {
+        let mut p = leg(id, purpose, state);
+        p.name = Some(name.into());
+        p.start_time = Some(Timestamp(t0() + Duration::seconds(secs)));
+        p
+    };
     let c = call(
         "c1",
         vec![
-            leg("z", "agent", S::Disconnected),
-            leg("y", "agent", S::Connected),
-            leg("x", "acd", S::Connected),
-            leg("w", "customer", S::Connected),
+            joined("z9", "agent", S::Disconnected, "Zed", 5),
+            joined("a1", "agent", S::Connected, "Blair", 10),
+            joined("b2", "agent", S::Alerting, "Ava", 10),
+            joined("x", "acd", S::Connected, "Queue", 10),
+            joined("w", "customer", S::Connected, "Casey", 10),
+            joined("late", "customer", S::Connected, "Anna", 20),
         ],
     );
     model.apply(Update::Conversation(c), t0());
-    let ids: Vec<_> = model
+    let names: Vec<_> = model
         .participants("c1", t0())
         .into_iter()
-        .map(|r| r.participant_id)
+        .map(|r| r.name)
         .collect();
-    assert_eq!(ids, ["w", "y", "x", "z"]);
+    assert_eq!(names, ["Zed", "Casey", "Ava", "Blair", "Queue", "Anna"]);
 }
 
 #[test]

@@ -509,7 +509,11 @@ fn last_other_party_is_refused() {
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Refused);
-    assert!(outcome.message.contains("would leave 1 party"));
+    assert!(
+        outcome.message.contains("would leave 1 connected party"),
+        "{}",
+        outcome.message
+    );
 }
 
 #[test]
@@ -1404,7 +1408,7 @@ proptest! {
     fn the_machine_refuses_exactly_what_the_safety_rule_flags((call, index) in any_call()) {
         let target = call.participants[index].clone();
         prop_assume!(!target.state.is_gone());
-        let risk = crate::kick::safety::assess(&call, &target).risk;
+        let risk = crate::kick::safety::assess(&call, &target, &[]).risk;
         let mut m = KickMachine::new(
             "c1",
             Wanted::Participant(target.id.clone()),

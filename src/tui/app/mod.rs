@@ -289,6 +289,8 @@ impl App {
         if let Some((level, text)) = line {
             self.push_log(level, text);
         }
+        // A kick starting or ending on the call changes an open dialog's risk.
+        self.reassess_confirm();
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -366,17 +368,18 @@ impl App {
         Vec::new()
     }
 
-    /// Quits; while kicks run, only on a second press (quitting abandons them mid-way, before
-    /// they are verified and audited). Ctrl-C still quits at once.
+    /// Quits; while kicks run, only on a second press (quitting stops them mid-way: each is
+    /// audited `interrupted`). Ctrl-C still quits at once.
     fn quit(&mut self, armed: bool) -> Vec<Action> {
         let running = self.jobs.all().iter().filter(|j| j.is_running()).count();
         if running > 0 && !armed {
             self.quit_armed = true;
             self.flash = Some(format!(
-                "{running} kick{} still running: press {} again to quit and abandon {}",
+                "{running} kick{} still running: press {} again to quit; {} stopped, recorded \
+                 as interrupted in the audit (the removal may or may not happen), exit status 130",
                 if running == 1 { "" } else { "s" },
                 self.keymap.keys_label(Command::Quit),
-                if running == 1 { "it" } else { "them" },
+                if running == 1 { "it is" } else { "they are" },
             ));
             return Vec::new();
         }

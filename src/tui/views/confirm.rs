@@ -39,29 +39,28 @@ pub(super) fn draw(
         )),
         Line::raw(""),
     ];
+    let parties = |n: usize| format!("{n} connected part{}", if n == 1 { "y" } else { "ies" });
     let consequence = match confirm.risk {
         Some(Risk::Customer) => {
             "⚠ This is the CUSTOMER: removing them hangs up on them.".to_string()
         }
         Some(Risk::LastOtherParty) => format!(
-            "⚠ Only {} other live part{} would remain: the call ends for them.",
-            confirm.others_remaining,
-            if confirm.others_remaining == 1 {
-                "y"
-            } else {
-                "ies"
-            }
+            "⚠ Only {} would remain: the call may end for them. {}.",
+            parties(confirm.others_remaining),
+            confirm.who_stays
         ),
-        None => format!(
-            "Their leg is disconnected; the {} other part{} stay connected.",
-            confirm.others_remaining,
-            if confirm.others_remaining == 1 {
-                "y"
-            } else {
-                "ies"
-            }
-        ),
+        None => format!("Their leg is disconnected; {}.", confirm.who_stays),
     };
+    if confirm.other_kicks > 0 {
+        lines.push(Line::styled(
+            format!(
+                "{} other kick{} on this call already running: counted as leaving.",
+                confirm.other_kicks,
+                if confirm.other_kicks == 1 { "" } else { "s" }
+            ),
+            theme.warning(),
+        ));
+    }
     lines.push(Line::styled(
         consequence,
         if confirm.risk.is_some() {
