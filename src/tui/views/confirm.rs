@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
+use super::participants::wrap;
 use crate::text::truncate;
 use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
@@ -51,24 +52,25 @@ pub(super) fn draw(
         ),
         None => format!("Their leg is disconnected; {}.", confirm.who_stays),
     };
+    // Wrapped here, not by the paragraph, so the dialog's height counts every line.
     if confirm.other_kicks > 0 {
-        lines.push(Line::styled(
-            format!(
-                "{} other kick{} on this call already running: counted as leaving.",
-                confirm.other_kicks,
-                if confirm.other_kicks == 1 { "" } else { "s" }
-            ),
-            theme.warning(),
-        ));
+        let note = format!(
+            "{} other kick{} on this call already running: counted as leaving.",
+            confirm.other_kicks,
+            if confirm.other_kicks == 1 { "" } else { "s" }
+        );
+        for line in wrap(&note, inner) {
+            lines.push(Line::styled(line, theme.warning()));
+        }
     }
-    lines.push(Line::styled(
-        consequence,
-        if confirm.risk.is_some() {
-            theme.error()
-        } else {
-            Style::new()
-        },
-    ));
+    let style = if confirm.risk.is_some() {
+        theme.error()
+    } else {
+        Style::new()
+    };
+    for line in wrap(&consequence, inner) {
+        lines.push(Line::styled(line, style));
+    }
     if confirm.risk.is_some() {
         lines.push(Line::styled(
             if confirm.second_stage {

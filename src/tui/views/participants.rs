@@ -158,7 +158,7 @@ fn row<'a>(
 }
 
 /// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split(' ') {
         let line = lines.last_mut().expect("never empty");
