@@ -38,6 +38,7 @@ pub async fn run(args: ConsoleArgs) -> Result<i32> {
     app.demo = session.demo.clone();
     app.source = session.source.clone();
     app.signed_in = session.signed_in.clone();
+    app.kicks_off = session.kicks_off.clone();
     for warning in &session.warnings {
         app.push_log(Level::Warn, warning.clone());
     }

@@ -23,6 +23,8 @@ pub(super) struct Session {
     pub(crate) warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
     pub(crate) signed_in: crate::tui::app::SignedIn,
+    /// Why kicks are off: the audit record cannot be opened.
+    pub(crate) kicks_off: Option<String>,
     pub(crate) channels: LoopChannels,
     pub(crate) kicker: PlatformKicker,
     mock: Option<MockServer>,
@@ -74,16 +76,16 @@ impl Session {
             None if manager.audit_off() => {
                 warnings.push("--no-audit: kicks are not recorded in the audit file".to_string())
             }
-            None => warnings.push(
-                "the audit file could not be opened: kicks are refused (see the log file)"
-                    .to_string(),
-            ),
+            // Not a warning among others: the console shows it as a banner and `d` explains.
+            None => {}
         }
+        let kicks_off = manager.audit_error().map(str::to_string);
         Ok(Session {
             demo,
             source,
             warnings,
             signed_in,
+            kicks_off,
             channels: LoopChannels {
                 feed,
                 progress,

@@ -146,7 +146,7 @@ fn hex(text: &str) -> String {
 }
 
 fn unhex(text: &str) -> Option<String> {
-    if text.len() % 2 != 0 || text.len() > 2 * LONGEST_ID {
+    if !text.len().is_multiple_of(2) || text.len() > 2 * LONGEST_ID {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..text.len())

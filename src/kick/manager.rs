@@ -99,6 +99,11 @@ impl KickManager {
         self.inner.audit.as_deref().map(AuditLog::path)
     }
 
+    /// Why the audit file could not be opened (then every kick is refused).
+    pub(crate) fn audit_error(&self) -> Option<&str> {
+        self.inner.audit_error.as_deref()
+    }
+
     /// Kicks run without a record, by the supervisor's choice (`--no-audit`).
     pub(crate) fn audit_off(&self) -> bool {
         self.inner.options.no_audit

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const SIGNIN_CLIENT: &str = "quiet-signin";
-const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
+pub(crate) const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
 const RITA: &str = "7d3c1b2a-2222-4c4c-9a9a-000000000002";
 
 /// A client that does not follow redirects: the test reads each `Location` itself.
@@ -109,7 +109,11 @@ fn target(h: &Harness) -> LoginTarget {
 }
 
 /// The whole sign-in of `user`, the browser's part played here; the session is stored in `dir`.
-async fn sign_in_as(h: &Harness, dir: &std::path::Path, user: &'static str) -> StoredSession {
+pub(crate) async fn sign_in_as(
+    h: &Harness,
+    dir: &std::path::Path,
+    user: &'static str,
+) -> StoredSession {
     let listener = RedirectListener::bind(0).await.unwrap();
     let store = TokenStore::file_only(dir);
     let target = target(h);

@@ -1259,7 +1259,7 @@ fn quitting_with_a_kick_running_asks_for_a_second_press() {
         app.flash
             .as_deref()
             .unwrap()
-            .contains("1 kick still running")
+            .contains("1 kick running: q again stops it (recorded as interrupted)")
     );
     // Another key in between disarms it.
     assert!(press(&mut app, "jq", t0()).is_empty());

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
-use super::participants::wrap;
 use crate::text::truncate;
+use crate::text::wrap;
 use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
