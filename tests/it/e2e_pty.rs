@@ -869,3 +869,33 @@ async fn a_call_analytics_lags_on_still_shows() {
     console.quit_with("q").await;
     h.stop().await;
 }
+
+/// The platform revokes a signed-in user's token (`token_revoked` on the socket, the token
+/// refused from then on): the console turns to "signed out" at once, with the command to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_sign_in_turns_the_console_to_signed_out() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300, "tokenRevokedAfterSecs": 3}))
+        .await;
+    let store = common::temp_dir("e2e-revoked-store");
+    crate::signin::sign_in_as(&h, &store, crate::signin::SAM).await;
+    let console = Console::launch(
+        &h.mock,
+        "revoked",
+        Launch {
+            signed_in: Some(&store),
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    screen.shows("● live").await;
+    let text = screen.shows("SIGNED OUT").await;
+    assert!(
+        joined(&text).contains("confwatch login --profile default"),
+        "{text}"
+    );
+    assert!(!text.contains("● live"), "{text}");
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&store).ok();
+    h.stop().await;
+}
