@@ -1442,3 +1442,41 @@ fn an_external_number_is_the_name_in_progress() {
     });
     assert!(named, "{effects:?}");
 }
+
+/// Another kick on the call (a claim, `kick::claims`) begins after this one's first PATCH was
+/// refused: the safety rule is checked again before the next PATCH, with that party leaving.
+#[test]
+fn another_kick_on_the_call_is_counted_before_the_next_patch() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1, "{effects:?}");
+    let mut effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    // The other agent's kick (named by user id) is now running.
+    m.set_leaving(vec!["u2".into()]);
+    let mut outcome = None;
+    for step in 1..200u64 {
+        let input = if effects.iter().any(|e| matches!(e, Effect::Read)) {
+            MachineInput::ReadOk(call(ParticipantState::Connected))
+        } else {
+            MachineInput::Timer
+        };
+        effects = m.handle(input, ms(20 + step * 100), 0.5);
+        assert!(patches(&effects).is_empty(), "PATCHed: {effects:?}");
+        if let Some(done) = finished(&effects) {
+            outcome = Some(done.clone());
+            break;
+        }
+    }
+    let outcome = outcome.expect("an outcome");
+    assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
+    assert!(
+        outcome.message.contains("another kick on this call"),
+        "{}",
+        outcome.message
+    );
+}
