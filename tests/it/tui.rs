@@ -1349,3 +1349,45 @@ fn a_channel_notice_shows_in_the_status_line_and_the_log() {
     );
     assert_eq!(quiet.flash, None);
 }
+
+/// A signed-in user's token refused with a kick running: the header keeps the kick, the
+/// blocking state and the counts; a banner says why and what to run; the status line says
+/// `signed out`, never `live`; `d` explains instead of opening the dialog.
+#[test]
+fn snapshot_signed_out_banner() {
+    let mut app = kicking_dana();
+    app.demo = None;
+    app.signed_in = confwatch::tui::SignedIn {
+        profile: Some("dublin".into()),
+        user: Some("Sam Supervisor <sam.supervisor@example.com>".into()),
+        read_only: None,
+    };
+    app.update(
+        Input::Feed(FeedEvent::Connection(ConnectionState::Live)),
+        at(500),
+    );
+    app.update(
+        Input::Feed(FeedEvent::Auth(Some(
+            confwatch::platform::SIGN_IN_AGAIN.to_string(),
+        ))),
+        at(1_000),
+    );
+    let screen = render(&mut app, 80, 24);
+    let top = screen.lines().next().unwrap_or_default().to_string();
+    let at_ = |what: &str| {
+        top.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in {top:?}"))
+    };
+    assert!(at_("1 kick running") < at_("SIGNED OUT"), "{top}");
+    assert!(at_("SIGNED OUT") < at_("conferences"), "{top}");
+    assert!(
+        screen.contains("confwatch login --profile dublin"),
+        "{screen}"
+    );
+    assert!(screen.contains("signed out"), "{screen}");
+    assert!(!screen.contains("● live"), "{screen}");
+    press(&mut app, "j", at(1_100));
+    press(&mut app, "d", at(1_200));
+    assert!(app.confirm.is_none(), "the dialog must not open");
+    snapshot("signed_out", app);
+}
