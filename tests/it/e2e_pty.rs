@@ -562,9 +562,8 @@ async fn an_ended_sign_in_turns_the_console_to_signed_out() {
         },
     );
     let screen = console.screen.clone();
-    let live = screen.shows("● live").await;
-    assert!(header(&live).contains("conferences"), "{live}");
     let text = screen.shows("SIGNED OUT").await;
+    assert!(header(&text).contains("conferences"), "{text}");
     assert!(
         joined(&text).contains("confwatch login --profile default"),
         "{text}"
@@ -853,18 +852,18 @@ async fn a_running_kick_on_the_call_counts_as_leaving() {
 }
 
 /// Analytics lags: a quiet conference that started just before the console opened, missing
-/// from the first read and with no event since, still shows (the lag window is read again).
+/// from the first read (analytics shows it 15 s late) and with no event since, still shows
+/// (the newest calls are read again after the connect).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_analytics_lags_on_still_shows() {
     let h = Harness::scenario("quiet").await;
-    h.faults(json!({"rateLimitPerMinute": 300, "analyticsLagSecs": 5}))
+    h.faults(json!({"rateLimitPerMinute": 300, "analyticsLagSecs": 15}))
         .await;
     let _call = h.conference_with("connected", "connected").await;
     let console = Console::start(&h.mock, "lag");
     let screen = console.screen.clone();
-    let first = screen.shows("● live").await;
-    assert!(!first.contains("Casey Customer"), "not lagging: {first}");
-    // Within the catch-up reads (the first 10 s after the connect's read).
+    screen.shows("● live").await;
+    // Within the catch-up reads (at most 70 s after the connect's read; here about 15 s).
     screen.shows("Casey Customer").await;
     console.quit_with("q").await;
     h.stop().await;
