@@ -682,9 +682,21 @@ async fn quitting_with_a_kick_running_records_interrupted() {
 /// SIGTERM with a kick running: the same record, and 143.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_a_kick_running_records_interrupted() {
+    signal_with_a_kick_running("TERM", 143).await;
+}
+
+/// SIGHUP (the terminal going away) with a kick running: the same record, and 129.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_a_kick_running_records_interrupted() {
+    signal_with_a_kick_running("HUP", 129).await;
+}
+
+/// Sends SIG`signal` to a console whose kick is running: the audit records the kick
+/// `interrupted by SIG{signal}`, and the process exits with `code`.
+async fn signal_with_a_kick_running(signal: &str, code: u32) {
     let h = Harness::scenario("quiet").await;
     let _call = two_agent_conference(&h).await;
-    let mut console = Console::start(&h.mock, "term-interrupted");
+    let mut console = Console::start(&h.mock, &format!("{signal}-interrupted"));
     let screen = console.screen.clone();
     screen.shows("Casey Customer").await;
     console.select("Ava Reed").await;
@@ -696,19 +708,20 @@ async fn sigterm_with_a_kick_running_records_interrupted() {
     let pid = console.child.process_id().expect("the console's pid");
     let dir = console.dir.clone();
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([format!("-{signal}"), pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let lines = interrupted_record(dir).await;
-    assert_eq!(lines.last().unwrap()["outcome"], "interrupted", "{lines:?}");
+    let last = lines.last().expect("an audit record");
+    assert_eq!(last["outcome"], "interrupted", "{lines:?}");
     assert!(
-        lines.last().unwrap()["message"]
+        last["message"]
             .as_str()
-            .is_some_and(|m| m.contains("SIGTERM")),
+            .is_some_and(|m| m.contains(&format!("SIG{signal}"))),
         "{lines:?}"
     );
-    console.expect_exit("SIGTERM", 143).await;
+    console.expect_exit(signal, code).await;
     h.stop().await;
 }
 
