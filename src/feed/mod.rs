@@ -17,6 +17,7 @@ mod status;
 pub use status::{ConnectionState, FeedEvent};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
+pub use crate::platform::SIGN_IN_AGAIN;
 pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.

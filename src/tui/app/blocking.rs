@@ -33,7 +33,7 @@ impl App {
                     .map(|p| format!(" --profile {p}"))
                     .unwrap_or_default();
                 // The client's own words end with the bare command: said once, with the profile.
-                let reason = if reason == crate::platform::SIGN_IN_AGAIN {
+                let reason = if reason == crate::feed::SIGN_IN_AGAIN {
                     "the sign-in has ended or was revoked, and cannot be refreshed"
                 } else {
                     reason.as_str()
