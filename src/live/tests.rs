@@ -283,3 +283,46 @@ fn events_win_over_a_lagging_analytics_query_both_ways() {
         "not found, no recent event: gone"
     );
 }
+
+/// Calls a lagging re-sync missed are added from a later analytics read; calls already held (an
+/// event's exact picture) and calls seen ending are left as they are.
+#[test]
+fn discovered_calls_add_only_what_the_model_lacks() {
+    let mut model = LiveModel::new();
+    let exact = call(
+        "known",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("b", "agent", S::Connected),
+            leg("c", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Conversation(exact.clone()), t0());
+    let ending = call("ended", vec![leg("x", "customer", S::Connected)]);
+    model.apply(Update::Conversation(ending.clone()), t0());
+    let mut gone = ending.clone();
+    gone.participants[0].state = S::Disconnected;
+    model.apply(Update::Conversation(gone), t0());
+    let mut stale = exact.clone();
+    stale.participants[2].state = S::Alerting;
+    let new = call(
+        "new",
+        vec![
+            leg("n1", "customer", S::Connected),
+            leg("n2", "agent", S::Connected),
+            leg("n3", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Discovered(vec![stale, ending, new]), t0());
+    assert!(model.conversation("new").is_some());
+    assert!(model.is_from_analytics("new"));
+    assert_eq!(
+        model.conversation("known"),
+        Some(&exact),
+        "an exact call is kept"
+    );
+    assert!(
+        model.conversation("ended").is_none(),
+        "an ended call stays gone"
+    );
+}

@@ -1391,3 +1391,29 @@ fn snapshot_signed_out_banner() {
     assert!(app.confirm.is_none(), "the dialog must not open");
     snapshot("signed_out", app);
 }
+
+/// Narrower than 80 columns the header drops the least important parts first: the running
+/// kick and the filter stay, then the counts; the sort and the source go.
+#[test]
+fn a_narrow_header_drops_the_least_important_first() {
+    let mut app = kicking_dana();
+    app.filter.text = "sales".into();
+    app.refresh();
+    let top = |app: &mut App, width| {
+        render(app, width, 24)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wide = top(&mut app, 120);
+    assert!(wide.contains("sort age"), "{wide}");
+    let narrow = top(&mut app, 60);
+    assert!(narrow.contains("1 kick running"), "{narrow}");
+    assert!(narrow.contains("filter \"sales\""), "{narrow}");
+    assert!(!narrow.contains("sort"), "{narrow}");
+    assert!(!narrow.contains("built-in mock"), "{narrow}");
+    let kick = narrow.find("1 kick running").unwrap();
+    let filter = narrow.find("filter").unwrap();
+    assert!(kick < filter, "{narrow}");
+}
