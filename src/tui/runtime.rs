@@ -48,7 +48,16 @@ pub struct LoopChannels {
     pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
 }
 
-/// Runs until the app quits (or the terminal's event stream ends).
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The supervisor quit (a quit key, ctrl-c), or the terminal's event stream ended.
+    Quit,
+    /// A signal asked the process to stop: `SIGINT`, `SIGTERM` or `SIGHUP`.
+    Signal(&'static str),
+}
+
+/// Runs until the app quits (or the terminal's event stream ends, or a signal comes).
 pub async fn run<B, S, K>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -56,7 +65,7 @@ pub async fn run<B, S, K>(
     mut channels: LoopChannels,
     kicker: &mut K,
     mut events: S,
-) -> Result<()>
+) -> Result<Ending>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
@@ -75,14 +84,14 @@ where
         tokio::select! {
             // `kill` (SIGTERM), `kill -INT` from outside, or the terminal going away (SIGHUP):
             // leave through the normal path, so the terminal is restored and the mock stopped.
-            () = &mut terminated => return Ok(()),
+            signal = &mut terminated => return Ok(Ending::Signal(signal)),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
                 // Keys after it are judged at the new size (too small, a page's rows).
                 Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(Ending::Quit),
             },
             event = channels.feed.recv(), if feed_open => match event {
                 Some(event) => inputs.push(Input::Feed(event)),
@@ -133,7 +142,7 @@ where
                     Action::Kick { target, force } => kicker.kick(target, force),
                     Action::Cancel(target) => kicker.cancel(&target),
                     Action::ReadCall(id) => kicker.read_call(&id),
-                    Action::Quit => return Ok(()),
+                    Action::Quit => return Ok(Ending::Quit),
                 }
             }
         }
@@ -160,8 +169,9 @@ pub fn draw<B: Backend>(
     Ok(())
 }
 
-/// Resolves when the process is asked to stop by a signal (Ctrl-C itself is a key in raw mode).
-async fn terminated() {
+/// Resolves, with the signal's name, when the process is asked to stop by a signal (Ctrl-C
+/// itself is a key in raw mode).
+async fn terminated() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -179,13 +189,14 @@ async fn terminated() {
                     _ = int.recv() => "SIGINT",
                 };
                 tracing::info!("stopping on {name}");
+                name
             }
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 tracing::warn!("cannot listen for SIGTERM/SIGHUP/SIGINT: {e}");
-                std::future::pending::<()>().await
+                std::future::pending().await
             }
         }
     }
     #[cfg(not(unix))]
-    std::future::pending::<()>().await
+    std::future::pending().await
 }

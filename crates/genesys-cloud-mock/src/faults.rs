@@ -179,6 +179,16 @@ impl Faults {
                 MAX_DELAY_MS,
             ),
             ("socketDropAfterSecs", self.socket_drop_after_secs, DAY_SECS),
+            (
+                "noLongerSubscribedAfterSecs",
+                self.no_longer_subscribed_after_secs,
+                DAY_SECS,
+            ),
+            (
+                "tokenRevokedAfterSecs",
+                self.token_revoked_after_secs,
+                DAY_SECS,
+            ),
             ("heartbeatSecs", self.heartbeat_secs, 3_600),
         ] {
             if value > max {
@@ -262,6 +272,8 @@ mod tests {
             "jitterMs",
             "eventLatencyMs",
             "socketDropAfterSecs",
+            "noLongerSubscribedAfterSecs",
+            "tokenRevokedAfterSecs",
             "tokenLifetimeSecs",
             "heartbeatSecs",
         ] {

@@ -1,5 +1,6 @@
 //! Drawing only: each module draws one part of the screen from the app state.
 
+mod banner;
 mod conferences;
 mod confirm;
 mod header;
@@ -16,7 +17,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::app::{App, View};
-use super::layout::{Screen, too_small};
+use super::layout::too_small;
 use super::theme::Theme;
 
 /// Draws the whole screen from the app as it stands; reads it, never writes it. The event loop
@@ -27,9 +28,10 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         tiny::draw(frame, area, theme);
         return;
     }
-    let screen = Screen::of(area);
+    let screen = app.screen(area);
     let body = screen.body;
     header::draw(frame, screen.header, app, theme);
+    banner::draw(frame, screen.banner, app, theme);
     match app.view {
         View::Main => {
             let (left, right) = screen.panes();

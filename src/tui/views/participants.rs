@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::kick::Target;
 use crate::live::ParticipantRow;
-use crate::text::{in_state, pad, truncate};
+use crate::text::{in_state, pad, truncate, wrap};
 use crate::tui::app::{App, Pane, conference_label};
 use crate::tui::jobs::{Job, JobTone};
 use crate::tui::theme::{Theme, Tone};
@@ -155,21 +155,4 @@ fn row<'a>(
     } else {
         item.style(Style::new())
     }
-}
-
-/// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() && line.width() + 1 + word.width() > width {
-            lines.push(String::new());
-        }
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines.into_iter().map(|l| truncate(&l, width)).collect()
 }
