@@ -25,6 +25,9 @@ use crate::wire::{
 
 /// At most this many topics per channel (the platform answers 400 beyond).
 pub(crate) const TOPICS_PER_CHANNEL: usize = 1000;
+/// Rounds of dropping the topics a 400 `notification.invalid.topic` names before giving up (a
+/// message cut short names only some of them).
+const MAX_INVALID_ROUNDS: u32 = 10;
 /// No frame at all (heartbeats included) for this long: the socket is dead.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(75);
 /// How often a ping is sent, so an idle socket shows it is alive.
@@ -201,14 +204,18 @@ impl Client {
     ) -> Result<Vec<RefusedTopic>, ApiError> {
         let mut refused = Vec::new();
         let mut wanted = topics.to_vec();
+        let mut rounds = 0;
         loop {
+            rounds += 1;
             match self.subscribe(channel_id, &wanted).await {
                 Ok(answer) => {
                     refused.extend(answer.into_iter().filter_map(RefusedTopic::from_rejected));
                     return Ok(refused);
                 }
-                Err(e) if e.has_code("notification.invalid.topic") => {
-                    // Each round drops at least one topic, so this ends.
+                Err(e)
+                    if e.has_code("notification.invalid.topic") && rounds <= MAX_INVALID_ROUNDS =>
+                {
+                    // Each round drops at least one topic, and the rounds are few.
                     let (invalid, rest): (Vec<String>, Vec<String>) = wanted
                         .into_iter()
                         .partition(|t| e.message.contains(t.as_str()));
