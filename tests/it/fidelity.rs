@@ -477,3 +477,49 @@ async fn a_client_without_the_topic_permission_is_told_which_one() {
     drop(feed);
     h.stop().await;
 }
+
+/// A call that went through an IVR and a queue (their legs ended, `ivr` and `acd`) is kept by
+/// the analytics read of its queue and by the console's model: its live parties are the
+/// customer and the two agents, and a kick on it reads and removes as on any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_with_ivr_and_acd_legs_is_kept_and_kicked() {
+    use common::Leg;
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let call = h
+        .call(&[
+            Leg("Casey Customer", "customer", "connected", None),
+            Leg("Main Menu", "ivr", "disconnected", None),
+            Leg("Support Queue", "acd", "disconnected", None),
+            Leg("Ava Reed", "agent", "connected", Some(common::AVA)),
+            Leg("Ben Ortiz", "agent", "connected", Some(common::BEN)),
+        ])
+        .await;
+    let read = confwatch::feed::read_active_calls(&h.client, &[SUPPORT_ID.to_string()])
+        .await
+        .expect("analytics read");
+    let found = read
+        .iter()
+        .find(|c| c.id == call.id)
+        .expect("the call kept");
+    assert_eq!(found.participants.len(), 5);
+    let mut model = confwatch::live::LiveModel::default();
+    model.apply(Update::Snapshot(read.clone()), chrono::Utc::now());
+    let row = model
+        .conferences()
+        .into_iter()
+        .find(|r| r.conversation_id == call.id)
+        .expect("shown as a conference");
+    assert_eq!(row.live_parties, 3);
+    assert_eq!(row.queue_id.as_deref(), Some(SUPPORT_ID));
+
+    let ava = leg_of(&call, "Ava Reed");
+    let job = common::kick(
+        &h.client,
+        &call.id,
+        Wanted::Participant(ava),
+        KickOptions::default(),
+    );
+    let (outcome, _) = job.finish().await;
+    assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    h.stop().await;
+}
