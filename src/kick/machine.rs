@@ -390,6 +390,7 @@ impl KickMachine {
                     status: 202,
                     code: None,
                     message: None,
+                    correlation_id: None,
                 }));
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
@@ -900,6 +901,7 @@ impl KickMachine {
             status: error.status.unwrap_or(0),
             code: error.code.clone(),
             message: Some(error.message.clone()),
+            correlation_id: error.correlation_id.clone(),
         }));
         if error.has_code("not.a.user") && self.path == PatchPath::Calls {
             // Client credentials have no user context: the media-agnostic endpoint takes the same body.

@@ -80,13 +80,17 @@ pub fn error_from_answer(
     // The platform's words reach the terminal and the log: cleaned of control bytes, and cut.
     let clean = |text: String| crate::text::clip(&text, 500);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) => ApiError::from_status(
-            endpoint,
-            status,
-            error.code.map(clean),
-            error.message.map(clean),
-            retry_after,
-        ),
+        Ok(error) => {
+            let mut answer = ApiError::from_status(
+                endpoint,
+                status,
+                error.code.map(clean),
+                error.message.map(clean),
+                retry_after,
+            );
+            answer.correlation_id = error.context_id.map(|id| crate::text::clip(&id, 80));
+            answer
+        }
         Err(_) => {
             let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
             let message = if snippet.trim().is_empty() {

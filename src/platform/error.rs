@@ -37,6 +37,9 @@ pub struct ApiError {
     /// `Retry-After` of a 5xx answer: the least wait before a retry (the official SDKs honour it
     /// on 503). A 429's wait is in `FailureKind::RateLimited` instead.
     pub(crate) retry_after: Option<Duration>,
+    /// The error body's `contextId` (the answer's `ININ-Correlation-Id`): what the platform's
+    /// support asks for.
+    pub(crate) correlation_id: Option<String>,
 }
 
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for
@@ -57,6 +60,7 @@ impl ApiError {
             code: None,
             message: message.into(),
             retry_after: None,
+            correlation_id: None,
         }
     }
 
@@ -92,6 +96,7 @@ impl ApiError {
             } else {
                 None
             },
+            correlation_id: None,
         }
     }
 

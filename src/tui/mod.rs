@@ -2,6 +2,7 @@
 //! Draws; never awaits I/O of its own (the `console` module wires it to the platform).
 
 pub(crate) mod app;
+pub(crate) mod detail;
 pub(crate) mod jobs;
 pub(crate) mod keymap;
 pub(crate) mod layout;

@@ -46,6 +46,8 @@ pub struct LoopChannels {
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
     /// feed's own reports.
     pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
+    /// Puts text on the clipboard (the console writes OSC 52 to its terminal).
+    pub clipboard: Option<Box<dyn FnMut(&str) + Send>>,
 }
 
 /// Runs until the app quits (or the terminal's event stream ends).
@@ -78,6 +80,7 @@ where
             () = &mut terminated => return Ok(()),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
+                Some(Ok(Event::Mouse(mouse))) => inputs.push(Input::Mouse(mouse)),
                 // Keys after it are judged at the new size (too small, a page's rows).
                 Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
@@ -133,6 +136,11 @@ where
                     Action::Kick { target, force } => kicker.kick(target, force),
                     Action::Cancel(target) => kicker.cancel(&target),
                     Action::ReadCall(id) => kicker.read_call(&id),
+                    Action::Copy(text) => {
+                        if let Some(copy) = channels.clipboard.as_mut() {
+                            copy(&text);
+                        }
+                    }
                     Action::Quit => return Ok(()),
                 }
             }
@@ -156,7 +164,9 @@ pub fn draw<B: Backend>(
     // No time passes: the frame shows the app as of its last input.
     app.update(resize, app.now);
     app.refresh();
-    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    let mut hits = None;
+    terminal.draw(|frame| hits = Some(views::draw(frame, app, theme)))?;
+    app.hits = hits.unwrap_or_default();
     Ok(())
 }
 

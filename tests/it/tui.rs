@@ -317,6 +317,7 @@ fn snapshot_kick_retrying() {
         status: 409,
         code: Some("conversation.participant.transition.lock".into()),
         message: None,
+        correlation_id: None,
     };
     app.update(progress("p-dana", 1250, answer), at(1250));
     let backoff = Step::Backoff {
@@ -861,13 +862,20 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
             .await
             .unwrap();
         probe.wait_for("events lost").await;
+        // The copy key hands Dana's id to the clipboard.
+        send_keys("y");
+        probe.wait_for("copy p-dana").await;
         // Dana's kick is still running (its cancel not yet reported): quit takes a second q.
         send_keys("qq");
     };
+    let copies = kicker.clone();
     let channels = LoopChannels {
         feed,
         progress,
         rate_budget: None,
+        clipboard: Some(Box::new(move |text: &str| {
+            copies.record(format!("copy {text}"))
+        })),
     };
     let (result, ()) = tokio::join!(
         run(

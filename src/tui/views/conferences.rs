@@ -8,11 +8,11 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::{empty_note, window_start};
 use crate::text::age;
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, Hit, Hits, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let focused = app.focus == Pane::Conferences;
     let rows = app.rows();
     let selected = app.conference_index();
@@ -28,6 +28,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
+    // Under the border and the header row, one line a row.
+    for (line, (_, row)) in visible.clone().enumerate() {
+        let y = area.y + 2 + line as u16;
+        let spot = Rect::new(area.x + 1, y, area.width.saturating_sub(2), 1);
+        hits.add(spot, Hit::Conference(row.conversation_id.clone()));
+    }
     let table_rows: Vec<Row> = visible
         .map(|(index, row)| {
             let is_selected = Some(index) == selected;

@@ -28,10 +28,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     spans.push(Span::styled("│", theme.dim()));
     let running = app.jobs.all().iter().filter(|j| j.is_running()).count();
     spans.push(Span::raw(format!(
-        " {} conferences · {} calls · sort {}",
+        " {} conferences · {} calls · {}",
         app.rows().len(),
         app.model.len(),
-        app.sort.label()
+        app.order_label()
     )));
     if running > 0 {
         spans.push(Span::raw(" · "));

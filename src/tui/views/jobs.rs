@@ -7,12 +7,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::{empty_note, window_start};
-use crate::tui::app::App;
+use crate::tui::app::{App, Hit, Hits};
 use crate::tui::jobs::JobTone;
+use crate::tui::keymap::Command;
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let jobs = app.jobs.all();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -20,7 +21,17 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .title(Line::styled(
             format!(" Kick jobs ({}) ", jobs.len()),
             theme.title(),
-        ));
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(
+                    " {}: the job's whole story ",
+                    app.keymap.keys_label(Command::Open)
+                ),
+                theme.dim(),
+            )
+            .right_aligned(),
+        );
     let height = table_rows(area);
     let selected = app.job_index();
     let start = window_start(selected, height);
@@ -31,6 +42,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .skip(start)
         .take(height)
         .map(|(index, job)| {
+            let y = area.y + 2 + (index - start) as u16;
+            hits.add(
+                Rect::new(area.x + 1, y, area.width.saturating_sub(2), 1),
+                Hit::Job(job.seq),
+            );
             let is_selected = Some(index) == selected;
             let (mark, style) = match job.tone() {
                 JobTone::Running => (Tone::Leaving.glyph(), theme.tone(Tone::Leaving)),
