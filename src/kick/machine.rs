@@ -901,7 +901,7 @@ impl KickMachine {
             status: error.status.unwrap_or(0),
             code: error.code.clone(),
             message: Some(error.message.clone()),
-            correlation_id: error.correlation_id.clone(),
+            correlation_id: error.correlation_id.as_ref().map(|id| id.0.clone()),
         }));
         if error.has_code("not.a.user") && self.path == PatchPath::Calls {
             // Client credentials have no user context: the media-agnostic endpoint takes the same body.

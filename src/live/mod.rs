@@ -228,24 +228,21 @@ impl LiveModel {
         self.state_seen.retain(|id, _| known.contains(id.as_str()));
         // Timelines follow their calls, and the latest ended calls the model remembers.
         let ended = &self.ended;
-        let mut ended_at: Vec<DateTime<Utc>> = self
+        self.history
+            .retain(|id, _| conversations.contains_key(id) || ended.contains_key(id));
+        let mut ended_timelines: Vec<(DateTime<Utc>, String)> = self
             .history
             .keys()
             .filter(|id| !conversations.contains_key(*id))
-            .filter_map(|id| ended.get(id).copied())
+            .filter_map(|id| ended.get(id).map(|at| (*at, id.clone())))
             .collect();
-        let oldest_kept = if ended_at.len() > ENDED_TIMELINES {
-            ended_at.sort_unstable();
-            ended_at.get(ended_at.len() - ENDED_TIMELINES).copied()
-        } else {
-            None
-        };
-        self.history.retain(|id, _| {
-            conversations.contains_key(id)
-                || ended
-                    .get(id)
-                    .is_some_and(|at| oldest_kept.is_none_or(|oldest| *at >= oldest))
-        });
+        if ended_timelines.len() > ENDED_TIMELINES {
+            ended_timelines.sort_unstable();
+            let drop = ended_timelines.len() - ENDED_TIMELINES;
+            for (_, id) in ended_timelines.into_iter().take(drop) {
+                self.history.remove(&id);
+            }
+        }
     }
 
     pub(crate) fn revision(&self) -> u64 {

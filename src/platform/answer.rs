@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-use super::error::{ApiError, FailureKind};
+use super::error::{ApiError, CorrelationId, FailureKind};
 use crate::wire::ErrorBody;
 
 /// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
@@ -88,7 +88,9 @@ pub fn error_from_answer(
                 error.message.map(clean),
                 retry_after,
             );
-            answer.correlation_id = error.context_id.map(|id| crate::text::clip(&id, 80));
+            answer.correlation_id = error
+                .context_id
+                .map(|id| Box::new(CorrelationId(crate::text::clip(&id, 80))));
             answer
         }
         Err(_) => {
@@ -140,6 +142,18 @@ pub(crate) fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_body_gives_its_context_id_as_the_correlation_id() {
+        let body = br#"{"message":"locked","code":"conversation.participant.transition.lock","status":409,"contextId":"0f3c-ctx"}"#;
+        let error = error_from_answer("PATCH participant", 409, body, None);
+        assert_eq!(
+            error.correlation_id.map(|id| id.0),
+            Some("0f3c-ctx".to_string())
+        );
+        let plain = error_from_answer("PATCH participant", 502, b"bad gateway", None);
+        assert_eq!(plain.correlation_id, None);
+    }
 
     #[test]
     fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {

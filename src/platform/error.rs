@@ -39,8 +39,13 @@ pub struct ApiError {
     pub(crate) retry_after: Option<Duration>,
     /// The error body's `contextId` (the answer's `ININ-Correlation-Id`): what the platform's
     /// support asks for.
-    pub(crate) correlation_id: Option<String>,
+    pub(crate) correlation_id: Option<Box<CorrelationId>>,
 }
+
+/// An answer's correlation id. Boxed in [`ApiError`] as a thin pointer: the error stays small
+/// enough to return by value everywhere (clippy's `result_large_err`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CorrelationId(pub(crate) String);
 
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for
 /// the participant PATCH as a whole (it also sets wrap-up and recording); disconnecting is

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::jobs::{Job, JobTone, Jobs, finished};
 use crate::kick::Step;
 use crate::kick::progress::describe_step;
-use crate::live::{LiveModel, Origin};
+use crate::live::LiveModel;
 use crate::text::{clean, pad, truncate};
 
 /// How a line looks.
@@ -49,14 +49,6 @@ fn clock(at: DateTime<Utc>) -> String {
     at.format("%H:%M:%S").to_string()
 }
 
-fn origin_words(origin: Origin) -> &'static str {
-    match origin {
-        Origin::Analytics => "from analytics",
-        Origin::Read => "from a read",
-        Origin::Event => "event",
-    }
-}
-
 /// The call view of one conversation: its ids, each participant, its timeline since the console
 /// started (and what analytics or the first read said before), and the kicks made on it.
 pub(crate) fn call_lines(
@@ -86,7 +78,13 @@ pub(crate) fn call_lines(
             }
             lines.push(line(format!("  {}", about.join(" · ")), Look::Dim));
             lines.push(line("participants", Look::Heading));
-            for p in model.participants(conversation_id, now) {
+            let participants = model.participants(conversation_id, now);
+            let id_width = participants
+                .iter()
+                .map(|p| p.participant_id.len())
+                .max()
+                .unwrap_or(0);
+            for p in participants {
                 let mut state = p.state.as_str().to_string();
                 if p.held {
                     state.push_str(", held");
@@ -99,7 +97,7 @@ pub(crate) fn call_lines(
                         "  {} {} {}  {state}",
                         pad(&truncate(&p.name, 18), 18),
                         pad(&truncate(&p.purpose, 8), 8),
-                        p.participant_id
+                        pad(&p.participant_id, id_width)
                     ),
                     Look::Plain,
                     &p.participant_id,
@@ -134,8 +132,8 @@ pub(crate) fn call_lines(
             format!(
                 "  {}  {} {what} · {}",
                 clock(change.at),
-                pad(&truncate(&who, 28), 28),
-                origin_words(change.origin)
+                pad(&truncate(&who, 24), 24),
+                change.origin.as_str()
             ),
             Look::Plain,
             &change.participant_id,
@@ -221,11 +219,7 @@ pub(crate) fn job_lines(job: &Job, now: DateTime<Utc>) -> Vec<DetailLine> {
             ..
         } = step
         {
-            lines.push(with_id(
-                format!("  {:21}  correlation id {id}", ""),
-                Look::Dim,
-                id,
-            ));
+            lines.push(with_id(format!("      correlation id {id}"), Look::Dim, id));
         }
     }
     lines.push(line("outcome", Look::Heading));

@@ -127,7 +127,7 @@ pub(crate) const TABLE: &[Binding] = {
             C::Filter,
             "filter",
             &[c('/')],
-            "filter: name, queue, state (held, muted, ringing), purpose",
+            "filter: name, queue, purpose, state, held, muted, ringing",
             "filter",
         ),
         row(
@@ -154,7 +154,7 @@ pub(crate) const TABLE: &[Binding] = {
         row(
             C::Copy,
             "copy",
-            &[c('y')],
+            &[c('Y')],
             "copy the selected id (OSC 52; also shown to select)",
             "copy id",
         ),

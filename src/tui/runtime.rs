@@ -38,6 +38,9 @@ pub trait Kicker {
     fn read_call(&mut self, _conversation_id: &str) {}
 }
 
+/// Puts text on the clipboard.
+pub type Clipboard = Box<dyn FnMut(&str) + Send>;
+
 /// What the loop listens to besides the terminal: the feed, the kick jobs' progress, and the
 /// client's rate budget.
 pub struct LoopChannels {
@@ -47,7 +50,7 @@ pub struct LoopChannels {
     /// feed's own reports.
     pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
     /// Puts text on the clipboard (the console writes OSC 52 to its terminal).
-    pub clipboard: Option<Box<dyn FnMut(&str) + Send>>,
+    pub clipboard: Option<Clipboard>,
 }
 
 /// Runs until the app quits (or the terminal's event stream ends).

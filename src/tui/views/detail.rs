@@ -14,6 +14,9 @@ use crate::tui::keymap::Command;
 use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;
 
+/// A wrapped line's later pieces are indented this much more than its first.
+const CONTINUED: usize = 2;
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let lines = app.detail_lines();
     let cursor = app.detail.cursor.min(lines.len().saturating_sub(1));
@@ -33,19 +36,18 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
         .title_bottom(Line::styled(keys, theme.dim()).right_aligned());
     let height = list_rows(area);
     let width = usize::from(area.width.saturating_sub(2));
-    // Each line wrapped, its pieces indented under its text; remembered by the line they wrap.
+    // Each line wrapped, its later pieces indented under its text; remembered by their line.
     let mut visual: Vec<(usize, String)> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let marker = if index == cursor { "▶" } else { " " };
-        let indent = line.text.len() - line.text.trim_start().len() + 2;
-        for (i, piece) in wrap(&line.text, width.saturating_sub(1).max(8))
-            .into_iter()
-            .enumerate()
-        {
+        let body = line.text.trim_start();
+        let indent = line.text.len() - body.len();
+        let room = width.saturating_sub(1 + indent + CONTINUED).max(8);
+        for (i, piece) in wrap(body, room).into_iter().enumerate() {
             let text = if i == 0 {
-                format!("{marker}{piece}")
+                format!("{marker}{:indent$}{piece}", "")
             } else {
-                format!(" {:indent$}{}", "", piece.trim_start())
+                format!(" {:width$}{piece}", "", width = indent + CONTINUED)
             };
             visual.push((index, text));
         }

@@ -6,7 +6,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Row, Table};
 
 use super::centered;
-use crate::tui::keymap::Keymap;
+use crate::tui::keymap::{Command, Keymap};
 use crate::tui::theme::Theme;
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: usize, theme: Theme) {
@@ -24,9 +24,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: usize
         .collect();
     let more = if start + room < total || start > 0 {
         format!(
-            " {}-{} of {total} · j/k scroll ",
+            " {}-{} of {total} · {} scroll ",
             start + 1,
-            (start + room).min(total)
+            (start + room).min(total),
+            keymap.keys_label(Command::Down)
         )
     } else {
         String::new()

@@ -126,7 +126,7 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
             Command::Down,
             Command::Kick,
             Command::CancelKick,
-            Command::Open,
+            Command::Call,
             Command::Back,
             Command::Jobs,
             Command::Help,
