@@ -523,23 +523,10 @@ pub fn resolve_with_profiles(
     }
 }
 
-/// A text file of at most `limit` bytes; a larger one (or `/dev/zero`) is refused, not read.
-pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        bail!("{} is larger than {limit} bytes", path.display());
-    }
-    Ok(text)
-}
-
 /// Reads the config file; warns when others may read it (it may hold the secret).
 fn read_config_file(path: &Path) -> Result<(FileConfig, Vec<String>)> {
     // A config file is a few lines; a megabyte is plenty.
-    let text = read_capped(path, 1024 * 1024)
+    let text = untrusted_input::read_capped(path, 1024 * 1024)
         .wrap_err_with(|| format!("reading config file {}", path.display()))?;
     let file: FileConfig = toml::from_str(&text).map_err(|e| eyre!(toml_error(path, &text, &e)))?;
     let mut warnings = Vec::new();

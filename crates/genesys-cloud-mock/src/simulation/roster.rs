@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use rand::rngs::StdRng;
 
-use crate::mock::ids::new_id;
-use crate::mock::scenario::Scenario;
-use crate::mock::world::{AgentInfo, QueueInfo, World};
+use crate::ids::new_id;
+use crate::scenario::Scenario;
+use crate::world::{AgentInfo, QueueInfo, World};
 
 /// The simulation's running totals (fractions of events carried to the next tick), the roster
 /// indexes and the queue of calls waiting for an agent.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::world::{CallRecord, Leg, QueueInfo};
-use crate::wire::{
+use genesys_cloud_models::{
     AnalyticsConversation, AnalyticsParticipant, AnalyticsSegment, AnalyticsSession,
     CallConversation, CallMediaParticipant, Conversation, Direction, DisconnectType, EntityRef,
     Participant, ParticipantState, Purpose, Queue, Timestamp,
@@ -198,7 +198,7 @@ fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
         consult_participant_id: leg.consult_participant_id.clone(),
         address: (!leg.address.is_empty()).then(|| leg.address.clone()),
         wrapup_required: Some(false),
-        calls: vec![crate::wire::Call {
+        calls: vec![genesys_cloud_models::Call {
             // The leg's call id: stable and distinct from the participant id.
             id: Some(format!("{}-call", leg.id)),
             state: Some(call_state(&leg.state)),

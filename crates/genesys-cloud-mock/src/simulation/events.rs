@@ -8,10 +8,10 @@ use rand::Rng;
 
 use super::arrivals::{Arrival, connect, exponential, make_leg, new_call};
 use super::occupancy::{Occupancy, pick_agent, pick_caller};
-use crate::mock::scenario::Scenario;
-use crate::mock::state::State;
-use crate::mock::world::{LegChange, ScheduledAction, SimStep};
-use crate::wire::{DisconnectType, ParticipantState, Purpose};
+use crate::scenario::Scenario;
+use crate::state::State;
+use crate::world::{LegChange, ScheduledAction, SimStep};
+use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 /// Tops the conferences up to `min_conferences`: a party joins a two-party call (a free agent,
 /// or an outside number when none is free); with no such call, a new call (when an agent is

@@ -2,8 +2,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::occupancy::{is_caller, wrap_up};
 use super::*;
-use crate::mock::world::CallRecord;
-use crate::wire::{DisconnectType, ParticipantState, Purpose};
+use crate::world::CallRecord;
+use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 /// The simulated clock's step (the server ticks every 10 ms; 250 ms keeps an hour fast).
 const STEP: Duration = Duration::from_millis(250);

@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::wire::ErrorBody;
+use genesys_cloud_models::ErrorBody;
 
 #[derive(Debug)]
 pub(super) struct ErrorReply {

@@ -9,10 +9,10 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::occupancy::{Occupancy, pick_agent, pick_caller};
-use crate::mock::scenario::{CallSettings, Scenario};
-use crate::mock::state::State;
-use crate::mock::world::{CallRecord, Leg, LegChange, QueueInfo, ScheduledAction, SimStep};
-use crate::wire::{DisconnectType, ParticipantState, Purpose};
+use crate::scenario::{CallSettings, Scenario};
+use crate::state::State;
+use crate::world::{CallRecord, Leg, LegChange, QueueInfo, ScheduledAction, SimStep};
+use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 /// Chance that a conference gains one more party later (a second consult or a supervisor).
 pub(super) const LATER_JOIN_RATE: f64 = 0.5;

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use crate::mock::scenario::CallSettings;
-use crate::mock::state::State;
-use crate::mock::world::Leg;
+use crate::scenario::CallSettings;
+use crate::state::State;
+use crate::world::Leg;
 
 pub(super) const FIRST_NAMES: &[&str] = &[
     "Alex", "Sam", "Jordan", "Taylor", "Casey", "Riley", "Jamie", "Morgan", "Avery", "Quinn",

@@ -174,9 +174,9 @@ const MAX_STEP_MS: u64 = 3_600_000;
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("demo", include_str!("../../assets/scenarios/demo.toml")),
-    ("quiet", include_str!("../../assets/scenarios/quiet.toml")),
-    ("scale", include_str!("../../assets/scenarios/scale.toml")),
+    ("demo", include_str!("../scenarios/demo.toml")),
+    ("quiet", include_str!("../scenarios/quiet.toml")),
+    ("scale", include_str!("../scenarios/scale.toml")),
 ];
 
 impl Scenario {
@@ -190,7 +190,7 @@ impl Scenario {
 
     /// A scenario file (TOML).
     pub(crate) fn from_path(path: &Path) -> Result<Scenario> {
-        let text = crate::config::read_capped(path, MAX_FILE_BYTES)
+        let text = untrusted_input::read_capped(path, MAX_FILE_BYTES)
             .wrap_err_with(|| format!("cannot read scenario {}", path.display()))?;
         let json = path
             .extension()

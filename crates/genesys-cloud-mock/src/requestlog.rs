@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::wire::Timestamp;
+use genesys_cloud_models::Timestamp;
 
 /// The log keeps at most this many entries and about this many bytes; older ones are dropped
 /// (their `seq` is never reused).

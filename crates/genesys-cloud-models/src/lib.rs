@@ -17,7 +17,7 @@ use serde_with::skip_serializing_none;
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
-    pub(crate) fn now() -> Self {
+    pub fn now() -> Self {
         Timestamp(Utc::now())
     }
 }
@@ -62,7 +62,7 @@ macro_rules! string_enum {
         }
 
         impl $name {
-            pub(crate) fn as_str(&self) -> &str {
+            pub fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $wire,)+
                     Self::Other(other) => other.as_str(),
@@ -71,7 +71,7 @@ macro_rules! string_enum {
 
             /// Every known value, in declaration order (for the round-trip test).
             #[cfg(test)]
-            pub(crate) const ALL: &'static [$name] = &[$(Self::$variant),+];
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
         }
 
         impl From<&str> for $name {
@@ -154,12 +154,12 @@ string_enum!(
 impl Purpose {
     /// Customers and external parties: the outside of the call, protected by the kick's safety
     /// rule and never placed on two live calls by the mock.
-    pub(crate) fn is_customer_side(&self) -> bool {
+    pub fn is_customer_side(&self) -> bool {
         matches!(self, Self::Customer | Self::External)
     }
 
     /// A person of the organization on the call: an agent or another user.
-    pub(crate) fn is_agent(&self) -> bool {
+    pub fn is_agent(&self) -> bool {
         matches!(self, Self::Agent | Self::User)
     }
 }
@@ -178,7 +178,7 @@ impl ParticipantState {
     }
 
     /// The leg is part of the call now or about to be.
-    pub(crate) fn is_live(&self) -> bool {
+    pub fn is_live(&self) -> bool {
         !self.is_gone() && !matches!(self, Self::None)
     }
 
@@ -227,7 +227,7 @@ string_enum!(
 
 impl DisconnectType {
     /// The spelling used in notification bodies (`QueueConversationCallEventTopicCallMediaParticipant`).
-    pub(crate) fn event_str(&self) -> &str {
+    pub fn event_str(&self) -> &str {
         match self {
             Self::EndpointDnd => "endpoint.dnd",
             Self::TransferDnd => "transfer.dnd",
@@ -297,28 +297,28 @@ impl CallConversation {
 pub struct CallMediaParticipant {
     pub id: String,
     pub name: Option<String>,
-    pub(crate) address: Option<String>,
+    pub address: Option<String>,
     pub start_time: Option<Timestamp>,
     pub start_alerting_time: Option<Timestamp>,
     pub connected_time: Option<Timestamp>,
-    pub(crate) end_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
     pub start_hold_time: Option<Timestamp>,
     /// A free string on the platform: a known value is typed, any other kept as sent.
-    pub(crate) purpose: Option<Purpose>,
+    pub purpose: Option<Purpose>,
     #[serde(default = "unknown_state")]
     pub state: ParticipantState,
-    pub(crate) direction: Option<Direction>,
-    pub(crate) disconnect_type: Option<DisconnectType>,
+    pub direction: Option<Direction>,
+    pub disconnect_type: Option<DisconnectType>,
     pub held: Option<bool>,
     pub muted: Option<bool>,
-    pub(crate) confined: Option<bool>,
-    pub(crate) wrapup_required: Option<bool>,
+    pub confined: Option<bool>,
+    pub wrapup_required: Option<bool>,
     pub user: Option<EntityRef>,
     pub queue: Option<EntityRef>,
-    pub(crate) consult_participant_id: Option<String>,
+    pub consult_participant_id: Option<String>,
     /// Keys this build does not model, kept as sent.
     #[serde(flatten)]
-    pub(crate) extra: Map<String, Value>,
+    pub extra: Map<String, Value>,
 }
 
 fn unknown_state() -> ParticipantState {
@@ -328,7 +328,7 @@ fn unknown_state() -> ParticipantState {
 impl CallMediaParticipant {
     /// The name a person would call this party: its own name, its user's, or its address (an
     /// external number). One rule for the rows, the dialog, the kick's progress and the audit.
-    pub(crate) fn display_name(&self) -> Option<String> {
+    pub fn display_name(&self) -> Option<String> {
         self.name
             .clone()
             .or_else(|| self.user.as_ref().and_then(|u| u.name.clone()))
@@ -365,11 +365,11 @@ impl CallMediaParticipant {
         }
     }
 
-    pub(crate) fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&str> {
         self.user.as_ref().and_then(|u| u.id.as_deref())
     }
 
-    pub(crate) fn queue_id(&self) -> Option<&str> {
+    pub fn queue_id(&self) -> Option<&str> {
         self.queue.as_ref().and_then(|q| q.id.as_deref())
     }
 
@@ -379,15 +379,15 @@ impl CallMediaParticipant {
     }
 
     /// Customers and external parties are protected by the kick's safety rule.
-    pub(crate) fn is_customer_side(&self) -> bool {
+    pub fn is_customer_side(&self) -> bool {
         self.purpose().is_customer_side()
     }
 
-    pub(crate) fn is_held(&self) -> bool {
+    pub fn is_held(&self) -> bool {
         self.held.unwrap_or(false)
     }
 
-    pub(crate) fn is_muted(&self) -> bool {
+    pub fn is_muted(&self) -> bool {
         self.muted.unwrap_or(false)
     }
 }
@@ -396,81 +396,81 @@ impl CallMediaParticipant {
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Conversation {
-    pub(crate) id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) start_time: Option<Timestamp>,
-    pub(crate) end_time: Option<Timestamp>,
-    pub(crate) address: Option<String>,
+pub struct Conversation {
+    pub id: String,
+    pub name: Option<String>,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub address: Option<String>,
     #[serde(default)]
-    pub(crate) participants: Vec<Participant>,
-    pub(crate) max_participants: Option<i64>,
-    pub(crate) state: Option<ParticipantState>,
-    pub(crate) self_uri: Option<String>,
+    pub participants: Vec<Participant>,
+    pub max_participants: Option<i64>,
+    pub state: Option<ParticipantState>,
+    pub self_uri: Option<String>,
     #[serde(flatten)]
-    pub(crate) extra: Map<String, Value>,
+    pub extra: Map<String, Value>,
 }
 
 /// `Participant` of the generic `Conversation`: per-leg state lives in `calls[]`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Participant {
-    pub(crate) id: String,
-    pub(crate) start_time: Option<Timestamp>,
-    pub(crate) end_time: Option<Timestamp>,
-    pub(crate) connected_time: Option<Timestamp>,
-    pub(crate) name: Option<String>,
-    pub(crate) user_id: Option<String>,
-    pub(crate) queue_id: Option<String>,
-    pub(crate) queue_name: Option<String>,
-    pub(crate) purpose: Option<Purpose>,
-    pub(crate) participant_type: Option<String>,
-    pub(crate) consult_participant_id: Option<String>,
-    pub(crate) address: Option<String>,
-    pub(crate) wrapup_required: Option<bool>,
+pub struct Participant {
+    pub id: String,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    pub connected_time: Option<Timestamp>,
+    pub name: Option<String>,
+    pub user_id: Option<String>,
+    pub queue_id: Option<String>,
+    pub queue_name: Option<String>,
+    pub purpose: Option<Purpose>,
+    pub participant_type: Option<String>,
+    pub consult_participant_id: Option<String>,
+    pub address: Option<String>,
+    pub wrapup_required: Option<bool>,
     #[serde(default)]
-    pub(crate) calls: Vec<Call>,
+    pub calls: Vec<Call>,
     #[serde(flatten)]
-    pub(crate) extra: Map<String, Value>,
+    pub extra: Map<String, Value>,
 }
 
 /// `Call`: one call leg of a generic `Participant`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Call {
-    pub(crate) id: Option<String>,
-    pub(crate) state: Option<ParticipantState>,
-    pub(crate) direction: Option<Direction>,
-    pub(crate) held: Option<bool>,
-    pub(crate) muted: Option<bool>,
-    pub(crate) confined: Option<bool>,
-    pub(crate) disconnect_type: Option<DisconnectType>,
-    pub(crate) start_alerting_time: Option<Timestamp>,
-    pub(crate) connected_time: Option<Timestamp>,
-    pub(crate) disconnected_time: Option<Timestamp>,
-    pub(crate) start_hold_time: Option<Timestamp>,
+pub struct Call {
+    pub id: Option<String>,
+    pub state: Option<ParticipantState>,
+    pub direction: Option<Direction>,
+    pub held: Option<bool>,
+    pub muted: Option<bool>,
+    pub confined: Option<bool>,
+    pub disconnect_type: Option<DisconnectType>,
+    pub start_alerting_time: Option<Timestamp>,
+    pub connected_time: Option<Timestamp>,
+    pub disconnected_time: Option<Timestamp>,
+    pub start_hold_time: Option<Timestamp>,
     #[serde(flatten)]
-    pub(crate) extra: Map<String, Value>,
+    pub extra: Map<String, Value>,
 }
 
 /// `MediaParticipantRequest`: the body of the participant PATCH.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct MediaParticipantRequest {
-    pub(crate) state: Option<ParticipantState>,
-    pub(crate) held: Option<bool>,
-    pub(crate) muted: Option<bool>,
-    pub(crate) confined: Option<bool>,
-    pub(crate) recording: Option<bool>,
-    pub(crate) wrapup_skipped: Option<bool>,
+pub struct MediaParticipantRequest {
+    pub state: Option<ParticipantState>,
+    pub held: Option<bool>,
+    pub muted: Option<bool>,
+    pub confined: Option<bool>,
+    pub recording: Option<bool>,
+    pub wrapup_skipped: Option<bool>,
 }
 
 impl MediaParticipantRequest {
     /// The kick's body: `{"state":"disconnected"}`.
-    pub(crate) fn disconnect() -> Self {
+    pub fn disconnect() -> Self {
         MediaParticipantRequest {
             state: Some(ParticipantState::Disconnected),
             ..Default::default()
@@ -483,17 +483,17 @@ impl MediaParticipantRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
-    pub(crate) message: Option<String>,
-    pub(crate) code: Option<String>,
-    pub(crate) status: Option<u16>,
-    pub(crate) entity_id: Option<String>,
-    pub(crate) entity_name: Option<String>,
-    pub(crate) message_with_params: Option<String>,
-    pub(crate) message_params: Option<BTreeMap<String, String>>,
-    pub(crate) context_id: Option<String>,
-    pub(crate) details: Option<Vec<ErrorDetail>>,
-    pub(crate) errors: Option<Vec<ErrorBody>>,
-    pub(crate) limit: Option<Value>,
+    pub message: Option<String>,
+    pub code: Option<String>,
+    pub status: Option<u16>,
+    pub entity_id: Option<String>,
+    pub entity_name: Option<String>,
+    pub message_with_params: Option<String>,
+    pub message_params: Option<BTreeMap<String, String>>,
+    pub context_id: Option<String>,
+    pub details: Option<Vec<ErrorDetail>>,
+    pub errors: Option<Vec<ErrorBody>>,
+    pub limit: Option<Value>,
 }
 
 /// `Detail` inside an `ErrorBody`.
@@ -501,21 +501,21 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
-    pub(crate) error_code: Option<String>,
-    pub(crate) field_name: Option<String>,
-    pub(crate) entity_id: Option<String>,
-    pub(crate) entity_name: Option<String>,
+    pub error_code: Option<String>,
+    pub field_name: Option<String>,
+    pub entity_id: Option<String>,
+    pub entity_name: Option<String>,
 }
 
 /// The client-credentials token answer of `POST /oauth/token`.
 #[skip_serializing_none]
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    pub(crate) access_token: String,
+    pub access_token: String,
     #[serde(default)]
-    pub(crate) token_type: String,
+    pub token_type: String,
     #[serde(default)]
-    pub(crate) expires_in: u64,
+    pub expires_in: u64,
 }
 
 impl fmt::Debug for TokenResponse {
@@ -533,9 +533,9 @@ impl fmt::Debug for TokenResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    pub(crate) connect_uri: Option<String>,
-    pub(crate) id: String,
-    pub(crate) expires: Option<Timestamp>,
+    pub connect_uri: Option<String>,
+    pub id: String,
+    pub expires: Option<Timestamp>,
 }
 
 /// `ChannelTopic`: one subscription of a channel (requests send only `id`).
@@ -543,11 +543,11 @@ pub struct Channel {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelTopic {
-    pub(crate) id: String,
-    pub(crate) state: Option<TopicState>,
-    pub(crate) rejection_reason: Option<String>,
-    pub(crate) missing_permissions: Option<Vec<String>>,
-    pub(crate) self_uri: Option<String>,
+    pub id: String,
+    pub state: Option<TopicState>,
+    pub rejection_reason: Option<String>,
+    pub missing_permissions: Option<Vec<String>>,
+    pub self_uri: Option<String>,
 }
 
 /// `ChannelTopicEntityListing`.
@@ -555,32 +555,32 @@ pub struct ChannelTopic {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChannelTopicEntityListing {
     #[serde(default)]
-    pub(crate) entities: Vec<ChannelTopic>,
+    pub entities: Vec<ChannelTopic>,
 }
 
 /// One frame of the notifications WebSocket.
 #[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct NotificationEvent {
-    pub(crate) topic_name: String,
-    pub(crate) version: Option<String>,
+pub struct NotificationEvent {
+    pub topic_name: String,
+    pub version: Option<String>,
     #[serde(default)]
-    pub(crate) event_body: Value,
-    pub(crate) metadata: Option<NotificationMetadata>,
+    pub event_body: Value,
+    pub metadata: Option<NotificationMetadata>,
 }
 
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct NotificationMetadata {
+pub struct NotificationMetadata {
     #[serde(rename = "CorrelationId")]
-    pub(crate) correlation_id: Option<String>,
+    pub correlation_id: Option<String>,
 }
 
 /// Topic of the WebSocket heartbeats.
-pub(crate) const HEARTBEAT_TOPIC: &str = "channel.metadata";
+pub const HEARTBEAT_TOPIC: &str = "channel.metadata";
 /// Topic the platform sends before it closes a socket.
-pub(crate) const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
+pub const SOCKET_CLOSING_TOPIC: &str = "v2.system.socket_closing";
 
 /// `Queue` (the fields the console uses; the rest kept in `extra`).
 #[skip_serializing_none]
@@ -602,75 +602,75 @@ pub struct Queue {
 #[serde(rename_all = "camelCase")]
 pub struct QueueEntityListing {
     #[serde(default)]
-    pub(crate) entities: Vec<Queue>,
-    pub(crate) page_size: Option<i64>,
-    pub(crate) page_number: Option<i64>,
-    pub(crate) total: Option<i64>,
-    pub(crate) page_count: Option<i64>,
-    pub(crate) first_uri: Option<String>,
-    pub(crate) last_uri: Option<String>,
-    pub(crate) self_uri: Option<String>,
-    pub(crate) next_uri: Option<String>,
-    pub(crate) previous_uri: Option<String>,
+    pub entities: Vec<Queue>,
+    pub page_size: Option<i64>,
+    pub page_number: Option<i64>,
+    pub total: Option<i64>,
+    pub page_count: Option<i64>,
+    pub first_uri: Option<String>,
+    pub last_uri: Option<String>,
+    pub self_uri: Option<String>,
+    pub next_uri: Option<String>,
+    pub previous_uri: Option<String>,
 }
 
 /// `ConversationQuery` (POST `/api/v2/analytics/conversations/details/query`).
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ConversationQuery {
-    pub(crate) interval: Option<String>,
-    pub(crate) conversation_filters: Option<Vec<QueryFilter>>,
-    pub(crate) segment_filters: Option<Vec<QueryFilter>>,
-    pub(crate) order: Option<String>,
-    pub(crate) order_by: Option<String>,
-    pub(crate) paging: Option<PagingSpec>,
+pub struct ConversationQuery {
+    pub interval: Option<String>,
+    pub conversation_filters: Option<Vec<QueryFilter>>,
+    pub segment_filters: Option<Vec<QueryFilter>>,
+    pub order: Option<String>,
+    pub order_by: Option<String>,
+    pub paging: Option<PagingSpec>,
 }
 
 /// `ConversationDetailQueryFilter` / `SegmentDetailQueryFilter` (same keys).
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct QueryFilter {
+pub struct QueryFilter {
     /// `and` or `or`.
     #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) clauses: Option<Vec<QueryClause>>,
-    pub(crate) predicates: Option<Vec<QueryPredicate>>,
+    pub kind: String,
+    pub clauses: Option<Vec<QueryClause>>,
+    pub predicates: Option<Vec<QueryPredicate>>,
 }
 
 /// `ConversationDetailQueryClause` / `SegmentDetailQueryClause`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct QueryClause {
+pub struct QueryClause {
     #[serde(rename = "type")]
-    pub(crate) kind: String,
+    pub kind: String,
     #[serde(default)]
-    pub(crate) predicates: Vec<QueryPredicate>,
+    pub predicates: Vec<QueryPredicate>,
 }
 
 /// `ConversationDetailQueryPredicate` / `SegmentDetailQueryPredicate`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct QueryPredicate {
+pub struct QueryPredicate {
     /// `dimension`, `property` or `metric`; the platform defaults to `dimension`.
     #[serde(rename = "type")]
-    pub(crate) kind: Option<String>,
-    pub(crate) dimension: Option<String>,
+    pub kind: Option<String>,
+    pub dimension: Option<String>,
     /// `matches` (the default), `exists` or `notExists`.
-    pub(crate) operator: Option<String>,
-    pub(crate) value: Option<String>,
+    pub operator: Option<String>,
+    pub value: Option<String>,
 }
 
 /// `PagingSpec`.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PagingSpec {
-    pub(crate) page_size: i64,
-    pub(crate) page_number: i64,
+pub struct PagingSpec {
+    pub page_size: i64,
+    pub page_number: i64,
 }
 
 /// `AnalyticsConversationQueryResponse`.
@@ -678,8 +678,8 @@ pub(crate) struct PagingSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversationQueryResponse {
-    pub(crate) conversations: Option<Vec<AnalyticsConversation>>,
-    pub(crate) total_hits: Option<i64>,
+    pub conversations: Option<Vec<AnalyticsConversation>>,
+    pub total_hits: Option<i64>,
 }
 
 /// `AnalyticsConversationWithoutAttributes`.
@@ -687,16 +687,16 @@ pub struct AnalyticsConversationQueryResponse {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsConversation {
-    pub(crate) conversation_id: String,
-    pub(crate) conversation_start: Option<Timestamp>,
-    pub(crate) conversation_end: Option<Timestamp>,
-    pub(crate) conference_start: Option<Timestamp>,
-    pub(crate) originating_direction: Option<Direction>,
-    pub(crate) conversation_initiator: Option<String>,
-    pub(crate) customer_participation: Option<bool>,
-    pub(crate) division_ids: Option<Vec<String>>,
+    pub conversation_id: String,
+    pub conversation_start: Option<Timestamp>,
+    pub conversation_end: Option<Timestamp>,
+    pub conference_start: Option<Timestamp>,
+    pub originating_direction: Option<Direction>,
+    pub conversation_initiator: Option<String>,
+    pub customer_participation: Option<bool>,
+    pub division_ids: Option<Vec<String>>,
     #[serde(default)]
-    pub(crate) participants: Vec<AnalyticsParticipant>,
+    pub participants: Vec<AnalyticsParticipant>,
 }
 
 /// `AnalyticsParticipantWithoutAttributes`.
@@ -704,12 +704,12 @@ pub struct AnalyticsConversation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsParticipant {
-    pub(crate) participant_id: Option<String>,
-    pub(crate) participant_name: Option<String>,
-    pub(crate) purpose: Option<Purpose>,
-    pub(crate) user_id: Option<String>,
+    pub participant_id: Option<String>,
+    pub participant_name: Option<String>,
+    pub purpose: Option<Purpose>,
+    pub user_id: Option<String>,
     #[serde(default)]
-    pub(crate) sessions: Vec<AnalyticsSession>,
+    pub sessions: Vec<AnalyticsSession>,
 }
 
 /// `AnalyticsSession` (the fields the console reads). `mediaType` is `voice` for calls.
@@ -717,13 +717,13 @@ pub struct AnalyticsParticipant {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSession {
-    pub(crate) media_type: Option<String>,
-    pub(crate) session_id: Option<String>,
-    pub(crate) direction: Option<Direction>,
-    pub(crate) ani: Option<String>,
-    pub(crate) dnis: Option<String>,
+    pub media_type: Option<String>,
+    pub session_id: Option<String>,
+    pub direction: Option<Direction>,
+    pub ani: Option<String>,
+    pub dnis: Option<String>,
     #[serde(default)]
-    pub(crate) segments: Vec<AnalyticsSegment>,
+    pub segments: Vec<AnalyticsSegment>,
 }
 
 /// `AnalyticsConversationSegment` (the fields the console reads).
@@ -731,12 +731,12 @@ pub struct AnalyticsSession {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsSegment {
-    pub(crate) segment_start: Option<Timestamp>,
-    pub(crate) segment_end: Option<Timestamp>,
-    pub(crate) segment_type: Option<String>,
-    pub(crate) queue_id: Option<String>,
-    pub(crate) conference: Option<bool>,
-    pub(crate) disconnect_type: Option<String>,
+    pub segment_start: Option<Timestamp>,
+    pub segment_end: Option<Timestamp>,
+    pub segment_type: Option<String>,
+    pub queue_id: Option<String>,
+    pub conference: Option<bool>,
+    pub disconnect_type: Option<String>,
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use super::shapes::{self, Flavor};
 use super::simulation;
 use super::state::Shared;
 use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
-use crate::wire::{DisconnectType, ParticipantState, Purpose};
+use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 pub(super) fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()

@@ -25,7 +25,7 @@ use super::notifications;
 use super::shapes::{self, Flavor};
 use super::state::Shared;
 use super::world::{LegChange, ScheduledAction};
-use crate::wire::{
+use genesys_cloud_models::{
     AnalyticsConversationQueryResponse, ConversationQuery, DisconnectType, MediaParticipantRequest,
     ParticipantState, QueryFilter, QueueEntityListing, Timestamp, TokenResponse,
 };
@@ -309,7 +309,7 @@ fn parse_interval(interval: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), Erro
 /// A filter's predicates against one call: `and` needs all, `or` any.
 fn filter_matches(
     filter: &QueryFilter,
-    matches: &dyn Fn(&crate::wire::QueryPredicate) -> bool,
+    matches: &dyn Fn(&genesys_cloud_models::QueryPredicate) -> bool,
 ) -> bool {
     let mut results =
         filter
@@ -389,10 +389,13 @@ async fn analytics_query(
         .as_deref()
         .ok_or_else(|| ErrorReply::bad_request("interval is required."))?;
     let (start, end) = parse_interval(interval)?;
-    let paging = query.paging.clone().unwrap_or(crate::wire::PagingSpec {
-        page_size: 25,
-        page_number: 1,
-    });
+    let paging = query
+        .paging
+        .clone()
+        .unwrap_or(genesys_cloud_models::PagingSpec {
+            page_size: 25,
+            page_number: 1,
+        });
     if paging.page_size < 1 || paging.page_size > ANALYTICS_MAX_PAGE || paging.page_number < 1 {
         return Err(ErrorReply::bad_request(
             "paging.pageSize must be 1 to 200 and paging.pageNumber at least 1.",

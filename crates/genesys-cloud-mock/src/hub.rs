@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::errors::ErrorReply;
 use super::shapes::{self, Flavor};
 use super::world::CallRecord;
-use crate::wire::{NotificationEvent, NotificationMetadata};
+use genesys_cloud_models::{NotificationEvent, NotificationMetadata};
 
 /// At most this many topics per channel.
 pub(super) const MAX_TOPICS: usize = 1_000;
@@ -300,7 +300,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::ParticipantState;
+    use genesys_cloud_models::ParticipantState;
 
     #[test]
     fn publish_reaches_queue_and_user_topics_once_each() {

@@ -124,7 +124,7 @@ async fn request_span(
     let span = tracing::info_span!(
         "mock_request",
         method = %request.method(),
-        path = %crate::text::clip(request.uri().path(), 200)
+        path = %untrusted_input::clip(request.uri().path(), 200)
     );
     next.run(request).instrument(span).await
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::wire::{DisconnectType, ParticipantState, Purpose};
+use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 #[derive(Clone, Debug)]
 pub(super) struct QueueInfo {

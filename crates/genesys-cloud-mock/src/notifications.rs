@@ -25,7 +25,7 @@ use super::hub::{
 };
 use super::state::Shared;
 use super::world::World;
-use crate::wire::{
+use genesys_cloud_models::{
     Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC, SOCKET_CLOSING_TOPIC,
     Timestamp, TopicState,
 };
