@@ -480,7 +480,7 @@ async fn call_view_copy_and_job_view_in_a_real_terminal() {
     // The finished kick's job view: each PATCH the platform saw, with its status.
     // (Esc alone: followed at once by a key, the terminal would read alt-J.)
     console.press("\x1b");
-    screen.shows(" Conferences ").await;
+    screen.shows(" Conferences · ").await;
     console.press("J");
     screen.shows("Kick jobs").await;
     console.press("\r");

@@ -1572,8 +1572,10 @@ fn sort_by_column_reverse_and_pause_are_in_the_header() {
     // Paused: a new, older conference goes last, not first; states still update in place.
     press(&mut app, "p", t0());
     let before = order(&app);
-    let screen = render(&mut app, 120, 40);
-    assert!(screen.contains("PAUSED"), "{screen}");
+    for (width, height) in [(120, 40), (80, 24)] {
+        let screen = render(&mut app, width, height);
+        assert!(screen.contains("PAUSED"), "{screen}");
+    }
     let old = call(
         "conv-old",
         "q-sales",
@@ -1719,4 +1721,22 @@ fn the_log_view_wraps_long_lines() {
     let screen = render(&mut app, 80, 24);
     assert!(screen.contains("end-of-reason"), "{screen}");
     snapshot_depth("log_wrapped", app);
+}
+
+#[test]
+fn the_jobs_view_wraps_a_long_outcome() {
+    let mut app = kicking_dana();
+    let failed = Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 1,
+        requests: 2,
+        elapsed_ms: 210,
+        message: "missing permission conversation:communication:disconnect; ask an admin to add it to one of your roles, then sign in again (end)".into(),
+        status: Some(403),
+    };
+    app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
+    press(&mut app, "J", at(300));
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("(end)"), "{screen}");
+    snapshot_depth("jobs_wrapped", app);
 }

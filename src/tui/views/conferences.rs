@@ -23,7 +23,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
-        .title(Line::styled(" Conferences ", theme.title()))
+        // The order and the pause, where a narrow header may have cut them off.
+        .title(Line::styled(
+            format!(" Conferences · {} ", app.order_label()),
+            theme.title(),
+        ))
         .title_bottom(Line::raw(position).right_aligned());
     let height = table_rows(area);
     let start = window_start(selected, height);

@@ -24,10 +24,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: usize
         .collect();
     let more = if start + room < total || start > 0 {
         format!(
-            " {}-{} of {total} · {} scroll ",
+            " {}-{} of {total} · {}/{} scroll ",
             start + 1,
             (start + room).min(total),
-            keymap.keys_label(Command::Down)
+            first_key(keymap, Command::Down),
+            first_key(keymap, Command::Up)
         )
     } else {
         String::new()
@@ -43,4 +44,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: usize
         .block(block);
     frame.render_widget(Clear, rect);
     frame.render_widget(table, rect);
+}
+
+fn first_key(keymap: &Keymap, command: Command) -> String {
+    keymap
+        .keys(command)
+        .next()
+        .map(|k| k.to_string())
+        .unwrap_or_default()
 }
