@@ -554,3 +554,64 @@ async fn mouse_selects_and_scrolls_in_a_real_terminal() {
     assert!(off > on, "mouse reporting left on");
     h.stop().await;
 }
+
+/// `[keys]` adds to the defaults: the README's own `down = ["j", "ctrl-n"]` keeps `↓` working
+/// and adds ctrl-n; `f1` opens help beside `?`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_keys_keep_the_defaults_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await;
+    let config = "[keys]\ndown = [\"j\", \"ctrl-n\"]\n";
+    let mut console = Console::start_with(&h.mock, "keys-add", &[], Some(config));
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.press("\r");
+    let marked_on = |name: &'static str| {
+        let s = screen.clone();
+        tokio::task::spawn_blocking(move || {
+            s.wait_for(name, |t| {
+                t.lines().any(|l| l.contains('▶') && l.contains(name))
+            })
+        })
+    };
+    marked_on("Casey Customer").await.unwrap();
+    console.press("\x1b[B"); // ↓
+    marked_on("Ava Reed").await.unwrap();
+    console.press("\x0e"); // ctrl-n
+    marked_on("Ben Ortiz").await.unwrap();
+    console.press("\x1bOP"); // f1
+    screen.shows("quit, from anywhere").await;
+    console.press("?");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// A key bound to two commands is refused at start, naming both: `quit = "esc"` must not
+/// silently make esc quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_twice_is_refused_naming_both_commands() {
+    let h = Harness::scenario("quiet").await;
+    let config = "[keys]\nquit = \"esc\"\n";
+    let mut console = Console::start_with(&h.mock, "keys-twice", &[], Some(config));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "still running:\n{}",
+            console.screen.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let text = console.screen.shows("would run both").await;
+    assert!(
+        text.contains("esc") && text.contains("back") && text.contains("quit"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&console.dir);
+    h.stop().await;
+}
