@@ -1093,13 +1093,13 @@ proptest::proptest! {
     /// console never panics, and every kick is the one its open dialog captured.
     #[test]
     fn random_keys_and_events_never_panic(
-        steps in proptest::collection::vec((0usize..24, 0usize..6), 1..40),
+        steps in proptest::collection::vec((0usize..32, 0usize..200), 1..40),
         width in 1u16..200,
         height in 1u16..60,
     ) {
         let keys = [
             'j', 'k', 'G', 'g', '\n', '\t', '\x1b', '/', 'a', 'd', 'y', 'c', 'J', 'L', '?', 's', 'Q',
-            ' ',
+            ' ', 'i', 'Y', 'S', 'p',
         ];
         let mut app = demo_app();
         for (i, (pick, call)) in steps.into_iter().enumerate() {
@@ -1107,12 +1107,17 @@ proptest::proptest! {
             let dialog_target = app.confirm.as_ref().map(|c| c.target.clone());
             let actions = if pick < keys.len() {
                 press(&mut app, &keys[pick].to_string(), now)
-            } else if pick < 21 {
+            } else if pick < keys.len() + 5 {
                 let mut conversation = world().into_iter().nth(call % 5).unwrap();
                 let leg = pick % conversation.participants.len();
                 conversation.participants[leg].state = S::Disconnected;
                 let event = FeedEvent::Model(Update::Conversation(conversation));
                 app.update(Input::Feed(event), now)
+            } else if pick < keys.len() + 8 {
+                use crossterm::event::{MouseButton, MouseEventKind as M};
+                let kind = [M::Down(MouseButton::Left), M::ScrollDown, M::ScrollUp][pick % 3];
+                let (column, row) = ((call * 37) as u16 % width, (call * 13) as u16 % height);
+                app.update(mouse(kind, column, row), now)
             } else {
                 let attempt = Step::Attempt { number: i as u32 };
                 app.update(progress("p-dana", i as u64 * 100, attempt), now)
