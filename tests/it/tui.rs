@@ -1745,3 +1745,16 @@ fn the_jobs_view_wraps_a_long_outcome() {
     assert!(screen.contains("(end)"), "{screen}");
     snapshot_depth("jobs_wrapped", app);
 }
+
+#[test]
+fn the_call_view_of_a_call_known_from_analytics_reads_it_exactly() {
+    let mut app = App::new(Keymap::default(), t0());
+    for update in [Update::ResyncStarted, Update::ResyncPage(world())] {
+        app.update(Input::Feed(FeedEvent::Model(update)), t0());
+    }
+    app.refresh();
+    let id = app.conference.id.clone().expect("a conference selected");
+    assert_eq!(press(&mut app, "i", t0()), vec![Action::ReadCall(id)]);
+    assert_eq!(app.view, View::Call);
+    assert!(render(&mut app, 120, 40).contains("known from analytics only"));
+}

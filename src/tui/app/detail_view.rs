@@ -18,11 +18,12 @@ pub(crate) struct Detail {
 }
 
 impl App {
-    /// The call view of the selected conference (from either pane).
-    pub(super) fn open_call_view(&mut self) {
+    /// The call view of the selected conference (from either pane); a call known only from
+    /// analytics is read exactly, as opening it in the panes does.
+    pub(super) fn open_call_view(&mut self) -> Vec<Action> {
         let Some(id) = self.conference.id.clone() else {
             self.flash = Some("choose a conference first".to_string());
-            return;
+            return Vec::new();
         };
         // On the selected participant's first line when one is chosen, else on the call's id.
         let cursor = match (&self.participant.id, self.focus) {
@@ -33,12 +34,17 @@ impl App {
                 .unwrap_or(0),
             _ => 0,
         };
+        let read = self
+            .model
+            .is_from_analytics(&id)
+            .then(|| Action::ReadCall(id.clone()));
         self.detail = Detail {
             call: Some(id),
             job: None,
             cursor,
         };
         self.view = View::Call;
+        read.into_iter().collect()
     }
 
     /// The job view of the job under the jobs view's cursor.

@@ -416,7 +416,7 @@ impl App {
                 self.paused = !self.paused;
                 self.refresh();
             }
-            Command::Call => self.open_call_view(),
+            Command::Call => return self.open_call_view(),
             Command::Back => self.back(),
             _ => {
                 return match self.view {
@@ -478,7 +478,7 @@ impl App {
                     _ => Pane::Conferences,
                 }
             }
-            Command::Open if self.focus == Pane::Participants => self.open_call_view(),
+            Command::Open if self.focus == Pane::Participants => return self.open_call_view(),
             Command::Open if self.conference.id.is_some() => {
                 self.focus = Pane::Participants;
                 if let Some(id) = self.conference.id.clone()
