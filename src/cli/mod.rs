@@ -78,10 +78,7 @@ pub(crate) mod exit {
     pub(crate) const UNKNOWN: i32 = 5;
     /// The audit record could not be opened or written.
     pub(crate) const AUDIT: i32 = 6;
-    /// Interrupted by a signal: 128 + its number (SIGHUP 129, SIGINT 130, SIGTERM 143).
-    pub(crate) const SIGHUP: i32 = 129;
-    pub(crate) const SIGINT: i32 = 130;
-    pub(crate) const SIGTERM: i32 = 143;
+    // Interrupted by a signal: 128 + its number (`kick::progress::interrupted_exit_code`).
 }
 
 /// `30s`, `500ms`, `2m`, or plain seconds.
@@ -268,6 +265,36 @@ pub(crate) fn exit_code(outcome: &Outcome) -> i32 {
 
 /// Runs `confwatch kick`; returns the process exit code.
 pub async fn kick(args: KickArgs) -> Result<i32> {
+    let json = args.json;
+    let (code, outcome) = match run_kick(args).await {
+        Ok(done) => done,
+        Err(report) if json => {
+            tracing::error!("{report:?}");
+            eprintln!("confwatch: {}", crate::text::clean(&format!("{report:#}")));
+            (exit::OTHER, not_started(format!("{report:#}"), None))
+        }
+        Err(report) => return Err(report),
+    };
+    if json {
+        write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
+    }
+    Ok(code)
+}
+
+/// The outcome of a kick that ended before its job began: nothing was sent.
+fn not_started(message: String, status: Option<u16>) -> Outcome {
+    Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 0,
+        requests: 0,
+        elapsed_ms: 0,
+        message,
+        status,
+    }
+}
+
+/// The kick itself: its exit code and outcome.
+async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
     // Bad ids are caught before anything is sent.
     let checks = [
         Some(("conversation", &args.conversation)),
@@ -277,7 +304,7 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     for (what, id) in checks.into_iter().flatten() {
         if let Err(message) = check_id(what, id) {
             eprintln!("confwatch: {message}");
-            return Ok(exit::OTHER);
+            return Ok((exit::OTHER, not_started(message, None)));
         }
     }
     let wanted = match (&args.participant, &args.user) {
@@ -290,12 +317,13 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     if let Some(identity) = client.identity()
         && !identity.may_disconnect()
     {
-        eprintln!(
-            "confwatch: {} may not remove participants: their roles lack {} (ask an admin for a role with it)",
+        let message = format!(
+            "{} may not remove participants: their roles lack {} (ask an admin for a role with it)",
             identity.label(),
             crate::platform::identity::DISCONNECT
         );
-        return Ok(exit::NOT_PERMITTED);
+        eprintln!("confwatch: {}", crate::text::clean(&message));
+        return Ok((exit::NOT_PERMITTED, not_started(message, Some(403))));
     }
     let options = KickOptions {
         wait_timeout: args.wait_timeout,
@@ -311,11 +339,12 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
             None
         }
         Err(e) => {
-            eprintln!(
-                "confwatch: the audit record cannot be kept ({e:#}); nothing was sent. \
+            let message = format!(
+                "the audit record cannot be kept ({e:#}); nothing was sent. \
                  Fix the path or its permissions, or choose --no-audit."
             );
-            return Ok(exit::AUDIT);
+            eprintln!("confwatch: {message}");
+            return Ok((exit::AUDIT, not_started(message, None)));
         }
     };
     let stop = Stop::new();
@@ -357,9 +386,6 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     if let Ok(history) = history.lock() {
         history.save_if_changed(&loaded, &history_path);
     }
-    if json {
-        write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
-    }
     let code = match signal_code.load(std::sync::atomic::Ordering::SeqCst) {
         0 => exit_code(&outcome),
         signal if outcome.outcome == OutcomeKind::Interrupted => signal,
@@ -369,9 +395,9 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         eprintln!(
             "confwatch: the audit record could not be written in full (the log file says why)"
         );
-        return Ok(if code == exit::OK { exit::AUDIT } else { code });
+        return Ok((if code == exit::OK { exit::AUDIT } else { code }, outcome));
     }
-    Ok(code)
+    Ok((code, outcome))
 }
 
 /// SIGINT, SIGTERM and SIGHUP end a running kick `interrupted` (audited), and the process
@@ -385,11 +411,12 @@ fn spawn_signal_watch(
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        let (name, exit_code) = tokio::select! {
-            _ = int.recv() => ("SIGINT", exit::SIGINT),
-            _ = term.recv() => ("SIGTERM", exit::SIGTERM),
-            _ = hup.recv() => ("SIGHUP", exit::SIGHUP),
+        let name = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
         };
+        let exit_code = crate::kick::progress::interrupted_exit_code(name);
         code.store(exit_code, std::sync::atomic::Ordering::SeqCst);
         stop.interrupt(name);
     });

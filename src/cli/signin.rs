@@ -224,6 +224,17 @@ pub async fn logout(args: ProfileArgs) -> Result<i32> {
 pub async fn whoami(args: ProfileArgs) -> Result<i32> {
     let profile = profile_of(&args.connection);
     let Some(session) = TokenStore::from_env().load(&profile)? else {
+        // Client credentials (a profile's, or the environment's) sign nobody in: no `login`.
+        if let Ok(Some((config, _))) = ConnectionConfig::from_args_with_profile(&args.connection)
+            && let Credentials::OAuthClient { client_id, .. } = &config.credentials
+        {
+            println!(
+                "no signed-in user: confwatch acts as the OAuth client {} (client credentials) on {}",
+                crate::text::clean(client_id),
+                config.api_base
+            );
+            return Ok(0);
+        }
         println!("profile {profile} is not signed in: run `confwatch login`");
         return Ok(1);
     };
@@ -252,5 +263,11 @@ pub async fn whoami(args: ProfileArgs) -> Result<i32> {
         }
     );
     let _ = writeln!(out, "token    {}", expiry_words(&session));
-    Ok(0)
+    // An ended sign-in that cannot be refreshed is not a working one: scripts see it.
+    let ended = session.expires_at <= chrono::Utc::now().timestamp();
+    Ok(if ended && session.refresh_token.is_none() {
+        1
+    } else {
+        0
+    })
 }

@@ -11,7 +11,7 @@ use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
-use crate::tui::runtime::{Kicker, LoopChannels};
+use crate::tui::runtime::{Ending, Kicker, LoopChannels};
 use crate::wire::CallConversation;
 
 pub(super) struct Session {
@@ -23,6 +23,8 @@ pub(super) struct Session {
     pub(crate) warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
     pub(crate) signed_in: crate::tui::app::SignedIn,
+    /// Why kicks are off: the audit record cannot be opened.
+    pub(crate) kicks_off: Option<String>,
     pub(crate) channels: LoopChannels,
     pub(crate) kicker: PlatformKicker,
     mock: Option<MockServer>,
@@ -74,16 +76,16 @@ impl Session {
             None if manager.audit_off() => {
                 warnings.push("--no-audit: kicks are not recorded in the audit file".to_string())
             }
-            None => warnings.push(
-                "the audit file could not be opened: kicks are refused (see the log file)"
-                    .to_string(),
-            ),
+            // Not a warning among others: the console shows it as a banner and `d` explains.
+            None => {}
         }
+        let kicks_off = manager.audit_error().map(str::to_string);
         Ok(Session {
             demo,
             source,
             warnings,
             signed_in,
+            kicks_off,
             channels: LoopChannels {
                 feed,
                 progress,
@@ -144,6 +146,29 @@ pub(super) struct PlatformKicker {
     manager: KickManager,
     reads: CallReads,
 }
+
+impl PlatformKicker {
+    /// Ends the running kicks `interrupted` (audited as such) and waits, a few seconds at
+    /// most, for their records; the exit code: 0 when none ran, else `confwatch kick`'s for the
+    /// same interrupt (a quit key counts as ctrl-c, SIGINT).
+    pub(super) async fn interrupt_running(&self, ending: Ending) -> i32 {
+        let (signal, why) = match ending {
+            Ending::Quit => ("SIGINT", "the supervisor quitting the console"),
+            Ending::Signal(signal) => (signal, signal),
+        };
+        let running = self.manager.interrupt_all(why);
+        if running == 0 {
+            return 0;
+        }
+        if !self.manager.wait_idle(INTERRUPT_WAIT).await {
+            tracing::error!("kicks still running {INTERRUPT_WAIT:?} after the interrupt");
+        }
+        crate::kick::progress::interrupted_exit_code(signal)
+    }
+}
+
+/// How long quitting waits for interrupted kicks to record their outcome.
+const INTERRUPT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Kicker for PlatformKicker {
     fn kick(&mut self, target: Target, force: bool) {

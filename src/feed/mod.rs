@@ -17,6 +17,7 @@ mod status;
 pub use status::{ConnectionState, FeedEvent};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
+pub use crate::platform::SIGN_IN_AGAIN;
 pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.
@@ -126,6 +127,7 @@ pub(crate) fn watch_with_reads(
 ) -> (mpsc::Receiver<FeedEvent>, CallReads) {
     let (tx, rx) = mpsc::channel(1024);
     let (reads_tx, reads) = mpsc::channel(16);
+    tokio::spawn(watch_auth(client.clone(), tx.clone()));
     tokio::spawn(async move {
         let _ = Feed {
             // Every request of the feed leaves the kicks' share of the budget alone.
@@ -139,6 +141,28 @@ pub(crate) fn watch_with_reads(
         .await;
     });
     (rx, CallReads(reads_tx))
+}
+
+/// How often the token's health is looked at (no request: what the last ones found).
+const AUTH_CHECK: Duration = Duration::from_millis(500);
+
+/// Tells the console whenever the token stops (or starts again) to work, at once: the status
+/// line must not say `live` on a token that is refused, or a sign-in that has ended.
+async fn watch_auth(client: Client, tx: mpsc::Sender<FeedEvent>) {
+    let mut said = None;
+    loop {
+        let now = client.auth_problem();
+        if now != said {
+            if tx.send(FeedEvent::Auth(now.clone())).await.is_err() {
+                return;
+            }
+            said = now;
+        }
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep(AUTH_CHECK) => {}
+        }
+    }
 }
 
 struct Feed {
@@ -328,7 +352,9 @@ impl Feed {
         self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
         let (client, tx, queue_ids) = (self.client.clone(), self.tx.clone(), queue_ids.to_vec());
         Ok(Resync(Some(tokio::spawn(async move {
-            let _ = resync_pages(&client, &tx, &queue_ids).await;
+            if resync_pages(&client, &tx, &queue_ids).await.is_ok() {
+                catch_up(&client, &tx, &queue_ids).await;
+            }
         }))))
     }
 
@@ -390,6 +416,44 @@ async fn resync_pages(
                 send(FeedEvent::Model(Update::ResyncAbandoned)).await?;
                 send(FeedEvent::Warning(format!("re-reading calls: {e}"))).await?;
                 return Ok(count);
+            }
+        }
+    }
+}
+
+/// After a (re)connect's re-sync, the newest page of active calls is read again at these
+/// times: analytics lags the world (a few seconds, the mock's fault up to 60 s), so a quiet call
+/// that started just before the connect may be missing from the first read, and no event may
+/// come for it. One request each; every live conference is on screen within 70 s.
+const CATCH_UP_AFTER: [Duration; 4] = [
+    Duration::from_secs(10),
+    Duration::from_secs(20),
+    Duration::from_secs(40),
+    Duration::from_secs(70),
+];
+
+/// The catch-up reads (see [`CATCH_UP_AFTER`]); ends with the feed or when one fails.
+async fn catch_up(client: &Client, tx: &mpsc::Sender<FeedEvent>, queue_ids: &[String]) {
+    let start = tokio::time::Instant::now();
+    for after in CATCH_UP_AFTER {
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep_until(start + after) => {}
+        }
+        match crate::platform::analytics::newest_active_calls(client, queue_ids).await {
+            Ok(calls) if calls.is_empty() => {}
+            Ok(calls) => {
+                if tx
+                    .send(FeedEvent::Model(Update::Discovered(calls)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "catching up on lagging analytics");
+                return;
             }
         }
     }

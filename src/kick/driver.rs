@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::claims::Claim;
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
@@ -37,6 +38,9 @@ pub struct KickOptions {
     pub strategy: Strategy,
     /// Where what kicks learn about the transition lock is kept between runs; None: in memory.
     pub lock_history: Option<std::path::PathBuf>,
+    /// Where kicks claim their call, so two at once on one call see each other (`kick::claims`);
+    /// None: no claims.
+    pub claims_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for KickOptions {
@@ -49,6 +53,7 @@ impl Default for KickOptions {
             no_audit: false,
             strategy: Strategy::Eager,
             lock_history: None,
+            claims_dir: None,
         }
     }
 }
@@ -61,6 +66,7 @@ impl KickOptions {
             deadline: self.deadline,
             strategy: self.strategy,
             force,
+            claims_dir: self.claims_dir.clone(),
             ..MachineConfig::default()
         }
     }
@@ -79,6 +85,7 @@ impl KickOptions {
             no_audit: flags.no_audit,
             strategy,
             lock_history: Some(crate::kick::lock::default_history_path()),
+            claims_dir: Some(crate::kick::claims::default_claims_dir()),
             ..KickOptions::default()
         })
     }
@@ -140,6 +147,11 @@ impl Stop {
         if let Ok(mut held) = self.signal.lock() {
             held.get_or_insert_with(|| signal.to_string());
         }
+        self.token.cancel();
+    }
+
+    /// Ends the job `cancelled` (the supervisor's choice).
+    pub(crate) fn cancel(&self) {
         self.token.cancel();
     }
 
@@ -215,6 +227,7 @@ async fn run_job(
     if config.lock_plan.is_none() {
         config.lock_plan = history.lock().ok().and_then(|h| h.plan());
     }
+    let claim = take_claim(&config, &request);
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -251,6 +264,7 @@ async fn run_job(
             }
             hold_for_rate_limit(&mut machine, &client, start);
             machine.set_live(subscription.is_some());
+            note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
             machine.handle(MachineInput::Start, since(Instant::now()), rand::random())
         }
     };
@@ -407,8 +421,35 @@ async fn run_job(
             EventSource::Subscribe => subscription.is_some(),
         };
         machine.set_live(live);
+        note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
         effects = machine.handle(input, since(Instant::now()), rand::random());
     }
+}
+
+/// Claims the call for this kick (`kick::claims`) until its deadline; without a claims folder,
+/// or when the claim cannot be made (logged), the kick goes on judging its call alone.
+fn take_claim(config: &MachineConfig, request: &KickRequest) -> Option<Claim> {
+    let dir = config.claims_dir.as_deref()?;
+    let who = match &request.wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id,
+    };
+    Claim::take(dir, &request.conversation_id, who, config.deadline)
+        .map_err(|e| tracing::warn!("cannot claim the call in {}: {e}", dir.display()))
+        .ok()
+}
+
+/// Other kicks' claims on the call count as leaving: refreshed before each input, so the
+/// machine re-checks its safety rule with them right before each PATCH.
+fn note_other_kicks(machine: &mut KickMachine, claim: Option<&Claim>, wanted: &Wanted) {
+    let Some(claim) = claim else {
+        return;
+    };
+    let mut own = vec![match wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id.as_str(),
+    }];
+    own.extend(machine.target());
+    let others = claim.earlier_others(&own);
+    machine.set_leaving(others);
 }
 
 /// A 429 seen by any user of the client (another job, the feed) holds this job back too: the

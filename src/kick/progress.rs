@@ -128,6 +128,16 @@ pub struct Outcome {
     pub status: Option<u16>,
 }
 
+/// A process whose kick a signal interrupted exits 128 + the signal's number (`confwatch kick`
+/// and the console alike; the README's exit-code table).
+pub(crate) fn interrupted_exit_code(signal: &str) -> i32 {
+    match signal {
+        "SIGHUP" => 129,
+        "SIGTERM" => 143,
+        _ => 130,
+    }
+}
+
 /// The lock's wait in a supervisor's words: `locked by the platform, retry in 380 ms (learned)`.
 pub(crate) fn locked_words(retry_in_ms: u64, learned: bool) -> String {
     format!(

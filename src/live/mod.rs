@@ -33,6 +33,9 @@ pub enum Update {
     ResyncDone,
     /// The re-sync failed part-way: rows stay as they are (nothing is dropped on a guess).
     ResyncAbandoned,
+    /// Calls analytics shows now that a lagging re-sync missed: those not held yet (and not
+    /// ended) are added, known only from analytics; the others are left as they are.
+    Discovered(Vec<CallConversation>),
 }
 
 /// Analytics learns of a call a few seconds after it starts: a call an event told of this
@@ -126,6 +129,15 @@ impl LiveModel {
                     self.upsert(conversation, Source::Analytics, Origin::Analytics, now);
                 }
                 self.forget_stale_participants_if_large();
+            }
+            Update::Discovered(conversations) => {
+                for conversation in conversations {
+                    if !self.ended.contains_key(&conversation.id)
+                        && !self.conversations.contains_key(&conversation.id)
+                    {
+                        self.upsert(conversation, Source::Analytics, Origin::Analytics, now);
+                    }
+                }
             }
             Update::ResyncDone => {
                 if let Some(found) = self.resync.take() {

@@ -88,25 +88,34 @@ fn time_in_state_follows_changes() {
     assert_eq!(b.in_state_ms, 2_000);
 }
 
+/// Join time, then purpose, then name: never by id, and a leg that leaves keeps its row.
 #[test]
-fn participants_sorted_live_first_then_purpose() {
+fn participants_in_join_order_then_purpose_then_name() {
     let mut model = LiveModel::new();
+    let joined = |id: &str, purpose: &str, state: S, name: &str, secs: i64| {
+        let mut p = leg(id, purpose, state);
+        p.name = Some(name.into());
+        p.start_time = Some(Timestamp(t0() + Duration::seconds(secs)));
+        p
+    };
     let c = call(
         "c1",
         vec![
-            leg("z", "agent", S::Disconnected),
-            leg("y", "agent", S::Connected),
-            leg("x", "acd", S::Connected),
-            leg("w", "customer", S::Connected),
+            joined("z9", "agent", S::Disconnected, "Zed", 5),
+            joined("a1", "agent", S::Connected, "Blair", 10),
+            joined("b2", "agent", S::Alerting, "Ava", 10),
+            joined("x", "acd", S::Connected, "Queue", 10),
+            joined("w", "customer", S::Connected, "Casey", 10),
+            joined("late", "customer", S::Connected, "Anna", 20),
         ],
     );
     model.apply(Update::Conversation(c), t0());
-    let ids: Vec<_> = model
+    let names: Vec<_> = model
         .participants("c1", t0())
         .into_iter()
-        .map(|r| r.participant_id)
+        .map(|r| r.name)
         .collect();
-    assert_eq!(ids, ["w", "y", "x", "z"]);
+    assert_eq!(names, ["Zed", "Casey", "Ava", "Blair", "Queue", "Anna"]);
 }
 
 #[test]
@@ -360,4 +369,47 @@ fn the_timeline_keeps_each_change_with_its_time_and_origin_and_is_bounded() {
     assert!(model.conversation("c1").is_none());
     let last = model.timeline("c1").unwrap().changes().last().unwrap();
     assert_eq!(last.to.state, S::Disconnected);
+}
+
+/// Calls a lagging re-sync missed are added from a later analytics read; calls already held (an
+/// event's exact picture) and calls seen ending are left as they are.
+#[test]
+fn discovered_calls_add_only_what_the_model_lacks() {
+    let mut model = LiveModel::new();
+    let exact = call(
+        "known",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("b", "agent", S::Connected),
+            leg("c", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Conversation(exact.clone()), t0());
+    let ending = call("ended", vec![leg("x", "customer", S::Connected)]);
+    model.apply(Update::Conversation(ending.clone()), t0());
+    let mut gone = ending.clone();
+    gone.participants[0].state = S::Disconnected;
+    model.apply(Update::Conversation(gone), t0());
+    let mut stale = exact.clone();
+    stale.participants[2].state = S::Alerting;
+    let new = call(
+        "new",
+        vec![
+            leg("n1", "customer", S::Connected),
+            leg("n2", "agent", S::Connected),
+            leg("n3", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Discovered(vec![stale, ending, new]), t0());
+    assert!(model.conversation("new").is_some());
+    assert!(model.is_from_analytics("new"));
+    assert_eq!(
+        model.conversation("known"),
+        Some(&exact),
+        "an exact call is kept"
+    );
+    assert!(
+        model.conversation("ended").is_none(),
+        "an ended call stays gone"
+    );
 }

@@ -14,5 +14,5 @@ pub(crate) mod views;
 // The facade: what the console, the tests and the benches use; the rest is the crate's own.
 pub use app::{Action, App, Choice, Input, Level, Pane, SignedIn, View};
 pub use keymap::Keymap;
-pub use runtime::{Clipboard, Kicker, LoopChannels, draw, run};
+pub use runtime::{Clipboard, Ending, Kicker, LoopChannels, draw, run};
 pub use theme::Theme;

@@ -53,7 +53,16 @@ pub struct LoopChannels {
     pub clipboard: Option<Clipboard>,
 }
 
-/// Runs until the app quits (or the terminal's event stream ends).
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The supervisor quit (a quit key, ctrl-c), or the terminal's event stream ended.
+    Quit,
+    /// A signal asked the process to stop: `SIGINT`, `SIGTERM` or `SIGHUP`.
+    Signal(&'static str),
+}
+
+/// Runs until the app quits (or the terminal's event stream ends, or a signal comes).
 pub async fn run<B, S, K>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -61,7 +70,7 @@ pub async fn run<B, S, K>(
     mut channels: LoopChannels,
     kicker: &mut K,
     mut events: S,
-) -> Result<()>
+) -> Result<Ending>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
@@ -80,7 +89,7 @@ where
         tokio::select! {
             // `kill` (SIGTERM), `kill -INT` from outside, or the terminal going away (SIGHUP):
             // leave through the normal path, so the terminal is restored and the mock stopped.
-            () = &mut terminated => return Ok(()),
+            signal = &mut terminated => return Ok(Ending::Signal(signal)),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
                 Some(Ok(Event::Mouse(mouse))) => inputs.push(Input::Mouse(mouse)),
@@ -88,7 +97,7 @@ where
                 Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(Ending::Quit),
             },
             event = channels.feed.recv(), if feed_open => match event {
                 Some(event) => inputs.push(Input::Feed(event)),
@@ -144,7 +153,7 @@ where
                             copy(&text);
                         }
                     }
-                    Action::Quit => return Ok(()),
+                    Action::Quit => return Ok(Ending::Quit),
                 }
             }
         }
@@ -173,8 +182,9 @@ pub fn draw<B: Backend>(
     Ok(())
 }
 
-/// Resolves when the process is asked to stop by a signal (Ctrl-C itself is a key in raw mode).
-async fn terminated() {
+/// Resolves, with the signal's name, when the process is asked to stop by a signal (Ctrl-C
+/// itself is a key in raw mode).
+async fn terminated() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -192,13 +202,14 @@ async fn terminated() {
                     _ = int.recv() => "SIGINT",
                 };
                 tracing::info!("stopping on {name}");
+                name
             }
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 tracing::warn!("cannot listen for SIGTERM/SIGHUP/SIGINT: {e}");
-                std::future::pending::<()>().await
+                std::future::pending().await
             }
         }
     }
     #[cfg(not(unix))]
-    std::future::pending::<()>().await
+    std::future::pending().await
 }

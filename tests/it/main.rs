@@ -14,5 +14,6 @@ mod kick;
 mod mock_api;
 mod mock_shapes;
 mod review;
+mod safety;
 mod signin;
 mod tui;

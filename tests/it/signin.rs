@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const SIGNIN_CLIENT: &str = "quiet-signin";
-const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
+pub(crate) const SAM: &str = "7d3c1b2a-1111-4c4c-9a9a-000000000001";
 const RITA: &str = "7d3c1b2a-2222-4c4c-9a9a-000000000002";
 
 /// A client that does not follow redirects: the test reads each `Location` itself.
@@ -109,7 +109,11 @@ fn target(h: &Harness) -> LoginTarget {
 }
 
 /// The whole sign-in of `user`, the browser's part played here; the session is stored in `dir`.
-async fn sign_in_as(h: &Harness, dir: &std::path::Path, user: &'static str) -> StoredSession {
+pub(crate) async fn sign_in_as(
+    h: &Harness,
+    dir: &std::path::Path,
+    user: &'static str,
+) -> StoredSession {
     let listener = RedirectListener::bind(0).await.unwrap();
     let store = TokenStore::file_only(dir);
     let target = target(h);
@@ -481,4 +485,95 @@ fn confwatch_signed_in(dir: &std::path::Path) -> tokio::process::Command {
         .env("CONFWATCH_STATE_DIR", dir)
         .env("CONFWATCH_TOKEN_STORE", "file");
     command
+}
+
+/// `whoami` with a sign-in that has ended (no refresh token) exits non-zero and says to sign in
+/// again; a read-only user's `kick --json` refused before any request (exit 4) still ends with
+/// one outcome line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_fails_on_an_ended_sign_in_and_json_refusals_say_their_outcome() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0, "tokenLifetimeSecs": 1})).await;
+    let dir = common::temp_dir("signin-ended");
+    sign_in_as(&h, &dir, SAM).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let whoami = confwatch_signed_in(&dir)
+        .arg("whoami")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&whoami.stdout);
+    assert_eq!(whoami.status.code(), Some(1), "{text}");
+    assert!(text.contains("sign in again"), "{text}");
+
+    let rita = common::temp_dir("signin-rita");
+    h.faults(json!({"tokenLifetimeSecs": 3600})).await;
+    sign_in_as(&h, &rita, RITA).await;
+    let (call, target) = h.conference("connected").await;
+    let output = confwatch_signed_in(&rita)
+        .args([
+            "kick",
+            "--conversation",
+            &call.id,
+            "--participant",
+            &target,
+            "--base-url",
+            &h.mock.base_url(),
+            "--json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["outcome"], "failed");
+    assert_eq!(lines[0]["status"], 403);
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&rita).ok();
+    h.stop().await;
+}
+
+/// `whoami` for a client-credentials profile says who acts (the OAuth client), and does not
+/// tell the user to `login`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_on_client_credentials_does_not_ask_for_a_login() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("whoami-cc");
+    let config = dir.join("config").join("confwatch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[profiles.ops]\nbase_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\ngrant = \"client_credentials\"\n",
+            h.mock.base_url(),
+            h.mock.client_id(),
+            h.mock.client_secret()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            config.join("config.toml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let whoami = confwatch_signed_in(&dir)
+        .args(["whoami", "--profile", "ops"])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&whoami.stdout);
+    assert_eq!(whoami.status.code(), Some(0), "{text} {whoami:?}");
+    assert!(!text.contains("login"), "{text}");
+    assert!(text.contains(h.mock.client_id()), "{text}");
+    assert!(!text.contains(h.mock.client_secret()), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
 }

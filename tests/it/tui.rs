@@ -1284,7 +1284,7 @@ fn quitting_with_a_kick_running_asks_for_a_second_press() {
         app.flash
             .as_deref()
             .unwrap()
-            .contains("1 kick still running")
+            .contains("1 kick running: q again stops it (recorded as interrupted)")
     );
     // Another key in between disarms it.
     assert!(press(&mut app, "jq", t0()).is_empty());
@@ -1757,4 +1757,72 @@ fn the_call_view_of_a_call_known_from_analytics_reads_it_exactly() {
     assert_eq!(press(&mut app, "i", t0()), vec![Action::ReadCall(id)]);
     assert_eq!(app.view, View::Call);
     assert!(render(&mut app, 120, 40).contains("known from analytics only"));
+}
+
+/// A signed-in user's token refused with a kick running: the header keeps the kick, the
+/// blocking state and the counts; a banner says why and what to run; the status line says
+/// `signed out`, never `live`; `d` explains instead of opening the dialog.
+#[test]
+fn snapshot_signed_out_banner() {
+    let mut app = kicking_dana();
+    app.demo = None;
+    app.signed_in = confwatch::tui::SignedIn {
+        profile: Some("dublin".into()),
+        user: Some("Sam Supervisor <sam.supervisor@example.com>".into()),
+        read_only: None,
+    };
+    app.update(
+        Input::Feed(FeedEvent::Connection(ConnectionState::Live)),
+        at(500),
+    );
+    app.update(
+        Input::Feed(FeedEvent::Auth(Some(
+            confwatch::platform::SIGN_IN_AGAIN.to_string(),
+        ))),
+        at(1_000),
+    );
+    let screen = render(&mut app, 80, 24);
+    let top = screen.lines().next().unwrap_or_default().to_string();
+    let at_ = |what: &str| {
+        top.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in {top:?}"))
+    };
+    assert!(at_("1 kick running") < at_("SIGNED OUT"), "{top}");
+    assert!(at_("SIGNED OUT") < at_("conferences"), "{top}");
+    assert!(
+        screen.contains("confwatch login --profile dublin"),
+        "{screen}"
+    );
+    assert!(screen.contains("signed out"), "{screen}");
+    assert!(!screen.contains("● live"), "{screen}");
+    press(&mut app, "j", at(1_100));
+    press(&mut app, "d", at(1_200));
+    assert!(app.confirm.is_none(), "the dialog must not open");
+    snapshot("signed_out", app);
+}
+
+/// Narrower than 80 columns the header drops the least important parts first: the running
+/// kick and the filter stay, then the counts; the sort and the source go.
+#[test]
+fn a_narrow_header_drops_the_least_important_first() {
+    let mut app = kicking_dana();
+    app.filter.text = "sales".into();
+    app.refresh();
+    let top = |app: &mut App, width| {
+        render(app, width, 24)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wide = top(&mut app, 120);
+    assert!(wide.contains("sort age"), "{wide}");
+    let narrow = top(&mut app, 60);
+    assert!(narrow.contains("1 kick running"), "{narrow}");
+    assert!(narrow.contains("filter \"sales\""), "{narrow}");
+    assert!(!narrow.contains("sort"), "{narrow}");
+    assert!(!narrow.contains("built-in mock"), "{narrow}");
+    let kick = narrow.find("1 kick running").unwrap();
+    let filter = narrow.find("filter").unwrap();
+    assert!(kick < filter, "{narrow}");
 }

@@ -4,6 +4,7 @@
 //! This file holds the state and the core (feed, progress, the main view's keys); each dialog,
 //! picker and view with keys of its own has its own file below.
 
+mod blocking;
 mod confirm;
 mod cursor;
 mod detail_view;
@@ -166,6 +167,10 @@ pub struct App {
     pub(crate) unseen: Unseen,
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
+    /// Why the token no longer works (signed out, cannot log in): a banner, kicks off.
+    pub(crate) auth_problem: Option<String>,
+    /// Why kicks are off: the audit record cannot be written (a banner; `d` explains).
+    pub kicks_off: Option<String>,
     pub should_quit: bool,
     /// The terminal's area (None until the loop says: a page is then ten rows).
     viewport: Option<Rect>,
@@ -216,6 +221,8 @@ impl App {
             log_scroll: 0,
             unseen: Unseen::default(),
             flash: None,
+            auth_problem: None,
+            kicks_off: None,
             should_quit: false,
             viewport: None,
             quit_armed: false,
@@ -265,13 +272,19 @@ impl App {
         let Some(area) = self.viewport else {
             return 10;
         };
-        let screen = Screen::of(area);
+        let screen = self.screen(area);
         let rows = match self.view {
             View::Main => layout::table_rows(screen.panes().0),
             View::Jobs => layout::table_rows(screen.body),
             View::Log | View::Call | View::Job => layout::list_rows(screen.body),
         };
         rows.max(1)
+    }
+
+    /// Where each part of the screen goes at this size, the banner (if any) included.
+    pub(crate) fn screen(&self, area: Rect) -> Screen {
+        let banner = self.banner_lines(area.width).len();
+        Screen::with_banner(area, u16::try_from(banner).unwrap_or(u16::MAX))
     }
 
     fn on_feed(&mut self, event: FeedEvent) {
@@ -297,6 +310,14 @@ impl App {
                 self.connection = state;
             }
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
+            FeedEvent::Auth(problem) => {
+                if let Some(reason) = &problem
+                    && self.auth_problem.as_ref() != Some(reason)
+                {
+                    self.push_log(Level::Error, format!("sign-in: {reason}"));
+                }
+                self.auth_problem = problem;
+            }
             FeedEvent::Warning(text) => {
                 // The platform stopped or replaced a channel: said in the status line too.
                 if text.starts_with(crate::feed::CHANNEL_NOTICE) {
@@ -331,6 +352,8 @@ impl App {
         if let Some((level, text)) = line {
             self.push_log(level, text);
         }
+        // A kick starting or ending on the call changes an open dialog's risk.
+        self.reassess_confirm();
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -433,14 +456,14 @@ impl App {
         Vec::new()
     }
 
-    /// Quits; while kicks run, only on a second press (quitting abandons them mid-way, before
-    /// they are verified and audited). Ctrl-C still quits at once.
+    /// Quits; while kicks run, only on a second press (quitting stops them mid-way: each is
+    /// audited `interrupted`). Ctrl-C still quits at once.
     fn quit(&mut self, armed: bool) -> Vec<Action> {
         let running = self.jobs.all().iter().filter(|j| j.is_running()).count();
         if running > 0 && !armed {
             self.quit_armed = true;
             self.flash = Some(format!(
-                "{running} kick{} still running: press {} again to quit and abandon {}",
+                "{running} kick{} running: {} again stops {} (recorded as interrupted), exit 130",
                 if running == 1 { "" } else { "s" },
                 self.keymap.keys_label(Command::Quit),
                 if running == 1 { "it" } else { "them" },
@@ -487,9 +510,9 @@ impl App {
                     return vec![Action::ReadCall(id)];
                 }
             }
-            Command::Kick => match &self.signed_in.read_only {
+            Command::Kick => match self.kicks_blocked() {
                 // Known before any request: explain instead of opening the dialog.
-                Some(reason) => self.flash = Some(format!("read-only: {reason}; nothing sent")),
+                Some(reason) => self.flash = Some(reason),
                 None => self.open_confirm(),
             },
             Command::CancelKick => return self.cancel_selected(),

@@ -34,6 +34,7 @@ impl RowCache {
             Update::Queues(_)
             | Update::Snapshot(_)
             | Update::ResyncPage(_)
+            | Update::Discovered(_)
             | Update::ResyncDone
             | Update::ResyncAbandoned => self.changed = None,
             Update::ResyncStarted => {}

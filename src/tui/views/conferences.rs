@@ -7,6 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::{empty_note, window_start};
+use crate::feed::ConnectionState;
 use crate::text::age;
 use crate::tui::app::{App, Hit, Hits, Pane};
 use crate::tui::layout::table_rows;
@@ -84,7 +85,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
     .block(block);
     frame.render_widget(table, area);
     if empty {
-        let message = if app.filter.text.is_empty() {
+        // "No active conferences" only when the platform said so: not before it answered,
+        // and not when it cannot be reached or the sign-in no longer works.
+        let message = if app.auth_problem.is_some()
+            || matches!(app.connection, ConnectionState::Offline { .. })
+        {
+            "no data: the platform cannot be read (see above)"
+        } else if app.model.is_empty() && app.connection == ConnectionState::Connecting {
+            "reading the active calls…"
+        } else if app.filter.text.is_empty() {
             "no active conferences"
         } else {
             "no conference matches the filter"

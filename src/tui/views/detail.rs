@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::wrap;
+use crate::text::wrap;
 use crate::tui::app::{App, Hit, Hits, View};
 use crate::tui::detail::Look;
 use crate::tui::keymap::Command;

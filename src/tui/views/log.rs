@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::wrap;
+use crate::text::wrap;
 use crate::tui::app::{App, Level};
 use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;

@@ -1,5 +1,6 @@
 //! Drawing only: each module draws one part of the screen from the app state.
 
+mod banner;
 mod conferences;
 mod confirm;
 mod detail;
@@ -15,10 +16,9 @@ mod tiny;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Hit, Hits, Pane, View};
-use super::layout::{Screen, too_small};
+use super::layout::too_small;
 use super::theme::Theme;
 
 /// Draws the whole screen from the app as it stands; reads it, never writes it. The event loop
@@ -31,9 +31,10 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) -> Hits {
         tiny::draw(frame, area, theme);
         return hits;
     }
-    let screen = Screen::of(area);
+    let screen = app.screen(area);
     let body = screen.body;
     header::draw(frame, screen.header, app, theme);
+    banner::draw(frame, screen.banner, app, theme);
     match app.view {
         View::Main => {
             let (left, right) = screen.panes();
@@ -58,26 +59,6 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) -> Hits {
         help::draw(frame, area, &app.keymap, app.help_scroll, theme);
     }
     hits
-}
-
-/// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() && line.width() + 1 + word.width() > width {
-            lines.push(String::new());
-        }
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines
-        .into_iter()
-        .map(|l| crate::text::truncate(&l, width))
-        .collect()
 }
 
 /// The first row to show so that `selected` is visible in `height` rows.

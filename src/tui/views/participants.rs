@@ -8,11 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
 use unicode_width::UnicodeWidthStr;
 
-use super::wrap;
-
 use crate::kick::Target;
 use crate::live::ParticipantRow;
-use crate::text::{in_state, pad, truncate};
+use crate::text::{in_state, pad, truncate, wrap};
 use crate::tui::app::{App, Hit, Hits, Pane, conference_label};
 use crate::tui::jobs::{Job, JobTone};
 use crate::tui::theme::{Theme, Tone};
