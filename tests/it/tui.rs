@@ -1501,6 +1501,9 @@ fn the_call_view_copies_the_id_under_its_cursor() {
         press(&mut app, "Y", t0()),
         vec![Action::Copy("conv-sales-1".into())]
     );
+    // Shown whole at 80 columns too, to select by hand where OSC 52 is ignored.
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("copied conv-sales-1"), "{screen}");
     // A line without an id copies nothing and says so.
     press(&mut app, "j", t0());
     assert!(press(&mut app, "Y", t0()).is_empty());
