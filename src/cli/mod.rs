@@ -10,7 +10,7 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::{ConnectionArgs, KickFlags, Settings};
 use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
@@ -78,6 +78,9 @@ pub(crate) mod exit {
     pub(crate) const UNKNOWN: i32 = 5;
     /// The audit record could not be opened or written.
     pub(crate) const AUDIT: i32 = 6;
+    /// Removed (the platform accepted it and it was seen done), but an audit line after the
+    /// 202 could not be written: the record is incomplete.
+    pub(crate) const AUDIT_INCOMPLETE: i32 = 7;
     // Interrupted by a signal: 128 + its number (`kick::progress::interrupted_exit_code`).
 }
 
@@ -112,12 +115,12 @@ pub(crate) fn parse_attempts(text: &str) -> Result<u32, String> {
     }
 }
 
-fn connect(args: &ConnectionArgs) -> Result<Client> {
-    connect_with_profile(args).map(|(client, _)| client)
-}
-
-fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config::ProfileUse)> {
-    let (config, profile) = ConnectionConfig::from_args_with_profile(args)?.ok_or_else(|| {
+fn connect_with_profile(
+    args: &ConnectionArgs,
+    settings: &Settings,
+) -> Result<(Client, crate::config::ProfileUse)> {
+    let (config, profile) =
+        ConnectionConfig::from_args_with_profile(args, settings)?.ok_or_else(|| {
         eyre!(
             "no credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET \
              (and GENESYSCLOUD_REGION), or use --base-url with the mock's credentials"
@@ -131,7 +134,8 @@ fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config:
 
 /// Runs `confwatch list`; returns the process exit code.
 pub async fn list(args: ListArgs) -> Result<i32> {
-    let (client, profile) = connect_with_profile(&args.connection)?;
+    let settings = Settings::load(&args.connection)?;
+    let (client, profile) = connect_with_profile(&args.connection, &settings)?;
     // `list` only reads: it leaves the kicks' share of the budget alone.
     let client = client.for_reads();
     let all = with_retry(|| client.queues()).await?;
@@ -312,8 +316,12 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
         (None, Some(u)) => Wanted::User(u.clone()),
         (None, None) => return Err(eyre!("--participant or --user is required")),
     };
-    let client = connect(&args.connection)?;
-    // A signed-in user whose roles cannot disconnect: refused here, before any request.
+    // The config file is read once, for the connection and the `[kick]` section.
+    let settings = Settings::load(&args.connection)?;
+    let (client, _) = connect_with_profile(&args.connection, &settings)?;
+    // A signed-in user whose roles cannot disconnect: refused here, before any PATCH (a
+    // person's own token in GENESYSCLOUD_ACCESS_TOKEN too).
+    crate::platform::users::learn_token_owner(&client).await;
     if let Some(identity) = client.identity()
         && !identity.may_disconnect()
     {
@@ -329,7 +337,7 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
         wait_timeout: args.wait_timeout,
         max_attempts: args.max_attempts,
         deadline: args.deadline,
-        ..KickOptions::from_flags(&args.kick, &args.connection)?
+        ..KickOptions::from_flags(&args.kick, &settings)
     };
     // The audit fails closed: without a record, nothing is sent.
     let audit = match options.open_audit() {
@@ -392,10 +400,23 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
         _ => exit_code(&outcome),
     };
     if audit.as_ref().is_some_and(|a| a.failed()) {
+        if outcome.outcome == OutcomeKind::Removed {
+            // The platform's fact is told as it is; the missing line is the record's problem.
+            eprintln!(
+                "confwatch: removed on the platform, but the audit record is incomplete: a line could not be written (the log file says why)"
+            );
+            return Ok((exit::AUDIT_INCOMPLETE, outcome));
+        }
         eprintln!(
             "confwatch: the audit record could not be written in full (the log file says why)"
         );
-        return Ok((if code == exit::OK { exit::AUDIT } else { code }, outcome));
+        // The outcome's own code when it says more than "failed" (timed out, unknown, ...).
+        let code = if matches!(code, exit::OK | exit::OTHER) {
+            exit::AUDIT
+        } else {
+            code
+        };
+        return Ok((code, outcome));
     }
     Ok((code, outcome))
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use crossterm::event::EventStream;
 
-use crate::config::{ConnectionArgs, KickFlags, default_config_path};
+use crate::config::{ConnectionArgs, KickFlags, Settings};
 use crate::tui::app::Level;
 use crate::tui::{App, Ending, Keymap, Theme, runtime, terminal};
 use session::Session;
@@ -29,11 +29,13 @@ pub struct ConsoleArgs {
 /// `confwatch kick`'s when running kicks were interrupted: 130, 143, 129).
 pub async fn run(args: ConsoleArgs) -> Result<i32> {
     terminal::check()?;
-    let keymap = match args.connection.config.clone().or_else(default_config_path) {
-        Some(path) => Keymap::from_config_file(&path).map_err(|e| eyre!(e))?,
+    // The config file is read once, for the keymap, the connection and the kick.
+    let settings = Settings::load(&args.connection)?;
+    let keymap = match settings.keys() {
+        Some(keys) => Keymap::with_overrides(keys).map_err(|e| eyre!("config file [keys]: {e}"))?,
         None => Keymap::default(),
     };
-    let session = Session::open(&args).await?;
+    let session = Session::open(&args, &settings).await?;
     let mut app = App::new(keymap, Utc::now());
     app.demo = session.demo.clone();
     app.source = session.source.clone();

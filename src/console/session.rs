@@ -5,6 +5,7 @@ use color_eyre::eyre::{Result, bail};
 use tokio::sync::mpsc;
 
 use super::ConsoleArgs;
+use crate::config::Settings;
 use crate::feed::QueueSelection;
 use crate::feed::{CallReads, watch_with_reads};
 use crate::kick::{KickManager, KickOptions, Target};
@@ -31,10 +32,10 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub(super) async fn open(args: &ConsoleArgs) -> Result<Session> {
+    pub(super) async fn open(args: &ConsoleArgs, settings: &Settings) -> Result<Session> {
         let mut demo_rate_limit = None;
         let (config, mock, profile) =
-            match ConnectionConfig::from_args_with_profile(&args.connection)? {
+            match ConnectionConfig::from_args_with_profile(&args.connection, settings)? {
                 Some((config, profile)) => (config, None, profile),
                 None if args.connection.base_url.is_some() => bail!(
                     "--base-url needs credentials: --client-id and GENESYSCLOUD_OAUTHCLIENT_SECRET \
@@ -69,7 +70,7 @@ impl Session {
         let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
-        let options = KickOptions::from_flags(&args.kick, &args.connection)?;
+        let options = KickOptions::from_flags(&args.kick, settings);
         let manager = KickManager::new(client, options, progress_tx);
         match manager.audit_path() {
             Some(path) => tracing::info!(audit = %path.display(), "kicks are audited"),
@@ -116,6 +117,8 @@ pub(super) async fn signed_in(
     client: &Client,
     profile: Option<String>,
 ) -> crate::tui::app::SignedIn {
+    // A person's own token in GENESYSCLOUD_ACCESS_TOKEN is checked as a sign-in is.
+    crate::platform::users::learn_token_owner(client).await;
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(

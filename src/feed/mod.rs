@@ -372,15 +372,25 @@ impl Feed {
     }
 
     /// Polls within the rate budget for `POLL_SPELL`, then lets the caller try the socket again.
+    /// A read that works after one that did not ends the spell at once: the platform is back,
+    /// so the socket is tried now and the status line does not keep an old reason.
     async fn poll_for_a_while(&self, queue_ids: &[String], reason: String) -> Result<(), Stopped> {
         self.send(FeedEvent::Warning(format!("{reason}; polling instead")))
             .await?;
         self.send(FeedEvent::Connection(ConnectionState::Polling { reason }))
             .await?;
         let until = tokio::time::Instant::now() + POLL_SPELL;
+        let mut unreachable = false;
         while tokio::time::Instant::now() < until {
             self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
-            let calls = resync_pages(&self.client, &self.tx, queue_ids).await?;
+            let calls = match resync_pages(&self.client, &self.tx, queue_ids).await? {
+                Some(_) if unreachable => return Ok(()),
+                Some(calls) => calls,
+                None => {
+                    unreachable = true;
+                    0
+                }
+            };
             let interval = poll_interval(self.client.rate_budget(), calls);
             tokio::select! {
                 _ = self.tx.closed() => return Err(Stopped),
@@ -392,12 +402,13 @@ impl Feed {
 }
 
 /// Reads every page of the active calls into the feed (`ResyncPage` each, then `ResyncDone`,
-/// or `ResyncAbandoned` with a warning when a page cannot be read). Returns how many calls.
+/// or `ResyncAbandoned` with a warning when a page cannot be read). Returns how many calls,
+/// None when a page could not be read.
 async fn resync_pages(
     client: &Client,
     tx: &mpsc::Sender<FeedEvent>,
     queue_ids: &[String],
-) -> Result<usize, Stopped> {
+) -> Result<Option<usize>, Stopped> {
     let send = |event| async { tx.send(event).await.map_err(|_| Stopped) };
     let mut pages = ActiveCallPages::new(queue_ids);
     let mut count = 0;
@@ -410,12 +421,12 @@ async fn resync_pages(
             }
             Ok(None) => {
                 send(FeedEvent::Model(Update::ResyncDone)).await?;
-                return Ok(count);
+                return Ok(Some(count));
             }
             Err(e) => {
                 send(FeedEvent::Model(Update::ResyncAbandoned)).await?;
                 send(FeedEvent::Warning(format!("re-reading calls: {e}"))).await?;
-                return Ok(count);
+                return Ok(None);
             }
         }
     }
@@ -564,6 +575,92 @@ mod tests {
         })
         .await;
         assert_eq!(state, Ok(Some(ConnectionState::Live)));
+    }
+
+    /// The platform is unreachable for the socket and the reads, then back: the first read that
+    /// works ends the polling spell, and the socket is tried next (the fake's log shows the
+    /// channel request right after that read, not another poll), so no stale "polling" stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polling_ends_when_the_platform_answers_again() {
+        use axum::routing::{get, post};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let up = Arc::new(AtomicBool::new(false));
+        let log: Arc<Mutex<Vec<(&'static str, bool)>>> = Arc::default();
+        let (query_up, query_log, channel_log) =
+            (Arc::clone(&up), Arc::clone(&log), Arc::clone(&log));
+        let (listener, _addr) = crate::platform::fake::bind().await;
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/routing/queues",
+                get(|| async {
+                    axum::Json(serde_json::json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1}))
+                }),
+            )
+            .route(
+                "/api/v2/analytics/conversations/details/query",
+                post(move || async move {
+                    let up = query_up.load(Ordering::SeqCst);
+                    query_log.lock().unwrap().push(("query", up));
+                    if up {
+                        (axum::http::StatusCode::OK, r#"{"conversations": [], "totalHits": 0}"#)
+                    } else {
+                        (axum::http::StatusCode::BAD_REQUEST, r#"{"message":"down","code":"bad.request","status":400}"#)
+                    }
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels",
+                post(move || async move {
+                    channel_log.lock().unwrap().push(("channel", false));
+                    (axum::http::StatusCode::BAD_REQUEST, r#"{"message":"down","code":"bad.request","status":400}"#)
+                }),
+            );
+        let client = crate::platform::fake::serve(listener, app);
+        let mut feed = watch(client, QueueSelection::All);
+        // Polling, and its first read failed: the platform comes back. (The guards only stop a
+        // hang; they outlast the 60 s spell, so the order below is what decides.)
+        let guard = Duration::from_secs(120);
+        tokio::time::timeout(guard, async {
+            while let Some(event) = feed.recv().await {
+                if event == FeedEvent::Model(Update::ResyncAbandoned) {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("a failed poll");
+        up.store(true, Ordering::SeqCst);
+        // The next channel request (the socket tried again) ends the wait.
+        tokio::time::timeout(guard, async {
+            loop {
+                let seen = log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .skip_while(|e| !e.1)
+                    .any(|e| e.0 == "channel");
+                if seen {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the socket tried again");
+        let after: Vec<_> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .skip_while(|e| !e.1)
+            .copied()
+            .collect();
+        assert_eq!(
+            after[..2],
+            [("query", true), ("channel", false)],
+            "{after:?}"
+        );
+        drop(feed);
     }
 
     /// A platform whose analytics query answers a full page of 200 calls, then a short page

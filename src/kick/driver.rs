@@ -15,7 +15,7 @@ use super::claims::Claim;
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::KickFlags;
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::notifications::{self, Signal};
@@ -72,22 +72,19 @@ impl KickOptions {
     }
 
     /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
-    pub(crate) fn from_flags(
-        flags: &KickFlags,
-        connection: &ConnectionArgs,
-    ) -> color_eyre::Result<Self> {
-        let strategy = match flags.strategy {
-            Some(strategy) => strategy,
-            None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
-        };
-        Ok(KickOptions {
+    pub(crate) fn from_flags(flags: &KickFlags, settings: &crate::config::Settings) -> Self {
+        let strategy = flags
+            .strategy
+            .or_else(|| settings.kick_strategy())
+            .unwrap_or_default();
+        KickOptions {
             audit_log: flags.audit_log.clone(),
             no_audit: flags.no_audit,
             strategy,
             lock_history: Some(crate::kick::lock::default_history_path()),
             claims_dir: Some(crate::kick::claims::default_claims_dir()),
             ..KickOptions::default()
-        })
+        }
     }
 
     /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.
@@ -279,6 +276,7 @@ async fn run_job(
                         audit_ctx.purpose = purpose.clone();
                     }
                     if let Step::Finished(outcome) = &mut step {
+                        audit_ctx.note_if_incomplete(outcome);
                         // The job's channel drops its subscriptions before the outcome is told,
                         // so none are left behind and that request is in the count.
                         if let Some(listening) = subscription.take() {
@@ -359,10 +357,13 @@ async fn run_job(
         if let Some(outcome) = machine.outcome() {
             let mut outcome = outcome.clone();
             outcome.requests = sent.load(Ordering::Relaxed) as u32;
+            audit_ctx.note_if_incomplete(&mut outcome);
             return outcome;
         }
-        if let Some(e) = audit_failed {
-            // Nothing more is sent once the record cannot be kept.
+        if let Some(e) = audit_failed.filter(|_| !machine.accepted()) {
+            // Nothing more is sent once the record cannot be kept. After a 202 the removal is
+            // the platform's fact: the job goes on to see it done (reads only; another PATCH
+            // needs its own line first), and the record is marked incomplete.
             pending = None;
             effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
             continue;
@@ -513,6 +514,15 @@ struct AuditContext {
 }
 
 impl AuditContext {
+    /// A removal whose record lost a line after the 202 says so (the console's job view and
+    /// `kick` show the message): what happened on the platform, and that the record is short.
+    fn note_if_incomplete(&self, outcome: &mut Outcome) {
+        const NOTE: &str = "; the audit record is incomplete (a line could not be written)";
+        if self.log.as_ref().is_some_and(|log| log.failed()) && !outcome.message.ends_with(NOTE) {
+            outcome.message.push_str(NOTE);
+        }
+    }
+
     /// Writes and syncs one line; the error in words when it could not be.
     fn write(&self, entry: AuditEntry) -> Result<(), String> {
         let Some(log) = &self.log else {

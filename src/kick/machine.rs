@@ -280,6 +280,11 @@ impl KickMachine {
     }
 
     /// PATCHes decided so far (the number of the latest attempt).
+    /// Whether the platform accepted a removal (a 202): from then on it may have happened.
+    pub(crate) fn accepted(&self) -> bool {
+        self.patched
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }

@@ -8,6 +8,10 @@ use reqwest::header::HeaderMap;
 use super::error::{ApiError, CorrelationId, FailureKind};
 use crate::wire::ErrorBody;
 
+/// The most bytes of a token answer (client credentials or sign-in) that are read: the real
+/// one is well under 2 KB.
+pub(crate) const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
+
 /// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
 pub(crate) struct Body {
     pub(crate) bytes: Vec<u8>,

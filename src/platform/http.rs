@@ -273,6 +273,20 @@ impl Client {
         }
     }
 
+    /// Whether the token is one given as it is (`GENESYSCLOUD_ACCESS_TOKEN`): it may be a
+    /// person's, whom `platform::users::learn_token_owner` finds out.
+    pub(crate) fn has_fixed_token(&self) -> bool {
+        matches!(
+            self.inner.config.credentials,
+            crate::platform::connection::Credentials::AccessToken(_)
+        )
+    }
+
+    /// The fixed token's owner, once learnt (kept for the client's life).
+    pub(crate) fn set_identity(&self, identity: super::identity::Identity) {
+        let _ = self.inner.identity.set(identity);
+    }
+
     /// The audit record's `who`: user, OS user and OAuth client id.
     pub(crate) fn who(&self) -> super::identity::Who {
         super::identity::Who::new(self.identity(), self.client_id())

@@ -2,7 +2,6 @@
 //! are generated from it, and the `[keys]` section of the config file overrides it.
 
 use std::fmt;
-use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -380,25 +379,6 @@ impl Keymap {
         Ok(map)
     }
 
-    /// The keymap of a config file's `[keys]` section (the defaults when the file or the
-    /// section is absent). Other sections belong to other parts of confwatch and are ignored here.
-    pub(crate) fn from_config_file(path: &Path) -> Result<Self, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keymap::default()),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        };
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, &e))?;
-        match table.get("keys") {
-            None => Ok(Keymap::default()),
-            Some(toml::Value::Table(keys)) => {
-                Keymap::with_overrides(keys).map_err(|e| format!("{}: {e}", path.display()))
-            }
-            Some(_) => Err(format!("{}: [keys] must be a table", path.display())),
-        }
-    }
-
     pub(crate) fn command(&self, event: &KeyEvent) -> Option<Command> {
         // Alt (Meta) and Super are no part of any binding: alt-d is not d (which kicks).
         if event
@@ -564,28 +544,6 @@ mod tests {
         assert!(Keymap::with_overrides(&unknown).is_err());
         let bad_key: toml::Table = toml::from_str("kick = \"hyper-x\"").unwrap();
         assert!(Keymap::with_overrides(&bad_key).is_err());
-    }
-
-    #[test]
-    fn reads_the_keys_section_of_a_config_file() {
-        let dir = std::env::temp_dir().join(format!("confwatch-keymap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.toml");
-        std::fs::write(
-            &path,
-            "region = \"mypurecloud.com\"\n[keys]\nkick = \"x\"\n",
-        )
-        .unwrap();
-        let map = Keymap::from_config_file(&path).unwrap();
-        assert_eq!(map.command(&press(KeyCode::Char('x'))), Some(Command::Kick));
-        std::fs::write(&path, "[keys]\nkick = 3\n").unwrap();
-        assert!(Keymap::from_config_file(&path).is_err());
-        let missing = Keymap::from_config_file(&dir.join("absent.toml")).unwrap();
-        assert_eq!(
-            missing.command(&press(KeyCode::Char('d'))),
-            Some(Command::Kick)
-        );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

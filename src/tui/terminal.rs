@@ -36,12 +36,19 @@ const NO_TERMINAL: &str = "the console needs a terminal, and standard output is 
 /// Fails with a clear message when there is no terminal to draw on; checked before anything
 /// else starts (the built-in mock, the feed).
 pub(crate) fn check() -> io::Result<()> {
+    // A dumb terminal cannot move the cursor or switch screens: the console would scribble
+    // over it. Said first, whatever stdout is: the setting is wrong either way.
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return Err(io::Error::other(DUMB_TERMINAL));
+    }
     if stdout().is_terminal() {
         Ok(())
     } else {
         Err(io::Error::other(NO_TERMINAL))
     }
 }
+
+const DUMB_TERMINAL: &str = "the console needs a full-screen terminal, and TERM=dumb says this one is not (an editor's shell or a plain console?); run confwatch in a terminal emulator (TERM=xterm-256color, say), or use `confwatch list` / `confwatch kick`";
 
 /// Takes over the terminal. Call after `color_eyre::install()`, so a panic restores the terminal
 /// first and then prints color-eyre's report on the normal screen.

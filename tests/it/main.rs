@@ -9,6 +9,7 @@ mod client;
 mod e2e_pty;
 mod feed;
 mod fidelity;
+mod hardening;
 mod hostile;
 mod kick;
 mod mock_api;

@@ -379,7 +379,8 @@ async fn the_listener_ignores_stray_requests_and_refuses_a_state_mismatch() {
     assert_eq!(ok.status(), 200);
     assert_eq!(waiting.await.unwrap().unwrap().expose(), "the-code");
 
-    // Another state: refused, and the browser is told.
+    // Another state: refused, the browser is told, and the wait goes on (issue 21; the
+    // hardening tests see the real redirect end it).
     let listener = RedirectListener::bind(0).await.unwrap();
     let uri = listener.redirect_uri();
     let waiting = tokio::spawn(listener.wait("s1".into()));
@@ -389,8 +390,15 @@ async fn the_listener_ignores_stray_requests_and_refuses_a_state_mismatch() {
         .await
         .unwrap();
     assert_eq!(page.status(), 400);
+    assert!(!waiting.is_finished());
+    waiting.abort();
+    // A pasted redirect of another state is still refused outright.
     assert_eq!(
-        waiting.await.unwrap().unwrap_err(),
+        confwatch::platform::parse_redirect(
+            "http://127.0.0.1:1/callback?code=c&state=forged",
+            "s1"
+        )
+        .unwrap_err(),
         SigninError::StateMismatch
     );
 }
@@ -474,6 +482,45 @@ async fn a_supervisor_without_the_permission_gets_exit_4_before_any_patch() {
     );
     assert!(!text.contains(token));
     std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}
+
+/// A person's own token in `GENESYSCLOUD_ACCESS_TOKEN` (issue 21): their roles are checked
+/// before any PATCH as a signed-in user's are; a client's token still kicks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_token_in_the_environment_gets_the_read_only_check() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let dir = common::temp_dir("signin");
+    let session = sign_in_as(&h, &dir, RITA).await;
+    let elsewhere = common::temp_dir("signin");
+    let kick = |token: String, call: String, target: String| {
+        let mut command = common::confwatch_in(&elsewhere);
+        command
+            .args(["kick", "--conversation", &call, "--participant", &target])
+            .args(["--base-url", &h.mock.base_url()])
+            .env("GENESYSCLOUD_ACCESS_TOKEN", token);
+        command
+    };
+    let (call, target) = h.conference("connected").await;
+    let since = h.last_seq().await;
+    let output = kick(session.access_token.expose().to_string(), call.id, target)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("Rita Readonly"), "{stderr}");
+    let sent = h.requests(since).await;
+    assert!(sent.iter().all(|r| r["method"] != "PATCH"), "{sent:?}");
+    let (call, target) = h.conference("connected").await;
+    let output = kick(h.token.clone(), call.id, target)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&elsewhere).ok();
     h.stop().await;
 }
 
