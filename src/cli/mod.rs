@@ -15,13 +15,12 @@ use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
 use crate::kick::machine::Wanted;
-use crate::kick::{Outcome, OutcomeKind, Progress, Step};
+use crate::kick::{Outcome, OutcomeKind, Progress};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
 use crate::platform::conversations::check_id;
 use crate::platform::retry::with_retry;
-use crate::wire::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -268,64 +267,7 @@ pub(crate) fn exit_code(outcome: &Outcome) -> i32 {
     }
 }
 
-/// One progress step as a readable line.
-pub(crate) fn describe_step(step: &Step) -> String {
-    match step {
-        Step::Started {
-            name,
-            purpose,
-            joined,
-        } => format!(
-            "{} {} ({})",
-            if *joined {
-                "joined the kick of"
-            } else {
-                "target:"
-            },
-            name.as_deref().unwrap_or("unnamed participant"),
-            purpose.as_ref().map_or("no purpose", Purpose::as_str)
-        ),
-        Step::Waiting { state } => format!("waiting: leg {state}, removing once it settles"),
-        Step::Attempt { number } => format!("attempt {number}: PATCH state=disconnected"),
-        Step::Answer {
-            number,
-            status,
-            code,
-            message,
-        } => {
-            let mut line = format!("attempt {number}: {status}");
-            if let Some(code) = code {
-                line.push_str(&format!(" {code}"));
-            }
-            if let Some(message) = message {
-                line.push_str(&format!(" ({message})"));
-            }
-            line
-        }
-        Step::Backoff { delay_ms, reason } => format!("backing off {delay_ms} ms: {reason}"),
-        Step::Locked {
-            retry_in_ms,
-            learned,
-        } => crate::kick::progress::locked_words(*retry_in_ms, *learned),
-        Step::RateLimited { retry_after_ms } => format!(
-            "rate limited: nothing sent for {:.1} s (Retry-After)",
-            *retry_after_ms as f64 / 1000.0
-        ),
-        Step::Verifying => "accepted; verifying the leg is gone and the others stay".into(),
-        Step::Finished(o) => format!(
-            "{}: {} ({} attempts, {} requests, {:.1} s)",
-            o.outcome,
-            o.message,
-            o.attempts,
-            o.requests,
-            o.elapsed_ms as f64 / 1000.0
-        ),
-    }
-}
-
-/// Runs `confwatch kick`; returns the process exit code. With `--json`, every run ends with
-/// exactly one outcome line on stdout, however it ends (a bad id, no permission, no audit file,
-/// an error before the job began).
+/// Runs `confwatch kick`; returns the process exit code.
 pub async fn kick(args: KickArgs) -> Result<i32> {
     let json = args.json;
     let (code, outcome) = match run_kick(args).await {
@@ -512,7 +454,7 @@ fn print_progress(progress: &Progress, json: bool) {
         let line = format!(
             "{:>6.2}s  {}",
             progress.at_ms as f64 / 1000.0,
-            crate::text::clean(&describe_step(&progress.step))
+            crate::text::clean(&crate::kick::progress::describe_step(&progress.step))
         );
         write_line(&mut std::io::stderr(), &line);
     }

@@ -91,6 +91,7 @@ impl Session {
                 feed,
                 progress,
                 rate_budget: Some(Box::new(move || budget_client.rate_budget())),
+                clipboard: Some(Box::new(crate::tui::terminal::copy_osc52)),
             },
             kicker: PlatformKicker { manager, reads },
             mock,

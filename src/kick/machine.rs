@@ -414,6 +414,7 @@ impl KickMachine {
                     status: 202,
                     code: None,
                     message: None,
+                    correlation_id: None,
                 }));
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
@@ -932,6 +933,7 @@ impl KickMachine {
             status: error.status.unwrap_or(0),
             code: error.code.clone(),
             message: Some(error.message.clone()),
+            correlation_id: error.correlation_id.as_ref().map(|id| id.0.clone()),
         }));
         if self.path == PatchPath::Calls
             && (error.has_code("not.a.user") || error.has_code("conversation.error.user.not.party"))

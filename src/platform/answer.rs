@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-use super::error::{ApiError, FailureKind};
+use super::error::{ApiError, CorrelationId, FailureKind};
 use crate::wire::ErrorBody;
 
 /// The most bytes of a token answer (client credentials or sign-in) that are read: the real
@@ -100,13 +100,17 @@ pub fn error_from_answer(
                     .then(|| error.message.as_deref().and_then(retry_from_message))
                     .flatten()
             });
-            ApiError::from_status(
+            let mut answer = ApiError::from_status(
                 endpoint,
                 status,
                 error.code.map(clean),
                 error.message.map(clean),
                 retry_after,
-            )
+            );
+            answer.correlation_id = error
+                .context_id
+                .map(|id| Box::new(CorrelationId(crate::text::clip(&id, 80))));
+            answer
         }
         Err(_) => {
             let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
@@ -157,6 +161,18 @@ pub(crate) fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_body_gives_its_context_id_as_the_correlation_id() {
+        let body = br#"{"message":"locked","code":"conversation.participant.transition.lock","status":409,"contextId":"0f3c-ctx"}"#;
+        let error = error_from_answer("PATCH participant", 409, body, None);
+        assert_eq!(
+            error.correlation_id.map(|id| id.0),
+            Some("0f3c-ctx".to_string())
+        );
+        let plain = error_from_answer("PATCH participant", 502, b"bad gateway", None);
+        assert_eq!(plain.correlation_id, None);
+    }
 
     #[test]
     fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {

@@ -38,6 +38,9 @@ pub trait Kicker {
     fn read_call(&mut self, _conversation_id: &str) {}
 }
 
+/// Puts text on the clipboard.
+pub type Clipboard = Box<dyn FnMut(&str) + Send>;
+
 /// What the loop listens to besides the terminal: the feed, the kick jobs' progress, and the
 /// client's rate budget.
 pub struct LoopChannels {
@@ -46,6 +49,8 @@ pub struct LoopChannels {
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
     /// feed's own reports.
     pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
+    /// Puts text on the clipboard (the console writes OSC 52 to its terminal).
+    pub clipboard: Option<Clipboard>,
 }
 
 /// How the loop ended.
@@ -87,6 +92,7 @@ where
             signal = &mut terminated => return Ok(Ending::Signal(signal)),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
+                Some(Ok(Event::Mouse(mouse))) => inputs.push(Input::Mouse(mouse)),
                 // Keys after it are judged at the new size (too small, a page's rows).
                 Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
@@ -142,6 +148,11 @@ where
                     Action::Kick { target, force } => kicker.kick(target, force),
                     Action::Cancel(target) => kicker.cancel(&target),
                     Action::ReadCall(id) => kicker.read_call(&id),
+                    Action::Copy(text) => {
+                        if let Some(copy) = channels.clipboard.as_mut() {
+                            copy(&text);
+                        }
+                    }
                     Action::Quit => return Ok(Ending::Quit),
                 }
             }
@@ -165,7 +176,9 @@ pub fn draw<B: Backend>(
     // No time passes: the frame shows the app as of its last input.
     app.update(resize, app.now);
     app.refresh();
-    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    let mut hits = None;
+    terminal.draw(|frame| hits = Some(views::draw(frame, app, theme)))?;
+    app.hits = hits.unwrap_or_default();
     Ok(())
 }
 

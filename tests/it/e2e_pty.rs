@@ -951,3 +951,209 @@ async fn a_queue_the_supervisor_may_not_watch_is_named_in_a_real_terminal() {
     std::fs::remove_dir_all(&state).ok();
     h.stop().await;
 }
+
+/// Where `needle` is on the screen: 1-based (column, row), as a terminal's mouse reports it.
+fn cell_of(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(row, line)| {
+        line.find(needle)
+            .map(|byte| (line[..byte].chars().count() + 1, row + 1))
+    })
+}
+
+/// The line on screen that holds `needle`.
+fn screen_line(text: &str, needle: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 20's "done when": a conference's call view shows its conversation id and a state change
+/// with its time, the copy key sends the id to the terminal's clipboard (OSC 52), and the
+/// finished kick's job view lists each of its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_view_copy_and_job_view_in_a_real_terminal() {
+    use base64::Engine;
+    let h = Harness::scenario("quiet").await;
+    h.faults(
+        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
+    )
+    .await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
+    let since = h.last_seq().await;
+
+    let mut console = Console::start(&h.mock, "call-view");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ben Ortiz").await;
+    console.press("d");
+    screen.shows("Confirm kick").await;
+    console.press("y");
+    screen.shows("waiting: alerting").await;
+    h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
+        .await;
+    screen.shows("removed in").await;
+
+    // The call view: the conversation id, and Ben's answer with its time.
+    console.press("i");
+    let id_line: &'static str = Box::leak(format!("conversation  {}", conversation.id).into());
+    screen.shows(id_line).await;
+    let call = screen.shows("alerting → connected").await;
+    let answered = screen_line(&call, "alerting → connected");
+    let time = answered
+        .split_whitespace()
+        .find(|w| w.len() == 8 && w.as_bytes()[2] == b':' && w.as_bytes()[5] == b':');
+    assert!(time.is_some(), "no time on the change: {answered}\n{call}");
+    assert!(answered.contains("Ben Ortiz (agent)"), "{answered}");
+
+    // The copy key on the conversation's line: OSC 52 with the id, and the id shown.
+    console.press("g");
+    console.press("Y");
+    screen.shows("copied").await;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&conversation.id);
+    let osc52 = format!("\x1b]52;c;{encoded}\x07");
+    let raw = screen.raw.lock().unwrap().clone();
+    assert!(
+        String::from_utf8_lossy(&raw).contains(&osc52),
+        "no OSC 52 with the conversation id on the pty"
+    );
+
+    // The finished kick's job view: each PATCH the platform saw, with its status.
+    // (Esc alone: followed at once by a key, the terminal would read alt-J.)
+    console.press("\x1b");
+    screen.shows(" Conferences · ").await;
+    console.press("J");
+    screen.shows("Kick jobs").await;
+    console.press("\r");
+    let story = screen.shows("requests and waits").await;
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert!(!patches.is_empty());
+    for (number, (_, participant, status)) in patches.iter().enumerate() {
+        assert_eq!(participant, &ben);
+        let wanted = format!("attempt {}: {status}", number + 1);
+        assert!(story.contains(&wanted), "{wanted}:\n{story}");
+        let sent = format!("attempt {}: PATCH state=disconnected", number + 1);
+        assert!(story.contains(&sent), "{sent}:\n{story}");
+        if *status == 409 {
+            assert!(story.contains("correlation id"), "{story}");
+        }
+    }
+    assert!(story.contains("removed"), "{story}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// The mouse in a real terminal: a click selects a participant, the wheel moves the cursor; no
+/// click ever sends a request; the terminal's mouse mode is given back on quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mouse_selects_and_scrolls_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await;
+    let since = h.last_seq().await;
+    let mut console = Console::start(&h.mock, "mouse");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.press("\r");
+    let text = screen.shows("Ava Reed").await;
+    let (column, row) = cell_of(&text, "Ava Reed").expect("Ava on screen");
+    // SGR mouse reports (crossterm turns them on): press and release of the left button.
+    console.press(&format!("\x1b[<0;{column};{row}M\x1b[<0;{column};{row}m"));
+    let s = screen.clone();
+    let marked = tokio::task::spawn_blocking(move || {
+        s.wait_for("Ava marked", |t| {
+            t.lines().any(|l| l.contains('▶') && l.contains("Ava Reed"))
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        !screen_line(&marked, "Casey Customer").contains('▶'),
+        "{marked}"
+    );
+    // The wheel down over the participants: the cursor moves on to Ben.
+    console.press(&format!("\x1b[<65;{column};{row}M"));
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || {
+        s.wait_for("Ben marked", |t| {
+            t.lines()
+                .any(|l| l.contains('▶') && l.contains("Ben Ortiz"))
+        })
+    })
+    .await
+    .unwrap();
+    // Clicks never act: nothing was sent to remove anyone.
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert!(patches.is_empty(), "{patches:?}");
+    console.quit_with("q").await;
+    let raw = screen.raw.lock().unwrap().clone();
+    let raw = String::from_utf8_lossy(&raw);
+    let on = raw.rfind("\x1b[?1000h").expect("mouse reporting turned on");
+    let off = raw
+        .rfind("\x1b[?1000l")
+        .expect("mouse reporting turned off");
+    assert!(off > on, "mouse reporting left on");
+    h.stop().await;
+}
+
+/// `[keys]` adds to the defaults: the README's own `down = ["j", "ctrl-n"]` keeps `↓` working
+/// and adds ctrl-n; `f1` opens help beside `?`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_keys_keep_the_defaults_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await;
+    let config = "[keys]\ndown = [\"j\", \"ctrl-n\"]\n";
+    let mut console = Console::start_with(&h.mock, "keys-add", &[], Some(config));
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.press("\r");
+    let marked_on = |name: &'static str| {
+        let s = screen.clone();
+        tokio::task::spawn_blocking(move || {
+            s.wait_for(name, |t| {
+                t.lines().any(|l| l.contains('▶') && l.contains(name))
+            })
+        })
+    };
+    marked_on("Casey Customer").await.unwrap();
+    console.press("\x1b[B"); // ↓
+    marked_on("Ava Reed").await.unwrap();
+    console.press("\x0e"); // ctrl-n
+    marked_on("Ben Ortiz").await.unwrap();
+    console.press("\x1bOP"); // f1
+    screen.shows("quit, from anywhere").await;
+    console.press("?");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// A key bound to two commands is refused at start, naming both: `quit = "esc"` must not
+/// silently make esc quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_twice_is_refused_naming_both_commands() {
+    let h = Harness::scenario("quiet").await;
+    let config = "[keys]\nquit = \"esc\"\n";
+    let mut console = Console::start_with(&h.mock, "keys-twice", &[], Some(config));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "still running:\n{}",
+            console.screen.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let text = console.screen.shows("would run both").await;
+    assert!(
+        text.contains("esc") && text.contains("back") && text.contains("quit"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&console.dir);
+    h.stop().await;
+}

@@ -7,16 +7,18 @@
 mod blocking;
 mod confirm;
 mod cursor;
+mod detail_view;
 mod filter;
 mod jobs_view;
 mod log;
+mod mouse;
 mod queues;
 mod rows;
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
 use ratatui::layout::Rect;
 
 use super::jobs::Jobs;
@@ -31,9 +33,11 @@ pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
 pub(crate) use cursor::Cursor;
 use cursor::step;
+pub(crate) use detail_view::Detail;
 pub(crate) use filter::Filter;
 pub use log::Level;
 pub(crate) use log::{LogLine, Unseen};
+pub(crate) use mouse::{Hit, Hits};
 pub(crate) use queues::QueuePicker;
 use rows::RowCache;
 pub(crate) use rows::conference_label;
@@ -42,6 +46,8 @@ pub(crate) use rows::conference_label;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     Key(KeyEvent),
+    /// A click or the wheel (never destructive: a click selects, the wheel scrolls).
+    Mouse(MouseEvent),
     Feed(FeedEvent),
     Progress(Progress),
     /// Time passed (ages and countdowns move).
@@ -63,6 +69,8 @@ pub enum Action {
     Cancel(Target),
     /// Read this call exactly: its row is known only from analytics (one GET, in the budget).
     ReadCall(String),
+    /// Put this id on the terminal's clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 
@@ -71,6 +79,10 @@ pub enum View {
     Main,
     Jobs,
     Log,
+    /// One call: its ids, timeline and kicks.
+    Call,
+    /// One kick's whole story.
+    Job,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +96,7 @@ pub(crate) enum SortKey {
     /// Oldest call first.
     Age,
     Queue,
+    Customer,
     /// Most live parties first.
     Parties,
 }
@@ -93,15 +106,18 @@ impl SortKey {
         match self {
             SortKey::Age => "age",
             SortKey::Queue => "queue",
+            SortKey::Customer => "customer",
             SortKey::Parties => "parties",
         }
     }
 
+    /// The next column, in the conferences pane's order.
     fn next(self) -> Self {
         match self {
-            SortKey::Age => SortKey::Queue,
-            SortKey::Queue => SortKey::Parties,
+            SortKey::Queue => SortKey::Customer,
+            SortKey::Customer => SortKey::Parties,
             SortKey::Parties => SortKey::Age,
+            SortKey::Age => SortKey::Queue,
         }
     }
 }
@@ -127,6 +143,18 @@ pub struct App {
     pub queues: QueuePicker,
     pub filter: Filter,
     pub(crate) sort: SortKey,
+    /// The sort runs the other way.
+    pub(crate) sort_reverse: bool,
+    /// The conference list keeps its order (rows still update in place).
+    pub paused: bool,
+    /// Lines scrolled down in help.
+    pub(crate) help_scroll: usize,
+    /// The call view's or the job view's cursor, and what it shows.
+    pub(crate) detail: Detail,
+    /// When the console started: the call view's timeline is exact from here on.
+    pub(crate) started: DateTime<Utc>,
+    /// Where the last frame drew each row, for the mouse.
+    pub(crate) hits: Hits,
     pub conference: Cursor,
     pub participant: Cursor,
     pub jobs: Jobs,
@@ -179,6 +207,12 @@ impl App {
             queues: QueuePicker::default(),
             filter: Filter::default(),
             sort: SortKey::Age,
+            sort_reverse: false,
+            paused: false,
+            help_scroll: 0,
+            detail: Detail::default(),
+            started: now,
+            hits: Hits::default(),
             conference: Cursor::default(),
             participant: Cursor::default(),
             jobs: Jobs::default(),
@@ -203,6 +237,7 @@ impl App {
         }
         match input {
             Input::Key(key) => self.on_key(key),
+            Input::Mouse(event) => self.on_mouse(event),
             Input::Feed(event) => {
                 self.on_feed(event);
                 Vec::new()
@@ -217,6 +252,13 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// The list's order as the header says it: `sort age`, `sort parties reversed · PAUSED`.
+    pub(crate) fn order_label(&self) -> String {
+        let reversed = if self.sort_reverse { " reversed" } else { "" };
+        let paused = if self.paused { " · PAUSED" } else { "" };
+        format!("sort {}{reversed}{paused}", self.sort.label())
     }
 
     /// The screen shows the too-small message instead of the console: keys other than quit are
@@ -234,7 +276,7 @@ impl App {
         let rows = match self.view {
             View::Main => layout::table_rows(screen.panes().0),
             View::Jobs => layout::table_rows(screen.body),
-            View::Log => layout::list_rows(screen.body),
+            View::Log | View::Call | View::Job => layout::list_rows(screen.body),
         };
         rows.max(1)
     }
@@ -357,15 +399,30 @@ impl App {
             return Vec::new();
         };
         if self.help {
-            // Any of these closes help; other keys are ignored while it is open.
-            if matches!(command, Command::Help | Command::Back | Command::Quit) {
-                self.help = false;
+            // Any of these closes help; the moving keys scroll it; others are ignored.
+            match command {
+                Command::Help | Command::Back | Command::Quit => self.help = false,
+                Command::Down => self.help_scroll += 1,
+                Command::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Command::PageDown => self.help_scroll += self.page_rows(),
+                Command::PageUp => {
+                    self.help_scroll = self.help_scroll.saturating_sub(self.page_rows())
+                }
+                Command::Top => self.help_scroll = 0,
+                Command::Bottom => self.help_scroll = usize::MAX,
+                _ => {}
             }
+            // The help rows: ctrl-c and the mouse besides the table.
+            let last = self.keymap.help_rows().len().saturating_sub(1);
+            self.help_scroll = self.help_scroll.min(last);
             return Vec::new();
         }
         match command {
             Command::Quit => return self.quit(quit_armed),
-            Command::Help => self.help = true,
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Command::Queues => self.queues.open = Some(0),
             Command::Jobs => self.open_jobs_view(),
             Command::Log => {
@@ -381,6 +438,15 @@ impl App {
                 self.sort = self.sort.next();
                 self.refresh();
             }
+            Command::Reverse => {
+                self.sort_reverse = !self.sort_reverse;
+                self.refresh();
+            }
+            Command::Pause => {
+                self.paused = !self.paused;
+                self.refresh();
+            }
+            Command::Call => return self.open_call_view(),
             Command::Back => self.back(),
             _ => {
                 return match self.view {
@@ -390,6 +456,7 @@ impl App {
                         self.on_log_command(command);
                         Vec::new()
                     }
+                    View::Call | View::Job => self.on_detail_command(command),
                 };
             }
         }
@@ -415,7 +482,9 @@ impl App {
     }
 
     fn back(&mut self) {
-        if self.view != View::Main {
+        if self.view == View::Job {
+            self.view = View::Jobs;
+        } else if self.view != View::Main {
             self.view = View::Main;
         } else if self.focus == Pane::Participants {
             self.focus = Pane::Conferences;
@@ -439,6 +508,7 @@ impl App {
                     _ => Pane::Conferences,
                 }
             }
+            Command::Open if self.focus == Pane::Participants => return self.open_call_view(),
             Command::Open if self.conference.id.is_some() => {
                 self.focus = Pane::Participants;
                 if let Some(id) = self.conference.id.clone()
@@ -453,6 +523,13 @@ impl App {
                 None => self.open_confirm(),
             },
             Command::CancelKick => return self.cancel_selected(),
+            Command::Copy => {
+                let id = match self.focus {
+                    Pane::Conferences => self.conference.id.clone(),
+                    Pane::Participants => self.participant.id.clone(),
+                };
+                return self.copy(id);
+            }
             _ => {}
         }
         Vec::new()

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use super::{empty_note, window_start};
 use crate::feed::ConnectionState;
 use crate::text::age;
-use crate::tui::app::{App, Pane};
+use crate::tui::app::{App, Hit, Hits, Pane};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
@@ -23,7 +23,7 @@ fn unwatched_note(app: &App, width: usize) -> Option<String> {
     Some(format!(" {} ", crate::text::truncate(&note, width)))
 }
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let focused = app.focus == Pane::Conferences;
     let rows = app.rows();
     let selected = app.conference_index();
@@ -36,7 +36,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
-        .title(Line::styled(" Conferences ", theme.title()))
+        // The order and the pause, where a narrow header may have cut them off.
+        .title(Line::styled(
+            format!(" Conferences · {} ", app.order_label()),
+            theme.title(),
+        ))
         .title_bottom(Line::raw(position).right_aligned());
     // Queues the platform sends no events for: named, with its reason, so an empty list is
     // not mistaken for a quiet queue.
@@ -47,6 +51,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
+    // Under the border and the header row, one line a row.
+    for (line, (_, row)) in visible.clone().enumerate() {
+        let y = area.y + 2 + line as u16;
+        let spot = Rect::new(area.x + 1, y, area.width.saturating_sub(2), 1);
+        hits.add(spot, Hit::Conference(row.conversation_id.clone()));
+    }
     let table_rows: Vec<Row> = visible
         .map(|(index, row)| {
             let is_selected = Some(index) == selected;

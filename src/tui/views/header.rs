@@ -76,7 +76,7 @@ fn parts(app: &App, theme: Theme) -> Vec<Part> {
         push(5, truncate(user, 32), Style::new());
     }
     push(6, format!("{} calls", app.model.len()), theme.dim());
-    push(7, format!("sort {}", app.sort.label()), theme.dim());
+    push(7, app.order_label(), theme.dim());
     if let Some(profile) = &app.signed_in.profile {
         push(8, format!("profile {}", truncate(profile, 20)), theme.dim());
     }

@@ -130,6 +130,7 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
             Command::Down,
             Command::Kick,
             Command::CancelKick,
+            Command::Call,
             Command::Back,
             Command::Jobs,
             Command::Help,
@@ -137,12 +138,20 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
         ],
         (View::Jobs, _) => &[
             Command::Down,
+            Command::Open,
             Command::CancelKick,
             Command::Back,
             Command::Help,
             Command::Quit,
         ],
         (View::Log, _) => &[Command::Up, Command::Back, Command::Help, Command::Quit],
+        (View::Call | View::Job, _) => &[
+            Command::Down,
+            Command::Copy,
+            Command::Back,
+            Command::Help,
+            Command::Quit,
+        ],
     };
     if app.confirm.is_some() {
         return Line::from(vec![
