@@ -45,4 +45,6 @@ pub enum FeedEvent {
     RateBudget(RateBudget),
     /// Something the supervisor should see in the log view (never secret).
     Warning(String),
+    /// The platform stopped or replaced a channel: for the status line and the log view.
+    ChannelNotice(String),
 }

@@ -395,7 +395,7 @@ async fn run_job(
             signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => MachineInput::Event(c),
                 Some(Signal::Reconnected) => MachineInput::EventsLost,
-                Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
+                Some(Signal::Warning(w) | Signal::ChannelNotice(w)) => { tracing::warn!("{w}"); continue; }
                 Some(Signal::Dropped) => continue,
                 None => { subscription = None; continue; }
             },

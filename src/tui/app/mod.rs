@@ -255,11 +255,10 @@ impl App {
                 self.connection = state;
             }
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
-            FeedEvent::Warning(text) => {
-                // The platform stopped or replaced a channel: said in the status line too.
-                if text.starts_with(crate::feed::CHANNEL_NOTICE) {
-                    self.flash = Some(text.clone());
-                }
+            FeedEvent::Warning(text) => self.push_log(Level::Warn, text),
+            // The platform stopped or replaced a channel: said in the status line too.
+            FeedEvent::ChannelNotice(text) => {
+                self.flash = Some(text.clone());
                 self.push_log(Level::Warn, text)
             }
         }
