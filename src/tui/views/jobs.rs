@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{empty_note, window_start};
+use super::widgets::{empty_note, window_start};
 use crate::tui::app::App;
 use crate::tui::jobs::JobTone;
 use crate::tui::layout::table_rows;
