@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 use confwatch::feed::FeedEvent;
 use confwatch::feed::{QueueSelection, read_active_calls, watch};
 use confwatch::live::{LiveModel, Update};
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::with_retry;
 use confwatch::platform::{Client, FailureKind};
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 
 struct Figures {
     secs: f64,

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use futures::StreamExt;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 

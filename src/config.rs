@@ -125,7 +125,7 @@ pub struct ProfileUse {
 
 /// Every region of the official SDKs: its key and its domain (the API host is `api.<domain>`).
 /// The list of the JavaScript SDK's `PureCloudRegionHosts.js` (255.0.0 added `eusc_de_east_1`);
-/// see `docs/platform.md`.
+/// see `crates/genesys-cloud-mock/docs/platform.md`.
 const REGIONS: &[(&str, &str)] = &[
     ("us_east_1", "mypurecloud.com"),
     ("eu_west_1", "mypurecloud.ie"),

@@ -11,8 +11,6 @@ mod feed;
 mod fidelity;
 mod hostile;
 mod kick;
-mod mock_api;
-mod mock_shapes;
 mod review;
 mod signin;
 mod tui;
