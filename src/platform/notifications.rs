@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
+use crate::text::clip;
 use crate::wire::{
     CallConversation, Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC,
     NotificationEvent, SOCKET_CLOSING_TOPIC, TopicState,
@@ -69,18 +70,16 @@ impl std::fmt::Display for SystemMessage {
             SystemTopic::TokenRevoked => "token_revoked",
             SystemTopic::Other(other) => other,
         };
-        f.write_str(&clean(name))?;
+        f.write_str(&clip(name, SHOWN_CHARS))?;
         if let Some(reason) = &self.reason {
-            write!(f, " ({})", clean(reason))?;
+            write!(f, " ({})", clip(reason, SHOWN_CHARS))?;
         }
         Ok(())
     }
 }
 
-/// Text from the network, safe to show: no control characters (escape codes), not too long.
-fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(80).collect()
-}
+/// How much of a system message's name or reason, or a channel id, is shown.
+const SHOWN_CHARS: usize = 80;
 
 /// One message of a notification channel (a text frame of its socket), read.
 #[derive(Clone, Debug, PartialEq)]
@@ -372,7 +371,7 @@ async fn connect_channel(
                 // Evicted (a 21st channel of this client) or deleted: a new one, said plainly.
                 notices.push(notice(format!(
                     "the platform no longer has channel {} (socket refused, {status}); opened a new channel and re-reading the calls",
-                    clean(&channel.id)
+                    clip(&channel.id, SHOWN_CHARS)
                 )));
             }
             Err(e) => return Err(unavailable(e)),
@@ -642,7 +641,10 @@ impl Keeper {
                 Next::Reconnect
             }
             SocketEnd::Stopped(message) => {
-                let id = ours.as_deref().map(clean).unwrap_or_default();
+                let id = ours
+                    .as_deref()
+                    .map(|id| clip(id, SHOWN_CHARS))
+                    .unwrap_or_default();
                 let (next, action) = match message.topic {
                     SystemTopic::NoLongerSubscribed | SystemTopic::TokenRevoked => (
                         Next::NewChannel,
@@ -661,7 +663,10 @@ impl Keeper {
             }
             // Closed at once after a reconnect: the channel may be gone without saying so.
             SocketEnd::Dropped(_) | SocketEnd::Closing if lived < QUICK_END => {
-                let id = ours.as_deref().map(clean).unwrap_or_default();
+                let id = ours
+                    .as_deref()
+                    .map(|id| clip(id, SHOWN_CHARS))
+                    .unwrap_or_default();
                 notices.push(notice(format!(
                     "the platform closed channel {id} at once; opening a new channel and re-reading the calls"
                 )));
