@@ -7,6 +7,9 @@
 //! Run with `cargo bench --bench first_screen` (optionally `-- CAP_SECONDS`, default 90).
 //! Each measurement uses its own client, so its own token and its own budget window.
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;

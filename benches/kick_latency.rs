@@ -13,6 +13,9 @@
 //!
 //! Run: `cargo bench --bench kick_latency` (ROUNDS=N kicks per tool and case, default 9).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -4,6 +4,9 @@
 //!
 //! Run with `cargo bench --bench mock_scale` (optionally `-- SECONDS`, default 10).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -374,6 +374,8 @@ async fn run_job(
             }
         }
         let wake = machine.wake_at().map(|at| start + at);
+        // Each branch's `if ….is_some()` guards the expect inside it.
+        #[allow(clippy::expect_used)]
         let input = tokio::select! {
             // Cancel first: a cancelled job must not poll (and so send) a new request.
             biased;

@@ -67,6 +67,8 @@ pub(crate) fn challenge_of(verifier: &str) -> String {
 }
 
 /// The authorize page's URL. It holds the challenge and state, never the verifier.
+// The fallback is a constant URL, which parses.
+#[allow(clippy::expect_used)]
 pub fn authorize_url(login_base: &str, client_id: &str, redirect_uri: &str, pkce: &Pkce) -> String {
     let mut url = url::Url::parse(&format!("{login_base}/oauth/authorize"))
         .unwrap_or_else(|_| url::Url::parse("http://invalid/oauth/authorize").expect("static URL"));

@@ -247,6 +247,9 @@ fn absolute(
     Some(base)
 }
 
+/// A file, the modules it declares, and what it re-exports (name → path as written).
+type ParsedFile = (SourceFile, BTreeSet<String>, BTreeMap<String, Vec<String>>);
+
 /// The file that defines the longest prefix of `module_path`, and that prefix's length.
 fn file_of(src: &Path, module_path: &[String]) -> (PathBuf, usize) {
     for len in (1..=module_path.len()).rev() {
@@ -268,7 +271,7 @@ fn file_of(src: &Path, module_path: &[String]) -> (PathBuf, usize) {
 /// `None` when it leads out of the crate (a re-exported crate).
 fn resolve(
     src: &Path,
-    files: &BTreeMap<PathBuf, (SourceFile, BTreeSet<String>, BTreeMap<String, Vec<String>>)>,
+    files: &BTreeMap<PathBuf, ParsedFile>,
     module_path: &[String],
 ) -> Option<PathBuf> {
     let mut path = module_path.to_vec();
