@@ -33,6 +33,23 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.into_iter().map(|l| truncate(&l, width)).collect()
+}
+
 /// `text` padded with spaces to `width` terminal cells (`format!` pads by characters, which
 /// misaligns the columns after a wide name).
 pub(crate) fn pad(text: &str, width: usize) -> String {

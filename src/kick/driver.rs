@@ -11,10 +11,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::claims::Claim;
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
 use super::{Outcome, Progress, Step, Target};
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::KickFlags;
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::notifications::{self, Signal};
@@ -37,6 +38,9 @@ pub struct KickOptions {
     pub strategy: Strategy,
     /// Where what kicks learn about the transition lock is kept between runs; None: in memory.
     pub lock_history: Option<std::path::PathBuf>,
+    /// Where kicks claim their call, so two at once on one call see each other (`kick::claims`);
+    /// None: no claims.
+    pub claims_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for KickOptions {
@@ -49,6 +53,7 @@ impl Default for KickOptions {
             no_audit: false,
             strategy: Strategy::Eager,
             lock_history: None,
+            claims_dir: None,
         }
     }
 }
@@ -61,26 +66,25 @@ impl KickOptions {
             deadline: self.deadline,
             strategy: self.strategy,
             force,
+            claims_dir: self.claims_dir.clone(),
             ..MachineConfig::default()
         }
     }
 
     /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
-    pub(crate) fn from_flags(
-        flags: &KickFlags,
-        connection: &ConnectionArgs,
-    ) -> color_eyre::Result<Self> {
-        let strategy = match flags.strategy {
-            Some(strategy) => strategy,
-            None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
-        };
-        Ok(KickOptions {
+    pub(crate) fn from_flags(flags: &KickFlags, settings: &crate::config::Settings) -> Self {
+        let strategy = flags
+            .strategy
+            .or_else(|| settings.kick_strategy())
+            .unwrap_or_default();
+        KickOptions {
             audit_log: flags.audit_log.clone(),
             no_audit: flags.no_audit,
             strategy,
             lock_history: Some(crate::kick::lock::default_history_path()),
+            claims_dir: Some(crate::kick::claims::default_claims_dir()),
             ..KickOptions::default()
-        })
+        }
     }
 
     /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.
@@ -140,6 +144,11 @@ impl Stop {
         if let Ok(mut held) = self.signal.lock() {
             held.get_or_insert_with(|| signal.to_string());
         }
+        self.token.cancel();
+    }
+
+    /// Ends the job `cancelled` (the supervisor's choice).
+    pub(crate) fn cancel(&self) {
         self.token.cancel();
     }
 
@@ -215,6 +224,7 @@ async fn run_job(
     if config.lock_plan.is_none() {
         config.lock_plan = history.lock().ok().and_then(|h| h.plan());
     }
+    let claim = take_claim(&config, &request);
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -251,6 +261,7 @@ async fn run_job(
             }
             hold_for_rate_limit(&mut machine, &client, start);
             machine.set_live(subscription.is_some());
+            note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
             machine.handle(MachineInput::Start, since(Instant::now()), rand::random())
         }
     };
@@ -265,6 +276,7 @@ async fn run_job(
                         audit_ctx.purpose = purpose.clone();
                     }
                     if let Step::Finished(outcome) = &mut step {
+                        audit_ctx.note_if_incomplete(outcome);
                         // The job's channel drops its subscriptions before the outcome is told,
                         // so none are left behind and that request is in the count.
                         if let Some(listening) = subscription.take() {
@@ -345,10 +357,13 @@ async fn run_job(
         if let Some(outcome) = machine.outcome() {
             let mut outcome = outcome.clone();
             outcome.requests = sent.load(Ordering::Relaxed) as u32;
+            audit_ctx.note_if_incomplete(&mut outcome);
             return outcome;
         }
-        if let Some(e) = audit_failed {
-            // Nothing more is sent once the record cannot be kept.
+        if let Some(e) = audit_failed.filter(|_| !machine.accepted()) {
+            // Nothing more is sent once the record cannot be kept. After a 202 the removal is
+            // the platform's fact: the job goes on to see it done (reads only; another PATCH
+            // needs its own line first), and the record is marked incomplete.
             pending = None;
             effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
             continue;
@@ -409,8 +424,35 @@ async fn run_job(
             EventSource::Subscribe => subscription.is_some(),
         };
         machine.set_live(live);
+        note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
         effects = machine.handle(input, since(Instant::now()), rand::random());
     }
+}
+
+/// Claims the call for this kick (`kick::claims`) until its deadline; without a claims folder,
+/// or when the claim cannot be made (logged), the kick goes on judging its call alone.
+fn take_claim(config: &MachineConfig, request: &KickRequest) -> Option<Claim> {
+    let dir = config.claims_dir.as_deref()?;
+    let who = match &request.wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id,
+    };
+    Claim::take(dir, &request.conversation_id, who, config.deadline)
+        .map_err(|e| tracing::warn!("cannot claim the call in {}: {e}", dir.display()))
+        .ok()
+}
+
+/// Other kicks' claims on the call count as leaving: refreshed before each input, so the
+/// machine re-checks its safety rule with them right before each PATCH.
+fn note_other_kicks(machine: &mut KickMachine, claim: Option<&Claim>, wanted: &Wanted) {
+    let Some(claim) = claim else {
+        return;
+    };
+    let mut own = vec![match wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id.as_str(),
+    }];
+    own.extend(machine.target());
+    let others = claim.earlier_others(&own);
+    machine.set_leaving(others);
 }
 
 /// A 429 seen by any user of the client (another job, the feed) holds this job back too: the
@@ -474,6 +516,15 @@ struct AuditContext {
 }
 
 impl AuditContext {
+    /// A removal whose record lost a line after the 202 says so (the console's job view and
+    /// `kick` show the message): what happened on the platform, and that the record is short.
+    fn note_if_incomplete(&self, outcome: &mut Outcome) {
+        const NOTE: &str = "; the audit record is incomplete (a line could not be written)";
+        if self.log.as_ref().is_some_and(|log| log.failed()) && !outcome.message.ends_with(NOTE) {
+            outcome.message.push_str(NOTE);
+        }
+    }
+
     /// Writes and syncs one line; the error in words when it could not be.
     fn write(&self, entry: AuditEntry) -> Result<(), String> {
         let Some(log) = &self.log else {

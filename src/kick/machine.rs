@@ -49,6 +49,8 @@ pub struct MachineConfig {
     pub(crate) quiet_reread: Duration,
     /// Skip the safety rules (customer/external, last other party).
     pub(crate) force: bool,
+    /// The driver's: where per-call claims of other kicks are kept (`kick::claims`); None: none.
+    pub(crate) claims_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MachineConfig {
@@ -64,6 +66,7 @@ impl Default for MachineConfig {
             verify_grace: Duration::from_secs(2),
             quiet_reread: Duration::from_secs(5),
             force: false,
+            claims_dir: None,
         }
     }
 }
@@ -179,6 +182,9 @@ pub(crate) struct KickMachine {
     patch_sent_at: Duration,
     /// What this job learned about the lock (a 409, then a 202 after a seen settle).
     sample: Option<LockSample>,
+    /// Participant or user ids other kicks are removing from the same call (`kick::claims`):
+    /// they count as leaving in the safety rule, re-checked before each PATCH.
+    leaving: Vec<String>,
 }
 
 impl KickMachine {
@@ -223,7 +229,13 @@ impl KickMachine {
             retry_at: None,
             patch_sent_at: Duration::ZERO,
             sample: None,
+            leaving: Vec::new(),
         }
+    }
+
+    /// The legs other kicks on the same call are removing (the driver says so before each input).
+    pub(crate) fn set_leaving(&mut self, leaving: Vec<String>) {
+        self.leaving = leaving;
     }
 
     /// Whether a live feed now carries the call's changes (the driver says so).
@@ -268,6 +280,11 @@ impl KickMachine {
     }
 
     /// PATCHes decided so far (the number of the latest attempt).
+    /// Whether the platform accepted a removal (a 202): from then on it may have happened.
+    pub(crate) fn accepted(&self) -> bool {
+        self.patched
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
@@ -390,6 +407,7 @@ impl KickMachine {
                     status: 202,
                     code: None,
                     message: None,
+                    correlation_id: None,
                 }));
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
@@ -640,7 +658,7 @@ impl KickMachine {
             return;
         }
         if !self.config.force
-            && let Some(reason) = safety_refusal(&conversation, &target)
+            && let Some(reason) = safety_refusal(&conversation, &target, &self.leaving)
         {
             self.finish(out, now, OutcomeKind::Refused, &reason, None);
             return;
@@ -778,6 +796,14 @@ impl KickMachine {
         let Some(participant_id) = self.target.clone() else {
             return;
         };
+        // Re-checked right before each PATCH: another kick on the call may have begun since.
+        if !self.config.force
+            && let (Some(conversation), Some(target)) = (&self.latest, self.latest_target())
+            && let Some(reason) = safety_refusal(conversation, target, &self.leaving)
+        {
+            self.finish(out, now, OutcomeKind::Refused, &reason, None);
+            return;
+        }
         self.attempts += 1;
         self.requests += 1;
         self.wait_since = None;
@@ -900,6 +926,7 @@ impl KickMachine {
             status: error.status.unwrap_or(0),
             code: error.code.clone(),
             message: Some(error.message.clone()),
+            correlation_id: error.correlation_id.as_ref().map(|id| id.0.clone()),
         }));
         if error.has_code("not.a.user") && self.path == PatchPath::Calls {
             // Client credentials have no user context: the media-agnostic endpoint takes the same body.
@@ -975,9 +1002,16 @@ impl KickMachine {
         let others = conversation
             .live_participants()
             .filter(|p| Some(p.id.as_str()) != self.target.as_deref())
+            .filter(|p| super::safety::keeps_the_call(p))
             .count();
         if others > 0 {
-            let message = format!("seen disconnected; {others} other parties still connected");
+            let message = match self.latest_target() {
+                Some(target) => format!(
+                    "seen disconnected; {}",
+                    super::safety::assess(&conversation, target, &[]).who_stays()
+                ),
+                None => format!("seen disconnected; {others} other parties still connected"),
+            };
             self.finish(out, now, OutcomeKind::Removed, &message, None);
         } else if self.config.force {
             self.finish(
@@ -1025,12 +1059,15 @@ pub(crate) fn is_settled(state: &ParticipantState) -> bool {
     matches!(state, ParticipantState::Connected)
 }
 
-/// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`).
+/// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`),
+/// with `leaving` (other kicks on the call) counted as gone.
 pub(crate) fn safety_refusal(
     conversation: &CallConversation,
     target: &CallMediaParticipant,
+    leaving: &[String],
 ) -> Option<String> {
-    let assessment = super::safety::assess(conversation, target);
+    let leaving: Vec<&str> = leaving.iter().map(String::as_str).collect();
+    let assessment = super::safety::assess(conversation, target, &leaving);
     match assessment.risk? {
         Risk::Customer => Some(format!(
             "{} is the {} party; removing them is refused without --force",
@@ -1038,9 +1075,20 @@ pub(crate) fn safety_refusal(
             target.purpose()
         )),
         Risk::LastOtherParty => Some(format!(
-            "removing {} would leave {} party on the call, ending it for the others; refused without --force",
+            "removing {} would leave {} connected part{} ({}{}), ending the call for them; refused without --force",
             describe(target),
-            assessment.others_remaining
+            assessment.connected_remaining,
+            if assessment.connected_remaining == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            assessment.who_stays(),
+            if leaving.is_empty() {
+                ""
+            } else {
+                "; another kick on this call is removing a party too"
+            },
         )),
     }
 }

@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput};
+use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput, Stop};
 use super::lock::LockHistory;
 use super::machine::Wanted;
 use super::{Outcome, OutcomeKind, Progress, Step, Target};
@@ -39,7 +38,7 @@ struct ManagerState {
 /// A running job, as the manager holds it: to cancel it and to pass it live events.
 struct JobHandle {
     id: u64,
-    cancel: CancellationToken,
+    stop: Stop,
     events: mpsc::UnboundedSender<LiveInput>,
 }
 
@@ -100,6 +99,11 @@ impl KickManager {
         self.inner.audit.as_deref().map(AuditLog::path)
     }
 
+    /// Why the audit file could not be opened (then every kick is refused).
+    pub(crate) fn audit_error(&self) -> Option<&str> {
+        self.inner.audit_error.as_deref()
+    }
+
     /// Kicks run without a record, by the supervisor's choice (`--no-audit`).
     pub(crate) fn audit_off(&self) -> bool {
         self.inner.options.no_audit
@@ -143,7 +147,7 @@ impl KickManager {
         };
         // A cancelled job is winding down: a new press starts afresh rather than joining it (its
         // end will not remove the new job: the ids differ).
-        if jobs.get(&key).is_some_and(|job| !job.cancel.is_cancelled()) {
+        if jobs.get(&key).is_some_and(|job| !job.stop.is_cancelled()) {
             let _ = self.inner.progress.send(Progress {
                 target: key,
                 at_ms: 0,
@@ -157,13 +161,13 @@ impl KickManager {
         }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let cancel = CancellationToken::new();
+        let stop = Stop::new();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         jobs.insert(
             key.clone(),
             JobHandle {
                 id,
-                cancel: cancel.clone(),
+                stop: stop.clone(),
                 events: events_tx,
             },
         );
@@ -184,7 +188,7 @@ impl KickManager {
                 request,
                 config,
                 source,
-                cancel,
+                stop,
                 inner.audit.clone(),
                 Arc::clone(&inner.locks),
                 move |p| {
@@ -212,7 +216,30 @@ impl KickManager {
         if let Ok(jobs) = self.inner.jobs.lock()
             && let Some(job) = jobs.get(target)
         {
-            job.cancel.cancel();
+            job.stop.cancel();
+        }
+    }
+
+    /// Ends every running job `interrupted by {signal}` (the console is quitting); returns how
+    /// many there were.
+    pub(crate) fn interrupt_all(&self, signal: &str) -> usize {
+        let Ok(jobs) = self.inner.jobs.lock() else {
+            return 0;
+        };
+        jobs.values().for_each(|job| job.stop.interrupt(signal));
+        jobs.len()
+    }
+
+    /// Waits until every job has ended (its outcome told and audited), at most `within`;
+    /// true if they all did.
+    pub(crate) async fn wait_idle(&self, within: std::time::Duration) -> bool {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let idle = self.inner.jobs.lock().map(|j| j.is_empty()).unwrap_or(true);
+            if idle || tokio::time::Instant::now() >= until {
+                return idle;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

@@ -30,7 +30,14 @@ pub struct Job {
     /// Start of the current run of `Waiting` steps (ms from start).
     waiting_since_ms: Option<u64>,
     last_answer: Option<(u32, u16)>,
+    /// Every step reported, with its time (ms from start), for the job view; repeated waits in
+    /// one state are one step, and at most [`STORY_STEPS`] are kept (the first and the latest).
+    pub(crate) story: Vec<(u64, Step)>,
 }
+
+/// A job's story keeps at most this many steps: a kick makes a handful of attempts, each a few
+/// steps; a runaway one keeps its first steps and its end.
+const STORY_STEPS: usize = 200;
 
 impl Job {
     pub(crate) fn outcome(&self) -> Option<&Outcome> {
@@ -58,6 +65,26 @@ impl Job {
 
     fn elapsed_since(&self, at_ms: u64, now: DateTime<Utc>) -> u64 {
         (now - self.step_time(at_ms)).num_milliseconds().max(0) as u64
+    }
+
+    fn remember(&mut self, progress: &Progress) {
+        let repeated_wait = matches!(
+            (self.story.last(), &progress.step),
+            (Some((_, Step::Waiting { state: a })), Step::Waiting { state: b }) if a == b
+        );
+        if repeated_wait {
+            return;
+        }
+        if self.story.len() >= STORY_STEPS {
+            // The middle goes: the start says what was asked, the end how it went.
+            self.story.remove(STORY_STEPS / 2);
+        }
+        self.story.push((progress.at_ms, progress.step.clone()));
+    }
+
+    /// When a step reported at `at_ms` happened, by the console's clock.
+    pub(crate) fn time_of(&self, at_ms: u64) -> DateTime<Utc> {
+        self.step_time(at_ms)
     }
 
     /// The job's line at `now`.
@@ -103,7 +130,7 @@ impl Job {
     }
 }
 
-fn finished(outcome: &Outcome) -> String {
+pub(crate) fn finished(outcome: &Outcome) -> String {
     let detail = |what: &str| {
         let parts: Vec<String> = outcome
             .status
@@ -204,6 +231,7 @@ impl Jobs {
             step: None,
             waiting_since_ms: None,
             last_answer: None,
+            story: Vec::new(),
         });
         self.trim();
     }
@@ -229,11 +257,13 @@ impl Jobs {
                     step: None,
                     waiting_since_ms: None,
                     last_answer: None,
+                    story: Vec::new(),
                 });
                 self.jobs.len() - 1
             }
         };
         let job = &mut self.jobs[index];
+        job.remember(&progress);
         if matches!(progress.step, Step::Started { joined: true, .. }) && job.step.is_some() {
             // Another request joined this job: its progress (and its wait's start) stands.
             return &self.jobs[index];
@@ -314,6 +344,9 @@ mod tests {
         jobs.apply(report(900, waiting), t0() + ms(900));
         let job = jobs.running(&target()).unwrap();
         assert_eq!(job.status(t0() + ms(1500)), "waiting: alerting 1.4 s");
+        // The story keeps one wait in one state, from its first report.
+        assert_eq!(job.story.len(), 1);
+        assert_eq!(job.story[0].0, 100);
     }
 
     #[test]
@@ -325,6 +358,7 @@ mod tests {
             status: 409,
             code: None,
             message: None,
+            correlation_id: None,
         };
         jobs.apply(report(50, answer), t0() + ms(50));
         let backoff = Step::Backoff {
@@ -378,6 +412,7 @@ mod tests {
         assert!(jobs.running(&target()).is_none());
         let job = jobs.latest(&target()).unwrap();
         assert_eq!(job.status(t0()), "removed in 640 ms");
+        assert_eq!(job.story.len(), 1);
         assert_eq!(job.tone(), JobTone::Done);
     }
 

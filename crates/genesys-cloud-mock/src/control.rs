@@ -48,6 +48,11 @@ pub(super) const MOCK_CONTROL: &str = "mock:control";
 
 /// The longest delay a scripted change may ask for (`afterMs`).
 const MAX_AFTER_MS: u64 = 86_400_000;
+/// Legs of one conversation made through the control API: far more than a conference holds,
+/// few enough that an analytics page of 100 such calls stays a few megabytes (mock's own).
+const MAX_PARTICIPANTS: usize = 100;
+/// Calls the control API may add up to (the scenario's own bound on calls).
+const MAX_CONTROL_CALLS: usize = 100_000;
 
 async fn bearer_check(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let authorization = request
@@ -103,7 +108,18 @@ async fn create_conversation(
             "A conversation needs participants.",
         ));
     }
+    if request.participants.len() > MAX_PARTICIPANTS {
+        return Err(ErrorReply::bad_request(format!(
+            "A conversation has at most {MAX_PARTICIPANTS} participants here, got {}.",
+            request.participants.len()
+        )));
+    }
     let mut state = shared.lock();
+    if state.world.call_count() >= MAX_CONTROL_CALLS {
+        return Err(ErrorReply::bad_request(format!(
+            "The mock holds at most {MAX_CONTROL_CALLS} calls; reset it or let calls end."
+        )));
+    }
     let queue =
         state.world.queue(&request.queue).cloned().ok_or_else(|| {
             ErrorReply::bad_request(format!("Unknown queue {:?}.", request.queue))

@@ -153,6 +153,16 @@ impl Faults {
                 MAX_DELAY_MS,
             ),
             ("socketDropAfterSecs", self.socket_drop_after_secs, DAY_SECS),
+            (
+                "noLongerSubscribedAfterSecs",
+                self.no_longer_subscribed_after_secs,
+                DAY_SECS,
+            ),
+            (
+                "tokenRevokedAfterSecs",
+                self.token_revoked_after_secs,
+                DAY_SECS,
+            ),
             ("heartbeatSecs", self.heartbeat_secs, 3_600),
         ] {
             if value > max {
@@ -234,6 +244,8 @@ mod tests {
             "jitterMs",
             "eventLatencyMs",
             "socketDropAfterSecs",
+            "noLongerSubscribedAfterSecs",
+            "tokenRevokedAfterSecs",
             "tokenLifetimeSecs",
             "heartbeatSecs",
         ] {

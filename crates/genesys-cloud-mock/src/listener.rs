@@ -1,4 +1,4 @@
-//! The mock's accept loop: HTTP/1.1 with a header-read timeout, an idle timeout and a cap on
+//! The mock's accept loop: HTTP/1.1 with header-read and body-read timeouts, an idle timeout and a cap on
 //! open connections. When the cap is reached, the connection that has waited longest without a
 //! request in progress is closed to make room, so idle or trickling peers cannot starve real
 //! requests (axum::serve has none of these).
@@ -25,6 +25,9 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// A connection with no request in progress for this long is closed.
     pub idle_timeout: Duration,
+    /// A request's body must arrive within this of its headers; a late one is an error (and
+    /// the connection closes), so a slow body cannot hold a slot as a busy request.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -34,6 +37,7 @@ impl Default for ServerLimits {
             max_connections: 512,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -132,6 +136,31 @@ impl Drop for InFlight {
     }
 }
 
+/// `body`, ended with an error once `limit` has passed since its headers came: a peer that
+/// sends a `Content-Length` and then nothing (or a byte at a time) gets a 400 and the
+/// connection closes, as a late header does.
+fn with_deadline(body: Incoming, limit: Duration) -> Body {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + limit;
+    let chunks = Body::new(body).into_data_stream();
+    let bounded = futures::stream::unfold(Some(chunks), move |chunks| async move {
+        let mut chunks = chunks?;
+        match tokio::time::timeout_at(deadline, chunks.next()).await {
+            Ok(Some(chunk)) => Some((chunk.map_err(std::io::Error::other), Some(chunks))),
+            Ok(None) => None,
+            Err(_) => {
+                tracing::info!("mock: a request body was late; the connection is closed");
+                let late = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body did not arrive in time",
+                );
+                Some((Err(late), None))
+            }
+        }
+    });
+    Body::from_stream(bounded)
+}
+
 /// Serves `app` until `cancel`; dropping (aborting) this future closes every connection.
 pub(super) async fn serve(
     listener: TcpListener,
@@ -178,8 +207,9 @@ pub(super) async fn serve(
             hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
                 let guard = InFlight::start(&registry, id);
                 let app = app.clone();
+                let request = request.map(|body| with_deadline(body, limits.body_read_timeout));
                 async move {
-                    let response = app.oneshot(request.map(Body::new)).await;
+                    let response = app.oneshot(request).await;
                     drop(guard);
                     response
                 }

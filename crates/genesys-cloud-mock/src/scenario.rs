@@ -156,6 +156,9 @@ const MAX_QUEUES: u64 = 10_000;
 const MAX_AGENTS: u64 = 100_000;
 const MAX_CLIENTS: u64 = 1_000;
 const MAX_CALLS: u64 = 100_000;
+/// Conferences kept up at once: the scale the console is measured at (`scale`: about 3,000 of
+/// its 10,000 calls). Each needs a call of its own, so also at most one per agent.
+const MAX_CONFERENCES: u64 = 10_000;
 const DAY_SECS: u64 = 86_400;
 const WEEK_SECS: u64 = 7 * DAY_SECS;
 /// Ringing and apply delays: at most an hour.
@@ -195,10 +198,18 @@ impl Scenario {
 
     /// A built-in name, or else a path.
     pub(crate) fn named_or_path(name_or_path: &str) -> Result<Scenario> {
+        let path = Path::new(name_or_path);
         if BUILT_IN.iter().any(|(n, _)| *n == name_or_path) {
             Scenario::named(name_or_path)
+        } else if path.exists() {
+            Scenario::from_path(path)
         } else {
-            Scenario::from_path(Path::new(name_or_path))
+            let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "no built-in scenario and no file named {:?}; the built-in ones are {}",
+                untrusted_input::clip(name_or_path, 100),
+                names.join(", ")
+            )
         }
     }
 
@@ -242,7 +253,7 @@ impl Scenario {
             (
                 "calls.min_conferences",
                 u64::from(calls.min_conferences),
-                MAX_CALLS,
+                MAX_CONFERENCES,
             ),
             (
                 "calls.retain_ended_secs",
@@ -284,6 +295,13 @@ impl Scenario {
         }
         if self.queues.is_empty() && self.generate.queues == 0 {
             bail!("a scenario needs at least one queue");
+        }
+        let agents = self.agents.len() as u64 + u64::from(self.generate.agents);
+        if u64::from(calls.min_conferences) > agents {
+            bail!(
+                "calls.min_conferences ({}) needs an agent per conference; the scenario has {agents}",
+                calls.min_conferences
+            );
         }
         for range in [
             self.calls.ring_ms,
@@ -451,7 +469,18 @@ mod tests {
     #[test]
     fn a_scenario_file_is_read_only_up_to_its_cap() {
         let err = Scenario::from_path(Path::new("/dev/zero")).unwrap_err();
+        assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
+        let big = std::env::temp_dir().join(format!("scenario-big-{}.toml", std::process::id()));
+        std::fs::write(&big, vec![b'#'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        let err = Scenario::from_path(&big).unwrap_err();
         assert!(format!("{err:#}").contains("larger than"), "{err:#}");
+        std::fs::remove_file(&big).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_built_in_scenarios() {
+        let err = format!("{:#}", Scenario::named_or_path("nope").unwrap_err());
+        assert!(err.contains("demo, quiet, scale"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use crate::state::State;
 use crate::world::{LegChange, ScheduledAction, SimStep};
 use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
+/// Conferences made in one tick at most (each costs about a call's worth of work).
+const MAX_JOINS_PER_TICK: usize = 500;
+
 /// Tops the conferences up to `min_conferences`: a party joins a two-party call (a free agent,
 /// or an outside number when none is free); with no such call, a new call (when an agent is
 /// free) gains one.
@@ -25,18 +28,26 @@ pub(super) fn keep_conferences(
 ) {
     let settings = &scenario.calls;
     let mut conferences = state.world.calls().filter(|c| c.is_conference()).count();
-    while conferences < settings.min_conferences as usize {
-        let two_party: Vec<String> = state
-            .world
-            .calls()
-            .filter(|c| c.end_time.is_none() && c.live_count() == 2)
-            .filter(|c| {
-                c.legs
-                    .iter()
-                    .any(|l| l.is_agent() && l.state == ParticipantState::Connected)
-            })
-            .map(|c| c.id.clone())
-            .collect();
+    if conferences >= settings.min_conferences as usize {
+        return;
+    }
+    // One scan of the calls per tick (not one per conference made), and at most
+    // MAX_JOINS_PER_TICK conferences made in one tick: a large minimum is reached over a few
+    // ticks instead of stalling one (the clock, the API and SIGINT all wait on the lock).
+    let mut two_party: Vec<String> = state
+        .world
+        .calls()
+        .filter(|c| c.end_time.is_none() && c.live_count() == 2)
+        .filter(|c| {
+            c.legs
+                .iter()
+                .any(|l| l.is_agent() && l.state == ParticipantState::Connected)
+        })
+        .map(|c| c.id.clone())
+        .collect();
+    let mut budget = MAX_JOINS_PER_TICK;
+    while conferences < settings.min_conferences as usize && budget > 0 {
+        budget -= 1;
         let occupancy = occupancy.get_or_insert_with(|| Occupancy::read(state, settings, instant));
         let call_id = if two_party.is_empty() {
             let arrival = Arrival {
@@ -50,7 +61,7 @@ pub(super) fn keep_conferences(
                 None => return,
             }
         } else {
-            two_party[state.rng.random_range(0..two_party.len())].clone()
+            two_party.swap_remove(state.rng.random_range(0..two_party.len()))
         };
         if !join(state, scenario, occupancy, &call_id, true, now, instant) {
             return;

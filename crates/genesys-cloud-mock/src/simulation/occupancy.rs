@@ -70,6 +70,9 @@ pub(super) const NAME_TRIES: usize = 16;
 /// made by clients, a kick say, count), then kept up to date while placing.
 pub(super) struct Occupancy {
     pub(crate) busy: Vec<bool>,
+    /// How many of `busy` are false: with none free, placing a call costs no scan (a busy
+    /// center with a long queue would otherwise scan every agent for every waiting call).
+    pub(crate) free: usize,
     pub(crate) parties: HashSet<String>,
 }
 
@@ -93,7 +96,12 @@ impl Occupancy {
                 }
             }
         }
-        Occupancy { busy, parties }
+        let free = busy.iter().filter(|b| !**b).count();
+        Occupancy {
+            busy,
+            free,
+            parties,
+        }
     }
 }
 
@@ -133,6 +141,9 @@ pub(super) fn pick_caller(rng: &mut StdRng, occupancy: &mut Occupancy) -> (Strin
     (name, address)
 }
 
+/// Random picks tried before a queue's members are scanned for a free one.
+const RANDOM_TRIES: usize = 32;
+
 /// A free agent of the queue (any free agent when `members_only` is off and the queue has none
 /// free), marked busy. None when nobody is free.
 pub(super) fn pick_agent(
@@ -141,6 +152,23 @@ pub(super) fn pick_agent(
     queue_id: &str,
     members_only: bool,
 ) -> Option<(String, String)> {
+    // A few random tries first: while most agents are free one is found at once, so placing N
+    // calls among M agents is not N scans of M (100,000 calls among 100,000 agents would
+    // never finish building); the scan below is the fallback when most are busy.
+    if occupancy.free == 0 {
+        return None;
+    }
+    let members_len = state.simulation.members.get(queue_id).map_or(0, Vec::len);
+    for _ in 0..RANDOM_TRIES.min(members_len) {
+        let pick = state.rng.random_range(0..members_len);
+        let index = state.simulation.members[queue_id][pick];
+        if !occupancy.busy[index] {
+            occupancy.busy[index] = true;
+            occupancy.free -= 1;
+            let agent = &state.world.agents[index];
+            return Some((agent.id.clone(), agent.name.clone()));
+        }
+    }
     let mut pool: Vec<usize> = state
         .simulation
         .members
@@ -162,6 +190,7 @@ pub(super) fn pick_agent(
     }
     let index = pool[state.rng.random_range(0..pool.len())];
     occupancy.busy[index] = true;
+    occupancy.free -= 1;
     let agent = &state.world.agents[index];
     Some((agent.id.clone(), agent.name.clone()))
 }
