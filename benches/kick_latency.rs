@@ -13,6 +13,9 @@
 //!
 //! Run: `cargo bench --bench kick_latency` (ROUNDS=N kicks per tool and case, default 9).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,11 +25,11 @@ use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::KickOptions;
 use confwatch::kick::{KickManager, OutcomeKind, Step, Target};
 use confwatch::live::Update;
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::PatchPath;
 use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::CallConversation;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

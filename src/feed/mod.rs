@@ -18,7 +18,6 @@ pub use status::{ConnectionState, FeedEvent, UnwatchedQueue};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
 pub use crate::platform::SIGN_IN_AGAIN;
-pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -309,6 +308,11 @@ impl Feed {
                     Signal::Warning(w) => {
                         self.send(FeedEvent::Warning(w)).await?;
                         // A warning may be a new channel's refused topics.
+                        self.tell_unwatched(&queues, &mut unwatched).await?;
+                    }
+                    Signal::ChannelNotice(w) => {
+                        self.send(FeedEvent::ChannelNotice(w)).await?;
+                        // A new channel: its refused topics may differ.
                         self.tell_unwatched(&queues, &mut unwatched).await?;
                     }
                 }

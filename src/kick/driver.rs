@@ -389,6 +389,8 @@ async fn run_job(
             }
         }
         let wake = machine.wake_at().map(|at| start + at);
+        // Each branch's `if ….is_some()` guards the expect inside it.
+        #[allow(clippy::expect_used)]
         let input = tokio::select! {
             // Cancel first: a cancelled job must not poll (and so send) a new request.
             biased;
@@ -410,7 +412,7 @@ async fn run_job(
             signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => MachineInput::Event(c),
                 Some(Signal::Reconnected) => MachineInput::EventsLost,
-                Some(Signal::Warning(w)) => { tracing::warn!("{w}"); continue; }
+                Some(Signal::Warning(w) | Signal::ChannelNotice(w)) => { tracing::warn!("{w}"); continue; }
                 Some(Signal::Dropped) => continue,
                 None => { subscription = None; continue; }
             },

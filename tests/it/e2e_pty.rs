@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Harness, leg_of};
-use confwatch::mock::MockServer;
+use genesys_cloud_mock::MockServer;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
