@@ -74,7 +74,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
-/// The wait in a 429's message, "Retry the request in [N] seconds", capped like the header.
+/// The wait in a 429's message, `Retry the request in [N] seconds`, capped like the header.
 fn retry_from_message(message: &str) -> Option<Duration> {
     let (_, rest) = message.split_once("Retry the request in [")?;
     let (number, _) = rest.split_once("] second")?;
