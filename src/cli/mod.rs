@@ -15,6 +15,7 @@ use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
 use crate::kick::lock::{LockHistory, default_history_path};
 use crate::kick::machine::Wanted;
+use crate::kick::policy;
 use crate::kick::{Outcome, OutcomeKind, Progress, Step};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
@@ -53,13 +54,13 @@ pub struct KickArgs {
     #[arg(long)]
     pub(crate) force: bool,
     /// How long to wait for the leg to settle (e.g. 30s, 500ms, 2m).
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = policy::WAIT_TIMEOUT_ARG, value_parser = parse_duration)]
     pub(crate) wait_timeout: Duration,
     /// Give up after this many removal attempts (at least 1).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_attempts)]
+    #[arg(long, value_name = "N", default_value_t = policy::MAX_ATTEMPTS, value_parser = parse_attempts)]
     pub(crate) max_attempts: u32,
     /// Give up after this long in all.
-    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = policy::DEADLINE_ARG, value_parser = parse_duration)]
     pub(crate) deadline: Duration,
     #[command(flatten)]
     pub(crate) kick: KickFlags,
@@ -301,7 +302,9 @@ pub(crate) fn describe_step(step: &Step) -> String {
             }
             line
         }
-        Step::Backoff { delay_ms, reason } => format!("backing off {delay_ms} ms: {reason}"),
+        Step::Backoff {
+            delay_ms, reason, ..
+        } => format!("backing off {delay_ms} ms: {reason}"),
         Step::Locked {
             retry_in_ms,
             learned,

@@ -10,15 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Kicks remembered (the newest win): a short memory follows a lock that changes.
-pub(crate) const HISTORY_LEN: usize = 16;
-/// A learned wait is never longer than this; past it the kick backs off as without history.
-pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
-/// Beyond the longest refusal seen, the first retry waits this much more (timer and event
-/// delivery vary by a few milliseconds).
-pub(crate) const MARGIN: Duration = Duration::from_millis(8);
-/// A sample beyond this is not a lock (a slow platform, a clock jump, a hostile file): ignored.
-const PLAUSIBLE_MS: u64 = 10_000;
+pub(crate) use crate::kick::policy::HISTORY_LEN;
+use crate::kick::policy::{MARGIN, MAX_LEARNED, PLAUSIBLE};
+
+const PLAUSIBLE_MS: u64 = PLAUSIBLE.as_millis() as u64;
 /// The history file is tiny; a bigger one is not ours and is not read.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 

@@ -35,8 +35,8 @@ pub(crate) fn retry_delay(e: &ApiError, tries: u32) -> Duration {
     match e.kind {
         FailureKind::RateLimited { retry_after } => retry_after,
         // A 5xx's Retry-After is a floor under the backoff, as in the official SDKs.
-        _ => Duration::from_millis(100u64 << tries.min(8))
-            .mul_f64(rand::random::<f64>())
+        _ => crate::kick::policy::READ_RETRY
+            .delay(tries.saturating_sub(1), rand::random())
             .max(
                 e.server_retry_after()
                     .unwrap_or_default()
