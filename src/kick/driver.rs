@@ -13,21 +13,23 @@ use tokio_util::sync::CancellationToken;
 
 use super::lock::LockHistory;
 use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
+use super::policy;
 use super::{Outcome, Progress, Step, Target};
 use crate::config::{ConnectionArgs, KickFlags};
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
+use crate::platform::error::ApiError;
 use crate::platform::notifications::{self, Signal};
 use crate::wire::{CallConversation, Purpose, Timestamp};
 
 /// Limits of a kick job and where its audit lines go.
 #[derive(Clone, Debug)]
 pub struct KickOptions {
-    /// How long to wait for the target's leg to settle (30 s).
+    /// How long to wait for the target's leg to settle.
     pub wait_timeout: Duration,
-    /// PATCHes at most (8).
+    /// PATCHes the lock may refuse at most.
     pub max_attempts: u32,
-    /// The job gives up after this (60 s).
+    /// The job gives up after this.
     pub deadline: Duration,
     /// The audit file; None: `confwatch/audit.jsonl` in the user's data directory.
     pub audit_log: Option<std::path::PathBuf>,
@@ -42,9 +44,9 @@ pub struct KickOptions {
 impl Default for KickOptions {
     fn default() -> Self {
         KickOptions {
-            wait_timeout: Duration::from_secs(30),
-            max_attempts: 8,
-            deadline: Duration::from_secs(60),
+            wait_timeout: policy::WAIT_TIMEOUT,
+            max_attempts: policy::MAX_ATTEMPTS,
+            deadline: policy::DEADLINE,
             audit_log: None,
             no_audit: false,
             strategy: Strategy::Eager,
@@ -121,6 +123,7 @@ pub enum EventSource {
 }
 
 type Pending = Pin<Box<dyn Future<Output = MachineInput> + Send>>;
+type Opening = Pin<Box<dyn Future<Output = Result<notifications::Listening, ApiError>> + Send>>;
 
 /// Stops a job: a cancel (the supervisor's), or an interrupt (a signal; the job ends
 /// `interrupted`, audited as such).
@@ -141,10 +144,6 @@ impl Stop {
             held.get_or_insert_with(|| signal.to_string());
         }
         self.token.cancel();
-    }
-
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.token.is_cancelled()
     }
 
     fn input(&self) -> MachineInput {
@@ -221,6 +220,8 @@ async fn run_job(
         config,
     );
     let mut subscription: Option<notifications::Listening> = None;
+    // The channel being opened, in the background: it never delays a read or a PATCH.
+    let mut opening: Option<(Opening, Vec<String>, u32)> = None;
     let mut subscribed = false;
     let mut feed_open = true;
     let mut audit_ctx = AuditContext {
@@ -242,15 +243,15 @@ async fn run_job(
     let mut effects = match first {
         Err(e) => machine.handle(MachineInput::AuditFailed(e), Duration::ZERO, 0.5),
         Ok(()) => {
-            // A user target: listen first, so no event between the read and the subscription
-            // is lost.
+            // A user target: its topic is known, so the channel opens beside the first read
+            // (once open, a re-read catches what came before).
             if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
                 let topics = vec![notifications::user_topic(user_id)];
-                subscription = subscribe(&client, topics, &stop, deadline).await;
+                opening = Some((open_channel(&client, topics.clone(), 0), topics, 0));
                 subscribed = true;
             }
             hold_for_rate_limit(&mut machine, &client, start);
-            machine.set_live(subscription.is_some());
+            machine.set_live(false);
             machine.handle(MachineInput::Start, since(Instant::now()), rand::random())
         }
     };
@@ -320,10 +321,15 @@ async fn run_job(
                     let mut audit = audit_ctx.clone();
                     audit.participant_id = Some(participant_id.clone());
                     let number = machine.attempts();
+                    let leave_by = start + machine.patch_leave_by();
                     pending = Some(Box::pin(async move {
                         // The token first, so that the attempt's audit time is when it leaves.
                         if let Err(e) = client.ensure_token().await {
-                            return MachineInput::PatchFailed(e);
+                            return MachineInput::PatchNotSent(Some(e));
+                        }
+                        // The PATCH's own start, checked as it leaves: none in the reserve.
+                        if Instant::now() >= leave_by {
+                            return MachineInput::PatchNotSent(None);
                         }
                         // Written and synced before the PATCH, or no PATCH.
                         if let Err(e) = audit.write(AuditEntry::Progress {
@@ -353,24 +359,15 @@ async fn run_job(
             effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
             continue;
         }
-        // A participant target: subscribe once the first read has named its user or queue, before
-        // the PATCH goes out (its result arrives as an event). Whatever happened between the read
-        // and the subscription is caught by a re-read if the machine is waiting on events.
+        // A participant target: the channel opens once the first read has named its user or
+        // queue, beside the PATCH (never before it). Whatever happened before it opened is
+        // caught by a re-read if the machine is waiting on events.
         if matches!(source, EventSource::Subscribe) && !subscribed && machine.target_leg().is_some()
         {
             subscribed = true;
             if let Some(topic) = topic_for(&machine) {
-                subscription = subscribe(&client, vec![topic], &stop, deadline).await;
-                if subscription.is_some() {
-                    hold_for_rate_limit(&mut machine, &client, start);
-                    machine.set_live(true);
-                    effects = machine.handle(
-                        MachineInput::EventsLost,
-                        since(Instant::now()),
-                        rand::random(),
-                    );
-                    continue;
-                }
+                let topics = vec![topic];
+                opening = Some((open_channel(&client, topics.clone(), 0), topics, 0));
             }
         }
         let wake = machine.wake_at().map(|at| start + at);
@@ -392,6 +389,26 @@ async fn run_job(
                 Some(LiveInput::Lost) => MachineInput::EventsLost,
                 None => { feed_open = false; continue; }
             },
+            opened = async { opening.as_mut().expect("guarded").0.as_mut().await }, if opening.is_some() => {
+                let (_, topics, tries) = opening.take().expect("guarded");
+                match opened {
+                    Ok(listening) => {
+                        subscription = Some(listening);
+                        MachineInput::EventsLost
+                    }
+                    // Retried in the background until the deadline; meanwhile the machine reads
+                    // on its short schedule.
+                    Err(e) if e.is_retryable() && Instant::now() < deadline => {
+                        tracing::info!(error = %e, tries, "kick: the channel did not open; retrying");
+                        opening = Some((open_channel(&client, topics.clone(), tries + 1), topics, tries + 1));
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!("kick: no live events ({e}); the job reads instead");
+                        continue;
+                    }
+                }
+            }
             signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => MachineInput::Event(c),
                 Some(Signal::Reconnected) => MachineInput::EventsLost,
@@ -430,35 +447,20 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
 /// How long a finished job waits for its channel's subscriptions to be dropped.
 const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
-/// Subscribes, unless the job is cancelled or its deadline comes first (the retries below can
-/// wait out long Retry-Afters).
-async fn subscribe(
-    client: &Client,
-    topics: Vec<String>,
-    stop: &Stop,
-    deadline: Instant,
-) -> Option<notifications::Listening> {
-    if stop.is_cancelled() {
-        return None;
-    }
-    // Transient failures (5xx, 429) are retried: without events the wait is slower.
-    let retried = crate::platform::retry::with_retry(|| {
-        notifications::listen(client.clone(), topics.clone())
-    });
-    let listening = tokio::select! {
-        biased;
-        _ = stop.token.cancelled() => return None,
-        _ = tokio::time::sleep_until(deadline) => return None,
-        listening = retried => listening,
-    };
-    match listening {
-        Ok(listening) => Some(listening),
-        Err(e) => {
-            // Without events the wait re-reads when quiet: slower, still correct.
-            tracing::warn!("kick: no live events ({e}); the wait will re-read instead");
-            None
+/// Opens the job's channel (try number `tries`, after its backoff; a 429's wait as asked). The
+/// job polls it beside its own requests, and drops it (unsent, or half set up) when it ends.
+fn open_channel(client: &Client, topics: Vec<String>, tries: u32) -> Opening {
+    let client = client.clone();
+    Box::pin(async move {
+        if tries > 0 {
+            let mut wait = policy::CHANNEL_RETRY.delay(tries - 1, rand::random());
+            if let Some(until) = client.rate_limited_until() {
+                wait = wait.max(until.saturating_duration_since(Instant::now()));
+            }
+            tokio::time::sleep(wait).await;
         }
-    }
+        notifications::listen(client, topics).await
+    })
 }
 
 #[derive(Clone)]

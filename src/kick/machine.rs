@@ -13,10 +13,8 @@ use super::safety::Risk;
 pub(crate) use crate::config::Strategy;
 pub(crate) use crate::platform::conversations::PatchPath;
 
-use crate::kick::lock::{LockPlan, LockSample, MARGIN};
-
-/// Retries at learned times after a settle, before the plain backoff takes over.
-const LEARNED_TRIES: u32 = 4;
+use crate::kick::lock::{LockPlan, LockSample};
+use crate::kick::policy::{self, Backoff, LEARNED_TRIES, LOCK_FLOOR, MARGIN};
 use crate::kick::{Outcome, OutcomeKind, Step};
 use crate::platform::error::{ApiError, DISCONNECT_PERMISSIONS, FailureKind};
 use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState};
@@ -36,12 +34,15 @@ pub struct MachineConfig {
     pub(crate) lock_plan: Option<LockPlan>,
     /// How long to wait for the target's leg to settle.
     pub(crate) wait_timeout: Duration,
-    /// PATCHes sent at most.
+    /// PATCHes the lock (409) may refuse before the job gives up; server errors and lost
+    /// answers are bounded by the deadline instead.
     pub(crate) max_attempts: u32,
     /// The whole job gives up after this.
     pub(crate) deadline: Duration,
-    pub(crate) backoff_base: Duration,
-    pub(crate) backoff_cap: Duration,
+    /// A 409 without live events: back off, then re-read.
+    pub(crate) backoff: Backoff,
+    /// The retry rule for a platform in trouble (5xx, no answer): see `policy::TROUBLE`.
+    pub(crate) trouble: Backoff,
     /// After a 202, how long to wait for the event that shows the leg gone before reading.
     pub(crate) verify_grace: Duration,
     /// While waiting, re-read only when no event about the call came for this long (events can
@@ -56,13 +57,13 @@ impl Default for MachineConfig {
         MachineConfig {
             strategy: Strategy::Eager,
             lock_plan: None,
-            wait_timeout: Duration::from_secs(30),
-            max_attempts: 8,
-            deadline: Duration::from_secs(60),
-            backoff_base: Duration::from_millis(100),
-            backoff_cap: Duration::from_secs(5),
-            verify_grace: Duration::from_secs(2),
-            quiet_reread: Duration::from_secs(5),
+            wait_timeout: policy::WAIT_TIMEOUT,
+            max_attempts: policy::MAX_ATTEMPTS,
+            deadline: policy::DEADLINE,
+            backoff: policy::LOCK_BACKOFF,
+            trouble: policy::TROUBLE,
+            verify_grace: policy::VERIFY_GRACE,
+            quiet_reread: policy::QUIET_REREAD,
             force: false,
         }
     }
@@ -77,6 +78,9 @@ pub(crate) enum MachineInput {
     Event(CallConversation),
     PatchAccepted,
     PatchFailed(ApiError),
+    /// The PATCH did not leave: its token could not be had (the error), or it was too late to
+    /// leave (None: its start fell in the deadline's reserve).
+    PatchNotSent(Option<ApiError>),
     /// The wake time the machine asked for has come.
     Timer,
     /// Live events may have been lost (the socket reconnected, or the subscription began after
@@ -147,8 +151,13 @@ pub(crate) struct KickMachine {
     path: PatchPath,
     attempts: u32,
     requests: u32,
-    /// Failed requests that are retried (409, 5xx, timeouts): the backoff exponent.
+    /// Failed requests that are retried (409 without events, 5xx, timeouts): the backoff
+    /// exponent, reset by a success.
     retries: u32,
+    /// PATCHes the lock refused (409), against `max_attempts`.
+    refusals: u32,
+    /// What a platform in trouble answered (5xx, no answer), for the outcome's words.
+    trouble: Trouble,
     /// 429: no request before this.
     not_before: Duration,
     patched: bool,
@@ -205,6 +214,8 @@ impl KickMachine {
             attempts: 0,
             requests: 0,
             retries: 0,
+            refusals: 0,
+            trouble: Trouble::default(),
             not_before: Duration::ZERO,
             patched: false,
             maybe_patched: false,
@@ -238,7 +249,13 @@ impl KickMachine {
 
     /// The end of the deadline kept to learn a PATCH's fate: no new PATCH starts in it.
     fn reserve(&self) -> Duration {
-        (self.config.deadline / 4).min(Duration::from_secs(2))
+        (self.config.deadline / 4).min(policy::MAX_RESERVE)
+    }
+
+    /// The latest moment (since the job began) a PATCH may leave: checked by the driver as it
+    /// leaves, after its token, so a slow token cannot push a PATCH into the reserve.
+    pub(crate) fn patch_leave_by(&self) -> Duration {
+        self.config.deadline.saturating_sub(self.reserve())
     }
 
     /// The participant being removed, once known.
@@ -349,6 +366,7 @@ impl KickMachine {
                 let Phase::Reading(purpose) = self.phase else {
                     return out;
                 };
+                self.trouble.tries = 0;
                 self.absorb(conversation, now);
                 match purpose {
                     ReadFor::Decide => self.decide(&mut out, now, jitter),
@@ -379,6 +397,7 @@ impl KickMachine {
                 }
                 self.patched = true;
                 self.retries = 0;
+                self.trouble.tries = 0;
                 if self.conflicted && self.change_seen && self.patch_sent_at >= self.changed_at {
                     self.sample = Some(LockSample {
                         refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
@@ -394,7 +413,7 @@ impl KickMachine {
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
                 self.verify_started = now;
-                self.verify_next = now + self.config.verify_grace;
+                self.verify_next = now + self.verify_pause(0);
                 // An event that came while the PATCH was in flight may already show it done.
                 if self.latest_target().is_some_and(|p| p.state.is_gone()) {
                     self.verify(&mut out, now);
@@ -405,6 +424,25 @@ impl KickMachine {
                     return out;
                 }
                 self.patch_failed(&mut out, now, jitter, error);
+            }
+            MachineInput::PatchNotSent(error) => {
+                if self.phase != Phase::Patching {
+                    return out;
+                }
+                // Nothing left: the attempt is taken back, so nothing "may have happened".
+                self.attempts -= 1;
+                self.requests -= 1;
+                match error {
+                    None => self.deadline_passed(&mut out, now),
+                    Some(error) => self.troubled(
+                        &mut out,
+                        now,
+                        jitter,
+                        &error,
+                        AfterPause::Patch,
+                        format!("not sent: {}", short(&error)),
+                    ),
+                }
             }
             MachineInput::Timer => self.timer(&mut out, now, jitter),
             MachineInput::EventsLost => match self.phase {
@@ -452,12 +490,7 @@ impl KickMachine {
                     self.finish(out, now, OutcomeKind::Unknown, &message, None);
                 } else {
                     self.verify_reads += 1;
-                    let pause = self
-                        .config
-                        .verify_grace
-                        .saturating_mul(1 << self.verify_reads.min(4))
-                        .min(self.config.backoff_cap.max(self.config.verify_grace));
-                    self.verify_next = now + pause;
+                    self.verify_next = now + self.verify_pause(self.verify_reads);
                     self.read(out, now, ReadFor::Verify);
                 }
             }
@@ -486,17 +519,26 @@ impl KickMachine {
             } else {
                 format!("removal attempt {} got no answer", self.attempts)
             };
-            let message = format!(
+            let mut message = format!(
                 "the removal may have happened: {sent}, but it was not seen done within the {} s deadline; {seen}",
                 self.config.deadline.as_secs_f64()
             );
+            if let Some(trouble) = self.trouble.words() {
+                message.push_str(&format!("; the platform answered {trouble}"));
+            }
             self.finish(out, now, OutcomeKind::Unknown, &message, None);
         } else {
+            let answered = self
+                .trouble
+                .words()
+                .map(|t| format!(": the platform answered {t}"))
+                .unwrap_or_default();
             let message = format!(
-                "gave up after {} s (the job's deadline); no removal was sent that could have taken effect",
+                "gave up after {} s (the job's deadline){answered}; no removal was sent that could have taken effect",
                 self.config.deadline.as_secs_f64()
             );
-            self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+            let status = self.trouble.last_status;
+            self.finish(out, now, OutcomeKind::TimedOut, &message, status);
         }
     }
 
@@ -666,7 +708,7 @@ impl KickMachine {
             let at = match self.retry_at {
                 Some(at) => at,
                 None => {
-                    let (at, learned) = self.lock_retry(now, jitter);
+                    let (at, learned) = self.lock_retry(now);
                     self.retry_at = Some(at);
                     out.push(Effect::Report(Step::Locked {
                         retry_in_ms: at.saturating_sub(now).as_millis() as u64,
@@ -687,9 +729,9 @@ impl KickMachine {
     }
 
     /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
-    /// time after the leg's change, then its fallback), then an exponential backoff with full
-    /// jitter from 100 ms (as without history). Returns the time and whether it was learned.
-    fn lock_retry(&self, now: Duration, jitter: f64) -> (Duration, bool) {
+    /// time after the leg's change, then its fallback), then the schedule without history, all
+    /// anchored on the settle. Returns the time and whether it was learned.
+    fn lock_retry(&self, now: Duration) -> (Duration, bool) {
         if let Some(plan) = self.config.lock_plan {
             let learned = match (self.lock_refusals, self.refused_after) {
                 (0, _) => Some(self.changed_at + plan.first),
@@ -714,18 +756,28 @@ impl KickMachine {
                 return (now, true);
             }
         }
-        let ceiling = self
-            .config
-            .backoff_base
-            .saturating_mul(1u32 << self.lock_refusals.min(20))
-            .min(self.config.backoff_cap);
-        (now + ceiling.mul_f64(jitter.clamp(0.0, 1.0)), false)
+        (self.scheduled(now), false)
+    }
+
+    /// The schedule without history: the first of the settle's geometric points (see
+    /// `policy::lock_offset`) at least the floor after the last PATCH, and not before now.
+    fn scheduled(&self, now: Duration) -> Duration {
+        let earliest = (self.patch_sent_at + LOCK_FLOOR).max(self.changed_at);
+        let mut k = 0;
+        let mut at = self.changed_at + policy::lock_offset(k);
+        while at < earliest && k < 64 {
+            k += 1;
+            at = self.changed_at + policy::lock_offset(k);
+        }
+        at.max(earliest).max(now)
     }
 
     /// A 409: the platform's transition lock. With live events, wait for the leg's next change
     /// and the lock's end (no GET); without, back off and re-read.
     fn locked(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
         self.conflicted = true;
+        self.refusals += 1;
+        self.trouble.tries = 0;
         self.retry_at = None;
         let settled = self.latest_target().is_some_and(|p| is_settled(&p.state));
         if settled && self.patch_sent_at >= self.changed_at {
@@ -757,10 +809,10 @@ impl KickMachine {
             };
             return;
         }
-        if self.attempts >= self.config.max_attempts {
+        if self.refusals >= self.config.max_attempts {
             let message = format!(
-                "gave up after {} attempts; the platform kept refusing",
-                self.attempts
+                "gave up after {} attempts: the platform's transition lock (409) refused {} of them",
+                self.attempts, self.refusals
             );
             let kind = if self.maybe_patched {
                 OutcomeKind::Unknown
@@ -804,24 +856,67 @@ impl KickMachine {
         reason: &str,
         server_retry_after: Option<Duration>,
     ) {
-        let ceiling = self
-            .config
-            .backoff_base
-            .saturating_mul(1u32 << self.retries.min(20))
-            .min(self.config.backoff_cap);
+        let delay = self.config.backoff.delay(self.retries, jitter);
         self.retries += 1;
-        let delay = ceiling
-            .mul_f64(jitter.clamp(0.0, 1.0))
+        let delay = delay
             .max(server_retry_after.unwrap_or_default())
             .min(self.config.deadline.saturating_sub(now));
         out.push(Effect::Report(Step::Backoff {
             delay_ms: delay.as_millis() as u64,
             reason: reason.to_string(),
+            trouble: None,
         }));
         self.phase = Phase::Pausing {
             until: (now + delay).max(self.not_before),
             then,
         };
+    }
+
+    /// A platform in trouble (5xx other than 501, no answer): noted for the outcome, then a
+    /// retry on the trouble schedule (full jitter, `Retry-After` as a floor), until the deadline.
+    fn troubled(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        jitter: f64,
+        error: &ApiError,
+        then: AfterPause,
+        reason: String,
+    ) {
+        let delay = self.trouble_delay(now, jitter, error);
+        out.push(Effect::Report(Step::Backoff {
+            delay_ms: delay.as_millis() as u64,
+            reason,
+            trouble: Some(error.status.unwrap_or(0)),
+        }));
+        self.phase = Phase::Pausing {
+            until: (now + delay).max(self.not_before),
+            then,
+        };
+    }
+
+    /// Notes a failure of a platform in trouble and gives the wait before the next try (never
+    /// past the deadline).
+    fn trouble_delay(&mut self, now: Duration, jitter: f64, error: &ApiError) -> Duration {
+        self.trouble.note(error, now);
+        let delay = self.config.trouble.delay(self.trouble.tries, jitter);
+        self.trouble.tries += 1;
+        delay
+            .max(error.server_retry_after().unwrap_or_default())
+            .min(self.config.deadline.saturating_sub(now))
+    }
+
+    /// The wait before verification read number `reads` (0: the first after the 202). With
+    /// live events, a grace for the event and then a slow safety net; without, soon and often.
+    fn verify_pause(&self, reads: u32) -> Duration {
+        if self.live {
+            self.config
+                .verify_grace
+                .saturating_mul(1 << reads.min(4))
+                .min(policy::VERIFY_CAP.max(self.config.verify_grace))
+        } else {
+            policy::VERIFY_UNHEARD.ceiling(reads)
+        }
     }
 
     fn rate_limited(
@@ -850,7 +945,8 @@ impl KickMachine {
         error: ApiError,
     ) {
         if purpose == ReadFor::Verify {
-            // Verification keeps its own clock; a failed read just waits for the next timer.
+            // Verification keeps its own clock; a failed read is retried at once on the short
+            // schedule (not at the next slot: a run of failures must not cost the check).
             if let FailureKind::RateLimited { retry_after } = error.kind {
                 self.not_before = self.not_before.max(now + retry_after);
                 out.push(Effect::Report(Step::RateLimited {
@@ -858,6 +954,15 @@ impl KickMachine {
                 }));
             }
             if error.is_retryable() {
+                if error.kind == FailureKind::Unavailable {
+                    let delay = self.trouble_delay(now, jitter, &error);
+                    out.push(Effect::Report(Step::Backoff {
+                        delay_ms: delay.as_millis() as u64,
+                        reason: format!("verifying: read failed: {}", short(&error)),
+                        trouble: Some(error.status.unwrap_or(0)),
+                    }));
+                    self.verify_next = now + delay;
+                }
                 self.phase = Phase::Verifying;
                 return;
             }
@@ -866,15 +971,13 @@ impl KickMachine {
             FailureKind::RateLimited { retry_after } => {
                 self.rate_limited(out, now, *retry_after, AfterPause::Read)
             }
-            FailureKind::Conflict | FailureKind::Unavailable => {
-                if self.retries >= self.config.max_attempts {
-                    let message = format!("could not read the call: {error}");
-                    self.finish(out, now, OutcomeKind::Failed, &message, error.status);
-                } else {
-                    let reason = format!("read failed: {}", short(&error));
-                    let floor = error.server_retry_after();
-                    self.backoff(out, now, jitter, AfterPause::Read, &reason, floor);
-                }
+            FailureKind::Unavailable => {
+                let reason = format!("read failed: {}", short(&error));
+                self.troubled(out, now, jitter, &error, AfterPause::Read, reason);
+            }
+            FailureKind::Conflict => {
+                let reason = format!("read failed: {}", short(&error));
+                self.backoff(out, now, jitter, AfterPause::Read, &reason, None);
             }
             FailureKind::NotFound => {
                 let message = format!(
@@ -937,12 +1040,18 @@ impl KickMachine {
                 self.rate_limited(out, now, *retry_after, AfterPause::Patch)
             }
             FailureKind::Unavailable => {
-                if error.status.is_none() || error.status == Some(504) {
+                // No answer (or a gateway's timeout): the PATCH may have been applied. A read
+                // says before another PATCH goes (one PATCH fewer when it was).
+                let unanswered = error.status.is_none() || error.status == Some(504);
+                if unanswered {
                     self.maybe_patched = true;
                 }
-                let reason = short(&error);
-                let floor = error.server_retry_after();
-                self.backoff(out, now, jitter, AfterPause::Patch, &reason, floor);
+                let then = if unanswered {
+                    AfterPause::Read
+                } else {
+                    AfterPause::Patch
+                };
+                self.troubled(out, now, jitter, &error, then, short(&error));
             }
             FailureKind::Forbidden => {
                 let message = format!(
@@ -977,7 +1086,11 @@ impl KickMachine {
             .filter(|p| Some(p.id.as_str()) != self.target.as_deref())
             .count();
         if others > 0 {
-            let message = format!("seen disconnected; {others} other parties still connected");
+            let mut message = format!("seen disconnected; {others} other parties still connected");
+            if self.maybe_patched && !self.patched {
+                // The audit keeps that the answer was lost and what the check found.
+                message = format!("attempt {} got no answer; then {message}", self.attempts);
+            }
             self.finish(out, now, OutcomeKind::Removed, &message, None);
         } else if self.config.force {
             self.finish(
@@ -1017,6 +1130,66 @@ impl KickMachine {
         self.phase = Phase::Done;
         self.outcome = Some(outcome.clone());
         out.push(Effect::Report(Step::Finished(outcome)));
+    }
+}
+
+/// What a platform in trouble answered during one job: each kind of answer, how often, and
+/// from when to when.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Trouble {
+    /// Each kind in the order first seen: "503 Service Unavailable", "no answer (timed out)".
+    counts: Vec<(String, u32)>,
+    first_at: Option<Duration>,
+    last_at: Duration,
+    last_status: Option<u16>,
+    /// Failures in a row since the platform last answered: the backoff's exponent.
+    tries: u32,
+}
+
+impl Trouble {
+    fn note(&mut self, error: &ApiError, now: Duration) {
+        let kind = match error.status {
+            Some(status) => match reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+            {
+                Some(reason) => format!("{status} {reason}"),
+                None => status.to_string(),
+            },
+            // "timed out: …", "could not connect: …", "connection failed: …"
+            None => format!(
+                "no answer ({})",
+                error
+                    .message
+                    .split(':')
+                    .next()
+                    .unwrap_or("connection failed")
+            ),
+        };
+        match self.counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((kind, 1)),
+        }
+        self.first_at.get_or_insert(now);
+        self.last_at = now;
+        if error.status.is_some() {
+            self.last_status = error.status;
+        }
+    }
+
+    /// "8 × 503 Service Unavailable, 1 × no answer (timed out) in 9.1 s".
+    fn words(&self) -> Option<String> {
+        let first = self.first_at?;
+        let kinds: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(kind, n)| format!("{n} × {kind}"))
+            .collect();
+        Some(format!(
+            "{} in {:.1} s",
+            kinds.join(", "),
+            self.last_at.saturating_sub(first).as_secs_f64()
+        ))
     }
 }
 

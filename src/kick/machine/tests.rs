@@ -237,7 +237,8 @@ fn conflict_backs_off_with_full_jitter_then_rereads() {
     let effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
-        reason: "409 locked by the platform: re-reading the leg (no live events)".into()
+        reason: "409 locked by the platform: re-reading the leg (no live events)".into(),
+        trouble: None,
     })));
     assert_eq!(m.wake_at(), Some(ms(70)));
     assert!(
@@ -542,7 +543,19 @@ fn verification_reads_when_no_event_comes() {
         0.5,
     );
     m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
-    assert_eq!(m.wake_at(), Some(ms(2020)));
+    // No channel open: the first read comes soon (the short schedule)...
+    assert_eq!(m.wake_at(), Some(ms(20) + policy::VERIFY_UNHEARD.base));
+    // ...with live events, after a grace for the event that shows the leg gone.
+    let mut live = live_machine(None);
+    live.handle(MachineInput::Start, ms(0), 0.5);
+    live.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    live.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    assert_eq!(live.wake_at(), Some(ms(2020)));
+    let mut m = live;
     assert_eq!(
         m.handle(MachineInput::Timer, ms(2020), 0.5),
         vec![Effect::Read]
@@ -682,10 +695,24 @@ fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_al
         ms(15_010),
         0.5,
     );
-    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
+    // Before another PATCH, a read: the answer was lost, not the removal.
+    let at = m.wake_at().unwrap();
+    let effects = m.handle(MachineInput::Timer, at, 0.5);
+    assert_eq!(effects, vec![Effect::Read]);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Disconnected)),
+        at + ms(5),
+        0.5,
+    );
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).expect("done");
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!(outcome.attempts, 1, "one PATCH");
+    assert!(
+        outcome.message.contains("attempt 1 got no answer"),
+        "the record says the answer was lost: {}",
+        outcome.message
+    );
 }
 
 #[test]
@@ -698,7 +725,14 @@ fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_alrea
         0.5,
     );
     m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
-    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
+    let at = m.wake_at().unwrap();
+    assert_eq!(m.handle(MachineInput::Timer, at, 0.5), vec![Effect::Read]);
+    // The read finds the leg still there: the PATCH is tried again.
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        at + ms(5),
+        0.5,
+    );
     assert_eq!(patches(&effects).len(), 1, "the PATCH is tried again");
     let effects = m.handle(
         MachineInput::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
@@ -816,7 +850,6 @@ proptest! {
         let mut seen: Option<CallConversation> = None; // the machine's latest view
         let mut not_before = Duration::ZERO;
         let mut accepted = false;
-        let mut patches_sent = 0u32;
         let mut effects = m.handle(MachineInput::Start, now, 0.5);
 
         for (i, mv) in moves.iter().enumerate() {
@@ -831,8 +864,8 @@ proptest! {
                             prop_assert_eq!(view, Some(ParticipantState::Connected), "after a 409 (or settled first) never PATCH an unsettled leg");
                         }
                         prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
-                        patches_sent += 1;
-                        prop_assert!(patches_sent <= config.max_attempts, "attempts are bounded");
+                        prop_assert!(conflicts < config.max_attempts, "refusals by the lock are bounded");
+                        prop_assert!(now < m.patch_leave_by(), "no PATCH starts in the deadline's reserve");
                         pending = Some(e.clone());
                     }
                     Effect::Read => {
@@ -976,11 +1009,11 @@ fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
         0.5,
     );
     m.handle(
-        MachineInput::PatchFailed(api(504, None, Some(ms(1)))),
+        MachineInput::PatchFailed(api(503, None, Some(ms(1)))),
         ms(20),
         0.99,
     );
-    assert_eq!(m.wake_at(), Some(ms(119)));
+    assert_eq!(m.wake_at(), Some(ms(20) + policy::TROUBLE.delay(0, 0.99)));
 }
 
 /// A Retry-After past the job's deadline: the job ends at its deadline, not later.
@@ -1114,8 +1147,9 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
     };
     type PlanJitterAttempts = (Option<LockPlan>, f64, Vec<(u64, bool)>);
     let table: Vec<PlanJitterAttempts> = vec![
-        // No history: full jitter from 100 ms, doubling (as before), from the settle.
-        (None, 0.5, vec![(50, false), (100, false), (200, false)]),
+        // No history: the schedule anchored on the settle (300, 420, 588 ms after it), never
+        // two PATCHes closer than the floor; jitter plays no part.
+        (None, 0.5, vec![(300, false), (115, false), (163, false)]),
         // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
         (
             plan(400, 430),
@@ -1125,7 +1159,8 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
         (
             plan(380, 380),
             0.25,
-            vec![(380, true), (50, false), (100, false)],
+            // Refused at the learned time: the lock is longer now; on to the schedule.
+            vec![(380, true), (203, false), (230, false)],
         ),
     ];
     for (lock_plan, jitter, want) in table {
@@ -1195,20 +1230,20 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
         ms(1000),
         0.5,
     );
-    m.handle(MachineInput::Timer, ms(1050), 0.5);
+    m.handle(MachineInput::Timer, ms(1300), 0.5);
     m.handle(
         MachineInput::PatchFailed(api(409, None, None)),
-        ms(1055),
+        ms(1305),
         0.5,
     );
-    m.handle(MachineInput::Timer, ms(1155), 0.5);
+    m.handle(MachineInput::Timer, ms(1420), 0.5);
     assert_eq!(m.lock_sample(), None, "nothing learned before a 202");
-    m.handle(MachineInput::PatchAccepted, ms(1160), 0.5);
+    m.handle(MachineInput::PatchAccepted, ms(1425), 0.5);
     assert_eq!(
         m.lock_sample(),
         Some(LockSample {
-            refused_ms: Some(50),
-            accepted_ms: 155
+            refused_ms: Some(300),
+            accepted_ms: 420
         })
     );
 }
