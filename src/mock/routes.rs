@@ -111,8 +111,9 @@ async fn platform_layer(
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let api = path.starts_with("/api/v2/");
-    let (delay, server_error) = {
+    let (delay, server_error, outage) = {
         let mut state = shared.lock();
+        let outage = state.faults.outage_at(Instant::now());
         let faults = state.faults.clone();
         let jitter = if faults.jitter_ms > 0 {
             state.rng.random_range(0..=faults.jitter_ms)
@@ -123,13 +124,21 @@ async fn platform_layer(
             && faults.server_error_rate > 0.0
             && state.rng.random_bool(faults.server_error_rate))
         .then_some(faults.server_error_status);
-        (Duration::from_millis(faults.latency_ms + jitter), error)
+        (
+            Duration::from_millis(faults.latency_ms + jitter),
+            error,
+            outage,
+        )
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let mut client_id = None;
     let mut response = 'answer: {
+        if let Some(status) = outage {
+            // Every answer during an outage, the token endpoint's too.
+            break 'answer ErrorReply::server_error(status).into_response();
+        }
         if api {
             let authorization = request
                 .headers()
@@ -586,15 +595,17 @@ async fn patch_participant(
     if leg.state.is_gone() || call.end_time.is_some() {
         return Err(call_disconnected());
     }
-    let lock = &state.faults.transition_lock;
-    if lock.enabled
-        && disconnecting
-        && (leg.state.is_unsettled()
-            || now.saturating_duration_since(leg.changed_at)
-                < Duration::from_millis(lock.settle_ms))
+    if disconnecting
+        && state.faults.transition_lock.refuses(
+            &id,
+            leg.state.is_unsettled(),
+            now.saturating_duration_since(leg.changed_at),
+        )
     {
         return Err(ErrorReply::transition_lock());
     }
+    let lost_rate = state.faults.lost_answer_rate;
+    let lost = lost_rate > 0.0 && state.rng.random_bool(lost_rate);
     let apply_ms = shared.scenario.calls.apply_ms;
     let at = now + state.random_ms(apply_ms);
     state.world.schedule(
@@ -610,7 +621,12 @@ async fn patch_participant(
             },
         },
     );
-    Ok(StatusCode::ACCEPTED.into_response())
+    let mut response = StatusCode::ACCEPTED.into_response();
+    if lost {
+        // Applied; the listener closes the connection instead of answering.
+        response.extensions_mut().insert(super::faults::LostAnswer);
+    }
+    Ok(response)
 }
 
 /// `POST /api/v2/conversations/{id}/disconnect`: ends the call for everyone (not a kick).
