@@ -211,8 +211,10 @@ async fn run_job(
     let deadline = start
         .checked_add(config.deadline)
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
+    // What kicks in this org learned about its lock (each org may have its own).
+    let lock_key = client.lock_key();
     if config.lock_plan.is_none() {
-        config.lock_plan = history.lock().ok().and_then(|h| h.plan());
+        config.lock_plan = history.lock().ok().and_then(|h| h.plan(&lock_key));
     }
     let mut machine = KickMachine::new(
         request.conversation_id.clone(),
@@ -278,7 +280,7 @@ async fn run_job(
                         if let Some(sample) = machine.lock_sample()
                             && let Ok(mut history) = history.lock()
                         {
-                            history.push(sample);
+                            history.push(&lock_key, sample);
                         }
                     }
                     audit_ctx.participant_id = machine.target().map(str::to_string);

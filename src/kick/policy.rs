@@ -70,6 +70,10 @@ pub(crate) const LEARNED_TRIES: u32 = 4;
 
 /// Kicks remembered per org (the newest win): a short memory follows a lock that changes.
 pub(crate) const HISTORY_LEN: usize = 16;
+/// Orgs remembered in the history file (the one used least recently is forgotten).
+pub(crate) const HISTORY_ORGS: usize = 8;
+/// From this many samples on, the plan leaves out the most extreme sample on each side.
+pub(crate) const ROBUST_FROM: usize = 5;
 /// A learned wait is never longer than this; past it the kick follows the schedule.
 pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
 /// Beyond the longest refusal seen, the first retry waits this much more (timer and event
