@@ -174,6 +174,10 @@ pub(crate) struct KickMachine {
     live: bool,
     /// A 409 was met: retries wait for the leg to settle and the lock to end.
     conflicted: bool,
+    /// Events may have been lost while no read or wait could catch it (see `EventsLost`).
+    stale: bool,
+    /// The first attempt whose answer never came (it may have been applied).
+    lost_answer: Option<u32>,
     /// The target's state and hold as last seen, and when that last changed (the lock runs from
     /// the leg's last change); `change_seen`: the change itself was seen, not just its result.
     leg_mark: Option<(ParticipantState, bool)>,
@@ -226,6 +230,8 @@ impl KickMachine {
             outcome: None,
             live: false,
             conflicted: false,
+            stale: false,
+            lost_answer: None,
             leg_mark: None,
             changed_at: Duration::ZERO,
             change_seen: false,
@@ -432,6 +438,7 @@ impl KickMachine {
                 // Nothing left: the attempt is taken back, so nothing "may have happened".
                 self.attempts -= 1;
                 self.requests -= 1;
+                self.phase = Phase::Idle;
                 match error {
                     None => self.deadline_passed(&mut out, now),
                     Some(error) => self.troubled(
@@ -448,7 +455,9 @@ impl KickMachine {
             MachineInput::EventsLost => match self.phase {
                 Phase::Waiting { .. } => self.read(&mut out, now, ReadFor::Decide),
                 Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
-                _ => {}
+                // A PATCH in flight (the channel opened beside it): if it meets the lock, the
+                // view may have missed a change, so the leg is read before waiting on events.
+                _ => self.stale = true,
             },
             MachineInput::Cancel | MachineInput::Interrupt(_) | MachineInput::AuditFailed(_) => {}
         }
@@ -557,6 +566,7 @@ impl KickMachine {
             return;
         }
         self.requests += 1;
+        self.stale = false;
         self.phase = Phase::Reading(purpose);
         out.push(Effect::Read);
     }
@@ -784,6 +794,10 @@ impl KickMachine {
             self.lock_refusals += 1;
             let after = self.patch_sent_at - self.changed_at;
             self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
+        }
+        if self.live && std::mem::take(&mut self.stale) {
+            self.read(out, now, ReadFor::Decide);
+            return;
         }
         if !self.live {
             self.backoff(
@@ -1045,6 +1059,7 @@ impl KickMachine {
                 let unanswered = error.status.is_none() || error.status == Some(504);
                 if unanswered {
                     self.maybe_patched = true;
+                    self.lost_answer.get_or_insert(self.attempts);
                 }
                 let then = if unanswered {
                     AfterPause::Read
@@ -1087,9 +1102,9 @@ impl KickMachine {
             .count();
         if others > 0 {
             let mut message = format!("seen disconnected; {others} other parties still connected");
-            if self.maybe_patched && !self.patched {
+            if let Some(attempt) = self.lost_answer {
                 // The audit keeps that the answer was lost and what the check found.
-                message = format!("attempt {} got no answer; then {message}", self.attempts);
+                message = format!("attempt {attempt} got no answer; then {message}");
             }
             self.finish(out, now, OutcomeKind::Removed, &message, None);
         } else if self.config.force {

@@ -11,6 +11,7 @@ mod feed;
 mod fidelity;
 mod hostile;
 mod kick;
+mod kick_trouble;
 mod mock_api;
 mod mock_shapes;
 mod review;

@@ -1086,6 +1086,19 @@ fn lock_plan_from_history() {
         (vec![s(Some(5000), 6000)], Some((2000, 2000))),
         // Implausible samples (hostile file) are ignored.
         (vec![s(Some(900_000), 1), s(None, u64::MAX)], None),
+        // Five or more: one odd kick (a slow platform's refusal at 1.9 s, an acceptance at
+        // 50 ms) is left out.
+        (
+            vec![
+                s(Some(395), 410),
+                s(Some(1900), 1950),
+                s(Some(390), 405),
+                s(None, 50),
+                s(Some(396), 412),
+                s(Some(397), 409),
+            ],
+            Some((405, 413)),
+        ),
     ];
     for (history, want) in table {
         let got = crate::kick::lock::plan(&history)
@@ -1095,14 +1108,41 @@ fn lock_plan_from_history() {
 }
 
 #[test]
+fn lock_history_is_kept_per_org_and_bounded_in_orgs() {
+    use crate::kick::lock::LockHistory;
+    use crate::kick::policy::HISTORY_ORGS;
+    let mut h = LockHistory::default();
+    let sample = |accepted_ms| LockSample {
+        refused_ms: Some(accepted_ms - 10),
+        accepted_ms,
+    };
+    h.push("org a", sample(410));
+    h.push("org b", sample(1510));
+    assert_eq!(h.plan("org a").unwrap().first, ms(408));
+    assert_eq!(h.plan("org b").unwrap().first, ms(1508));
+    assert_eq!(h.plan("org c"), None, "no history of its own: no plan");
+    for n in 0..HISTORY_ORGS {
+        h.push(&format!("other {n}"), sample(500));
+    }
+    assert_eq!(
+        h.plan("org a"),
+        None,
+        "the org used least recently is forgotten"
+    );
+}
+
+#[test]
 fn lock_history_is_bounded_and_survives_a_corrupt_file() {
     use crate::kick::lock::{HISTORY_LEN, LockHistory};
     let mut h = LockHistory::default();
     for i in 0..40 {
-        h.push(LockSample {
-            refused_ms: None,
-            accepted_ms: i,
-        });
+        h.push(
+            "org a",
+            LockSample {
+                refused_ms: None,
+                accepted_ms: i,
+            },
+        );
     }
     assert_eq!(h.samples().len(), HISTORY_LEN);
     assert_eq!(h.samples()[0].accepted_ms, 40 - HISTORY_LEN as u64);
@@ -1472,4 +1512,105 @@ fn an_external_number_is_the_name_in_progress() {
         matches!(e, Effect::Report(Step::Started { name: Some(name), .. }) if name == "+1 555 0100")
     });
     assert!(named, "{effects:?}");
+}
+
+// ---- a platform in trouble ----
+
+#[test]
+fn verification_under_failing_reads_retries_each_at_once_on_the_short_schedule() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    let mut now = m.wake_at().unwrap();
+    // Six 503s in a row: each read is retried within the trouble backoff, not at the next slot.
+    for failure in 0..6 {
+        assert_eq!(m.handle(MachineInput::Timer, now, 0.5), vec![Effect::Read]);
+        let effects = m.handle(MachineInput::ReadFailed(api(503, None, None)), now, 0.5);
+        assert!(finished(&effects).is_none());
+        let next = m.wake_at().unwrap();
+        assert!(
+            next - now <= policy::TROUBLE.ceiling(failure),
+            "failure {failure}: next read {:?} later",
+            next - now
+        );
+        now = next;
+    }
+    assert_eq!(m.handle(MachineInput::Timer, now, 0.5), vec![Effect::Read]);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Disconnected)),
+        now,
+        0.5,
+    );
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Removed);
+    assert!(now < ms(5000), "confirmed within seconds: {now:?}");
+}
+
+#[test]
+fn a_kick_that_gives_up_under_5xx_names_what_the_platform_answered() {
+    let config = MachineConfig {
+        deadline: ms(8000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let mut effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let mut now = ms(10);
+    let mut patches_sent = 0;
+    while !m.is_done() {
+        if !patches(&effects).is_empty() {
+            patches_sent += 1;
+            now += ms(5);
+            effects = m.handle(MachineInput::PatchFailed(api(503, None, None)), now, 0.5);
+            continue;
+        }
+        now = m.wake_at().unwrap();
+        effects = m.handle(MachineInput::Timer, now, 0.5);
+    }
+    let outcome = m.outcome().unwrap();
+    assert!(
+        patches_sent > 8,
+        "the deadline, not a count, ends it: {patches_sent}"
+    );
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut);
+    assert_eq!(outcome.status, Some(503));
+    assert!(
+        outcome
+            .message
+            .contains(&format!("{patches_sent} × 503 Service Unavailable in ")),
+        "{}",
+        outcome.message
+    );
+    assert!(!outcome.message.contains("refus"), "{}", outcome.message);
+}
+
+#[test]
+fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(m.attempts(), 1);
+    let token = ApiError::from_status("POST /oauth/token", 503, None, None, None);
+    let effects = m.handle(MachineInput::PatchNotSent(Some(token)), ms(20), 0.5);
+    assert!(patches(&effects).is_empty());
+    assert_eq!(m.attempts(), 0, "nothing left: the attempt is taken back");
+    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
+    assert_eq!(patches(&effects).len(), 1);
+    assert_eq!(m.attempts(), 1);
+    // Too late to leave: the job ends without saying a removal may have happened.
+    let effects = m.handle(MachineInput::PatchNotSent(None), ms(59_000), 0.5);
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut, "{outcome:?}");
 }
