@@ -12,11 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::config::{ConnectionArgs, KickFlags};
 use crate::feed::{QueueSelection, read_active_calls, select_queues};
-use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
-use crate::kick::lock::{LockHistory, default_history_path};
+use crate::kick::driver::{KickOptions, KickRequest};
 use crate::kick::machine::Wanted;
 use crate::kick::policy;
-use crate::kick::{Outcome, OutcomeKind, Progress, Step};
+use crate::kick::{KickManager, Outcome, OutcomeKind, Progress, Step, Target};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
@@ -377,45 +376,34 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
             return Ok(exit::AUDIT);
         }
     };
-    let stop = Stop::new();
-    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
-    spawn_signal_watch(stop.clone(), std::sync::Arc::clone(&signal_code))?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let json = args.json;
-    let printer = tokio::spawn(async move {
-        while let Some(progress) = rx.recv().await {
-            print_progress(&progress, json);
-        }
-    });
+    // The console's manager, standalone: it subscribes for the job, keeps what it learns about
+    // the lock in the history file (before the outcome is told) and audits every step.
+    let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+    let manager = KickManager::for_command(client, options, audit.clone(), tx);
+    let key = Target {
+        conversation_id: args.conversation.clone(),
+        participant_id: match &wanted {
+            Wanted::Participant(id) | Wanted::User(id) => id.clone(),
+        },
+    };
     let request = KickRequest {
         conversation_id: args.conversation.clone(),
         wanted,
         force: args.force,
     };
-    // What earlier runs learned about the transition lock; what this one learns is added.
-    let history_path = options
-        .lock_history
-        .clone()
-        .unwrap_or_else(default_history_path);
-    let loaded = LockHistory::load(&history_path);
-    let history = std::sync::Arc::new(std::sync::Mutex::new(loaded.clone()));
-    let outcome = driver::run(
-        client,
-        request,
-        options.machine_config(args.force),
-        EventSource::Subscribe,
-        stop,
-        audit.clone(),
-        std::sync::Arc::clone(&history),
-        move |p| {
-            let _ = tx.send(p);
-        },
-    )
-    .await;
-    let _ = printer.await;
-    if let Ok(history) = history.lock() {
-        history.save_if_changed(&loaded, &history_path);
+    manager.start_request(request, key);
+    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    spawn_signal_watch(manager.clone(), std::sync::Arc::clone(&signal_code))?;
+    let mut finished = None;
+    while let Some(progress) = rx.recv().await {
+        print_progress(&progress, json);
+        if let Step::Finished(outcome) = progress.step {
+            finished = Some(outcome);
+            break;
+        }
     }
+    let outcome = finished.ok_or_else(|| eyre!("the kick ended without an outcome"))?;
     if json {
         write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
     }
@@ -436,7 +424,7 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
 /// SIGINT, SIGTERM and SIGHUP end a running kick `interrupted` (audited), and the process
 /// with the signal's conventional code (128 + its number).
 fn spawn_signal_watch(
-    stop: Stop,
+    manager: KickManager,
     code: std::sync::Arc<std::sync::atomic::AtomicI32>,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -450,7 +438,7 @@ fn spawn_signal_watch(
             _ = hup.recv() => ("SIGHUP", exit::SIGHUP),
         };
         code.store(exit_code, std::sync::atomic::Ordering::SeqCst);
-        stop.interrupt(name);
+        manager.interrupt(name);
     });
     Ok(())
 }

@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput};
+use super::driver::{self, EventSource, KickOptions, KickRequest, LiveInput, Stop};
 use super::lock::LockHistory;
 use super::machine::Wanted;
 use super::{Outcome, OutcomeKind, Progress, Step, Target};
@@ -39,7 +38,7 @@ struct ManagerState {
 /// A running job, as the manager holds it: to cancel it and to pass it live events.
 struct JobHandle {
     id: u64,
-    cancel: CancellationToken,
+    stop: Stop,
     events: mpsc::UnboundedSender<LiveInput>,
 }
 
@@ -51,7 +50,8 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> KickManager {
-        Self::build(client, options, progress, false)
+        let audit = options.open_audit().map(|log| log.map(Arc::new));
+        Self::build(client, options, progress, false, audit)
     }
 
     /// Without a feed: each job subscribes to its target user's (or its queue's) topic itself.
@@ -60,7 +60,18 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> KickManager {
-        Self::build(client, options, progress, true)
+        let audit = options.open_audit().map(|log| log.map(Arc::new));
+        Self::build(client, options, progress, true, audit)
+    }
+
+    /// `confwatch kick`: standalone, with the audit file the command opened (and checked).
+    pub(crate) fn for_command(
+        client: Client,
+        options: KickOptions,
+        audit: Option<Arc<AuditLog>>,
+        progress: mpsc::UnboundedSender<Progress>,
+    ) -> KickManager {
+        Self::build(client, options, progress, true, Ok(audit))
     }
 
     fn build(
@@ -68,9 +79,10 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
         standalone: bool,
+        audit: color_eyre::Result<Option<Arc<AuditLog>>>,
     ) -> KickManager {
-        let (audit, audit_error) = match options.open_audit() {
-            Ok(log) => (log.map(Arc::new), None),
+        let (audit, audit_error) = match audit {
+            Ok(log) => (log, None),
             Err(e) => {
                 tracing::error!("kicks are refused: the audit file cannot be opened: {e:#}");
                 (None, Some(format!("{e:#}")))
@@ -143,7 +155,7 @@ impl KickManager {
         };
         // A cancelled job is winding down: a new press starts afresh rather than joining it (its
         // end will not remove the new job: the ids differ).
-        if jobs.get(&key).is_some_and(|job| !job.cancel.is_cancelled()) {
+        if jobs.get(&key).is_some_and(|job| !job.stop.is_cancelled()) {
             let _ = self.inner.progress.send(Progress {
                 target: key,
                 at_ms: 0,
@@ -157,13 +169,13 @@ impl KickManager {
         }
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let cancel = CancellationToken::new();
+        let stop = Stop::new();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         jobs.insert(
             key.clone(),
             JobHandle {
                 id,
-                cancel: cancel.clone(),
+                stop: stop.clone(),
                 events: events_tx,
             },
         );
@@ -184,7 +196,7 @@ impl KickManager {
                 request,
                 config,
                 source,
-                cancel,
+                stop,
                 inner.audit.clone(),
                 Arc::clone(&inner.locks),
                 move |p| {
@@ -212,7 +224,16 @@ impl KickManager {
         if let Ok(jobs) = self.inner.jobs.lock()
             && let Some(job) = jobs.get(target)
         {
-            job.cancel.cancel();
+            job.stop.cancel();
+        }
+    }
+
+    /// A signal ends the process: every job ends `interrupted by {signal}` (audited as such).
+    pub(crate) fn interrupt(&self, signal: &str) {
+        if let Ok(jobs) = self.inner.jobs.lock() {
+            for job in jobs.values() {
+                job.stop.interrupt(signal);
+            }
         }
     }
 
