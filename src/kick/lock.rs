@@ -50,17 +50,26 @@ pub(crate) struct LockPlan {
 /// longest refusal `lo` and before the shortest acceptance `hi` seen: while that bracket is wide,
 /// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,
 /// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin. With
-/// [`ROBUST_FROM`] samples or more, the most extreme one on each side is left out (a quantile):
-/// one odd kick does not set the plan.
+/// [`ROBUST_FROM`] samples or more, the most extreme one on each side is left out when it lies
+/// far from the rest: one odd kick does not set the plan.
 pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     let samples: Vec<&LockSample> = samples.iter().filter(|s| s.plausible()).collect();
     let mut accepted: Vec<u64> = samples.iter().map(|s| s.accepted_ms).collect();
     accepted.sort_unstable();
     let mut refused: Vec<u64> = samples.iter().filter_map(|s| s.refused_ms).collect();
     refused.sort_unstable_by(|a, b| b.cmp(a));
+    // The most extreme sample is an outlier when far from the next one (a quarter of it, at
+    // least 50 ms): then it is left out.
     let robust = |sorted: &[u64]| -> Option<u64> {
-        let skip = usize::from(sorted.len() >= ROBUST_FROM);
-        sorted.get(skip).copied()
+        let (first, next) = (*sorted.first()?, sorted.get(1).copied());
+        match next {
+            Some(next)
+                if sorted.len() >= ROBUST_FROM && first.abs_diff(next) > (next / 4).max(50) =>
+            {
+                Some(next)
+            }
+            _ => Some(first),
+        }
     };
     let hi = robust(&accepted)?;
     let lo = robust(&refused);

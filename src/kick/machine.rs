@@ -172,14 +172,24 @@ pub(crate) struct KickMachine {
     outcome: Option<Outcome>,
     /// A live feed carries the call's changes (then a 409 waits for them instead of re-reading).
     live: bool,
-    /// A 409 was met: retries wait for the leg to settle and the lock to end.
-    conflicted: bool,
     /// Events may have been lost while no read or wait could catch it (see `EventsLost`).
     stale: bool,
     /// The first attempt whose answer never came (it may have been applied).
     lost_answer: Option<u32>,
-    /// The target's state and hold as last seen, and when that last changed (the lock runs from
-    /// the leg's last change); `change_seen`: the change itself was seen, not just its result.
+    /// When the PATCH in flight was sent.
+    patch_sent_at: Duration,
+    /// The transition lock as this job meets it.
+    lock: LockTracker,
+}
+
+/// The transition lock as one job meets it: the leg's last change (the lock runs from there),
+/// the refusals since, the retry scheduled, and what the job learned.
+#[derive(Clone, Debug, Default)]
+struct LockTracker {
+    /// A 409 was met: retries wait for the leg to settle and the lock to end.
+    conflicted: bool,
+    /// The target's state and hold as last seen, and when that last changed;
+    /// `change_seen`: the change itself was seen, not just its result.
     leg_mark: Option<(ParticipantState, bool)>,
     changed_at: Duration,
     change_seen: bool,
@@ -188,8 +198,6 @@ pub(crate) struct KickMachine {
     refused_after: Option<Duration>,
     /// The scheduled retry after a 409.
     retry_at: Option<Duration>,
-    /// When the PATCH in flight was sent.
-    patch_sent_at: Duration,
     /// What this job learned about the lock (a 409, then a 202 after a seen settle).
     sample: Option<LockSample>,
 }
@@ -229,17 +237,10 @@ impl KickMachine {
             started_reported: false,
             outcome: None,
             live: false,
-            conflicted: false,
             stale: false,
             lost_answer: None,
-            leg_mark: None,
-            changed_at: Duration::ZERO,
-            change_seen: false,
-            lock_refusals: 0,
-            refused_after: None,
-            retry_at: None,
             patch_sent_at: Duration::ZERO,
-            sample: None,
+            lock: LockTracker::default(),
         }
     }
 
@@ -250,7 +251,7 @@ impl KickMachine {
 
     /// What this job learned about the transition lock, once a 202 followed a 409.
     pub(crate) fn lock_sample(&self) -> Option<LockSample> {
-        self.sample
+        self.lock.sample
     }
 
     /// The end of the deadline kept to learn a PATCH's fate: no new PATCH starts in it.
@@ -393,6 +394,13 @@ impl KickMachine {
                 match self.phase {
                     Phase::Waiting { .. } => self.decide(&mut out, now, jitter),
                     Phase::Verifying => self.verify(&mut out, now),
+                    // A PATCH whose answer was lost: the event that shows it done is enough.
+                    Phase::Pausing { .. }
+                        if self.maybe_patched
+                            && self.latest_target().is_some_and(|p| p.state.is_gone()) =>
+                    {
+                        self.verify(&mut out, now)
+                    }
                     // A request is in flight or a pause runs: the view is kept for later.
                     _ => {}
                 }
@@ -404,12 +412,7 @@ impl KickMachine {
                 self.patched = true;
                 self.retries = 0;
                 self.trouble.tries = 0;
-                if self.conflicted && self.change_seen && self.patch_sent_at >= self.changed_at {
-                    self.sample = Some(LockSample {
-                        refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
-                        accepted_ms: (self.patch_sent_at - self.changed_at).as_millis() as u64,
-                    });
-                }
+                self.lock.accepted(self.patch_sent_at);
                 out.push(Effect::Report(Step::Answer {
                     number: self.attempts,
                     status: 202,
@@ -597,15 +600,7 @@ impl KickMachine {
             return;
         };
         let mark = (target.state.clone(), target.held.unwrap_or(false));
-        if self.leg_mark.as_ref() == Some(&mark) {
-            return;
-        }
-        self.change_seen = self.leg_mark.is_some();
-        self.leg_mark = Some(mark);
-        self.changed_at = now;
-        self.lock_refusals = 0;
-        self.refused_after = None;
-        self.retry_at = None;
+        self.lock.mark(mark, now);
     }
 
     fn latest_target(&self) -> Option<&CallMediaParticipant> {
@@ -699,7 +694,7 @@ impl KickMachine {
         }
         self.mark_leg(now);
         let settled = is_settled(&target.state);
-        if !settled && (self.config.strategy == Strategy::Settled || self.conflicted) {
+        if !settled && (self.config.strategy == Strategy::Settled || self.lock.conflicted) {
             let since = *self.wait_since.get_or_insert(now);
             if self.waiting_state.as_ref() != Some(&target.state) {
                 self.waiting_state = Some(target.state.clone());
@@ -714,12 +709,14 @@ impl KickMachine {
             return;
         }
         self.waiting_state = None;
-        if self.conflicted {
-            let at = match self.retry_at {
+        if self.lock.conflicted {
+            let at = match self.lock.retry_at {
                 Some(at) => at,
                 None => {
-                    let (at, learned) = self.lock_retry(now);
-                    self.retry_at = Some(at);
+                    let (at, learned) =
+                        self.lock
+                            .retry(self.config.lock_plan, self.patch_sent_at, now);
+                    self.lock.retry_at = Some(at);
                     out.push(Effect::Report(Step::Locked {
                         retry_in_ms: at.saturating_sub(now).as_millis() as u64,
                         learned,
@@ -738,63 +735,13 @@ impl KickMachine {
         self.patch(out, now);
     }
 
-    /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
-    /// time after the leg's change, then its fallback), then the schedule without history, all
-    /// anchored on the settle. Returns the time and whether it was learned.
-    fn lock_retry(&self, now: Duration) -> (Duration, bool) {
-        if let Some(plan) = self.config.lock_plan {
-            let learned = match (self.lock_refusals, self.refused_after) {
-                (0, _) => Some(self.changed_at + plan.first),
-                // Refused: the lock ends between the refusal and the fallback, known to pass;
-                // halve that gap while it is wide (each try narrows what the next kick learns).
-                (1..=LEARNED_TRIES, Some(lo)) => {
-                    let hi = plan.fallback;
-                    let next = if hi > lo + 2 * MARGIN {
-                        lo + (hi - lo) / 2
-                    } else {
-                        hi
-                    };
-                    Some(self.changed_at + next)
-                }
-                _ => None,
-            };
-            if let Some(at) = learned.filter(|at| *at > now) {
-                return (at, true);
-            }
-            if self.lock_refusals == 0 {
-                // The learned time has already passed (the leg settled a while ago): at once.
-                return (now, true);
-            }
-        }
-        (self.scheduled(now), false)
-    }
-
-    /// The schedule without history: the first of the settle's geometric points (see
-    /// `policy::lock_offset`) at least the floor after the last PATCH, and not before now.
-    fn scheduled(&self, now: Duration) -> Duration {
-        let earliest = (self.patch_sent_at + LOCK_FLOOR).max(self.changed_at);
-        let mut k = 0;
-        let mut at = self.changed_at + policy::lock_offset(k);
-        while at < earliest && k < 64 {
-            k += 1;
-            at = self.changed_at + policy::lock_offset(k);
-        }
-        at.max(earliest).max(now)
-    }
-
     /// A 409: the platform's transition lock. With live events, wait for the leg's next change
     /// and the lock's end (no GET); without, back off and re-read.
     fn locked(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
-        self.conflicted = true;
         self.refusals += 1;
         self.trouble.tries = 0;
-        self.retry_at = None;
         let settled = self.latest_target().is_some_and(|p| is_settled(&p.state));
-        if settled && self.patch_sent_at >= self.changed_at {
-            self.lock_refusals += 1;
-            let after = self.patch_sent_at - self.changed_at;
-            self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
-        }
+        self.lock.refused(settled, self.patch_sent_at);
         if self.live && std::mem::take(&mut self.stale) {
             self.read(out, now, ReadFor::Decide);
             return;
@@ -809,7 +756,7 @@ impl KickMachine {
                 None,
             );
             // The backoff was the wait: the read's leg, unchanged and settled, is PATCHed at once.
-            self.retry_at = Some(Duration::ZERO);
+            self.lock.retry_at = Some(Duration::ZERO);
             return;
         }
         self.decide(out, now, jitter);
@@ -847,7 +794,7 @@ impl KickMachine {
         self.attempts += 1;
         self.requests += 1;
         self.wait_since = None;
-        self.retry_at = None;
+        self.lock.retry_at = None;
         self.patch_sent_at = now;
         self.phase = Phase::Patching;
         out.push(Effect::Report(Step::Attempt {
@@ -923,7 +870,9 @@ impl KickMachine {
     /// The wait before verification read number `reads` (0: the first after the 202). With
     /// live events, a grace for the event and then a slow safety net; without, soon and often.
     fn verify_pause(&self, reads: u32) -> Duration {
-        if self.live {
+        // A channel that opened while the PATCH was in flight may have missed what came before:
+        // read as without one.
+        if self.live && !self.stale {
             self.config
                 .verify_grace
                 .saturating_mul(1 << reads.min(4))
@@ -1067,6 +1016,11 @@ impl KickMachine {
                     AfterPause::Patch
                 };
                 self.troubled(out, now, jitter, &error, then, short(&error));
+                if unanswered && let Phase::Pausing { until, .. } = &mut self.phase {
+                    // Time for the platform to apply it: a read sooner would see the leg still
+                    // there and send the PATCH again.
+                    *until = (*until).max(now + policy::LOST_ANSWER_CHECK);
+                }
             }
             FailureKind::Forbidden => {
                 let message = format!(
@@ -1145,6 +1099,93 @@ impl KickMachine {
         self.phase = Phase::Done;
         self.outcome = Some(outcome.clone());
         out.push(Effect::Report(Step::Finished(outcome)));
+    }
+}
+
+impl LockTracker {
+    /// The target's (state, held) as now seen: a change restarts the lock's clock.
+    fn mark(&mut self, mark: (ParticipantState, bool), now: Duration) {
+        if self.leg_mark.as_ref() == Some(&mark) {
+            return;
+        }
+        self.change_seen = self.leg_mark.is_some();
+        self.leg_mark = Some(mark);
+        self.changed_at = now;
+        self.lock_refusals = 0;
+        self.refused_after = None;
+        self.retry_at = None;
+    }
+
+    /// A 409 to the PATCH sent at `patch_sent_at`; counted against the lock when the leg was
+    /// settled and the PATCH came after its change.
+    fn refused(&mut self, settled: bool, patch_sent_at: Duration) {
+        self.conflicted = true;
+        self.retry_at = None;
+        if settled && patch_sent_at >= self.changed_at {
+            self.lock_refusals += 1;
+            let after = patch_sent_at - self.changed_at;
+            self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
+        }
+    }
+
+    /// A 202 to the PATCH sent at `patch_sent_at`: a sample, if the lock was met after a seen
+    /// change.
+    fn accepted(&mut self, patch_sent_at: Duration) {
+        if self.conflicted && self.change_seen && patch_sent_at >= self.changed_at {
+            self.sample = Some(LockSample {
+                refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
+                accepted_ms: (patch_sent_at - self.changed_at).as_millis() as u64,
+            });
+        }
+    }
+
+    /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
+    /// time after the leg's change, then its fallback), then the schedule without history, all
+    /// anchored on the settle. Returns the time and whether it was learned.
+    fn retry(
+        &self,
+        plan: Option<LockPlan>,
+        patch_sent_at: Duration,
+        now: Duration,
+    ) -> (Duration, bool) {
+        if let Some(plan) = plan {
+            let learned = match (self.lock_refusals, self.refused_after) {
+                (0, _) => Some(self.changed_at + plan.first),
+                // Refused: the lock ends between the refusal and the fallback, known to pass;
+                // halve that gap while it is wide (each try narrows what the next kick learns).
+                (1..=LEARNED_TRIES, Some(lo)) => {
+                    let hi = plan.fallback;
+                    let next = if hi > lo + 2 * MARGIN {
+                        lo + (hi - lo) / 2
+                    } else {
+                        hi
+                    };
+                    Some(self.changed_at + next)
+                }
+                _ => None,
+            };
+            if let Some(at) = learned.filter(|at| *at > now) {
+                return (at, true);
+            }
+            if self.lock_refusals == 0 {
+                // The learned time has already passed (the leg settled a while ago): at once.
+                return (now, true);
+            }
+        }
+        (self.scheduled(patch_sent_at, now), false)
+    }
+
+    /// The schedule without history: the first of the settle's geometric points (see
+    /// `policy::lock_offset`) at least the floor after the last PATCH, and not before now.
+    fn scheduled(&self, patch_sent_at: Duration, now: Duration) -> Duration {
+        let earliest = (patch_sent_at + LOCK_FLOOR).max(self.changed_at);
+        let mut k = 0;
+        let mut at = self.changed_at + policy::lock_offset(k);
+        while at < earliest && k < 64 {
+            k += 1;
+            at = self.changed_at + policy::lock_offset(k);
+        }
+        at.max(earliest).max(now)
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) const TROUBLE: Backoff = Backoff {
     cap: Duration::from_millis(1500),
 };
 
+/// A PATCH whose answer was lost may have been applied: the read that checks waits at least
+/// this (the platform applies a removal within a few hundred ms; a guess, see docs/platform.md).
+pub(crate) const LOST_ANSWER_CHECK: Duration = Duration::from_millis(400);
 /// A 409 without live events: back off from this, then re-read the leg.
 pub(crate) const LOCK_BACKOFF: Backoff = Backoff {
     base: Duration::from_millis(100),
@@ -43,7 +46,7 @@ pub(crate) const CHANNEL_RETRY: Backoff = Backoff {
 
 /// After an accepted PATCH, how long to wait for the event that shows the leg gone before a
 /// read checks (with live events).
-pub(crate) const VERIFY_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const VERIFY_GRACE: Duration = Duration::from_secs(1);
 /// Verification reads without live events (no channel open): soon after the 202 and then
 /// growing slowly (the platform applies a removal within a few hundred ms).
 pub(crate) const VERIFY_UNHEARD: Backoff = Backoff {
@@ -72,7 +75,8 @@ pub(crate) const LEARNED_TRIES: u32 = 4;
 pub(crate) const HISTORY_LEN: usize = 16;
 /// Orgs remembered in the history file (the one used least recently is forgotten).
 pub(crate) const HISTORY_ORGS: usize = 8;
-/// From this many samples on, the plan leaves out the most extreme sample on each side.
+/// From this many samples on, the plan leaves out the most extreme sample on each side when it
+/// lies far from the others (an outlier).
 pub(crate) const ROBUST_FROM: usize = 5;
 /// A learned wait is never longer than this; past it the kick follows the schedule.
 pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
