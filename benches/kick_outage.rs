@@ -14,8 +14,9 @@
 //! Times come from the mock's log (the accepted PATCH: the first 202 to the target's PATCH) and
 //! the bench's clock at the outcome (the same machine's UTC clock).
 //!
-//! Run: `cargo bench --bench kick_outage` (KICKS=N per 5xx case, default 200; OUTAGES=N, default
-//! 4; LOST=N, default 20).
+//! Run: `cargo bench --bench kick_outage` (KICKS=N per 5xx case, default 50, so that a run
+//! takes minutes on a shared 2-core machine; the 200 with KICKS=200; OUTAGES=N, default
+//! 3; LOST=N, default 10).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -66,9 +67,9 @@ fn main() -> color_eyre::Result<()> {
 }
 
 async fn run() -> color_eyre::Result<()> {
-    let kicks = count("KICKS", 200);
-    let outages = count("OUTAGES", 4);
-    let lost = count("LOST", 20);
+    let kicks = count("KICKS", 50);
+    let outages = count("OUTAGES", 3);
+    let lost = count("LOST", 10);
     let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet")?)).await?;
     let config =
         ConnectionConfig::for_mock(&mock.base_url(), mock.client_id(), mock.client_secret());
