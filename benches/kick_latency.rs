@@ -152,8 +152,12 @@ async fn run(firsts: usize, rounds: usize) -> color_eyre::Result<()> {
         "kick latency on loopback; the leg settles 1.2 s after the kick starts; {firsts} first kicks (fresh history) and {rounds} later kicks per tool and case"
     );
     println!(
-        "{:<58} {:>14} {:>11} {:>17} {:>17}",
-        "case / tool", "median beyond", "p90 beyond", "PATCHes (mean/max)", "requests per kick"
+        "{:<58} {:>14} {:>11} {:>24} {:>17}",
+        "case / tool",
+        "median beyond",
+        "p90 beyond",
+        "PATCHes (median/mean/max)",
+        "requests per kick"
     );
     for lock in &locks {
         let mut rows: Vec<(String, Vec<Sample>)> = Vec::new();
@@ -476,9 +480,10 @@ fn print_row(name: &str, samples: &[Sample]) {
     let patches: usize = samples.iter().map(|s| s.patches).sum();
     let requests: u64 = samples.iter().map(|s| s.requests).sum();
     println!(
-        "{name:<58} {:>11} ms {:>8} ms {:>11.1} / {:<3} {:>17.1}",
+        "{name:<58} {:>11} ms {:>8} ms {:>11} / {:.1} / {:<3} {:>17.1}",
         median(samples, |s| s.beyond_ms),
         p90,
+        median(samples, |s| s.patches as i64),
         patches as f64 / n,
         samples.iter().map(|s| s.patches).max().unwrap_or(0),
         requests as f64 / n,

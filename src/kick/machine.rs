@@ -1149,8 +1149,11 @@ impl LockTracker {
         now: Duration,
     ) -> (Duration, bool) {
         if let Some(plan) = plan {
+            // Refusals before the learned time (a PATCH at the settle, the `settled` strategy's)
+            // say nothing the plan does not know: its first time still stands.
+            let before_first = self.refused_after.is_none_or(|lo| lo < plan.first);
             let learned = match (self.lock_refusals, self.refused_after) {
-                (0, _) => Some(self.changed_at + plan.first),
+                _ if before_first => Some(self.changed_at + plan.first),
                 // Refused: the lock ends between the refusal and the fallback, known to pass;
                 // halve that gap while it is wide (each try narrows what the next kick learns).
                 (1..=LEARNED_TRIES, Some(lo)) => {
@@ -1167,7 +1170,7 @@ impl LockTracker {
             if let Some(at) = learned.filter(|at| *at > now) {
                 return (at, true);
             }
-            if self.lock_refusals == 0 {
+            if before_first {
                 // The learned time has already passed (the leg settled a while ago): at once.
                 return (now, true);
             }

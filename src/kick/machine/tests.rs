@@ -1608,3 +1608,44 @@ fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::TimedOut, "{outcome:?}");
 }
+
+#[test]
+fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_the_settle() {
+    let mut m = KickMachine::new(
+        "c1",
+        Wanted::Participant("t".into()),
+        MachineConfig {
+            strategy: KickStrategy::Settled,
+            lock_plan: Some(LockPlan {
+                first: ms(408),
+                fallback: ms(420),
+            }),
+            ..MachineConfig::default()
+        },
+    );
+    m.set_live(true);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(10),
+        0.5,
+    );
+    // Settles at 1200: the settled strategy PATCHes at once, and the lock refuses it.
+    let effects = m.handle(
+        MachineInput::Event(call(ParticipantState::Connected)),
+        ms(1200),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1);
+    let effects = m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(1205),
+        0.5,
+    );
+    assert_eq!(locked_step(&effects), Some((403, true)));
+    assert_eq!(
+        m.wake_at(),
+        Some(ms(1608)),
+        "the learned time after the settle"
+    );
+}
