@@ -139,9 +139,9 @@ async fn one_kick(
     } else {
         None
     };
-    let outcome = match tool {
+    let (outcome, steps) = match tool {
         Tool::Confwatch => confwatch_kick(client, &call.id, &target).await?,
-        Tool::Peer => peer_kick(client, &call.id, &target).await,
+        Tool::Peer => (peer_kick(client, &call.id, &target).await, Vec::new()),
     };
     let ended = Utc::now();
     let log = requests(control, since).await?;
@@ -149,6 +149,15 @@ async fn one_kick(
         .iter()
         .find(|r| is_patch_of(r, &target) && r["status"] == 202)
         .map(at);
+    // SLOW=1: what a kick slower than 2 s from its accepted PATCH did, and what the mock saw.
+    if std::env::var_os("SLOW").is_some()
+        && accepted.is_some_and(|a| (ended - a).num_milliseconds() > 2000)
+    {
+        eprintln!("slow kick: {steps:#?}");
+        for r in &log {
+            eprintln!("  {} {} {} {}", r["at"], r["method"], r["path"], r["status"]);
+        }
+    }
     Ok(Kick {
         outcome,
         accepted_to_outcome_ms: accepted.map(|a| (ended - a).num_milliseconds()),
@@ -168,8 +177,9 @@ async fn confwatch_kick(
     client: Client,
     conversation_id: &str,
     target: &str,
-) -> color_eyre::Result<String> {
+) -> color_eyre::Result<(String, Vec<(u64, Step)>)> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+    let mut steps = Vec::new();
     let options = KickOptions {
         no_audit: true,
         ..KickOptions::default()
@@ -190,8 +200,8 @@ async fn confwatch_kick(
             Some(Progress {
                 step: Step::Finished(outcome),
                 ..
-            }) => return Ok(outcome.outcome.to_string()),
-            Some(_) => {}
+            }) => return Ok((outcome.outcome.to_string(), steps)),
+            Some(p) => steps.push((p.at_ms, p.step)),
             None => color_eyre::eyre::bail!("progress stream closed"),
         }
     }
