@@ -155,7 +155,10 @@ async fn one_kick(
     {
         eprintln!("slow kick: {steps:#?}");
         for r in &log {
-            eprintln!("  {} {} {} {}", r["at"], r["method"], r["path"], r["status"]);
+            eprintln!(
+                "  {} {} {} {}",
+                r["at"], r["method"], r["path"], r["status"]
+            );
         }
     }
     Ok(Kick {

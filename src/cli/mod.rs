@@ -472,6 +472,15 @@ mod tests {
     #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        // The flags' defaults spell the policy's numbers.
+        assert_eq!(
+            parse_duration(policy::WAIT_TIMEOUT_ARG).unwrap(),
+            policy::WAIT_TIMEOUT
+        );
+        assert_eq!(
+            parse_duration(policy::DEADLINE_ARG).unwrap(),
+            policy::DEADLINE
+        );
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));

@@ -844,7 +844,7 @@ impl KickMachine {
         then: AfterPause,
         reason: String,
     ) {
-        let delay = self.trouble_delay(now, jitter, error);
+        let delay = self.trouble_delay(now, jitter, error, self.config.trouble);
         out.push(Effect::Report(Step::Backoff {
             delay_ms: delay.as_millis() as u64,
             reason,
@@ -858,9 +858,15 @@ impl KickMachine {
 
     /// Notes a failure of a platform in trouble and gives the wait before the next try (never
     /// past the deadline).
-    fn trouble_delay(&mut self, now: Duration, jitter: f64, error: &ApiError) -> Duration {
+    fn trouble_delay(
+        &mut self,
+        now: Duration,
+        jitter: f64,
+        error: &ApiError,
+        schedule: Backoff,
+    ) -> Duration {
         self.trouble.note(error, now);
-        let delay = self.config.trouble.delay(self.trouble.tries, jitter);
+        let delay = schedule.delay(self.trouble.tries, jitter);
         self.trouble.tries += 1;
         delay
             .max(error.server_retry_after().unwrap_or_default())
@@ -918,7 +924,7 @@ impl KickMachine {
             }
             if error.is_retryable() {
                 if error.kind == FailureKind::Unavailable {
-                    let delay = self.trouble_delay(now, jitter, &error);
+                    let delay = self.trouble_delay(now, jitter, &error, policy::VERIFY_RETRY);
                     out.push(Effect::Report(Step::Backoff {
                         delay_ms: delay.as_millis() as u64,
                         reason: format!("verifying: read failed: {}", short(&error)),

@@ -54,6 +54,13 @@ pub(crate) const VERIFY_UNHEARD: Backoff = Backoff {
     base: Duration::from_millis(250),
     cap: Duration::from_millis(1500),
 };
+/// A verification read that failed (5xx, no answer) is retried on this shorter schedule: a
+/// GET is cheap, and the removal is likely done; a run of failures must not hold the outcome
+/// for seconds.
+pub(crate) const VERIFY_RETRY: Backoff = Backoff {
+    base: Duration::from_millis(100),
+    cap: Duration::from_millis(500),
+};
 /// With live events, verification reads back off from the grace up to this.
 pub(crate) const VERIFY_CAP: Duration = Duration::from_secs(5);
 /// While waiting on events, re-read only when no event about the call came for this long

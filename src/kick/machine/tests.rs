@@ -1521,14 +1521,14 @@ fn verification_under_failing_reads_retries_each_at_once_on_the_short_schedule()
     );
     m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
     let mut now = m.wake_at().unwrap();
-    // Six 503s in a row: each read is retried within the trouble backoff, not at the next slot.
+    // Six 503s in a row: each read is retried on the short schedule, not at the next slot.
     for failure in 0..6 {
         assert_eq!(m.handle(MachineInput::Timer, now, 0.5), vec![Effect::Read]);
         let effects = m.handle(MachineInput::ReadFailed(api(503, None, None)), now, 0.5);
         assert!(finished(&effects).is_none());
         let next = m.wake_at().unwrap();
         assert!(
-            next - now <= policy::TROUBLE.ceiling(failure),
+            next - now <= policy::VERIFY_RETRY.ceiling(failure),
             "failure {failure}: next read {:?} later",
             next - now
         );
