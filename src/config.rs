@@ -30,7 +30,8 @@ pub struct KickFlags {
 /// How to reach the platform (shared by the console, `list` and `kick`).
 #[derive(Default, clap::Args)]
 pub struct ConnectionArgs {
-    /// API base URL (the mock or a gateway), e.g. http://127.0.0.1:8080; overrides --region.
+    /// API base URL (the mock or a gateway), e.g. http://127.0.0.1:8080; with --region too,
+    /// the two must name the same API.
     /// Without an `api.` prefix, login goes to the same host (as the official SDK does).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
@@ -70,16 +71,15 @@ impl fmt::Debug for ConnectionArgs {
 }
 
 /// The config file's keys (all optional).
-#[derive(Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub(crate) region: Option<String>,
     pub(crate) base_url: Option<String>,
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<String>,
-    /// The console's key bindings (read by `tui::keymap`); accepted here so the file parses.
-    #[serde(rename = "keys")]
-    _keys: Option<toml::Table>,
+    /// The console's key bindings (`[keys]`), handed to `tui::keymap` as they are.
+    pub(crate) keys: Option<toml::Table>,
     /// Port of the sign-in redirect URI `http://127.0.0.1:PORT/callback`.
     pub(crate) redirect_port: Option<u16>,
     /// `[profiles.NAME]`: one org (or client) each, chosen with `--profile`.
@@ -100,17 +100,45 @@ pub enum Strategy {
 }
 
 /// The config file's `[kick]` table.
-#[derive(Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KickSection {
     pub(crate) strategy: Option<Strategy>,
 }
 
-/// The `[kick] strategy` of the config file in use, if it sets one.
-pub(crate) fn kick_strategy(args: &ConnectionArgs) -> Result<Option<Strategy>> {
-    match args.config.clone().or_else(default_config_path) {
-        Some(path) if path.exists() => Ok(read_config_file(&path)?.0.kick.and_then(|k| k.strategy)),
-        _ => Ok(None),
+/// The config file, read once at start (capped, checked, parsed) for the connection, the
+/// console's keymap and the kick's strategy: one read, one set of rules, one message.
+#[derive(Clone, Default)]
+pub struct Settings {
+    pub(crate) file: FileConfig,
+    /// Things to tell the user (a file others can read holds the secret).
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Settings {
+    /// `--config`, else the default file if there is one; a named file that is missing, is not
+    /// a regular file (a FIFO, `/dev/zero`) or is too big is an error.
+    pub fn load(args: &ConnectionArgs) -> Result<Settings> {
+        match args.config.clone().or_else(default_config_path) {
+            Some(path) if path.exists() => {
+                let (file, warnings) = read_config_file(&path)?;
+                Ok(Settings { file, warnings })
+            }
+            Some(path) if args.config.is_some() => {
+                bail!("config file {} does not exist", path.display())
+            }
+            _ => Ok(Settings::default()),
+        }
+    }
+
+    /// The `[kick] strategy`, if the file sets one.
+    pub(crate) fn kick_strategy(&self) -> Option<Strategy> {
+        self.file.kick.as_ref().and_then(|k| k.strategy)
+    }
+
+    /// The `[keys]` section, if any (the keymap reads it).
+    pub(crate) fn keys(&self) -> Option<&toml::Table> {
+        self.file.keys.as_ref()
     }
 }
 
@@ -187,19 +215,17 @@ impl ConnectionConfig {
     /// anywhere (the console then starts the demo mock).
     pub(crate) fn from_args_with_profile(
         args: &ConnectionArgs,
+        settings: &Settings,
     ) -> Result<Option<(ConnectionConfig, ProfileUse)>> {
-        let (file, warnings) = match args.config.clone().or_else(default_config_path) {
-            Some(path) if path.exists() => read_config_file(&path)?,
-            Some(path) if args.config.is_some() => {
-                bail!("config file {} does not exist", path.display())
-            }
-            _ => (FileConfig::default(), Vec::new()),
-        };
         let store = crate::platform::token_store::TokenStore::from_env();
-        let mut config =
-            resolve_with_profiles(args, &|name| std::env::var(name).ok(), file, &store)?;
+        let mut config = resolve_with_profiles(
+            args,
+            &|name| std::env::var(name).ok(),
+            settings.file.clone(),
+            &store,
+        )?;
         if let Some((config, _)) = config.as_mut() {
-            config.warnings.extend(warnings);
+            config.warnings.extend(settings.warnings.iter().cloned());
         }
         Ok(config)
     }
@@ -210,6 +236,16 @@ pub(crate) fn resolve(
     args: &ConnectionArgs,
     env: &dyn Fn(&str) -> Option<String>,
     file: FileConfig,
+) -> Result<Option<ConnectionConfig>> {
+    resolve_from(args, env, file, FILE)
+}
+
+/// [`resolve`] with the file's values from `file_origin` (the config file, or a profile).
+fn resolve_from(
+    args: &ConnectionArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: FileConfig,
+    file_origin: &str,
 ) -> Result<Option<ConnectionConfig>> {
     let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     let client_id = args
@@ -234,21 +270,9 @@ pub(crate) fn resolve(
             "a client secret is set but no client id: set GENESYSCLOUD_OAUTHCLIENT_ID or --client-id"
         ),
     };
-    let base_url = args.base_url.clone().or(file.base_url);
-    let api_base = match base_url {
-        Some(url) => check_base_url(&url)?,
-        None => {
-            let region = args
-                .region
-                .clone()
-                .or_else(|| env("GENESYSCLOUD_REGION"))
-                .or(file.region)
-                .ok_or_else(|| {
-                    eyre!("no region: set --region, GENESYSCLOUD_REGION (e.g. us-east-1 or mypurecloud.com) or --base-url")
-                })?;
-            region_api_base(&region)?
-        }
-    };
+    let api_base = api_base_of(args, &env, file.base_url, file.region, file_origin)?.ok_or_else(|| {
+        eyre!("no region: set --region, GENESYSCLOUD_REGION (e.g. us-east-1 or mypurecloud.com) or --base-url")
+    })?;
     Ok(Some(ConnectionConfig {
         login_base: login_base_for(&api_base),
         api_base,
@@ -340,27 +364,58 @@ pub struct LoginTarget {
     pub redirect_port: u16,
 }
 
-/// The API base from `--base-url`, `--region`, `GENESYSCLOUD_REGION` or the given file values.
+/// How messages name the config file's top-level keys.
+const FILE: &str = "the config file";
+
+/// Where requests go, as the README's table says: the first of the flags, the environment and
+/// the file (or profile, named by `file_origin`) that sets a region or a base URL decides; the
+/// later ones are not used. Within one of them, a region and a base URL must name the same API
+/// (an error naming both and where each came from). None when none of them says.
 fn api_base_of(
     args: &ConnectionArgs,
     env: &dyn Fn(&str) -> Option<String>,
     base_url: Option<String>,
     region: Option<String>,
-) -> Result<String> {
-    if let Some(url) = args.base_url.clone().or(base_url) {
-        return check_base_url(&url);
+    file_origin: &str,
+) -> Result<Option<String>> {
+    let env_region = env("GENESYSCLOUD_REGION").filter(|v| !v.trim().is_empty());
+    let (region_in_file, base_url_in_file) = (
+        format!("region in {file_origin}"),
+        format!("base_url in {file_origin}"),
+    );
+    let levels = [
+        (
+            args.region.clone(),
+            "--region",
+            args.base_url.clone(),
+            "--base-url",
+        ),
+        (env_region, "GENESYSCLOUD_REGION", None, ""),
+        (region, &*region_in_file, base_url, &*base_url_in_file),
+    ];
+    for (region, region_origin, base_url, base_origin) in levels {
+        let from_region =
+            |region: &str| region_api_base(region).map_err(|e| eyre!("{e} (from {region_origin})"));
+        let from_base =
+            |url: &str| check_base_url(url).map_err(|e| eyre!("{e} (from {base_origin})"));
+        match (region, base_url) {
+            (None, None) => continue,
+            (Some(region), None) => return from_region(&region).map(Some),
+            (None, Some(url)) => return from_base(&url).map(Some),
+            (Some(region), Some(url)) => {
+                let (by_region, by_url) = (from_region(&region)?, from_base(&url)?);
+                if by_region != by_url {
+                    bail!(
+                        "{region_origin} {:?} and {base_origin} {:?} disagree (the region's API is {by_region}); keep one of them",
+                        crate::text::clip(&region, 80),
+                        crate::text::clip(&url, 100)
+                    );
+                }
+                return Ok(Some(by_url));
+            }
+        }
     }
-    let region = args
-        .region
-        .clone()
-        .or_else(|| env("GENESYSCLOUD_REGION").filter(|v| !v.trim().is_empty()))
-        .or(region)
-        .ok_or_else(|| {
-            eyre!(
-                "no region: set --region, GENESYSCLOUD_REGION, region in the profile, or --base-url"
-            )
-        })?;
-    region_api_base(&region)
+    Ok(None)
 }
 
 /// The profile named by `--profile`/`CONFWATCH_PROFILE`, if any.
@@ -383,14 +438,8 @@ fn chosen_profile(
 
 /// What `confwatch login` needs: the profile's (or the flags') client id and region.
 pub(crate) fn login_target(args: &ConnectionArgs) -> Result<LoginTarget> {
-    let file = match args.config.clone().or_else(default_config_path) {
-        Some(path) if path.exists() => read_config_file(&path)?.0,
-        Some(path) if args.config.is_some() => {
-            bail!("config file {} does not exist", path.display())
-        }
-        _ => FileConfig::default(),
-    };
-    login_target_from(args, &|name| std::env::var(name).ok(), file)
+    let settings = Settings::load(args)?;
+    login_target_from(args, &|name| std::env::var(name).ok(), settings.file)
 }
 
 pub(crate) fn login_target_from(
@@ -398,14 +447,15 @@ pub(crate) fn login_target_from(
     env: &dyn Fn(&str) -> Option<String>,
     file: FileConfig,
 ) -> Result<LoginTarget> {
-    let (profile, section) = match chosen_profile(args, &file)? {
+    let (profile, section, origin) = match chosen_profile(args, &file)? {
         Some((name, section)) => {
+            let origin = format!("[profiles.{name}]");
             if section.grant != Grant::Pkce {
                 bail!(
                     "profile {name} uses client credentials; set grant = \"pkce\" in [profiles.{name}] to sign in as a person"
                 );
             }
-            (name, section)
+            (name, section, origin)
         }
         None => (
             DEFAULT_PROFILE.to_string(),
@@ -416,6 +466,7 @@ pub(crate) fn login_target_from(
                 redirect_port: file.redirect_port,
                 ..Default::default()
             },
+            FILE.to_string(),
         ),
     };
     let client_id = args
@@ -423,7 +474,16 @@ pub(crate) fn login_target_from(
         .clone()
         .or(section.client_id.clone())
         .ok_or_else(|| eyre!("no client id: use --client-id or client_id in the profile (the OAuth client of grant type Code Authorization with PKCE)"))?;
-    let api_base = api_base_of(args, env, section.base_url.clone(), section.region.clone())?;
+    let api_base = api_base_of(
+        args,
+        env,
+        section.base_url.clone(),
+        section.region.clone(),
+        &origin,
+    )?
+    .ok_or_else(|| {
+        eyre!("no region: set --region, GENESYSCLOUD_REGION, region in the profile, or --base-url")
+    })?;
     Ok(LoginTarget {
         profile,
         client_id,
@@ -477,8 +537,14 @@ pub fn resolve_with_profiles(
             let session = store.load(&name)?.ok_or_else(|| {
                 eyre!("profile {name} is not signed in: run `confwatch login --profile {name}`")
             })?;
-            let wanted =
-                api_base_of(args, env, section.base_url.clone(), section.region.clone()).ok();
+            let origin = format!("[profiles.{name}]");
+            let wanted = api_base_of(
+                args,
+                env,
+                section.base_url.clone(),
+                section.region.clone(),
+                &origin,
+            )?;
             return user_config(&name, session, wanted, section.queues).map(Some);
         }
         let merged = FileConfig {
@@ -488,7 +554,7 @@ pub fn resolve_with_profiles(
             client_secret: section.client_secret.clone(),
             ..Default::default()
         };
-        let config = resolve(args, env, merged)?;
+        let config = resolve_from(args, env, merged, &format!("[profiles.{name}]"))?;
         if config.is_none() {
             bail!(
                 "profile {name} has no credentials: set client_id and client_secret (or grant = \"pkce\" and sign in)"
@@ -508,47 +574,43 @@ pub fn resolve_with_profiles(
     }
     match store.load(DEFAULT_PROFILE)? {
         Some(session) => {
-            let asked = args.base_url.is_some()
-                || args.region.is_some()
-                || region.is_some()
-                || base_url.is_some();
-            let wanted = if asked {
-                Some(api_base_of(args, env, base_url, region)?)
-            } else {
-                None
-            };
+            let wanted = api_base_of(args, env, base_url, region, FILE)?;
             user_config(DEFAULT_PROFILE, session, wanted, Vec::new()).map(Some)
         }
         None => Ok(None),
     }
 }
 
-/// A text file of at most `limit` bytes; a larger one (or `/dev/zero`) is refused, not read.
-pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        bail!("{} is larger than {limit} bytes", path.display());
-    }
-    Ok(text)
-}
-
 /// Reads the config file; warns when others may read it (it may hold the secret).
 fn read_config_file(path: &Path) -> Result<(FileConfig, Vec<String>)> {
     // A config file is a few lines; a megabyte is plenty.
-    let text = read_capped(path, 1024 * 1024)
+    let text = untrusted_input::read_capped(path, 1024 * 1024)
         .wrap_err_with(|| format!("reading config file {}", path.display()))?;
     let file: FileConfig = toml::from_str(&text).map_err(|e| eyre!(toml_error(path, &text, &e)))?;
     let mut warnings = Vec::new();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode())
-            .unwrap_or(0);
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta =
+            std::fs::metadata(path).wrap_err_with(|| format!("config file {}", path.display()))?;
+        let mode = meta.permissions().mode();
+        // A base URL decides where the secret (or the user's token) is sent: only a file no one
+        // else can change may say it.
+        let sets_base_url = file.base_url.is_some()
+            || file
+                .profiles
+                .iter()
+                .flat_map(|p| p.values())
+                .any(|p| p.base_url.is_some());
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let own = meta.uid() == unsafe { libc::getuid() };
+        if sets_base_url && (mode & 0o022 != 0 || !own) {
+            bail!(
+                "config file {} sets base_url but is writable by others or not yours (mode {:o}), so anyone could send your credentials elsewhere; run chmod go-w on it",
+                path.display(),
+                mode & 0o777
+            );
+        }
         if mode & 0o077 != 0 && file.client_secret.is_some() {
             warnings.push(format!(
                 "config file {} holds the client secret and is readable by others (mode {:o}); run chmod 600 on it",
@@ -761,7 +823,134 @@ mod tests {
         let Err(err) = read_config_file(Path::new("/dev/zero")) else {
             panic!("/dev/zero read as a config file");
         };
-        assert!(format!("{err:#}").contains("larger than"), "{err:#}");
+        assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
+    }
+
+    /// The README's precedence, row by row: for where requests go, the first of the flags,
+    /// the environment and the file that sets a region or a base URL decides.
+    #[test]
+    fn where_requests_go_follows_the_precedence_table() {
+        let creds = [
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "id"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "secret"),
+        ];
+        let file = |region: Option<&str>, base_url: Option<&str>| FileConfig {
+            region: region.map(str::to_string),
+            base_url: base_url.map(str::to_string),
+            ..Default::default()
+        };
+        let flags = |region: Option<&str>, base_url: Option<&str>| ConnectionArgs {
+            region: region.map(str::to_string),
+            base_url: base_url.map(str::to_string),
+            ..Default::default()
+        };
+        let ie = "https://api.mypurecloud.ie";
+        let de = "https://api.mypurecloud.de";
+        let local = "http://127.0.0.1:8080";
+        // (flags, env region, file) -> the API base.
+        let rows: Vec<(ConnectionArgs, Option<&str>, FileConfig, &str)> = vec![
+            (flags(None, None), None, file(Some("eu-west-1"), None), ie),
+            (flags(None, None), None, file(None, Some(local)), local),
+            (
+                flags(None, None),
+                Some("eu-central-1"),
+                file(None, Some(local)),
+                de,
+            ),
+            (
+                flags(Some("eu-west-1"), None),
+                None,
+                file(None, Some(local)),
+                ie,
+            ),
+            (
+                flags(Some("eu-west-1"), None),
+                Some("eu-central-1"),
+                file(None, None),
+                ie,
+            ),
+            (
+                flags(None, Some(local)),
+                Some("eu-central-1"),
+                file(Some("eu-west-1"), None),
+                local,
+            ),
+            (
+                flags(Some("eu-west-1"), Some(ie)),
+                None,
+                file(None, None),
+                ie,
+            ),
+        ];
+        for (args, env_region, file, want) in rows {
+            let env = move |name: &str| {
+                creds
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+                    .or_else(|| {
+                        env_region
+                            .filter(|_| name == "GENESYSCLOUD_REGION")
+                            .map(str::to_string)
+                    })
+            };
+            let got = resolve(&args, &env, file).unwrap().unwrap();
+            assert_eq!(got.api_base, want, "{args:?} env {env_region:?}");
+        }
+        // Disagreeing at one level: an error naming both and where each came from.
+        let env = env_of(&[
+            ("GENESYSCLOUD_OAUTHCLIENT_ID", "id"),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "secret"),
+        ]);
+        let err = resolve(
+            &flags(Some("eu-west-1"), Some(local)),
+            &env,
+            FileConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--region \"eu-west-1\"") && err.contains("--base-url"),
+            "{err}"
+        );
+        let err = resolve(
+            &ConnectionArgs::default(),
+            &env,
+            file(Some("eu-west-1"), Some(local)),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("region in the config file"), "{err}");
+        assert!(err.contains("base_url in the config file"), "{err}");
+    }
+
+    #[test]
+    fn settings_are_read_once_with_the_keys_and_kick_sections() {
+        let dir = std::env::temp_dir().join(format!("confwatch-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(
+            &path,
+            "region = \"us-east-1\"\n[keys]\nkick = \"x\"\n[kick]\nstrategy = \"settled\"\n",
+        )
+        .unwrap();
+        let args = ConnectionArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        };
+        let settings = Settings::load(&args).unwrap();
+        assert_eq!(settings.kick_strategy(), Some(Strategy::Settled));
+        let keys = settings.keys().expect("[keys]");
+        assert!(crate::tui::Keymap::with_overrides(keys).is_ok());
+        std::fs::write(&path, "[keys]\nkick = 3\n").unwrap();
+        let settings = Settings::load(&args).unwrap();
+        assert!(crate::tui::Keymap::with_overrides(settings.keys().unwrap()).is_err());
+        let missing = ConnectionArgs {
+            config: Some(dir.join("absent.toml")),
+            ..Default::default()
+        };
+        assert!(Settings::load(&missing).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(unix)]

@@ -92,7 +92,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<u8> {
     let code = match cli.command {
-        None => confwatch::console::run(cli.console).await.map(|()| 0)?,
+        None => confwatch::console::run(cli.console).await?,
         Some(CliCommand::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
         Some(CliCommand::List(args)) => confwatch::cli::list(args).await?,
         Some(CliCommand::Kick(args)) => confwatch::cli::kick(args).await?,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, eyre};
 use tokio::sync::mpsc;
 
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::{ConnectionArgs, KickFlags, Settings};
 use crate::feed::{QueueSelection, read_active_calls, select_queues};
 use crate::kick::driver::{KickOptions, KickRequest};
 use crate::kick::machine::Wanted;
@@ -21,7 +21,6 @@ use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
 use crate::platform::conversations::check_id;
 use crate::platform::retry::with_retry;
-use crate::wire::Purpose;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -79,10 +78,10 @@ pub(crate) mod exit {
     pub(crate) const UNKNOWN: i32 = 5;
     /// The audit record could not be opened or written.
     pub(crate) const AUDIT: i32 = 6;
-    /// Interrupted by a signal: 128 + its number (SIGHUP 129, SIGINT 130, SIGTERM 143).
-    pub(crate) const SIGHUP: i32 = 129;
-    pub(crate) const SIGINT: i32 = 130;
-    pub(crate) const SIGTERM: i32 = 143;
+    /// Removed (the platform accepted it and it was seen done), but an audit line after the
+    /// 202 could not be written: the record is incomplete.
+    pub(crate) const AUDIT_INCOMPLETE: i32 = 7;
+    // Interrupted by a signal: 128 + its number (`kick::progress::interrupted_exit_code`).
 }
 
 /// `30s`, `500ms`, `2m`, or plain seconds.
@@ -116,12 +115,12 @@ pub(crate) fn parse_attempts(text: &str) -> Result<u32, String> {
     }
 }
 
-fn connect(args: &ConnectionArgs) -> Result<Client> {
-    connect_with_profile(args).map(|(client, _)| client)
-}
-
-fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config::ProfileUse)> {
-    let (config, profile) = ConnectionConfig::from_args_with_profile(args)?.ok_or_else(|| {
+fn connect_with_profile(
+    args: &ConnectionArgs,
+    settings: &Settings,
+) -> Result<(Client, crate::config::ProfileUse)> {
+    let (config, profile) =
+        ConnectionConfig::from_args_with_profile(args, settings)?.ok_or_else(|| {
         eyre!(
             "no credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET \
              (and GENESYSCLOUD_REGION), or use --base-url with the mock's credentials"
@@ -135,7 +134,8 @@ fn connect_with_profile(args: &ConnectionArgs) -> Result<(Client, crate::config:
 
 /// Runs `confwatch list`; returns the process exit code.
 pub async fn list(args: ListArgs) -> Result<i32> {
-    let (client, profile) = connect_with_profile(&args.connection)?;
+    let settings = Settings::load(&args.connection)?;
+    let (client, profile) = connect_with_profile(&args.connection, &settings)?;
     // `list` only reads: it leaves the kicks' share of the budget alone.
     let client = client.for_reads();
     let all = with_retry(|| client.queues()).await?;
@@ -267,65 +267,38 @@ pub(crate) fn exit_code(outcome: &Outcome) -> i32 {
     }
 }
 
-/// One progress step as a readable line.
-pub(crate) fn describe_step(step: &Step) -> String {
-    match step {
-        Step::Started {
-            name,
-            purpose,
-            joined,
-        } => format!(
-            "{} {} ({})",
-            if *joined {
-                "joined the kick of"
-            } else {
-                "target:"
-            },
-            name.as_deref().unwrap_or("unnamed participant"),
-            purpose.as_ref().map_or("no purpose", Purpose::as_str)
-        ),
-        Step::Waiting { state } => format!("waiting: leg {state}, removing once it settles"),
-        Step::Attempt { number } => format!("attempt {number}: PATCH state=disconnected"),
-        Step::Answer {
-            number,
-            status,
-            code,
-            message,
-        } => {
-            let mut line = format!("attempt {number}: {status}");
-            if let Some(code) = code {
-                line.push_str(&format!(" {code}"));
-            }
-            if let Some(message) = message {
-                line.push_str(&format!(" ({message})"));
-            }
-            line
+/// Runs `confwatch kick`; returns the process exit code.
+pub async fn kick(args: KickArgs) -> Result<i32> {
+    let json = args.json;
+    let (code, outcome) = match run_kick(args).await {
+        Ok(done) => done,
+        Err(report) if json => {
+            tracing::error!("{report:?}");
+            eprintln!("confwatch: {}", crate::text::clean(&format!("{report:#}")));
+            (exit::OTHER, not_started(format!("{report:#}"), None))
         }
-        Step::Backoff {
-            delay_ms, reason, ..
-        } => format!("backing off {delay_ms} ms: {reason}"),
-        Step::Locked {
-            retry_in_ms,
-            learned,
-        } => crate::kick::progress::locked_words(*retry_in_ms, *learned),
-        Step::RateLimited { retry_after_ms } => format!(
-            "rate limited: nothing sent for {:.1} s (Retry-After)",
-            *retry_after_ms as f64 / 1000.0
-        ),
-        Step::Verifying => "accepted; verifying the leg is gone and the others stay".into(),
-        Step::Finished(o) => format!(
-            "{}: {} ({} attempts, {} requests, {:.1} s)",
-            o.outcome,
-            o.message,
-            o.attempts,
-            o.requests,
-            o.elapsed_ms as f64 / 1000.0
-        ),
+        Err(report) => return Err(report),
+    };
+    if json {
+        write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
+    }
+    Ok(code)
+}
+
+/// The outcome of a kick that ended before its job began: nothing was sent.
+fn not_started(message: String, status: Option<u16>) -> Outcome {
+    Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 0,
+        requests: 0,
+        elapsed_ms: 0,
+        message,
+        status,
     }
 }
 
-/// Runs `confwatch kick`; returns the process exit code.
-pub async fn kick(args: KickArgs) -> Result<i32> {
+/// The kick itself: its exit code and outcome.
+async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
     // Bad ids are caught before anything is sent.
     let checks = [
         Some(("conversation", &args.conversation)),
@@ -335,7 +308,7 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
     for (what, id) in checks.into_iter().flatten() {
         if let Err(message) = check_id(what, id) {
             eprintln!("confwatch: {message}");
-            return Ok(exit::OTHER);
+            return Ok((exit::OTHER, not_started(message, None)));
         }
     }
     let wanted = match (&args.participant, &args.user) {
@@ -343,23 +316,28 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         (None, Some(u)) => Wanted::User(u.clone()),
         (None, None) => return Err(eyre!("--participant or --user is required")),
     };
-    let client = connect(&args.connection)?;
-    // A signed-in user whose roles cannot disconnect: refused here, before any request.
+    // The config file is read once, for the connection and the `[kick]` section.
+    let settings = Settings::load(&args.connection)?;
+    let (client, _) = connect_with_profile(&args.connection, &settings)?;
+    // A signed-in user whose roles cannot disconnect: refused here, before any PATCH (a
+    // person's own token in GENESYSCLOUD_ACCESS_TOKEN too).
+    crate::platform::users::learn_token_owner(&client).await;
     if let Some(identity) = client.identity()
         && !identity.may_disconnect()
     {
-        eprintln!(
-            "confwatch: {} may not remove participants: their roles lack {} (ask an admin for a role with it)",
+        let message = format!(
+            "{} may not remove participants: their roles lack {} (ask an admin for a role with it)",
             identity.label(),
             crate::platform::identity::DISCONNECT
         );
-        return Ok(exit::NOT_PERMITTED);
+        eprintln!("confwatch: {}", crate::text::clean(&message));
+        return Ok((exit::NOT_PERMITTED, not_started(message, Some(403))));
     }
     let options = KickOptions {
         wait_timeout: args.wait_timeout,
         max_attempts: args.max_attempts,
         deadline: args.deadline,
-        ..KickOptions::from_flags(&args.kick, &args.connection)?
+        ..KickOptions::from_flags(&args.kick, &settings)
     };
     // The audit fails closed: without a record, nothing is sent.
     let audit = match options.open_audit() {
@@ -369,11 +347,12 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
             None
         }
         Err(e) => {
-            eprintln!(
-                "confwatch: the audit record cannot be kept ({e:#}); nothing was sent. \
+            let message = format!(
+                "the audit record cannot be kept ({e:#}); nothing was sent. \
                  Fix the path or its permissions, or choose --no-audit."
             );
-            return Ok(exit::AUDIT);
+            eprintln!("confwatch: {message}");
+            return Ok((exit::AUDIT, not_started(message, None)));
         }
     };
     let json = args.json;
@@ -404,21 +383,31 @@ pub async fn kick(args: KickArgs) -> Result<i32> {
         }
     }
     let outcome = finished.ok_or_else(|| eyre!("the kick ended without an outcome"))?;
-    if json {
-        write_line(&mut std::io::stdout(), &serde_json::to_string(&outcome)?);
-    }
     let code = match signal_code.load(std::sync::atomic::Ordering::SeqCst) {
         0 => exit_code(&outcome),
         signal if outcome.outcome == OutcomeKind::Interrupted => signal,
         _ => exit_code(&outcome),
     };
     if audit.as_ref().is_some_and(|a| a.failed()) {
+        if outcome.outcome == OutcomeKind::Removed {
+            // The platform's fact is told as it is; the missing line is the record's problem.
+            eprintln!(
+                "confwatch: removed on the platform, but the audit record is incomplete: a line could not be written (the log file says why)"
+            );
+            return Ok((exit::AUDIT_INCOMPLETE, outcome));
+        }
         eprintln!(
             "confwatch: the audit record could not be written in full (the log file says why)"
         );
-        return Ok(if code == exit::OK { exit::AUDIT } else { code });
+        // The outcome's own code when it says more than "failed" (timed out, unknown, ...).
+        let code = if matches!(code, exit::OK | exit::OTHER) {
+            exit::AUDIT
+        } else {
+            code
+        };
+        return Ok((code, outcome));
     }
-    Ok(code)
+    Ok((code, outcome))
 }
 
 /// SIGINT, SIGTERM and SIGHUP end a running kick `interrupted` (audited), and the process
@@ -432,13 +421,14 @@ fn spawn_signal_watch(
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        let (name, exit_code) = tokio::select! {
-            _ = int.recv() => ("SIGINT", exit::SIGINT),
-            _ = term.recv() => ("SIGTERM", exit::SIGTERM),
-            _ = hup.recv() => ("SIGHUP", exit::SIGHUP),
+        let name = tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
         };
+        let exit_code = crate::kick::progress::interrupted_exit_code(name);
         code.store(exit_code, std::sync::atomic::Ordering::SeqCst);
-        manager.interrupt(name);
+        manager.interrupt_all(name);
     });
     Ok(())
 }
@@ -453,7 +443,7 @@ fn print_progress(progress: &Progress, json: bool) {
         let line = format!(
             "{:>6.2}s  {}",
             progress.at_ms as f64 / 1000.0,
-            crate::text::clean(&describe_step(&progress.step))
+            crate::text::clean(&crate::kick::progress::describe_step(&progress.step))
         );
         write_line(&mut std::io::stderr(), &line);
     }

@@ -11,6 +11,7 @@ use crate::platform::connection::{ConnectionConfig, Credentials};
 use crate::platform::identity::{self, Identity};
 use crate::platform::signin::{self, Pkce, RedirectListener, Secret, SigninError};
 use crate::platform::token_store::{Place, StoredSession, TokenStore};
+use crate::text::clean;
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -128,7 +129,10 @@ fn stdin_lines() -> mpsc::Receiver<String> {
 }
 
 fn expiry_words(session: &StoredSession) -> String {
-    let left = session.expires_at - chrono::Utc::now().timestamp();
+    // Saturating: the stored number is the file's, and may be anything (i64::MIN).
+    let left = session
+        .expires_at
+        .saturating_sub(chrono::Utc::now().timestamp());
     let refresh = if session.refresh_token.is_some() {
         "it is refreshed when it ends"
     } else {
@@ -176,8 +180,8 @@ pub async fn login(args: LoginArgs) -> Result<i32> {
     println!(
         "signed in as {} (user {}) in {} on {}, profile {}",
         who.label(),
-        who.user_id,
-        who.org_name.as_deref().unwrap_or("the organization"),
+        clean(&who.user_id),
+        clean(who.org_name.as_deref().unwrap_or("the organization")),
         session.api_base,
         session.profile
     );
@@ -203,9 +207,19 @@ fn profile_of(args: &ConnectionArgs) -> String {
 pub async fn logout(args: ProfileArgs) -> Result<i32> {
     let profile = profile_of(&args.connection);
     let store = TokenStore::from_env();
-    let Some(session) = store.load(&profile)? else {
-        println!("profile {profile} is not signed in");
-        return Ok(0);
+    let session = match store.load(&profile) {
+        Ok(Some(session)) => session,
+        Ok(None) => {
+            println!("profile {profile} is not signed in");
+            return Ok(0);
+        }
+        // A corrupt or unreadable store is what logout is for: it goes, with nothing to revoke.
+        Err(e) => {
+            eprintln!("confwatch: the stored sign-in cannot be read ({e:#}); removing it");
+            store.forget(&profile)?;
+            println!("signed out of profile {profile}; its tokens are forgotten");
+            return Ok(0);
+        }
     };
     if !session.expired(chrono::Utc::now().timestamp()) {
         let client = Client::new(user_config(&session))?;
@@ -224,23 +238,38 @@ pub async fn logout(args: ProfileArgs) -> Result<i32> {
 pub async fn whoami(args: ProfileArgs) -> Result<i32> {
     let profile = profile_of(&args.connection);
     let Some(session) = TokenStore::from_env().load(&profile)? else {
+        // Client credentials (a profile's, or the environment's) sign nobody in: no `login`.
+        let settings = config::Settings::load(&args.connection);
+        if let Ok(Some((config, _))) = settings.and_then(|settings| {
+            ConnectionConfig::from_args_with_profile(&args.connection, &settings)
+        }) && let Credentials::OAuthClient { client_id, .. } = &config.credentials
+        {
+            println!(
+                "no signed-in user: confwatch acts as the OAuth client {} (client credentials) on {}",
+                crate::text::clean(client_id),
+                config.api_base
+            );
+            return Ok(0);
+        }
         println!("profile {profile} is not signed in: run `confwatch login`");
         return Ok(1);
     };
     let who = &session.identity;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "user     {} ({})", who.label(), who.user_id);
+    // Everything here is the token file's text: cleaned before it reaches the terminal.
+    let _ = writeln!(out, "user     {} ({})", who.label(), clean(&who.user_id));
     let _ = writeln!(
         out,
         "org      {} ({})",
-        who.org_name.as_deref().unwrap_or("-"),
-        who.org_id.as_deref().unwrap_or("-")
+        clean(who.org_name.as_deref().unwrap_or("-")),
+        clean(who.org_id.as_deref().unwrap_or("-"))
     );
-    let _ = writeln!(out, "region   {}", session.api_base);
+    let _ = writeln!(out, "region   {}", clean(&session.api_base));
     let _ = writeln!(
         out,
         "profile  {} (client id {})",
-        session.profile, session.client_id
+        clean(&session.profile),
+        clean(&session.client_id)
     );
     let _ = writeln!(
         out,
@@ -252,5 +281,11 @@ pub async fn whoami(args: ProfileArgs) -> Result<i32> {
         }
     );
     let _ = writeln!(out, "token    {}", expiry_words(&session));
-    Ok(0)
+    // An ended sign-in that cannot be refreshed is not a working one: scripts see it.
+    let ended = session.expires_at <= chrono::Utc::now().timestamp();
+    Ok(if ended && session.refresh_token.is_none() {
+        1
+    } else {
+        0
+    })
 }

@@ -7,9 +7,9 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use crossterm::event::EventStream;
 
-use crate::config::{ConnectionArgs, KickFlags, default_config_path};
+use crate::config::{ConnectionArgs, KickFlags, Settings};
 use crate::tui::app::Level;
-use crate::tui::{App, Keymap, Theme, runtime, terminal};
+use crate::tui::{App, Ending, Keymap, Theme, runtime, terminal};
 use session::Session;
 
 /// Flags of the console (`confwatch` with no subcommand).
@@ -25,18 +25,22 @@ pub struct ConsoleArgs {
     pub(crate) kick: KickFlags,
 }
 
-/// Runs the console until the supervisor quits.
-pub async fn run(args: ConsoleArgs) -> Result<()> {
+/// Runs the console until the supervisor quits; returns the process's exit code (0, or as
+/// `confwatch kick`'s when running kicks were interrupted: 130, 143, 129).
+pub async fn run(args: ConsoleArgs) -> Result<i32> {
     terminal::check()?;
-    let keymap = match args.connection.config.clone().or_else(default_config_path) {
-        Some(path) => Keymap::from_config_file(&path).map_err(|e| eyre!(e))?,
+    // The config file is read once, for the keymap, the connection and the kick.
+    let settings = Settings::load(&args.connection)?;
+    let keymap = match settings.keys() {
+        Some(keys) => Keymap::with_overrides(keys).map_err(|e| eyre!("config file [keys]: {e}"))?,
         None => Keymap::default(),
     };
-    let session = Session::open(&args).await?;
+    let session = Session::open(&args, &settings).await?;
     let mut app = App::new(keymap, Utc::now());
     app.demo = session.demo.clone();
     app.source = session.source.clone();
     app.signed_in = session.signed_in.clone();
+    app.kicks_off = session.kicks_off.clone();
     for warning in &session.warnings {
         app.push_log(Level::Warn, warning.clone());
     }
@@ -54,6 +58,11 @@ pub async fn run(args: ConsoleArgs) -> Result<()> {
         .await
         // The terminal is restored here, before the mock stops or an error is printed.
     };
+    // Kicks still running end `interrupted`, audited, before the process goes.
+    let code = match &result {
+        Ok(ending) => kicker.interrupt_running(*ending).await,
+        Err(_) => kicker.interrupt_running(Ending::Quit).await,
+    };
     Session::shutdown(mock).await;
-    result
+    result.map(|_| code)
 }

@@ -5,13 +5,14 @@ use color_eyre::eyre::{Result, bail};
 use tokio::sync::mpsc;
 
 use super::ConsoleArgs;
+use crate::config::Settings;
 use crate::feed::QueueSelection;
 use crate::feed::{CallReads, watch_with_reads};
 use crate::kick::{KickManager, KickOptions, Target};
 use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
-use crate::tui::runtime::{Kicker, LoopChannels};
+use crate::tui::runtime::{Ending, Kicker, LoopChannels};
 use crate::wire::CallConversation;
 
 pub(super) struct Session {
@@ -23,16 +24,18 @@ pub(super) struct Session {
     pub(crate) warnings: Vec<String>,
     /// The profile and signed-in user for the header, and the read-only reason.
     pub(crate) signed_in: crate::tui::app::SignedIn,
+    /// Why kicks are off: the audit record cannot be opened.
+    pub(crate) kicks_off: Option<String>,
     pub(crate) channels: LoopChannels,
     pub(crate) kicker: PlatformKicker,
     mock: Option<MockServer>,
 }
 
 impl Session {
-    pub(super) async fn open(args: &ConsoleArgs) -> Result<Session> {
+    pub(super) async fn open(args: &ConsoleArgs, settings: &Settings) -> Result<Session> {
         let mut demo_rate_limit = None;
         let (config, mock, profile) =
-            match ConnectionConfig::from_args_with_profile(&args.connection)? {
+            match ConnectionConfig::from_args_with_profile(&args.connection, settings)? {
                 Some((config, profile)) => (config, None, profile),
                 None if args.connection.base_url.is_some() => bail!(
                     "--base-url needs credentials: --client-id and GENESYSCLOUD_OAUTHCLIENT_SECRET \
@@ -67,27 +70,28 @@ impl Session {
         let (feed, reads) = watch_with_reads(client.clone(), queues);
         let budget_client = client.clone();
         let (progress_tx, progress) = mpsc::unbounded_channel();
-        let options = KickOptions::from_flags(&args.kick, &args.connection)?;
+        let options = KickOptions::from_flags(&args.kick, settings);
         let manager = KickManager::new(client, options, progress_tx);
         match manager.audit_path() {
             Some(path) => tracing::info!(audit = %path.display(), "kicks are audited"),
             None if manager.audit_off() => {
                 warnings.push("--no-audit: kicks are not recorded in the audit file".to_string())
             }
-            None => warnings.push(
-                "the audit file could not be opened: kicks are refused (see the log file)"
-                    .to_string(),
-            ),
+            // Not a warning among others: the console shows it as a banner and `d` explains.
+            None => {}
         }
+        let kicks_off = manager.audit_error().map(str::to_string);
         Ok(Session {
             demo,
             source,
             warnings,
             signed_in,
+            kicks_off,
             channels: LoopChannels {
                 feed,
                 progress,
                 rate_budget: Some(Box::new(move || budget_client.rate_budget())),
+                clipboard: Some(Box::new(crate::tui::terminal::copy_osc52)),
             },
             kicker: PlatformKicker { manager, reads },
             mock,
@@ -113,6 +117,8 @@ pub(super) async fn signed_in(
     client: &Client,
     profile: Option<String>,
 ) -> crate::tui::app::SignedIn {
+    // A person's own token in GENESYSCLOUD_ACCESS_TOKEN is checked as a sign-in is.
+    crate::platform::users::learn_token_owner(client).await;
     let mut identity = client.identity().cloned();
     if identity.is_some() {
         match tokio::time::timeout(
@@ -143,6 +149,29 @@ pub(super) struct PlatformKicker {
     manager: KickManager,
     reads: CallReads,
 }
+
+impl PlatformKicker {
+    /// Ends the running kicks `interrupted` (audited as such) and waits, a few seconds at
+    /// most, for their records; the exit code: 0 when none ran, else `confwatch kick`'s for the
+    /// same interrupt (a quit key counts as ctrl-c, SIGINT).
+    pub(super) async fn interrupt_running(&self, ending: Ending) -> i32 {
+        let (signal, why) = match ending {
+            Ending::Quit => ("SIGINT", "the supervisor quitting the console"),
+            Ending::Signal(signal) => (signal, signal),
+        };
+        let running = self.manager.interrupt_all(why);
+        if running == 0 {
+            return 0;
+        }
+        if !self.manager.wait_idle(INTERRUPT_WAIT).await {
+            tracing::error!("kicks still running {INTERRUPT_WAIT:?} after the interrupt");
+        }
+        crate::kick::progress::interrupted_exit_code(signal)
+    }
+}
+
+/// How long quitting waits for interrupted kicks to record their outcome.
+const INTERRUPT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Kicker for PlatformKicker {
     fn kick(&mut self, target: Target, force: bool) {

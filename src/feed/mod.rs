@@ -17,6 +17,7 @@ mod status;
 pub use status::{ConnectionState, FeedEvent};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
+pub use crate::platform::SIGN_IN_AGAIN;
 pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.
@@ -126,6 +127,7 @@ pub(crate) fn watch_with_reads(
 ) -> (mpsc::Receiver<FeedEvent>, CallReads) {
     let (tx, rx) = mpsc::channel(1024);
     let (reads_tx, reads) = mpsc::channel(16);
+    tokio::spawn(watch_auth(client.clone(), tx.clone()));
     tokio::spawn(async move {
         let _ = Feed {
             // Every request of the feed leaves the kicks' share of the budget alone.
@@ -139,6 +141,28 @@ pub(crate) fn watch_with_reads(
         .await;
     });
     (rx, CallReads(reads_tx))
+}
+
+/// How often the token's health is looked at (no request: what the last ones found).
+const AUTH_CHECK: Duration = Duration::from_millis(500);
+
+/// Tells the console whenever the token stops (or starts again) to work, at once: the status
+/// line must not say `live` on a token that is refused, or a sign-in that has ended.
+async fn watch_auth(client: Client, tx: mpsc::Sender<FeedEvent>) {
+    let mut said = None;
+    loop {
+        let now = client.auth_problem();
+        if now != said {
+            if tx.send(FeedEvent::Auth(now.clone())).await.is_err() {
+                return;
+            }
+            said = now;
+        }
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep(AUTH_CHECK) => {}
+        }
+    }
 }
 
 struct Feed {
@@ -328,7 +352,9 @@ impl Feed {
         self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
         let (client, tx, queue_ids) = (self.client.clone(), self.tx.clone(), queue_ids.to_vec());
         Ok(Resync(Some(tokio::spawn(async move {
-            let _ = resync_pages(&client, &tx, &queue_ids).await;
+            if resync_pages(&client, &tx, &queue_ids).await.is_ok() {
+                catch_up(&client, &tx, &queue_ids).await;
+            }
         }))))
     }
 
@@ -346,15 +372,25 @@ impl Feed {
     }
 
     /// Polls within the rate budget for `POLL_SPELL`, then lets the caller try the socket again.
+    /// A read that works after one that did not ends the spell at once: the platform is back,
+    /// so the socket is tried now and the status line does not keep an old reason.
     async fn poll_for_a_while(&self, queue_ids: &[String], reason: String) -> Result<(), Stopped> {
         self.send(FeedEvent::Warning(format!("{reason}; polling instead")))
             .await?;
         self.send(FeedEvent::Connection(ConnectionState::Polling { reason }))
             .await?;
         let until = tokio::time::Instant::now() + POLL_SPELL;
+        let mut unreachable = false;
         while tokio::time::Instant::now() < until {
             self.send(FeedEvent::Model(Update::ResyncStarted)).await?;
-            let calls = resync_pages(&self.client, &self.tx, queue_ids).await?;
+            let calls = match resync_pages(&self.client, &self.tx, queue_ids).await? {
+                Some(_) if unreachable => return Ok(()),
+                Some(calls) => calls,
+                None => {
+                    unreachable = true;
+                    0
+                }
+            };
             let interval = poll_interval(self.client.rate_budget(), calls);
             tokio::select! {
                 _ = self.tx.closed() => return Err(Stopped),
@@ -366,12 +402,13 @@ impl Feed {
 }
 
 /// Reads every page of the active calls into the feed (`ResyncPage` each, then `ResyncDone`,
-/// or `ResyncAbandoned` with a warning when a page cannot be read). Returns how many calls.
+/// or `ResyncAbandoned` with a warning when a page cannot be read). Returns how many calls,
+/// None when a page could not be read.
 async fn resync_pages(
     client: &Client,
     tx: &mpsc::Sender<FeedEvent>,
     queue_ids: &[String],
-) -> Result<usize, Stopped> {
+) -> Result<Option<usize>, Stopped> {
     let send = |event| async { tx.send(event).await.map_err(|_| Stopped) };
     let mut pages = ActiveCallPages::new(queue_ids);
     let mut count = 0;
@@ -384,12 +421,50 @@ async fn resync_pages(
             }
             Ok(None) => {
                 send(FeedEvent::Model(Update::ResyncDone)).await?;
-                return Ok(count);
+                return Ok(Some(count));
             }
             Err(e) => {
                 send(FeedEvent::Model(Update::ResyncAbandoned)).await?;
                 send(FeedEvent::Warning(format!("re-reading calls: {e}"))).await?;
-                return Ok(count);
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// After a (re)connect's re-sync, the newest page of active calls is read again at these
+/// times: analytics lags the world (a few seconds, the mock's fault up to 60 s), so a quiet call
+/// that started just before the connect may be missing from the first read, and no event may
+/// come for it. One request each; every live conference is on screen within 70 s.
+const CATCH_UP_AFTER: [Duration; 4] = [
+    Duration::from_secs(10),
+    Duration::from_secs(20),
+    Duration::from_secs(40),
+    Duration::from_secs(70),
+];
+
+/// The catch-up reads (see [`CATCH_UP_AFTER`]); ends with the feed or when one fails.
+async fn catch_up(client: &Client, tx: &mpsc::Sender<FeedEvent>, queue_ids: &[String]) {
+    let start = tokio::time::Instant::now();
+    for after in CATCH_UP_AFTER {
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep_until(start + after) => {}
+        }
+        match crate::platform::analytics::newest_active_calls(client, queue_ids).await {
+            Ok(calls) if calls.is_empty() => {}
+            Ok(calls) => {
+                if tx
+                    .send(FeedEvent::Model(Update::Discovered(calls)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "catching up on lagging analytics");
+                return;
             }
         }
     }
@@ -500,6 +575,92 @@ mod tests {
         })
         .await;
         assert_eq!(state, Ok(Some(ConnectionState::Live)));
+    }
+
+    /// The platform is unreachable for the socket and the reads, then back: the first read that
+    /// works ends the polling spell, and the socket is tried next (the fake's log shows the
+    /// channel request right after that read, not another poll), so no stale "polling" stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polling_ends_when_the_platform_answers_again() {
+        use axum::routing::{get, post};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let up = Arc::new(AtomicBool::new(false));
+        let log: Arc<Mutex<Vec<(&'static str, bool)>>> = Arc::default();
+        let (query_up, query_log, channel_log) =
+            (Arc::clone(&up), Arc::clone(&log), Arc::clone(&log));
+        let (listener, _addr) = crate::platform::fake::bind().await;
+        let app = axum::Router::new()
+            .route(
+                "/api/v2/routing/queues",
+                get(|| async {
+                    axum::Json(serde_json::json!({"entities": [{"id": "q1", "name": "Support"}], "pageCount": 1}))
+                }),
+            )
+            .route(
+                "/api/v2/analytics/conversations/details/query",
+                post(move || async move {
+                    let up = query_up.load(Ordering::SeqCst);
+                    query_log.lock().unwrap().push(("query", up));
+                    if up {
+                        (axum::http::StatusCode::OK, r#"{"conversations": [], "totalHits": 0}"#)
+                    } else {
+                        (axum::http::StatusCode::BAD_REQUEST, r#"{"message":"down","code":"bad.request","status":400}"#)
+                    }
+                }),
+            )
+            .route(
+                "/api/v2/notifications/channels",
+                post(move || async move {
+                    channel_log.lock().unwrap().push(("channel", false));
+                    (axum::http::StatusCode::BAD_REQUEST, r#"{"message":"down","code":"bad.request","status":400}"#)
+                }),
+            );
+        let client = crate::platform::fake::serve(listener, app);
+        let mut feed = watch(client, QueueSelection::All);
+        // Polling, and its first read failed: the platform comes back. (The guards only stop a
+        // hang; they outlast the 60 s spell, so the order below is what decides.)
+        let guard = Duration::from_secs(120);
+        tokio::time::timeout(guard, async {
+            while let Some(event) = feed.recv().await {
+                if event == FeedEvent::Model(Update::ResyncAbandoned) {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("a failed poll");
+        up.store(true, Ordering::SeqCst);
+        // The next channel request (the socket tried again) ends the wait.
+        tokio::time::timeout(guard, async {
+            loop {
+                let seen = log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .skip_while(|e| !e.1)
+                    .any(|e| e.0 == "channel");
+                if seen {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the socket tried again");
+        let after: Vec<_> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .skip_while(|e| !e.1)
+            .copied()
+            .collect();
+        assert_eq!(
+            after[..2],
+            [("query", true), ("channel", false)],
+            "{after:?}"
+        );
+        drop(feed);
     }
 
     /// A platform whose analytics query answers a full page of 200 calls, then a short page

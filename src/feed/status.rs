@@ -45,4 +45,7 @@ pub enum FeedEvent {
     RateBudget(RateBudget),
     /// Something the supervisor should see in the log view (never secret).
     Warning(String),
+    /// Why the token no longer works (a refused login, a 401 a refresh could not fix, a
+    /// sign-in past its end); None once it works again.
+    Auth(Option<String>),
 }

@@ -101,15 +101,17 @@ impl AuditLog {
             }
         }
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).append(true).read(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options
+        let mut file = options
             .open(path)
             .wrap_err_with(|| format!("opening audit file {}", path.display()))?;
+        close_torn_tail(&mut file)
+            .wrap_err_with(|| format!("repairing audit file {}", path.display()))?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -134,16 +136,44 @@ impl AuditLog {
             .file
             .lock()
             .map_err(|_| color_eyre::eyre::eyre!("audit file lock poisoned"))?;
-        let written = file
-            .write_all(&line)
-            .and_then(|()| file.sync_data())
-            .wrap_err_with(|| format!("writing audit file {}", self.path.display()));
-        if written.is_err() {
+        let before = file.metadata().map(|m| m.len());
+        let written = file.write_all(&line).and_then(|()| file.sync_data());
+        if let Err(e) = written {
             self.failed
                 .store(true, std::sync::atomic::Ordering::Relaxed);
+            // A line is whole or absent: the part a full disk let through is cut back off, so
+            // the next line does not start glued to half of this one. Only when the growth is
+            // at most this line (no other writer's line after it).
+            if let (Ok(before), Ok(now)) = (before, file.metadata().map(|m| m.len()))
+                && now > before
+                && now - before <= line.len() as u64
+                && let Err(cut) = file.set_len(before).and_then(|()| file.sync_data())
+            {
+                tracing::error!("audit: the partial line could not be cut off: {cut}");
+            }
+            return Err(e).wrap_err_with(|| format!("writing audit file {}", self.path.display()));
         }
-        written
+        Ok(())
     }
+}
+
+/// A file whose last line is torn (a crash or power loss mid-write in an earlier run) gets a
+/// line end, so the torn line stays as it was (an audit keeps every byte) and the next record
+/// starts a line of its own. Readers skip the torn line: it does not parse.
+fn close_torn_tail(file: &mut File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        tracing::warn!("audit: the file's last line was torn (an earlier crash?); closed it");
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::claims::Claim;
 use super::lock::LockHistory;
 use super::machine::{
     Effect, KickMachine, MachineConfig, MachineInput, PatchPath, Strategy, Wanted,
 };
 use super::policy;
 use super::{Outcome, Progress, Step, Target};
-use crate::config::{ConnectionArgs, KickFlags};
+use crate::config::KickFlags;
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
 use crate::platform::error::ApiError;
@@ -41,6 +42,9 @@ pub struct KickOptions {
     pub strategy: Strategy,
     /// Where what kicks learn about the transition lock is kept between runs; None: in memory.
     pub lock_history: Option<std::path::PathBuf>,
+    /// Where kicks claim their call, so two at once on one call see each other (`kick::claims`);
+    /// None: no claims.
+    pub claims_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for KickOptions {
@@ -53,6 +57,7 @@ impl Default for KickOptions {
             no_audit: false,
             strategy: Strategy::Eager,
             lock_history: None,
+            claims_dir: None,
         }
     }
 }
@@ -65,26 +70,25 @@ impl KickOptions {
             deadline: self.deadline,
             strategy: self.strategy,
             force,
+            claims_dir: self.claims_dir.clone(),
             ..MachineConfig::default()
         }
     }
 
     /// What the flags ask for; without `--strategy`, the config file's `[kick] strategy`.
-    pub(crate) fn from_flags(
-        flags: &KickFlags,
-        connection: &ConnectionArgs,
-    ) -> color_eyre::Result<Self> {
-        let strategy = match flags.strategy {
-            Some(strategy) => strategy,
-            None => crate::config::kick_strategy(connection)?.unwrap_or_default(),
-        };
-        Ok(KickOptions {
+    pub(crate) fn from_flags(flags: &KickFlags, settings: &crate::config::Settings) -> Self {
+        let strategy = flags
+            .strategy
+            .or_else(|| settings.kick_strategy())
+            .unwrap_or_default();
+        KickOptions {
             audit_log: flags.audit_log.clone(),
             no_audit: flags.no_audit,
             strategy,
             lock_history: Some(crate::kick::lock::default_history_path()),
+            claims_dir: Some(crate::kick::claims::default_claims_dir()),
             ..KickOptions::default()
-        })
+        }
     }
 
     /// Opens the audit file (the default one when none is set); Ok(None) with `no_audit`.
@@ -225,6 +229,7 @@ async fn run_job(
     if config.lock_plan.is_none() {
         config.lock_plan = history.lock().ok().and_then(|h| h.plan(&lock_key));
     }
+    let claim = take_claim(&config, &request);
     let machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -249,6 +254,7 @@ async fn run_job(
         sent,
         history,
         lock_key,
+        claim,
         audit,
         report,
         pending: None,
@@ -273,6 +279,8 @@ struct Job<R> {
     sent: Arc<AtomicU64>,
     history: Arc<Mutex<LockHistory>>,
     lock_key: String,
+    /// This kick's claim on the call (`kick::claims`), if one could be made.
+    claim: Option<Claim>,
     audit: AuditContext,
     report: R,
     /// The request in flight.
@@ -295,10 +303,13 @@ impl<R: FnMut(Progress) + Send> Job<R> {
             if let Some(outcome) = self.machine.outcome() {
                 let mut outcome = outcome.clone();
                 outcome.requests = self.sent.load(Ordering::Relaxed) as u32;
+                self.audit.note_if_incomplete(&mut outcome);
                 return outcome;
             }
-            if let Some(e) = audit_failed {
-                // Nothing more is sent once the record cannot be kept.
+            if let Some(e) = audit_failed.filter(|_| !self.machine.accepted()) {
+                // Nothing more is sent once the record cannot be kept. After a 202 the removal
+                // is the platform's fact: the job goes on to see it done (reads only; another
+                // PATCH needs its own line first), and the record is marked incomplete.
                 self.pending = None;
                 effects = self
                     .machine
@@ -314,6 +325,7 @@ impl<R: FnMut(Progress) + Send> Job<R> {
                         EventSource::Subscribe => self.subscription.is_some(),
                     };
                     self.machine.set_live(live);
+                    note_other_kicks(&mut self.machine, self.claim.as_ref(), &self.request.wanted);
                     self.machine.handle(input, self.now(), rand::random())
                 }
                 None => Vec::new(),
@@ -351,6 +363,7 @@ impl<R: FnMut(Progress) + Send> Job<R> {
         }
         hold_for_rate_limit(&mut self.machine, &self.client, self.start);
         self.machine.set_live(false);
+        note_other_kicks(&mut self.machine, self.claim.as_ref(), &self.request.wanted);
         self.machine
             .handle(MachineInput::Start, self.now(), rand::random())
     }
@@ -383,6 +396,7 @@ impl<R: FnMut(Progress) + Send> Job<R> {
             self.audit.purpose = purpose.clone();
         }
         if let Step::Finished(outcome) = &mut step {
+            self.audit.note_if_incomplete(outcome);
             // The job's channel drops its subscriptions before the outcome is told, so none are
             // left behind and that request is in the count.
             if let Some(listening) = self.subscription.take() {
@@ -556,6 +570,32 @@ impl<R: FnMut(Progress) + Send> Job<R> {
     }
 }
 
+/// Claims the call for this kick (`kick::claims`) until its deadline; without a claims folder,
+/// or when the claim cannot be made (logged), the kick goes on judging its call alone.
+fn take_claim(config: &MachineConfig, request: &KickRequest) -> Option<Claim> {
+    let dir = config.claims_dir.as_deref()?;
+    let who = match &request.wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id,
+    };
+    Claim::take(dir, &request.conversation_id, who, config.deadline)
+        .map_err(|e| tracing::warn!("cannot claim the call in {}: {e}", dir.display()))
+        .ok()
+}
+
+/// Other kicks' claims on the call count as leaving: refreshed before each input, so the
+/// machine re-checks its safety rule with them right before each PATCH.
+fn note_other_kicks(machine: &mut KickMachine, claim: Option<&Claim>, wanted: &Wanted) {
+    let Some(claim) = claim else {
+        return;
+    };
+    let mut own = vec![match wanted {
+        Wanted::Participant(id) | Wanted::User(id) => id.as_str(),
+    }];
+    own.extend(machine.target());
+    let others = claim.earlier_others(&own);
+    machine.set_leaving(others);
+}
+
 /// A 429 seen by any user of the client (another job, the feed) holds this job back too: the
 /// platform's limit is per token.
 fn hold_for_rate_limit(machine: &mut KickMachine, client: &Client, start: Instant) {
@@ -602,6 +642,15 @@ struct AuditContext {
 }
 
 impl AuditContext {
+    /// A removal whose record lost a line after the 202 says so (the console's job view and
+    /// `kick` show the message): what happened on the platform, and that the record is short.
+    fn note_if_incomplete(&self, outcome: &mut Outcome) {
+        const NOTE: &str = "; the audit record is incomplete (a line could not be written)";
+        if self.log.as_ref().is_some_and(|log| log.failed()) && !outcome.message.ends_with(NOTE) {
+            outcome.message.push_str(NOTE);
+        }
+    }
+
     /// Writes and syncs one line; the error in words when it could not be.
     fn write(&self, entry: AuditEntry) -> Result<(), String> {
         let Some(log) = &self.log else {

@@ -6,7 +6,6 @@
 //! (a slow platform, a clock jump) does not move every later kick.
 
 use std::collections::VecDeque;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -150,25 +149,16 @@ impl LockHistory {
     /// in the log), never an error that stops a kick; implausible samples are dropped and only
     /// the newest [`HISTORY_LEN`] kept.
     pub fn load(path: &Path) -> LockHistory {
-        let read = || -> std::io::Result<Vec<u8>> {
-            let file = std::fs::File::open(path)?;
-            let mut bytes = Vec::new();
-            file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-            Ok(bytes)
-        };
-        let bytes = match read() {
-            Ok(bytes) => bytes,
+        // A FIFO, a device or a huge file is refused before it is read (a FIFO would block).
+        let text = match untrusted_input::read_capped(path, MAX_FILE_BYTES) {
+            Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return LockHistory::default(),
             Err(e) => {
-                tracing::warn!("lock history {}: {e}; starting afresh", path.display());
+                tracing::warn!("lock history: {e}; starting afresh");
                 return LockHistory::default();
             }
         };
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            tracing::warn!("lock history {} is too big; ignored", path.display());
-            return LockHistory::default();
-        }
-        match serde_json::from_slice::<LockHistory>(&bytes) {
+        match serde_json::from_str::<LockHistory>(&text) {
             Ok(loaded) => {
                 let mut history = LockHistory::default();
                 for org in loaded.orgs {

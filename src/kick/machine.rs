@@ -50,6 +50,8 @@ pub struct MachineConfig {
     pub(crate) quiet_reread: Duration,
     /// Skip the safety rules (customer/external, last other party).
     pub(crate) force: bool,
+    /// The driver's: where per-call claims of other kicks are kept (`kick::claims`); None: none.
+    pub(crate) claims_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MachineConfig {
@@ -65,6 +67,7 @@ impl Default for MachineConfig {
             verify_grace: policy::VERIFY_GRACE,
             quiet_reread: policy::QUIET_REREAD,
             force: false,
+            claims_dir: None,
         }
     }
 }
@@ -180,6 +183,9 @@ pub(crate) struct KickMachine {
     patch_sent_at: Duration,
     /// The transition lock as this job meets it.
     lock: LockTracker,
+    /// Participant or user ids other kicks are removing from the same call (`kick::claims`):
+    /// they count as leaving in the safety rule, re-checked before each PATCH.
+    leaving: Vec<String>,
 }
 
 /// The transition lock as one job meets it: the leg's last change (the lock runs from there),
@@ -241,7 +247,13 @@ impl KickMachine {
             lost_answer: None,
             patch_sent_at: Duration::ZERO,
             lock: LockTracker::default(),
+            leaving: Vec::new(),
         }
+    }
+
+    /// The legs other kicks on the same call are removing (the driver says so before each input).
+    pub(crate) fn set_leaving(&mut self, leaving: Vec<String>) {
+        self.leaving = leaving;
     }
 
     /// Whether a live feed now carries the call's changes (the driver says so).
@@ -292,6 +304,11 @@ impl KickMachine {
     }
 
     /// PATCHes decided so far (the number of the latest attempt).
+    /// Whether the platform accepted a removal (a 202): from then on it may have happened.
+    pub(crate) fn accepted(&self) -> bool {
+        self.patched
+    }
+
     pub(crate) fn attempts(&self) -> u32 {
         self.attempts
     }
@@ -418,6 +435,7 @@ impl KickMachine {
                     status: 202,
                     code: None,
                     message: None,
+                    correlation_id: None,
                 }));
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
@@ -687,7 +705,7 @@ impl KickMachine {
             return;
         }
         if !self.config.force
-            && let Some(reason) = safety_refusal(&conversation, &target)
+            && let Some(reason) = safety_refusal(&conversation, &target, &self.leaving)
         {
             self.finish(out, now, OutcomeKind::Refused, &reason, None);
             return;
@@ -791,6 +809,14 @@ impl KickMachine {
         let Some(participant_id) = self.target.clone() else {
             return;
         };
+        // Re-checked right before each PATCH: another kick on the call may have begun since.
+        if !self.config.force
+            && let (Some(conversation), Some(target)) = (&self.latest, self.latest_target())
+            && let Some(reason) = safety_refusal(conversation, target, &self.leaving)
+        {
+            self.finish(out, now, OutcomeKind::Refused, &reason, None);
+            return;
+        }
         self.attempts += 1;
         self.requests += 1;
         self.wait_since = None;
@@ -972,6 +998,7 @@ impl KickMachine {
             status: error.status.unwrap_or(0),
             code: error.code.clone(),
             message: Some(error.message.clone()),
+            correlation_id: error.correlation_id.as_ref().map(|id| id.0.clone()),
         }));
         if error.has_code("not.a.user") && self.path == PatchPath::Calls {
             // Client credentials have no user context: the media-agnostic endpoint takes the same body.
@@ -1059,9 +1086,16 @@ impl KickMachine {
         let others = conversation
             .live_participants()
             .filter(|p| Some(p.id.as_str()) != self.target.as_deref())
+            .filter(|p| super::safety::keeps_the_call(p))
             .count();
         if others > 0 {
-            let mut message = format!("seen disconnected; {others} other parties still connected");
+            let mut message = match self.latest_target() {
+                Some(target) => format!(
+                    "seen disconnected; {}",
+                    super::safety::assess(&conversation, target, &[]).who_stays()
+                ),
+                None => format!("seen disconnected; {others} other parties still connected"),
+            };
             if let Some(attempt) = self.lost_answer {
                 // The audit keeps that the answer was lost and what the check found.
                 message = format!("attempt {attempt} got no answer; then {message}");
@@ -1263,12 +1297,15 @@ pub(crate) fn is_settled(state: &ParticipantState) -> bool {
     matches!(state, ParticipantState::Connected)
 }
 
-/// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`).
+/// Why the kick must not go ahead without `--force`, if it must not (the rule: `kick::safety`),
+/// with `leaving` (other kicks on the call) counted as gone.
 pub(crate) fn safety_refusal(
     conversation: &CallConversation,
     target: &CallMediaParticipant,
+    leaving: &[String],
 ) -> Option<String> {
-    let assessment = super::safety::assess(conversation, target);
+    let leaving: Vec<&str> = leaving.iter().map(String::as_str).collect();
+    let assessment = super::safety::assess(conversation, target, &leaving);
     match assessment.risk? {
         Risk::Customer => Some(format!(
             "{} is the {} party; removing them is refused without --force",
@@ -1276,9 +1313,20 @@ pub(crate) fn safety_refusal(
             target.purpose()
         )),
         Risk::LastOtherParty => Some(format!(
-            "removing {} would leave {} party on the call, ending it for the others; refused without --force",
+            "removing {} would leave {} connected part{} ({}{}), ending the call for them; refused without --force",
             describe(target),
-            assessment.others_remaining
+            assessment.connected_remaining,
+            if assessment.connected_remaining == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            assessment.who_stays(),
+            if leaving.is_empty() {
+                ""
+            } else {
+                "; another kick on this call is removing a party too"
+            },
         )),
     }
 }

@@ -112,6 +112,11 @@ impl KickManager {
         self.inner.audit.as_deref().map(AuditLog::path)
     }
 
+    /// Why the audit file could not be opened (then every kick is refused).
+    pub(crate) fn audit_error(&self) -> Option<&str> {
+        self.inner.audit_error.as_deref()
+    }
+
     /// Kicks run without a record, by the supervisor's choice (`--no-audit`).
     pub(crate) fn audit_off(&self) -> bool {
         self.inner.options.no_audit
@@ -228,12 +233,26 @@ impl KickManager {
         }
     }
 
-    /// A signal ends the process: every job ends `interrupted by {signal}` (audited as such).
-    pub(crate) fn interrupt(&self, signal: &str) {
-        if let Ok(jobs) = self.inner.jobs.lock() {
-            for job in jobs.values() {
-                job.stop.interrupt(signal);
+    /// Ends every running job `interrupted by {signal}` (the console is quitting); returns how
+    /// many there were.
+    pub(crate) fn interrupt_all(&self, signal: &str) -> usize {
+        let Ok(jobs) = self.inner.jobs.lock() else {
+            return 0;
+        };
+        jobs.values().for_each(|job| job.stop.interrupt(signal));
+        jobs.len()
+    }
+
+    /// Waits until every job has ended (its outcome told and audited), at most `within`;
+    /// true if they all did.
+    pub(crate) async fn wait_idle(&self, within: std::time::Duration) -> bool {
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let idle = self.inner.jobs.lock().map(|j| j.is_empty()).unwrap_or(true);
+            if idle || tokio::time::Instant::now() >= until {
+                return idle;
             }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

@@ -1,6 +1,7 @@
 //! The kick: remove one participant from a live call, safely and as fast as the platform allows.
 
 pub(crate) mod audit;
+pub(crate) mod claims;
 pub(crate) mod driver;
 pub(crate) mod lock;
 pub(crate) mod machine;
@@ -15,4 +16,4 @@ pub use lock::LockHistory;
 pub use machine::Wanted;
 pub use manager::KickManager;
 pub use progress::{Outcome, OutcomeKind, Progress, Step, Target};
-pub use safety::Risk;
+pub use safety::{Assessment, Risk, assess};

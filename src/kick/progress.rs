@@ -48,6 +48,10 @@ pub enum Step {
         status: u16,
         code: Option<String>,
         message: Option<String>,
+        /// The answer's `ININ-Correlation-Id` (an error body's `contextId`): what the platform's
+        /// support asks for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        correlation_id: Option<String>,
     },
     /// Backing off before the next try.
     Backoff {
@@ -127,10 +131,79 @@ pub struct Outcome {
     pub status: Option<u16>,
 }
 
+/// A process whose kick a signal interrupted exits 128 + the signal's number (`confwatch kick`
+/// and the console alike; the README's exit-code table).
+pub(crate) fn interrupted_exit_code(signal: &str) -> i32 {
+    match signal {
+        "SIGHUP" => 129,
+        "SIGTERM" => 143,
+        _ => 130,
+    }
+}
+
 /// The lock's wait in a supervisor's words: `locked by the platform, retry in 380 ms (learned)`.
 pub(crate) fn locked_words(retry_in_ms: u64, learned: bool) -> String {
     format!(
         "locked by the platform, retry in {retry_in_ms} ms ({})",
         if learned { "learned" } else { "backoff" }
     )
+}
+
+/// One progress step as a readable line: what `confwatch kick` prints and the console's job view
+/// lists.
+pub(crate) fn describe_step(step: &Step) -> String {
+    match step {
+        Step::Started {
+            name,
+            purpose,
+            joined,
+        } => format!(
+            "{} {} ({})",
+            if *joined {
+                "joined the kick of"
+            } else {
+                "target:"
+            },
+            name.as_deref().unwrap_or("unnamed participant"),
+            purpose.as_ref().map_or("no purpose", Purpose::as_str)
+        ),
+        Step::Waiting { state } => format!("waiting: leg {state}, removing once it settles"),
+        Step::Attempt { number } => format!("attempt {number}: PATCH state=disconnected"),
+        Step::Answer {
+            number,
+            status,
+            code,
+            message,
+            ..
+        } => {
+            let mut line = format!("attempt {number}: {status}");
+            if let Some(code) = code {
+                line.push_str(&format!(" {code}"));
+            }
+            if let Some(message) = message {
+                line.push_str(&format!(" ({message})"));
+            }
+            line
+        }
+        Step::Backoff {
+            delay_ms, reason, ..
+        } => format!("backing off {delay_ms} ms: {reason}"),
+        Step::Locked {
+            retry_in_ms,
+            learned,
+        } => locked_words(*retry_in_ms, *learned),
+        Step::RateLimited { retry_after_ms } => format!(
+            "rate limited: nothing sent for {:.1} s (Retry-After)",
+            *retry_after_ms as f64 / 1000.0
+        ),
+        Step::Verifying => "accepted; verifying the leg is gone and the others stay".into(),
+        Step::Finished(o) => format!(
+            "{}: {} ({} attempts, {} requests, {:.1} s)",
+            o.outcome,
+            o.message,
+            o.attempts,
+            o.requests,
+            o.elapsed_ms as f64 / 1000.0
+        ),
+    }
 }

@@ -1,8 +1,10 @@
 //! The live model: what the console knows of the platform right now. Pure: every change comes in
 //! as a value with the time it was seen, so it is tested without I/O or a clock.
 
+mod history;
 mod views;
 
+pub use history::{Change, LegState, Origin, Timeline};
 pub use views::{ConferenceRow, ParticipantRow, is_conference};
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +33,9 @@ pub enum Update {
     ResyncDone,
     /// The re-sync failed part-way: rows stay as they are (nothing is dropped on a guess).
     ResyncAbandoned,
+    /// Calls analytics shows now that a lagging re-sync missed: those not held yet (and not
+    /// ended) are added, known only from analytics; the others are left as they are.
+    Discovered(Vec<CallConversation>),
 }
 
 /// Analytics learns of a call a few seconds after it starts: a call an event told of this
@@ -38,6 +43,9 @@ pub enum Update {
 pub(crate) const ANALYTICS_LAG_GRACE_SECS: i64 = 15;
 /// Ended calls are remembered this long, so a lagging analytics page cannot bring them back.
 const ENDED_MEMORY_SECS: i64 = 600;
+
+/// Timelines of ended calls kept (the newest ended), for a call view left open on one.
+const ENDED_TIMELINES: usize = 256;
 
 /// Where a row's data came from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,6 +75,8 @@ pub struct LiveModel {
     ended: HashMap<String, DateTime<Utc>>,
     /// While a re-sync runs: the calls it found or an event confirmed since it began.
     resync: Option<HashSet<String>>,
+    /// Each call's timeline, kept while the call is held or remembered in `ended`.
+    history: HashMap<String, Timeline>,
     /// Bumped on every change, so views can be cached until it moves.
     revision: u64,
 }
@@ -87,7 +97,7 @@ impl LiveModel {
                 self.conversations.retain(|id, _| fresh.contains_key(id));
                 self.source.retain(|id, _| fresh.contains_key(id));
                 for (_, conversation) in fresh {
-                    self.upsert(conversation, Source::Exact(now), now);
+                    self.upsert(conversation, Source::Exact(now), Origin::Read, now);
                 }
                 self.forget_stale_participants();
             }
@@ -95,7 +105,7 @@ impl LiveModel {
                 if let Some(found) = self.resync.as_mut() {
                     found.insert(conversation.id.clone());
                 }
-                self.upsert(conversation, Source::Exact(now), now);
+                self.upsert(conversation, Source::Exact(now), Origin::Event, now);
                 self.forget_stale_participants_if_large();
             }
             Update::ResyncStarted => {
@@ -116,9 +126,18 @@ impl LiveModel {
                     if newer_known {
                         continue;
                     }
-                    self.upsert(conversation, Source::Analytics, now);
+                    self.upsert(conversation, Source::Analytics, Origin::Analytics, now);
                 }
                 self.forget_stale_participants_if_large();
+            }
+            Update::Discovered(conversations) => {
+                for conversation in conversations {
+                    if !self.ended.contains_key(&conversation.id)
+                        && !self.conversations.contains_key(&conversation.id)
+                    {
+                        self.upsert(conversation, Source::Analytics, Origin::Analytics, now);
+                    }
+                }
             }
             Update::ResyncDone => {
                 if let Some(found) = self.resync.take() {
@@ -144,7 +163,13 @@ impl LiveModel {
         self.revision += 1;
     }
 
-    fn upsert(&mut self, conversation: CallConversation, source: Source, now: DateTime<Utc>) {
+    fn upsert(
+        &mut self,
+        conversation: CallConversation,
+        source: Source,
+        origin: Origin,
+        now: DateTime<Utc>,
+    ) {
         for participant in &conversation.participants {
             let held = participant.is_held();
             let seen = self.state_seen.get(&participant.id);
@@ -170,6 +195,13 @@ impl LiveModel {
                 );
             }
         }
+        let state_seen = &self.state_seen;
+        self.history
+            .entry(conversation.id.clone())
+            .or_default()
+            .observe(&conversation.participants, origin, now, |id| {
+                state_seen.get(id).map(|s| s.since)
+            });
         // A call with no live leg has ended: it leaves the console.
         if conversation.live_participants().next().is_none() {
             self.conversations.remove(&conversation.id);
@@ -192,7 +224,9 @@ impl LiveModel {
         // Amortised clean-up: participants of ended calls are dropped once the map is far larger
         // than the calls held (a call has a handful of legs), so memory stays bounded over a long
         // session without a scan of every call on each update.
-        if self.state_seen.len() > 16 * self.conversations.len() + 4096 {
+        if self.state_seen.len() > 16 * self.conversations.len() + 4096
+            || self.history.len() > self.conversations.len() + 2 * ENDED_TIMELINES
+        {
             self.forget_stale_participants();
         }
     }
@@ -204,6 +238,23 @@ impl LiveModel {
             .flat_map(|c| c.participants.iter().map(|p| p.id.as_str()))
             .collect();
         self.state_seen.retain(|id, _| known.contains(id.as_str()));
+        // Timelines follow their calls, and the latest ended calls the model remembers.
+        let ended = &self.ended;
+        self.history
+            .retain(|id, _| conversations.contains_key(id) || ended.contains_key(id));
+        let mut ended_timelines: Vec<(DateTime<Utc>, String)> = self
+            .history
+            .keys()
+            .filter(|id| !conversations.contains_key(*id))
+            .filter_map(|id| ended.get(id).map(|at| (*at, id.clone())))
+            .collect();
+        if ended_timelines.len() > ENDED_TIMELINES {
+            ended_timelines.sort_unstable();
+            let drop = ended_timelines.len() - ENDED_TIMELINES;
+            for (_, id) in ended_timelines.into_iter().take(drop) {
+                self.history.remove(&id);
+            }
+        }
     }
 
     pub(crate) fn revision(&self) -> u64 {
@@ -236,6 +287,11 @@ impl LiveModel {
 
     pub(crate) fn queue_name(&self, queue_id: &str) -> Option<&str> {
         self.queue_names.get(queue_id).map(String::as_str)
+    }
+
+    /// What the console saw happen in a call (also for a while after it ended).
+    pub fn timeline(&self, conversation_id: &str) -> Option<&Timeline> {
+        self.history.get(conversation_id)
     }
 
     /// When the participant entered its current state (and hold status).

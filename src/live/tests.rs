@@ -88,25 +88,34 @@ fn time_in_state_follows_changes() {
     assert_eq!(b.in_state_ms, 2_000);
 }
 
+/// Join time, then purpose, then name: never by id, and a leg that leaves keeps its row.
 #[test]
-fn participants_sorted_live_first_then_purpose() {
+fn participants_in_join_order_then_purpose_then_name() {
     let mut model = LiveModel::new();
+    let joined = |id: &str, purpose: &str, state: S, name: &str, secs: i64| {
+        let mut p = leg(id, purpose, state);
+        p.name = Some(name.into());
+        p.start_time = Some(Timestamp(t0() + Duration::seconds(secs)));
+        p
+    };
     let c = call(
         "c1",
         vec![
-            leg("z", "agent", S::Disconnected),
-            leg("y", "agent", S::Connected),
-            leg("x", "acd", S::Connected),
-            leg("w", "customer", S::Connected),
+            joined("z9", "agent", S::Disconnected, "Zed", 5),
+            joined("a1", "agent", S::Connected, "Blair", 10),
+            joined("b2", "agent", S::Alerting, "Ava", 10),
+            joined("x", "acd", S::Connected, "Queue", 10),
+            joined("w", "customer", S::Connected, "Casey", 10),
+            joined("late", "customer", S::Connected, "Anna", 20),
         ],
     );
     model.apply(Update::Conversation(c), t0());
-    let ids: Vec<_> = model
+    let names: Vec<_> = model
         .participants("c1", t0())
         .into_iter()
-        .map(|r| r.participant_id)
+        .map(|r| r.name)
         .collect();
-    assert_eq!(ids, ["w", "y", "x", "z"]);
+    assert_eq!(names, ["Zed", "Casey", "Ava", "Blair", "Queue", "Anna"]);
 }
 
 #[test]
@@ -172,6 +181,11 @@ fn participants_of_ended_calls_are_forgotten() {
         model.state_seen.len() <= 4096 + 2,
         "{} states kept",
         model.state_seen.len()
+    );
+    assert!(
+        model.history.len() <= 2 * ENDED_TIMELINES + 1,
+        "{} timelines kept",
+        model.history.len()
     );
 }
 
@@ -272,5 +286,130 @@ fn events_win_over_a_lagging_analytics_query_both_ways() {
     assert!(
         model.conversation("c1").is_none(),
         "not found, no recent event: gone"
+    );
+}
+
+#[test]
+fn the_timeline_keeps_each_change_with_its_time_and_origin_and_is_bounded() {
+    let mut model = LiveModel::new();
+    let mut ringing = leg("b", "agent", S::Alerting);
+    ringing.start_alerting_time = Some(Timestamp(t0() - Duration::seconds(5)));
+    let first = call(
+        "c1",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("x", "agent", S::Connected),
+            ringing,
+        ],
+    );
+    model.apply(Update::ResyncStarted, t0());
+    model.apply(Update::ResyncPage(vec![first.clone()]), t0());
+    let mut answered = first.clone();
+    answered.participants[2].state = S::Connected;
+    answered.participants[2].connected_time = Some(Timestamp(t0() + Duration::seconds(2)));
+    model.apply(
+        Update::Conversation(answered.clone()),
+        t0() + Duration::seconds(3),
+    );
+    // The same state again adds nothing.
+    model.apply(
+        Update::Conversation(answered.clone()),
+        t0() + Duration::seconds(4),
+    );
+    let mut muted = answered;
+    muted.participants[2].muted = Some(true);
+    model.apply(
+        Update::Conversation(muted.clone()),
+        t0() + Duration::seconds(6),
+    );
+
+    let changes: Vec<&Change> = model.timeline("c1").unwrap().changes().collect();
+    assert_eq!(changes.len(), 5, "{changes:#?}");
+    let b: Vec<&&Change> = changes.iter().filter(|c| c.participant_id == "b").collect();
+    assert_eq!(b[0].from, None);
+    assert_eq!(b[0].origin, Origin::Analytics);
+    assert_eq!(
+        b[0].at,
+        t0() - Duration::seconds(5),
+        "the platform's own time"
+    );
+    assert_eq!(b[1].from.as_ref().unwrap().state, S::Alerting);
+    assert_eq!(b[1].to.state, S::Connected);
+    assert_eq!(b[1].origin, Origin::Event);
+    assert_eq!(b[1].at, t0() + Duration::seconds(2));
+    assert!(b[2].to.muted && b[2].to.words().ends_with("muted"));
+    assert_eq!(
+        b[2].at,
+        t0() + Duration::seconds(6),
+        "a mute has no platform time"
+    );
+
+    // Bounded: a leg flapping for ever keeps the latest entries only.
+    let mut flapping = muted;
+    for i in 0..500 {
+        flapping.participants[1].held = Some(i % 2 == 0);
+        model.apply(
+            Update::Conversation(flapping.clone()),
+            t0() + Duration::seconds(10 + i),
+        );
+    }
+    let timeline = model.timeline("c1").unwrap();
+    assert_eq!(timeline.changes().count(), history::ENTRIES_PER_CALL);
+    assert_eq!(
+        timeline.changes().last().unwrap().at,
+        t0() + Duration::seconds(509)
+    );
+
+    // The call ends: its timeline stays for the call view, with the end in it.
+    let mut ended = flapping;
+    for p in &mut ended.participants {
+        p.state = S::Disconnected;
+    }
+    model.apply(Update::Conversation(ended), t0() + Duration::seconds(600));
+    assert!(model.conversation("c1").is_none());
+    let last = model.timeline("c1").unwrap().changes().last().unwrap();
+    assert_eq!(last.to.state, S::Disconnected);
+}
+
+/// Calls a lagging re-sync missed are added from a later analytics read; calls already held (an
+/// event's exact picture) and calls seen ending are left as they are.
+#[test]
+fn discovered_calls_add_only_what_the_model_lacks() {
+    let mut model = LiveModel::new();
+    let exact = call(
+        "known",
+        vec![
+            leg("a", "customer", S::Connected),
+            leg("b", "agent", S::Connected),
+            leg("c", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Conversation(exact.clone()), t0());
+    let ending = call("ended", vec![leg("x", "customer", S::Connected)]);
+    model.apply(Update::Conversation(ending.clone()), t0());
+    let mut gone = ending.clone();
+    gone.participants[0].state = S::Disconnected;
+    model.apply(Update::Conversation(gone), t0());
+    let mut stale = exact.clone();
+    stale.participants[2].state = S::Alerting;
+    let new = call(
+        "new",
+        vec![
+            leg("n1", "customer", S::Connected),
+            leg("n2", "agent", S::Connected),
+            leg("n3", "agent", S::Connected),
+        ],
+    );
+    model.apply(Update::Discovered(vec![stale, ending, new]), t0());
+    assert!(model.conversation("new").is_some());
+    assert!(model.is_from_analytics("new"));
+    assert_eq!(
+        model.conversation("known"),
+        Some(&exact),
+        "an exact call is kept"
+    );
+    assert!(
+        model.conversation("ended").is_none(),
+        "an ended call stays gone"
     );
 }

@@ -85,31 +85,37 @@ impl LiveModel {
         }
     }
 
-    /// The participants of one conversation: live legs first, then by purpose (customer,
-    /// agents, others) and start time; ties broken by id so the order is stable.
+    /// The participants of one conversation in a stable order: by join time (a leg without
+    /// one last), then purpose (customer, agents, others), then name. Never by id: ids differ
+    /// from call to call, so the same row must not hold a different person each time.
     pub fn participants(&self, conversation_id: &str, now: DateTime<Utc>) -> Vec<ParticipantRow> {
         let Some(conversation) = self.conversations.get(conversation_id) else {
             return Vec::new();
         };
-        let mut legs: Vec<&CallMediaParticipant> = conversation.participants.iter().collect();
-        legs.sort_by(|a, b| {
+        let mut legs: Vec<(&CallMediaParticipant, String)> = conversation
+            .participants
+            .iter()
+            .map(|p| (p, p.display_name().unwrap_or_default()))
+            .collect();
+        // Stable: legs equal in all three keep the platform's order.
+        legs.sort_by(|(a, a_name), (b, b_name)| {
             (
-                a.state.is_gone(),
-                purpose_rank(&a.purpose()),
+                a.start_time.is_none(),
                 a.start_time,
-                &a.id,
+                purpose_rank(&a.purpose()),
+                a_name,
             )
                 .cmp(&(
-                    b.state.is_gone(),
-                    purpose_rank(&b.purpose()),
+                    b.start_time.is_none(),
                     b.start_time,
-                    &b.id,
+                    purpose_rank(&b.purpose()),
+                    b_name,
                 ))
         });
         legs.into_iter()
-            .map(|p| ParticipantRow {
+            .map(|(p, name)| ParticipantRow {
                 participant_id: p.id.clone(),
-                name: p.display_name().unwrap_or_default(),
+                name,
                 purpose: p.purpose().to_string(),
                 state: p.state.clone(),
                 held: p.is_held(),

@@ -134,6 +134,29 @@ impl ActiveCallPages {
     }
 }
 
+/// The newest active calls (one page, newest first): what a lagging first read may have missed.
+pub(crate) async fn newest_active_calls(
+    client: &Client,
+    queue_ids: &[String],
+) -> Result<Vec<CallConversation>, ApiError> {
+    let mut query = active_calls_query(queue_ids, 1, Utc::now());
+    query.order = Some("desc".into());
+    let answer: AnalyticsConversationQueryResponse = client
+        .send_json(
+            Method::POST,
+            "/api/v2/analytics/conversations/details/query",
+            &query,
+        )
+        .await?;
+    Ok(answer
+        .conversations
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.conversation_end.is_none())
+        .map(call_from_analytics)
+        .collect())
+}
+
 impl Client {
     /// Every active call (in the given queues; all when empty), as analytics describes it.
     pub async fn active_calls(

@@ -5,8 +5,12 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
-use super::error::{ApiError, FailureKind};
+use super::error::{ApiError, CorrelationId, FailureKind};
 use crate::wire::ErrorBody;
+
+/// The most bytes of a token answer (client credentials or sign-in) that are read: the real
+/// one is well under 2 KB.
+pub(crate) const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
 
 /// An answer's body as read: at most the cap; `cut` when more was sent (and left unread).
 pub(crate) struct Body {
@@ -80,13 +84,19 @@ pub fn error_from_answer(
     // The platform's words reach the terminal and the log: cleaned of control bytes, and cut.
     let clean = |text: String| crate::text::clip(&text, 500);
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) => ApiError::from_status(
-            endpoint,
-            status,
-            error.code.map(clean),
-            error.message.map(clean),
-            retry_after,
-        ),
+        Ok(error) => {
+            let mut answer = ApiError::from_status(
+                endpoint,
+                status,
+                error.code.map(clean),
+                error.message.map(clean),
+                retry_after,
+            );
+            answer.correlation_id = error
+                .context_id
+                .map(|id| Box::new(CorrelationId(crate::text::clip(&id, 80))));
+            answer
+        }
         Err(_) => {
             let snippet = crate::text::clip(&String::from_utf8_lossy(body), 160);
             let message = if snippet.trim().is_empty() {
@@ -136,6 +146,18 @@ pub(crate) fn transport_error(endpoint: &str, error: &reqwest::Error) -> ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_body_gives_its_context_id_as_the_correlation_id() {
+        let body = br#"{"message":"locked","code":"conversation.participant.transition.lock","status":409,"contextId":"0f3c-ctx"}"#;
+        let error = error_from_answer("PATCH participant", 409, body, None);
+        assert_eq!(
+            error.correlation_id.map(|id| id.0),
+            Some("0f3c-ctx".to_string())
+        );
+        let plain = error_from_answer("PATCH participant", 502, b"bad gateway", None);
+        assert_eq!(plain.correlation_id, None);
+    }
 
     #[test]
     fn a_huge_retry_after_is_read_without_a_panic_and_still_waits() {

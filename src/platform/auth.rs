@@ -15,9 +15,6 @@ use crate::wire::TokenResponse;
 /// The longest token lifetime the platform grants (48 h).
 const MAX_LIFETIME_SECS: u64 = 48 * 3600;
 
-/// The most bytes of a token answer that are read: the real one is well under 2 KB.
-pub(crate) const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
-
 /// A token and when to stop using it.
 struct Cached {
     token: String,
@@ -59,7 +56,9 @@ impl TokenSource {
     ) -> Result<String, ApiError> {
         let mut user = self.user.lock().await;
         let tokens = user.get_or_insert_with(|| {
-            let left = session.expires_at - chrono::Utc::now().timestamp();
+            let left = session
+                .expires_at
+                .saturating_sub(chrono::Utc::now().timestamp());
             UserTokens {
                 access: (left > 0).then(|| {
                     let left = Duration::from_secs((left as u64).min(MAX_LIFETIME_SECS));
@@ -202,7 +201,7 @@ async fn fetch(
         .await
         .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     let status = response.status().as_u16();
-    let body = super::answer::read_body(response, MAX_TOKEN_ANSWER_BYTES)
+    let body = super::answer::read_body(response, super::answer::MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|e| super::answer::transport_error(ENDPOINT, &e))?;
     if !(200..300).contains(&status) {

@@ -37,7 +37,15 @@ pub struct ApiError {
     /// `Retry-After` of a 5xx answer: the least wait before a retry (the official SDKs honour it
     /// on 503). A 429's wait is in `FailureKind::RateLimited` instead.
     pub(crate) retry_after: Option<Duration>,
+    /// The error body's `contextId` (the answer's `ININ-Correlation-Id`): what the platform's
+    /// support asks for.
+    pub(crate) correlation_id: Option<Box<CorrelationId>>,
 }
+
+/// An answer's correlation id. Boxed in [`ApiError`] as a thin pointer: the error stays small
+/// enough to return by value everywhere (clippy's `result_large_err`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CorrelationId(pub(crate) String);
 
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for
 /// the participant PATCH as a whole (it also sets wrap-up and recording); disconnecting is
@@ -57,6 +65,7 @@ impl ApiError {
             code: None,
             message: message.into(),
             retry_after: None,
+            correlation_id: None,
         }
     }
 
@@ -94,6 +103,7 @@ impl ApiError {
             } else {
                 None
             },
+            correlation_id: None,
         }
     }
 

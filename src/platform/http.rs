@@ -149,6 +149,9 @@ struct Inner {
     max_answer_bytes: usize,
     /// The signed-in user (read once after sign-in), for the audit's `who`.
     identity: std::sync::OnceLock<super::identity::Identity>,
+    /// Why the token no longer works: a login refused, or a 401 a refresh could not fix. Set by
+    /// the failing request, cleared by the next one that succeeds.
+    auth_failure: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -205,6 +208,7 @@ impl Client {
                     "bytes",
                 )?,
                 identity: std::sync::OnceLock::new(),
+                auth_failure: Mutex::new(None),
             }),
             priority: Priority::Kick,
         })
@@ -286,6 +290,20 @@ impl Client {
             Some(client) => format!("{host} client {client}"),
             None => host,
         }
+    }
+
+    /// Whether the token is one given as it is (`GENESYSCLOUD_ACCESS_TOKEN`): it may be a
+    /// person's, whom `platform::users::learn_token_owner` finds out.
+    pub(crate) fn has_fixed_token(&self) -> bool {
+        matches!(
+            self.inner.config.credentials,
+            crate::platform::connection::Credentials::AccessToken(_)
+        )
+    }
+
+    /// The fixed token's owner, once learnt (kept for the client's life).
+    pub(crate) fn set_identity(&self, identity: super::identity::Identity) {
+        let _ = self.inner.identity.set(identity);
     }
 
     /// The audit record's `who`: user, OS user and OAuth client id.
@@ -387,11 +405,15 @@ impl Client {
                     ),
                 ));
             }
-            let token = self
+            let token = match self
                 .inner
                 .tokens
                 .token(&self.inner.http, &self.inner.config)
-                .await?;
+                .await
+            {
+                Ok(token) => token,
+                Err(e) => return Err(self.note_auth(e)),
+            };
             let mut request = self
                 .inner
                 .http
@@ -420,6 +442,9 @@ impl Client {
                 .await
                 .map_err(|e| transport_error(&endpoint, &e))?;
             if (200..300).contains(&status) {
+                if let Ok(mut failure) = self.inner.auth_failure.lock() {
+                    *failure = None;
+                }
                 return Ok((endpoint, answer));
             }
             if status == 429 {
@@ -433,13 +458,49 @@ impl Client {
                 refreshed = true;
                 continue;
             }
-            return Err(error_from_answer(
+            return Err(self.note_auth(error_from_answer(
                 &endpoint,
                 status,
                 &answer.bytes,
                 retry_after,
-            ));
+            )));
         }
+    }
+
+    /// Keeps why the token no longer works (a final 401, a refused login) for `auth_problem`.
+    fn note_auth(&self, error: ApiError) -> ApiError {
+        if error.kind == FailureKind::Unauthorized
+            && let Ok(mut failure) = self.inner.auth_failure.lock()
+        {
+            *failure = Some(error.message.clone());
+        }
+        error
+    }
+
+    /// Why requests cannot be sent as anyone now, if so: the last request's 401 that a refresh
+    /// could not fix or a refused login, or a signed-in user's token past its end with no
+    /// refresh token (known without a request: the console must not say `live` on it).
+    pub fn auth_problem(&self) -> Option<String> {
+        if let Some(failure) = self.inner.auth_failure.lock().ok().and_then(|f| f.clone()) {
+            return Some(failure);
+        }
+        match &self.inner.config.credentials {
+            super::connection::Credentials::User(session)
+                if session.refresh_token.is_none()
+                    && session.expires_at <= chrono::Utc::now().timestamp() =>
+            {
+                Some(super::auth::SIGN_IN_AGAIN.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the client acts as a signed-in person (else as an OAuth client or a token).
+    pub fn is_user(&self) -> bool {
+        matches!(
+            self.inner.config.credentials,
+            super::connection::Credentials::User(_)
+        )
     }
 }
 

@@ -39,14 +39,16 @@ impl Identity {
         self.has(DISCONNECT)
     }
 
-    /// How the header names the user.
+    /// How the header, `login`, `whoami` and the read-only refusal name the user: the
+    /// platform's (or the token file's) text, cleaned of anything that could drive a terminal.
     pub(crate) fn label(&self) -> String {
-        match (&self.name, &self.email) {
+        let label = match (&self.name, &self.email) {
             (Some(name), Some(email)) => format!("{name} <{email}>"),
             (Some(name), None) => name.clone(),
             (None, Some(email)) => email.clone(),
             (None, None) => self.user_id.clone(),
-        }
+        };
+        crate::text::clean(&label).into_owned()
     }
 }
 

@@ -287,12 +287,13 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
-async fn connect_socket(connect_uri: &str) -> Result<WsStream, ConnectError> {
+/// Opens the socket; its frames and messages are capped at `max_message` bytes, the client's
+/// answer cap (`CONFWATCH_MAX_ANSWER_BYTES`): a peer cannot make one take all memory.
+async fn connect_socket(connect_uri: &str, max_message: usize) -> Result<WsStream, ConnectError> {
     use tokio_tungstenite::tungstenite::Error;
-    // Frames and messages capped like API answers: a peer cannot make one take all memory.
     let limits = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(super::http::DEFAULT_MAX_ANSWER_BYTES))
-        .max_frame_size(Some(super::http::DEFAULT_MAX_ANSWER_BYTES));
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message));
     match tokio_tungstenite::connect_async_with_config(connect_uri, Some(limits), false).await {
         Ok((socket, _)) => Ok(socket),
         Err(Error::Http(answer)) if answer.status().is_client_error() => {
@@ -364,7 +365,7 @@ async fn connect_channel(
     };
     let old = channels.get(index);
     if let Some(channel) = old.as_ref().filter(|c| !fresh && !expired(c)) {
-        match connect_socket(connect_uri(channel)?).await {
+        match connect_socket(connect_uri(channel)?, client.max_answer_bytes()).await {
             Ok(socket) => return Ok(socket),
             Err(ConnectError::Refused(status)) => {
                 // Evicted (a 21st channel of this client) or deleted: a new one, said plainly.
@@ -389,7 +390,7 @@ async fn connect_channel(
         // Usually the old channel is gone already (404): nothing left to drop.
         tracing::info!(error = %e, "dropping an old channel's subscriptions");
     }
-    connect_socket(connect_uri(&channel)?)
+    connect_socket(connect_uri(&channel)?, client.max_answer_bytes())
         .await
         .map_err(unavailable)
 }
@@ -418,7 +419,7 @@ pub async fn run_socket(
     heartbeat_timeout: Duration,
     connected: impl FnOnce(),
 ) -> SocketEnd {
-    match connect_socket(connect_uri).await {
+    match connect_socket(connect_uri, super::http::DEFAULT_MAX_ANSWER_BYTES).await {
         Ok(socket) => {
             connected();
             pump(socket, tx, heartbeat_timeout).await
@@ -822,7 +823,9 @@ mod tests {
     #[tokio::test]
     async fn a_silent_socket_is_dead_after_the_heartbeat_timeout_despite_our_pings() {
         let uri = silent_socket().await;
-        let socket = connect_socket(&uri).await.unwrap();
+        let socket = connect_socket(&uri, super::super::http::DEFAULT_MAX_ANSWER_BYTES)
+            .await
+            .unwrap();
         let (tx, _rx) = mpsc::channel(8);
         let heartbeat_timeout = Duration::from_millis(400);
         let ping_every = Duration::from_millis(50);

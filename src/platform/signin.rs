@@ -202,7 +202,8 @@ impl RedirectListener {
     }
 
     /// Serves until the redirect arrives: the code, or why not. Stray requests (another path, a
-    /// callback without code or error) get a 404 and the wait goes on.
+    /// callback without code or error) get a 404, and a redirect of another state a 400; the
+    /// wait goes on after either.
     pub async fn wait(self, expected_state: String) -> Result<Secret, SigninError> {
         let (tx, mut rx) = mpsc::channel::<Result<Secret, SigninError>>(1);
         let done = CancellationToken::new();
@@ -265,6 +266,16 @@ async fn on_redirect(State(callback): State<Callback>, OriginalUri(uri): Origina
     let result = parse_redirect(&format!("http://127.0.0.1{uri}"), &callback.state);
     let answer = match &result {
         Err(SigninError::NotARedirect) => return stray().await,
+        // Anyone on this machine can send a redirect: a forged (or stale) one is refused and
+        // the wait goes on for the real one, until the sign-in's own timeout.
+        Err(SigninError::StateMismatch) => {
+            tracing::warn!("signin: a redirect with another state was ignored");
+            return page(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Not this sign-in",
+                "This redirect's state is not this sign-in's (a stale or forged redirect): it was ignored, and confwatch is still waiting for the real one.",
+            );
+        }
         Ok(_) => page(
             axum::http::StatusCode::OK,
             "Signed in",
@@ -308,10 +319,16 @@ async fn token_request(
         // reqwest's message names the URL only; the form is never in it.
         .map_err(|e| SigninError::Transport(format!("no answer: {e}")))?;
     let status = response.status().as_u16();
-    let bytes = response
-        .bytes()
+    // The same cap as the client-credentials token answer: an endless body is not read.
+    let body = super::answer::read_body(response, super::answer::MAX_TOKEN_ANSWER_BYTES)
         .await
         .map_err(|e| SigninError::Transport(format!("reading the answer: {e}")))?;
+    if body.cut {
+        return Err(SigninError::Transport(
+            super::answer::too_large("POST /oauth/token", body.limit).message,
+        ));
+    }
+    let bytes = body.bytes;
     if !(200..300).contains(&status) {
         #[derive(Deserialize)]
         struct OauthError {

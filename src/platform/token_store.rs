@@ -13,6 +13,9 @@ use super::signin::Secret;
 /// The keyring's service name; the entry's user is the profile.
 const SERVICE: &str = "confwatch";
 
+/// A token file is a few kilobytes; a larger one is refused, not read.
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+
 /// A signed-in session: the tokens and who they belong to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,7 +95,7 @@ impl TokenStore {
     }
 
     fn file(&self, profile: &str) -> PathBuf {
-        self.dir.join(format!("tokens-{profile}.json"))
+        private_dir(&self.dir).join(format!("tokens-{profile}.json"))
     }
 
     fn entry(&self, profile: &str) -> Option<keyring::Entry> {
@@ -136,12 +139,15 @@ impl TokenStore {
             }
         }
         let path = self.file(profile);
-        match std::fs::read_to_string(&path) {
+        match untrusted_input::read_capped(&path, MAX_FILE_BYTES) {
             Ok(json) => serde_json::from_str(&json).map(Some).wrap_err_with(|| {
-                format!("{} is not readable; run `confwatch logout`", path.display())
+                format!(
+                    "{} is not readable; run `confwatch logout` to remove it",
+                    path.display()
+                )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).wrap_err_with(|| format!("reading {}", path.display())),
+            Err(e) => Err(e).wrap_err("run `confwatch logout` to remove it"),
         }
     }
 
@@ -161,19 +167,71 @@ impl TokenStore {
     }
 }
 
-/// Writes `bytes` to `path` readable by the owner only (directory 0700), replacing it whole.
+/// Where the token files go in `dir`: `dir` itself, unless others may write to it (a shared
+/// directory such as `/tmp`, mode 1777): then a subdirectory of this user's own in it, so the
+/// shared one is never changed.
+fn private_dir(dir: &Path) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o022 != 0);
+        if shared {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::getuid() };
+            return dir.join(format!("confwatch-{uid}"));
+        }
+    }
+    dir.to_path_buf()
+}
+
+/// Creates `dir` (mode 0700) if it is missing; an existing one is used as it is, unless it is
+/// this user's private subdirectory of a shared one, which must be theirs and private.
+fn make_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        match std::fs::symlink_metadata(dir) {
+            Ok(meta) => {
+                // SAFETY: getuid has no preconditions and cannot fail.
+                let uid = unsafe { libc::getuid() };
+                let in_shared = dir
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy() == format!("confwatch-{uid}"));
+                if in_shared
+                    && (!meta.is_dir()
+                        || meta.uid() != uid
+                        || meta.permissions().mode() & 0o077 != 0)
+                {
+                    bail!(
+                        "{} is not a private directory of this user (someone else made it?); remove it or set CONFWATCH_STATE_DIR",
+                        dir.display()
+                    );
+                }
+                Ok(())
+            }
+            Err(_) => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .wrap_err_with(|| format!("creating {}", dir.display())),
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))
+}
+
+/// Writes `bytes` to `path` readable by the owner only, replacing it whole.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+    make_private_dir(dir)?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
     let mut file = options
         .open(&tmp)
@@ -223,5 +281,32 @@ mod tests {
         assert_eq!(store.load("default").unwrap(), None);
         assert!(store.load("../etc").is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A shared directory (1777, like `/tmp`) keeps its mode and sticky bit: the file goes in
+    /// a private subdirectory of this user's, where `load` finds it again.
+    #[cfg(unix)]
+    #[test]
+    fn a_shared_directory_is_left_alone_and_a_private_one_made_in_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let shared =
+            std::env::temp_dir().join(format!("confwatch-shared-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let store = TokenStore::file_only(&shared);
+        let Place::File(path) = store.save(&session()).unwrap() else {
+            panic!("not a file")
+        };
+        let mode = std::fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o1777, "the shared directory was changed");
+        let private = path.parent().unwrap();
+        assert_ne!(private, shared.as_path());
+        let private_mode = std::fs::metadata(private).unwrap().permissions().mode();
+        assert_eq!(private_mode & 0o777, 0o700);
+        assert_eq!(store.load("default").unwrap(), Some(session()));
+        // A subdirectory someone else could read is refused, not used.
+        std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(store.save(&session()).is_err());
+        std::fs::remove_dir_all(&shared).unwrap();
     }
 }

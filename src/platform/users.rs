@@ -21,6 +21,22 @@ pub(crate) async fn users_me(client: &Client) -> Result<Identity, ApiError> {
     })
 }
 
+/// A token given as it is (`GENESYSCLOUD_ACCESS_TOKEN`) may be a person's: asks the platform
+/// whose, once, so that their permissions are checked before a kick as a signed-in user's are
+/// and the audit names them. A client-credentials token has no user (the platform refuses the
+/// call): nothing is learnt, and nothing is refused.
+pub(crate) async fn learn_token_owner(client: &Client) {
+    if !client.has_fixed_token() || client.identity().is_some() {
+        return;
+    }
+    let asked = tokio::time::timeout(std::time::Duration::from_secs(10), users_me(client));
+    match asked.await {
+        Ok(Ok(identity)) => client.set_identity(identity),
+        Ok(Err(e)) => tracing::info!("the access token names no user ({e})"),
+        Err(_) => tracing::warn!("whose access token this is: no answer"),
+    }
+}
+
 /// The parts of the `UserMe` answer read here.
 #[derive(Deserialize)]
 struct UserMe {

@@ -32,7 +32,14 @@ pub struct Job {
     last_answer: Option<(u32, u16)>,
     /// Retries since the platform last answered (5xx, no answer); 0 once it answers again.
     pub(crate) trouble_retries: u32,
+    /// Every step reported, with its time (ms from start), for the job view; repeated waits in
+    /// one state are one step, and at most [`STORY_STEPS`] are kept (the first and the latest).
+    pub(crate) story: Vec<(u64, Step)>,
 }
+
+/// A job's story keeps at most this many steps: a kick makes a handful of attempts, each a few
+/// steps; a runaway one keeps its first steps and its end.
+const STORY_STEPS: usize = 200;
 
 impl Job {
     pub(crate) fn outcome(&self) -> Option<&Outcome> {
@@ -60,6 +67,26 @@ impl Job {
 
     fn elapsed_since(&self, at_ms: u64, now: DateTime<Utc>) -> u64 {
         (now - self.step_time(at_ms)).num_milliseconds().max(0) as u64
+    }
+
+    fn remember(&mut self, progress: &Progress) {
+        let repeated_wait = matches!(
+            (self.story.last(), &progress.step),
+            (Some((_, Step::Waiting { state: a })), Step::Waiting { state: b }) if a == b
+        );
+        if repeated_wait {
+            return;
+        }
+        if self.story.len() >= STORY_STEPS {
+            // The middle goes: the start says what was asked, the end how it went.
+            self.story.remove(STORY_STEPS / 2);
+        }
+        self.story.push((progress.at_ms, progress.step.clone()));
+    }
+
+    /// When a step reported at `at_ms` happened, by the console's clock.
+    pub(crate) fn time_of(&self, at_ms: u64) -> DateTime<Utc> {
+        self.step_time(at_ms)
     }
 
     /// The job's line at `now`.
@@ -120,7 +147,7 @@ impl Job {
     }
 }
 
-fn finished(outcome: &Outcome) -> String {
+pub(crate) fn finished(outcome: &Outcome) -> String {
     let detail = |what: &str| {
         let parts: Vec<String> = outcome
             .status
@@ -222,6 +249,7 @@ impl Jobs {
             waiting_since_ms: None,
             last_answer: None,
             trouble_retries: 0,
+            story: Vec::new(),
         });
         self.trim();
     }
@@ -248,11 +276,13 @@ impl Jobs {
                     waiting_since_ms: None,
                     last_answer: None,
                     trouble_retries: 0,
+                    story: Vec::new(),
                 });
                 self.jobs.len() - 1
             }
         };
         let job = &mut self.jobs[index];
+        job.remember(&progress);
         if matches!(progress.step, Step::Started { joined: true, .. }) && job.step.is_some() {
             // Another request joined this job: its progress (and its wait's start) stands.
             return &self.jobs[index];
@@ -342,6 +372,9 @@ mod tests {
         jobs.apply(report(900, waiting), t0() + ms(900));
         let job = jobs.running(&target()).unwrap();
         assert_eq!(job.status(t0() + ms(1500)), "waiting: alerting 1.4 s");
+        // The story keeps one wait in one state, from its first report.
+        assert_eq!(job.story.len(), 1);
+        assert_eq!(job.story[0].0, 100);
     }
 
     #[test]
@@ -353,6 +386,7 @@ mod tests {
             status: 409,
             code: None,
             message: None,
+            correlation_id: None,
         };
         jobs.apply(report(50, answer), t0() + ms(50));
         let backoff = Step::Backoff {
@@ -379,6 +413,7 @@ mod tests {
                 status,
                 code: None,
                 message: None,
+                correlation_id: None,
             };
             jobs.apply(report(at, answer), t0() + ms(at as i64));
             let backoff = Step::Backoff {
@@ -438,6 +473,7 @@ mod tests {
         assert!(jobs.running(&target()).is_none());
         let job = jobs.latest(&target()).unwrap();
         assert_eq!(job.status(t0()), "removed in 640 ms");
+        assert_eq!(job.story.len(), 1);
         assert_eq!(job.tone(), JobTone::Done);
     }
 

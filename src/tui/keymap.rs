@@ -1,9 +1,7 @@
 //! One table of key bindings, each with a description: the help screen and the status-line hints
 //! are generated from it, and the `[keys]` section of the config file overrides it.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -18,9 +16,13 @@ pub(crate) enum Command {
     Bottom,
     NextPane,
     Open,
+    Call,
     Back,
     Filter,
     Sort,
+    Reverse,
+    Pause,
+    Copy,
     Kick,
     CancelKick,
     Jobs,
@@ -30,94 +32,181 @@ pub(crate) enum Command {
     Quit,
 }
 
+/// One row of the keymap table: a command, its name in the config file, its default keys, what
+/// help says it does, and its word in the status-line hints.
+pub(crate) struct Binding {
+    pub(crate) command: Command,
+    pub(crate) name: &'static str,
+    pub(crate) keys: &'static [Key],
+    pub(crate) description: &'static str,
+    pub(crate) hint: &'static str,
+}
+
+const fn row(
+    command: Command,
+    name: &'static str,
+    keys: &'static [Key],
+    description: &'static str,
+    hint: &'static str,
+) -> Binding {
+    Binding {
+        command,
+        name,
+        keys,
+        description,
+        hint,
+    }
+}
+
+/// The one table of commands, in the order help lists them. Help, the hints, the config file's
+/// names and the default bindings all come from it.
+pub(crate) const TABLE: &[Binding] = {
+    use Command as C;
+    use KeyCode as K;
+    const fn c(ch: char) -> Key {
+        Key::char(ch)
+    }
+    const fn p(code: KeyCode) -> Key {
+        Key::plain(code)
+    }
+    &[
+        row(
+            C::Down,
+            "down",
+            &[c('j'), p(K::Down)],
+            "move down / scroll down",
+            "move",
+        ),
+        row(
+            C::Up,
+            "up",
+            &[c('k'), p(K::Up)],
+            "move up / scroll up",
+            "move",
+        ),
+        row(
+            C::PageDown,
+            "page_down",
+            &[p(K::PageDown)],
+            "page down",
+            "page",
+        ),
+        row(C::PageUp, "page_up", &[p(K::PageUp)], "page up", "page"),
+        row(C::Top, "top", &[c('g'), p(K::Home)], "first row", "top"),
+        row(
+            C::Bottom,
+            "bottom",
+            &[c('G'), p(K::End)],
+            "last row",
+            "bottom",
+        ),
+        row(
+            C::NextPane,
+            "next_pane",
+            &[p(K::Tab)],
+            "switch pane",
+            "pane",
+        ),
+        row(
+            C::Open,
+            "open",
+            &[p(K::Enter)],
+            "open: conference, then its call view; a job's story",
+            "open",
+        ),
+        row(
+            C::Call,
+            "call",
+            &[c('i')],
+            "call view: timeline, ids, kicks",
+            "call",
+        ),
+        row(C::Back, "back", &[p(K::Esc)], "back / close", "back"),
+        row(
+            C::Filter,
+            "filter",
+            &[c('/')],
+            "filter: name, queue, purpose, state, held, muted, ringing",
+            "filter",
+        ),
+        row(
+            C::Sort,
+            "sort",
+            &[c('s')],
+            "sort by the next column",
+            "sort",
+        ),
+        row(
+            C::Reverse,
+            "reverse",
+            &[c('S')],
+            "reverse the sort",
+            "reverse",
+        ),
+        row(
+            C::Pause,
+            "pause",
+            &[c('p')],
+            "pause: the list stops reordering (states still update)",
+            "pause",
+        ),
+        row(
+            C::Copy,
+            "copy",
+            &[c('Y')],
+            "copy the selected id (OSC 52; also shown to select)",
+            "copy id",
+        ),
+        row(
+            C::Kick,
+            "kick",
+            &[c('d')],
+            "remove the selected participant",
+            "kick",
+        ),
+        row(
+            C::CancelKick,
+            "cancel_kick",
+            &[c('c')],
+            "cancel the selected kick",
+            "cancel",
+        ),
+        row(C::Jobs, "jobs", &[c('J')], "jobs view (every kick)", "jobs"),
+        row(
+            C::Log,
+            "log",
+            &[c('L')],
+            "log view (warnings, errors)",
+            "log",
+        ),
+        row(
+            C::Queues,
+            "queues",
+            &[c('Q')],
+            "choose the queues shown",
+            "queues",
+        ),
+        row(C::Help, "help", &[c('?'), p(K::F(1))], "help", "help"),
+        row(C::Quit, "quit", &[c('q')], "quit", "quit"),
+    ]
+};
+
 impl Command {
-    /// Every command, in the order help lists them.
-    pub(crate) const ALL: [Command; 18] = [
-        Command::Down,
-        Command::Up,
-        Command::PageDown,
-        Command::PageUp,
-        Command::Top,
-        Command::Bottom,
-        Command::NextPane,
-        Command::Open,
-        Command::Back,
-        Command::Filter,
-        Command::Sort,
-        Command::Kick,
-        Command::CancelKick,
-        Command::Jobs,
-        Command::Log,
-        Command::Queues,
-        Command::Help,
-        Command::Quit,
-    ];
+    fn binding(self) -> &'static Binding {
+        TABLE
+            .iter()
+            .find(|b| b.command == self)
+            .unwrap_or(&TABLE[0])
+    }
 
     /// The name used in the config file's `[keys]` section.
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            Command::Down => "down",
-            Command::Up => "up",
-            Command::PageDown => "page_down",
-            Command::PageUp => "page_up",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::NextPane => "next_pane",
-            Command::Open => "open",
-            Command::Back => "back",
-            Command::Filter => "filter",
-            Command::Sort => "sort",
-            Command::Kick => "kick",
-            Command::CancelKick => "cancel_kick",
-            Command::Jobs => "jobs",
-            Command::Log => "log",
-            Command::Queues => "queues",
-            Command::Help => "help",
-            Command::Quit => "quit",
-        }
-    }
-
-    pub(crate) fn description(self) -> &'static str {
-        match self {
-            Command::Down => "move down",
-            Command::Up => "move up",
-            Command::PageDown => "page down",
-            Command::PageUp => "page up",
-            Command::Top => "first row",
-            Command::Bottom => "last row",
-            Command::NextPane => "switch pane",
-            Command::Open => "open conference",
-            Command::Back => "back / close",
-            Command::Filter => "filter by name, queue, state",
-            Command::Sort => "change sort order",
-            Command::Kick => "remove the selected participant",
-            Command::CancelKick => "cancel the selected kick",
-            Command::Jobs => "jobs view (every kick)",
-            Command::Log => "log view (warnings, errors)",
-            Command::Queues => "choose the queues shown",
-            Command::Help => "help",
-            Command::Quit => "quit",
-        }
+        self.binding().name
     }
 
     /// The short word used in the status-line hints.
     pub(crate) fn hint(self) -> &'static str {
-        match self {
-            Command::Down | Command::Up => "move",
-            Command::Open => "open",
-            Command::Filter => "filter",
-            Command::Kick => "kick",
-            Command::CancelKick => "cancel",
-            Command::Jobs => "jobs",
-            Command::Help => "help",
-            Command::Quit => "quit",
-            Command::Back => "back",
-            Command::NextPane => "pane",
-            Command::Sort => "sort",
-            Command::Log => "log",
-            Command::Queues => "queues",
-            _ => self.name(),
-        }
+        self.binding().hint
     }
 }
 
@@ -154,7 +243,14 @@ impl Key {
             Some(prefix) if prefix.eq_ignore_ascii_case("ctrl-") => (true, &text[5..]),
             _ => (false, text),
         };
-        let code = match rest.to_ascii_lowercase().as_str() {
+        let lower = rest.to_ascii_lowercase();
+        if let Some(number) = function_key(&lower) {
+            return Ok(Key {
+                code: KeyCode::F(number),
+                ctrl,
+            });
+        }
+        let code = match lower.as_str() {
             "enter" | "return" => KeyCode::Enter,
             "esc" | "escape" => KeyCode::Esc,
             "tab" => KeyCode::Tab,
@@ -180,6 +276,12 @@ impl Key {
     }
 }
 
+/// `f1` to `f12`: the number.
+fn function_key(name: &str) -> Option<u8> {
+    let number: u8 = name.strip_prefix('f')?.parse().ok()?;
+    (1..=12).contains(&number).then_some(number)
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.ctrl {
@@ -200,12 +302,13 @@ impl fmt::Display for Key {
             KeyCode::Delete => f.write_str("del"),
             KeyCode::Char(' ') => f.write_str("space"),
             KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::F(n) => write!(f, "f{n}"),
             other => write!(f, "{other:?}"),
         }
     }
 }
 
-/// The bindings: several keys may run one command.
+/// The bindings: several keys may run one command; a key runs at most one.
 #[derive(Clone, Debug)]
 pub struct Keymap {
     bindings: Vec<(Key, Command)>,
@@ -213,108 +316,67 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        use KeyCode as K;
-        let bindings = vec![
-            (Key::char('j'), Command::Down),
-            (Key::plain(K::Down), Command::Down),
-            (Key::char('k'), Command::Up),
-            (Key::plain(K::Up), Command::Up),
-            (Key::plain(K::PageDown), Command::PageDown),
-            (Key::plain(K::PageUp), Command::PageUp),
-            (Key::char('g'), Command::Top),
-            (Key::plain(K::Home), Command::Top),
-            (Key::char('G'), Command::Bottom),
-            (Key::plain(K::End), Command::Bottom),
-            (Key::plain(K::Tab), Command::NextPane),
-            (Key::plain(K::Enter), Command::Open),
-            (Key::plain(K::Esc), Command::Back),
-            (Key::char('/'), Command::Filter),
-            (Key::char('s'), Command::Sort),
-            (Key::char('d'), Command::Kick),
-            (Key::char('c'), Command::CancelKick),
-            (Key::char('J'), Command::Jobs),
-            (Key::char('L'), Command::Log),
-            (Key::char('Q'), Command::Queues),
-            (Key::char('?'), Command::Help),
-            (Key::char('q'), Command::Quit),
-        ];
+        let bindings = TABLE
+            .iter()
+            .flat_map(|b| b.keys.iter().map(|k| (*k, b.command)))
+            .collect();
         Keymap { bindings }
     }
 }
 
+/// The `[keys]` entry that drops default keys: `unbind = ["j", "esc"]`.
+const UNBIND: &str = "unbind";
+
 impl Keymap {
-    /// The defaults with the `[keys]` section applied: `kick = "x"` or `down = ["j", "ctrl-n"]`
-    /// replace every default key of that command. Unknown names or keys are errors, so a typo
-    /// in the config file does not silently leave a destructive key where the user did not expect.
+    /// The defaults with the `[keys]` section applied. `kick = "x"` or `down = ["j", "ctrl-n"]`
+    /// ADD keys to a command (its defaults stay); `unbind = ["d"]` drops keys first, so
+    /// `unbind = ["d"]` and `kick = "x"` together move the kick to `x`. A key left bound to two
+    /// commands is refused, naming both; so are unknown names and keys: a typo in the config
+    /// file must not silently leave a destructive key where the user did not expect it.
     pub fn with_overrides(keys: &toml::Table) -> Result<Self, String> {
         let mut map = Keymap::default();
-        let mut replaced: BTreeMap<Command, Vec<Key>> = BTreeMap::new();
-        for (name, value) in keys {
-            let command = Command::ALL
-                .into_iter()
-                .find(|c| c.name() == name)
-                .ok_or_else(|| format!("[keys]: unknown command {name:?}"))?;
-            let texts: Vec<&str> = match value {
-                toml::Value::String(s) => vec![s.as_str()],
-                toml::Value::Array(items) => items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .ok_or_else(|| format!("[keys] {name}: keys must be strings"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => return Err(format!("[keys] {name}: expected a key or a list of keys")),
-            };
-            let keys = texts
-                .into_iter()
-                .map(Key::parse)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("[keys] {name}: {e}"))?;
-            // The confirm dialog answers `y`/`Y` with Remove: a kick key among them would let
-            // one held key open the dialog and confirm it.
-            if command == Command::Kick
-                && let Some(key) = keys
-                    .iter()
-                    .find(|k| !k.ctrl && matches!(k.code, KeyCode::Char('y' | 'Y')))
-            {
-                return Err(format!(
-                    "[keys] kick: {key} answers the confirm dialog; choose another key"
-                ));
+        if let Some(value) = keys.get(UNBIND) {
+            for key in key_list(UNBIND, value)? {
+                map.bindings.retain(|(k, _)| *k != key);
             }
-            replaced.insert(command, keys);
         }
-        map.bindings.retain(|(_, c)| !replaced.contains_key(c));
-        for (command, keys) in replaced {
-            for key in keys {
+        for (name, value) in keys.iter().filter(|(name, _)| name.as_str() != UNBIND) {
+            let command = TABLE
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| b.command)
+                .ok_or_else(|| format!("[keys]: unknown command {name:?}"))?;
+            for key in key_list(name, value)? {
                 // Ctrl-C always quits; it cannot be rebound.
                 if key.ctrl && key.code == KeyCode::Char('c') {
-                    continue;
+                    return Err(format!(
+                        "[keys] {name}: ctrl-c always quits; choose another key"
+                    ));
                 }
-                // A key rebound to a new command leaves its old one.
-                map.bindings.retain(|(k, _)| *k != key);
-                map.bindings.push((key, command));
+                // The confirm dialog answers `y`/`Y` with Remove: a kick key among them would
+                // let one held key open the dialog and confirm it.
+                if command == Command::Kick
+                    && !key.ctrl
+                    && matches!(key.code, KeyCode::Char('y' | 'Y'))
+                {
+                    return Err(format!(
+                        "[keys] kick: {key} answers the confirm dialog; choose another key"
+                    ));
+                }
+                match map.bindings.iter().find(|(k, _)| *k == key) {
+                    Some((_, bound)) if *bound == command => {}
+                    Some((_, bound)) => {
+                        return Err(format!(
+                            "[keys]: {key} would run both {} and {name}; drop it from one \
+                             (unbind = [\"{key}\"] removes a default)",
+                            bound.name()
+                        ));
+                    }
+                    None => map.bindings.push((key, command)),
+                }
             }
         }
         Ok(map)
-    }
-
-    /// The keymap of a config file's `[keys]` section (the defaults when the file or the
-    /// section is absent). Other sections belong to other parts of confwatch and are ignored here.
-    pub(crate) fn from_config_file(path: &Path) -> Result<Self, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keymap::default()),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        };
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, &e))?;
-        match table.get("keys") {
-            None => Ok(Keymap::default()),
-            Some(toml::Value::Table(keys)) => {
-                Keymap::with_overrides(keys).map_err(|e| format!("{}: {e}", path.display()))
-            }
-            Some(_) => Err(format!("{}: [keys] must be a table", path.display())),
-        }
     }
 
     pub(crate) fn command(&self, event: &KeyEvent) -> Option<Command> {
@@ -351,13 +413,34 @@ impl Keymap {
 
     /// Help rows: keys, description, in table order.
     pub(crate) fn help_rows(&self) -> Vec<(String, &'static str)> {
-        let mut rows: Vec<(String, &'static str)> = Command::ALL
-            .into_iter()
-            .map(|c| (self.keys_label(c), c.description()))
+        let mut rows: Vec<(String, &'static str)> = TABLE
+            .iter()
+            .map(|b| (self.keys_label(b.command), b.description))
             .collect();
         rows.push(("ctrl-c".to_string(), "quit, from anywhere"));
+        rows.push(("mouse".to_string(), "click selects, wheel scrolls"));
         rows
     }
+}
+
+/// The keys of one `[keys]` entry: a key or a list of keys.
+fn key_list(name: &str, value: &toml::Value) -> Result<Vec<Key>, String> {
+    let texts: Vec<&str> = match value {
+        toml::Value::String(s) => vec![s.as_str()],
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| format!("[keys] {name}: keys must be strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(format!("[keys] {name}: expected a key or a list of keys")),
+    };
+    texts
+        .into_iter()
+        .map(Key::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("[keys] {name}: {e}"))
 }
 
 #[cfg(test)]
@@ -369,24 +452,90 @@ mod tests {
     }
 
     #[test]
-    fn defaults_cover_every_command() {
+    fn the_table_has_each_command_once_and_every_default_key_once() {
+        let mut commands: Vec<Command> = TABLE.iter().map(|b| b.command).collect();
+        commands.sort();
+        commands.dedup();
+        // 22 variants of `Command`: one row each.
+        assert_eq!(commands.len(), TABLE.len());
+        assert_eq!(TABLE.len(), 22);
         let map = Keymap::default();
-        for command in Command::ALL {
-            assert!(map.keys(command).next().is_some(), "{command:?} unbound");
+        for binding in TABLE {
+            assert!(
+                map.keys(binding.command).next().is_some(),
+                "{} unbound",
+                binding.name
+            );
+            assert_eq!(binding.command.name(), binding.name);
         }
+        let mut keys: Vec<String> = map.bindings.iter().map(|(k, _)| k.to_string()).collect();
+        let all = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), all, "a default key runs two commands");
         assert_eq!(map.command(&press(KeyCode::Char('j'))), Some(Command::Down));
         assert_eq!(map.keys_label(Command::Down), "j/↓");
     }
 
     #[test]
-    fn overrides_replace_and_unbind() {
-        let table: toml::Table = toml::from_str("kick = \"x\"\ndown = [\"n\", \"down\"]").unwrap();
+    fn overrides_add_to_the_defaults() {
+        // The README's own example: ctrl-n moves down, and so do j and ↓ still.
+        let table: toml::Table =
+            toml::from_str("kick = \"x\"\ndown = [\"j\", \"ctrl-n\"]").unwrap();
         let map = Keymap::with_overrides(&table).unwrap();
         assert_eq!(map.command(&press(KeyCode::Char('x'))), Some(Command::Kick));
+        assert_eq!(map.command(&press(KeyCode::Char('d'))), Some(Command::Kick));
+        let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+        assert_eq!(map.command(&ctrl_n), Some(Command::Down));
+        assert_eq!(map.command(&press(KeyCode::Char('j'))), Some(Command::Down));
+        assert_eq!(map.command(&press(KeyCode::Down)), Some(Command::Down));
+        assert_eq!(map.keys_label(Command::Kick), "d/x");
+    }
+
+    #[test]
+    fn unbind_drops_defaults_so_a_key_can_move() {
+        let table: toml::Table =
+            toml::from_str("unbind = [\"d\", \"esc\"]\nkick = \"x\"\nquit = \"esc\"").unwrap();
+        let map = Keymap::with_overrides(&table).unwrap();
         assert_eq!(map.command(&press(KeyCode::Char('d'))), None);
-        assert_eq!(map.command(&press(KeyCode::Char('n'))), Some(Command::Down));
-        assert_eq!(map.command(&press(KeyCode::Char('j'))), None);
         assert_eq!(map.keys_label(Command::Kick), "x");
+        assert_eq!(map.command(&press(KeyCode::Esc)), Some(Command::Quit));
+        assert_eq!(map.keys_label(Command::Back), "(unbound)");
+    }
+
+    #[test]
+    fn a_key_bound_to_two_commands_is_refused_naming_both() {
+        let table: toml::Table = toml::from_str("quit = \"esc\"").unwrap();
+        let error = Keymap::with_overrides(&table).unwrap_err();
+        assert!(
+            error.contains("esc") && error.contains("back") && error.contains("quit"),
+            "{error}"
+        );
+        let table: toml::Table = toml::from_str("jobs = \"x\"\nlog = \"x\"").unwrap();
+        let error = Keymap::with_overrides(&table).unwrap_err();
+        assert!(error.contains("jobs") && error.contains("log"), "{error}");
+        let table: toml::Table = toml::from_str("help = \"ctrl-c\"").unwrap();
+        assert!(
+            Keymap::with_overrides(&table)
+                .unwrap_err()
+                .contains("ctrl-c")
+        );
+    }
+
+    #[test]
+    fn function_keys_parse_and_show() {
+        for n in 1..=12u8 {
+            let key = Key::parse(&format!("f{n}")).unwrap();
+            assert_eq!(key.code, KeyCode::F(n));
+            assert_eq!(key.to_string(), format!("f{n}"));
+        }
+        assert!(Key::parse("f13").is_err());
+        assert!(Key::parse("f0").is_err());
+        let table: toml::Table =
+            toml::from_str("unbind = [\"f1\"]\njobs = \"F2\"\nlog = \"f1\"").unwrap();
+        let map = Keymap::with_overrides(&table).unwrap();
+        assert_eq!(map.command(&press(KeyCode::F(2))), Some(Command::Jobs));
+        assert_eq!(map.command(&press(KeyCode::F(1))), Some(Command::Log));
     }
 
     #[test]
@@ -395,28 +544,6 @@ mod tests {
         assert!(Keymap::with_overrides(&unknown).is_err());
         let bad_key: toml::Table = toml::from_str("kick = \"hyper-x\"").unwrap();
         assert!(Keymap::with_overrides(&bad_key).is_err());
-    }
-
-    #[test]
-    fn reads_the_keys_section_of_a_config_file() {
-        let dir = std::env::temp_dir().join(format!("confwatch-keymap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.toml");
-        std::fs::write(
-            &path,
-            "region = \"mypurecloud.com\"\n[keys]\nkick = \"x\"\n",
-        )
-        .unwrap();
-        let map = Keymap::from_config_file(&path).unwrap();
-        assert_eq!(map.command(&press(KeyCode::Char('x'))), Some(Command::Kick));
-        std::fs::write(&path, "[keys]\nkick = 3\n").unwrap();
-        assert!(Keymap::from_config_file(&path).is_err());
-        let missing = Keymap::from_config_file(&dir.join("absent.toml")).unwrap();
-        assert_eq!(
-            missing.command(&press(KeyCode::Char('d'))),
-            Some(Command::Kick)
-        );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -14,23 +14,29 @@ pub(crate) fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
 
-/// The header line, the body (the panes or a view) and the two status lines.
+/// The header line, the banner of blocking states (often none), the body (the panes or a
+/// view) and the two status lines.
 pub(crate) struct Screen {
     pub(crate) header: Rect,
+    pub(crate) banner: Rect,
     pub(crate) body: Rect,
     pub(crate) status: Rect,
 }
 
 impl Screen {
-    pub(crate) fn of(area: Rect) -> Self {
-        let [header, body, status] = Layout::vertical([
+    /// With a banner of `lines` lines (at most half of what the header and status leave).
+    pub(crate) fn with_banner(area: Rect, lines: u16) -> Self {
+        let lines = lines.min(area.height.saturating_sub(3) / 2);
+        let [header, banner, body, status] = Layout::vertical([
             Constraint::Length(1),
+            Constraint::Length(lines),
             Constraint::Min(1),
             Constraint::Length(2),
         ])
         .areas(area);
         Screen {
             header,
+            banner,
             body,
             status,
         }

@@ -2,6 +2,7 @@
 //! Draws; never awaits I/O of its own (the `console` module wires it to the platform).
 
 pub(crate) mod app;
+pub(crate) mod detail;
 pub(crate) mod jobs;
 pub(crate) mod keymap;
 pub(crate) mod layout;
@@ -13,5 +14,5 @@ pub(crate) mod views;
 // The facade: what the console, the tests and the benches use; the rest is the crate's own.
 pub use app::{Action, App, Choice, Input, Level, Pane, SignedIn, View};
 pub use keymap::Keymap;
-pub use runtime::{Kicker, LoopChannels, draw, run};
+pub use runtime::{Clipboard, Ending, Kicker, LoopChannels, draw, run};
 pub use theme::Theme;

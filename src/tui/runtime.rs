@@ -38,6 +38,9 @@ pub trait Kicker {
     fn read_call(&mut self, _conversation_id: &str) {}
 }
 
+/// Puts text on the clipboard.
+pub type Clipboard = Box<dyn FnMut(&str) + Send>;
+
 /// What the loop listens to besides the terminal: the feed, the kick jobs' progress, and the
 /// client's rate budget.
 pub struct LoopChannels {
@@ -46,9 +49,20 @@ pub struct LoopChannels {
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
     /// feed's own reports.
     pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
+    /// Puts text on the clipboard (the console writes OSC 52 to its terminal).
+    pub clipboard: Option<Clipboard>,
 }
 
-/// Runs until the app quits (or the terminal's event stream ends).
+/// How the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The supervisor quit (a quit key, ctrl-c), or the terminal's event stream ended.
+    Quit,
+    /// A signal asked the process to stop: `SIGINT`, `SIGTERM` or `SIGHUP`.
+    Signal(&'static str),
+}
+
+/// Runs until the app quits (or the terminal's event stream ends, or a signal comes).
 pub async fn run<B, S, K>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -56,7 +70,7 @@ pub async fn run<B, S, K>(
     mut channels: LoopChannels,
     kicker: &mut K,
     mut events: S,
-) -> Result<()>
+) -> Result<Ending>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
@@ -75,14 +89,15 @@ where
         tokio::select! {
             // `kill` (SIGTERM), `kill -INT` from outside, or the terminal going away (SIGHUP):
             // leave through the normal path, so the terminal is restored and the mock stopped.
-            () = &mut terminated => return Ok(()),
+            signal = &mut terminated => return Ok(Ending::Signal(signal)),
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => inputs.push(Input::Key(key)),
+                Some(Ok(Event::Mouse(mouse))) => inputs.push(Input::Mouse(mouse)),
                 // Keys after it are judged at the new size (too small, a page's rows).
                 Some(Ok(Event::Resize(width, height))) => inputs.push(Input::Resize { width, height }),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                None => return Ok(Ending::Quit),
             },
             event = channels.feed.recv(), if feed_open => match event {
                 Some(event) => inputs.push(Input::Feed(event)),
@@ -133,7 +148,12 @@ where
                     Action::Kick { target, force } => kicker.kick(target, force),
                     Action::Cancel(target) => kicker.cancel(&target),
                     Action::ReadCall(id) => kicker.read_call(&id),
-                    Action::Quit => return Ok(()),
+                    Action::Copy(text) => {
+                        if let Some(copy) = channels.clipboard.as_mut() {
+                            copy(&text);
+                        }
+                    }
+                    Action::Quit => return Ok(Ending::Quit),
                 }
             }
         }
@@ -156,12 +176,15 @@ pub fn draw<B: Backend>(
     // No time passes: the frame shows the app as of its last input.
     app.update(resize, app.now);
     app.refresh();
-    terminal.draw(|frame| views::draw(frame, app, theme))?;
+    let mut hits = None;
+    terminal.draw(|frame| hits = Some(views::draw(frame, app, theme)))?;
+    app.hits = hits.unwrap_or_default();
     Ok(())
 }
 
-/// Resolves when the process is asked to stop by a signal (Ctrl-C itself is a key in raw mode).
-async fn terminated() {
+/// Resolves, with the signal's name, when the process is asked to stop by a signal (Ctrl-C
+/// itself is a key in raw mode).
+async fn terminated() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -179,13 +202,14 @@ async fn terminated() {
                     _ = int.recv() => "SIGINT",
                 };
                 tracing::info!("stopping on {name}");
+                name
             }
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 tracing::warn!("cannot listen for SIGTERM/SIGHUP/SIGINT: {e}");
-                std::future::pending::<()>().await
+                std::future::pending().await
             }
         }
     }
     #[cfg(not(unix))]
-    std::future::pending::<()>().await
+    std::future::pending().await
 }

@@ -332,3 +332,157 @@ fn assert_no_duplicate_keys(line: &str) {
         panic!("audit line with a repeated key ({e}): {line}");
     }
 }
+
+/// The outcome lines of a `--json` run: lines that are not a progress step.
+fn outcome_lines(output: &Output) -> Vec<Value> {
+    json_lines(output)
+        .into_iter()
+        .filter(|l| l.get("step").is_none())
+        .collect()
+}
+
+/// Every `confwatch kick --json` run ends with exactly one outcome line on stdout, whatever the
+/// outcome: a bad id, no credentials, an unusable audit file, a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kick_json_run_ends_with_one_outcome_line() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
+    let dir = common::temp_dir("cli-json");
+    let (id, secret) = main_client(&h);
+    let (call, _) = h.conference("connected").await;
+    let customer = leg_of(&call, "Casey Customer");
+    let ava = leg_of(&call, "Ava Reed");
+    let folder = dir.join("a-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let folder = folder.to_string_lossy().to_string();
+    let cases: Vec<(&str, Vec<&str>, i32)> = vec![
+        (
+            "a bad id",
+            vec!["kick", "--conversation", "1234", "--participant", &ava],
+            1,
+        ),
+        (
+            "an audit file that cannot be opened",
+            vec![
+                "kick",
+                "--conversation",
+                &call.id,
+                "--participant",
+                &ava,
+                "--audit-log",
+                &folder,
+            ],
+            6,
+        ),
+        (
+            "the customer, refused",
+            vec![
+                "kick",
+                "--conversation",
+                &call.id,
+                "--participant",
+                &customer,
+            ],
+            2,
+        ),
+    ];
+    for (what, mut args, code) in cases {
+        args.push("--json");
+        let output = confwatch(&h, (&id, &secret), &args, &dir).await;
+        assert_eq!(output.status.code(), Some(code), "{what}: {output:?}");
+        let outcomes = outcome_lines(&output);
+        assert_eq!(outcomes.len(), 1, "{what}: {outcomes:?}");
+        let last = json_lines(&output).pop().unwrap();
+        assert!(last.get("outcome").is_some(), "{what}: ends with {last}");
+    }
+    // No credentials at all: an error before anything else, still one outcome line.
+    let output = common::confwatch_in(&dir)
+        .args([
+            "kick",
+            "--conversation",
+            &call.id,
+            "--participant",
+            &ava,
+            "--json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let outcomes = outcome_lines(&output);
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0]["outcome"], "failed");
+    assert!(
+        outcomes[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no credentials")),
+        "{outcomes:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}
+
+/// Two `confwatch kick` at once on the two agents of a customer + 2 agents call (same user, one
+/// machine): the per-call claim makes the later kick count the earlier as leaving, so exactly
+/// one goes through and the customer is never left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_kicks_at_once_never_leave_the_customer_alone() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
+    let dir = common::temp_dir("cli-two-kicks");
+    let (id, secret) = main_client(&h);
+    let (call, _) = h.conference("connected").await;
+    let ava = leg_of(&call, "Ava Reed");
+    let ben = leg_of(&call, "Ben Ortiz");
+    // Each request answered late, so the two kicks overlap.
+    h.faults(json!({"latencyMs": 1_500})).await;
+    let kick_of = |leg: String| {
+        let args = [
+            "kick",
+            "--conversation",
+            &call.id,
+            "--participant",
+            &leg,
+            "--json",
+        ];
+        common::confwatch_as(&dir, &h.mock.base_url(), (&id, &secret), &args).output()
+    };
+    let (first, second) = tokio::join!(kick_of(ava.clone()), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        kick_of(ben.clone()).await
+    });
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let mut codes = [first.status.code(), second.status.code()];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [Some(0), Some(2)],
+        "exactly one removed, one refused: {first:?}\n{second:?}"
+    );
+    let refused = if first.status.code() == Some(2) {
+        &first
+    } else {
+        &second
+    };
+    let outcome = outcome_lines(refused).pop().unwrap();
+    assert!(
+        outcome["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Casey Customer (customer)")),
+        "{outcome}"
+    );
+    h.faults(json!({"latencyMs": 0})).await;
+    let now = h.read(&call.id).await;
+    let connected: Vec<_> = now
+        .participants
+        .iter()
+        .filter(|p| p.state == confwatch::wire::ParticipantState::Connected)
+        .collect();
+    assert_eq!(connected.len(), 2, "{now:?}");
+    assert!(
+        connected
+            .iter()
+            .any(|p| p.name.as_deref() == Some("Casey Customer")),
+        "{now:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}

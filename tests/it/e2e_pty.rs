@@ -74,6 +74,28 @@ fn line_with(text: &str, name: &str) -> String {
         .to_string()
 }
 
+/// How a console is started: its width, flags, config file, and as whom (the mock's client by
+/// default; another secret; or a user signed in with the store in this folder).
+struct Launch<'a> {
+    flags: &'a [&'a str],
+    config: Option<&'a str>,
+    cols: u16,
+    secret: Option<&'a str>,
+    signed_in: Option<&'a std::path::Path>,
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Launch {
+            flags: &[],
+            config: None,
+            cols: COLS,
+            secret: None,
+            signed_in: None,
+        }
+    }
+}
+
 /// The real binary in a pseudo-terminal, attached to `mock`.
 struct Console {
     screen: Screen,
@@ -89,6 +111,26 @@ impl Console {
 
     /// With more flags, and a config file (`config.toml`'s text) where one is given.
     fn start_with(mock: &MockServer, name: &str, flags: &[&str], config: Option<&str>) -> Console {
+        Self::launch(
+            mock,
+            name,
+            Launch {
+                flags,
+                config,
+                ..Launch::default()
+            },
+        )
+    }
+
+    /// As `launch` says: its size, flags, config, and whose credentials.
+    fn launch(mock: &MockServer, name: &str, launch: Launch) -> Console {
+        let Launch {
+            flags,
+            config,
+            cols,
+            secret,
+            signed_in,
+        } = launch;
         let dir = common::temp_dir(&format!("e2e-{name}"));
         if let Some(config) = config {
             let path = dir.join("config").join("confwatch");
@@ -98,23 +140,33 @@ impl Console {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
-                cols: COLS,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
             .unwrap();
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
         let base_url = mock.base_url();
-        command.args([
-            "--base-url",
-            base_url.as_str(),
-            "--client-id",
-            mock.client_id(),
-            "--log-file",
-        ]);
+        command.args(["--base-url", base_url.as_str()]);
+        match signed_in {
+            // The user's stored sign-in, and no client credentials at all.
+            Some(store) => {
+                command.env("CONFWATCH_STATE_DIR", store);
+                command.env("CONFWATCH_TOKEN_STORE", "file");
+                command.env_remove("GENESYSCLOUD_OAUTHCLIENT_ID");
+                command.env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET");
+            }
+            None => {
+                command.args(["--client-id", mock.client_id()]);
+                command.env(
+                    "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+                    secret.unwrap_or(mock.client_secret()),
+                );
+            }
+        }
+        command.arg("--log-file");
         command.arg(dir.join("confwatch.log"));
         command.args(flags);
-        command.env("GENESYSCLOUD_OAUTHCLIENT_SECRET", mock.client_secret());
         command.env("TERM", "xterm-256color");
         // Keep the user's config file and audit record out of it.
         command.env("XDG_CONFIG_HOME", dir.join("config"));
@@ -128,7 +180,7 @@ impl Console {
         let screen = Screen {
             parser: Arc::new(Mutex::new(vt100::Parser::new(
                 NonZeroU16::new(ROWS).unwrap(),
-                NonZeroU16::new(COLS).unwrap(),
+                NonZeroU16::new(cols).unwrap(),
                 0,
             ))),
             raw: Arc::new(Mutex::new(Vec::new())),
@@ -192,7 +244,12 @@ impl Console {
     }
 
     /// Waits for a clean exit (however it was asked for) and checks the terminal was given back.
-    async fn expect_restored_exit(mut self, key: &str) {
+    async fn expect_restored_exit(self, key: &str) {
+        self.expect_exit(key, 0).await;
+    }
+
+    /// Waits for the exit with `code` and checks the terminal was given back.
+    async fn expect_exit(mut self, key: &str, code: u32) {
         let start = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -207,7 +264,7 @@ impl Console {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        assert!(status.success(), "exit status {status:?}");
+        assert_eq!(status.exit_code(), code, "exit status {status:?}");
         // Let the reader take the last bytes.
         let screen = self.screen.clone();
         tokio::task::spawn_blocking(move || {
@@ -408,4 +465,655 @@ async fn sigint_from_outside_restores_the_terminal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("HUP").await;
+}
+
+// ---- Issue 16: what the console shows, asks and records is true in every state. ----
+
+/// The header line (the top line of the screen).
+fn header(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// The lines of the screen as one string with the line breaks removed (a wrapped sentence
+/// reads whole).
+fn joined(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The safety rule counts only connected (or held) legs: with the customer and a ringing agent
+/// left, removing the connected agent is risky (second confirmation), and the dialog says who
+/// stays and in what state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ringing_agent_does_not_count_as_staying() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    let _call = h.conference_with("connected", "alerting").await;
+    let mut console = Console::start(&h.mock, "ringing-stays");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ava Reed").await;
+    console.press("d");
+    let dialog = joined(&screen.shows("Confirm kick").await);
+    assert!(
+        dialog.contains("Casey Customer (customer) and Ben Ortiz (ringing) stay"),
+        "{dialog}"
+    );
+    assert!(dialog.contains("Only 1 connected party"), "{dialog}");
+    assert!(dialog.contains("needs a second confirmation"), "{dialog}");
+    console.press("y");
+    screen.shows("Confirm again").await;
+    console.press("\x1b");
+    screen.shows("kick cancelled, nothing sent").await;
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// A wrong secret: the console says it cannot log in, with the platform's reason whole, and
+/// never "no active conferences".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_that_cannot_log_in_says_so_in_a_banner() {
+    let h = Harness::scenario("quiet").await;
+    let console = Console::launch(
+        &h.mock,
+        "cannot-log-in",
+        Launch {
+            cols: 80,
+            secret: Some("not-the-secret"),
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    let text = screen.shows("CANNOT LOG IN").await;
+    let whole = joined(&text);
+    assert!(
+        whole.contains("login refused for client id")
+            && whole.contains("check the client id and secret"),
+        "{text}"
+    );
+    assert!(!text.contains("no active conferences"), "{text}");
+    assert!(text.contains("cannot log in"), "the status line: {text}");
+    assert!(!text.contains("● live"), "{text}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// A signed-in user whose sign-in ends (no refresh token): `live` gives way to "signed out" and
+/// a banner with the command to run; the header keeps the conference count at 80 columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_sign_in_turns_the_console_to_signed_out() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300, "tokenLifetimeSecs": 8}))
+        .await;
+    let store = common::temp_dir("e2e-signed-out-store");
+    crate::signin::sign_in_as(&h, &store, crate::signin::SAM).await;
+    let console = Console::launch(
+        &h.mock,
+        "signed-out",
+        Launch {
+            cols: 80,
+            signed_in: Some(&store),
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    let text = screen.shows("SIGNED OUT").await;
+    assert!(header(&text).contains("conferences"), "{text}");
+    assert!(
+        joined(&text).contains("confwatch login --profile default"),
+        "{text}"
+    );
+    assert!(text.contains("signed out"), "the status line: {text}");
+    assert!(!text.contains("● live"), "{text}");
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&store).ok();
+    h.stop().await;
+}
+
+/// An audit file that cannot be opened: a KICKS OFF banner (not a warning count), and `d`
+/// explains instead of opening the dialog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kicks_off_when_the_audit_cannot_be_written() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    let _call = h.conference_with("connected", "connected").await;
+    // A folder where the audit file should be: it cannot be opened as one.
+    let folder = common::temp_dir("e2e-audit-folder");
+    let path = folder.to_string_lossy().to_string();
+    let mut console = Console::start_with(&h.mock, "kicks-off", &["--audit-log", &path], None);
+    let screen = console.screen.clone();
+    let text = screen.shows("KICKS OFF").await;
+    assert!(
+        joined(&text).contains("the audit record cannot be written"),
+        "{text}"
+    );
+    assert!(!text.contains("1 warning"), "{text}");
+    console.select("Ava Reed").await;
+    console.press("d");
+    let text = screen.shows("kicks are off").await;
+    assert!(!text.contains("Confirm kick"), "{text}");
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&folder).ok();
+    h.stop().await;
+}
+
+/// The audit file of a console started with `Console::start`.
+fn audit_lines(console_dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let path = console_dir
+        .join("data")
+        .join("confwatch")
+        .join("audit.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The audit's lines once its last is an `interrupted` outcome (or the patience ran out), read
+/// before the exit check removes the console's folder.
+async fn interrupted_record(dir: std::path::PathBuf) -> Vec<serde_json::Value> {
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        loop {
+            let lines = audit_lines(&dir);
+            if lines.last().is_some_and(|l| l["outcome"] == "interrupted")
+                || start.elapsed() > PATIENCE
+            {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// A conference of the customer and two connected agents.
+async fn two_agent_conference(h: &Harness) -> confwatch::wire::CallConversation {
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await
+}
+
+/// From now on the platform answers each request 30 s late: a kick started now stays running
+/// (no timing is asserted; the tests only need it not to have ended yet).
+async fn slow_platform(h: &Harness) {
+    h.faults(json!({"latencyMs": 30_000})).await;
+}
+
+/// Quitting with a kick running: `q` says what will happen, `q` again stops the kick, the audit
+/// records it `interrupted`, and the exit status is `confwatch kick`'s for ctrl-c (130).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_with_a_kick_running_records_interrupted() {
+    let h = Harness::scenario("quiet").await;
+    let _call = two_agent_conference(&h).await;
+    let mut console = Console::start(&h.mock, "quit-interrupted");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ava Reed").await;
+    console.press("d");
+    screen.shows("Confirm kick").await;
+    slow_platform(&h).await;
+    console.press("y");
+    screen.shows("1 kick running").await;
+    console.press("q");
+    let asked = joined(&screen.shows("again stops it").await);
+    assert!(asked.contains("recorded as interrupted"), "{asked}");
+    let dir = console.dir.clone();
+    console.press("q");
+    let lines = interrupted_record(dir).await;
+    console.expect_exit("q q", 130).await;
+    let last = lines.last().expect("an audit record");
+    assert_eq!(last["outcome"], "interrupted", "{lines:?}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("quitting")),
+        "{last}"
+    );
+    h.stop().await;
+}
+
+/// SIGTERM with a kick running: the same record, and 143.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_kick_running_records_interrupted() {
+    signal_with_a_kick_running("TERM", 143).await;
+}
+
+/// SIGHUP (the terminal going away) with a kick running: the same record, and 129.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_a_kick_running_records_interrupted() {
+    signal_with_a_kick_running("HUP", 129).await;
+}
+
+/// Sends SIG`signal` to a console whose kick is running: the audit records the kick
+/// `interrupted by SIG{signal}`, and the process exits with `code`.
+async fn signal_with_a_kick_running(signal: &str, code: u32) {
+    let h = Harness::scenario("quiet").await;
+    let _call = two_agent_conference(&h).await;
+    let mut console = Console::start(&h.mock, &format!("{signal}-interrupted"));
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ava Reed").await;
+    console.press("d");
+    screen.shows("Confirm kick").await;
+    slow_platform(&h).await;
+    console.press("y");
+    screen.shows("1 kick running").await;
+    let pid = console.child.process_id().expect("the console's pid");
+    let dir = console.dir.clone();
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let lines = interrupted_record(dir).await;
+    let last = lines.last().expect("an audit record");
+    assert_eq!(last["outcome"], "interrupted", "{lines:?}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("SIG{signal}"))),
+        "{lines:?}"
+    );
+    console.expect_exit(signal, code).await;
+    h.stop().await;
+}
+
+/// At 80 columns the header keeps, in order: the running kick, the filter and the hidden
+/// queue, then the counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_at_80_columns_keeps_what_matters_in_order() {
+    let h = Harness::scenario("quiet").await;
+    let _call = two_agent_conference(&h).await;
+    let mut console = Console::launch(
+        &h.mock,
+        "header-80",
+        Launch {
+            cols: 80,
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    // Hide the queue with no calls (Sales: the picker lists by name): Q, space, enter.
+    console.press("Q");
+    screen.shows("Queues shown").await;
+    console.press(" ");
+    console.press("\r");
+    let hidden = screen.shows("1 queue hidden").await;
+    assert!(hidden.contains("Casey Customer"), "{hidden}");
+    // Filter on the customer's name.
+    console.press("/");
+    console.press("Casey");
+    console.press("\r");
+    screen.shows("filter \"Casey\"").await;
+    // Start a kick (held off by the platform's lock).
+    console.press("\r");
+    for _ in 0..3 {
+        if screen.marked_line().is_some_and(|l| l.contains("Ava Reed")) {
+            break;
+        }
+        console.press("j");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    console.press("d");
+    screen.shows("Confirm kick").await;
+    slow_platform(&h).await;
+    console.press("y");
+    let text = screen.shows("1 kick running").await;
+    let top = header(&text);
+    let at = |what: &str| {
+        top.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in {top:?}"))
+    };
+    assert!(at("1 kick running") < at("filter \"Casey\""), "{top}");
+    assert!(at("filter \"Casey\"") < at("1 queue hidden"), "{top}");
+    assert!(at("1 queue hidden") < at("conferences"), "{top}");
+    console.press("q");
+    screen.shows("again stops it").await;
+    console.press("q");
+    console.expect_exit("q q", 130).await;
+    h.stop().await;
+}
+
+/// Participants who joined at the same time are in the same order on every call: by purpose,
+/// then by name, never by their (random) ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_who_joined_together_keep_one_order() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    for _ in 0..5 {
+        h.call(&[
+            common::Leg("Casey Customer", "customer", "connected", None),
+            common::Leg("Zoe Zimmer", "agent", "connected", Some(common::AVA)),
+            common::Leg("Adam Abbott", "agent", "connected", Some(common::BEN)),
+        ])
+        .await;
+    }
+    let mut console = Console::start(&h.mock, "order");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    for call in 0..5 {
+        if call > 0 {
+            console.press("\x1b");
+            console.press("j");
+        }
+        console.press("\r");
+        let text = screen.shows("Adam Abbott").await;
+        let rows: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.rsplit_once("││").map(|(_, r)| r))
+            .collect();
+        let row_of = |name: &str| rows.iter().position(|r| r.contains(name)).unwrap();
+        assert!(row_of("Casey Customer") < row_of("Adam Abbott"), "{text}");
+        assert!(
+            row_of("Adam Abbott") < row_of("Zoe Zimmer"),
+            "call {call}: {text}"
+        );
+    }
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// Two kicks at once on one call: with the first agent's kick running, removing the second
+/// would leave the customer alone, so the dialog counts the running kick as leaving and asks
+/// a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_kick_on_the_call_counts_as_leaving() {
+    let h = Harness::scenario("quiet").await;
+    let _call = two_agent_conference(&h).await;
+    let mut console = Console::start(&h.mock, "two-kicks");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ava Reed").await;
+    console.press("d");
+    let first = joined(&screen.shows("Confirm kick").await);
+    assert!(!first.contains("second confirmation"), "{first}");
+    slow_platform(&h).await;
+    console.press("y");
+    screen.shows("1 kick running").await;
+    console.press("j");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        screen
+            .marked_line()
+            .is_some_and(|l| l.contains("Ben Ortiz")),
+        "{}",
+        screen.text()
+    );
+    console.press("d");
+    let second = joined(&screen.shows("Confirm kick").await);
+    assert!(second.contains("1 other kick on this call"), "{second}");
+    assert!(second.contains("needs a second confirmation"), "{second}");
+    assert!(
+        second.contains("Casey Customer (customer) stays"),
+        "{second}"
+    );
+    console.press("\x1b");
+    screen.shows("kick cancelled").await;
+    console.press("q");
+    screen.shows("again stops it").await;
+    console.press("q");
+    console.expect_exit("q q", 130).await;
+    h.stop().await;
+}
+
+/// Analytics lags: a quiet conference that started just before the console opened, missing
+/// from the first read (analytics shows it 15 s late) and with no event since, still shows
+/// (the newest calls are read again after the connect).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_analytics_lags_on_still_shows() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300, "analyticsLagSecs": 15}))
+        .await;
+    let _call = h.conference_with("connected", "connected").await;
+    let console = Console::start(&h.mock, "lag");
+    let screen = console.screen.clone();
+    screen.shows("● live").await;
+    // Within the catch-up reads (at most 70 s after the connect's read; here about 15 s).
+    screen.shows("Casey Customer").await;
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// The platform revokes a signed-in user's token (`token_revoked` on the socket, the token
+/// refused from then on): the console turns to "signed out" at once, with the command to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_sign_in_turns_the_console_to_signed_out() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300, "tokenRevokedAfterSecs": 3}))
+        .await;
+    let store = common::temp_dir("e2e-revoked-store");
+    crate::signin::sign_in_as(&h, &store, crate::signin::SAM).await;
+    let console = Console::launch(
+        &h.mock,
+        "revoked",
+        Launch {
+            signed_in: Some(&store),
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    screen.shows("● live").await;
+    let text = screen.shows("SIGNED OUT").await;
+    assert!(
+        joined(&text).contains("confwatch login --profile default"),
+        "{text}"
+    );
+    assert!(!text.contains("● live"), "{text}");
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&store).ok();
+    h.stop().await;
+}
+
+/// Where `needle` is on the screen: 1-based (column, row), as a terminal's mouse reports it.
+fn cell_of(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(row, line)| {
+        line.find(needle)
+            .map(|byte| (line[..byte].chars().count() + 1, row + 1))
+    })
+}
+
+/// The line on screen that holds `needle`.
+fn screen_line(text: &str, needle: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 20's "done when": a conference's call view shows its conversation id and a state change
+/// with its time, the copy key sends the id to the terminal's clipboard (OSC 52), and the
+/// finished kick's job view lists each of its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_view_copy_and_job_view_in_a_real_terminal() {
+    use base64::Engine;
+    let h = Harness::scenario("quiet").await;
+    h.faults(
+        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
+    )
+    .await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
+    let since = h.last_seq().await;
+
+    let mut console = Console::start(&h.mock, "call-view");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.select("Ben Ortiz").await;
+    console.press("d");
+    screen.shows("Confirm kick").await;
+    console.press("y");
+    screen.shows("waiting: alerting").await;
+    h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
+        .await;
+    screen.shows("removed in").await;
+
+    // The call view: the conversation id, and Ben's answer with its time.
+    console.press("i");
+    let id_line: &'static str = Box::leak(format!("conversation  {}", conversation.id).into());
+    screen.shows(id_line).await;
+    let call = screen.shows("alerting → connected").await;
+    let answered = screen_line(&call, "alerting → connected");
+    let time = answered
+        .split_whitespace()
+        .find(|w| w.len() == 8 && w.as_bytes()[2] == b':' && w.as_bytes()[5] == b':');
+    assert!(time.is_some(), "no time on the change: {answered}\n{call}");
+    assert!(answered.contains("Ben Ortiz (agent)"), "{answered}");
+
+    // The copy key on the conversation's line: OSC 52 with the id, and the id shown.
+    console.press("g");
+    console.press("Y");
+    screen.shows("copied").await;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&conversation.id);
+    let osc52 = format!("\x1b]52;c;{encoded}\x07");
+    let raw = screen.raw.lock().unwrap().clone();
+    assert!(
+        String::from_utf8_lossy(&raw).contains(&osc52),
+        "no OSC 52 with the conversation id on the pty"
+    );
+
+    // The finished kick's job view: each PATCH the platform saw, with its status.
+    // (Esc alone: followed at once by a key, the terminal would read alt-J.)
+    console.press("\x1b");
+    screen.shows(" Conferences · ").await;
+    console.press("J");
+    screen.shows("Kick jobs").await;
+    console.press("\r");
+    let story = screen.shows("requests and waits").await;
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert!(!patches.is_empty());
+    for (number, (_, participant, status)) in patches.iter().enumerate() {
+        assert_eq!(participant, &ben);
+        let wanted = format!("attempt {}: {status}", number + 1);
+        assert!(story.contains(&wanted), "{wanted}:\n{story}");
+        let sent = format!("attempt {}: PATCH state=disconnected", number + 1);
+        assert!(story.contains(&sent), "{sent}:\n{story}");
+        if *status == 409 {
+            assert!(story.contains("correlation id"), "{story}");
+        }
+    }
+    assert!(story.contains("removed"), "{story}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// The mouse in a real terminal: a click selects a participant, the wheel moves the cursor; no
+/// click ever sends a request; the terminal's mouse mode is given back on quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mouse_selects_and_scrolls_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await;
+    let since = h.last_seq().await;
+    let mut console = Console::start(&h.mock, "mouse");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.press("\r");
+    let text = screen.shows("Ava Reed").await;
+    let (column, row) = cell_of(&text, "Ava Reed").expect("Ava on screen");
+    // SGR mouse reports (crossterm turns them on): press and release of the left button.
+    console.press(&format!("\x1b[<0;{column};{row}M\x1b[<0;{column};{row}m"));
+    let s = screen.clone();
+    let marked = tokio::task::spawn_blocking(move || {
+        s.wait_for("Ava marked", |t| {
+            t.lines().any(|l| l.contains('▶') && l.contains("Ava Reed"))
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        !screen_line(&marked, "Casey Customer").contains('▶'),
+        "{marked}"
+    );
+    // The wheel down over the participants: the cursor moves on to Ben.
+    console.press(&format!("\x1b[<65;{column};{row}M"));
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || {
+        s.wait_for("Ben marked", |t| {
+            t.lines()
+                .any(|l| l.contains('▶') && l.contains("Ben Ortiz"))
+        })
+    })
+    .await
+    .unwrap();
+    // Clicks never act: nothing was sent to remove anyone.
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert!(patches.is_empty(), "{patches:?}");
+    console.quit_with("q").await;
+    let raw = screen.raw.lock().unwrap().clone();
+    let raw = String::from_utf8_lossy(&raw);
+    let on = raw.rfind("\x1b[?1000h").expect("mouse reporting turned on");
+    let off = raw
+        .rfind("\x1b[?1000l")
+        .expect("mouse reporting turned off");
+    assert!(off > on, "mouse reporting left on");
+    h.stop().await;
+}
+
+/// `[keys]` adds to the defaults: the README's own `down = ["j", "ctrl-n"]` keeps `↓` working
+/// and adds ctrl-n; `f1` opens help beside `?`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_keys_keep_the_defaults_in_a_real_terminal() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.conference_with("connected", "connected").await;
+    let config = "[keys]\ndown = [\"j\", \"ctrl-n\"]\n";
+    let mut console = Console::start_with(&h.mock, "keys-add", &[], Some(config));
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.press("\r");
+    let marked_on = |name: &'static str| {
+        let s = screen.clone();
+        tokio::task::spawn_blocking(move || {
+            s.wait_for(name, |t| {
+                t.lines().any(|l| l.contains('▶') && l.contains(name))
+            })
+        })
+    };
+    marked_on("Casey Customer").await.unwrap();
+    console.press("\x1b[B"); // ↓
+    marked_on("Ava Reed").await.unwrap();
+    console.press("\x0e"); // ctrl-n
+    marked_on("Ben Ortiz").await.unwrap();
+    console.press("\x1bOP"); // f1
+    screen.shows("quit, from anywhere").await;
+    console.press("?");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// A key bound to two commands is refused at start, naming both: `quit = "esc"` must not
+/// silently make esc quit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_bound_twice_is_refused_naming_both_commands() {
+    let h = Harness::scenario("quiet").await;
+    let config = "[keys]\nquit = \"esc\"\n";
+    let mut console = Console::start_with(&h.mock, "keys-twice", &[], Some(config));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "still running:\n{}",
+            console.screen.text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let text = console.screen.shows("would run both").await;
+    assert!(
+        text.contains("esc") && text.contains("back") && text.contains("quit"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&console.dir);
+    h.stop().await;
 }

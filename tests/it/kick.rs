@@ -391,7 +391,12 @@ async fn customer_and_last_other_party_are_refused() {
     .finish()
     .await;
     assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
-    assert!(outcome.message.contains("ending it for the others"));
+    assert!(
+        outcome.message.contains("ending the call for them")
+            && outcome.message.contains("Dana Customer (customer) stays"),
+        "{}",
+        outcome.message
+    );
     assert!(participant_patches(&h.requests(0).await).is_empty());
     assert_eq!(
         state_of(&h.read(&two.id).await, &agent),

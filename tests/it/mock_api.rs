@@ -1010,6 +1010,7 @@ async fn idle_and_trickling_connections_are_closed() {
         max_connections: 64,
         header_read_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
+        ..confwatch::mock::ServerLimits::default()
     };
     let h = mock_with(limits).await;
     let mock = &h.mock;
@@ -1338,7 +1339,7 @@ fn the_cli_refuses_an_endless_scenario_file() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let _ = std::fs::remove_file(&log);
     assert!(!status.success());
-    assert!(stderr.contains("larger than"), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
 }
 
 #[tokio::test]

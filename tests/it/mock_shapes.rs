@@ -1,5 +1,5 @@
 //! Every JSON answer of the mock, checked key by key and enum value by enum value against the
-//! platform's models (tests/models.json, a copy of the official SDK's models): an official SDK
+//! platform's models (crates/genesys-cloud-models/tests/models.json, a copy of the official SDK's models): an official SDK
 //! pointed at the mock must parse everything it sends.
 
 use crate::common;
@@ -19,9 +19,11 @@ struct Models {
 
 impl Models {
     fn load() -> Models {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/models.json"))
-                .unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/crates/genesys-cloud-models/tests/models.json"
+        ))
+        .unwrap();
         let root: Value = serde_json::from_str(&text).unwrap();
         Models {
             models: root["models"].as_object().unwrap().clone(),

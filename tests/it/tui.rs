@@ -317,6 +317,7 @@ fn snapshot_kick_retrying() {
         status: 409,
         code: Some("conversation.participant.transition.lock".into()),
         message: None,
+        correlation_id: None,
     };
     app.update(progress("p-dana", 1250, answer), at(1250));
     let backoff = Step::Backoff {
@@ -730,7 +731,8 @@ fn filter_matches_names_queues_and_states() {
 
 #[test]
 fn keymap_overrides_drive_the_app() {
-    let table: toml::Table = toml::from_str("kick = \"x\"").unwrap();
+    // Keys add to the defaults; `unbind` drops one, so this moves the kick from d to x.
+    let table: toml::Table = toml::from_str("unbind = [\"d\"]\nkick = \"x\"").unwrap();
     let mut app = demo_app();
     app.keymap = Keymap::with_overrides(&table).unwrap();
     open_sales_on(&mut app, "Dana Smith");
@@ -862,13 +864,20 @@ async fn the_loop_feeds_the_app_and_performs_its_actions() {
             .await
             .unwrap();
         probe.wait_for("events lost").await;
+        // The copy key hands Dana's id to the clipboard.
+        send_keys("Y");
+        probe.wait_for("copy p-dana").await;
         // Dana's kick is still running (its cancel not yet reported): quit takes a second q.
         send_keys("qq");
     };
+    let copies = kicker.clone();
     let channels = LoopChannels {
         feed,
         progress,
         rate_budget: None,
+        clipboard: Some(Box::new(move |text: &str| {
+            copies.record(format!("copy {text}"))
+        })),
     };
     let (result, ()) = tokio::join!(
         run(
@@ -1085,13 +1094,13 @@ proptest::proptest! {
     /// console never panics, and every kick is the one its open dialog captured.
     #[test]
     fn random_keys_and_events_never_panic(
-        steps in proptest::collection::vec((0usize..24, 0usize..6), 1..40),
+        steps in proptest::collection::vec((0usize..32, 0usize..200), 1..40),
         width in 1u16..200,
         height in 1u16..60,
     ) {
         let keys = [
             'j', 'k', 'G', 'g', '\n', '\t', '\x1b', '/', 'a', 'd', 'y', 'c', 'J', 'L', '?', 's', 'Q',
-            ' ',
+            ' ', 'i', 'Y', 'S', 'p',
         ];
         let mut app = demo_app();
         for (i, (pick, call)) in steps.into_iter().enumerate() {
@@ -1099,12 +1108,17 @@ proptest::proptest! {
             let dialog_target = app.confirm.as_ref().map(|c| c.target.clone());
             let actions = if pick < keys.len() {
                 press(&mut app, &keys[pick].to_string(), now)
-            } else if pick < 21 {
+            } else if pick < keys.len() + 5 {
                 let mut conversation = world().into_iter().nth(call % 5).unwrap();
                 let leg = pick % conversation.participants.len();
                 conversation.participants[leg].state = S::Disconnected;
                 let event = FeedEvent::Model(Update::Conversation(conversation));
                 app.update(Input::Feed(event), now)
+            } else if pick < keys.len() + 8 {
+                use crossterm::event::{MouseButton, MouseEventKind as M};
+                let kind = [M::Down(MouseButton::Left), M::ScrollDown, M::ScrollUp][pick % 3];
+                let (column, row) = ((call * 37) as u16 % width, (call * 13) as u16 % height);
+                app.update(mouse(kind, column, row), now)
             } else {
                 let attempt = Step::Attempt { number: i as u32 };
                 app.update(progress("p-dana", i as u64 * 100, attempt), now)
@@ -1244,11 +1258,22 @@ fn keys_do_nothing_on_a_screen_too_small_to_show_them() {
 }
 
 #[test]
-fn help_shows_every_key_at_80x24() {
-    let mut app = demo_app();
-    press(&mut app, "?", t0());
-    let screen = render(&mut app, 80, 24);
-    assert!(screen.contains("quit, from anywhere"), "{screen}");
+fn help_scrolls_to_every_key_at_80x24_and_60x12() {
+    for (width, height) in [(80, 24), (60, 12)] {
+        let mut app = demo_app();
+        press(&mut app, "?", t0());
+        let screen = render(&mut app, width, height);
+        assert!(screen.contains("move down"), "{screen}");
+        assert!(!screen.contains("quit, from anywhere"), "{screen}");
+        assert!(screen.contains(" of 24 "), "{screen}");
+        press(&mut app, "G", t0());
+        let screen = render(&mut app, width, height);
+        assert!(screen.contains("quit, from anywhere"), "{screen}");
+        assert!(screen.contains("click selects"), "{screen}");
+        press(&mut app, "g", t0());
+        let screen = render(&mut app, width, height);
+        assert!(screen.contains("move down"), "{screen}");
+    }
 }
 
 #[test]
@@ -1260,7 +1285,7 @@ fn quitting_with_a_kick_running_asks_for_a_second_press() {
         app.flash
             .as_deref()
             .unwrap()
-            .contains("1 kick still running")
+            .contains("1 kick running: q again stops it (recorded as interrupted)")
     );
     // Another key in between disarms it.
     assert!(press(&mut app, "jq", t0()).is_empty());
@@ -1349,4 +1374,459 @@ fn a_channel_notice_shows_in_the_status_line_and_the_log() {
         at(100),
     );
     assert_eq!(quiet.flash, None);
+}
+
+/// The new views' sizes: the smallest usual terminal and a big one.
+const DEPTH_SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
+
+fn snapshot_depth(name: &str, mut app: App) {
+    for (width, height) in DEPTH_SIZES {
+        let screen = render(&mut app, width, height);
+        insta::assert_snapshot!(format!("{name}_{width}x{height}"), screen);
+    }
+}
+
+/// The sales call after t0: Dana answers at +2 s, Ben is held at +3 s and muted at +4 s.
+fn sales_call_changing(app: &mut App) {
+    let mut answered = sales_call();
+    answered.participants[3].state = S::Connected;
+    answered.participants[3].connected_time = Some(Timestamp(at(2000)));
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(answered.clone()))),
+        at(2000),
+    );
+    let mut held = answered;
+    held.participants[2].held = Some(true);
+    held.participants[2].start_hold_time = Some(Timestamp(at(3000)));
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(held.clone()))),
+        at(3000),
+    );
+    let mut muted = held;
+    muted.participants[2].muted = Some(true);
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(muted))),
+        at(4000),
+    );
+}
+
+/// Dana's kick: a 409 (with its correlation id), the lock's wait, then a 202 and the removal.
+fn dana_kicked_after_a_lock(app: &mut App) {
+    let steps = [
+        (100, Step::Attempt { number: 1 }),
+        (
+            150,
+            Step::Answer {
+                number: 1,
+                status: 409,
+                code: Some("conversation.participant.transition.lock".into()),
+                message: Some("The participant is changing state; try again shortly".into()),
+                correlation_id: Some("0f3c9a52-7d41-4d6e-9a0b-5b8e2f1c7a11".into()),
+            },
+        ),
+        (
+            160,
+            Step::Locked {
+                retry_in_ms: 380,
+                learned: true,
+            },
+        ),
+        (540, Step::Attempt { number: 2 }),
+        (
+            590,
+            Step::Answer {
+                number: 2,
+                status: 202,
+                code: None,
+                message: None,
+                correlation_id: None,
+            },
+        ),
+        (595, Step::Verifying),
+        (
+            900,
+            Step::Finished(Outcome {
+                outcome: OutcomeKind::Removed,
+                attempts: 2,
+                requests: 4,
+                elapsed_ms: 900,
+                message: "Dana Smith disconnected; Alex Moreno (customer), Ana Lima and Ben Okafor stay connected".into(),
+                status: None,
+            }),
+        ),
+    ];
+    for (at_ms, step) in steps {
+        app.update(progress("p-dana", at_ms, step), at(at_ms as i64));
+    }
+}
+
+#[test]
+fn snapshot_call_view() {
+    let mut app = kicking_dana();
+    sales_call_changing(&mut app);
+    dana_kicked_after_a_lock(&mut app);
+    app.update(Input::Tick, at(5000));
+    // Enter on a participant opens the call view, its cursor on that participant's id.
+    press(&mut app, "\n", at(5000));
+    assert_eq!(app.view, View::Call);
+    let screen = render(&mut app, 200, 60);
+    assert!(screen.contains("conversation  conv-sales-1"), "{screen}");
+    assert!(screen.contains("07:00:02  Dana Smith (agent)"), "{screen}");
+    assert!(screen.contains("alerting → connected"), "{screen}");
+    assert!(screen.contains("connected → connected, held"), "{screen}");
+    assert!(
+        screen.contains("connected, held → connected, held, muted"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("removed in 900 ms after 2 attempts"),
+        "{screen}"
+    );
+    snapshot_depth("call_view", app);
+}
+
+#[test]
+fn the_call_view_copies_the_id_under_its_cursor() {
+    let mut app = demo_app();
+    open_sales_on(&mut app, "Ben Okafor");
+    press(&mut app, "i", t0());
+    assert_eq!(app.view, View::Call);
+    // The cursor starts on Ben's line: his id is copied, and shown to select by hand.
+    assert_eq!(
+        press(&mut app, "Y", t0()),
+        vec![Action::Copy("p-ben".into())]
+    );
+    assert!(app.flash.as_deref().unwrap().contains("p-ben"));
+    press(&mut app, "g", t0());
+    assert_eq!(
+        press(&mut app, "Y", t0()),
+        vec![Action::Copy("conv-sales-1".into())]
+    );
+    // Shown whole at 80 columns too, to select by hand where OSC 52 is ignored.
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("copied conv-sales-1"), "{screen}");
+    // A line without an id copies nothing and says so.
+    press(&mut app, "j", t0());
+    assert!(press(&mut app, "Y", t0()).is_empty());
+    assert!(app.flash.as_deref().unwrap().contains("no id"));
+    press(&mut app, "\x1b", t0());
+    assert_eq!(app.view, View::Main);
+    // From the panes: the selected row's id.
+    assert_eq!(
+        press(&mut app, "Y", t0()),
+        vec![Action::Copy("p-ben".into())]
+    );
+}
+
+#[test]
+fn snapshot_job_view() {
+    let mut app = kicking_dana();
+    dana_kicked_after_a_lock(&mut app);
+    press(&mut app, "J", at(1000));
+    press(&mut app, "\n", at(1000));
+    assert_eq!(app.view, View::Job);
+    let screen = render(&mut app, 200, 60);
+    for wanted in [
+        "attempt 1: PATCH state=disconnected",
+        "attempt 1: 409 conversation.participant.transition.lock",
+        "correlation id 0f3c9a52-7d41-4d6e-9a0b-5b8e2f1c7a11",
+        "locked by the platform, retry in 380 ms (learned)",
+        "attempt 2: 202",
+        "removed in 900 ms after 2 attempts",
+        "Alex Moreno (customer), Ana Lima and Ben Okafor stay connected",
+    ] {
+        assert!(screen.contains(wanted), "{wanted}:\n{screen}");
+    }
+    // The correlation id is its line's id: moving down to it, the copy key takes it.
+    let wanted = vec![Action::Copy("0f3c9a52-7d41-4d6e-9a0b-5b8e2f1c7a11".into())];
+    let mut found = false;
+    for _ in 0..20 {
+        if press(&mut app, "Y", at(1000)) == wanted {
+            found = true;
+            break;
+        }
+        press(&mut app, "j", at(1000));
+    }
+    assert!(found, "no line copies the correlation id");
+    press(&mut app, "g", at(1000));
+    snapshot_depth("job_view", app);
+}
+
+#[test]
+fn sort_by_column_reverse_and_pause_are_in_the_header() {
+    let mut app = demo_app();
+    app.refresh();
+    let order = |app: &App| -> Vec<String> {
+        app.rows()
+            .iter()
+            .map(|r| r.conversation_id.clone())
+            .collect()
+    };
+    // Oldest first: Support's hour-long call leads.
+    assert_eq!(order(&app)[0], "conv-support-2");
+    press(&mut app, "S", t0());
+    assert_eq!(order(&app)[0], "conv-sales-1", "newest first, reversed");
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("sort age reversed"), "{screen}");
+    press(&mut app, "S", t0());
+    press(&mut app, "s", t0());
+    assert!(render(&mut app, 120, 40).contains("sort queue "));
+    press(&mut app, "s", t0());
+    assert!(render(&mut app, 120, 40).contains("sort customer"));
+    press(&mut app, "s", t0());
+    assert!(render(&mut app, 120, 40).contains("sort parties"));
+    press(&mut app, "s", t0());
+    assert!(render(&mut app, 120, 40).contains("sort age"));
+
+    // Paused: a new, older conference goes last, not first; states still update in place.
+    press(&mut app, "p", t0());
+    let before = order(&app);
+    for (width, height) in [(120, 40), (80, 24)] {
+        let screen = render(&mut app, width, height);
+        assert!(screen.contains("PAUSED"), "{screen}");
+    }
+    let old = call(
+        "conv-old",
+        "q-sales",
+        vec![
+            leg("p-o1", "Old Customer", "customer", S::Connected, 9000, 9000),
+            leg("p-o2", "Old Agent", "agent", S::Connected, 9000, 9000),
+            leg("p-o3", "Old Second", "agent", S::Connected, 9000, 9000),
+        ],
+    );
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(old.clone()))),
+        at(100),
+    );
+    let mut billing_held = world()[2].clone();
+    billing_held.participants[1].held = Some(true);
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(billing_held))),
+        at(200),
+    );
+    app.refresh();
+    let paused = order(&app);
+    assert_eq!(
+        &paused[..before.len()],
+        &before[..],
+        "rows kept their places"
+    );
+    assert_eq!(paused.last().map(String::as_str), Some("conv-old"));
+    let billing = app.model.participants("conv-billing-1", at(200));
+    assert!(
+        billing
+            .iter()
+            .any(|p| p.name == "Lee Chen" && format!("{p:?}").contains("held: true")),
+        "updated in place"
+    );
+    // Unpaused, the next change re-sorts: the old call leads.
+    press(&mut app, "p", at(300));
+    app.update(
+        Input::Feed(FeedEvent::Model(Update::Conversation(old))),
+        at(300),
+    );
+    app.refresh();
+    assert_eq!(order(&app)[0], "conv-old");
+    assert!(!render(&mut app, 120, 40).contains("PAUSED"));
+}
+
+#[test]
+fn filter_finds_held_muted_ringing_and_purpose() {
+    let mut app = demo_app();
+    let found = |app: &mut App, text: &str| -> Vec<String> {
+        app.filter.text = text.into();
+        app.refresh();
+        let mut ids: Vec<String> = app
+            .rows()
+            .iter()
+            .map(|r| r.conversation_id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(found(&mut app, "held"), vec!["conv-support-1"]);
+    assert_eq!(found(&mut app, "muted"), vec!["conv-billing-1"]);
+    assert_eq!(found(&mut app, "ringing"), vec!["conv-sales-1"]);
+    assert_eq!(found(&mut app, "ivr"), vec!["conv-billing-1"]);
+}
+
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Input {
+    Input::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+/// Where `text` is drawn on a rendered screen: (column, row).
+fn spot(screen: &str, text: &str) -> (u16, u16) {
+    for (row, line) in screen.lines().enumerate() {
+        if let Some(byte) = line.find(text) {
+            let column = line[..byte].chars().count() - 1; // the snapshot's opening quote
+            return (column as u16, row as u16);
+        }
+    }
+    panic!("{text} not on screen:\n{screen}");
+}
+
+#[test]
+fn a_click_selects_and_the_wheel_scrolls_never_kicks() {
+    use crossterm::event::{MouseButton, MouseEventKind as M};
+    let mut app = demo_app();
+    let screen = render(&mut app, 120, 40);
+    // Click the sales conference: selected, the conferences pane focused.
+    let (column, row) = spot(&screen, "Alex Moreno");
+    assert!(
+        app.update(mouse(M::Down(MouseButton::Left), column, row), t0())
+            .is_empty()
+    );
+    assert_eq!(app.conference.id.as_deref(), Some("conv-sales-1"));
+    // Click Dana in the participants pane.
+    let screen = render(&mut app, 120, 40);
+    let (column, row) = spot(&screen, "Dana Smith");
+    assert!(
+        app.update(mouse(M::Down(MouseButton::Left), column, row), t0())
+            .is_empty()
+    );
+    assert_eq!(app.focus, Pane::Participants);
+    assert_eq!(app.participant.id.as_deref(), Some("p-dana"));
+    // The wheel over the conferences pane moves its cursor; the keys stay on the participants.
+    let screen = render(&mut app, 120, 40);
+    let (column, row) = spot(&screen, "Maria Rossi");
+    let before = app.conference.id.clone();
+    // (Sales is the last row, oldest first: the wheel scrolls up.)
+    app.update(mouse(M::ScrollUp, column, row), t0());
+    assert_ne!(app.conference.id, before);
+    assert_eq!(app.focus, Pane::Participants);
+    // With the dialog open, clicks and the wheel do nothing: it needs keys.
+    app.conference.id = before;
+    app.refresh();
+    render(&mut app, 120, 40);
+    press(&mut app, "d", t0());
+    assert!(app.confirm.is_some());
+    let screen = render(&mut app, 120, 40);
+    let (column, row) = spot(&screen, "Remove");
+    assert!(
+        app.update(mouse(M::Down(MouseButton::Left), column, row), t0())
+            .is_empty()
+    );
+    assert!(
+        app.update(mouse(M::ScrollDown, column, row), t0())
+            .is_empty()
+    );
+    assert!(app.confirm.is_some());
+}
+
+#[test]
+fn the_log_view_wraps_long_lines() {
+    let mut app = demo_app();
+    let long = format!(
+        "cannot log in: {} end-of-reason",
+        "the platform said no ".repeat(8)
+    );
+    app.push_log(confwatch::tui::Level::Error, long);
+    press(&mut app, "L", t0());
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("end-of-reason"), "{screen}");
+    snapshot_depth("log_wrapped", app);
+}
+
+#[test]
+fn the_jobs_view_wraps_a_long_outcome() {
+    let mut app = kicking_dana();
+    let failed = Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 1,
+        requests: 2,
+        elapsed_ms: 210,
+        message: "missing permission conversation:communication:disconnect; ask an admin to add it to one of your roles, then sign in again (end)".into(),
+        status: Some(403),
+    };
+    app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
+    press(&mut app, "J", at(300));
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("(end)"), "{screen}");
+    snapshot_depth("jobs_wrapped", app);
+}
+
+#[test]
+fn the_call_view_of_a_call_known_from_analytics_reads_it_exactly() {
+    let mut app = App::new(Keymap::default(), t0());
+    for update in [Update::ResyncStarted, Update::ResyncPage(world())] {
+        app.update(Input::Feed(FeedEvent::Model(update)), t0());
+    }
+    app.refresh();
+    let id = app.conference.id.clone().expect("a conference selected");
+    assert_eq!(press(&mut app, "i", t0()), vec![Action::ReadCall(id)]);
+    assert_eq!(app.view, View::Call);
+    assert!(render(&mut app, 120, 40).contains("known from analytics only"));
+}
+
+/// A signed-in user's token refused with a kick running: the header keeps the kick, the
+/// blocking state and the counts; a banner says why and what to run; the status line says
+/// `signed out`, never `live`; `d` explains instead of opening the dialog.
+#[test]
+fn snapshot_signed_out_banner() {
+    let mut app = kicking_dana();
+    app.demo = None;
+    app.signed_in = confwatch::tui::SignedIn {
+        profile: Some("dublin".into()),
+        user: Some("Sam Supervisor <sam.supervisor@example.com>".into()),
+        read_only: None,
+    };
+    app.update(
+        Input::Feed(FeedEvent::Connection(ConnectionState::Live)),
+        at(500),
+    );
+    app.update(
+        Input::Feed(FeedEvent::Auth(Some(
+            confwatch::platform::SIGN_IN_AGAIN.to_string(),
+        ))),
+        at(1_000),
+    );
+    let screen = render(&mut app, 80, 24);
+    let top = screen.lines().next().unwrap_or_default().to_string();
+    let at_ = |what: &str| {
+        top.find(what)
+            .unwrap_or_else(|| panic!("{what:?} not in {top:?}"))
+    };
+    assert!(at_("1 kick running") < at_("SIGNED OUT"), "{top}");
+    assert!(at_("SIGNED OUT") < at_("conferences"), "{top}");
+    assert!(
+        screen.contains("confwatch login --profile dublin"),
+        "{screen}"
+    );
+    assert!(screen.contains("signed out"), "{screen}");
+    assert!(!screen.contains("● live"), "{screen}");
+    press(&mut app, "j", at(1_100));
+    press(&mut app, "d", at(1_200));
+    assert!(app.confirm.is_none(), "the dialog must not open");
+    snapshot("signed_out", app);
+}
+
+/// Narrower than 80 columns the header drops the least important parts first: the running
+/// kick and the filter stay, then the counts; the sort and the source go.
+#[test]
+fn a_narrow_header_drops_the_least_important_first() {
+    let mut app = kicking_dana();
+    app.filter.text = "sales".into();
+    app.refresh();
+    let top = |app: &mut App, width| {
+        render(app, width, 24)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let wide = top(&mut app, 120);
+    assert!(wide.contains("sort age"), "{wide}");
+    let narrow = top(&mut app, 60);
+    assert!(narrow.contains("1 kick running"), "{narrow}");
+    assert!(narrow.contains("filter \"sales\""), "{narrow}");
+    assert!(!narrow.contains("sort"), "{narrow}");
+    assert!(!narrow.contains("built-in mock"), "{narrow}");
+    let kick = narrow.find("1 kick running").unwrap();
+    let filter = narrow.find("filter").unwrap();
+    assert!(kick < filter, "{narrow}");
 }

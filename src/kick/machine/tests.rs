@@ -510,7 +510,11 @@ fn last_other_party_is_refused() {
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Refused);
-    assert!(outcome.message.contains("would leave 1 party"));
+    assert!(
+        outcome.message.contains("would leave 1 connected party"),
+        "{}",
+        outcome.message
+    );
 }
 
 #[test]
@@ -1473,7 +1477,7 @@ proptest! {
     fn the_machine_refuses_exactly_what_the_safety_rule_flags((call, index) in any_call()) {
         let target = call.participants[index].clone();
         prop_assume!(!target.state.is_gone());
-        let risk = crate::kick::safety::assess(&call, &target).risk;
+        let risk = crate::kick::safety::assess(&call, &target, &[]).risk;
         let mut m = KickMachine::new(
             "c1",
             Wanted::Participant(target.id.clone()),
@@ -1647,5 +1651,43 @@ fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_th
         m.wake_at(),
         Some(ms(1608)),
         "the learned time after the settle"
+    );
+}
+
+/// Another kick on the call (a claim, `kick::claims`) begins after this one's first PATCH was
+/// refused: the safety rule is checked again before the next PATCH, with that party leaving.
+#[test]
+fn another_kick_on_the_call_is_counted_before_the_next_patch() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1, "{effects:?}");
+    let mut effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
+    // The other agent's kick (named by user id) is now running.
+    m.set_leaving(vec!["u2".into()]);
+    let mut outcome = None;
+    for step in 1..200u64 {
+        let input = if effects.iter().any(|e| matches!(e, Effect::Read)) {
+            MachineInput::ReadOk(call(ParticipantState::Connected))
+        } else {
+            MachineInput::Timer
+        };
+        effects = m.handle(input, ms(20 + step * 100), 0.5);
+        assert!(patches(&effects).is_empty(), "PATCHed: {effects:?}");
+        if let Some(done) = finished(&effects) {
+            outcome = Some(done.clone());
+            break;
+        }
+    }
+    let outcome = outcome.expect("an outcome");
+    assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
+    assert!(
+        outcome.message.contains("another kick on this call"),
+        "{}",
+        outcome.message
     );
 }

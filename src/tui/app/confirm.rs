@@ -24,12 +24,22 @@ pub struct Confirm {
     pub(crate) name: String,
     pub(crate) purpose: String,
     pub(crate) conference: String,
-    /// Live legs that stay if the removal goes through.
+    /// Connected (or held) legs that stay if the removal goes through.
     pub others_remaining: usize,
+    /// Who stays, and in what state ("Casey (customer) and Blair (ringing) stay").
+    pub(crate) who_stays: String,
+    /// Other kicks of this console running on the same call (counted as leaving).
+    pub(crate) other_kicks: usize,
     pub risk: Option<Risk>,
     /// True once the first confirmation of a risky kick was given.
     pub second_stage: bool,
     pub choice: Choice,
+}
+
+/// A removal as the dialog judges it.
+struct Judged {
+    assessment: crate::kick::safety::Assessment,
+    other_kicks: usize,
 }
 
 impl App {
@@ -159,7 +169,7 @@ impl App {
             .map(|p| p.name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| target.participant_id.clone());
-        let Some((others_remaining, risk)) = self.assess(&target) else {
+        let Some(judged) = self.assess(&target) else {
             return;
         };
         let row = self.model.conference_row(conversation);
@@ -167,23 +177,37 @@ impl App {
             name,
             purpose: leg.purpose().to_string(),
             conference: conference_label(&row),
-            others_remaining,
-            risk,
+            others_remaining: judged.assessment.connected_remaining,
+            who_stays: judged.assessment.who_stays(),
+            other_kicks: judged.other_kicks,
+            risk: judged.assessment.risk,
             second_stage: false,
             choice: Choice::Cancel,
             target,
         });
     }
 
-    /// The live legs that would stay, and the risk, of removing `target` as the model now
-    /// stands (the kick engine's own safety rule); None when the target is no longer on the call.
-    fn assess(&self, target: &Target) -> Option<(usize, Option<Risk>)> {
+    /// What removing `target` would do as the model now stands (the kick engine's own safety
+    /// rule), this console's other kicks on the call counted as leaving; None when the target
+    /// is no longer on the call.
+    fn assess(&self, target: &Target) -> Option<Judged> {
         let conversation = self.model.conversation(&target.conversation_id)?;
         let leg = conversation
             .participant(&target.participant_id)
             .filter(|leg| !leg.state.is_gone())?;
-        let assessment = crate::kick::safety::assess(conversation, leg);
-        Some((assessment.others_remaining, assessment.risk))
+        let leaving: Vec<&str> = self
+            .jobs
+            .all()
+            .iter()
+            .filter(|job| job.is_running())
+            .map(|job| &job.target)
+            .filter(|t| t.conversation_id == target.conversation_id && t != &target)
+            .map(|t| t.participant_id.as_str())
+            .collect();
+        Some(Judged {
+            assessment: crate::kick::safety::assess(conversation, leg, &leaving),
+            other_kicks: leaving.len(),
+        })
     }
 
     /// Keeps an open dialog true to the call while it changes: the target leaving closes it
@@ -198,9 +222,12 @@ impl App {
                 let name = self.confirm.take().map(|c| c.name).unwrap_or_default();
                 self.flash = Some(format!("{name} left the call; nothing sent"));
             }
-            Some((others_remaining, risk)) => {
+            Some(judged) => {
                 if let Some(confirm) = self.confirm.as_mut() {
-                    confirm.others_remaining = others_remaining;
+                    let risk = judged.assessment.risk;
+                    confirm.others_remaining = judged.assessment.connected_remaining;
+                    confirm.who_stays = judged.assessment.who_stays();
+                    confirm.other_kicks = judged.other_kicks;
                     if confirm.risk != risk {
                         confirm.risk = risk;
                         confirm.second_stage = false;

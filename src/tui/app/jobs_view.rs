@@ -25,6 +25,20 @@ impl App {
             Command::PageUp => -page,
             Command::Top => isize::MIN / 2,
             Command::Bottom => isize::MAX / 2,
+            Command::Open => {
+                let cursor = follow(&ids, &self.job_cursor);
+                if let Some(seq) = cursor.id.and_then(|id| id.parse().ok()) {
+                    self.open_job_view(seq);
+                }
+                return Vec::new();
+            }
+            Command::Copy => {
+                self.flash = Some(format!(
+                    "open the job ({}) to copy its ids",
+                    self.keymap.keys_label(Command::Open)
+                ));
+                return Vec::new();
+            }
             Command::CancelKick => {
                 let cursor = follow(&ids, &self.job_cursor);
                 let job = cursor

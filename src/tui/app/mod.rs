@@ -4,18 +4,21 @@
 //! This file holds the state and the core (feed, progress, the main view's keys); each dialog,
 //! picker and view with keys of its own has its own file below.
 
+mod blocking;
 mod confirm;
 mod cursor;
+mod detail_view;
 mod filter;
 mod jobs_view;
 mod log;
+mod mouse;
 mod queues;
 mod rows;
 
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
 use ratatui::layout::Rect;
 
 use super::jobs::Jobs;
@@ -30,9 +33,11 @@ pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
 pub(crate) use cursor::Cursor;
 use cursor::step;
+pub(crate) use detail_view::Detail;
 pub(crate) use filter::Filter;
 pub use log::Level;
 pub(crate) use log::{LogLine, Unseen};
+pub(crate) use mouse::{Hit, Hits};
 pub(crate) use queues::QueuePicker;
 use rows::RowCache;
 pub(crate) use rows::conference_label;
@@ -41,6 +46,8 @@ pub(crate) use rows::conference_label;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     Key(KeyEvent),
+    /// A click or the wheel (never destructive: a click selects, the wheel scrolls).
+    Mouse(MouseEvent),
     Feed(FeedEvent),
     Progress(Progress),
     /// Time passed (ages and countdowns move).
@@ -62,6 +69,8 @@ pub enum Action {
     Cancel(Target),
     /// Read this call exactly: its row is known only from analytics (one GET, in the budget).
     ReadCall(String),
+    /// Put this id on the terminal's clipboard (OSC 52).
+    Copy(String),
     Quit,
 }
 
@@ -70,6 +79,10 @@ pub enum View {
     Main,
     Jobs,
     Log,
+    /// One call: its ids, timeline and kicks.
+    Call,
+    /// One kick's whole story.
+    Job,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +96,7 @@ pub(crate) enum SortKey {
     /// Oldest call first.
     Age,
     Queue,
+    Customer,
     /// Most live parties first.
     Parties,
 }
@@ -92,15 +106,18 @@ impl SortKey {
         match self {
             SortKey::Age => "age",
             SortKey::Queue => "queue",
+            SortKey::Customer => "customer",
             SortKey::Parties => "parties",
         }
     }
 
+    /// The next column, in the conferences pane's order.
     fn next(self) -> Self {
         match self {
-            SortKey::Age => SortKey::Queue,
-            SortKey::Queue => SortKey::Parties,
+            SortKey::Queue => SortKey::Customer,
+            SortKey::Customer => SortKey::Parties,
             SortKey::Parties => SortKey::Age,
+            SortKey::Age => SortKey::Queue,
         }
     }
 }
@@ -126,6 +143,18 @@ pub struct App {
     pub queues: QueuePicker,
     pub filter: Filter,
     pub(crate) sort: SortKey,
+    /// The sort runs the other way.
+    pub(crate) sort_reverse: bool,
+    /// The conference list keeps its order (rows still update in place).
+    pub paused: bool,
+    /// Lines scrolled down in help.
+    pub(crate) help_scroll: usize,
+    /// The call view's or the job view's cursor, and what it shows.
+    pub(crate) detail: Detail,
+    /// When the console started: the call view's timeline is exact from here on.
+    pub(crate) started: DateTime<Utc>,
+    /// Where the last frame drew each row, for the mouse.
+    pub(crate) hits: Hits,
     pub conference: Cursor,
     pub participant: Cursor,
     pub jobs: Jobs,
@@ -138,6 +167,10 @@ pub struct App {
     pub(crate) unseen: Unseen,
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
+    /// Why the token no longer works (signed out, cannot log in): a banner, kicks off.
+    pub(crate) auth_problem: Option<String>,
+    /// Why kicks are off: the audit record cannot be written (a banner; `d` explains).
+    pub kicks_off: Option<String>,
     pub should_quit: bool,
     /// The terminal's area (None until the loop says: a page is then ten rows).
     viewport: Option<Rect>,
@@ -174,6 +207,12 @@ impl App {
             queues: QueuePicker::default(),
             filter: Filter::default(),
             sort: SortKey::Age,
+            sort_reverse: false,
+            paused: false,
+            help_scroll: 0,
+            detail: Detail::default(),
+            started: now,
+            hits: Hits::default(),
             conference: Cursor::default(),
             participant: Cursor::default(),
             jobs: Jobs::default(),
@@ -182,6 +221,8 @@ impl App {
             log_scroll: 0,
             unseen: Unseen::default(),
             flash: None,
+            auth_problem: None,
+            kicks_off: None,
             should_quit: false,
             viewport: None,
             quit_armed: false,
@@ -196,6 +237,7 @@ impl App {
         }
         match input {
             Input::Key(key) => self.on_key(key),
+            Input::Mouse(event) => self.on_mouse(event),
             Input::Feed(event) => {
                 self.on_feed(event);
                 Vec::new()
@@ -212,6 +254,13 @@ impl App {
         }
     }
 
+    /// The list's order as the header says it: `sort age`, `sort parties reversed · PAUSED`.
+    pub(crate) fn order_label(&self) -> String {
+        let reversed = if self.sort_reverse { " reversed" } else { "" };
+        let paused = if self.paused { " · PAUSED" } else { "" };
+        format!("sort {}{reversed}{paused}", self.sort.label())
+    }
+
     /// The screen shows the too-small message instead of the console: keys other than quit are
     /// ignored, so nothing is chosen or confirmed on a screen the supervisor cannot see.
     pub(crate) fn screen_too_small(&self) -> bool {
@@ -223,13 +272,19 @@ impl App {
         let Some(area) = self.viewport else {
             return 10;
         };
-        let screen = Screen::of(area);
+        let screen = self.screen(area);
         let rows = match self.view {
             View::Main => layout::table_rows(screen.panes().0),
             View::Jobs => layout::table_rows(screen.body),
-            View::Log => layout::list_rows(screen.body),
+            View::Log | View::Call | View::Job => layout::list_rows(screen.body),
         };
         rows.max(1)
+    }
+
+    /// Where each part of the screen goes at this size, the banner (if any) included.
+    pub(crate) fn screen(&self, area: Rect) -> Screen {
+        let banner = self.banner_lines(area.width).len();
+        Screen::with_banner(area, u16::try_from(banner).unwrap_or(u16::MAX))
     }
 
     fn on_feed(&mut self, event: FeedEvent) {
@@ -255,6 +310,14 @@ impl App {
                 self.connection = state;
             }
             FeedEvent::RateBudget(budget) => self.rate = Some(budget),
+            FeedEvent::Auth(problem) => {
+                if let Some(reason) = &problem
+                    && self.auth_problem.as_ref() != Some(reason)
+                {
+                    self.push_log(Level::Error, format!("sign-in: {reason}"));
+                }
+                self.auth_problem = problem;
+            }
             FeedEvent::Warning(text) => {
                 // The platform stopped or replaced a channel: said in the status line too.
                 if text.starts_with(crate::feed::CHANNEL_NOTICE) {
@@ -309,6 +372,8 @@ impl App {
         if let Some((level, text)) = line {
             self.push_log(level, text);
         }
+        // A kick starting or ending on the call changes an open dialog's risk.
+        self.reassess_confirm();
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
@@ -347,15 +412,30 @@ impl App {
             return Vec::new();
         };
         if self.help {
-            // Any of these closes help; other keys are ignored while it is open.
-            if matches!(command, Command::Help | Command::Back | Command::Quit) {
-                self.help = false;
+            // Any of these closes help; the moving keys scroll it; others are ignored.
+            match command {
+                Command::Help | Command::Back | Command::Quit => self.help = false,
+                Command::Down => self.help_scroll += 1,
+                Command::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Command::PageDown => self.help_scroll += self.page_rows(),
+                Command::PageUp => {
+                    self.help_scroll = self.help_scroll.saturating_sub(self.page_rows())
+                }
+                Command::Top => self.help_scroll = 0,
+                Command::Bottom => self.help_scroll = usize::MAX,
+                _ => {}
             }
+            // The help rows: ctrl-c and the mouse besides the table.
+            let last = self.keymap.help_rows().len().saturating_sub(1);
+            self.help_scroll = self.help_scroll.min(last);
             return Vec::new();
         }
         match command {
             Command::Quit => return self.quit(quit_armed),
-            Command::Help => self.help = true,
+            Command::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
             Command::Queues => self.queues.open = Some(0),
             Command::Jobs => self.open_jobs_view(),
             Command::Log => {
@@ -371,6 +451,15 @@ impl App {
                 self.sort = self.sort.next();
                 self.refresh();
             }
+            Command::Reverse => {
+                self.sort_reverse = !self.sort_reverse;
+                self.refresh();
+            }
+            Command::Pause => {
+                self.paused = !self.paused;
+                self.refresh();
+            }
+            Command::Call => return self.open_call_view(),
             Command::Back => self.back(),
             _ => {
                 return match self.view {
@@ -380,20 +469,21 @@ impl App {
                         self.on_log_command(command);
                         Vec::new()
                     }
+                    View::Call | View::Job => self.on_detail_command(command),
                 };
             }
         }
         Vec::new()
     }
 
-    /// Quits; while kicks run, only on a second press (quitting abandons them mid-way, before
-    /// they are verified and audited). Ctrl-C still quits at once.
+    /// Quits; while kicks run, only on a second press (quitting stops them mid-way: each is
+    /// audited `interrupted`). Ctrl-C still quits at once.
     fn quit(&mut self, armed: bool) -> Vec<Action> {
         let running = self.jobs.all().iter().filter(|j| j.is_running()).count();
         if running > 0 && !armed {
             self.quit_armed = true;
             self.flash = Some(format!(
-                "{running} kick{} still running: press {} again to quit and abandon {}",
+                "{running} kick{} running: {} again stops {} (recorded as interrupted), exit 130",
                 if running == 1 { "" } else { "s" },
                 self.keymap.keys_label(Command::Quit),
                 if running == 1 { "it" } else { "them" },
@@ -405,7 +495,9 @@ impl App {
     }
 
     fn back(&mut self) {
-        if self.view != View::Main {
+        if self.view == View::Job {
+            self.view = View::Jobs;
+        } else if self.view != View::Main {
             self.view = View::Main;
         } else if self.focus == Pane::Participants {
             self.focus = Pane::Conferences;
@@ -429,6 +521,7 @@ impl App {
                     _ => Pane::Conferences,
                 }
             }
+            Command::Open if self.focus == Pane::Participants => return self.open_call_view(),
             Command::Open if self.conference.id.is_some() => {
                 self.focus = Pane::Participants;
                 if let Some(id) = self.conference.id.clone()
@@ -437,12 +530,19 @@ impl App {
                     return vec![Action::ReadCall(id)];
                 }
             }
-            Command::Kick => match &self.signed_in.read_only {
+            Command::Kick => match self.kicks_blocked() {
                 // Known before any request: explain instead of opening the dialog.
-                Some(reason) => self.flash = Some(format!("read-only: {reason}; nothing sent")),
+                Some(reason) => self.flash = Some(reason),
                 None => self.open_confirm(),
             },
             Command::CancelKick => return self.cancel_selected(),
+            Command::Copy => {
+                let id = match self.focus {
+                    Pane::Conferences => self.conference.id.clone(),
+                    Pane::Participants => self.participant.id.clone(),
+                };
+                return self.copy(id);
+            }
             _ => {}
         }
         Vec::new()

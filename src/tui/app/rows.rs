@@ -8,13 +8,14 @@ use std::sync::Arc;
 use super::cursor::{Cursor, follow};
 use super::{App, Pane, SortKey};
 use crate::live::{ConferenceRow, Update, is_conference};
+use crate::wire::ParticipantState;
 
 /// The sorted, filtered conference rows. A change of filter, sort or queue selection (or a full
 /// re-read) rebuilds them all; a single conversation's update only moves its own row.
 #[derive(Debug, Default)]
 pub(super) struct RowCache {
-    /// Filter, sort, queue-selection revision.
-    key: Option<(String, SortKey, u64)>,
+    /// Filter, sort and its direction, queue-selection revision.
+    key: Option<(String, SortKey, bool, u64)>,
     /// The model revision the rows show.
     revision: u64,
     /// Conversations updated since; None when everything must be rebuilt.
@@ -33,6 +34,7 @@ impl RowCache {
             Update::Queues(_)
             | Update::Snapshot(_)
             | Update::ResyncPage(_)
+            | Update::Discovered(_)
             | Update::ResyncDone
             | Update::ResyncAbandoned => self.changed = None,
             Update::ResyncStarted => {}
@@ -52,13 +54,20 @@ impl App {
     /// Rebuilds the conference rows if the model, filter or sort changed, and re-finds the
     /// cursors by id. Cheap when nothing changed; called before keys are handled and before a draw.
     pub fn refresh(&mut self) {
-        let key = (self.filter.text.clone(), self.sort, self.queues.revision);
+        let key = (
+            self.filter.text.clone(),
+            self.sort,
+            self.sort_reverse,
+            self.queues.revision,
+        );
         if self.cache.key.as_ref() != Some(&key) {
+            // Asked for by a key: the list re-sorts, paused or not.
             self.rebuild_rows();
             self.cache.key = Some(key);
         } else if self.cache.revision != self.model.revision() {
             match self.cache.changed.take() {
                 Some(changed) => changed.iter().for_each(|id| self.update_row(id)),
+                None if self.paused => self.rebuild_rows_in_place(),
                 None => self.rebuild_rows(),
             }
         }
@@ -114,18 +123,35 @@ impl App {
             .filter(|row| self.shows(row, &needle))
             .map(Arc::new)
             .collect();
-        let sort = self.sort;
-        rows.sort_by(|a, b| compare(sort, a, b));
+        let (sort, reverse) = (self.sort, self.sort_reverse);
+        rows.sort_by(|a, b| compare(sort, reverse, a, b));
         self.cache.rows = rows;
     }
 
+    /// Paused: rebuilt, but the rows already shown keep their places (new ones go last).
+    fn rebuild_rows_in_place(&mut self) {
+        let old: std::collections::HashMap<String, usize> = self
+            .cache
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.conversation_id.clone(), i))
+            .collect();
+        self.rebuild_rows();
+        // Stable: the new rows keep their sorted order after the old ones.
+        self.cache
+            .rows
+            .sort_by_key(|r| old.get(&r.conversation_id).copied().unwrap_or(usize::MAX));
+    }
+
     /// Moves one conversation's row to where it now belongs (or drops it, or adds it).
+    /// Paused, it stays where it is (a new row goes last).
     fn update_row(&mut self, conversation_id: &str) {
         let rows = &mut self.cache.rows;
-        if let Some(index) = rows
+        let was = rows
             .iter()
-            .position(|r| r.conversation_id == conversation_id)
-        {
+            .position(|r| r.conversation_id == conversation_id);
+        if let Some(index) = was {
             rows.remove(index);
         }
         let Some(conversation) = self.model.conversation(conversation_id) else {
@@ -138,11 +164,15 @@ impl App {
         if !self.shows(&row, &self.filter.text.to_lowercase()) {
             return;
         }
-        let sort = self.sort;
+        let (sort, reverse) = (self.sort, self.sort_reverse);
         let rows = &mut self.cache.rows;
-        let index = rows
-            .binary_search_by(|probe| compare(sort, probe, &row))
-            .unwrap_or_else(|index| index);
+        let index = match was {
+            Some(index) if self.paused => index,
+            None if self.paused => rows.len(),
+            _ => rows
+                .binary_search_by(|probe| compare(sort, reverse, probe, &row))
+                .unwrap_or_else(|index| index),
+        };
         rows.insert(index, Arc::new(row));
     }
 
@@ -151,6 +181,8 @@ impl App {
             && (needle.is_empty() || self.matches(row, needle))
     }
 
+    /// A substring of a queue, a customer or a participant's name, state or purpose; `held`,
+    /// `muted` and `ringing` find legs held, muted or ringing.
     fn matches(&self, row: &ConferenceRow, needle: &str) -> bool {
         let hit = |s: &str| s.to_lowercase().contains(needle);
         if row.queue_name.as_deref().is_some_and(hit) || row.customer.as_deref().is_some_and(hit) {
@@ -166,6 +198,10 @@ impl App {
                             .and_then(|u| u.name.as_deref())
                             .is_some_and(hit)
                         || p.state.as_str().contains(needle)
+                        || p.purpose().as_str().contains(needle)
+                        || (needle == "held" && p.is_held())
+                        || (needle == "muted" && p.is_muted())
+                        || (needle == "ringing" && p.state == ParticipantState::Alerting)
                 })
             })
     }
@@ -183,7 +219,12 @@ impl App {
 }
 
 /// The order of the conference list; ties broken by id so it is total and stable.
-fn compare(sort: SortKey, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
+fn compare(sort: SortKey, reverse: bool, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
+    let order = compare_forward(sort, a, b);
+    if reverse { order.reverse() } else { order }
+}
+
+fn compare_forward(sort: SortKey, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
     match sort {
         SortKey::Age => (a.started.is_none(), a.started, &a.conversation_id).cmp(&(
             b.started.is_none(),
@@ -195,6 +236,9 @@ fn compare(sort: SortKey, a: &ConferenceRow, b: &ConferenceRow) -> Ordering {
             &b.queue_id,
             &b.conversation_id,
         )),
+        SortKey::Customer => {
+            (&a.customer, &a.conversation_id).cmp(&(&b.customer, &b.conversation_id))
+        }
         SortKey::Parties => (std::cmp::Reverse(a.live_parties), &a.conversation_id)
             .cmp(&(std::cmp::Reverse(b.live_parties), &b.conversation_id)),
     }

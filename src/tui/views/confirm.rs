@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
 use crate::text::truncate;
+use crate::text::wrap;
 use crate::tui::app::{Choice, Confirm, Risk};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
@@ -39,37 +40,37 @@ pub(super) fn draw(
         )),
         Line::raw(""),
     ];
+    let parties = |n: usize| format!("{n} connected part{}", if n == 1 { "y" } else { "ies" });
     let consequence = match confirm.risk {
         Some(Risk::Customer) => {
             "⚠ This is the CUSTOMER: removing them hangs up on them.".to_string()
         }
         Some(Risk::LastOtherParty) => format!(
-            "⚠ Only {} other live part{} would remain: the call ends for them.",
-            confirm.others_remaining,
-            if confirm.others_remaining == 1 {
-                "y"
-            } else {
-                "ies"
-            }
+            "⚠ Only {} would remain: the call may end for them. {}.",
+            parties(confirm.others_remaining),
+            confirm.who_stays
         ),
-        None => format!(
-            "Their leg is disconnected; the {} other part{} stay connected.",
-            confirm.others_remaining,
-            if confirm.others_remaining == 1 {
-                "y"
-            } else {
-                "ies"
-            }
-        ),
+        None => format!("Their leg is disconnected; {}.", confirm.who_stays),
     };
-    lines.push(Line::styled(
-        consequence,
-        if confirm.risk.is_some() {
-            theme.error()
-        } else {
-            Style::new()
-        },
-    ));
+    // Wrapped here, not by the paragraph, so the dialog's height counts every line.
+    if confirm.other_kicks > 0 {
+        let note = format!(
+            "{} other kick{} on this call already running: counted as leaving.",
+            confirm.other_kicks,
+            if confirm.other_kicks == 1 { "" } else { "s" }
+        );
+        for line in wrap(&note, inner) {
+            lines.push(Line::styled(line, theme.warning()));
+        }
+    }
+    let style = if confirm.risk.is_some() {
+        theme.error()
+    } else {
+        Style::new()
+    };
+    for line in wrap(&consequence, inner) {
+        lines.push(Line::styled(line, style));
+    }
     if confirm.risk.is_some() {
         lines.push(Line::styled(
             if confirm.second_stage {

@@ -1,18 +1,34 @@
-//! The jobs view: every kick of the session, newest first, with its progress or outcome.
+//! The jobs view: every kick of the session, newest first, with its progress or outcome. A long
+//! progress or outcome wraps in its column (up to [`MAX_LINES`] lines; the job view has it all).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{empty_note, window_start};
-use crate::tui::app::App;
+use super::empty_note;
+use crate::text::wrap;
+use crate::tui::app::{App, Hit, Hits};
 use crate::tui::jobs::JobTone;
+use crate::tui::keymap::Command;
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+/// A job's row is at most this many lines high.
+const MAX_LINES: usize = 6;
+
+const COLUMNS: [Constraint; 7] = [
+    Constraint::Length(1),
+    Constraint::Length(1),
+    Constraint::Length(8),
+    Constraint::Fill(2),
+    Constraint::Fill(2),
+    Constraint::Length(6),
+    Constraint::Fill(4),
+];
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let jobs = app.jobs.all();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -20,57 +36,100 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .title(Line::styled(
             format!(" Kick jobs ({}) ", jobs.len()),
             theme.title(),
-        ));
+        ))
+        .title_bottom(
+            Line::styled(
+                format!(
+                    " {}: the job's whole story ",
+                    app.keymap.keys_label(Command::Open)
+                ),
+                theme.dim(),
+            )
+            .right_aligned(),
+        );
+    let inner = block.inner(area);
+    // The progress column's width, as the table lays its columns out (one space between).
+    let progress_width = Layout::horizontal(COLUMNS).spacing(1).split(inner)[6].width;
     let height = table_rows(area);
     let selected = app.job_index();
-    let start = window_start(selected, height);
+    let statuses: Vec<Vec<String>> = jobs
+        .iter()
+        .rev()
+        .map(|job| {
+            let width = usize::from(progress_width).max(8);
+            let mut lines = wrap(&job.status(app.now), width);
+            if lines.len() > MAX_LINES {
+                lines.truncate(MAX_LINES);
+                if let Some(last) = lines.last_mut() {
+                    *last = crate::text::truncate(&format!("{last} …"), width);
+                }
+            }
+            lines
+        })
+        .collect();
+    // The first row shown: the selected row's whole height in sight.
+    let mut start = 0;
+    if let Some(selected) = selected {
+        while start < selected
+            && statuses[start..=selected]
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>()
+                > height
+        {
+            start += 1;
+        }
+    }
+    let mut y = inner.y + 1;
+    let bottom = inner.y + inner.height;
     let rows: Vec<Row> = jobs
         .iter()
         .rev()
+        .zip(statuses)
         .enumerate()
         .skip(start)
-        .take(height)
-        .map(|(index, job)| {
+        .map_while(|(index, (job, status))| {
+            if y >= bottom {
+                return None;
+            }
+            let lines = status.len().max(1) as u16;
+            hits.add(
+                Rect::new(inner.x, y, inner.width, lines.min(bottom - y)),
+                Hit::Job(job.seq),
+            );
+            y += lines;
             let is_selected = Some(index) == selected;
             let (mark, style) = match job.tone() {
                 JobTone::Running => (Tone::Leaving.glyph(), theme.tone(Tone::Leaving)),
                 JobTone::Done => ("✓", theme.ok()),
                 JobTone::Failed => ("!", theme.error()),
             };
-            Row::new(vec![
+            let progress = Text::from(status.into_iter().map(Line::from).collect::<Vec<_>>());
+            let row = Row::new(vec![
                 Cell::from(if is_selected { "▶" } else { " " }),
                 Cell::from(mark).style(style),
                 Cell::from(job.started_at.format("%H:%M:%S").to_string()),
                 Cell::from(job.name.clone()),
                 Cell::from(job.conference.clone()),
                 Cell::from(if job.force { "forced" } else { "" }),
-                Cell::from(job.status(app.now)).style(style),
+                Cell::from(progress).style(style),
             ])
+            .height(lines)
             .style(if is_selected {
                 theme.selected()
             } else {
                 Style::new()
-            })
+            });
+            Some(row)
         })
         .collect();
     let empty = rows.is_empty();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(8),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(6),
-            Constraint::Fill(4),
-        ],
-    )
-    .header(
-        Row::new(vec!["", "", "started", "who", "conference", "", "progress"])
-            .style(theme.header()),
-    )
-    .block(block);
+    let table = Table::new(rows, COLUMNS)
+        .header(
+            Row::new(vec!["", "", "started", "who", "conference", "", "progress"])
+                .style(theme.header()),
+        )
+        .block(block);
     frame.render_widget(table, area);
     if empty {
         empty_note(frame, area, "no kick yet", theme);

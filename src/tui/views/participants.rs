@@ -10,8 +10,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::kick::Target;
 use crate::live::ParticipantRow;
-use crate::text::{in_state, pad, truncate};
-use crate::tui::app::{App, Pane, conference_label};
+use crate::text::{in_state, pad, truncate, wrap};
+use crate::tui::app::{App, Hit, Hits, Pane, conference_label};
 use crate::tui::jobs::{Job, JobTone};
 use crate::tui::theme::{Theme, Tone};
 
@@ -19,7 +19,7 @@ const PURPOSE: usize = 8;
 const STATE: usize = 20;
 const FLAGS: usize = 6;
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let focused = app.focus == Pane::Participants;
     let conversation = app
         .conference
@@ -90,8 +90,20 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .collect();
     // A conference has a handful of legs: all are built, and the list scrolls to the cursor
     // (rows with a kick line are two lines high).
+    let heights: Vec<u16> = items.iter().map(|i| i.height() as u16).collect();
     let mut state = ListState::default().with_selected(selected);
     frame.render_stateful_widget(List::new(items), list_area, &mut state);
+    // Where each row landed, from the list's own scroll offset.
+    let mut y = list_area.y;
+    for (p, height) in participants.iter().zip(heights).skip(state.offset()) {
+        let bottom = list_area.y + list_area.height;
+        if y >= bottom {
+            break;
+        }
+        let row = Rect::new(list_area.x, y, list_area.width, height.min(bottom - y));
+        hits.add(row, Hit::Participant(p.participant_id.clone()));
+        y += height;
+    }
 }
 
 fn row<'a>(
@@ -155,21 +167,4 @@ fn row<'a>(
     } else {
         item.style(Style::new())
     }
-}
-
-/// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() && line.width() + 1 + word.width() > width {
-            lines.push(String::new());
-        }
-        let line = lines.last_mut().expect("never empty");
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines.into_iter().map(|l| truncate(&l, width)).collect()
 }

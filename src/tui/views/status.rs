@@ -33,10 +33,18 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
         ConnectionState::Polling { .. } => (Tone::Held, theme.warning()),
         ConnectionState::Offline { .. } => (Tone::Gone, theme.error()),
     };
-    let mut spans = vec![
-        Span::raw(" "),
-        Span::styled(format!("{} {}", tone.glyph(), app.connection), style),
-    ];
+    // `live` only while the token works: a refused or ended sign-in says so instead.
+    let connection = match (&app.auth_problem, app.signed_in.user.is_some()) {
+        (Some(_), true) => format!("{} signed out", Tone::Gone.glyph()),
+        (Some(_), false) => format!("{} cannot log in", Tone::Gone.glyph()),
+        (None, _) => format!("{} {}", tone.glyph(), app.connection),
+    };
+    let style = if app.auth_problem.is_some() {
+        theme.error()
+    } else {
+        style
+    };
+    let mut spans = vec![Span::raw(" "), Span::styled(connection, style)];
     if let Some(reason) = &app.signed_in.read_only {
         // Early, so a narrow terminal still shows why `d` does nothing (or its notice).
         let text = app
@@ -95,16 +103,12 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
             if low { theme.warning() } else { theme.dim() },
         ));
     }
-    if let Some(flash) = &app.flash {
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(flash.clone(), theme.warning()));
-    } else if let Some(reason) = &app.signed_in.read_only {
-        // Said until a key shows a notice instead: why `d` does nothing here.
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(
-            format!("read-only: {reason}"),
-            theme.warning(),
-        ));
+    if app.signed_in.read_only.is_none()
+        && let Some(flash) = &app.flash
+    {
+        // Said before the figures: a narrow terminal must still show the answer to a key.
+        spans.insert(2, Span::raw(" · "));
+        spans.insert(3, Span::styled(flash.clone(), theme.warning()));
     }
     Line::from(spans)
 }
@@ -126,6 +130,7 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
             Command::Down,
             Command::Kick,
             Command::CancelKick,
+            Command::Call,
             Command::Back,
             Command::Jobs,
             Command::Help,
@@ -133,12 +138,20 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
         ],
         (View::Jobs, _) => &[
             Command::Down,
+            Command::Open,
             Command::CancelKick,
             Command::Back,
             Command::Help,
             Command::Quit,
         ],
         (View::Log, _) => &[Command::Up, Command::Back, Command::Help, Command::Quit],
+        (View::Call | View::Job, _) => &[
+            Command::Down,
+            Command::Copy,
+            Command::Back,
+            Command::Help,
+            Command::Quit,
+        ],
     };
     if app.confirm.is_some() {
         return Line::from(vec![
