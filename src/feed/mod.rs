@@ -206,7 +206,7 @@ impl Feed {
     async fn offline(&self, reason: String, attempt: u32) -> Result<(), Stopped> {
         self.send(FeedEvent::Connection(ConnectionState::Offline { reason }))
             .await?;
-        let delay = crate::kick::policy::FEED_RETRY.delay(attempt, rand::random());
+        let delay = crate::platform::retry::FEED_RETRY.delay(attempt, rand::random());
         tokio::select! {
             _ = self.tx.closed() => Err(Stopped),
             _ = tokio::time::sleep(delay) => Ok(()),

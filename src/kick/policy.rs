@@ -1,8 +1,11 @@
 //! Every number of the kick, once: the flags' defaults, the machine's limits, the retry rule
-//! for a platform in trouble, the transition lock's schedule and what its history may teach;
-//! and the one backoff (full jitter) that the kick, the feed and the socket reconnects use.
+//! for a platform in trouble, the transition lock's schedule and what its history may teach.
+//! The one backoff (full jitter) they use is `platform::retry::Backoff`, shared with the feed
+//! and the socket reconnects.
 
 use std::time::Duration;
+
+pub(crate) use crate::platform::retry::Backoff;
 
 /// How long to wait for the target's leg to settle (`--wait-timeout`).
 pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,43 +96,6 @@ pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
 pub(crate) const MARGIN: Duration = Duration::from_millis(8);
 /// A sample beyond this is not a lock (a slow platform, a clock jump, a hostile file): ignored.
 pub(crate) const PLAUSIBLE: Duration = Duration::from_secs(10);
-
-/// The notification socket's reconnects and the feed's retries.
-pub(crate) const SOCKET_RECONNECT: Backoff = Backoff {
-    base: Duration::from_millis(400),
-    cap: Duration::from_secs(10),
-};
-pub(crate) const FEED_RETRY: Backoff = Backoff {
-    base: Duration::from_secs(1),
-    cap: Duration::from_secs(32),
-};
-/// A read outside a kick (`with_retry`): a few tries on this schedule.
-pub(crate) const READ_RETRY: Backoff = Backoff {
-    base: Duration::from_millis(200),
-    cap: Duration::from_secs(5),
-};
-
-/// An exponential backoff's shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Backoff {
-    pub(crate) base: Duration,
-    pub(crate) cap: Duration,
-}
-
-impl Backoff {
-    /// The wait before retry number `tries` (0 for the first): full jitter, a uniform share
-    /// (`jitter` in [0, 1)) of `base · 2^tries`, capped.
-    pub(crate) fn delay(&self, tries: u32, jitter: f64) -> Duration {
-        self.ceiling(tries).mul_f64(jitter.clamp(0.0, 1.0))
-    }
-
-    /// The most [`Backoff::delay`] can be for `tries`.
-    pub(crate) fn ceiling(&self, tries: u32) -> Duration {
-        self.base
-            .saturating_mul(1u32 << tries.min(20))
-            .min(self.cap)
-    }
-}
 
 /// The schedule without history, as an offset from the settle: retry number `k` (0 first).
 pub(crate) fn lock_offset(k: u32) -> Duration {

@@ -712,8 +712,8 @@ impl Keeper {
                 failures,
                 "notification socket ended; reconnecting"
             );
-            let delay = crate::kick::policy::SOCKET_RECONNECT
-                .delay(failures.saturating_sub(1), rand::random());
+            let delay =
+                super::retry::SOCKET_RECONNECT.delay(failures.saturating_sub(1), rand::random());
             tokio::select! {
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(delay) => {}
