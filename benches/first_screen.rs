@@ -7,6 +7,9 @@
 //! Run with `cargo bench --bench first_screen` (optionally `-- CAP_SECONDS`, default 90).
 //! Each measurement uses its own client, so its own token and its own budget window.
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -15,10 +18,10 @@ use tokio::sync::mpsc;
 use confwatch::feed::FeedEvent;
 use confwatch::feed::{QueueSelection, read_active_calls, watch};
 use confwatch::live::{LiveModel, Update};
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::with_retry;
 use confwatch::platform::{Client, FailureKind};
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 
 struct Figures {
     secs: f64,

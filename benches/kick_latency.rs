@@ -18,6 +18,9 @@
 //! Run: `cargo bench --bench kick_latency` (FIRSTS=N first kicks and ROUNDS=N later kicks per
 //! tool and case; defaults 4 and 7).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,11 +31,11 @@ use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::KickOptions;
 use confwatch::kick::{KickManager, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::PatchPath;
 use confwatch::platform::{Client, FailureKind};
 use confwatch::wire::CallConversation;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

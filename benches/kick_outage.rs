@@ -18,14 +18,17 @@
 //! takes minutes on a shared 2-core machine; the 200 with KICKS=200; OUTAGES=N, default
 //! 3; LOST=N, default 10).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use confwatch::kick::{KickManager, KickOptions, OutcomeKind, Progress, Step, Target};
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use confwatch::platform::{Client, ConnectionConfig, PatchPath};
 use confwatch::wire::CallConversation;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

@@ -4,11 +4,14 @@
 //!
 //! Run with `cargo bench --bench mock_scale` (optionally `-- SECONDS`, default 10).
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use confwatch::mock::{MockOptions, MockServer, Scenario};
 use futures::StreamExt;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -5,6 +5,9 @@
 //! table of every row), the time from a feed event arriving to the frame that shows it, and the
 //! process's resident memory. Targets: frame ≤ 4 ms median, event-to-frame ≤ 20 ms, ≤ 150 MB.
 
+// A benchmark: a failed unwrap or expect stops it with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 

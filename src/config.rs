@@ -1,7 +1,6 @@
 //! Region, credentials and queues: environment, config file and flags (flags win).
 
-use std::fmt;
-
+use crate::platform::Secret;
 pub(crate) use crate::platform::connection::login_base_for;
 use crate::platform::connection::{ConnectionConfig, Credentials};
 use std::path::{Path, PathBuf};
@@ -27,8 +26,8 @@ pub struct KickFlags {
     pub(crate) strategy: Option<Strategy>,
 }
 
-/// How to reach the platform (shared by the console, `list` and `kick`).
-#[derive(Default, clap::Args)]
+/// How to reach the platform (shared by the console, `list` and `kick`). `Debug` shows no secret.
+#[derive(Debug, Default, clap::Args)]
 pub struct ConnectionArgs {
     /// API base URL (the mock or a gateway), e.g. http://127.0.0.1:8080; with --region too,
     /// the two must name the same API.
@@ -44,7 +43,7 @@ pub struct ConnectionArgs {
     /// OAuth client secret. WARNING: a flag is visible to other users in the process list;
     /// prefer GENESYSCLOUD_OAUTHCLIENT_SECRET or the config file.
     #[arg(long, value_name = "SECRET")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// Config file (TOML: region, base_url, client_id, client_secret) [default:
     /// confwatch/config.toml in the user's config directory].
     #[arg(long = "config", value_name = "PATH")]
@@ -52,22 +51,6 @@ pub struct ConnectionArgs {
     /// A `[profiles.NAME]` section of the config file (region, client id, grant, queues).
     #[arg(long, value_name = "NAME", env = "CONFWATCH_PROFILE")]
     pub profile: Option<String>,
-}
-
-impl fmt::Debug for ConnectionArgs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionArgs")
-            .field("base_url", &self.base_url)
-            .field("region", &self.region)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("config", &self.config)
-            .field("profile", &self.profile)
-            .finish()
-    }
 }
 
 /// The config file's keys (all optional).
@@ -153,7 +136,7 @@ pub struct ProfileUse {
 
 /// Every region of the official SDKs: its key and its domain (the API host is `api.<domain>`).
 /// The list of the JavaScript SDK's `PureCloudRegionHosts.js` (255.0.0 added `eusc_de_east_1`);
-/// see `docs/platform.md`.
+/// see `crates/genesys-cloud-mock/docs/platform.md`.
 const REGIONS: &[(&str, &str)] = &[
     ("us_east_1", "mypurecloud.com"),
     ("eu_west_1", "mypurecloud.ie"),
@@ -197,7 +180,7 @@ pub(crate) fn region_api_base(region: &str) -> Result<String> {
             let names: Vec<String> = REGIONS.iter().map(|(name, _)| name.replace('_', "-")).collect();
             eyre!(
                 "unknown region {:?}; use one of {} (or with underscores, as us_east_1) or its domain (e.g. mypurecloud.com)",
-                region.trim().chars().filter(|c| !c.is_control()).take(80).collect::<String>(),
+                crate::text::clip(region.trim(), 80),
                 names.join(", ")
             )
         })?;
@@ -255,13 +238,17 @@ fn resolve_from(
         .or(file.client_id);
     let secret = args
         .client_secret
-        .clone()
+        .as_ref()
+        .map(|secret| secret.expose().to_string())
         .or_else(|| env("GENESYSCLOUD_OAUTHCLIENT_SECRET"))
         .or(file.client_secret);
     let token = env("GENESYSCLOUD_ACCESS_TOKEN");
     let credentials = match (client_id, secret, token) {
-        (Some(client_id), Some(secret), _) => Credentials::OAuthClient { client_id, secret },
-        (_, _, Some(token)) => Credentials::AccessToken(token),
+        (Some(client_id), Some(secret), _) => Credentials::OAuthClient {
+            client_id,
+            secret: secret.into(),
+        },
+        (_, _, Some(token)) => Credentials::AccessToken(token.into()),
         (None, None, None) => return Ok(None),
         (Some(_), None, None) => bail!(
             "a client id is set but no client secret: set GENESYSCLOUD_OAUTHCLIENT_SECRET or client_secret in the config file"

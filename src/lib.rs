@@ -11,7 +11,5 @@ pub mod platform;
 pub mod text;
 pub mod tui;
 
-/// The mock platform, a crate of its own (`crates/genesys-cloud-mock`): the demo and the tests use it.
-pub use genesys_cloud_mock as mock;
 /// The platform's JSON shapes, a crate of its own (`crates/genesys-cloud-models`).
 pub use genesys_cloud_models as wire;

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum CliCommand {
     /// Run the mock Genesys Cloud platform until Ctrl-C.
-    Mock(confwatch::mock::MockArgs),
+    Mock(genesys_cloud_mock::MockArgs),
     /// List the active conferences and their participants.
     List(confwatch::cli::ListArgs),
     /// Remove one participant from a live call.
@@ -93,7 +93,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8> {
     let code = match cli.command {
         None => confwatch::console::run(cli.console).await?,
-        Some(CliCommand::Mock(args)) => confwatch::mock::run(args).await.map(|()| 0)?,
+        Some(CliCommand::Mock(args)) => genesys_cloud_mock::run(args).await.map(|()| 0)?,
         Some(CliCommand::List(args)) => confwatch::cli::list(args).await?,
         Some(CliCommand::Kick(args)) => confwatch::cli::kick(args).await?,
         Some(CliCommand::Login(args)) => confwatch::cli::login(args).await?,

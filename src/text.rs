@@ -35,18 +35,18 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
 
 /// Splits `text` at spaces into lines of at most `width` columns (long words are cut).
 pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
+    let mut lines = Vec::new();
+    let mut line = String::new();
     for word in text.split(' ') {
-        let line = lines.last_mut().expect("never empty");
         if !line.is_empty() && line.width() + 1 + word.width() > width {
-            lines.push(String::new());
+            lines.push(std::mem::take(&mut line));
         }
-        let line = lines.last_mut().expect("never empty");
         if !line.is_empty() {
             line.push(' ');
         }
         line.push_str(word);
     }
+    lines.push(line);
     lines.into_iter().map(|l| truncate(&l, width)).collect()
 }
 

@@ -1,29 +1,18 @@
 //! The console: wires the screen (`tui`) to its data (a real org, or the built-in demo mock),
 //! the live feed and the kick jobs, and runs it until the supervisor quits.
 
+mod args;
 mod session;
 
 use chrono::Utc;
 use color_eyre::eyre::{Result, eyre};
 use crossterm::event::EventStream;
 
-use crate::config::{ConnectionArgs, KickFlags, Settings};
+use crate::config::Settings;
 use crate::tui::app::Level;
 use crate::tui::{App, Ending, Keymap, Theme, runtime, terminal};
+pub use args::ConsoleArgs;
 use session::Session;
-
-/// Flags of the console (`confwatch` with no subcommand).
-#[derive(Debug, Default, clap::Args)]
-pub struct ConsoleArgs {
-    #[command(flatten)]
-    pub(crate) connection: ConnectionArgs,
-    /// Only these queues (name or id); repeat for several. Default: every queue the client can
-    /// see, narrowed on screen with the queue picker (Q).
-    #[arg(long = "queue", value_name = "NAME|ID")]
-    pub(crate) queues: Vec<String>,
-    #[command(flatten)]
-    pub(crate) kick: KickFlags,
-}
 
 /// Runs the console until the supervisor quits; returns the process's exit code (0, or as
 /// `confwatch kick`'s when running kicks were interrupted: 130, 143, 129).

@@ -4,16 +4,16 @@
 use color_eyre::eyre::{Result, bail};
 use tokio::sync::mpsc;
 
-use super::ConsoleArgs;
+use super::args::ConsoleArgs;
 use crate::config::Settings;
 use crate::feed::QueueSelection;
 use crate::feed::{CallReads, watch_with_reads};
 use crate::kick::{KickManager, KickOptions, Target};
-use crate::mock::{MockOptions, MockServer, Scenario};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
 use crate::tui::runtime::{Ending, Kicker, LoopChannels};
 use crate::wire::CallConversation;
+use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 
 pub(super) struct Session {
     /// Set when the console runs on its built-in mock: shown as the DEMO marker.

@@ -18,7 +18,6 @@ pub use status::{ConnectionState, FeedEvent};
 // What the feed's events carry, so the screen needs nothing from the client itself.
 pub use crate::platform::RateBudget;
 pub use crate::platform::SIGN_IN_AGAIN;
-pub use crate::platform::notifications::CHANNEL_NOTICE;
 
 /// Which queues to watch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -304,6 +303,7 @@ impl Feed {
                             .await?;
                     }
                     Signal::Warning(w) => self.send(FeedEvent::Warning(w)).await?,
+                    Signal::ChannelNotice(w) => self.send(FeedEvent::ChannelNotice(w)).await?,
                 }
             }
             // Every socket gave up: listen again (on the same channels while they serve).

@@ -45,6 +45,8 @@ pub enum FeedEvent {
     RateBudget(RateBudget),
     /// Something the supervisor should see in the log view (never secret).
     Warning(String),
+    /// The platform stopped or replaced a channel: for the status line and the log view.
+    ChannelNotice(String),
     /// Why the token no longer works (a refused login, a 401 a refresh could not fix, a
     /// sign-in past its end); None once it works again.
     Auth(Option<String>),

@@ -499,6 +499,8 @@ impl<R: FnMut(Progress) + Send> Job<R> {
     }
 
     /// The next input for the machine (None: something happened the machine need not hear).
+    // Each select branch's `if ….is_some()` guards the expect inside it.
+    #[allow(clippy::expect_used)]
     async fn next_input(&mut self) -> Option<MachineInput> {
         let wake = self.machine.wake_at().map(|at| self.start + at);
         let deadline = self.deadline;
@@ -529,7 +531,7 @@ impl<R: FnMut(Progress) + Send> Job<R> {
             signal = async { self.subscription.as_mut().expect("guarded").events.recv().await }, if self.subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => MachineInput::Event(c),
                 Some(Signal::Reconnected) => MachineInput::EventsLost,
-                Some(Signal::Warning(w)) => {
+                Some(Signal::Warning(w) | Signal::ChannelNotice(w)) => {
                     tracing::warn!("{w}");
                     return None;
                 }

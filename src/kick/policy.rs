@@ -34,7 +34,7 @@ pub(crate) const TROUBLE: Backoff = Backoff {
 
 /// A PATCH whose answer was lost may have been applied: the read that checks waits at least
 /// this (the platform applies a PATCH after its 202; how long it takes is not documented, the
-/// mock's 60-180 ms is a guess: see docs/platform.md).
+/// mock's 60-180 ms is a guess: see the mock's docs/platform.md).
 pub(crate) const LOST_ANSWER_CHECK: Duration = Duration::from_millis(400);
 /// A 409 without live events: back off from this, then re-read the leg.
 pub(crate) const LOCK_BACKOFF: Backoff = Backoff {

@@ -35,7 +35,7 @@ pub struct ParticipantRow {
 /// A conference is a call with three or more live legs, or one the platform marks with
 /// `maxParticipants` (there is no "is conference" flag). The models describe that field as
 /// set "if this is a conference conversation", so a plain two-party call should not carry it;
-/// a conference down to two legs keeps it and stays listed (`docs/platform.md`).
+/// a conference down to two legs keeps it and stays listed (`crates/genesys-cloud-mock/docs/platform.md`).
 pub fn is_conference(conversation: &CallConversation) -> bool {
     let live = conversation.live_participants().count();
     live >= 3 || (conversation.max_participants.is_some() && live >= 2)

@@ -123,7 +123,7 @@ impl TokenSource {
         config: &ConnectionConfig,
     ) -> Result<String, ApiError> {
         let (client_id, secret) = match &config.credentials {
-            Credentials::AccessToken(token) => return Ok(token.clone()),
+            Credentials::AccessToken(token) => return Ok(token.expose().to_string()),
             Credentials::User(session) => return self.user_token(http, config, session).await,
             Credentials::OAuthClient { client_id, secret } => (client_id, secret),
         };
@@ -133,16 +133,16 @@ impl TokenSource {
         {
             return Ok(c.token.clone());
         }
-        let answer = fetch(http, &config.login_base, client_id, secret).await?;
+        let answer = fetch(http, &config.login_base, client_id, secret.expose()).await?;
         // Refresh a little before expiry: a fifth of the lifetime, at most a minute early.
         // The platform's lifetimes run from 300 s to 48 h; a wilder number must not overflow.
         let lifetime = Duration::from_secs(answer.expires_in.clamp(1, MAX_LIFETIME_SECS));
         let margin = (lifetime / 5).min(Duration::from_secs(60));
         *cached = Some(Cached {
-            token: answer.access_token.clone(),
+            token: answer.access_token.expose().to_string(),
             refresh_at: Instant::now() + lifetime - margin,
         });
-        Ok(answer.access_token)
+        Ok(answer.access_token.expose().to_string())
     }
 
     /// The platform refused `token` (401): forget it so the next call fetches a new one.
@@ -247,7 +247,7 @@ fn oauth_error(body: &[u8]) -> Option<String> {
         (None, Some(code)) => code,
         (None, None) => return None,
     };
-    Some(text.chars().filter(|c| !c.is_control()).take(200).collect())
+    Some(crate::text::clip(&text, 200))
 }
 
 #[cfg(test)]

@@ -1,38 +1,21 @@
 //! Where and how the client connects: the API and login hosts and the credentials.
 
-use std::fmt;
-
+use super::signin::Secret;
 use super::token_store::StoredSession;
 
-/// How the client proves who it is.
-#[derive(Clone, PartialEq, Eq)]
+/// How the client proves who it is. `Debug` shows no secret (each is a [`Secret`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Credentials {
     /// An OAuth client's own id and secret (the client-credentials grant).
-    OAuthClient { client_id: String, secret: String },
+    OAuthClient { client_id: String, secret: Secret },
     /// `GENESYSCLOUD_ACCESS_TOKEN`: used as it is, never refreshed.
-    AccessToken(String),
+    AccessToken(Secret),
     /// A person signed in with `confwatch login` (tokens from the token store).
     User(Box<StoredSession>),
 }
 
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::OAuthClient { client_id, .. } => {
-                write!(f, "client credentials (id {client_id}, secret <redacted>)")
-            }
-            Credentials::AccessToken(_) => f.write_str("access token <redacted>"),
-            Credentials::User(session) => write!(
-                f,
-                "signed-in user {} (client id {}, tokens <redacted>)",
-                session.identity.user_id, session.client_id
-            ),
-        }
-    }
-}
-
 /// Where and how to connect, resolved from flags, environment and config file.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ConnectionConfig {
     /// API base, e.g. `https://api.mypurecloud.com` or `http://127.0.0.1:8080` (no trailing `/`).
     pub(crate) api_base: String,
@@ -43,17 +26,6 @@ pub struct ConnectionConfig {
     pub(crate) warnings: Vec<String>,
 }
 
-impl fmt::Debug for ConnectionConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionConfig")
-            .field("api_base", &self.api_base)
-            .field("login_base", &self.login_base)
-            .field("credentials", &self.credentials)
-            .field("warnings", &self.warnings)
-            .finish()
-    }
-}
-
 impl ConnectionConfig {
     pub fn for_mock(base_url: &str, client_id: &str, client_secret: &str) -> ConnectionConfig {
         let api_base = base_url.trim_end_matches('/').to_string();
@@ -62,7 +34,7 @@ impl ConnectionConfig {
             api_base,
             credentials: Credentials::OAuthClient {
                 client_id: client_id.to_string(),
-                secret: client_secret.to_string(),
+                secret: Secret::new(client_secret),
             },
             warnings: Vec::new(),
         }

@@ -49,7 +49,7 @@ pub(crate) struct CorrelationId(pub(crate) String);
 
 /// What removing a participant needs. The ConversationsApi docs list "any of" these three for
 /// the participant PATCH as a whole (it also sets wrap-up and recording); disconnecting is
-/// most likely the first one's action (see `docs/platform.md`), so it is named first.
+/// most likely the first one's action (see `crates/genesys-cloud-mock/docs/platform.md`), so it is named first.
 pub(crate) const DISCONNECT_PERMISSIONS: &str = "conversation:communication:disconnect (the docs accept any of it, conversation:participant:wrapup or conversation:call:record for the endpoint as a whole)";
 
 impl ApiError {

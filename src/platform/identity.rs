@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The permission that removes a participant. The PATCH accepts any of three for the endpoint as
-/// a whole, but disconnecting is this one's action (docs/platform.md, "Permissions").
+/// a whole, but disconnecting is this one's action (crates/genesys-cloud-mock/docs/platform.md, "Permissions").
 pub(crate) const DISCONNECT: &str = "conversation:communication:disconnect";
 
 /// The signed-in user as the platform describes them.

@@ -25,8 +25,8 @@ pub use conversations::PatchPath;
 pub use error::{ApiError, FailureKind};
 pub use http::{Client, RateBudget};
 pub use notifications::{
-    CHANNEL_NOTICE, Channels, HEARTBEAT_TIMEOUT, Signal, SocketEnd, listen_on, listen_with,
-    parse_frame, queue_topic, run_socket,
+    Channels, HEARTBEAT_TIMEOUT, Signal, SocketEnd, listen_on, listen_with, parse_frame,
+    queue_topic, run_socket,
 };
 pub use retry::with_retry;
 pub use signin::{

@@ -5,8 +5,8 @@
 //! The platform can stop a channel: it evicts the least recently used of a client's 20, sends
 //! `no_longer_subscribed` or `token_revoked` (system messages), or refuses the socket of a
 //! channel that is gone. Each makes a new channel, as the official streaming client does, and
-//! the owner hears of it in plain words (a [`CHANNEL_NOTICE`] warning) before the re-read.
-//! Sources: `docs/platform.md`.
+//! the owner hears of it in plain words (a [`Signal::ChannelNotice`]) before the re-read.
+//! Sources: `crates/genesys-cloud-mock/docs/platform.md`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::error::{ApiError, FailureKind};
 use super::http::Client;
+use crate::text::clip;
 use crate::wire::{
     CallConversation, Channel, ChannelTopic, ChannelTopicEntityListing, HEARTBEAT_TOPIC,
     NotificationEvent, SOCKET_CLOSING_TOPIC, TopicState,
@@ -38,9 +39,8 @@ pub(crate) fn user_topic(user_id: &str) -> String {
     format!("v2.users.{user_id}.conversations.calls")
 }
 
-/// Warnings that say the platform stopped or replaced a channel start with this, so the
-/// console can also show them in its status line.
-pub const CHANNEL_NOTICE: &str = "notifications: ";
+/// How a channel notice's text starts, in the log and on screen.
+const CHANNEL_NOTICE: &str = "notifications: ";
 
 /// The system messages of the model `SystemMessageSystemMessage` (`systemTopicType`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,18 +70,16 @@ impl std::fmt::Display for SystemMessage {
             SystemTopic::TokenRevoked => "token_revoked",
             SystemTopic::Other(other) => other,
         };
-        f.write_str(&clean(name))?;
+        f.write_str(&clip(name, SHOWN_CHARS))?;
         if let Some(reason) = &self.reason {
-            write!(f, " ({})", clean(reason))?;
+            write!(f, " ({})", clip(reason, SHOWN_CHARS))?;
         }
         Ok(())
     }
 }
 
-/// Text from the network, safe to show: no control characters (escape codes), not too long.
-fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(80).collect()
-}
+/// How much of a system message's name or reason, or a channel id, is shown.
+const SHOWN_CHARS: usize = 80;
 
 /// One message of a notification channel (a text frame of its socket), read.
 #[derive(Clone, Debug, PartialEq)]
@@ -259,6 +257,9 @@ pub enum Signal {
     Reconnected,
     /// Worth telling the user (never secret).
     Warning(String),
+    /// The platform stopped or replaced a channel and what is done about it, in plain words:
+    /// worth the status line too (never secret).
+    ChannelNotice(String),
 }
 
 type WsStream =
@@ -354,7 +355,7 @@ async fn connect_channel(
     index: usize,
     topics: &[String],
     fresh: bool,
-    notices: &mut Vec<String>,
+    notices: &mut Vec<Signal>,
 ) -> Result<WsStream, ApiError> {
     let unavailable = |e: ConnectError| {
         ApiError::new(
@@ -371,7 +372,7 @@ async fn connect_channel(
                 // Evicted (a 21st channel of this client) or deleted: a new one, said plainly.
                 notices.push(notice(format!(
                     "the platform no longer has channel {} (socket refused, {status}); opened a new channel and re-reading the calls",
-                    clean(&channel.id)
+                    clip(&channel.id, SHOWN_CHARS)
                 )));
             }
             Err(e) => return Err(unavailable(e)),
@@ -382,7 +383,7 @@ async fn connect_channel(
     // Until the new one is up, nothing in the slot: a later listen must not reuse a dead one.
     channels.clear(index);
     let (channel, warnings) = client.open_channel(topics).await?;
-    notices.extend(warnings);
+    notices.extend(warnings.into_iter().map(Signal::Warning));
     channels.set(index, channel.clone());
     if let Some(old) = old
         && let Err(e) = client.drop_subscriptions(&old.id).await
@@ -395,10 +396,10 @@ async fn connect_channel(
         .map_err(unavailable)
 }
 
-/// A warning that says what the platform did to a channel and what we do about it.
-fn notice(text: String) -> String {
+/// A notice that says what the platform did to a channel and what we do about it.
+fn notice(text: String) -> Signal {
     tracing::warn!("{text}");
-    format!("{CHANNEL_NOTICE}{text}")
+    Signal::ChannelNotice(format!("{CHANNEL_NOTICE}{text}"))
 }
 
 fn connect_uri(channel: &Channel) -> Result<&str, ApiError> {
@@ -566,8 +567,8 @@ async fn listen_inner(
     for (index, chunk) in chunks.iter().enumerate() {
         sockets.push(connect_channel(&client, &channels, index, chunk, false, &mut notices).await?);
     }
-    for text in notices {
-        let _ = tx.try_send(Signal::Warning(text));
+    for signal in notices {
+        let _ = tx.try_send(signal);
     }
     let mut keepers = Vec::new();
     for (index, (chunk, socket)) in chunks.into_iter().zip(sockets).enumerate() {
@@ -631,7 +632,7 @@ impl Keeper {
 
     /// What a socket's end calls for, and what to tell the owner (in plain words) when the
     /// platform stopped the channel.
-    fn next_after(&self, end: &SocketEnd, lived: Duration, notices: &mut Vec<String>) -> Next {
+    fn next_after(&self, end: &SocketEnd, lived: Duration, notices: &mut Vec<Signal>) -> Next {
         let ours = self.channels.get(self.index).map(|c| c.id);
         match end {
             SocketEnd::Stopped(message)
@@ -641,7 +642,10 @@ impl Keeper {
                 Next::Reconnect
             }
             SocketEnd::Stopped(message) => {
-                let id = ours.as_deref().map(clean).unwrap_or_default();
+                let id = ours
+                    .as_deref()
+                    .map(|id| clip(id, SHOWN_CHARS))
+                    .unwrap_or_default();
                 let (next, action) = match message.topic {
                     SystemTopic::NoLongerSubscribed | SystemTopic::TokenRevoked => (
                         Next::NewChannel,
@@ -660,7 +664,10 @@ impl Keeper {
             }
             // Closed at once after a reconnect: the channel may be gone without saying so.
             SocketEnd::Dropped(_) | SocketEnd::Closing if lived < QUICK_END => {
-                let id = ours.as_deref().map(clean).unwrap_or_default();
+                let id = ours
+                    .as_deref()
+                    .map(|id| clip(id, SHOWN_CHARS))
+                    .unwrap_or_default();
                 notices.push(notice(format!(
                     "the platform closed channel {id} at once; opening a new channel and re-reading the calls"
                 )));
@@ -746,8 +753,8 @@ impl Keeper {
             };
             // Told once the socket is up again, so a re-read then sees what the gap hid. Awaited:
             // a full queue must delay these, never lose them.
-            for text in std::mem::take(&mut notices) {
-                if tx.send(Signal::Warning(text)).await.is_err() {
+            for signal in std::mem::take(&mut notices) {
+                if tx.send(signal).await.is_err() {
                     return;
                 }
             }
@@ -915,7 +922,7 @@ mod tests {
                 match signal {
                     Signal::Conversation(_) => events += 1,
                     Signal::Reconnected => return true,
-                    Signal::Warning(_) | Signal::Dropped => {}
+                    Signal::Warning(_) | Signal::ChannelNotice(_) | Signal::Dropped => {}
                 }
             }
             false

@@ -11,32 +11,15 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// A secret string (token, verifier, code): `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+use crate::text::clip;
 
-impl Secret {
-    #[cfg(test)]
-    pub(crate) fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// The one home of redaction, shared with the mock: `Debug` never shows it.
+pub use crate::wire::Secret;
 
 /// The path of the redirect URI on the loopback listener.
 pub(crate) const CALLBACK_PATH: &str = "/callback";
@@ -45,19 +28,13 @@ pub(crate) const CALLBACK_PATH: &str = "/callback";
 /// the OAuth client; `redirect_port` in the config file changes it.
 pub(crate) const DEFAULT_PORT: u16 = 8765;
 
-/// One sign-in attempt's proof key and anti-forgery state.
+/// One sign-in attempt's proof key and anti-forgery state (the challenge and state travel in
+/// the authorize URL; the verifier is secret).
+#[derive(Debug)]
 pub struct Pkce {
     pub verifier: Secret,
     pub(crate) challenge: String,
     pub state: String,
-}
-
-impl fmt::Debug for Pkce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pkce")
-            .field("verifier", &self.verifier)
-            .finish_non_exhaustive()
-    }
 }
 
 fn random_urlsafe(bytes: usize) -> String {
@@ -72,7 +49,7 @@ impl Pkce {
         let verifier = random_urlsafe(64);
         Pkce {
             challenge: challenge_of(&verifier),
-            verifier: Secret(verifier),
+            verifier: Secret::new(verifier),
             state: random_urlsafe(24),
         }
     }
@@ -90,6 +67,8 @@ pub(crate) fn challenge_of(verifier: &str) -> String {
 }
 
 /// The authorize page's URL. It holds the challenge and state, never the verifier.
+// The fallback is a constant URL, which parses.
+#[allow(clippy::expect_used)]
 pub fn authorize_url(login_base: &str, client_id: &str, redirect_uri: &str, pkce: &Pkce) -> String {
     let mut url = url::Url::parse(&format!("{login_base}/oauth/authorize"))
         .unwrap_or_else(|_| url::Url::parse("http://invalid/oauth/authorize").expect("static URL"));
@@ -171,17 +150,15 @@ pub fn parse_redirect(url_text: &str, expected_state: &str) -> Result<Secret, Si
     }
     if let Some(error) = error {
         return Err(SigninError::Denied {
-            error: clean(&error),
-            description: clean(&description),
+            error: clip(&error, SHOWN_CHARS),
+            description: clip(&description, SHOWN_CHARS),
         });
     }
-    code.map(Secret).ok_or(SigninError::NotARedirect)
+    code.map(Secret::new).ok_or(SigninError::NotARedirect)
 }
 
-/// Network text shown to the user: no control characters (escape codes), bounded.
-fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
-}
+/// How much of the platform's error and description is shown.
+const SHOWN_CHARS: usize = 200;
 
 /// The one-shot loopback listener for the redirect.
 pub struct RedirectListener {
@@ -342,8 +319,11 @@ async fn token_request(
         let description = parsed.and_then(|e| e.error_description.or(e.description).or(e.message));
         return Err(SigninError::Refused {
             status,
-            error: clean(error.as_deref().unwrap_or("error")),
-            description: clean(description.as_deref().unwrap_or("no description")),
+            error: clip(error.as_deref().unwrap_or("error"), SHOWN_CHARS),
+            description: clip(
+                description.as_deref().unwrap_or("no description"),
+                SHOWN_CHARS,
+            ),
         });
     }
     serde_json::from_slice::<GrantedTokens>(&bytes)

@@ -333,6 +333,21 @@ fn assert_no_duplicate_keys(line: &str) {
     }
 }
 
+/// `confwatch mock` runs the mock crate's command line: the same checks as the mock's own binary.
+#[test]
+fn confwatch_mock_prints_where_it_listens_and_refuses_remote_binds() {
+    let dir = common::temp_dir("mock-cli");
+    common::the_cli_prints_where_it_listens_and_refuses_remote_binds(|| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_confwatch"));
+        command
+            .arg("--log-file")
+            .arg(dir.join("confwatch.log"))
+            .arg("mock");
+        command
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The outcome lines of a `--json` run: lines that are not a progress step.
 fn outcome_lines(output: &Output) -> Vec<Value> {
     json_lines(output)

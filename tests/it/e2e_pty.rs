@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Harness, leg_of};
-use confwatch::mock::MockServer;
+use genesys_cloud_mock::MockServer;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde_json::json;
 
@@ -805,11 +805,23 @@ async fn participants_who_joined_together_keep_one_order() {
             console.press("j");
         }
         console.press("\r");
-        let text = screen.shows("Adam Abbott").await;
-        let rows: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.rsplit_once("││").map(|(_, r)| r))
-            .collect();
+        // The participants pane (right of `││`) may be mid-redraw: wait until it lists all three.
+        let pane = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.rsplit_once("││").map(|(_, r)| r.to_string()))
+                .collect()
+        };
+        let names = ["Casey Customer", "Adam Abbott", "Zoe Zimmer"];
+        let waiting = screen.clone();
+        let text = tokio::task::spawn_blocking(move || {
+            waiting.wait_for("the three participants", |text| {
+                let rows = pane(text);
+                names.iter().all(|n| rows.iter().any(|r| r.contains(n)))
+            })
+        })
+        .await
+        .unwrap();
+        let rows = pane(&text);
         let row_of = |name: &str| rows.iter().position(|r| r.contains(name)).unwrap();
         assert!(row_of("Casey Customer") < row_of("Adam Abbott"), "{text}");
         assert!(

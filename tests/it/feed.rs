@@ -277,7 +277,7 @@ async fn a_dropped_socket_shows_reconnecting_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     use confwatch::kick::{KickManager, KickOptions, Target};
-    use confwatch::mock::{MockOptions, Scenario};
+    use genesys_cloud_mock::{MockOptions, Scenario};
     let mut scenario = Scenario::named("scale").expect("scale scenario");
     scenario.calls.changes_per_sec = 0.0;
     assert_eq!(

@@ -340,9 +340,10 @@ async fn a_torn_tail_from_a_crash_is_closed_before_the_next_kick_writes() {
 
 /// A mock with short timeouts and few slots.
 async fn small_mock() -> Harness {
-    let mut options =
-        confwatch::mock::MockOptions::loopback(confwatch::mock::Scenario::named("quiet").unwrap());
-    options.limits = confwatch::mock::ServerLimits {
+    let mut options = genesys_cloud_mock::MockOptions::loopback(
+        genesys_cloud_mock::Scenario::named("quiet").unwrap(),
+    );
+    options.limits = genesys_cloud_mock::ServerLimits {
         max_connections: 16,
         header_read_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),

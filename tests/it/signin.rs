@@ -328,11 +328,12 @@ async fn the_code_exchange_refuses_a_wrong_verifier_a_reused_code_and_a_wrong_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_code_is_refused() {
-    let mut scenario = confwatch::mock::Scenario::named("quiet").unwrap();
+    let mut scenario = genesys_cloud_mock::Scenario::named("quiet").unwrap();
     scenario.signin.code_lifetime_ms = 1;
-    let mock = confwatch::mock::MockServer::start(confwatch::mock::MockOptions::loopback(scenario))
-        .await
-        .unwrap();
+    let mock =
+        genesys_cloud_mock::MockServer::start(genesys_cloud_mock::MockOptions::loopback(scenario))
+            .await
+            .unwrap();
     let uri = "http://127.0.0.1:40001/callback";
     let pkce = Pkce::new();
     let url = platform::authorize_url(&mock.base_url(), SIGNIN_CLIENT, uri, &pkce);

@@ -1354,11 +1354,11 @@ fn a_sign_in_that_ended_says_sign_in_again_and_keeps_the_jobs() {
 #[test]
 fn a_channel_notice_shows_in_the_status_line_and_the_log() {
     let mut app = demo_app();
-    let notice = format!(
-        "{}the platform stopped channel ch-1: no_longer_subscribed (another_channel_subscribed); opening a new channel and re-reading the calls",
-        confwatch::platform::CHANNEL_NOTICE
+    let notice = "notifications: the platform stopped channel ch-1: no_longer_subscribed (another_channel_subscribed); opening a new channel and re-reading the calls";
+    app.update(
+        Input::Feed(FeedEvent::ChannelNotice(notice.into())),
+        at(100),
     );
-    app.update(Input::Feed(FeedEvent::Warning(notice.clone())), at(100));
     let screen = render(&mut app, 200, 40);
     assert!(
         screen.contains("the platform stopped channel ch-1"),

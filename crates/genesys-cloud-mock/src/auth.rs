@@ -2,6 +2,7 @@
 //! rate limit (fixed windows, 60 s unless the `rateLimitWindowSecs` fault says otherwise).
 //! Every permission checked here has its source in `docs/platform.md`.
 
+use genesys_cloud_models::Secret;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -26,20 +27,11 @@ pub(super) const ANALYTICS_VIEW: &str = "analytics:conversationDetail:view";
 /// names each topic's permissions in `GET /api/v2/notifications/availabletopics`).
 pub(super) const COMMUNICATION_VIEW: &str = "conversation:communication:view";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(super) struct OAuthClient {
     pub(crate) id: String,
-    pub(crate) secret: String,
+    pub(crate) secret: Secret,
     pub(crate) permissions: Vec<String>,
-}
-
-impl fmt::Debug for OAuthClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthClient")
-            .field("id", &self.id)
-            .field("permissions", &self.permissions)
-            .finish_non_exhaustive()
-    }
 }
 
 impl OAuthClient {
@@ -151,7 +143,7 @@ impl Auth {
         let text = String::from_utf8(decoded).map_err(|_| invalid())?;
         let (id, secret) = text.split_once(':').ok_or_else(invalid)?;
         let client = self.client(id).ok_or_else(invalid)?;
-        if !same_secret(&client.secret, secret) {
+        if !same_secret(client.secret.expose(), secret) {
             return Err(invalid());
         }
         Ok(client.clone())

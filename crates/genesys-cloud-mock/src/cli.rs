@@ -1,5 +1,6 @@
 //! `confwatch mock`: run the mock until Ctrl-C.
 
+use genesys_cloud_models::Secret;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -8,7 +9,7 @@ use color_eyre::eyre::{Result, bail};
 use super::{MockOptions, MockServer, Scenario};
 
 /// `confwatch mock` flags. `Debug` leaves the secret out.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug)]
 pub struct MockArgs {
     /// Address to listen on. Only loopback unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1")]
@@ -28,27 +29,10 @@ pub struct MockArgs {
     /// The main OAuth client's secret (default: made at random). Visible to other users in
     /// the process list; prefer the default.
     #[arg(long, requires = "client_id")]
-    pub(crate) client_secret: Option<String>,
+    pub(crate) client_secret: Option<Secret>,
     /// Allow listening on a non-loopback address: anyone who can reach it can use the mock.
     #[arg(long)]
     pub(crate) allow_remote: bool,
-}
-
-impl std::fmt::Debug for MockArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockArgs")
-            .field("bind", &self.bind)
-            .field("port", &self.port)
-            .field("scenario", &self.scenario)
-            .field("seed", &self.seed)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("allow_remote", &self.allow_remote)
-            .finish()
-    }
 }
 
 pub async fn run(args: MockArgs) -> Result<()> {

@@ -187,7 +187,7 @@ async fn as_error_body(response: Response) -> Response {
             .canonical_reason()
             .unwrap_or("The request failed.")
             .to_string(),
-        text => text.chars().filter(|c| !c.is_control()).take(500).collect(),
+        text => untrusted_input::clip(text, 500),
     };
     let mut error = ErrorReply::for_status(status, message);
     error.headers = parts

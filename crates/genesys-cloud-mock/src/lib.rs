@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
+use genesys_cloud_models::Secret;
 use tokio::task::JoinHandle;
 
 pub use cli::{MockArgs, run};
@@ -77,7 +78,7 @@ impl MockOptions {
 pub struct MockServer {
     shared: Arc<Shared>,
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     server: JoinHandle<()>,
 }
 
@@ -86,13 +87,13 @@ impl fmt::Debug for MockServer {
         f.debug_struct("MockServer")
             .field("base_url", &self.base_url())
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
+            .field("client_secret", &self.client_secret)
             .finish()
     }
 }
 
-fn random_secret() -> String {
-    format!("{}", uuid::Uuid::new_v4().simple())
+fn random_secret() -> Secret {
+    Secret::new(uuid::Uuid::new_v4().simple().to_string())
 }
 
 /// The scenario's OAuth clients (a missing secret is made at random).
@@ -138,7 +139,7 @@ impl MockServer {
     /// As [`MockServer::start`], with the main client's id and secret given.
     pub(crate) async fn start_with_main_client(
         options: MockOptions,
-        main_client: Option<(String, String)>,
+        main_client: Option<(String, Secret)>,
     ) -> Result<MockServer> {
         let scenario = options.scenario;
         scenario.validate()?;
@@ -203,7 +204,7 @@ impl MockServer {
     }
 
     pub fn client_secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.expose()
     }
 
     /// Stops serving, closes every socket and stops the simulation.

@@ -12,6 +12,7 @@ use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -176,8 +177,26 @@ pub(super) async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
     let mut connections = JoinSet::new();
+    // One permit per open socket, held by its task until the socket is dropped: an evicted
+    // connection's socket is really closed before a new one is accepted, so the mock never holds
+    // more than `max_connections`, not even for the moment an eviction takes.
+    let sockets = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
         while connections.try_join_next().is_some() {}
+        let permit = match sockets.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Full: close the longest-idle connection (none while all are busy) and wait
+                // for a socket to close; new clients wait in the listen backlog meanwhile.
+                lock(&registry).make_room(limits.max_connections);
+                let acquired = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    acquired = sockets.clone().acquire_owned() => acquired,
+                };
+                let Ok(permit) = acquired else { break };
+                permit
+            }
+        };
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -231,6 +250,7 @@ pub(super) async fn serve(
         let registry = registry.clone();
         let cancel = cancel.clone();
         connections.spawn(async move {
+            let _socket = permit;
             tokio::pin!(connection);
             let mut shutting_down = false;
             loop {

@@ -225,7 +225,7 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         .issue(&client.id, Duration::from_secs(lifetime), Instant::now());
     drop(state);
     let mut response = Json(TokenResponse {
-        access_token,
+        access_token: access_token.into(),
         token_type: "bearer".into(),
         expires_in: lifetime,
     })

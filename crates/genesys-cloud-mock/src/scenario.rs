@@ -2,6 +2,7 @@
 //! The format is documented in README.md ("The mock platform").
 //! Each platform behaviour simulated here has its source and certainty in `docs/platform.md`.
 
+use genesys_cloud_models::Secret;
 use std::path::Path;
 
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
@@ -74,29 +75,18 @@ pub(crate) struct AgentSpec {
     pub(crate) queues: Vec<String>,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     pub(crate) id: String,
     /// Made at random at start-up when absent.
-    pub(crate) secret: Option<String>,
+    pub(crate) secret: Option<Secret>,
     /// Permission strings; `"*"` grants all.
     #[serde(default)]
     pub permissions: Vec<String>,
     /// Redirect URIs registered for the authorization-code grant (PKCE); none: not allowed.
     #[serde(default)]
     pub(crate) redirect_uris: Vec<String>,
-}
-
-impl std::fmt::Debug for ClientSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientSpec")
-            .field("id", &self.id)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field("permissions", &self.permissions)
-            .field("redirect_uris", &self.redirect_uris)
-            .finish()
-    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -366,6 +356,8 @@ mod tests {
     }
 
     #[test]
+    // The zeros are the file's own, read exactly.
+    #[allow(clippy::float_cmp)]
     fn quiet_has_no_calls_and_no_faults_and_a_client_without_kick_rights() {
         let quiet = Scenario::named("quiet").unwrap();
         assert_eq!(quiet.calls.initial, 0);

@@ -11,6 +11,49 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use serde_with::skip_serializing_none;
 
+/// A secret string (a token, a client secret, a PKCE verifier or code): `Debug` never shows it,
+/// and there is no `Display`; [`Secret::expose`] is the one way to the text. Serialized as the
+/// plain string (a token answer, a token file).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret(value.to_string())
+    }
+}
+
+/// For command-line flags (clap parses a flag's value with it).
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(value: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::from(value))
+    }
+}
+
 /// An ISO-8601 UTC instant, written with milliseconds as the platform does
 /// (`2026-11-28T06:18:02.000Z`); read in any RFC 3339 form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -509,23 +552,13 @@ pub struct ErrorDetail {
 
 /// The client-credentials token answer of `POST /oauth/token`.
 #[skip_serializing_none]
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: Secret,
     #[serde(default)]
     pub token_type: String,
     #[serde(default)]
     pub expires_in: u64,
-}
-
-impl fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &"<redacted>")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
 }
 
 /// `Channel` (POST `/api/v2/notifications/channels`).

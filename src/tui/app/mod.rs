@@ -16,6 +16,7 @@ mod queues;
 mod rows;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
@@ -27,7 +28,7 @@ use super::layout::{self, Screen};
 use crate::feed::RateBudget;
 use crate::feed::{ConnectionState, FeedEvent};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::live::{LiveModel, Update};
+use crate::live::{ConferenceRow, LiveModel, Update};
 
 pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
@@ -39,8 +40,9 @@ pub use log::Level;
 pub(crate) use log::{LogLine, Unseen};
 pub(crate) use mouse::{Hit, Hits};
 pub(crate) use queues::QueuePicker;
-use rows::RowCache;
+pub(crate) use rows::SortKey;
 pub(crate) use rows::conference_label;
+use rows::{RowCache, RowQuery};
 
 /// Everything that can happen to the console.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,37 +91,6 @@ pub enum View {
 pub enum Pane {
     Conferences,
     Participants,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SortKey {
-    /// Oldest call first.
-    Age,
-    Queue,
-    Customer,
-    /// Most live parties first.
-    Parties,
-}
-
-impl SortKey {
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            SortKey::Age => "age",
-            SortKey::Queue => "queue",
-            SortKey::Customer => "customer",
-            SortKey::Parties => "parties",
-        }
-    }
-
-    /// The next column, in the conferences pane's order.
-    fn next(self) -> Self {
-        match self {
-            SortKey::Queue => SortKey::Customer,
-            SortKey::Customer => SortKey::Parties,
-            SortKey::Parties => SortKey::Age,
-            SortKey::Age => SortKey::Queue,
-        }
-    }
 }
 
 pub struct App {
@@ -318,11 +289,10 @@ impl App {
                 }
                 self.auth_problem = problem;
             }
-            FeedEvent::Warning(text) => {
-                // The platform stopped or replaced a channel: said in the status line too.
-                if text.starts_with(crate::feed::CHANNEL_NOTICE) {
-                    self.flash = Some(text.clone());
-                }
+            FeedEvent::Warning(text) => self.push_log(Level::Warn, text),
+            // The platform stopped or replaced a channel: said in the status line too.
+            FeedEvent::ChannelNotice(text) => {
+                self.flash = Some(text.clone());
                 self.push_log(Level::Warn, text)
             }
         }
@@ -596,6 +566,74 @@ impl App {
                 self.participant = step(&ids, &self.participant, delta);
             }
         }
+    }
+}
+
+impl App {
+    /// Rebuilds the conference rows if the model, filter or sort changed, and re-finds the
+    /// cursors by id. Cheap when nothing changed; called before keys are handled and before a draw.
+    pub fn refresh(&mut self) {
+        self.cache.refresh(&RowQuery {
+            model: &self.model,
+            filter: &self.filter.text,
+            sort: self.sort,
+            reverse: self.sort_reverse,
+            queues: &self.queues,
+            paused: self.paused,
+        });
+        let ids: Vec<&str> = self
+            .cache
+            .rows()
+            .iter()
+            .map(|r| r.conversation_id.as_str())
+            .collect();
+        let conference = cursor::follow(&ids, &self.conference);
+        if conference.id != self.conference.id {
+            let still_going = self
+                .conference
+                .id
+                .as_deref()
+                .and_then(|id| self.model.conversation(id))
+                .is_some_and(|c| c.live_participants().next().is_some());
+            if self.focus == Pane::Participants && still_going {
+                // Filtered out, or down to two parties (a kick's own doing, often): the
+                // supervisor is working in it, so it stays open, with the kick's outcome in its
+                // row, rather than another conference taking its place.
+            } else {
+                if self.focus == Pane::Participants {
+                    self.focus = Pane::Conferences;
+                    self.flash = Some("that conference has ended".to_string());
+                }
+                self.participant = Cursor::default();
+                self.conference = conference;
+            }
+        } else {
+            self.conference = conference;
+        }
+        if let Some(id) = self.conference.id.clone() {
+            let rows = self.model.participants(&id, self.now);
+            let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
+            self.participant = cursor::follow(&ids, &self.participant);
+        }
+    }
+
+    /// Forgets the cached rows (the benchmark's baseline: a full rebuild every frame).
+    pub fn invalidate_rows(&mut self) {
+        self.cache.invalidate();
+    }
+
+    /// The conference rows in screen order (call [`App::refresh`] first).
+    pub fn rows(&self) -> &[Arc<ConferenceRow>] {
+        self.cache.rows()
+    }
+
+    /// Where the conference cursor is in [`App::rows`].
+    pub(crate) fn conference_index(&self) -> Option<usize> {
+        let id = self.conference.id.as_deref()?;
+        self.cache
+            .rows()
+            .iter()
+            .position(|r| r.conversation_id == id)
     }
 }
 

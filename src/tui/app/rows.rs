@@ -1,13 +1,13 @@
 //! The conference list as the console shows it: filtered, sorted, and kept up to date row by row
-//! as conversations change; the cursors re-found by id after each change.
+//! as conversations change. It knows nothing of the `App` that holds it (the app re-finds its
+//! cursors after each refresh).
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::cursor::{Cursor, follow};
-use super::{App, Pane, SortKey};
-use crate::live::{ConferenceRow, Update, is_conference};
+use super::queues::QueuePicker;
+use crate::live::{ConferenceRow, LiveModel, Update, is_conference};
 use crate::wire::ParticipantState;
 
 /// The sorted, filtered conference rows. A change of filter, sort or queue selection (or a full
@@ -50,171 +50,167 @@ impl RowCache {
     }
 }
 
-impl App {
-    /// Rebuilds the conference rows if the model, filter or sort changed, and re-finds the
-    /// cursors by id. Cheap when nothing changed; called before keys are handled and before a draw.
-    pub fn refresh(&mut self) {
+/// What the rows depend on besides the model's changes: the filter, the order and the queues
+/// shown, and whether the list is paused.
+pub(super) struct RowQuery<'a> {
+    pub(super) model: &'a LiveModel,
+    pub(super) filter: &'a str,
+    pub(super) sort: SortKey,
+    pub(super) reverse: bool,
+    pub(super) queues: &'a QueuePicker,
+    pub(super) paused: bool,
+}
+
+impl RowCache {
+    /// Rebuilds the rows if the model, filter or sort changed. Cheap when nothing changed.
+    pub(super) fn refresh(&mut self, query: &RowQuery<'_>) {
         let key = (
-            self.filter.text.clone(),
-            self.sort,
-            self.sort_reverse,
-            self.queues.revision,
+            query.filter.to_string(),
+            query.sort,
+            query.reverse,
+            query.queues.revision,
         );
-        if self.cache.key.as_ref() != Some(&key) {
+        if self.key.as_ref() != Some(&key) {
             // Asked for by a key: the list re-sorts, paused or not.
-            self.rebuild_rows();
-            self.cache.key = Some(key);
-        } else if self.cache.revision != self.model.revision() {
-            match self.cache.changed.take() {
-                Some(changed) => changed.iter().for_each(|id| self.update_row(id)),
-                None if self.paused => self.rebuild_rows_in_place(),
-                None => self.rebuild_rows(),
+            self.rebuild(query);
+            self.key = Some(key);
+        } else if self.revision != query.model.revision() {
+            match self.changed.take() {
+                Some(changed) => changed.iter().for_each(|id| self.update_row(query, id)),
+                None if query.paused => self.rebuild_in_place(query),
+                None => self.rebuild(query),
             }
         }
-        self.cache.revision = self.model.revision();
-        self.cache.changed = Some(HashSet::new());
-        let ids: Vec<&str> = self
-            .cache
-            .rows
-            .iter()
-            .map(|r| r.conversation_id.as_str())
-            .collect();
-        let conference = follow(&ids, &self.conference);
-        if conference.id != self.conference.id {
-            let still_going = self
-                .conference
-                .id
-                .as_deref()
-                .and_then(|id| self.model.conversation(id))
-                .is_some_and(|c| c.live_participants().next().is_some());
-            if self.focus == Pane::Participants && still_going {
-                // Filtered out, or down to two parties (a kick's own doing, often): the
-                // supervisor is working in it, so it stays open, with the kick's outcome in its
-                // row, rather than another conference taking its place.
-            } else {
-                if self.focus == Pane::Participants {
-                    self.focus = Pane::Conferences;
-                    self.flash = Some("that conference has ended".to_string());
-                }
-                self.participant = Cursor::default();
-                self.conference = conference;
-            }
-        } else {
-            self.conference = conference;
-        }
-        if let Some(id) = self.conference.id.clone() {
-            let rows = self.model.participants(&id, self.now);
-            let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
-            self.participant = follow(&ids, &self.participant);
-        }
+        self.revision = query.model.revision();
+        self.changed = Some(HashSet::new());
     }
 
-    /// Forgets the cached rows (the benchmark's baseline: a full rebuild every frame).
-    pub fn invalidate_rows(&mut self) {
-        self.cache.key = None;
+    /// Forgets the rows: the next refresh rebuilds them all.
+    pub(super) fn invalidate(&mut self) {
+        self.key = None;
     }
 
-    fn rebuild_rows(&mut self) {
-        let needle = self.filter.text.to_lowercase();
-        let mut rows: Vec<Arc<ConferenceRow>> = self
+    /// The conference rows in screen order.
+    pub(super) fn rows(&self) -> &[Arc<ConferenceRow>] {
+        &self.rows
+    }
+
+    fn rebuild(&mut self, query: &RowQuery<'_>) {
+        let needle = query.filter.to_lowercase();
+        let mut rows: Vec<Arc<ConferenceRow>> = query
             .model
             .conferences()
             .into_iter()
-            .filter(|row| self.shows(row, &needle))
+            .filter(|row| shows(query, row, &needle))
             .map(Arc::new)
             .collect();
-        let (sort, reverse) = (self.sort, self.sort_reverse);
+        let (sort, reverse) = (query.sort, query.reverse);
         rows.sort_by(|a, b| compare(sort, reverse, a, b));
-        self.cache.rows = rows;
+        self.rows = rows;
     }
 
     /// Paused: rebuilt, but the rows already shown keep their places (new ones go last).
-    fn rebuild_rows_in_place(&mut self) {
+    fn rebuild_in_place(&mut self, query: &RowQuery<'_>) {
         let old: std::collections::HashMap<String, usize> = self
-            .cache
             .rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.conversation_id.clone(), i))
             .collect();
-        self.rebuild_rows();
+        self.rebuild(query);
         // Stable: the new rows keep their sorted order after the old ones.
-        self.cache
-            .rows
+        self.rows
             .sort_by_key(|r| old.get(&r.conversation_id).copied().unwrap_or(usize::MAX));
     }
 
     /// Moves one conversation's row to where it now belongs (or drops it, or adds it).
     /// Paused, it stays where it is (a new row goes last).
-    fn update_row(&mut self, conversation_id: &str) {
-        let rows = &mut self.cache.rows;
+    fn update_row(&mut self, query: &RowQuery<'_>, conversation_id: &str) {
+        let rows = &mut self.rows;
         let was = rows
             .iter()
             .position(|r| r.conversation_id == conversation_id);
         if let Some(index) = was {
             rows.remove(index);
         }
-        let Some(conversation) = self.model.conversation(conversation_id) else {
+        let Some(conversation) = query.model.conversation(conversation_id) else {
             return;
         };
         if !is_conference(conversation) {
             return;
         }
-        let row = self.model.conference_row(conversation);
-        if !self.shows(&row, &self.filter.text.to_lowercase()) {
+        let row = query.model.conference_row(conversation);
+        if !shows(query, &row, &query.filter.to_lowercase()) {
             return;
         }
-        let (sort, reverse) = (self.sort, self.sort_reverse);
-        let rows = &mut self.cache.rows;
+        let (sort, reverse) = (query.sort, query.reverse);
         let index = match was {
-            Some(index) if self.paused => index,
-            None if self.paused => rows.len(),
+            Some(index) if query.paused => index,
+            None if query.paused => rows.len(),
             _ => rows
                 .binary_search_by(|probe| compare(sort, reverse, probe, &row))
                 .unwrap_or_else(|index| index),
         };
         rows.insert(index, Arc::new(row));
     }
+}
 
-    fn shows(&self, row: &ConferenceRow, needle: &str) -> bool {
-        self.queues.shows(row.queue_id.as_deref())
-            && (needle.is_empty() || self.matches(row, needle))
+fn shows(query: &RowQuery<'_>, row: &ConferenceRow, needle: &str) -> bool {
+    query.queues.shows(row.queue_id.as_deref())
+        && (needle.is_empty() || matches(query.model, row, needle))
+}
+
+/// A substring of a queue, a customer or a participant's name, state or purpose; `held`,
+/// `muted` and `ringing` find legs held, muted or ringing.
+fn matches(model: &LiveModel, row: &ConferenceRow, needle: &str) -> bool {
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    if row.queue_name.as_deref().is_some_and(hit) || row.customer.as_deref().is_some_and(hit) {
+        return true;
     }
+    model.conversation(&row.conversation_id).is_some_and(|c| {
+        c.participants.iter().any(|p| {
+            p.name.as_deref().is_some_and(hit)
+                || p.user
+                    .as_ref()
+                    .and_then(|u| u.name.as_deref())
+                    .is_some_and(hit)
+                || p.state.as_str().contains(needle)
+                || p.purpose().as_str().contains(needle)
+                || (needle == "held" && p.is_held())
+                || (needle == "muted" && p.is_muted())
+                || (needle == "ringing" && p.state == ParticipantState::Alerting)
+        })
+    })
+}
 
-    /// A substring of a queue, a customer or a participant's name, state or purpose; `held`,
-    /// `muted` and `ringing` find legs held, muted or ringing.
-    fn matches(&self, row: &ConferenceRow, needle: &str) -> bool {
-        let hit = |s: &str| s.to_lowercase().contains(needle);
-        if row.queue_name.as_deref().is_some_and(hit) || row.customer.as_deref().is_some_and(hit) {
-            return true;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SortKey {
+    /// Oldest call first.
+    Age,
+    Queue,
+    Customer,
+    /// Most live parties first.
+    Parties,
+}
+
+impl SortKey {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            SortKey::Age => "age",
+            SortKey::Queue => "queue",
+            SortKey::Customer => "customer",
+            SortKey::Parties => "parties",
         }
-        self.model
-            .conversation(&row.conversation_id)
-            .is_some_and(|c| {
-                c.participants.iter().any(|p| {
-                    p.name.as_deref().is_some_and(hit)
-                        || p.user
-                            .as_ref()
-                            .and_then(|u| u.name.as_deref())
-                            .is_some_and(hit)
-                        || p.state.as_str().contains(needle)
-                        || p.purpose().as_str().contains(needle)
-                        || (needle == "held" && p.is_held())
-                        || (needle == "muted" && p.is_muted())
-                        || (needle == "ringing" && p.state == ParticipantState::Alerting)
-                })
-            })
     }
 
-    /// The conference rows in screen order (call [`App::refresh`] first).
-    pub fn rows(&self) -> &[Arc<ConferenceRow>] {
-        &self.cache.rows
-    }
-
-    /// Where the conference cursor is in [`App::rows`].
-    pub(crate) fn conference_index(&self) -> Option<usize> {
-        let id = self.conference.id.as_deref()?;
-        self.cache.rows.iter().position(|r| r.conversation_id == id)
+    /// The next column, in the conferences pane's order.
+    pub(super) fn next(self) -> Self {
+        match self {
+            SortKey::Queue => SortKey::Customer,
+            SortKey::Customer => SortKey::Parties,
+            SortKey::Parties => SortKey::Age,
+            SortKey::Age => SortKey::Queue,
+        }
     }
 }
 

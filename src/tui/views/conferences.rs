@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::{empty_note, window_start};
+use super::widgets::{empty_note, window_start};
 use crate::feed::ConnectionState;
 use crate::text::age;
 use crate::tui::app::{App, Hit, Hits, Pane};

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::centered;
+use super::widgets::centered;
 use crate::text::truncate;
 use crate::text::wrap;
 use crate::tui::app::{Choice, Confirm, Risk};

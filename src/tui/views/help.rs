@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Row, Table};
 
-use super::centered;
+use super::widgets::centered;
 use crate::tui::keymap::{Command, Keymap};
 use crate::tui::theme::Theme;
 

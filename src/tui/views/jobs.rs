@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
-use super::empty_note;
+use super::widgets::empty_note;
 use crate::text::wrap;
 use crate::tui::app::{App, Hit, Hits};
 use crate::tui::jobs::JobTone;

@@ -12,10 +12,9 @@ mod participants;
 mod queues;
 mod status;
 mod tiny;
+mod widgets;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::text::Line;
 
 use super::app::{App, Hit, Hits, Pane, View};
 use super::layout::too_small;
@@ -59,50 +58,4 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) -> Hits {
         help::draw(frame, area, &app.keymap, app.help_scroll, theme);
     }
     hits
-}
-
-/// The first row to show so that `selected` is visible in `height` rows.
-fn window_start(selected: Option<usize>, height: usize) -> usize {
-    match selected {
-        Some(index) if height > 0 && index >= height => index + 1 - height,
-        _ => 0,
-    }
-}
-
-/// A dim line where an empty bordered table's first row would be (if the table has room for one).
-fn empty_note(frame: &mut Frame, table: Rect, text: &str, theme: Theme) {
-    if table.height > 3 {
-        let line = Rect {
-            x: table.x + 2,
-            y: table.y + 2,
-            width: table.width.saturating_sub(4),
-            height: 1,
-        };
-        frame.render_widget(Line::styled(text, theme.dim()), line);
-    }
-}
-
-/// A centered rectangle of at most `width` x `height` inside `area`.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn window_keeps_the_selection_visible() {
-        assert_eq!(window_start(None, 10), 0);
-        assert_eq!(window_start(Some(3), 10), 0);
-        assert_eq!(window_start(Some(10), 10), 1);
-        assert_eq!(window_start(Some(99), 10), 90);
-    }
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem};
 
-use super::{centered, window_start};
+use super::widgets::{centered, window_start};
 use crate::tui::app::QueuePicker;
 use crate::tui::layout::list_rows;
 use crate::tui::theme::Theme;

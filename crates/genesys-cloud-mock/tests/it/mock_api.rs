@@ -1,15 +1,15 @@
 //! The mock platform over loopback: every endpoint, error, fault and control call.
 
-use crate::common;
+use crate::harness;
 
 use std::time::Duration;
 
-use common::raw::{leg, leg_id, state_of};
-use common::{
+use futures::SinkExt;
+use harness::raw::{leg, leg_id, state_of};
+use harness::{
     AVA, BEN, Harness, SALES_ID, SUPPORT_ID, VIEWER_ID, VIEWER_SECRET, connect, next_frame,
     read_until_closed,
 };
-use futures::SinkExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -786,51 +786,13 @@ async fn control_api_scripts_changes_and_resets() {
 
 #[test]
 fn the_cli_prints_where_it_listens_and_refuses_remote_binds() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let binary = env!("CARGO_BIN_EXE_confwatch");
-    let log = std::env::temp_dir().join(format!("confwatch-mock-test-{}.log", std::process::id()));
-    let refused = Command::new(binary)
-        .args([
-            "--log-file",
-            log.to_str().unwrap(),
-            "mock",
-            "--bind",
-            "0.0.0.0",
-        ])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-remote"));
-
-    let mut child = Command::new(binary)
-        .args([
-            "--log-file",
-            log.to_str().unwrap(),
-            "mock",
-            "--scenario",
-            "quiet",
-            "--client-id",
-            "me",
-            "--client-secret",
-            "s3cret",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let second = lines.next().unwrap().unwrap();
-    let third = lines.next().unwrap().unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    let log = std::env::temp_dir().join(format!("mock-cli-test-{}.log", std::process::id()));
+    harness::the_cli_prints_where_it_listens_and_refuses_remote_binds(|| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_genesys-cloud-mock"));
+        command.arg("--log-file").arg(&log);
+        command
+    });
     let _ = std::fs::remove_file(&log);
-    let url = first
-        .strip_prefix("listening on http://127.0.0.1:")
-        .expect(&first);
-    assert!(url.parse::<u16>().unwrap() > 0);
-    assert_eq!(second, "client id: me");
-    assert_eq!(third, "client secret: s3cret");
 }
 
 #[tokio::test]
@@ -980,9 +942,10 @@ async fn the_request_log_cuts_long_paths() {
 }
 
 /// A mock with these limits, and a token of its main client.
-async fn mock_with(limits: confwatch::mock::ServerLimits) -> Harness {
-    let mut options =
-        confwatch::mock::MockOptions::loopback(confwatch::mock::Scenario::named("quiet").unwrap());
+async fn mock_with(limits: genesys_cloud_mock::ServerLimits) -> Harness {
+    let mut options = genesys_cloud_mock::MockOptions::loopback(
+        genesys_cloud_mock::Scenario::named("quiet").unwrap(),
+    );
     options.limits = limits;
     Harness::with_options(options).await
 }
@@ -1006,11 +969,11 @@ async fn closed_by_peer(stream: &mut tokio::net::TcpStream, guard: Duration) -> 
 #[tokio::test]
 async fn idle_and_trickling_connections_are_closed() {
     use tokio::io::AsyncWriteExt;
-    let limits = confwatch::mock::ServerLimits {
+    let limits = genesys_cloud_mock::ServerLimits {
         max_connections: 64,
         header_read_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
-        ..confwatch::mock::ServerLimits::default()
+        ..genesys_cloud_mock::ServerLimits::default()
     };
     let h = mock_with(limits).await;
     let mock = &h.mock;
@@ -1096,7 +1059,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use tokio::io::AsyncWriteExt;
-    let h = mock_with(confwatch::mock::ServerLimits::default()).await;
+    let h = mock_with(genesys_cloud_mock::ServerLimits::default()).await;
     let (mock, token) = (&h.mock, &h.token);
     let addr = mock.local_addr();
     // The test holds the attackers' sockets and the mock's in one process.
@@ -1148,7 +1111,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     }
     assert_eq!(connected.load(Ordering::Relaxed), attackers);
 
-    let fresh = confwatch::platform::http_builder()
+    let fresh = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -1171,7 +1134,7 @@ async fn soak_real_requests_answer_while_1000_idle_and_trickling_connections_han
     // Bounded: the mock keeps at most `max_connections` of its ends open, not one per attacker.
     // Counted exactly (its sockets are those of this process on its port), so other tests
     // running in the same process do not change the figure.
-    let max = confwatch::mock::ServerLimits::default().max_connections;
+    let max = genesys_cloud_mock::ServerLimits::default().max_connections;
     let mock_ends = mock_side_sockets(addr.port());
     if let Some(mock_ends) = mock_ends {
         assert!(
@@ -1241,7 +1204,7 @@ async fn channel_ids_are_unguessable_and_never_reused_after_reset() {
 
 #[tokio::test]
 async fn scenario_and_fault_numbers_are_bounded() {
-    use confwatch::mock::{MockOptions, MockServer, Scenario};
+    use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
     let mut scenario = Scenario::named("quiet").unwrap();
     scenario.calls.initial = 1_000_000_000;
     let refused = tokio::time::timeout(
@@ -1314,11 +1277,11 @@ async fn scenario_and_fault_numbers_are_bounded() {
 
 #[test]
 fn the_cli_refuses_an_endless_scenario_file() {
-    let binary = env!("CARGO_BIN_EXE_confwatch");
-    let log = std::env::temp_dir().join(format!("confwatch-zero-{}.log", std::process::id()));
+    let binary = env!("CARGO_BIN_EXE_genesys-cloud-mock");
+    let log = std::env::temp_dir().join(format!("mock-zero-{}.log", std::process::id()));
     let mut child = std::process::Command::new(binary)
         .args(["--log-file", log.to_str().unwrap()])
-        .args(["mock", "--scenario", "/dev/zero"])
+        .args(["--scenario", "/dev/zero"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -1331,7 +1294,7 @@ fn the_cli_refuses_an_endless_scenario_file() {
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("confwatch mock --scenario /dev/zero still running");
+            panic!("genesys-cloud-mock --scenario /dev/zero still running");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -1375,7 +1338,7 @@ async fn the_control_api_needs_mock_control() {
     assert_eq!(faults["serverErrorRate"], 0.0, "the viewer changed nothing");
     // The built-in scenarios' main clients have it.
     for name in ["demo", "quiet", "scale"] {
-        let scenario = confwatch::mock::Scenario::named(name).unwrap();
+        let scenario = genesys_cloud_mock::Scenario::named(name).unwrap();
         let main = &scenario.clients[0].permissions;
         assert!(
             main.iter().any(|p| p == "*" || p == "mock:control"),

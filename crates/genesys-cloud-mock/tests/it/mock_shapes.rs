@@ -2,12 +2,12 @@
 //! platform's models (crates/genesys-cloud-models/tests/models.json, a copy of the official SDK's models): an official SDK
 //! pointed at the mock must parse everything it sends.
 
-use crate::common;
+use crate::harness;
 
 use std::collections::BTreeSet;
 
-use common::{AVA, BEN, Harness, SUPPORT_ID, VIEWER_ID, VIEWER_SECRET, connect, frame_where};
 use futures::SinkExt;
+use harness::{AVA, BEN, Harness, SUPPORT_ID, VIEWER_ID, VIEWER_SECRET, connect, frame_where};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -21,7 +21,7 @@ impl Models {
     fn load() -> Models {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/crates/genesys-cloud-models/tests/models.json"
+            "/../genesys-cloud-models/tests/models.json"
         ))
         .unwrap();
         let root: Value = serde_json::from_str(&text).unwrap();

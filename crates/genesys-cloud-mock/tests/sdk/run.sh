@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Checks the mock against the official Genesys Cloud Python SDK (PureCloudPlatformClientV2 269.0.0,
-# the version tests/models.json was read from): starts `confwatch mock` for each scenario on a free
-# loopback port and runs tests/sdk/check_official_sdk.py against it.
-# Usage: bash tests/sdk/run.sh [SCENARIO...]   (default: quiet, demo and tests/sdk/churn.toml)
+# the version the models crate's tests/models.json was read from): starts the `genesys-cloud-mock`
+# binary for each scenario on a free loopback port and runs tests/sdk/check_official_sdk.py against it.
+# Paths are the mock crate's. Usage: bash tests/sdk/run.sh [SCENARIO...]   (default: quiet, demo and tests/sdk/churn.toml)
 # A registry outage must not fail CI: if the SDK cannot be installed, this says SKIPPED and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SDK_PIN="PureCloudPlatformClientV2==269.0.0"
 WS_PIN="websockets==17.4"
-VENV=target/sdk-venv
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(quiet demo tests/sdk/churn.toml)
 
@@ -18,6 +17,9 @@ if [ -z "$python" ]; then
     echo "SKIPPED: official SDK could not be installed (no python3 on this machine)"
     exit 0
 fi
+# The workspace's target directory (wherever cargo puts it) holds the virtual environment.
+VENV=$(cargo metadata --locked --format-version 1 --no-deps |
+    "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/sdk-venv
 if [ ! -x "$VENV/bin/python" ] && ! "$python" -m venv "$VENV" >/dev/null 2>&1; then
     rm -rf "$VENV"
     echo "SKIPPED: official SDK could not be installed (python3 -m venv failed)"
@@ -33,14 +35,14 @@ fi
 
 # Wherever cargo puts the binary (CARGO_TARGET_DIR, a build.target-dir setting, a profile):
 # cargo names it in its build messages.
-bin=$(cargo build --locked --quiet --bin confwatch --message-format=json-render-diagnostics |
+bin=$(cargo build --locked --quiet --bin genesys-cloud-mock --message-format=json-render-diagnostics |
     "$python" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "confwatch":
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "genesys-cloud-mock":
         print(m["executable"])')
 if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-    echo "cargo built no confwatch binary"
+    echo "cargo built no genesys-cloud-mock binary"
     exit 1
 fi
 
@@ -61,9 +63,9 @@ status=0
 passed=0
 failed=0
 for scenario in "${scenarios[@]}"; do
-    echo "== official SDK against confwatch mock --scenario $scenario"
+    echo "== official SDK against genesys-cloud-mock --scenario $scenario"
     : >"$out"
-    "$bin" mock --port 0 --scenario "$scenario" >"$out" 2>"$err" &
+    "$bin" --port 0 --scenario "$scenario" >"$out" 2>"$err" &
     mock_pid=$!
     # The mock prints `listening on http://HOST:PORT`, `client id: ID`, `client secret: S`.
     for _ in $(seq 100); do
@@ -83,7 +85,7 @@ for scenario in "${scenarios[@]}"; do
         continue
     fi
     extra=()
-    # The viewers lack the kick's permissions (assets/scenarios/quiet.toml, tests/sdk/churn.toml).
+    # The viewers lack the kick's permissions (scenarios/quiet.toml, tests/sdk/churn.toml).
     case $scenario in
     quiet) extra=(--viewer quiet-viewer:quiet-viewer-secret --signin quiet-signin:7d3c1b2a-1111-4c4c-9a9a-000000000001) ;;
     demo) extra=(--listen 5 --signin confwatch-signin:0b5e8f0e-1111-4d1d-8c8c-00000000d001) ;;
