@@ -1,21 +1,27 @@
-//! Kick latency against the mock on loopback, the easy case and the hard case side by side, for
-//! confwatch and for the usual advice done as well as it can be (GET every 500 ms until the leg
-//! is no longer ringing, then PATCH; on a 409, exponential backoff with full jitter from 100 ms),
-//! measured in the same run:
-//! - no lock: a ringing agent whose leg settles 1.2 s after the kick starts;
-//! - the demo's lock (409 until 400 ms after the leg's last change), the same agent;
-//! - a ringing agent who never answers, the lock off.
+//! Kick latency against the mock on loopback, every shape of lock the field reports allow, for
+//! confwatch (as the console runs it: a live feed, the lock learned in memory) and for the usual
+//! advice done as well as it can be (GET every 500 ms until the leg is no longer ringing, then
+//! PATCH; on a 409, exponential backoff with full jitter from 100 ms), measured in the same run.
+//! A ringing agent whose leg settles 1.2 s after the kick starts, under:
+//! - no lock; the demo's lock (409 while ringing and for 400 ms after a change); a 1.5 s lock;
+//!   a lock whose length varies from 200 to 800 ms per call; a 400 ms lock after changes only
+//!   (no 409 while ringing);
+//! - for confwatch, both strategies, each on the first kick of a fresh history (a new manager
+//!   each time) and on later kicks (one manager that keeps learning).
 //!
 //! Times come from the mock's clock: the settle is the leg's `connectedTime`, the accepted PATCH
 //! the arrival of the PATCH answered 202 in its request log. "Beyond the lock" is the delay from
-//! the moment the platform would first accept (the settle, plus 400 ms with the lock), never
-//! below 0 (confwatch's eager PATCH removes a ringing leg before it settles when there is no lock).
+//! the moment the platform would first accept (the settle plus the lock, or at once when the lock
+//! holds only after changes and the leg is still ringing), never below 0 (a leg removed while
+//! ringing waited for nothing).
 //!
-//! Run: `cargo bench --bench kick_latency` (ROUNDS=N kicks per tool and case, default 9).
+//! Run: `cargo bench --bench kick_latency` (FIRSTS=N first kicks and ROUNDS=N later kicks per
+//! tool and case; defaults 4 and 7).
 
 // A benchmark: a failed unwrap or expect stops it with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +29,7 @@ use confwatch::config::Strategy;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
 use confwatch::kick::KickOptions;
-use confwatch::kick::{KickManager, OutcomeKind, Step, Target};
+use confwatch::kick::{KickManager, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::PatchPath;
@@ -36,138 +42,174 @@ use tokio::sync::mpsc;
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
 const SETTLE_AFTER_MS: u64 = 1200;
-const LOCK_MS: i64 = 400;
 
 #[derive(Clone, Copy)]
 struct Sample {
-    /// Accepted PATCH minus (settle + lock), at least 0, in ms.
+    /// Accepted PATCH minus the moment the lock let go, at least 0, in ms.
     beyond_ms: i64,
     patches: usize,
     requests: u64,
 }
 
-fn main() -> color_eyre::Result<()> {
-    let rounds: usize = std::env::var("ROUNDS")
+/// One shape of lock: its faults and, per kick, its length (ms; None: off).
+struct Lock {
+    name: &'static str,
+    mode: &'static str,
+    /// The lock's length for one kick: fixed, or drawn from a range per call.
+    length_ms: fn() -> Option<u64>,
+}
+
+fn count(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(9);
+        .unwrap_or(default)
+}
+
+fn main() -> color_eyre::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(rounds))
+    runtime.block_on(run(count("FIRSTS", 4), count("ROUNDS", 7)))
 }
 
-/// confwatch as the console runs it: a live feed, and kick managers fed by it.
+/// The console's side: a live feed fed to whichever managers the bench uses now.
 struct Console {
-    eager: (
-        KickManager,
-        mpsc::UnboundedReceiver<confwatch::kick::Progress>,
-    ),
-    settled: (
-        KickManager,
-        mpsc::UnboundedReceiver<confwatch::kick::Progress>,
-    ),
+    client: Client,
+    fed: Arc<Mutex<Vec<KickManager>>>,
 }
 
-async fn run(rounds: usize) -> color_eyre::Result<()> {
-    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet")?)).await?;
-    let config =
-        ConnectionConfig::for_mock(&mock.base_url(), mock.client_id(), mock.client_secret());
-    let control = Client::new(config.clone())?;
-    faults(&control, false).await?;
-    let client = Client::new(config.clone())?;
-    let manager = |strategy| {
+impl Console {
+    /// A manager with a fresh (in-memory) history, fed by the feed.
+    fn manager(&self, strategy: Strategy) -> (KickManager, mpsc::UnboundedReceiver<Progress>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let options = KickOptions {
             no_audit: true,
             strategy,
             ..KickOptions::default()
         };
-        (KickManager::new(client.clone(), options, tx), rx)
-    };
-    let mut console = Console {
-        eager: manager(Strategy::Eager),
-        settled: manager(Strategy::Settled),
-    };
+        let manager = KickManager::new(self.client.clone(), options, tx);
+        if let Ok(mut fed) = self.fed.lock() {
+            *fed = vec![manager.clone()];
+        }
+        (manager, rx)
+    }
+}
+
+async fn run(firsts: usize, rounds: usize) -> color_eyre::Result<()> {
+    let mock = MockServer::start(MockOptions::loopback(Scenario::named("quiet")?)).await?;
+    let config =
+        ConnectionConfig::for_mock(&mock.base_url(), mock.client_id(), mock.client_secret());
+    let control = Client::new(config.clone())?;
+    set_lock(&control, "always", None).await?;
+    let client = Client::new(config.clone())?;
     let mut feed = watch(client.clone(), QueueSelection::All);
     while let Some(event) = feed.recv().await {
         if event == FeedEvent::Connection(ConnectionState::Live) {
             break;
         }
     }
-    let fed = [console.eager.0.clone(), console.settled.0.clone()];
+    let fed: Arc<Mutex<Vec<KickManager>>> = Arc::default();
+    let forward = Arc::clone(&fed);
     tokio::spawn(async move {
         while let Some(event) = feed.recv().await {
             if let FeedEvent::Model(Update::Conversation(c)) = event {
-                for m in &fed {
+                let managers = forward.lock().map(|m| m.clone()).unwrap_or_default();
+                for m in &managers {
                     m.on_conversation(&c);
                 }
             }
         }
     });
+    let console = Console { client, fed };
     let peer = Client::new(config)?;
-
-    // The easy case: no lock.
-    let mut no_lock = Vec::new();
-    for (name, which) in [
-        ("confwatch (eager)", 0),
-        ("confwatch --strategy settled", 1),
-    ] {
+    let locks = [
+        Lock {
+            name: "no lock",
+            mode: "always",
+            length_ms: || None,
+        },
+        Lock {
+            name: "lock 400 ms",
+            mode: "always",
+            length_ms: || Some(400),
+        },
+        Lock {
+            name: "lock 1.5 s",
+            mode: "always",
+            length_ms: || Some(1500),
+        },
+        Lock {
+            name: "lock 200-800 ms",
+            mode: "always",
+            length_ms: || Some(200 + rand::random::<u64>() % 601),
+        },
+        Lock {
+            name: "lock 400 ms after changes",
+            mode: "after_change",
+            length_ms: || Some(400),
+        },
+    ];
+    println!(
+        "kick latency on loopback; the leg settles 1.2 s after the kick starts; {firsts} first kicks (fresh history) and {rounds} later kicks per tool and case"
+    );
+    println!(
+        "{:<58} {:>14} {:>11} {:>24} {:>17}",
+        "case / tool",
+        "median beyond",
+        "p90 beyond",
+        "PATCHes (median/mean/max)",
+        "requests per kick"
+    );
+    for lock in &locks {
+        let mut rows: Vec<(String, Vec<Sample>)> = Vec::new();
+        for (label, strategy) in [("eager", Strategy::Eager), ("settled", Strategy::Settled)] {
+            let mut first = Vec::new();
+            for _ in 0..firsts {
+                let (manager, mut progress) = console.manager(strategy);
+                first.push(confwatch_kick(&control, &manager, &mut progress, lock).await?);
+            }
+            let (manager, mut progress) = console.manager(strategy);
+            let mut later = Vec::new();
+            for _ in 0..rounds {
+                later.push(confwatch_kick(&control, &manager, &mut progress, lock).await?);
+            }
+            rows.push((format!("confwatch {label}, first kick"), first));
+            rows.push((format!("confwatch {label}, later kicks"), later));
+        }
         let mut samples = Vec::new();
         for _ in 0..rounds {
-            samples.push(confwatch_kick(&control, &mut console, which, false).await?);
+            samples.push(peer_kick(&control, &peer, lock).await?);
         }
-        no_lock.push((name, samples));
-    }
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
-        samples.push(peer_kick(&control, &peer, false).await?);
-    }
-    no_lock.push(("poll + backoff", samples));
-
-    // The hard case: the demo's lock. confwatch starts with no history: its first kick pays.
-    faults(&control, true).await?;
-    let mut locked = Vec::new();
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
-        samples.push(confwatch_kick(&control, &mut console, 0, true).await?);
-    }
-    locked.push(("confwatch (eager, learning)", samples));
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
-        samples.push(peer_kick(&control, &peer, true).await?);
-    }
-    locked.push(("poll + backoff", samples));
-
-    println!(
-        "kick latency on loopback, {rounds} kicks per tool and case; leg settles 1.2 s after the kick starts"
-    );
-    println!(
-        "{:<32} {:>14} {:>11} {:>16} {:>17}",
-        "case / tool", "median beyond", "p90 beyond", "PATCHes per kick", "requests per kick"
-    );
-    for (case, rows) in [("no lock", &no_lock), ("demo lock 400 ms", &locked)] {
-        for (name, samples) in rows.iter() {
-            print_row(&format!("{case}: {name}"), samples);
+        rows.push(("poll + backoff".into(), samples));
+        for (name, samples) in &rows {
+            print_row(&format!("{}: {name}", lock.name), samples);
         }
-        let ours = median(&rows[0].1, |s| s.beyond_ms);
-        let theirs = median(&rows.last().expect("peer").1, |s| s.beyond_ms);
-        println!(
-            "  {case}: the peer's median beyond is {} ms, confwatch's {} ms ({})",
-            theirs,
-            ours,
+        let theirs = median(&rows[4].1, |s| s.beyond_ms);
+        let ratio = |ours: i64| {
             if ours == 0 {
                 "confwatch waited not at all".to_string()
             } else {
                 format!("{:.1}x", theirs as f64 / ours as f64)
             }
+        };
+        println!(
+            "  {}: the peer's median beyond {theirs} ms; confwatch eager first kick {} ms ({}), later {} ms ({}); settled later {} ms ({})",
+            lock.name,
+            median(&rows[0].1, |s| s.beyond_ms),
+            ratio(median(&rows[0].1, |s| s.beyond_ms)),
+            median(&rows[1].1, |s| s.beyond_ms),
+            ratio(median(&rows[1].1, |s| s.beyond_ms)),
+            median(&rows[3].1, |s| s.beyond_ms),
+            ratio(median(&rows[3].1, |s| s.beyond_ms)),
         );
     }
 
     // A ringing agent who never answers, the lock off: removed within one round trip of deciding.
-    faults(&control, false).await?;
+    set_lock(&control, "always", None).await?;
     let rtt = round_trip(&control).await?;
+    let (manager, mut progress) = console.manager(Strategy::Eager);
     let mut times = Vec::new();
     let mut patches = Vec::new();
     for _ in 0..rounds {
@@ -177,8 +219,8 @@ async fn run(rounds: usize) -> color_eyre::Result<()> {
             conversation_id: call.id.clone(),
             participant_id: target.clone(),
         };
-        console.eager.0.start(key, false);
-        let outcome = finished(&mut console.eager.1).await?;
+        manager.start(key, false);
+        let outcome = finished(&mut progress).await?;
         if outcome.outcome != OutcomeKind::Removed {
             color_eyre::eyre::bail!("the ringing leg was not removed: {outcome:?}");
         }
@@ -199,31 +241,34 @@ async fn run(rounds: usize) -> color_eyre::Result<()> {
     Ok(())
 }
 
-async fn faults(control: &Client, lock: bool) -> color_eyre::Result<()> {
+/// The lock for the next kick: `mode`, `length_ms` long (None: off).
+async fn set_lock(control: &Client, mode: &str, length_ms: Option<u64>) -> color_eyre::Result<()> {
     let _: Value = control
         .send_json(
             Method::PUT,
             "/mock/faults",
-            &json!({"rateLimitPerMinute": 0, "transitionLock": {"enabled": lock, "settleMs": LOCK_MS}}),
+            &json!({"rateLimitPerMinute": 0, "transitionLock": {
+                "enabled": length_ms.is_some(),
+                "mode": mode,
+                "settleMs": length_ms.unwrap_or(0),
+            }}),
         )
         .await?;
     Ok(())
 }
 
-/// One confwatch kick (the console's manager `which`: 0 eager, 1 settled) of a ringing agent
-/// whose leg settles 1.2 s after the kick starts.
+/// One confwatch kick (a manager the feed feeds) of a ringing agent whose leg settles 1.2 s
+/// after the kick starts.
 async fn confwatch_kick(
     control: &Client,
-    console: &mut Console,
-    which: usize,
-    lock: bool,
+    manager: &KickManager,
+    progress: &mut mpsc::UnboundedReceiver<Progress>,
+    lock: &Lock,
 ) -> color_eyre::Result<Sample> {
+    let length = (lock.length_ms)();
+    set_lock(control, lock.mode, length).await?;
     let (call, target) = conference(control).await?;
     let since = last_seq(control).await?;
-    let (manager, progress) = match which {
-        0 => (&console.eager.0, &mut console.eager.1),
-        _ => (&console.settled.0, &mut console.settled.1),
-    };
     manager.start(
         Target {
             conversation_id: call.id.clone(),
@@ -241,14 +286,16 @@ async fn confwatch_kick(
         &call.id,
         &target,
         since,
-        lock,
+        length,
         u64::from(outcome.requests),
     )
     .await
 }
 
 /// One kick the usual way, on its own client; the settle falls at a random point of its poll.
-async fn peer_kick(control: &Client, peer: &Client, lock: bool) -> color_eyre::Result<Sample> {
+async fn peer_kick(control: &Client, peer: &Client, lock: &Lock) -> color_eyre::Result<Sample> {
+    let length = (lock.length_ms)();
+    set_lock(control, lock.mode, length).await?;
     let (call, target) = conference(control).await?;
     let since = last_seq(control).await?;
     let (client, sent) = peer.counted();
@@ -256,7 +303,7 @@ async fn peer_kick(control: &Client, peer: &Client, lock: bool) -> color_eyre::R
     tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 500)).await;
     polling_kick(client, call.id.clone(), target.clone()).await?;
     let requests = sent.load(std::sync::atomic::Ordering::Relaxed);
-    sample(control, &call.id, &target, since, lock, requests).await
+    sample(control, &call.id, &target, since, length, requests).await
 }
 
 async fn sample(
@@ -264,18 +311,19 @@ async fn sample(
     conversation_id: &str,
     target: &str,
     since: u64,
-    lock: bool,
+    length_ms: Option<u64>,
     sent: u64,
 ) -> color_eyre::Result<Sample> {
     let log = requests(control, since).await?;
     let accepted = patch_202_at(&log, target).expect("an accepted PATCH");
     let call = control.call(conversation_id).await?;
     let leg = call.participant(target).expect("the target leg");
-    // Removed before it ever settled (the eager PATCH, no lock): it waited for nothing.
+    // Removed before it ever settled: it waited for nothing (the lock let go at once when it
+    // holds only after changes, or there is none).
     let beyond_ms = match &leg.connected_time {
         Some(settled_at) => {
-            let free_at =
-                settled_at.0 + chrono::Duration::milliseconds(if lock { LOCK_MS } else { 0 });
+            let lock_ms = length_ms.unwrap_or(0) as i64;
+            let free_at = settled_at.0 + chrono::Duration::milliseconds(lock_ms);
             (accepted - free_at).num_milliseconds().max(0)
         }
         None => 0,
@@ -431,19 +479,16 @@ fn print_row(name: &str, samples: &[Sample]) {
     let mut beyond: Vec<i64> = samples.iter().map(|s| s.beyond_ms).collect();
     beyond.sort();
     let p90 = beyond[((beyond.len() - 1) as f64 * 0.9).round() as usize];
-    let patches = median(samples, |s| s.patches as i64);
-    let requests = median(samples, |s| s.requests as i64);
-    let first = samples
-        .first()
-        .map(|s| (s.beyond_ms, s.patches))
-        .unwrap_or_default();
+    let n = samples.len().max(1) as f64;
+    let patches: usize = samples.iter().map(|s| s.patches).sum();
+    let requests: u64 = samples.iter().map(|s| s.requests).sum();
     println!(
-        "{name:<48} median {:>5} ms  p90 {:>5} ms  PATCHes {:>2} (first kick {} ms, {} PATCHes)  requests {:>3}",
+        "{name:<58} {:>11} ms {:>8} ms {:>11} / {:.1} / {:<3} {:>17.1}",
         median(samples, |s| s.beyond_ms),
         p90,
-        patches,
-        first.0,
-        first.1,
-        requests,
+        median(samples, |s| s.patches as i64),
+        patches as f64 / n,
+        samples.iter().map(|s| s.patches).max().unwrap_or(0),
+        requests as f64 / n,
     );
 }

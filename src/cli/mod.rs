@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::config::{ConnectionArgs, KickFlags, Settings};
 use crate::feed::{QueueSelection, read_active_calls, select_queues};
-use crate::kick::driver::{self, EventSource, KickOptions, KickRequest, Stop};
-use crate::kick::lock::{LockHistory, default_history_path};
+use crate::kick::driver::{KickOptions, KickRequest};
 use crate::kick::machine::Wanted;
-use crate::kick::{Outcome, OutcomeKind, Progress};
+use crate::kick::policy;
+use crate::kick::{KickManager, Outcome, OutcomeKind, Progress, Step, Target};
 use crate::live::{LiveModel, Update};
 use crate::platform::Client;
 use crate::platform::connection::ConnectionConfig;
@@ -52,13 +52,13 @@ pub struct KickArgs {
     #[arg(long)]
     pub(crate) force: bool,
     /// How long to wait for the leg to settle (e.g. 30s, 500ms, 2m).
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = policy::WAIT_TIMEOUT_ARG, value_parser = parse_duration)]
     pub(crate) wait_timeout: Duration,
     /// Give up after this many removal attempts (at least 1).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_attempts)]
+    #[arg(long, value_name = "N", default_value_t = policy::MAX_ATTEMPTS, value_parser = parse_attempts)]
     pub(crate) max_attempts: u32,
     /// Give up after this long in all.
-    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = policy::DEADLINE_ARG, value_parser = parse_duration)]
     pub(crate) deadline: Duration,
     #[command(flatten)]
     pub(crate) kick: KickFlags,
@@ -355,45 +355,34 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
             return Ok((exit::AUDIT, not_started(message, None)));
         }
     };
-    let stop = Stop::new();
-    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
-    spawn_signal_watch(stop.clone(), std::sync::Arc::clone(&signal_code))?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let json = args.json;
-    let printer = tokio::spawn(async move {
-        while let Some(progress) = rx.recv().await {
-            print_progress(&progress, json);
-        }
-    });
+    // The console's manager, standalone: it subscribes for the job, keeps what it learns about
+    // the lock in the history file (before the outcome is told) and audits every step.
+    let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
+    let manager = KickManager::for_command(client, options, audit.clone(), tx);
+    let key = Target {
+        conversation_id: args.conversation.clone(),
+        participant_id: match &wanted {
+            Wanted::Participant(id) | Wanted::User(id) => id.clone(),
+        },
+    };
     let request = KickRequest {
         conversation_id: args.conversation.clone(),
         wanted,
         force: args.force,
     };
-    // What earlier runs learned about the transition lock; what this one learns is added.
-    let history_path = options
-        .lock_history
-        .clone()
-        .unwrap_or_else(default_history_path);
-    let loaded = LockHistory::load(&history_path);
-    let history = std::sync::Arc::new(std::sync::Mutex::new(loaded.clone()));
-    let outcome = driver::run(
-        client,
-        request,
-        options.machine_config(args.force),
-        EventSource::Subscribe,
-        stop,
-        audit.clone(),
-        std::sync::Arc::clone(&history),
-        move |p| {
-            let _ = tx.send(p);
-        },
-    )
-    .await;
-    let _ = printer.await;
-    if let Ok(history) = history.lock() {
-        history.save_if_changed(&loaded, &history_path);
+    manager.start_request(request, key);
+    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    spawn_signal_watch(manager.clone(), std::sync::Arc::clone(&signal_code))?;
+    let mut finished = None;
+    while let Some(progress) = rx.recv().await {
+        print_progress(&progress, json);
+        if let Step::Finished(outcome) = progress.step {
+            finished = Some(outcome);
+            break;
+        }
     }
+    let outcome = finished.ok_or_else(|| eyre!("the kick ended without an outcome"))?;
     let code = match signal_code.load(std::sync::atomic::Ordering::SeqCst) {
         0 => exit_code(&outcome),
         signal if outcome.outcome == OutcomeKind::Interrupted => signal,
@@ -424,7 +413,7 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
 /// SIGINT, SIGTERM and SIGHUP end a running kick `interrupted` (audited), and the process
 /// with the signal's conventional code (128 + its number).
 fn spawn_signal_watch(
-    stop: Stop,
+    manager: KickManager,
     code: std::sync::Arc<std::sync::atomic::AtomicI32>,
 ) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -439,7 +428,7 @@ fn spawn_signal_watch(
         };
         let exit_code = crate::kick::progress::interrupted_exit_code(name);
         code.store(exit_code, std::sync::atomic::Ordering::SeqCst);
-        stop.interrupt(name);
+        manager.interrupt_all(name);
     });
     Ok(())
 }
@@ -473,6 +462,15 @@ mod tests {
     #[test]
     fn durations_parse() {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        // The flags' defaults spell the policy's numbers.
+        assert_eq!(
+            parse_duration(policy::WAIT_TIMEOUT_ARG).unwrap(),
+            policy::WAIT_TIMEOUT
+        );
+        assert_eq!(
+            parse_duration(policy::DEADLINE_ARG).unwrap(),
+            policy::DEADLINE
+        );
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));

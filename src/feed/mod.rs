@@ -205,7 +205,7 @@ impl Feed {
     async fn offline(&self, reason: String, attempt: u32) -> Result<(), Stopped> {
         self.send(FeedEvent::Connection(ConnectionState::Offline { reason }))
             .await?;
-        let delay = Duration::from_secs(1u64 << attempt.min(5));
+        let delay = crate::platform::retry::FEED_RETRY.delay(attempt, rand::random());
         tokio::select! {
             _ = self.tx.closed() => Err(Stopped),
             _ = tokio::time::sleep(delay) => Ok(()),

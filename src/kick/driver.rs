@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,22 +13,26 @@ use tokio_util::sync::CancellationToken;
 
 use super::claims::Claim;
 use super::lock::LockHistory;
-use super::machine::{Effect, KickMachine, MachineConfig, MachineInput, Strategy, Wanted};
+use super::machine::{
+    Effect, KickMachine, MachineConfig, MachineInput, PatchPath, Strategy, Wanted,
+};
+use super::policy;
 use super::{Outcome, Progress, Step, Target};
 use crate::config::KickFlags;
 use crate::kick::audit::{AuditEntry, AuditLog, AuditRecord};
 use crate::platform::Client;
+use crate::platform::error::ApiError;
 use crate::platform::notifications::{self, Signal};
 use crate::wire::{CallConversation, Purpose, Timestamp};
 
 /// Limits of a kick job and where its audit lines go.
 #[derive(Clone, Debug)]
 pub struct KickOptions {
-    /// How long to wait for the target's leg to settle (30 s).
+    /// How long to wait for the target's leg to settle.
     pub wait_timeout: Duration,
-    /// PATCHes at most (8).
+    /// PATCHes the lock may refuse at most.
     pub max_attempts: u32,
-    /// The job gives up after this (60 s).
+    /// The job gives up after this.
     pub deadline: Duration,
     /// The audit file; None: `confwatch/audit.jsonl` in the user's data directory.
     pub audit_log: Option<std::path::PathBuf>,
@@ -46,9 +50,9 @@ pub struct KickOptions {
 impl Default for KickOptions {
     fn default() -> Self {
         KickOptions {
-            wait_timeout: Duration::from_secs(30),
-            max_attempts: 8,
-            deadline: Duration::from_secs(60),
+            wait_timeout: policy::WAIT_TIMEOUT,
+            max_attempts: policy::MAX_ATTEMPTS,
+            deadline: policy::DEADLINE,
             audit_log: None,
             no_audit: false,
             strategy: Strategy::Eager,
@@ -125,6 +129,7 @@ pub enum EventSource {
 }
 
 type Pending = Pin<Box<dyn Future<Output = MachineInput> + Send>>;
+type Opening = Pin<Box<dyn Future<Output = Result<notifications::Listening, ApiError>> + Send>>;
 
 /// Stops a job: a cancel (the supervisor's), or an interrupt (a signal; the job ends
 /// `interrupted`, audited as such).
@@ -139,14 +144,6 @@ impl Stop {
         Stop::default()
     }
 
-    /// Ends the job `interrupted by {signal}`.
-    pub(crate) fn interrupt(&self, signal: &str) {
-        if let Ok(mut held) = self.signal.lock() {
-            held.get_or_insert_with(|| signal.to_string());
-        }
-        self.token.cancel();
-    }
-
     /// Ends the job `cancelled` (the supervisor's choice).
     pub(crate) fn cancel(&self) {
         self.token.cancel();
@@ -154,6 +151,14 @@ impl Stop {
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
+    }
+
+    /// Ends the job `interrupted by {signal}`.
+    pub(crate) fn interrupt(&self, signal: &str) {
+        if let Ok(mut held) = self.signal.lock() {
+            held.get_or_insert_with(|| signal.to_string());
+        }
+        self.token.cancel();
     }
 
     fn input(&self) -> MachineInput {
@@ -205,35 +210,32 @@ async fn run_job(
     client: Client,
     request: KickRequest,
     mut config: MachineConfig,
-    mut source: EventSource,
+    source: EventSource,
     stop: impl Into<Stop>,
     audit: Option<Arc<AuditLog>>,
     history: Arc<Mutex<LockHistory>>,
-    mut report: impl FnMut(Progress) + Send,
+    report: impl FnMut(Progress) + Send,
 ) -> Outcome {
-    let stop: Stop = stop.into();
     // The job's own count of what it sent: every request through this clone (reads, PATCHes,
     // channel and subscription calls), whoever else shares the token.
     let (client, sent) = client.counted();
     let start = Instant::now();
-    let since = |at: Instant| at.saturating_duration_since(start);
     // A deadline too far to add (a huge `--deadline`) is as good as none.
     let deadline = start
         .checked_add(config.deadline)
         .unwrap_or(start + Duration::from_secs(86_400 * 365));
+    // What kicks in this org learned about its lock (each org may have its own).
+    let lock_key = client.lock_key();
     if config.lock_plan.is_none() {
-        config.lock_plan = history.lock().ok().and_then(|h| h.plan());
+        config.lock_plan = history.lock().ok().and_then(|h| h.plan(&lock_key));
     }
     let claim = take_claim(&config, &request);
-    let mut machine = KickMachine::new(
+    let machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
         config,
     );
-    let mut subscription: Option<notifications::Listening> = None;
-    let mut subscribed = false;
-    let mut feed_open = true;
-    let mut audit_ctx = AuditContext {
+    let audit = AuditContext {
         log: audit,
         who: client.who(),
         conversation_id: request.conversation_id.clone(),
@@ -241,191 +243,332 @@ async fn run_job(
         name: None,
         purpose: None,
     };
-    // The audit fails closed: without the request line, nothing is sent.
-    let first = audit_ctx.write(AuditEntry::Request {
-        force: request.force,
-        user_id: match &request.wanted {
-            Wanted::User(id) => Some(id.clone()),
-            Wanted::Participant(_) => None,
-        },
-    });
-    let mut effects = match first {
-        Err(e) => machine.handle(MachineInput::AuditFailed(e), Duration::ZERO, 0.5),
-        Ok(()) => {
-            // A user target: listen first, so no event between the read and the subscription
-            // is lost.
-            if let (EventSource::Subscribe, Wanted::User(user_id)) = (&source, &request.wanted) {
-                let topics = vec![notifications::user_topic(user_id)];
-                subscription = subscribe(&client, topics, &stop, deadline).await;
-                subscribed = true;
-            }
-            hold_for_rate_limit(&mut machine, &client, start);
-            machine.set_live(subscription.is_some());
-            note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
-            machine.handle(MachineInput::Start, since(Instant::now()), rand::random())
-        }
+    let job = Job {
+        client,
+        request,
+        machine,
+        source,
+        stop: stop.into(),
+        start,
+        deadline,
+        sent,
+        history,
+        lock_key,
+        claim,
+        audit,
+        report,
+        pending: None,
+        opening: None,
+        subscription: None,
+        subscribed: false,
+        feed_open: true,
     };
-    let mut pending: Option<Pending> = None;
-    loop {
+    job.run().await
+}
+
+/// One running kick: the machine, what it waits for (its request in flight, its channel, live
+/// events, a timer) and where its steps go.
+struct Job<R> {
+    client: Client,
+    request: KickRequest,
+    machine: KickMachine,
+    source: EventSource,
+    stop: Stop,
+    start: Instant,
+    deadline: Instant,
+    sent: Arc<AtomicU64>,
+    history: Arc<Mutex<LockHistory>>,
+    lock_key: String,
+    /// This kick's claim on the call (`kick::claims`), if one could be made.
+    claim: Option<Claim>,
+    audit: AuditContext,
+    report: R,
+    /// The request in flight.
+    pending: Option<Pending>,
+    /// The channel being opened, in the background (it never delays a read or a PATCH): the
+    /// attempt, its topics and its try number.
+    opening: Option<(Opening, Vec<String>, u32)>,
+    subscription: Option<notifications::Listening>,
+    /// The channel was asked for (once the topic is known).
+    subscribed: bool,
+    /// The caller's feed still sends.
+    feed_open: bool,
+}
+
+impl<R: FnMut(Progress) + Send> Job<R> {
+    async fn run(mut self) -> Outcome {
+        let mut effects = self.begin();
+        loop {
+            let audit_failed = self.perform(effects).await;
+            if let Some(outcome) = self.machine.outcome() {
+                let mut outcome = outcome.clone();
+                outcome.requests = self.sent.load(Ordering::Relaxed) as u32;
+                self.audit.note_if_incomplete(&mut outcome);
+                return outcome;
+            }
+            if let Some(e) = audit_failed.filter(|_| !self.machine.accepted()) {
+                // Nothing more is sent once the record cannot be kept. After a 202 the removal
+                // is the platform's fact: the job goes on to see it done (reads only; another
+                // PATCH needs its own line first), and the record is marked incomplete.
+                self.pending = None;
+                effects = self
+                    .machine
+                    .handle(MachineInput::AuditFailed(e), self.now(), 0.5);
+                continue;
+            }
+            self.open_channel_once_known();
+            effects = match self.next_input().await {
+                Some(input) => {
+                    hold_for_rate_limit(&mut self.machine, &self.client, self.start);
+                    let live = match &self.source {
+                        EventSource::Feed(_) => self.feed_open,
+                        EventSource::Subscribe => self.subscription.is_some(),
+                    };
+                    self.machine.set_live(live);
+                    note_other_kicks(&mut self.machine, self.claim.as_ref(), &self.request.wanted);
+                    self.machine.handle(input, self.now(), rand::random())
+                }
+                None => Vec::new(),
+            };
+        }
+    }
+
+    /// Time since the job began.
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.start)
+    }
+
+    /// The request line (the audit fails closed: without it, nothing is sent), then the start.
+    fn begin(&mut self) -> Vec<Effect> {
+        let first = self.audit.write(AuditEntry::Request {
+            force: self.request.force,
+            user_id: match &self.request.wanted {
+                Wanted::User(id) => Some(id.clone()),
+                Wanted::Participant(_) => None,
+            },
+        });
+        if let Err(e) = first {
+            return self
+                .machine
+                .handle(MachineInput::AuditFailed(e), Duration::ZERO, 0.5);
+        }
+        // A user target: its topic is known, so the channel opens beside the first read (once
+        // open, a re-read catches what came before).
+        if let (EventSource::Subscribe, Wanted::User(user_id)) =
+            (&self.source, &self.request.wanted)
+        {
+            let topics = vec![notifications::user_topic(user_id)];
+            self.opening = Some((open_channel(&self.client, topics.clone(), 0), topics, 0));
+            self.subscribed = true;
+        }
+        hold_for_rate_limit(&mut self.machine, &self.client, self.start);
+        self.machine.set_live(false);
+        note_other_kicks(&mut self.machine, self.claim.as_ref(), &self.request.wanted);
+        self.machine
+            .handle(MachineInput::Start, self.now(), rand::random())
+    }
+
+    /// Performs the machine's effects; returns why the audit failed, if it did.
+    async fn perform(&mut self, effects: Vec<Effect>) -> Option<String> {
         let mut audit_failed = None;
-        for effect in effects.drain(..) {
+        for effect in effects {
             match effect {
-                Effect::Report(mut step) => {
-                    if let Step::Started { name, purpose, .. } = &step {
-                        audit_ctx.name = name.clone();
-                        audit_ctx.purpose = purpose.clone();
-                    }
-                    if let Step::Finished(outcome) = &mut step {
-                        audit_ctx.note_if_incomplete(outcome);
-                        // The job's channel drops its subscriptions before the outcome is told,
-                        // so none are left behind and that request is in the count.
-                        if let Some(listening) = subscription.take() {
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            listening.release(left.min(RELEASE_WAIT)).await;
-                        }
-                        outcome.requests = sent.load(Ordering::Relaxed) as u32;
-                        // What the job learned about the lock is kept before its outcome is
-                        // told, so whoever hears the outcome (and saves the history) has it.
-                        if let Some(sample) = machine.lock_sample()
-                            && let Ok(mut history) = history.lock()
-                        {
-                            history.push(sample);
-                        }
-                    }
-                    audit_ctx.participant_id = machine.target().map(str::to_string);
-                    // An attempt is audited as its PATCH leaves (below), not when it is decided.
-                    if !matches!(step, Step::Attempt { .. })
-                        && let Err(e) = audit_ctx.write(AuditEntry::Progress { step: step.clone() })
-                    {
+                Effect::Report(step) => {
+                    if let Err(e) = self.report_step(step).await {
                         audit_failed.get_or_insert(e);
                     }
-                    let target = Target {
-                        conversation_id: request.conversation_id.clone(),
-                        participant_id: machine.target().map(str::to_string).unwrap_or_else(|| {
-                            match &request.wanted {
-                                Wanted::Participant(id) | Wanted::User(id) => id.clone(),
-                            }
-                        }),
-                    };
-                    report(Progress {
-                        target,
-                        at_ms: since(Instant::now()).as_millis() as u64,
-                        step,
-                    });
                 }
-                Effect::Read => {
-                    let client = client.clone();
-                    let id = request.conversation_id.clone();
-                    pending = Some(Box::pin(async move {
-                        match client.call(&id).await {
-                            Ok(call) => MachineInput::ReadOk(call),
-                            Err(e) => MachineInput::ReadFailed(e),
-                        }
-                    }));
-                }
+                Effect::Read => self.send_read(),
                 Effect::Patch {
                     participant_id,
                     path,
-                } => {
-                    let client = client.clone();
-                    let id = request.conversation_id.clone();
-                    let mut audit = audit_ctx.clone();
-                    audit.participant_id = Some(participant_id.clone());
-                    let number = machine.attempts();
-                    pending = Some(Box::pin(async move {
-                        // The token first, so that the attempt's audit time is when it leaves.
-                        if let Err(e) = client.ensure_token().await {
-                            return MachineInput::PatchFailed(e);
-                        }
-                        // Written and synced before the PATCH, or no PATCH.
-                        if let Err(e) = audit.write(AuditEntry::Progress {
-                            step: Step::Attempt { number },
-                        }) {
-                            return MachineInput::AuditFailed(e);
-                        }
-                        match client
-                            .disconnect_participant(&id, &participant_id, path)
-                            .await
-                        {
-                            Ok(()) => MachineInput::PatchAccepted,
-                            Err(e) => MachineInput::PatchFailed(e),
-                        }
-                    }));
-                }
+                } => self.send_patch(participant_id, path),
             }
         }
-        if let Some(outcome) = machine.outcome() {
-            let mut outcome = outcome.clone();
-            outcome.requests = sent.load(Ordering::Relaxed) as u32;
-            audit_ctx.note_if_incomplete(&mut outcome);
-            return outcome;
+        audit_failed
+    }
+
+    /// Audits one step and tells it; the outcome only once the channel is released and what the
+    /// job learned about the lock is kept.
+    async fn report_step(&mut self, mut step: Step) -> Result<(), String> {
+        if let Step::Started { name, purpose, .. } = &step {
+            self.audit.name = name.clone();
+            self.audit.purpose = purpose.clone();
         }
-        if let Some(e) = audit_failed.filter(|_| !machine.accepted()) {
-            // Nothing more is sent once the record cannot be kept. After a 202 the removal is
-            // the platform's fact: the job goes on to see it done (reads only; another PATCH
-            // needs its own line first), and the record is marked incomplete.
-            pending = None;
-            effects = machine.handle(MachineInput::AuditFailed(e), since(Instant::now()), 0.5);
-            continue;
+        if let Step::Finished(outcome) = &mut step {
+            self.audit.note_if_incomplete(outcome);
+            // The job's channel drops its subscriptions before the outcome is told, so none are
+            // left behind and that request is in the count.
+            if let Some(listening) = self.subscription.take() {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                listening.release(left.min(RELEASE_WAIT)).await;
+            }
+            outcome.requests = self.sent.load(Ordering::Relaxed) as u32;
+            // Kept before the outcome is told, so whoever hears it (and saves the history) has it.
+            if let Some(sample) = self.machine.lock_sample()
+                && let Ok(mut history) = self.history.lock()
+            {
+                history.push(&self.lock_key, sample);
+            }
         }
-        // A participant target: subscribe once the first read has named its user or queue, before
-        // the PATCH goes out (its result arrives as an event). Whatever happened between the read
-        // and the subscription is caught by a re-read if the machine is waiting on events.
-        if matches!(source, EventSource::Subscribe) && !subscribed && machine.target_leg().is_some()
+        self.audit.participant_id = self.machine.target().map(str::to_string);
+        // An attempt is audited as its PATCH leaves (see `send_patch`), not when it is decided.
+        let written = if matches!(step, Step::Attempt { .. }) {
+            Ok(())
+        } else {
+            self.audit
+                .write(AuditEntry::Progress { step: step.clone() })
+        };
+        let participant_id =
+            self.machine
+                .target()
+                .map(str::to_string)
+                .unwrap_or_else(|| match &self.request.wanted {
+                    Wanted::Participant(id) | Wanted::User(id) => id.clone(),
+                });
+        let progress = Progress {
+            target: Target {
+                conversation_id: self.request.conversation_id.clone(),
+                participant_id,
+            },
+            at_ms: self.now().as_millis() as u64,
+            step,
+        };
+        (self.report)(progress);
+        written
+    }
+
+    fn send_read(&mut self) {
+        let client = self.client.clone();
+        let id = self.request.conversation_id.clone();
+        self.pending = Some(Box::pin(async move {
+            match client.call(&id).await {
+                Ok(call) => MachineInput::ReadOk(call),
+                Err(e) => MachineInput::ReadFailed(e),
+            }
+        }));
+    }
+
+    /// The PATCH: its token first, then its start checked against the reserve, its attempt
+    /// audited (written and synced, or no PATCH), then sent.
+    fn send_patch(&mut self, participant_id: String, path: PatchPath) {
+        let client = self.client.clone();
+        let id = self.request.conversation_id.clone();
+        let mut audit = self.audit.clone();
+        audit.participant_id = Some(participant_id.clone());
+        let number = self.machine.attempts();
+        let leave_by = self.start + self.machine.patch_leave_by();
+        self.pending = Some(Box::pin(async move {
+            // The token first, so that the attempt's audit time is when it leaves.
+            if let Err(e) = client.ensure_token().await {
+                return MachineInput::PatchNotSent(Some(e));
+            }
+            // The PATCH's own start, checked as it leaves: none in the reserve.
+            if Instant::now() >= leave_by {
+                return MachineInput::PatchNotSent(None);
+            }
+            if let Err(e) = audit.write(AuditEntry::Progress {
+                step: Step::Attempt { number },
+            }) {
+                return MachineInput::AuditFailed(e);
+            }
+            match client
+                .disconnect_participant(&id, &participant_id, path)
+                .await
+            {
+                Ok(()) => MachineInput::PatchAccepted,
+                Err(e) => MachineInput::PatchFailed(e),
+            }
+        }));
+    }
+
+    /// A participant target: the channel opens once the first read has named its user or
+    /// queue, beside the PATCH (never before it). Whatever happened before it opened is caught
+    /// by a re-read if the machine is waiting on events.
+    fn open_channel_once_known(&mut self) {
+        if matches!(self.source, EventSource::Subscribe)
+            && !self.subscribed
+            && self.machine.target_leg().is_some()
         {
-            subscribed = true;
-            if let Some(topic) = topic_for(&machine) {
-                subscription = subscribe(&client, vec![topic], &stop, deadline).await;
-                if subscription.is_some() {
-                    hold_for_rate_limit(&mut machine, &client, start);
-                    machine.set_live(true);
-                    effects = machine.handle(
-                        MachineInput::EventsLost,
-                        since(Instant::now()),
-                        rand::random(),
-                    );
-                    continue;
-                }
+            self.subscribed = true;
+            if let Some(topic) = topic_for(&self.machine) {
+                let topics = vec![topic];
+                self.opening = Some((open_channel(&self.client, topics.clone(), 0), topics, 0));
             }
         }
-        let wake = machine.wake_at().map(|at| start + at);
-        // Each branch's `if ….is_some()` guards the expect inside it.
-        #[allow(clippy::expect_used)]
+    }
+
+    /// The next input for the machine (None: something happened the machine need not hear).
+    // Each select branch's `if ….is_some()` guards the expect inside it.
+    #[allow(clippy::expect_used)]
+    async fn next_input(&mut self) -> Option<MachineInput> {
+        let wake = self.machine.wake_at().map(|at| self.start + at);
+        let deadline = self.deadline;
         let input = tokio::select! {
             // Cancel first: a cancelled job must not poll (and so send) a new request.
             biased;
-            _ = stop.token.cancelled() => stop.input(),
-            input = async { pending.as_mut().expect("guarded").await }, if pending.is_some() => {
-                pending = None;
+            _ = self.stop.token.cancelled() => self.stop.input(),
+            input = async { self.pending.as_mut().expect("guarded").await }, if self.pending.is_some() => {
+                self.pending = None;
                 input
             }
             live = async {
-                match &mut source {
+                match &mut self.source {
                     EventSource::Feed(rx) => rx.recv().await,
                     EventSource::Subscribe => std::future::pending().await,
                 }
-            }, if feed_open && matches!(source, EventSource::Feed(_)) => match live {
+            }, if self.feed_open && matches!(self.source, EventSource::Feed(_)) => match live {
                 Some(LiveInput::Conversation(c)) => MachineInput::Event(c),
                 Some(LiveInput::Lost) => MachineInput::EventsLost,
-                None => { feed_open = false; continue; }
+                None => {
+                    self.feed_open = false;
+                    return None;
+                }
             },
-            signal = async { subscription.as_mut().expect("guarded").events.recv().await }, if subscription.is_some() => match signal {
+            opened = async { self.opening.as_mut().expect("guarded").0.as_mut().await }, if self.opening.is_some() => {
+                return self.channel_opened(opened);
+            }
+            signal = async { self.subscription.as_mut().expect("guarded").events.recv().await }, if self.subscription.is_some() => match signal {
                 Some(Signal::Conversation(c)) => MachineInput::Event(c),
                 Some(Signal::Reconnected) => MachineInput::EventsLost,
-                Some(Signal::Warning(w) | Signal::ChannelNotice(w)) => { tracing::warn!("{w}"); continue; }
-                Some(Signal::Dropped) => continue,
-                None => { subscription = None; continue; }
+                Some(Signal::Warning(w) | Signal::ChannelNotice(w)) => {
+                    tracing::warn!("{w}");
+                    return None;
+                }
+                Some(Signal::Dropped) => return None,
+                None => {
+                    self.subscription = None;
+                    return None;
+                }
             },
-            _ = tokio::time::sleep_until(wake.unwrap_or(start).min(deadline)), if wake.is_some() => MachineInput::Timer,
+            _ = tokio::time::sleep_until(wake.unwrap_or(self.start).min(deadline)), if wake.is_some() => MachineInput::Timer,
         };
-        hold_for_rate_limit(&mut machine, &client, start);
-        let live = match &source {
-            EventSource::Feed(_) => feed_open,
-            EventSource::Subscribe => subscription.is_some(),
-        };
-        machine.set_live(live);
-        note_other_kicks(&mut machine, claim.as_ref(), &request.wanted);
-        effects = machine.handle(input, since(Instant::now()), rand::random());
+        Some(input)
+    }
+
+    /// The channel opened (the machine re-reads what it may have missed), or it is tried again
+    /// in the background until the deadline; meanwhile the machine reads on its short schedule.
+    fn channel_opened(
+        &mut self,
+        opened: Result<notifications::Listening, ApiError>,
+    ) -> Option<MachineInput> {
+        let (_, topics, tries) = self.opening.take()?;
+        match opened {
+            Ok(listening) => {
+                self.subscription = Some(listening);
+                Some(MachineInput::EventsLost)
+            }
+            Err(e) if e.is_retryable() && Instant::now() < self.deadline => {
+                tracing::info!(error = %e, tries, "kick: the channel did not open; retrying");
+                let next = open_channel(&self.client, topics.clone(), tries + 1);
+                self.opening = Some((next, topics, tries + 1));
+                None
+            }
+            Err(e) => {
+                tracing::warn!("kick: no live events ({e}); the job reads instead");
+                None
+            }
+        }
     }
 }
 
@@ -474,35 +617,20 @@ fn topic_for(machine: &KickMachine) -> Option<String> {
 /// How long a finished job waits for its channel's subscriptions to be dropped.
 const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
-/// Subscribes, unless the job is cancelled or its deadline comes first (the retries below can
-/// wait out long Retry-Afters).
-async fn subscribe(
-    client: &Client,
-    topics: Vec<String>,
-    stop: &Stop,
-    deadline: Instant,
-) -> Option<notifications::Listening> {
-    if stop.is_cancelled() {
-        return None;
-    }
-    // Transient failures (5xx, 429) are retried: without events the wait is slower.
-    let retried = crate::platform::retry::with_retry(|| {
-        notifications::listen(client.clone(), topics.clone())
-    });
-    let listening = tokio::select! {
-        biased;
-        _ = stop.token.cancelled() => return None,
-        _ = tokio::time::sleep_until(deadline) => return None,
-        listening = retried => listening,
-    };
-    match listening {
-        Ok(listening) => Some(listening),
-        Err(e) => {
-            // Without events the wait re-reads when quiet: slower, still correct.
-            tracing::warn!("kick: no live events ({e}); the wait will re-read instead");
-            None
+/// Opens the job's channel (try number `tries`, after its backoff; a 429's wait as asked). The
+/// job polls it beside its own requests, and drops it (unsent, or half set up) when it ends.
+fn open_channel(client: &Client, topics: Vec<String>, tries: u32) -> Opening {
+    let client = client.clone();
+    Box::pin(async move {
+        if tries > 0 {
+            let mut wait = policy::CHANNEL_RETRY.delay(tries - 1, rand::random());
+            if let Some(until) = client.rate_limited_until() {
+                wait = wait.max(until.saturating_duration_since(Instant::now()));
+            }
+            tokio::time::sleep(wait).await;
         }
-    }
+        notifications::listen(client, topics).await
+    })
 }
 
 #[derive(Clone)]

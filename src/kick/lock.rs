@@ -2,6 +2,8 @@
 //! follows a leg's change), learned from 409 → 202 history: when, after a leg settled, the
 //! platform still refused, and when it accepted. The console keeps the history in memory; the
 //! `confwatch kick` command keeps it in the state directory so that separate runs learn too.
+//! Kept per org (each may have its own lock), a few kicks each, read robustly: one odd sample
+//! (a slow platform, a clock jump) does not move every later kick.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -9,15 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Kicks remembered (the newest win): a short memory follows a lock that changes.
-pub(crate) const HISTORY_LEN: usize = 16;
-/// A learned wait is never longer than this; past it the kick backs off as without history.
-pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
-/// Beyond the longest refusal seen, the first retry waits this much more (timer and event
-/// delivery vary by a few milliseconds).
-pub(crate) const MARGIN: Duration = Duration::from_millis(8);
-/// A sample beyond this is not a lock (a slow platform, a clock jump, a hostile file): ignored.
-const PLAUSIBLE_MS: u64 = 10_000;
+pub(crate) use crate::kick::policy::HISTORY_LEN;
+use crate::kick::policy::{HISTORY_ORGS, MARGIN, MAX_LEARNED, PLAUSIBLE, ROBUST_FROM};
+
+const PLAUSIBLE_MS: u64 = PLAUSIBLE.as_millis() as u64;
 /// The history file is tiny; a bigger one is not ours and is not read.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 
@@ -51,11 +48,30 @@ pub(crate) struct LockPlan {
 /// The plan from a history (oldest first); None without history. The lock ended after the
 /// longest refusal `lo` and before the shortest acceptance `hi` seen: while that bracket is wide,
 /// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,
-/// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin.
+/// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin. With
+/// [`ROBUST_FROM`] samples or more, the most extreme one on each side is left out when it lies
+/// far from the rest: one odd kick does not set the plan.
 pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     let samples: Vec<&LockSample> = samples.iter().filter(|s| s.plausible()).collect();
-    let hi = samples.iter().map(|s| s.accepted_ms).min()?;
-    let lo = samples.iter().filter_map(|s| s.refused_ms).max();
+    let mut accepted: Vec<u64> = samples.iter().map(|s| s.accepted_ms).collect();
+    accepted.sort_unstable();
+    let mut refused: Vec<u64> = samples.iter().filter_map(|s| s.refused_ms).collect();
+    refused.sort_unstable_by(|a, b| b.cmp(a));
+    // The most extreme sample is an outlier when far from the next one (a quarter of it, at
+    // least 50 ms): then it is left out.
+    let robust = |sorted: &[u64]| -> Option<u64> {
+        let (first, next) = (*sorted.first()?, sorted.get(1).copied());
+        match next {
+            Some(next)
+                if sorted.len() >= ROBUST_FROM && first.abs_diff(next) > (next / 4).max(50) =>
+            {
+                Some(next)
+            }
+            _ => Some(first),
+        }
+    };
+    let hi = robust(&accepted)?;
+    let lo = robust(&refused);
     let margin = MARGIN.as_millis() as u64;
     let first = match lo {
         // A refusal later than an acceptance: the lock varies; trust the refusal.
@@ -73,29 +89,60 @@ pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     })
 }
 
-/// The recent samples, newest last, at most [`HISTORY_LEN`].
+/// The recent samples of each org (see `Client::lock_key`), newest last, at most
+/// [`HISTORY_LEN`] each and [`HISTORY_ORGS`] orgs (the one used least recently goes).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHistory {
+    orgs: VecDeque<OrgLocks>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct OrgLocks {
+    key: String,
     samples: VecDeque<LockSample>,
 }
 
 impl LockHistory {
-    pub(crate) fn push(&mut self, sample: LockSample) {
+    pub(crate) fn push(&mut self, key: &str, sample: LockSample) {
         if !sample.plausible() {
             return;
         }
-        self.samples.push_back(sample);
-        while self.samples.len() > HISTORY_LEN {
-            self.samples.pop_front();
+        let index = match self.orgs.iter().position(|o| o.key == key) {
+            Some(index) => index,
+            None => {
+                self.orgs.push_back(OrgLocks {
+                    key: crate::text::clip(key, 200),
+                    samples: VecDeque::new(),
+                });
+                self.orgs.len() - 1
+            }
+        };
+        // The org used last goes to the back: the front is forgotten first.
+        if let Some(mut org) = self.orgs.remove(index) {
+            org.samples.push_back(sample);
+            while org.samples.len() > HISTORY_LEN {
+                org.samples.pop_front();
+            }
+            self.orgs.push_back(org);
+        }
+        while self.orgs.len() > HISTORY_ORGS {
+            self.orgs.pop_front();
         }
     }
 
-    pub(crate) fn plan(&self) -> Option<LockPlan> {
-        plan(&self.samples())
+    /// The plan for the org `key`, from its own kicks only.
+    pub(crate) fn plan(&self, key: &str) -> Option<LockPlan> {
+        let org = self.orgs.iter().find(|o| o.key == key)?;
+        let samples: Vec<LockSample> = org.samples.iter().copied().collect();
+        plan(&samples)
     }
 
+    /// Every org's samples, oldest org first.
     pub fn samples(&self) -> Vec<LockSample> {
-        self.samples.iter().copied().collect()
+        self.orgs
+            .iter()
+            .flat_map(|o| o.samples.iter().copied())
+            .collect()
     }
 
     /// Reads a history file. Missing, too big, corrupt or hostile: an empty history (a warning
@@ -114,8 +161,10 @@ impl LockHistory {
         match serde_json::from_str::<LockHistory>(&text) {
             Ok(loaded) => {
                 let mut history = LockHistory::default();
-                for sample in loaded.samples {
-                    history.push(sample);
+                for org in loaded.orgs {
+                    for sample in org.samples {
+                        history.push(&org.key, sample);
+                    }
                 }
                 history
             }

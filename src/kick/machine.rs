@@ -13,10 +13,8 @@ use super::safety::Risk;
 pub(crate) use crate::config::Strategy;
 pub(crate) use crate::platform::conversations::PatchPath;
 
-use crate::kick::lock::{LockPlan, LockSample, MARGIN};
-
-/// Retries at learned times after a settle, before the plain backoff takes over.
-const LEARNED_TRIES: u32 = 4;
+use crate::kick::lock::{LockPlan, LockSample};
+use crate::kick::policy::{self, Backoff, LEARNED_TRIES, LOCK_FLOOR, MARGIN};
 /// A PATCH answer that says the leg (or its call) has already ended: `/calls/`'s code, and the
 /// generic path's two (its documented error list; which one a gone leg gets is not documented).
 const LEG_GONE_CODES: &[&str] = &[
@@ -43,12 +41,15 @@ pub struct MachineConfig {
     pub(crate) lock_plan: Option<LockPlan>,
     /// How long to wait for the target's leg to settle.
     pub(crate) wait_timeout: Duration,
-    /// PATCHes sent at most.
+    /// PATCHes the lock (409) may refuse before the job gives up; server errors and lost
+    /// answers are bounded by the deadline instead.
     pub(crate) max_attempts: u32,
     /// The whole job gives up after this.
     pub(crate) deadline: Duration,
-    pub(crate) backoff_base: Duration,
-    pub(crate) backoff_cap: Duration,
+    /// A 409 without live events: back off, then re-read.
+    pub(crate) backoff: Backoff,
+    /// The retry rule for a platform in trouble (5xx, no answer): see `policy::TROUBLE`.
+    pub(crate) trouble: Backoff,
     /// After a 202, how long to wait for the event that shows the leg gone before reading.
     pub(crate) verify_grace: Duration,
     /// While waiting, re-read only when no event about the call came for this long (events can
@@ -65,13 +66,13 @@ impl Default for MachineConfig {
         MachineConfig {
             strategy: Strategy::Eager,
             lock_plan: None,
-            wait_timeout: Duration::from_secs(30),
-            max_attempts: 8,
-            deadline: Duration::from_secs(60),
-            backoff_base: Duration::from_millis(100),
-            backoff_cap: Duration::from_secs(5),
-            verify_grace: Duration::from_secs(2),
-            quiet_reread: Duration::from_secs(5),
+            wait_timeout: policy::WAIT_TIMEOUT,
+            max_attempts: policy::MAX_ATTEMPTS,
+            deadline: policy::DEADLINE,
+            backoff: policy::LOCK_BACKOFF,
+            trouble: policy::TROUBLE,
+            verify_grace: policy::VERIFY_GRACE,
+            quiet_reread: policy::QUIET_REREAD,
             force: false,
             claims_dir: None,
         }
@@ -87,6 +88,9 @@ pub(crate) enum MachineInput {
     Event(CallConversation),
     PatchAccepted,
     PatchFailed(ApiError),
+    /// The PATCH did not leave: its token could not be had (the error), or it was too late to
+    /// leave (None: its start fell in the deadline's reserve).
+    PatchNotSent(Option<ApiError>),
     /// The wake time the machine asked for has come.
     Timer,
     /// Live events may have been lost (the socket reconnected, or the subscription began after
@@ -157,8 +161,13 @@ pub(crate) struct KickMachine {
     path: PatchPath,
     attempts: u32,
     requests: u32,
-    /// Failed requests that are retried (409, 5xx, timeouts): the backoff exponent.
+    /// Failed requests that are retried (409 without events, 5xx, timeouts): the backoff
+    /// exponent, reset by a success.
     retries: u32,
+    /// PATCHes the lock refused (409), against `max_attempts`.
+    refusals: u32,
+    /// What a platform in trouble answered (5xx, no answer), for the outcome's words.
+    trouble: Trouble,
     /// 429: no request before this.
     not_before: Duration,
     patched: bool,
@@ -173,10 +182,27 @@ pub(crate) struct KickMachine {
     outcome: Option<Outcome>,
     /// A live feed carries the call's changes (then a 409 waits for them instead of re-reading).
     live: bool,
+    /// Events may have been lost while no read or wait could catch it (see `EventsLost`).
+    stale: bool,
+    /// The first attempt whose answer never came (it may have been applied).
+    lost_answer: Option<u32>,
+    /// When the PATCH in flight was sent.
+    patch_sent_at: Duration,
+    /// The transition lock as this job meets it.
+    lock: LockTracker,
+    /// Participant or user ids other kicks are removing from the same call (`kick::claims`):
+    /// they count as leaving in the safety rule, re-checked before each PATCH.
+    leaving: Vec<String>,
+}
+
+/// The transition lock as one job meets it: the leg's last change (the lock runs from there),
+/// the refusals since, the retry scheduled, and what the job learned.
+#[derive(Clone, Debug, Default)]
+struct LockTracker {
     /// A 409 was met: retries wait for the leg to settle and the lock to end.
     conflicted: bool,
-    /// The target's state and hold as last seen, and when that last changed (the lock runs from
-    /// the leg's last change); `change_seen`: the change itself was seen, not just its result.
+    /// The target's state and hold as last seen, and when that last changed;
+    /// `change_seen`: the change itself was seen, not just its result.
     leg_mark: Option<(ParticipantState, bool)>,
     changed_at: Duration,
     change_seen: bool,
@@ -185,13 +211,8 @@ pub(crate) struct KickMachine {
     refused_after: Option<Duration>,
     /// The scheduled retry after a 409.
     retry_at: Option<Duration>,
-    /// When the PATCH in flight was sent.
-    patch_sent_at: Duration,
     /// What this job learned about the lock (a 409, then a 202 after a seen settle).
     sample: Option<LockSample>,
-    /// Participant or user ids other kicks are removing from the same call (`kick::claims`):
-    /// they count as leaving in the safety rule, re-checked before each PATCH.
-    leaving: Vec<String>,
 }
 
 impl KickMachine {
@@ -218,6 +239,8 @@ impl KickMachine {
             attempts: 0,
             requests: 0,
             retries: 0,
+            refusals: 0,
+            trouble: Trouble::default(),
             not_before: Duration::ZERO,
             patched: false,
             maybe_patched: false,
@@ -227,15 +250,10 @@ impl KickMachine {
             started_reported: false,
             outcome: None,
             live: false,
-            conflicted: false,
-            leg_mark: None,
-            changed_at: Duration::ZERO,
-            change_seen: false,
-            lock_refusals: 0,
-            refused_after: None,
-            retry_at: None,
+            stale: false,
+            lost_answer: None,
             patch_sent_at: Duration::ZERO,
-            sample: None,
+            lock: LockTracker::default(),
             leaving: Vec::new(),
         }
     }
@@ -252,12 +270,18 @@ impl KickMachine {
 
     /// What this job learned about the transition lock, once a 202 followed a 409.
     pub(crate) fn lock_sample(&self) -> Option<LockSample> {
-        self.sample
+        self.lock.sample
     }
 
     /// The end of the deadline kept to learn a PATCH's fate: no new PATCH starts in it.
     fn reserve(&self) -> Duration {
-        (self.config.deadline / 4).min(Duration::from_secs(2))
+        (self.config.deadline / 4).min(policy::MAX_RESERVE)
+    }
+
+    /// The latest moment (since the job began) a PATCH may leave: checked by the driver as it
+    /// leaves, after its token, so a slow token cannot push a PATCH into the reserve.
+    pub(crate) fn patch_leave_by(&self) -> Duration {
+        self.config.deadline.saturating_sub(self.reserve())
     }
 
     /// The participant being removed, once known.
@@ -373,6 +397,7 @@ impl KickMachine {
                 let Phase::Reading(purpose) = self.phase else {
                     return out;
                 };
+                self.trouble.tries = 0;
                 self.absorb(conversation, now);
                 match purpose {
                     ReadFor::Decide => self.decide(&mut out, now, jitter),
@@ -393,6 +418,13 @@ impl KickMachine {
                 match self.phase {
                     Phase::Waiting { .. } => self.decide(&mut out, now, jitter),
                     Phase::Verifying => self.verify(&mut out, now),
+                    // A PATCH whose answer was lost: the event that shows it done is enough.
+                    Phase::Pausing { .. }
+                        if self.maybe_patched
+                            && self.latest_target().is_some_and(|p| p.state.is_gone()) =>
+                    {
+                        self.verify(&mut out, now)
+                    }
                     // A request is in flight or a pause runs: the view is kept for later.
                     _ => {}
                 }
@@ -403,12 +435,8 @@ impl KickMachine {
                 }
                 self.patched = true;
                 self.retries = 0;
-                if self.conflicted && self.change_seen && self.patch_sent_at >= self.changed_at {
-                    self.sample = Some(LockSample {
-                        refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
-                        accepted_ms: (self.patch_sent_at - self.changed_at).as_millis() as u64,
-                    });
-                }
+                self.trouble.tries = 0;
+                self.lock.accepted(self.patch_sent_at);
                 out.push(Effect::Report(Step::Answer {
                     number: self.attempts,
                     status: 202,
@@ -419,7 +447,7 @@ impl KickMachine {
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;
                 self.verify_started = now;
-                self.verify_next = now + self.config.verify_grace;
+                self.verify_next = now + self.verify_pause(0);
                 // An event that came while the PATCH was in flight may already show it done.
                 if self.latest_target().is_some_and(|p| p.state.is_gone()) {
                     self.verify(&mut out, now);
@@ -431,11 +459,33 @@ impl KickMachine {
                 }
                 self.patch_failed(&mut out, now, jitter, error);
             }
+            MachineInput::PatchNotSent(error) => {
+                if self.phase != Phase::Patching {
+                    return out;
+                }
+                // Nothing left: the attempt is taken back, so nothing "may have happened".
+                self.attempts -= 1;
+                self.requests -= 1;
+                self.phase = Phase::Idle;
+                match error {
+                    None => self.deadline_passed(&mut out, now),
+                    Some(error) => self.troubled(
+                        &mut out,
+                        now,
+                        jitter,
+                        &error,
+                        AfterPause::Patch,
+                        format!("not sent: {}", short(&error)),
+                    ),
+                }
+            }
             MachineInput::Timer => self.timer(&mut out, now, jitter),
             MachineInput::EventsLost => match self.phase {
                 Phase::Waiting { .. } => self.read(&mut out, now, ReadFor::Decide),
                 Phase::Verifying => self.read(&mut out, now, ReadFor::Verify),
-                _ => {}
+                // A PATCH in flight (the channel opened beside it): if it meets the lock, the
+                // view may have missed a change, so the leg is read before waiting on events.
+                _ => self.stale = true,
             },
             MachineInput::Cancel | MachineInput::Interrupt(_) | MachineInput::AuditFailed(_) => {}
         }
@@ -477,12 +527,7 @@ impl KickMachine {
                     self.finish(out, now, OutcomeKind::Unknown, &message, None);
                 } else {
                     self.verify_reads += 1;
-                    let pause = self
-                        .config
-                        .verify_grace
-                        .saturating_mul(1 << self.verify_reads.min(4))
-                        .min(self.config.backoff_cap.max(self.config.verify_grace));
-                    self.verify_next = now + pause;
+                    self.verify_next = now + self.verify_pause(self.verify_reads);
                     self.read(out, now, ReadFor::Verify);
                 }
             }
@@ -511,17 +556,26 @@ impl KickMachine {
             } else {
                 format!("removal attempt {} got no answer", self.attempts)
             };
-            let message = format!(
+            let mut message = format!(
                 "the removal may have happened: {sent}, but it was not seen done within the {} s deadline; {seen}",
                 self.config.deadline.as_secs_f64()
             );
+            if let Some(trouble) = self.trouble.words() {
+                message.push_str(&format!("; the platform answered {trouble}"));
+            }
             self.finish(out, now, OutcomeKind::Unknown, &message, None);
         } else {
+            let answered = self
+                .trouble
+                .words()
+                .map(|t| format!(": the platform answered {t}"))
+                .unwrap_or_default();
             let message = format!(
-                "gave up after {} s (the job's deadline); no removal was sent that could have taken effect",
+                "gave up after {} s (the job's deadline){answered}; no removal was sent that could have taken effect",
                 self.config.deadline.as_secs_f64()
             );
-            self.finish(out, now, OutcomeKind::TimedOut, &message, None);
+            let status = self.trouble.last_status;
+            self.finish(out, now, OutcomeKind::TimedOut, &message, status);
         }
     }
 
@@ -540,6 +594,7 @@ impl KickMachine {
             return;
         }
         self.requests += 1;
+        self.stale = false;
         self.phase = Phase::Reading(purpose);
         out.push(Effect::Read);
     }
@@ -570,15 +625,7 @@ impl KickMachine {
             return;
         };
         let mark = (target.state.clone(), target.held.unwrap_or(false));
-        if self.leg_mark.as_ref() == Some(&mark) {
-            return;
-        }
-        self.change_seen = self.leg_mark.is_some();
-        self.leg_mark = Some(mark);
-        self.changed_at = now;
-        self.lock_refusals = 0;
-        self.refused_after = None;
-        self.retry_at = None;
+        self.lock.mark(mark, now);
     }
 
     fn latest_target(&self) -> Option<&CallMediaParticipant> {
@@ -672,7 +719,7 @@ impl KickMachine {
         }
         self.mark_leg(now);
         let settled = is_settled(&target.state);
-        if !settled && (self.config.strategy == Strategy::Settled || self.conflicted) {
+        if !settled && (self.config.strategy == Strategy::Settled || self.lock.conflicted) {
             let since = *self.wait_since.get_or_insert(now);
             if self.waiting_state.as_ref() != Some(&target.state) {
                 self.waiting_state = Some(target.state.clone());
@@ -687,12 +734,14 @@ impl KickMachine {
             return;
         }
         self.waiting_state = None;
-        if self.conflicted {
-            let at = match self.retry_at {
+        if self.lock.conflicted {
+            let at = match self.lock.retry_at {
                 Some(at) => at,
                 None => {
-                    let (at, learned) = self.lock_retry(now, jitter);
-                    self.retry_at = Some(at);
+                    let (at, learned) =
+                        self.lock
+                            .retry(self.config.lock_plan, self.patch_sent_at, now);
+                    self.lock.retry_at = Some(at);
                     out.push(Effect::Report(Step::Locked {
                         retry_in_ms: at.saturating_sub(now).as_millis() as u64,
                         learned,
@@ -711,52 +760,16 @@ impl KickMachine {
         self.patch(out, now);
     }
 
-    /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
-    /// time after the leg's change, then its fallback), then an exponential backoff with full
-    /// jitter from 100 ms (as without history). Returns the time and whether it was learned.
-    fn lock_retry(&self, now: Duration, jitter: f64) -> (Duration, bool) {
-        if let Some(plan) = self.config.lock_plan {
-            let learned = match (self.lock_refusals, self.refused_after) {
-                (0, _) => Some(self.changed_at + plan.first),
-                // Refused: the lock ends between the refusal and the fallback, known to pass;
-                // halve that gap while it is wide (each try narrows what the next kick learns).
-                (1..=LEARNED_TRIES, Some(lo)) => {
-                    let hi = plan.fallback;
-                    let next = if hi > lo + 2 * MARGIN {
-                        lo + (hi - lo) / 2
-                    } else {
-                        hi
-                    };
-                    Some(self.changed_at + next)
-                }
-                _ => None,
-            };
-            if let Some(at) = learned.filter(|at| *at > now) {
-                return (at, true);
-            }
-            if self.lock_refusals == 0 {
-                // The learned time has already passed (the leg settled a while ago): at once.
-                return (now, true);
-            }
-        }
-        let ceiling = self
-            .config
-            .backoff_base
-            .saturating_mul(1u32 << self.lock_refusals.min(20))
-            .min(self.config.backoff_cap);
-        (now + ceiling.mul_f64(jitter.clamp(0.0, 1.0)), false)
-    }
-
     /// A 409: the platform's transition lock. With live events, wait for the leg's next change
     /// and the lock's end (no GET); without, back off and re-read.
     fn locked(&mut self, out: &mut Vec<Effect>, now: Duration, jitter: f64) {
-        self.conflicted = true;
-        self.retry_at = None;
+        self.refusals += 1;
+        self.trouble.tries = 0;
         let settled = self.latest_target().is_some_and(|p| is_settled(&p.state));
-        if settled && self.patch_sent_at >= self.changed_at {
-            self.lock_refusals += 1;
-            let after = self.patch_sent_at - self.changed_at;
-            self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
+        self.lock.refused(settled, self.patch_sent_at);
+        if self.live && std::mem::take(&mut self.stale) {
+            self.read(out, now, ReadFor::Decide);
+            return;
         }
         if !self.live {
             self.backoff(
@@ -768,7 +781,7 @@ impl KickMachine {
                 None,
             );
             // The backoff was the wait: the read's leg, unchanged and settled, is PATCHed at once.
-            self.retry_at = Some(Duration::ZERO);
+            self.lock.retry_at = Some(Duration::ZERO);
             return;
         }
         self.decide(out, now, jitter);
@@ -782,10 +795,10 @@ impl KickMachine {
             };
             return;
         }
-        if self.attempts >= self.config.max_attempts {
+        if self.refusals >= self.config.max_attempts {
             let message = format!(
-                "gave up after {} attempts; the platform kept refusing",
-                self.attempts
+                "gave up after {} attempts: the platform's transition lock (409) refused {} of them",
+                self.attempts, self.refusals
             );
             let kind = if self.maybe_patched {
                 OutcomeKind::Unknown
@@ -814,7 +827,7 @@ impl KickMachine {
         self.attempts += 1;
         self.requests += 1;
         self.wait_since = None;
-        self.retry_at = None;
+        self.lock.retry_at = None;
         self.patch_sent_at = now;
         self.phase = Phase::Patching;
         out.push(Effect::Report(Step::Attempt {
@@ -837,24 +850,75 @@ impl KickMachine {
         reason: &str,
         server_retry_after: Option<Duration>,
     ) {
-        let ceiling = self
-            .config
-            .backoff_base
-            .saturating_mul(1u32 << self.retries.min(20))
-            .min(self.config.backoff_cap);
+        let delay = self.config.backoff.delay(self.retries, jitter);
         self.retries += 1;
-        let delay = ceiling
-            .mul_f64(jitter.clamp(0.0, 1.0))
+        let delay = delay
             .max(server_retry_after.unwrap_or_default())
             .min(self.config.deadline.saturating_sub(now));
         out.push(Effect::Report(Step::Backoff {
             delay_ms: delay.as_millis() as u64,
             reason: reason.to_string(),
+            trouble: None,
         }));
         self.phase = Phase::Pausing {
             until: (now + delay).max(self.not_before),
             then,
         };
+    }
+
+    /// A platform in trouble (5xx other than 501, no answer): noted for the outcome, then a
+    /// retry on the trouble schedule (full jitter, `Retry-After` as a floor), until the deadline.
+    fn troubled(
+        &mut self,
+        out: &mut Vec<Effect>,
+        now: Duration,
+        jitter: f64,
+        error: &ApiError,
+        then: AfterPause,
+        reason: String,
+    ) {
+        let delay = self.trouble_delay(now, jitter, error, self.config.trouble);
+        out.push(Effect::Report(Step::Backoff {
+            delay_ms: delay.as_millis() as u64,
+            reason,
+            trouble: Some(error.status.unwrap_or(0)),
+        }));
+        self.phase = Phase::Pausing {
+            until: (now + delay).max(self.not_before),
+            then,
+        };
+    }
+
+    /// Notes a failure of a platform in trouble and gives the wait before the next try (never
+    /// past the deadline).
+    fn trouble_delay(
+        &mut self,
+        now: Duration,
+        jitter: f64,
+        error: &ApiError,
+        schedule: Backoff,
+    ) -> Duration {
+        self.trouble.note(error, now);
+        let delay = schedule.delay(self.trouble.tries, jitter);
+        self.trouble.tries += 1;
+        delay
+            .max(error.server_retry_after().unwrap_or_default())
+            .min(self.config.deadline.saturating_sub(now))
+    }
+
+    /// The wait before verification read number `reads` (0: the first after the 202). With
+    /// live events, a grace for the event and then a slow safety net; without, soon and often.
+    fn verify_pause(&self, reads: u32) -> Duration {
+        // A channel that opened while the PATCH was in flight may have missed what came before:
+        // read as without one.
+        if self.live && !self.stale {
+            self.config
+                .verify_grace
+                .saturating_mul(1 << reads.min(4))
+                .min(policy::VERIFY_CAP.max(self.config.verify_grace))
+        } else {
+            policy::VERIFY_UNHEARD.ceiling(reads)
+        }
     }
 
     fn rate_limited(
@@ -883,7 +947,8 @@ impl KickMachine {
         error: ApiError,
     ) {
         if purpose == ReadFor::Verify {
-            // Verification keeps its own clock; a failed read just waits for the next timer.
+            // Verification keeps its own clock; a failed read is retried at once on the short
+            // schedule (not at the next slot: a run of failures must not cost the check).
             if let FailureKind::RateLimited { retry_after } = error.kind {
                 self.not_before = self.not_before.max(now + retry_after);
                 out.push(Effect::Report(Step::RateLimited {
@@ -891,6 +956,15 @@ impl KickMachine {
                 }));
             }
             if error.is_retryable() {
+                if error.kind == FailureKind::Unavailable {
+                    let delay = self.trouble_delay(now, jitter, &error, policy::VERIFY_RETRY);
+                    out.push(Effect::Report(Step::Backoff {
+                        delay_ms: delay.as_millis() as u64,
+                        reason: format!("verifying: read failed: {}", short(&error)),
+                        trouble: Some(error.status.unwrap_or(0)),
+                    }));
+                    self.verify_next = now + delay;
+                }
                 self.phase = Phase::Verifying;
                 return;
             }
@@ -899,15 +973,13 @@ impl KickMachine {
             FailureKind::RateLimited { retry_after } => {
                 self.rate_limited(out, now, *retry_after, AfterPause::Read)
             }
-            FailureKind::Conflict | FailureKind::Unavailable => {
-                if self.retries >= self.config.max_attempts {
-                    let message = format!("could not read the call: {error}");
-                    self.finish(out, now, OutcomeKind::Failed, &message, error.status);
-                } else {
-                    let reason = format!("read failed: {}", short(&error));
-                    let floor = error.server_retry_after();
-                    self.backoff(out, now, jitter, AfterPause::Read, &reason, floor);
-                }
+            FailureKind::Unavailable => {
+                let reason = format!("read failed: {}", short(&error));
+                self.troubled(out, now, jitter, &error, AfterPause::Read, reason);
+            }
+            FailureKind::Conflict => {
+                let reason = format!("read failed: {}", short(&error));
+                self.backoff(out, now, jitter, AfterPause::Read, &reason, None);
             }
             FailureKind::NotFound => {
                 let message = format!(
@@ -974,12 +1046,24 @@ impl KickMachine {
                 self.rate_limited(out, now, *retry_after, AfterPause::Patch)
             }
             FailureKind::Unavailable => {
-                if error.status.is_none() || error.status == Some(504) {
+                // No answer (or a gateway's timeout): the PATCH may have been applied. A read
+                // says before another PATCH goes (one PATCH fewer when it was).
+                let unanswered = error.status.is_none() || error.status == Some(504);
+                if unanswered {
                     self.maybe_patched = true;
+                    self.lost_answer.get_or_insert(self.attempts);
                 }
-                let reason = short(&error);
-                let floor = error.server_retry_after();
-                self.backoff(out, now, jitter, AfterPause::Patch, &reason, floor);
+                let then = if unanswered {
+                    AfterPause::Read
+                } else {
+                    AfterPause::Patch
+                };
+                self.troubled(out, now, jitter, &error, then, short(&error));
+                if unanswered && let Phase::Pausing { until, .. } = &mut self.phase {
+                    // Time for the platform to apply it: a read sooner would see the leg still
+                    // there and send the PATCH again.
+                    *until = (*until).max(now + policy::LOST_ANSWER_CHECK);
+                }
             }
             FailureKind::Forbidden => {
                 let message = format!(
@@ -1015,13 +1099,17 @@ impl KickMachine {
             .filter(|p| super::safety::keeps_the_call(p))
             .count();
         if others > 0 {
-            let message = match self.latest_target() {
+            let mut message = match self.latest_target() {
                 Some(target) => format!(
                     "seen disconnected; {}",
                     super::safety::assess(&conversation, target, &[]).who_stays()
                 ),
                 None => format!("seen disconnected; {others} other parties still connected"),
             };
+            if let Some(attempt) = self.lost_answer {
+                // The audit keeps that the answer was lost and what the check found.
+                message = format!("attempt {attempt} got no answer; then {message}");
+            }
             self.finish(out, now, OutcomeKind::Removed, &message, None);
         } else if self.config.force {
             self.finish(
@@ -1061,6 +1149,156 @@ impl KickMachine {
         self.phase = Phase::Done;
         self.outcome = Some(outcome.clone());
         out.push(Effect::Report(Step::Finished(outcome)));
+    }
+}
+
+impl LockTracker {
+    /// The target's (state, held) as now seen: a change restarts the lock's clock.
+    fn mark(&mut self, mark: (ParticipantState, bool), now: Duration) {
+        if self.leg_mark.as_ref() == Some(&mark) {
+            return;
+        }
+        self.change_seen = self.leg_mark.is_some();
+        self.leg_mark = Some(mark);
+        self.changed_at = now;
+        self.lock_refusals = 0;
+        self.refused_after = None;
+        self.retry_at = None;
+    }
+
+    /// A 409 to the PATCH sent at `patch_sent_at`; counted against the lock when the leg was
+    /// settled and the PATCH came after its change.
+    fn refused(&mut self, settled: bool, patch_sent_at: Duration) {
+        self.conflicted = true;
+        self.retry_at = None;
+        if settled && patch_sent_at >= self.changed_at {
+            self.lock_refusals += 1;
+            let after = patch_sent_at - self.changed_at;
+            self.refused_after = Some(self.refused_after.map_or(after, |r| r.max(after)));
+        }
+    }
+
+    /// A 202 to the PATCH sent at `patch_sent_at`: a sample, if the lock was met after a seen
+    /// change.
+    fn accepted(&mut self, patch_sent_at: Duration) {
+        if self.conflicted && self.change_seen && patch_sent_at >= self.changed_at {
+            self.sample = Some(LockSample {
+                refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
+                accepted_ms: (patch_sent_at - self.changed_at).as_millis() as u64,
+            });
+        }
+    }
+
+    /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first
+    /// time after the leg's change, then its fallback), then the schedule without history, all
+    /// anchored on the settle. Returns the time and whether it was learned.
+    fn retry(
+        &self,
+        plan: Option<LockPlan>,
+        patch_sent_at: Duration,
+        now: Duration,
+    ) -> (Duration, bool) {
+        if let Some(plan) = plan {
+            // Refusals before the learned time (a PATCH at the settle, the `settled` strategy's)
+            // say nothing the plan does not know: its first time still stands.
+            let before_first = self.refused_after.is_none_or(|lo| lo < plan.first);
+            let learned = match (self.lock_refusals, self.refused_after) {
+                _ if before_first => Some(self.changed_at + plan.first),
+                // Refused: the lock ends between the refusal and the fallback, known to pass;
+                // halve that gap while it is wide (each try narrows what the next kick learns).
+                (1..=LEARNED_TRIES, Some(lo)) => {
+                    let hi = plan.fallback;
+                    let next = if hi > lo + 2 * MARGIN {
+                        lo + (hi - lo) / 2
+                    } else {
+                        hi
+                    };
+                    Some(self.changed_at + next)
+                }
+                _ => None,
+            };
+            if let Some(at) = learned.filter(|at| *at > now) {
+                return (at, true);
+            }
+            if before_first {
+                // The learned time has already passed (the leg settled a while ago): at once.
+                return (now, true);
+            }
+        }
+        (self.scheduled(patch_sent_at, now), false)
+    }
+
+    /// The schedule without history: the first of the settle's geometric points (see
+    /// `policy::lock_offset`) at least the floor after the last PATCH, and not before now.
+    fn scheduled(&self, patch_sent_at: Duration, now: Duration) -> Duration {
+        let earliest = (patch_sent_at + LOCK_FLOOR).max(self.changed_at);
+        let mut k = 0;
+        let mut at = self.changed_at + policy::lock_offset(k);
+        while at < earliest && k < 64 {
+            k += 1;
+            at = self.changed_at + policy::lock_offset(k);
+        }
+        at.max(earliest).max(now)
+    }
+}
+
+/// What a platform in trouble answered during one job: each kind of answer, how often, and
+/// from when to when.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Trouble {
+    /// Each kind in the order first seen: "503 Service Unavailable", "no answer (timed out)".
+    counts: Vec<(String, u32)>,
+    first_at: Option<Duration>,
+    last_at: Duration,
+    last_status: Option<u16>,
+    /// Failures in a row since the platform last answered: the backoff's exponent.
+    tries: u32,
+}
+
+impl Trouble {
+    fn note(&mut self, error: &ApiError, now: Duration) {
+        let kind = match error.status {
+            Some(status) => match reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+            {
+                Some(reason) => format!("{status} {reason}"),
+                None => status.to_string(),
+            },
+            // "timed out: …", "could not connect: …", "connection failed: …"
+            None => format!(
+                "no answer ({})",
+                error
+                    .message
+                    .split(':')
+                    .next()
+                    .unwrap_or("connection failed")
+            ),
+        };
+        match self.counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((kind, 1)),
+        }
+        self.first_at.get_or_insert(now);
+        self.last_at = now;
+        if error.status.is_some() {
+            self.last_status = error.status;
+        }
+    }
+
+    /// "8 × 503 Service Unavailable, 1 × no answer (timed out) in 9.1 s".
+    fn words(&self) -> Option<String> {
+        let first = self.first_at?;
+        let kinds: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(kind, n)| format!("{n} × {kind}"))
+            .collect();
+        Some(format!(
+            "{} in {:.1} s",
+            kinds.join(", "),
+            self.last_at.saturating_sub(first).as_secs_f64()
+        ))
     }
 }
 

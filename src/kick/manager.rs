@@ -50,7 +50,8 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> KickManager {
-        Self::build(client, options, progress, false)
+        let audit = options.open_audit().map(|log| log.map(Arc::new));
+        Self::build(client, options, progress, false, audit)
     }
 
     /// Without a feed: each job subscribes to its target user's (or its queue's) topic itself.
@@ -59,7 +60,18 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> KickManager {
-        Self::build(client, options, progress, true)
+        let audit = options.open_audit().map(|log| log.map(Arc::new));
+        Self::build(client, options, progress, true, audit)
+    }
+
+    /// `confwatch kick`: standalone, with the audit file the command opened (and checked).
+    pub(crate) fn for_command(
+        client: Client,
+        options: KickOptions,
+        audit: Option<Arc<AuditLog>>,
+        progress: mpsc::UnboundedSender<Progress>,
+    ) -> KickManager {
+        Self::build(client, options, progress, true, Ok(audit))
     }
 
     fn build(
@@ -67,9 +79,10 @@ impl KickManager {
         options: KickOptions,
         progress: mpsc::UnboundedSender<Progress>,
         standalone: bool,
+        audit: color_eyre::Result<Option<Arc<AuditLog>>>,
     ) -> KickManager {
-        let (audit, audit_error) = match options.open_audit() {
-            Ok(log) => (log.map(Arc::new), None),
+        let (audit, audit_error) = match audit {
+            Ok(log) => (log, None),
             Err(e) => {
                 tracing::error!("kicks are refused: the audit file cannot be opened: {e:#}");
                 (None, Some(format!("{e:#}")))

@@ -6,6 +6,7 @@ pub(crate) mod driver;
 pub(crate) mod lock;
 pub(crate) mod machine;
 pub(crate) mod manager;
+pub(crate) mod policy;
 pub(crate) mod progress;
 pub(crate) mod safety;
 

@@ -57,6 +57,9 @@ pub enum Step {
     Backoff {
         delay_ms: u64,
         reason: String,
+        /// The platform is in trouble: the 5xx it answered, or 0 for no answer at all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trouble: Option<u16>,
     },
     /// 409, the platform's transition lock: the next attempt in `retry_in_ms`, timed from the
     /// lock's learned length (`learned`) or by the backoff.
@@ -182,7 +185,9 @@ pub(crate) fn describe_step(step: &Step) -> String {
             }
             line
         }
-        Step::Backoff { delay_ms, reason } => format!("backing off {delay_ms} ms: {reason}"),
+        Step::Backoff {
+            delay_ms, reason, ..
+        } => format!("backing off {delay_ms} ms: {reason}"),
         Step::Locked {
             retry_in_ms,
             learned,

@@ -11,7 +11,7 @@ pub enum FailureKind {
     Conflict,
     /// 429: wait exactly `retry_after` before the next request.
     RateLimited { retry_after: Duration },
-    /// 502/503/504, 500, timeouts and connection errors: transient.
+    /// 5xx other than 501, timeouts and connection errors: transient.
     Unavailable,
     /// 401 after the token was refreshed once.
     Unauthorized,
@@ -86,7 +86,9 @@ impl ApiError {
             401 => FailureKind::Unauthorized,
             403 => FailureKind::Forbidden,
             404 => FailureKind::NotFound,
-            500 | 502 | 503 | 504 => FailureKind::Unavailable,
+            // 501 Not Implemented will not change on a retry: final, like a 4xx.
+            501 => FailureKind::Rejected,
+            500..=599 => FailureKind::Unavailable,
             400..=499 => FailureKind::Rejected,
             _ => FailureKind::Unavailable,
         };

@@ -273,6 +273,25 @@ impl Client {
         }
     }
 
+    /// Which org the kick's lock history belongs to: the signed-in user's org, else the API
+    /// host and the OAuth client (a client belongs to one org), else the API host alone.
+    pub(crate) fn lock_key(&self) -> String {
+        if let Some(org) = self.identity().and_then(|i| i.org_id.as_deref()) {
+            return format!("org {org}");
+        }
+        let host = url::Url::parse(&self.inner.config.api_base)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
+            })
+            .unwrap_or_default();
+        match self.client_id() {
+            Some(client) => format!("{host} client {client}"),
+            None => host,
+        }
+    }
+
     /// Whether the token is one given as it is (`GENESYSCLOUD_ACCESS_TOKEN`): it may be a
     /// person's, whom `platform::users::learn_token_owner` finds out.
     pub(crate) fn has_fixed_token(&self) -> bool {

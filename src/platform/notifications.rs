@@ -911,11 +911,11 @@ impl Keeper {
                 failures,
                 "notification socket ended; reconnecting"
             );
-            let delay = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)))
-                .min(Duration::from_secs(10));
+            let delay =
+                super::retry::SOCKET_RECONNECT.delay(failures.saturating_sub(1), rand::random());
             tokio::select! {
                 _ = tx.closed() => return,
-                _ = tokio::time::sleep(delay.mul_f64(rand::random::<f64>() * 0.5 + 0.5)) => {}
+                _ = tokio::time::sleep(delay) => {}
             }
             if next == Next::Resubscribe
                 && let Some(channel) = self.channels.get(self.index)

@@ -30,6 +30,8 @@ pub struct Job {
     /// Start of the current run of `Waiting` steps (ms from start).
     waiting_since_ms: Option<u64>,
     last_answer: Option<(u32, u16)>,
+    /// Retries since the platform last answered (5xx, no answer); 0 once it answers again.
+    pub(crate) trouble_retries: u32,
     /// Every step reported, with its time (ms from start), for the job view; repeated waits in
     /// one state are one step, and at most [`STORY_STEPS`] are kept (the first and the latest).
     pub(crate) story: Vec<(u64, Step)>,
@@ -104,8 +106,23 @@ impl Job {
             }
             Step::Attempt { number } => format!("attempt {number}…"),
             Step::Answer { number, status, .. } => format!("attempt {number} → {status}"),
-            Step::Backoff { delay_ms, reason } => {
+            Step::Backoff {
+                delay_ms,
+                reason,
+                trouble,
+            } => {
                 let left = delay_ms.saturating_sub(self.elapsed_since(*at_ms, now));
+                if let Some(status) = trouble {
+                    let answered = match status {
+                        0 => "no answer".to_string(),
+                        status => status.to_string(),
+                    };
+                    return format!(
+                        "platform unavailable ({answered}) · retry {} in {}",
+                        self.trouble_retries,
+                        seconds_1(left)
+                    );
+                }
                 match self.last_answer {
                     Some((number, status)) => {
                         format!("attempt {number} → {status}, retry in {}", short(left))
@@ -124,7 +141,7 @@ impl Job {
                 let left = retry_after_ms.saturating_sub(self.elapsed_since(*at_ms, now));
                 format!("rate limited, resuming in {} s", left.div_ceil(1000))
             }
-            Step::Verifying => "removal accepted, verifying…".to_string(),
+            Step::Verifying => "removal accepted, confirming…".to_string(),
             Step::Finished(outcome) => finished(outcome),
         }
     }
@@ -231,6 +248,7 @@ impl Jobs {
             step: None,
             waiting_since_ms: None,
             last_answer: None,
+            trouble_retries: 0,
             story: Vec::new(),
         });
         self.trim();
@@ -257,6 +275,7 @@ impl Jobs {
                     step: None,
                     waiting_since_ms: None,
                     last_answer: None,
+                    trouble_retries: 0,
                     story: Vec::new(),
                 });
                 self.jobs.len() - 1
@@ -282,6 +301,15 @@ impl Jobs {
             }
             Step::Answer { number, status, .. } => job.last_answer = Some((*number, *status)),
             _ => {}
+        }
+        // The platform in trouble: count the retries; any real answer ends the run.
+        match &progress.step {
+            Step::Backoff {
+                trouble: Some(_), ..
+            } => job.trouble_retries += 1,
+            Step::Answer { status, .. } if *status == 0 || *status >= 500 => {}
+            Step::Backoff { .. } | Step::Attempt { .. } | Step::RateLimited { .. } => {}
+            _ => job.trouble_retries = 0,
         }
         job.step = Some((progress.step, progress.at_ms));
         &self.jobs[index]
@@ -364,6 +392,7 @@ mod tests {
         let backoff = Step::Backoff {
             delay_ms: 400,
             reason: "transition lock".into(),
+            trouble: None,
         };
         jobs.apply(report(60, backoff), t0() + ms(60));
         let job = jobs.latest(&target()).unwrap();
@@ -372,6 +401,38 @@ mod tests {
             "attempt 2 → 409, retry in 320 ms"
         );
         assert_eq!(job.tone(), JobTone::Running);
+    }
+
+    #[test]
+    fn a_platform_in_trouble_shows_its_answer_and_the_retry_then_confirming() {
+        let mut jobs = Jobs::default();
+        jobs.apply(report(0, Step::Attempt { number: 1 }), t0());
+        for (at, status) in [(50, 503), (300, 503), (700, 0)] {
+            let answer = Step::Answer {
+                number: 1,
+                status,
+                code: None,
+                message: None,
+                correlation_id: None,
+            };
+            jobs.apply(report(at, answer), t0() + ms(at as i64));
+            let backoff = Step::Backoff {
+                delay_ms: 600,
+                reason: "503 Service Unavailable".into(),
+                trouble: Some(status),
+            };
+            jobs.apply(report(at + 1, backoff), t0() + ms(at as i64 + 1));
+        }
+        let job = jobs.latest(&target()).unwrap();
+        assert_eq!(job.trouble_retries, 3);
+        assert_eq!(
+            job.status(t0() + ms(901)),
+            "platform unavailable (no answer) · retry 3 in 0.4 s"
+        );
+        jobs.apply(report(1400, Step::Verifying), t0() + ms(1400));
+        let job = jobs.latest(&target()).unwrap();
+        assert_eq!(job.trouble_retries, 0, "the platform answered again");
+        assert_eq!(job.status(t0() + ms(1400)), "removal accepted, confirming…");
     }
 
     #[test]

@@ -68,9 +68,10 @@ async fn kick_json_removes_and_writes_the_audit_file() {
     let last = lines.last().expect("an outcome line");
     assert_eq!(last["outcome"], "removed");
     assert_eq!(last["attempts"], 1);
-    // GET, the channel and its subscription (to hear the leg go), PATCH, the subscription
-    // dropped when done.
-    assert_eq!(last["requests"], 5);
+    // GET, the channel and its subscription (to hear the leg go, opened beside the PATCH),
+    // PATCH, the subscription dropped when done; one more GET if the channel opened after the
+    // 202.
+    assert!(matches!(last["requests"].as_u64(), Some(5..=6)), "{last}");
     assert!(last["elapsedMs"].is_u64() && last["message"].is_string());
     assert!(lines.iter().any(|l| l["step"] == "attempt"));
 

@@ -15,6 +15,7 @@ mod fidelity;
 mod hardening;
 mod hostile;
 mod kick;
+mod kick_trouble;
 mod review;
 mod safety;
 mod signin;

@@ -323,6 +323,7 @@ fn snapshot_kick_retrying() {
     let backoff = Step::Backoff {
         delay_ms: 400,
         reason: "leg still changing state".into(),
+        trouble: None,
     };
     app.update(progress("p-dana", 1260, backoff), at(1260));
     app.update(Input::Tick, at(1340));

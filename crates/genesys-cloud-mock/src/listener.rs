@@ -17,6 +17,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::faults::{AnswerDropped, LostAnswer};
+
 /// How many connections the mock keeps open, and how long it waits for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerLimits {
@@ -230,7 +232,15 @@ pub(super) async fn serve(
                 async move {
                     let response = app.oneshot(request).await;
                     drop(guard);
-                    response
+                    match response {
+                        // `lostAnswerRate`: an error here makes hyper close the connection
+                        // without writing the answer.
+                        Ok(response) if response.extensions().get::<LostAnswer>().is_some() => {
+                            Err(AnswerDropped)
+                        }
+                        Ok(response) => Ok(response),
+                        Err(never) => match never {},
+                    }
                 }
             })
         };

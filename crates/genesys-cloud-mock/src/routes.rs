@@ -111,8 +111,9 @@ async fn platform_layer(
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let api = path.starts_with("/api/v2/");
-    let (delay, server_error) = {
+    let (delay, server_error, outage) = {
         let mut state = shared.lock();
+        let outage = state.faults.outage_at(Instant::now());
         let faults = state.faults.clone();
         let jitter = if faults.jitter_ms > 0 {
             state.rng.random_range(0..=faults.jitter_ms)
@@ -123,7 +124,11 @@ async fn platform_layer(
             && faults.server_error_rate > 0.0
             && state.rng.random_bool(faults.server_error_rate))
         .then_some(faults.server_error_status);
-        (Duration::from_millis(faults.latency_ms + jitter), error)
+        (
+            Duration::from_millis(faults.latency_ms + jitter),
+            error,
+            outage,
+        )
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -133,6 +138,10 @@ async fn platform_layer(
     let answer = super::errors::CORRELATION_ID.scope(correlation.clone(), async {
         let mut client_id = None;
         let response = 'answer: {
+            if let Some(status) = outage {
+                // Every answer during an outage, the token endpoint's too.
+                break 'answer ErrorReply::server_error(status).into_response();
+            }
             if api {
                 let authorization = request
                     .headers()
@@ -652,15 +661,17 @@ fn change_participant(
             PatchPath::Generic => gone_leg(state.faults.generic_gone_leg_code, pid),
         });
     }
-    let lock = &state.faults.transition_lock;
-    if lock.enabled
-        && disconnecting
-        && (leg.state.is_unsettled()
-            || now.saturating_duration_since(leg.changed_at)
-                < Duration::from_millis(lock.settle_ms))
+    if disconnecting
+        && state.faults.transition_lock.refuses(
+            id,
+            leg.state.is_unsettled(),
+            now.saturating_duration_since(leg.changed_at),
+        )
     {
         return Err(ErrorReply::transition_lock());
     }
+    let lost_rate = state.faults.lost_answer_rate;
+    let lost = lost_rate > 0.0 && state.rng.random_bool(lost_rate);
     let apply_ms = shared.scenario.calls.apply_ms;
     let at = now + state.random_ms(apply_ms);
     state.world.schedule(
@@ -676,7 +687,12 @@ fn change_participant(
             },
         },
     );
-    Ok(StatusCode::ACCEPTED.into_response())
+    let mut response = StatusCode::ACCEPTED.into_response();
+    if lost {
+        // Applied; the listener closes the connection instead of answering.
+        response.extensions_mut().insert(super::faults::LostAnswer);
+    }
+    Ok(response)
 }
 
 /// The generic PATCH's answer for a leg that has left (which of its two codes: fault

@@ -237,7 +237,8 @@ fn conflict_backs_off_with_full_jitter_then_rereads() {
     let effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
-        reason: "409 locked by the platform: re-reading the leg (no live events)".into()
+        reason: "409 locked by the platform: re-reading the leg (no live events)".into(),
+        trouble: None,
     })));
     assert_eq!(m.wake_at(), Some(ms(70)));
     assert!(
@@ -559,14 +560,27 @@ fn verification_reads_when_no_event_comes() {
         0.5,
     );
     m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
-    assert_eq!(m.wake_at(), Some(ms(2020)));
+    // No channel open: the first read comes soon (the short schedule)...
+    assert_eq!(m.wake_at(), Some(ms(20) + policy::VERIFY_UNHEARD.base));
+    // ...with live events, after a grace for the event that shows the leg gone.
+    let mut live = live_machine(None);
+    live.handle(MachineInput::Start, ms(0), 0.5);
+    live.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    live.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    let grace = ms(20) + policy::VERIFY_GRACE;
+    assert_eq!(live.wake_at(), Some(grace));
+    let mut m = live;
     assert_eq!(
-        m.handle(MachineInput::Timer, ms(2020), 0.5),
+        m.handle(MachineInput::Timer, grace, 0.5),
         vec![Effect::Read]
     );
     let effects = m.handle(
         MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(2030),
+        grace + ms(10),
         0.5,
     );
     assert!(
@@ -693,16 +707,23 @@ fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_al
     );
     // No answer: the PATCH may or may not have reached the platform.
     m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
+    // Before another PATCH, a wait for the platform to apply it, then a read.
+    assert!(m.wake_at().unwrap() >= ms(15_000) + policy::LOST_ANSWER_CHECK);
     // The event shows the target gone (our PATCH did land) and the others still there.
-    m.handle(
+    let effects = m.handle(
         MachineInput::Event(call(ParticipantState::Disconnected)),
         ms(15_010),
         0.5,
     );
-    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).expect("done");
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    assert_eq!(outcome.attempts, 1, "one PATCH");
+    assert!(
+        outcome.message.contains("attempt 1 got no answer"),
+        "the record says the answer was lost: {}",
+        outcome.message
+    );
 }
 
 #[test]
@@ -715,7 +736,14 @@ fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_alrea
         0.5,
     );
     m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
-    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
+    let at = m.wake_at().unwrap();
+    assert_eq!(m.handle(MachineInput::Timer, at, 0.5), vec![Effect::Read]);
+    // The read finds the leg still there: the PATCH is tried again.
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        at + ms(5),
+        0.5,
+    );
     assert_eq!(patches(&effects).len(), 1, "the PATCH is tried again");
     let effects = m.handle(
         MachineInput::PatchFailed(api(400, Some("conversation.error.call.disconnected"), None)),
@@ -833,7 +861,6 @@ proptest! {
         let mut seen: Option<CallConversation> = None; // the machine's latest view
         let mut not_before = Duration::ZERO;
         let mut accepted = false;
-        let mut patches_sent = 0u32;
         let mut effects = m.handle(MachineInput::Start, now, 0.5);
 
         for (i, mv) in moves.iter().enumerate() {
@@ -848,8 +875,8 @@ proptest! {
                             prop_assert_eq!(view, Some(ParticipantState::Connected), "after a 409 (or settled first) never PATCH an unsettled leg");
                         }
                         prop_assert!(force || !target_customer, "a customer is never PATCHed unforced");
-                        patches_sent += 1;
-                        prop_assert!(patches_sent <= config.max_attempts, "attempts are bounded");
+                        prop_assert!(conflicts < config.max_attempts, "refusals by the lock are bounded");
+                        prop_assert!(now < m.patch_leave_by(), "no PATCH starts in the deadline's reserve");
                         pending = Some(e.clone());
                     }
                     Effect::Read => {
@@ -993,11 +1020,11 @@ fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
         0.5,
     );
     m.handle(
-        MachineInput::PatchFailed(api(504, None, Some(ms(1)))),
+        MachineInput::PatchFailed(api(503, None, Some(ms(1)))),
         ms(20),
         0.99,
     );
-    assert_eq!(m.wake_at(), Some(ms(119)));
+    assert_eq!(m.wake_at(), Some(ms(20) + policy::TROUBLE.delay(0, 0.99)));
 }
 
 /// A Retry-After past the job's deadline: the job ends at its deadline, not later.
@@ -1070,6 +1097,19 @@ fn lock_plan_from_history() {
         (vec![s(Some(5000), 6000)], Some((2000, 2000))),
         // Implausible samples (hostile file) are ignored.
         (vec![s(Some(900_000), 1), s(None, u64::MAX)], None),
+        // Five or more: one odd kick (a slow platform's refusal at 1.9 s, an acceptance at
+        // 50 ms) is left out.
+        (
+            vec![
+                s(Some(395), 410),
+                s(Some(1900), 1950),
+                s(Some(390), 405),
+                s(None, 50),
+                s(Some(396), 412),
+                s(Some(397), 409),
+            ],
+            Some((405, 413)),
+        ),
     ];
     for (history, want) in table {
         let got = crate::kick::lock::plan(&history)
@@ -1079,14 +1119,41 @@ fn lock_plan_from_history() {
 }
 
 #[test]
+fn lock_history_is_kept_per_org_and_bounded_in_orgs() {
+    use crate::kick::lock::LockHistory;
+    use crate::kick::policy::HISTORY_ORGS;
+    let mut h = LockHistory::default();
+    let sample = |accepted_ms| LockSample {
+        refused_ms: Some(accepted_ms - 10),
+        accepted_ms,
+    };
+    h.push("org a", sample(410));
+    h.push("org b", sample(1510));
+    assert_eq!(h.plan("org a").unwrap().first, ms(408));
+    assert_eq!(h.plan("org b").unwrap().first, ms(1508));
+    assert_eq!(h.plan("org c"), None, "no history of its own: no plan");
+    for n in 0..HISTORY_ORGS {
+        h.push(&format!("other {n}"), sample(500));
+    }
+    assert_eq!(
+        h.plan("org a"),
+        None,
+        "the org used least recently is forgotten"
+    );
+}
+
+#[test]
 fn lock_history_is_bounded_and_survives_a_corrupt_file() {
     use crate::kick::lock::{HISTORY_LEN, LockHistory};
     let mut h = LockHistory::default();
     for i in 0..40 {
-        h.push(LockSample {
-            refused_ms: None,
-            accepted_ms: i,
-        });
+        h.push(
+            "org a",
+            LockSample {
+                refused_ms: None,
+                accepted_ms: i,
+            },
+        );
     }
     assert_eq!(h.samples().len(), HISTORY_LEN);
     assert_eq!(h.samples()[0].accepted_ms, 40 - HISTORY_LEN as u64);
@@ -1131,8 +1198,9 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
     };
     type PlanJitterAttempts = (Option<LockPlan>, f64, Vec<(u64, bool)>);
     let table: Vec<PlanJitterAttempts> = vec![
-        // No history: full jitter from 100 ms, doubling (as before), from the settle.
-        (None, 0.5, vec![(50, false), (100, false), (200, false)]),
+        // No history: the schedule anchored on the settle (300, 420, 588 ms after it), never
+        // two PATCHes closer than the floor; jitter plays no part.
+        (None, 0.5, vec![(300, false), (115, false), (163, false)]),
         // Learned: the plan's first time, then halving the gap to its fallback, then the fallback.
         (
             plan(400, 430),
@@ -1142,7 +1210,8 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
         (
             plan(380, 380),
             0.25,
-            vec![(380, true), (50, false), (100, false)],
+            // Refused at the learned time: the lock is longer now; on to the schedule.
+            vec![(380, true), (203, false), (230, false)],
         ),
     ];
     for (lock_plan, jitter, want) in table {
@@ -1212,20 +1281,20 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
         ms(1000),
         0.5,
     );
-    m.handle(MachineInput::Timer, ms(1050), 0.5);
+    m.handle(MachineInput::Timer, ms(1300), 0.5);
     m.handle(
         MachineInput::PatchFailed(api(409, None, None)),
-        ms(1055),
+        ms(1305),
         0.5,
     );
-    m.handle(MachineInput::Timer, ms(1155), 0.5);
+    m.handle(MachineInput::Timer, ms(1420), 0.5);
     assert_eq!(m.lock_sample(), None, "nothing learned before a 202");
-    m.handle(MachineInput::PatchAccepted, ms(1160), 0.5);
+    m.handle(MachineInput::PatchAccepted, ms(1425), 0.5);
     assert_eq!(
         m.lock_sample(),
         Some(LockSample {
-            refused_ms: Some(50),
-            accepted_ms: 155
+            refused_ms: Some(300),
+            accepted_ms: 420
         })
     );
 }
@@ -1454,6 +1523,148 @@ fn an_external_number_is_the_name_in_progress() {
         matches!(e, Effect::Report(Step::Started { name: Some(name), .. }) if name == "+1 555 0100")
     });
     assert!(named, "{effects:?}");
+}
+
+// ---- a platform in trouble ----
+
+#[test]
+fn verification_under_failing_reads_retries_each_at_once_on_the_short_schedule() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    let mut now = m.wake_at().unwrap();
+    // Six 503s in a row: each read is retried on the short schedule, not at the next slot.
+    for failure in 0..6 {
+        assert_eq!(m.handle(MachineInput::Timer, now, 0.5), vec![Effect::Read]);
+        let effects = m.handle(MachineInput::ReadFailed(api(503, None, None)), now, 0.5);
+        assert!(finished(&effects).is_none());
+        let next = m.wake_at().unwrap();
+        assert!(
+            next - now <= policy::VERIFY_RETRY.ceiling(failure),
+            "failure {failure}: next read {:?} later",
+            next - now
+        );
+        now = next;
+    }
+    assert_eq!(m.handle(MachineInput::Timer, now, 0.5), vec![Effect::Read]);
+    let effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Disconnected)),
+        now,
+        0.5,
+    );
+    assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Removed);
+    assert!(now < ms(5000), "confirmed within seconds: {now:?}");
+}
+
+#[test]
+fn a_kick_that_gives_up_under_5xx_names_what_the_platform_answered() {
+    let config = MachineConfig {
+        deadline: ms(8000),
+        ..MachineConfig::default()
+    };
+    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    let mut effects = m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    let mut now = ms(10);
+    let mut patches_sent = 0;
+    while !m.is_done() {
+        if !patches(&effects).is_empty() {
+            patches_sent += 1;
+            now += ms(5);
+            effects = m.handle(MachineInput::PatchFailed(api(503, None, None)), now, 0.5);
+            continue;
+        }
+        now = m.wake_at().unwrap();
+        effects = m.handle(MachineInput::Timer, now, 0.5);
+    }
+    let outcome = m.outcome().unwrap();
+    assert!(
+        patches_sent > 8,
+        "the deadline, not a count, ends it: {patches_sent}"
+    );
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut);
+    assert_eq!(outcome.status, Some(503));
+    assert!(
+        outcome
+            .message
+            .contains(&format!("{patches_sent} × 503 Service Unavailable in ")),
+        "{}",
+        outcome.message
+    );
+    assert!(!outcome.message.contains("refus"), "{}", outcome.message);
+}
+
+#[test]
+fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
+    let mut m = machine();
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Connected)),
+        ms(10),
+        0.5,
+    );
+    assert_eq!(m.attempts(), 1);
+    let token = ApiError::from_status("POST /oauth/token", 503, None, None, None);
+    let effects = m.handle(MachineInput::PatchNotSent(Some(token)), ms(20), 0.5);
+    assert!(patches(&effects).is_empty());
+    assert_eq!(m.attempts(), 0, "nothing left: the attempt is taken back");
+    let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.5);
+    assert_eq!(patches(&effects).len(), 1);
+    assert_eq!(m.attempts(), 1);
+    // Too late to leave: the job ends without saying a removal may have happened.
+    let effects = m.handle(MachineInput::PatchNotSent(None), ms(59_000), 0.5);
+    let outcome = finished(&effects).unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::TimedOut, "{outcome:?}");
+}
+
+#[test]
+fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_the_settle() {
+    let mut m = KickMachine::new(
+        "c1",
+        Wanted::Participant("t".into()),
+        MachineConfig {
+            strategy: KickStrategy::Settled,
+            lock_plan: Some(LockPlan {
+                first: ms(408),
+                fallback: ms(420),
+            }),
+            ..MachineConfig::default()
+        },
+    );
+    m.set_live(true);
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(
+        MachineInput::ReadOk(call(ParticipantState::Alerting)),
+        ms(10),
+        0.5,
+    );
+    // Settles at 1200: the settled strategy PATCHes at once, and the lock refuses it.
+    let effects = m.handle(
+        MachineInput::Event(call(ParticipantState::Connected)),
+        ms(1200),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1);
+    let effects = m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(1205),
+        0.5,
+    );
+    assert_eq!(locked_step(&effects), Some((403, true)));
+    assert_eq!(
+        m.wake_at(),
+        Some(ms(1608)),
+        "the learned time after the settle"
+    );
 }
 
 /// Another kick on the call (a claim, `kick::claims`) begins after this one's first PATCH was

@@ -307,7 +307,27 @@ impl App {
 
     fn on_progress(&mut self, progress: Progress) {
         let now = self.now;
+        let troubled = self
+            .jobs
+            .running(&progress.target)
+            .map_or(0, |job| job.trouble_retries);
         let job = self.jobs.apply(progress, now);
+        // The status line says when a platform in trouble answers again.
+        let back = (troubled > 0
+            && job.trouble_retries == 0
+            && job
+                .outcome()
+                .is_none_or(|o| o.outcome == OutcomeKind::Removed))
+        .then(|| {
+            format!(
+                "the platform answers again (kick {}: after {troubled} retries)",
+                job.name
+            )
+        });
+        let job = job.clone();
+        if let Some(text) = back {
+            self.push_log(Level::Info, text);
+        }
         let line = match job.outcome() {
             Some(outcome) => {
                 let level = match outcome.outcome {
