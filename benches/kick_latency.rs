@@ -413,7 +413,7 @@ async fn polling_kick(
             .disconnect_participant(&conversation_id, &target, PatchPath::Calls)
             .await
         {
-            Ok(()) => return Ok(()),
+            Ok(_) => return Ok(()),
             Err(e) if e.kind == FailureKind::Conflict => {
                 tokio::time::sleep(ceiling.mul_f64(rand::random::<f64>())).await;
                 ceiling = (ceiling * 2).min(Duration::from_secs(5));

@@ -242,7 +242,7 @@ async fn peer_kick(client: Client, conversation_id: &str, target: &str) -> Strin
             .disconnect_participant(conversation_id, target, PatchPath::Calls)
             .await
         {
-            Ok(()) => break,
+            Ok(_) => break,
             Err(e)
                 if e.to_string()
                     .contains("conversation.error.call.disconnected") =>

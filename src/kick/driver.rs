@@ -476,7 +476,7 @@ impl<R: FnMut(Progress) + Send> Job<R> {
                 .disconnect_participant(&id, &participant_id, path)
                 .await
             {
-                Ok(()) => MachineInput::PatchAccepted,
+                Ok(correlation_id) => MachineInput::PatchAccepted(correlation_id),
                 Err(e) => MachineInput::PatchFailed(e),
             }
         }));

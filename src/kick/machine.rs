@@ -86,7 +86,8 @@ pub(crate) enum MachineInput {
     ReadFailed(ApiError),
     /// A live notification carrying the conversation as it now stands.
     Event(CallConversation),
-    PatchAccepted,
+    /// The PATCH answered 202 (with its correlation id, when the answer had one).
+    PatchAccepted(Option<String>),
     PatchFailed(ApiError),
     /// The PATCH did not leave: its token could not be had (the error), or it was too late to
     /// leave (None: its start fell in the deadline's reserve).
@@ -429,7 +430,7 @@ impl KickMachine {
                     _ => {}
                 }
             }
-            MachineInput::PatchAccepted => {
+            MachineInput::PatchAccepted(correlation_id) => {
                 if self.phase != Phase::Patching {
                     return out;
                 }
@@ -442,7 +443,7 @@ impl KickMachine {
                     status: 202,
                     code: None,
                     message: None,
-                    correlation_id: None,
+                    correlation_id,
                 }));
                 out.push(Effect::Report(Step::Verifying));
                 self.phase = Phase::Verifying;

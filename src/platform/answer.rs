@@ -18,6 +18,17 @@ pub(crate) struct Body {
     pub(crate) cut: bool,
     /// The cap it was read with (for the error message).
     pub(crate) limit: usize,
+    /// The answer's `ININ-Correlation-Id`: what the platform's support asks for.
+    pub(crate) correlation_id: Option<String>,
+}
+
+/// The header the platform sends on every answer (an error body's `contextId` repeats it).
+const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
+
+/// An answer's correlation id, cleaned and cut (it reaches the screen and the audit).
+pub(crate) fn correlation_id(headers: &HeaderMap) -> Option<String> {
+    let id = headers.get(CORRELATION_HEADER)?.to_str().ok()?;
+    Some(crate::text::clip(id, 80))
 }
 
 /// Reads `response`'s body, at most `limit` bytes: an endless body costs `limit` bytes of
@@ -26,10 +37,12 @@ pub(crate) async fn read_body(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Body, reqwest::Error> {
+    let correlation_id = correlation_id(response.headers());
     let cut = |bytes| Body {
         bytes,
         cut: true,
         limit,
+        correlation_id: correlation_id.clone(),
     };
     if response
         .content_length()
@@ -50,6 +63,7 @@ pub(crate) async fn read_body(
         bytes,
         cut: false,
         limit,
+        correlation_id,
     })
 }
 

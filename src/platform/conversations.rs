@@ -32,13 +32,14 @@ impl Client {
             .await
     }
 
-    /// The kick's request: `PATCH .../participants/{pid}` with `{"state":"disconnected"}` (202).
+    /// The kick's request: `PATCH .../participants/{pid}` with `{"state":"disconnected"}` (202);
+    /// the answer's correlation id.
     pub async fn disconnect_participant(
         &self,
         conversation_id: &str,
         participant_id: &str,
         path: PatchPath,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         checked(
             "PATCH participant",
             &[

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::answer::{Body, error_from_answer, read_body, retry_after, too_large, transport_error};
 use super::auth::TokenSource;
-use super::error::{ApiError, FailureKind};
+use super::error::{ApiError, CorrelationId, FailureKind};
 use crate::platform::connection::ConnectionConfig;
 
 /// The platform client. Cheap to clone: every clone shares one connection pool, token and budget.
@@ -370,15 +370,17 @@ impl Client {
         self.send(Method::DELETE, path, None).await.map(|_| ())
     }
 
-    /// A request whose answer has no body (the participant PATCH answers 202, empty).
+    /// A request whose answer has no body (the participant PATCH answers 202, empty): the
+    /// answer's correlation id, for the kick's record.
     pub async fn send_no_content<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: &B,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<String>, ApiError> {
         let bytes = encode_body(&method, path, body)?;
-        self.send(method, path, Some(bytes)).await.map(|_| ())
+        let (_, answer) = self.send(method, path, Some(bytes)).await?;
+        Ok(answer.correlation_id)
     }
 
     /// Sends one request (again once with a fresh token after a 401). Returns the endpoint name
@@ -453,7 +455,10 @@ impl Client {
                 refreshed = true;
                 continue;
             }
-            let error = error_from_answer(&endpoint, status, &answer.bytes, retry_after);
+            let mut error = error_from_answer(&endpoint, status, &answer.bytes, retry_after);
+            if error.correlation_id.is_none() {
+                error.correlation_id = answer.correlation_id.map(|id| Box::new(CorrelationId(id)));
+            }
             if let FailureKind::RateLimited { retry_after: wait } = error.kind {
                 // `Retry-After`, else the body's "Retry the request in [N] seconds", else 1 s.
                 self.hold_until(tokio::time::Instant::now() + wait);

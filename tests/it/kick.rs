@@ -121,6 +121,19 @@ async fn settled_target_is_one_get_one_patch_verified() {
     // One, and one more when the channel opened after the 202.
     assert!((1..=2).contains(&gets), "{gets} GETs");
     assert_eq!(participant_patches(&log).len(), 1);
+    // The accepted PATCH's answer keeps its correlation id (for the job view and support).
+    let accepted_id = progress.iter().find_map(|p| match &p.step {
+        Step::Answer {
+            status: 202,
+            correlation_id,
+            ..
+        } => Some(correlation_id.clone()),
+        _ => None,
+    });
+    assert!(
+        accepted_id.flatten().is_some_and(|id| !id.is_empty()),
+        "{progress:?}"
+    );
     check(&h, &call.id, &target, &outcome).await;
     h.stop().await;
 }

@@ -106,7 +106,7 @@ fn settled_target_is_one_read_one_patch_then_verified_by_event() {
             path: PatchPath::Calls
         }]
     );
-    let effects = m.handle(MachineInput::PatchAccepted, ms(80), 0.5);
+    let effects = m.handle(MachineInput::PatchAccepted(None), ms(80), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Verifying)));
     assert!(finished(&effects).is_none(), "a 202 alone is not success");
     let effects = m.handle(
@@ -559,7 +559,7 @@ fn verification_reads_when_no_event_comes() {
         ms(10),
         0.5,
     );
-    m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    m.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     // No channel open: the first read comes soon (the short schedule)...
     assert_eq!(m.wake_at(), Some(ms(20) + policy::VERIFY_UNHEARD.base));
     // ...with live events, after a grace for the event that shows the leg gone.
@@ -570,7 +570,7 @@ fn verification_reads_when_no_event_comes() {
         ms(10),
         0.5,
     );
-    live.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    live.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     let grace = ms(20) + policy::VERIFY_GRACE;
     assert_eq!(live.wake_at(), Some(grace));
     let mut m = live;
@@ -929,7 +929,7 @@ proptest! {
                                 if n % 3 == 0 {
                                     set_target(&mut world, ParticipantState::Disconnected);
                                 }
-                                m.handle(MachineInput::PatchAccepted, now, jitter)
+                                m.handle(MachineInput::PatchAccepted(None), now, jitter)
                             }
                         },
                     }
@@ -1289,7 +1289,7 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
     );
     m.handle(MachineInput::Timer, ms(1420), 0.5);
     assert_eq!(m.lock_sample(), None, "nothing learned before a 202");
-    m.handle(MachineInput::PatchAccepted, ms(1425), 0.5);
+    m.handle(MachineInput::PatchAccepted(None), ms(1425), 0.5);
     assert_eq!(
         m.lock_sample(),
         Some(LockSample {
@@ -1536,7 +1536,7 @@ fn verification_under_failing_reads_retries_each_at_once_on_the_short_schedule()
         ms(10),
         0.5,
     );
-    m.handle(MachineInput::PatchAccepted, ms(20), 0.5);
+    m.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     let mut now = m.wake_at().unwrap();
     // Six 503s in a row: each read is retried on the short schedule, not at the next slot.
     for failure in 0..6 {
