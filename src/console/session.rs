@@ -90,7 +90,7 @@ impl Session {
             channels: LoopChannels {
                 feed,
                 progress,
-                rate_budget: Some(Box::new(move || budget_client.rate_budget())),
+                rate_budget: Some(Box::new(move || budget_client.rate_budget().into())),
                 clipboard: Some(Box::new(crate::tui::terminal::copy_osc52)),
             },
             kicker: PlatformKicker { manager, reads },

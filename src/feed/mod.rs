@@ -10,14 +10,11 @@ use crate::live::Update;
 use crate::platform::analytics::{ActiveCallPages, PAGE_SIZE};
 use crate::platform::notifications::{self, Channels, Signal};
 use crate::platform::retry::{retry_delay, with_retry};
-use crate::platform::{ApiError, Client, FailureKind};
+use crate::platform::{ApiError, Client, FailureKind, RateBudget};
 use crate::wire::{CallConversation, Queue};
 
 mod status;
-pub use status::{ConnectionState, FeedEvent, UnwatchedQueue};
-// What the feed's events carry, so the screen needs nothing from the client itself.
-pub use crate::platform::RateBudget;
-pub use crate::platform::SIGN_IN_AGAIN;
+pub use status::{AuthProblem, ConnectionState, FeedEvent, RateFigures, UnwatchedQueue};
 
 /// Which queues to watch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -150,7 +147,7 @@ const AUTH_CHECK: Duration = Duration::from_millis(500);
 async fn watch_auth(client: Client, tx: mpsc::Sender<FeedEvent>) {
     let mut said = None;
     loop {
-        let now = client.auth_problem();
+        let now = client.auth_problem().map(AuthProblem::from_client);
         if now != said {
             if tx.send(FeedEvent::Auth(now.clone())).await.is_err() {
                 return;
@@ -455,7 +452,7 @@ async fn resync_pages(
             Ok(Some(calls)) => {
                 count += calls.len();
                 send(FeedEvent::Model(Update::ResyncPage(calls))).await?;
-                send(FeedEvent::RateBudget(client.rate_budget())).await?;
+                send(FeedEvent::RateBudget(client.rate_budget().into())).await?;
             }
             Ok(None) => {
                 send(FeedEvent::Model(Update::ResyncDone)).await?;

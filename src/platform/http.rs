@@ -542,12 +542,6 @@ pub struct RateBudget {
     pub reset_secs: u32,
 }
 
-impl RateBudget {
-    pub(crate) fn remaining(&self) -> u32 {
-        self.allowed.saturating_sub(self.count)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,7 @@ use tokio::sync::mpsc;
 use super::app::{Action, App, Input, Level};
 use super::theme::Theme;
 use super::views;
-use crate::feed::RateBudget;
-use crate::feed::{ConnectionState, FeedEvent};
+use crate::feed::{ConnectionState, FeedEvent, RateFigures};
 use crate::kick::{Progress, Target};
 use crate::live::Update;
 use crate::wire::CallConversation;
@@ -48,7 +47,7 @@ pub struct LoopChannels {
     pub progress: mpsc::UnboundedReceiver<Progress>,
     /// The client's latest rate-limit budget, read on each tick: kicks spend it between the
     /// feed's own reports.
-    pub rate_budget: Option<Box<dyn Fn() -> RateBudget + Send>>,
+    pub rate_budget: Option<Box<dyn Fn() -> RateFigures + Send>>,
     /// Puts text on the clipboard (the console writes OSC 52 to its terminal).
     pub clipboard: Option<Clipboard>,
 }
@@ -114,7 +113,7 @@ where
                 inputs.push(Input::Tick);
                 if let Some(read) = &channels.rate_budget {
                     let budget = read();
-                    if budget != RateBudget::default() && app.rate != Some(budget) {
+                    if budget != RateFigures::default() && app.rate != Some(budget) {
                         inputs.push(Input::Feed(FeedEvent::RateBudget(budget)));
                     }
                 }

@@ -2,10 +2,9 @@
 //! and key-driven tests of the reducer. Synthetic feed events and progress; no network, no clock.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use confwatch::feed::{ConnectionState, FeedEvent};
+use confwatch::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
 use confwatch::live::Update;
-use confwatch::platform::RateBudget;
 use confwatch::tui::{Action, App, Input, Pane, View};
 use confwatch::tui::{Keymap, Theme, draw};
 use confwatch::wire::{
@@ -178,7 +177,7 @@ fn demo_app() -> App {
         ])),
         FeedEvent::Connection(ConnectionState::Live),
         FeedEvent::Model(Update::Snapshot(world())),
-        FeedEvent::RateBudget(RateBudget {
+        FeedEvent::RateBudget(RateFigures {
             count: 12,
             allowed: 300,
             reset_secs: 41,
@@ -334,7 +333,7 @@ fn snapshot_kick_retrying() {
 fn snapshot_kick_rate_limited() {
     let mut app = kicking_dana();
     app.update(
-        Input::Feed(FeedEvent::RateBudget(RateBudget {
+        Input::Feed(FeedEvent::RateBudget(RateFigures {
             count: 300,
             allowed: 300,
             reset_secs: 3,
@@ -1780,9 +1779,7 @@ fn snapshot_signed_out_banner() {
         at(500),
     );
     app.update(
-        Input::Feed(FeedEvent::Auth(Some(
-            confwatch::platform::SIGN_IN_AGAIN.to_string(),
-        ))),
+        Input::Feed(FeedEvent::Auth(Some(AuthProblem::SignInEnded))),
         at(1_000),
     );
     let screen = render(&mut app, 80, 24);

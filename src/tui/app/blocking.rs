@@ -3,7 +3,7 @@
 //! cannot be written, read-only. Each with its whole reason and what to do.
 
 use super::App;
-use crate::feed::ConnectionState;
+use crate::feed::{AuthProblem, ConnectionState};
 use crate::text::wrap;
 
 /// The banner takes at most this many lines (the panes keep the rest).
@@ -33,10 +33,11 @@ impl App {
                     .map(|p| format!(" --profile {p}"))
                     .unwrap_or_default();
                 // The client's own words end with the bare command: said once, with the profile.
-                let reason = if reason == crate::feed::SIGN_IN_AGAIN {
-                    "the sign-in has ended or was revoked, and cannot be refreshed"
-                } else {
-                    reason.as_str()
+                let reason = match reason {
+                    AuthProblem::SignInEnded => {
+                        "the sign-in has ended or was revoked, and cannot be refreshed"
+                    }
+                    AuthProblem::Refused(reason) => reason.as_str(),
                 };
                 Blocking {
                     label: "SIGNED OUT",

@@ -25,8 +25,7 @@ use ratatui::layout::Rect;
 use super::jobs::Jobs;
 use super::keymap::{Command, Keymap};
 use super::layout::{self, Screen};
-use crate::feed::RateBudget;
-use crate::feed::{ConnectionState, FeedEvent};
+use crate::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
 use crate::live::{ConferenceRow, LiveModel, Update};
 
@@ -105,7 +104,7 @@ pub struct App {
     pub signed_in: SignedIn,
     pub(crate) connection: ConnectionState,
     pub(crate) last_event: Option<DateTime<Utc>>,
-    pub(crate) rate: Option<RateBudget>,
+    pub(crate) rate: Option<RateFigures>,
     pub keymap: Keymap,
     pub view: View,
     pub focus: Pane,
@@ -139,7 +138,7 @@ pub struct App {
     /// A one-line notice in the status line until the next key.
     pub flash: Option<String>,
     /// Why the token no longer works (signed out, cannot log in): a banner, kicks off.
-    pub(crate) auth_problem: Option<String>,
+    pub(crate) auth_problem: Option<AuthProblem>,
     /// Why kicks are off: the audit record cannot be written (a banner; `d` explains).
     pub kicks_off: Option<String>,
     pub should_quit: bool,
