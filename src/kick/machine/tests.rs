@@ -53,24 +53,36 @@ fn api(status: u16, code: Option<&str>, retry_after: Option<Duration>) -> ApiErr
     )
 }
 
+/// A machine for participant `t` of conversation `c1`.
+fn for_t(config: MachineConfig) -> KickMachine {
+    KickMachine::new("c1", Wanted::Participant("t".into()), config)
+}
+
 fn machine() -> KickMachine {
-    KickMachine::new(
-        "c1",
-        Wanted::Participant("t".into()),
-        MachineConfig::default(),
-    )
+    for_t(MachineConfig::default())
 }
 
 /// The old strategy: wait for a settled leg before the first PATCH.
 fn settled() -> KickMachine {
-    KickMachine::new(
-        "c1",
-        Wanted::Participant("t".into()),
-        MachineConfig {
-            strategy: KickStrategy::Settled,
-            ..MachineConfig::default()
-        },
-    )
+    for_t(MachineConfig {
+        strategy: KickStrategy::Settled,
+        ..MachineConfig::default()
+    })
+}
+
+/// `m` started at 0 ms, then its first read answered with `conversation` at `at`: what the
+/// read asked for.
+fn first_read(m: &mut KickMachine, conversation: CallConversation, at: Duration) -> Vec<Effect> {
+    m.handle(MachineInput::Start, ms(0), 0.5);
+    m.handle(MachineInput::ReadOk(conversation), at, 0.5)
+}
+
+/// The default machine whose first read (at 10 ms) found the target connected: its first
+/// PATCH is out.
+fn patch_sent() -> KickMachine {
+    let mut m = machine();
+    first_read(&mut m, call(ParticipantState::Connected), ms(10));
+    m
 }
 
 fn patches(effects: &[Effect]) -> Vec<&Effect> {
@@ -123,12 +135,7 @@ fn settled_target_is_one_read_one_patch_then_verified_by_event() {
 #[test]
 fn settled_strategy_waits_for_the_event_then_patches_at_once() {
     let mut m = settled();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(40),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Alerting), ms(40));
     assert!(patches(&effects).is_empty());
     assert!(effects.contains(&Effect::Report(Step::Waiting {
         state: ParticipantState::Alerting
@@ -151,12 +158,7 @@ fn settled_strategy_waits_for_the_event_then_patches_at_once() {
 #[test]
 fn quiet_wait_rereads_but_not_while_events_flow() {
     let mut m = settled();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(0),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(0));
     assert_eq!(m.wake_at(), Some(Duration::from_secs(5)));
     m.handle(
         MachineInput::Event(call(ParticipantState::Alerting)),
@@ -177,12 +179,7 @@ fn quiet_wait_rereads_but_not_while_events_flow() {
 #[test]
 fn wait_gives_up_after_the_wait_timeout() {
     let mut m = settled();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(0),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(0));
     let mut now = ms(0);
     for _ in 0..7 {
         now += ms(4000);
@@ -202,12 +199,7 @@ fn wait_gives_up_after_the_wait_timeout() {
 #[test]
 fn quiet_rereads_do_not_extend_the_wait() {
     let mut m = settled();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(0),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(0));
     let mut now = ms(0);
     while !m.is_done() {
         now = m.wake_at().expect("a wake time while waiting");
@@ -227,13 +219,7 @@ fn quiet_rereads_do_not_extend_the_wait() {
 
 #[test]
 fn conflict_backs_off_with_full_jitter_then_rereads() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     let effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert!(effects.contains(&Effect::Report(Step::Backoff {
         delay_ms: 50,
@@ -307,13 +293,7 @@ fn backoff_is_capped_and_attempts_are_bounded() {
 
 #[test]
 fn rate_limit_waits_exactly_retry_after() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     let effects = m.handle(
         MachineInput::PatchFailed(api(
             429,
@@ -343,13 +323,7 @@ fn rate_limit_waits_exactly_retry_after() {
 
 #[test]
 fn server_errors_back_off_and_retry_the_patch() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(MachineInput::PatchFailed(api(503, None, None)), ms(20), 0.0);
     let effects = m.handle(MachineInput::Timer, m.wake_at().unwrap(), 0.0);
     assert_eq!(patches(&effects).len(), 1);
@@ -360,13 +334,7 @@ fn server_errors_back_off_and_retry_the_patch() {
 #[test]
 fn not_a_user_falls_back_to_the_generic_endpoint() {
     for code in ["not.a.user", "conversation.error.user.not.party"] {
-        let mut m = machine();
-        m.handle(MachineInput::Start, ms(0), 0.5);
-        m.handle(
-            MachineInput::ReadOk(call(ParticipantState::Connected)),
-            ms(10),
-            0.5,
-        );
+        let mut m = patch_sent();
         let effects = m.handle(
             MachineInput::PatchFailed(api(400, Some(code), None)),
             ms(20),
@@ -391,13 +359,7 @@ fn call_disconnected_answer_is_done() {
         "conversation.error.participant.no.active.conversations",
         "conversation.error.cannot.disconnect.call",
     ] {
-        let mut m = machine();
-        m.handle(MachineInput::Start, ms(0), 0.5);
-        m.handle(
-            MachineInput::ReadOk(call(ParticipantState::Connected)),
-            ms(10),
-            0.5,
-        );
+        let mut m = patch_sent();
         let effects = m.handle(
             MachineInput::PatchFailed(api(400, Some(code), None)),
             ms(20),
@@ -413,13 +375,7 @@ fn call_disconnected_answer_is_done() {
 
 #[test]
 fn forbidden_stops_with_the_permission_needed() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     let effects = m.handle(
         MachineInput::PatchFailed(api(403, Some("missing.any.permissions"), None)),
         ms(20),
@@ -438,12 +394,7 @@ fn forbidden_stops_with_the_permission_needed() {
 #[test]
 fn already_gone_target_sends_nothing() {
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Terminated)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Terminated), ms(10));
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::AlreadyGone);
@@ -457,12 +408,7 @@ fn unknown_participant_and_conversation_are_clear_failures() {
         Wanted::Participant("nobody".into()),
         MachineConfig::default(),
     );
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     assert!(finished(&effects).unwrap().message.contains("nobody"));
 
     let mut m = machine();
@@ -490,12 +436,7 @@ fn customer_is_refused_unless_forced() {
         Wanted::Participant("cust".into()),
         MachineConfig::default(),
     );
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     assert!(patches(&effects).is_empty());
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Refused);
 
@@ -504,12 +445,7 @@ fn customer_is_refused_unless_forced() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("cust".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     assert_eq!(patches(&effects).len(), 1);
 }
 
@@ -518,8 +454,7 @@ fn last_other_party_is_refused() {
     let mut conversation = call(ParticipantState::Connected);
     conversation.participants[2].state = ParticipantState::Disconnected;
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(MachineInput::ReadOk(conversation), ms(10), 0.5);
+    let effects = first_read(&mut m, conversation, ms(10));
     assert!(patches(&effects).is_empty());
     let outcome = finished(&effects).unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Refused);
@@ -538,8 +473,7 @@ fn same_user_twice_acts_on_the_live_leg() {
         leg("t-old", "agent", ParticipantState::Terminated, Some("u1")),
     );
     let mut m = KickMachine::new("c1", Wanted::User("u1".into()), MachineConfig::default());
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(MachineInput::ReadOk(conversation), ms(10), 0.5);
+    let effects = first_read(&mut m, conversation, ms(10));
     assert_eq!(
         patches(&effects),
         vec![&Effect::Patch {
@@ -552,24 +486,13 @@ fn same_user_twice_acts_on_the_live_leg() {
 
 #[test]
 fn verification_reads_when_no_event_comes() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     // No channel open: the first read comes soon (the short schedule)...
     assert_eq!(m.wake_at(), Some(ms(20) + policy::VERIFY_UNHEARD.base));
     // ...with live events, after a grace for the event that shows the leg gone.
     let mut live = live_machine(None);
-    live.handle(MachineInput::Start, ms(0), 0.5);
-    live.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    first_read(&mut live, call(ParticipantState::Connected), ms(10));
     live.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     let grace = ms(20) + policy::VERIFY_GRACE;
     assert_eq!(live.wake_at(), Some(grace));
@@ -600,12 +523,7 @@ fn verification_reads_when_no_event_comes() {
 #[test]
 fn cancel_ends_the_job() {
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(10),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
     let effects = m.handle(MachineInput::Cancel, ms(20), 0.5);
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::Cancelled);
     assert!(
@@ -621,12 +539,7 @@ fn cancel_ends_the_job() {
 #[test]
 fn cancel_with_a_patch_in_flight_says_the_removal_may_have_happened() {
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     assert_eq!(patches(&effects).len(), 1);
     // The PATCH has gone out; its answer is dropped with the job.
     let effects = m.handle(MachineInput::Cancel, ms(20), 0.5);
@@ -698,13 +611,7 @@ fn timed_out() -> ApiError {
 
 #[test]
 fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_already_gone() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     // No answer: the PATCH may or may not have reached the platform.
     m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
     // Before another PATCH, a wait for the platform to apply it, then a read.
@@ -728,13 +635,7 @@ fn a_patch_that_timed_out_may_have_worked_so_a_later_gone_leg_is_verified_not_al
 
 #[test]
 fn after_a_timed_out_patch_call_disconnected_is_verified_before_success_or_already_gone() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(MachineInput::PatchFailed(timed_out()), ms(15_000), 0.5);
     let at = m.wake_at().unwrap();
     assert_eq!(m.handle(MachineInput::Timer, at, 0.5), vec![Effect::Read]);
@@ -774,8 +675,7 @@ fn a_user_with_two_live_legs_is_not_guessed() {
             ..MachineConfig::default()
         };
         let mut m = KickMachine::new("c1", Wanted::User("u1".into()), config);
-        m.handle(MachineInput::Start, ms(0), 0.5);
-        let effects = m.handle(MachineInput::ReadOk(conversation.clone()), ms(10), 0.5);
+        let effects = first_read(&mut m, conversation.clone(), ms(10));
         assert!(patches(&effects).is_empty(), "{effects:?}");
         let outcome = finished(&effects).expect("done");
         assert_eq!(outcome.outcome, OutcomeKind::Refused);
@@ -966,13 +866,7 @@ proptest! {
 /// The official SDKs honour Retry-After on a 503: it is a floor under our own backoff.
 #[test]
 fn a_server_error_with_retry_after_waits_at_least_that_long() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     let effects = m.handle(
         MachineInput::PatchFailed(api(503, None, Some(Duration::from_secs(2)))),
         ms(20),
@@ -1012,13 +906,7 @@ fn a_server_error_with_retry_after_waits_at_least_that_long() {
 
 #[test]
 fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(
         MachineInput::PatchFailed(api(503, None, Some(ms(1)))),
         ms(20),
@@ -1030,13 +918,7 @@ fn a_server_error_retry_after_shorter_than_the_backoff_keeps_the_backoff() {
 /// A Retry-After past the job's deadline: the job ends at its deadline, not later.
 #[test]
 fn a_server_error_retry_after_is_bounded_by_the_deadline() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(
         MachineInput::PatchFailed(api(503, None, Some(Duration::from_secs(600)))),
         ms(20),
@@ -1052,14 +934,10 @@ fn a_server_error_retry_after_is_bounded_by_the_deadline() {
 // ---- the eager kick, the lock and the deadline ----
 
 fn live_machine(plan: Option<LockPlan>) -> KickMachine {
-    let mut m = KickMachine::new(
-        "c1",
-        Wanted::Participant("t".into()),
-        MachineConfig {
-            lock_plan: plan,
-            ..MachineConfig::default()
-        },
-    );
+    let mut m = for_t(MachineConfig {
+        lock_plan: plan,
+        ..MachineConfig::default()
+    });
     m.set_live(true);
     m
 }
@@ -1177,12 +1055,7 @@ fn lock_history_is_bounded_and_survives_a_corrupt_file() {
 #[test]
 fn eager_patches_a_ringing_leg_at_once() {
     let mut m = live_machine(None);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(40),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Alerting), ms(40));
     assert_eq!(patches(&effects).len(), 1, "no wait for the leg to settle");
 }
 
@@ -1269,12 +1142,7 @@ fn after_a_409_the_retry_waits_for_the_settle_then_the_lock() {
 #[test]
 fn a_kick_through_the_lock_learns_when_it_ended() {
     let mut m = live_machine(None);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(10),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
     m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     m.handle(
         MachineInput::Event(call(ParticipantState::Connected)),
@@ -1302,12 +1170,7 @@ fn a_kick_through_the_lock_learns_when_it_ended() {
 #[test]
 fn without_live_events_a_409_backs_off_and_rereads() {
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(10),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
     m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     assert_eq!(
         m.handle(MachineInput::Timer, ms(70), 0.5),
@@ -1321,7 +1184,7 @@ fn a_request_without_an_answer_ends_at_the_deadline() {
         deadline: ms(3000),
         ..MachineConfig::default()
     };
-    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
+    let mut m = for_t(config);
     assert_eq!(
         m.handle(MachineInput::Start, ms(0), 0.5),
         vec![Effect::Read]
@@ -1347,13 +1210,8 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
         deadline: ms(4000),
         ..MachineConfig::default()
     };
-    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(100),
-        0.5,
-    );
+    let mut m = for_t(config);
+    first_read(&mut m, call(ParticipantState::Connected), ms(100));
     // The reserve is a quarter of the deadline (1 s): the answer is awaited until 3.5 s.
     assert_eq!(m.wake_at(), Some(ms(3500)));
     let effects = m.handle(MachineInput::Timer, ms(3500), 0.5);
@@ -1382,13 +1240,8 @@ fn a_patch_without_an_answer_by_the_deadline_is_unknown_and_checked() {
         deadline: ms(4000),
         ..MachineConfig::default()
     };
-    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(100),
-        0.5,
-    );
+    let mut m = for_t(config);
+    first_read(&mut m, call(ParticipantState::Connected), ms(100));
     m.handle(MachineInput::Timer, ms(3500), 0.5);
     let effects = m.handle(
         MachineInput::ReadOk(call(ParticipantState::Disconnected)),
@@ -1404,26 +1257,15 @@ fn no_patch_starts_in_the_deadline_reserve() {
         deadline: ms(4000),
         ..MachineConfig::default()
     };
-    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(3100),
-        0.5,
-    );
+    let mut m = for_t(config);
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(3100));
     assert!(patches(&effects).is_empty());
     assert_eq!(finished(&effects).unwrap().outcome, OutcomeKind::TimedOut);
 }
 
 #[test]
 fn interrupt_and_audit_failure_end_the_job_saying_what_was_sent() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     let effects = m.handle(
         MachineInput::Interrupt("interrupted by SIGTERM".into()),
         ms(20),
@@ -1496,8 +1338,7 @@ proptest! {
             Wanted::Participant(target.id.clone()),
             MachineConfig::default(),
         );
-        m.handle(MachineInput::Start, ms(0), 0.5);
-        let effects = m.handle(MachineInput::ReadOk(call.clone()), ms(10), 0.5);
+        let effects = first_read(&mut m, call.clone(), ms(10));
         let refused = finished(&effects).is_some_and(|o| o.outcome == OutcomeKind::Refused);
         prop_assert_eq!(refused, risk.is_some(), "{:?}", effects);
         prop_assert_eq!(patches(&effects).is_empty(), risk.is_some());
@@ -1517,8 +1358,7 @@ fn an_external_number_is_the_name_in_progress() {
         ..MachineConfig::default()
     };
     let mut m = KickMachine::new("c1", Wanted::Participant("ext".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(MachineInput::ReadOk(call), ms(10), 0.5);
+    let effects = first_read(&mut m, call, ms(10));
     let named = effects.iter().any(|e| {
         matches!(e, Effect::Report(Step::Started { name: Some(name), .. }) if name == "+1 555 0100")
     });
@@ -1529,13 +1369,7 @@ fn an_external_number_is_the_name_in_progress() {
 
 #[test]
 fn verification_under_failing_reads_retries_each_at_once_on_the_short_schedule() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     m.handle(MachineInput::PatchAccepted(None), ms(20), 0.5);
     let mut now = m.wake_at().unwrap();
     // Six 503s in a row: each read is retried on the short schedule, not at the next slot.
@@ -1567,13 +1401,8 @@ fn a_kick_that_gives_up_under_5xx_names_what_the_platform_answered() {
         deadline: ms(8000),
         ..MachineConfig::default()
     };
-    let mut m = KickMachine::new("c1", Wanted::Participant("t".into()), config);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let mut effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = for_t(config);
+    let mut effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     let mut now = ms(10);
     let mut patches_sent = 0;
     while !m.is_done() {
@@ -1605,13 +1434,7 @@ fn a_kick_that_gives_up_under_5xx_names_what_the_platform_answered() {
 
 #[test]
 fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
-    let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let mut m = patch_sent();
     assert_eq!(m.attempts(), 1);
     let token = ApiError::from_status("POST /oauth/token", 503, None, None, None);
     let effects = m.handle(MachineInput::PatchNotSent(Some(token)), ms(20), 0.5);
@@ -1628,25 +1451,16 @@ fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
 
 #[test]
 fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_the_settle() {
-    let mut m = KickMachine::new(
-        "c1",
-        Wanted::Participant("t".into()),
-        MachineConfig {
-            strategy: KickStrategy::Settled,
-            lock_plan: Some(LockPlan {
-                first: ms(408),
-                fallback: ms(420),
-            }),
-            ..MachineConfig::default()
-        },
-    );
+    let mut m = for_t(MachineConfig {
+        strategy: KickStrategy::Settled,
+        lock_plan: Some(LockPlan {
+            first: ms(408),
+            fallback: ms(420),
+        }),
+        ..MachineConfig::default()
+    });
     m.set_live(true);
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Alerting)),
-        ms(10),
-        0.5,
-    );
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
     // Settles at 1200: the settled strategy PATCHes at once, and the lock refuses it.
     let effects = m.handle(
         MachineInput::Event(call(ParticipantState::Connected)),
@@ -1672,12 +1486,7 @@ fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_th
 #[test]
 fn another_kick_on_the_call_is_counted_before_the_next_patch() {
     let mut m = machine();
-    m.handle(MachineInput::Start, ms(0), 0.5);
-    let effects = m.handle(
-        MachineInput::ReadOk(call(ParticipantState::Connected)),
-        ms(10),
-        0.5,
-    );
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
     assert_eq!(patches(&effects).len(), 1, "{effects:?}");
     let mut effects = m.handle(MachineInput::PatchFailed(api(409, None, None)), ms(20), 0.5);
     // The other agent's kick (named by user id) is now running.
