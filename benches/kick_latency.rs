@@ -40,6 +40,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+#[path = "common/mock_log.rs"]
+mod mock_log;
+use mock_log::{at, is_patch_of, last_seq, requests};
+
 const POLL_EVERY: Duration = Duration::from_millis(500);
 const SETTLE_AFTER_MS: u64 = 1200;
 
@@ -421,34 +425,6 @@ async fn polling_kick(
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-async fn last_seq(control: &Client) -> color_eyre::Result<u64> {
-    let log = requests(control, 0).await?;
-    Ok(log.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0))
-}
-
-async fn requests(control: &Client, since: u64) -> color_eyre::Result<Vec<Value>> {
-    let log: Value = control
-        .get(&format!("/mock/requests?since={since}"))
-        .await?;
-    Ok(log
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !r["path"].as_str().unwrap_or("").starts_with("/mock/"))
-        .collect())
-}
-
-fn at(r: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(r["at"].as_str().unwrap_or_default())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-fn is_patch_of(r: &Value, target: &str) -> bool {
-    r["method"] == "PATCH" && r["path"].as_str().unwrap_or("").ends_with(target)
 }
 
 fn patch_202_at(log: &[Value], target: &str) -> Option<DateTime<Utc>> {

@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use confwatch::kick::{KickManager, KickOptions, OutcomeKind, Progress, Step, Target};
 use confwatch::platform::{Client, ConnectionConfig, PatchPath};
 use confwatch::wire::CallConversation;
@@ -32,6 +32,10 @@ use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+#[path = "common/mock_log.rs"]
+mod mock_log;
+use mock_log::{at, is_patch_of, last_seq, requests};
 
 const OUTAGE_MS: i64 = 8_000;
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -357,32 +361,4 @@ async fn conference(control: &Client) -> color_eyre::Result<(CallConversation, S
         .map(|p| p.id.clone())
         .ok_or_else(|| color_eyre::eyre::eyre!("no target leg"))?;
     Ok((call, target))
-}
-
-async fn last_seq(control: &Client) -> color_eyre::Result<u64> {
-    let log = requests(control, 0).await?;
-    Ok(log.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0))
-}
-
-async fn requests(control: &Client, since: u64) -> color_eyre::Result<Vec<Value>> {
-    let log: Value = control
-        .get(&format!("/mock/requests?since={since}"))
-        .await?;
-    Ok(log
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !r["path"].as_str().unwrap_or("").starts_with("/mock/"))
-        .collect())
-}
-
-fn at(r: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(r["at"].as_str().unwrap_or_default())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-fn is_patch_of(r: &Value, target: &str) -> bool {
-    r["method"] == "PATCH" && r["path"].as_str().unwrap_or("").ends_with(target)
 }
