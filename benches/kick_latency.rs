@@ -34,15 +34,14 @@ use confwatch::live::Update;
 use confwatch::platform::ConnectionConfig;
 use confwatch::platform::PatchPath;
 use confwatch::platform::{Client, FailureKind};
-use confwatch::wire::CallConversation;
 use genesys_cloud_mock::{MockOptions, MockServer, Scenario};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-#[path = "common/mock_log.rs"]
-mod mock_log;
-use mock_log::{at, is_patch_of, last_seq, requests};
+#[path = "common/mock.rs"]
+mod mock;
+use mock::{at, conference, is_patch_of, last_seq, requests};
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
 const SETTLE_AFTER_MS: u64 = 1200;
@@ -217,7 +216,7 @@ async fn run(firsts: usize, rounds: usize) -> color_eyre::Result<()> {
     let mut times = Vec::new();
     let mut patches = Vec::new();
     for _ in 0..rounds {
-        let (call, target) = conference(&control).await?;
+        let (call, target) = conference(&control, "alerting").await?;
         let since = last_seq(&control).await?;
         let key = Target {
             conversation_id: call.id.clone(),
@@ -271,7 +270,7 @@ async fn confwatch_kick(
 ) -> color_eyre::Result<Sample> {
     let length = (lock.length_ms)();
     set_lock(control, lock.mode, length).await?;
-    let (call, target) = conference(control).await?;
+    let (call, target) = conference(control, "alerting").await?;
     let since = last_seq(control).await?;
     manager.start(
         Target {
@@ -300,7 +299,7 @@ async fn confwatch_kick(
 async fn peer_kick(control: &Client, peer: &Client, lock: &Lock) -> color_eyre::Result<Sample> {
     let length = (lock.length_ms)();
     set_lock(control, lock.mode, length).await?;
-    let (call, target) = conference(control).await?;
+    let (call, target) = conference(control, "alerting").await?;
     let since = last_seq(control).await?;
     let (client, sent) = peer.counted();
     settle_later(control, &call.id, &target).await?;
@@ -337,28 +336,6 @@ async fn sample(
         patches: log.iter().filter(|r| is_patch_of(r, target)).count(),
         requests: sent,
     })
-}
-
-/// A conference with a ringing target: customer, Ava (alerting), Ben.
-async fn conference(control: &Client) -> color_eyre::Result<(CallConversation, String)> {
-    let call: CallConversation = control
-        .send_json(
-            Method::POST,
-            "/mock/conversations",
-            &json!({"queue": "Support", "participants": [
-                {"name": "Casey Customer", "purpose": "customer", "state": "connected"},
-                {"name": "Ava Reed", "purpose": "agent", "state": "alerting", "userId": "a0000000-0000-4000-8000-000000000001"},
-                {"name": "Ben Ortiz", "purpose": "agent", "state": "connected", "userId": "a0000000-0000-4000-8000-000000000002"},
-            ]}),
-        )
-        .await?;
-    let target = call
-        .participants
-        .iter()
-        .find(|p| p.name.as_deref() == Some("Ava Reed"))
-        .map(|p| p.id.clone())
-        .ok_or_else(|| color_eyre::eyre::eyre!("no target leg"))?;
-    Ok((call, target))
 }
 
 /// The leg answers 1.2 s from now (the mock applies it on its own clock).
@@ -434,7 +411,7 @@ fn patch_202_at(log: &[Value], target: &str) -> Option<DateTime<Utc>> {
 }
 
 async fn round_trip(control: &Client) -> color_eyre::Result<Duration> {
-    let (call, _) = conference(control).await?;
+    let (call, _) = conference(control, "alerting").await?;
     let mut times = Vec::new();
     for _ in 0..9 {
         let started = tokio::time::Instant::now();

@@ -33,9 +33,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-#[path = "common/mock_log.rs"]
-mod mock_log;
-use mock_log::{at, is_patch_of, last_seq, requests};
+#[path = "common/mock.rs"]
+mod mock;
+use mock::{at, conference, is_patch_of, last_seq, requests};
 
 const OUTAGE_MS: i64 = 8_000;
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -132,7 +132,7 @@ async fn one_kick(
     tool: Tool,
     outage: bool,
 ) -> color_eyre::Result<Kick> {
-    let (call, target) = conference(control).await?;
+    let (call, target) = conference(control, "connected").await?;
     let since = last_seq(control).await?;
     let client = Client::new(config.clone())?;
     let outage_end = if outage {
@@ -339,26 +339,4 @@ async fn put_faults(control: &Client, faults: Value) -> color_eyre::Result<()> {
         .send_json(Method::PUT, "/mock/faults", &faults)
         .await?;
     Ok(())
-}
-
-/// A conference of three connected parties: customer, Ava (the target), Ben.
-async fn conference(control: &Client) -> color_eyre::Result<(CallConversation, String)> {
-    let call: CallConversation = control
-        .send_json(
-            Method::POST,
-            "/mock/conversations",
-            &json!({"queue": "Support", "participants": [
-                {"name": "Casey Customer", "purpose": "customer", "state": "connected"},
-                {"name": "Ava Reed", "purpose": "agent", "state": "connected", "userId": "a0000000-0000-4000-8000-000000000001"},
-                {"name": "Ben Ortiz", "purpose": "agent", "state": "connected", "userId": "a0000000-0000-4000-8000-000000000002"},
-            ]}),
-        )
-        .await?;
-    let target = call
-        .participants
-        .iter()
-        .find(|p| p.name.as_deref() == Some("Ava Reed"))
-        .map(|p| p.id.clone())
-        .ok_or_else(|| color_eyre::eyre::eyre!("no target leg"))?;
-    Ok((call, target))
 }
