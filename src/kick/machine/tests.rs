@@ -8,7 +8,8 @@ use proptest::strategy::Strategy;
 use super::Strategy as KickStrategy;
 
 use super::*;
-use crate::wire::EntityRef;
+use crate::kick::lock::LockPlan;
+use crate::wire::{EntityRef, ParticipantState};
 
 fn leg(
     id: &str,
