@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::kick::policy::HISTORY_LEN;
-use crate::kick::policy::{HISTORY_ORGS, MARGIN, MAX_LEARNED, PLAUSIBLE, ROBUST_FROM};
+use crate::kick::policy::{
+    HISTORY_ORGS, MARGIN, MAX_LEARNED, PLAUSIBLE, ROBUST_FROM, VARIES, VARIES_FROM,
+};
 
 const PLAUSIBLE_MS: u64 = PLAUSIBLE.as_millis() as u64;
 /// The history file is tiny; a bigger one is not ours and is not read.
@@ -50,7 +52,8 @@ pub(crate) struct LockPlan {
 /// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,
 /// retried at `hi` which is known to pass); once narrow, it is `lo` + a small margin. With
 /// [`ROBUST_FROM`] samples or more, the most extreme one on each side is left out when it lies
-/// far from the rest: one odd kick does not set the plan.
+/// far from the rest: one odd kick does not set the plan. A lock that varies (see
+/// [`VARIES`]) has no plan: the schedule without history serves it.
 pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     let samples: Vec<&LockSample> = samples.iter().filter(|s| s.plausible()).collect();
     let mut accepted: Vec<u64> = samples.iter().map(|s| s.accepted_ms).collect();
@@ -73,6 +76,11 @@ pub(crate) fn plan(samples: &[LockSample]) -> Option<LockPlan> {
     let hi = robust(&accepted)?;
     let lo = robust(&refused);
     let margin = MARGIN.as_millis() as u64;
+    // A lock that varies from call to call: no one time to learn (fewer samples than that read
+    // a late refusal as a lock that grew, below).
+    if samples.len() >= VARIES_FROM && lo.is_some_and(|lo| lo > hi + VARIES.as_millis() as u64) {
+        return None;
+    }
     let first = match lo {
         // A refusal later than an acceptance: the lock varies; trust the refusal.
         Some(lo) if lo + margin >= hi => lo + margin,

@@ -15,5 +15,6 @@ pub use driver::{EventSource, KickOptions, KickRequest, run};
 pub use lock::LockHistory;
 pub use machine::Wanted;
 pub use manager::KickManager;
+pub use policy::lock_offset;
 pub use progress::{Outcome, OutcomeKind, Progress, Step, Target};
 pub use safety::{Assessment, Risk, assess};

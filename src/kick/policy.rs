@@ -89,6 +89,14 @@ pub(crate) const HISTORY_ORGS: usize = 8;
 /// From this many samples on, the plan leaves out the most extreme sample on each side when it
 /// lies far from the others (an outlier).
 pub(crate) const ROBUST_FROM: usize = 5;
+/// With [`VARIES_FROM`] samples or more, a lock refused this much later than it was accepted in
+/// other kicks (outliers left out from [`ROBUST_FROM`] on) varies from call to call: what is
+/// learned is a range, not a time, and the schedule without history serves it better than any
+/// one learned time (measured in `benches/kick_latency.rs`: about 70 ms beyond against 110-220
+/// ms). Told early: a lock taken for varying costs what a first kick costs; a varying lock taken
+/// for steady costs twice that.
+pub(crate) const VARIES: Duration = Duration::from_millis(100);
+pub(crate) const VARIES_FROM: usize = 3;
 /// A learned wait is never longer than this; past it the kick follows the schedule.
 pub(crate) const MAX_LEARNED: Duration = Duration::from_secs(2);
 /// Beyond the longest refusal seen, the first retry waits this much more (timer and event
@@ -98,7 +106,7 @@ pub(crate) const MARGIN: Duration = Duration::from_millis(8);
 pub(crate) const PLAUSIBLE: Duration = Duration::from_secs(10);
 
 /// The schedule without history, as an offset from the settle: retry number `k` (0 first).
-pub(crate) fn lock_offset(k: u32) -> Duration {
+pub fn lock_offset(k: u32) -> Duration {
     // Whole milliseconds: the schedule's points are plain numbers in the log and the tests.
     let ms = LOCK_FIRST.as_millis() as f64 * LOCK_RATIO.powi(k.min(30) as i32);
     Duration::from_millis(ms.round() as u64)

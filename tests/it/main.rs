@@ -7,6 +7,9 @@
 mod common;
 
 mod architecture;
+/// The kick-latency bench's schedule bounds, tested in `schedule_bounds`.
+#[path = "../../benches/common/bounds.rs"]
+mod bounds;
 mod cli;
 mod client;
 mod e2e_pty;
@@ -18,5 +21,6 @@ mod kick;
 mod kick_trouble;
 mod review;
 mod safety;
+mod schedule_bounds;
 mod signin;
 mod tui;

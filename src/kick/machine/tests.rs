@@ -989,6 +989,19 @@ fn lock_plan_from_history() {
             ],
             Some((405, 413)),
         ),
+        // A lock that varies from call to call (refused at 700 ms, accepted at 250 ms in
+        // other kicks): no one learned time; the schedule without history.
+        (
+            vec![
+                s(Some(588), 823),
+                s(None, 300),
+                s(Some(420), 588),
+                s(Some(300), 420),
+                s(Some(700), 823),
+                s(None, 250),
+            ],
+            None,
+        ),
     ];
     for (history, want) in table {
         let got = crate::kick::lock::plan(&history)
