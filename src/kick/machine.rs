@@ -547,7 +547,7 @@ impl KickMachine {
             return;
         }
         self.settle.settled();
-        if self.lock.conflicted() {
+        let due = if self.lock.conflicted() {
             let (at, scheduled) = self.lock.retry_at(self.config.lock_plan, now);
             if let Some(learned) = scheduled {
                 out.push(Effect::Report(Step::Locked {
@@ -555,10 +555,24 @@ impl KickMachine {
                     learned,
                 }));
             }
-            if now < at {
-                self.pause(at, AfterPause::Patch);
-                return;
+            Some(at)
+        } else if self.config.strategy == Strategy::Settled {
+            // No PATCH into a lock the history says still holds: the settled strategy's point.
+            let ahead = self.lock.ahead(self.config.lock_plan, now);
+            if let Some((at, true)) = ahead {
+                out.push(Effect::Report(Step::LockAhead {
+                    wait_ms: at.saturating_sub(now).as_millis() as u64,
+                }));
             }
+            ahead.map(|(at, _)| at)
+        } else {
+            None
+        };
+        if let Some(at) = due
+            && now < at
+        {
+            self.pause(at, AfterPause::Patch);
+            return;
         }
         self.patch(out, now);
     }

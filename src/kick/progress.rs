@@ -67,6 +67,11 @@ pub enum Step {
         retry_in_ms: u64,
         learned: bool,
     },
+    /// The `settled` strategy, the leg just seen settling: no PATCH goes into the lock that
+    /// earlier kicks learned still holds; the first leaves in `wait_ms`, at its learned end.
+    LockAhead {
+        wait_ms: u64,
+    },
     /// 429: nothing is sent until `retry_after_ms` has passed.
     RateLimited {
         retry_after_ms: u64,
@@ -149,6 +154,11 @@ pub(crate) fn locked_words(retry_in_ms: u64, learned: bool) -> String {
     )
 }
 
+/// The words of a wait for the lock's learned end before the first PATCH (`Step::LockAhead`).
+pub(crate) fn lock_ahead_words(wait_ms: u64) -> String {
+    format!("settled; PATCH in {wait_ms} ms, when the lock learned from earlier kicks ends")
+}
+
 /// One progress step as a readable line: what `confwatch kick` prints and the console's job view
 /// lists.
 pub(crate) fn describe_step(step: &Step) -> String {
@@ -192,6 +202,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
             retry_in_ms,
             learned,
         } => locked_words(*retry_in_ms, *learned),
+        Step::LockAhead { wait_ms } => lock_ahead_words(*wait_ms),
         Step::RateLimited { retry_after_ms } => format!(
             "rate limited: nothing sent for {:.1} s (Retry-After)",
             *retry_after_ms as f64 / 1000.0

@@ -137,6 +137,10 @@ impl Job {
                 let left = retry_in_ms.saturating_sub(self.elapsed_since(*at_ms, now));
                 crate::kick::progress::locked_words(left, *learned)
             }
+            Step::LockAhead { wait_ms } => {
+                let left = wait_ms.saturating_sub(self.elapsed_since(*at_ms, now));
+                crate::kick::progress::lock_ahead_words(left)
+            }
             Step::RateLimited { retry_after_ms } => {
                 let left = retry_after_ms.saturating_sub(self.elapsed_since(*at_ms, now));
                 format!("rate limited, resuming in {} s", left.div_ceil(1000))

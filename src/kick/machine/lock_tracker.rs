@@ -24,8 +24,12 @@ pub(super) struct LockTracker {
     refused_after: Option<Duration>,
     /// The scheduled retry after a 409.
     retry_at: Option<Duration>,
-    /// What this job learned about the lock (a 409, then a 202 after a seen settle).
+    /// What this job learned about the lock (a 409, or a wait for its learned end, then a 202
+    /// after a seen settle).
     sample: Option<LockSample>,
+    /// The first PATCH waited for the lock's learned end (see [`Self::ahead`]): its answer
+    /// teaches like one after a 409.
+    waited_ahead: bool,
 }
 
 impl LockTracker {
@@ -78,7 +82,10 @@ impl LockTracker {
 
     /// A 202 to the PATCH in flight: a sample, if the lock was met after a seen change.
     pub(super) fn accepted(&mut self) {
-        if self.conflicted && self.change_seen && self.patch_sent_at >= self.changed_at {
+        if (self.conflicted || self.waited_ahead)
+            && self.change_seen
+            && self.patch_sent_at >= self.changed_at
+        {
             self.sample = Some(LockSample {
                 refused_ms: self.refused_after.map(|d| d.as_millis() as u64),
                 accepted_ms: (self.patch_sent_at - self.changed_at).as_millis() as u64,
@@ -99,6 +106,31 @@ impl LockTracker {
         let (at, learned) = self.retry(plan, now);
         self.retry_at = Some(at);
         (at, Some(learned))
+    }
+
+    /// The `settled` strategy, before its first PATCH, the leg seen settling: the lock's
+    /// learned end while still ahead (a PATCH before it would only be refused), scheduled on
+    /// first asking; with `true` when it was scheduled just now, to be reported. None without a
+    /// plan, after a 409 (then [`Self::retry_at`]), or when the settle was not seen (the leg had
+    /// settled before the job began: the lock is likely over).
+    pub(super) fn ahead(
+        &mut self,
+        plan: Option<LockPlan>,
+        now: Duration,
+    ) -> Option<(Duration, bool)> {
+        if self.conflicted || !self.change_seen {
+            return None;
+        }
+        if let Some(at) = self.retry_at {
+            return Some((at, false));
+        }
+        let at = self.changed_at + plan?.first;
+        if at <= now {
+            return None;
+        }
+        self.retry_at = Some(at);
+        self.waited_ahead = true;
+        Some((at, true))
     }
 
     /// When to retry a PATCH the lock refused, the leg now settled: the learned plan (its first

@@ -1463,36 +1463,86 @@ fn a_patch_whose_token_could_not_be_had_was_not_sent_and_is_retried() {
     assert_eq!(outcome.outcome, OutcomeKind::TimedOut, "{outcome:?}");
 }
 
-#[test]
-fn settled_with_a_learned_lock_retries_at_the_learned_time_not_bisecting_from_the_settle() {
+fn settled_with_a_plan(first: u64, fallback: u64) -> KickMachine {
     let mut m = for_t(MachineConfig {
         strategy: KickStrategy::Settled,
         lock_plan: Some(LockPlan {
-            first: ms(408),
-            fallback: ms(420),
+            first: ms(first),
+            fallback: ms(fallback),
         }),
         ..MachineConfig::default()
     });
     m.set_live(true);
+    m
+}
+
+#[test]
+fn settled_with_a_learned_lock_sends_no_patch_into_it() {
+    let mut m = settled_with_a_plan(408, 420);
     first_read(&mut m, call(ParticipantState::Alerting), ms(10));
-    // Settles at 1200: the settled strategy PATCHes at once, and the lock refuses it.
+    // Settles at 1200: earlier kicks learned that the lock holds 408 ms after a settle, so no
+    // PATCH leaves into it; the wait is reported.
     let effects = m.handle(
         MachineInput::Event(call(ParticipantState::Connected)),
         ms(1200),
         0.5,
     );
-    assert_eq!(patches(&effects).len(), 1);
-    let effects = m.handle(
-        MachineInput::PatchFailed(api(409, None, None)),
-        ms(1205),
-        0.5,
+    assert!(patches(&effects).is_empty(), "{effects:?}");
+    assert!(
+        effects.contains(&Effect::Report(Step::LockAhead { wait_ms: 408 })),
+        "{effects:?}"
     );
-    assert_eq!(locked_step(&effects), Some((403, true)));
     assert_eq!(
         m.wake_at(),
         Some(ms(1608)),
-        "the learned time after the settle"
+        "the learned end after the settle"
     );
+    assert!(patches(&m.handle(MachineInput::Timer, ms(1607), 0.5)).is_empty());
+    assert_eq!(
+        patches(&m.handle(MachineInput::Timer, ms(1608), 0.5)).len(),
+        1
+    );
+    // Accepted: what the kick saw is learned (no refusal after the settle, accepted at 408 ms).
+    m.handle(MachineInput::PatchAccepted(None), ms(1612), 0.5);
+    assert_eq!(
+        m.lock_sample(),
+        Some(LockSample {
+            refused_ms: None,
+            accepted_ms: 408
+        })
+    );
+}
+
+#[test]
+fn settled_refused_at_the_learned_end_retries_at_the_fallback_not_bisecting_from_the_settle() {
+    let mut m = settled_with_a_plan(408, 420);
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
+    m.handle(
+        MachineInput::Event(call(ParticipantState::Connected)),
+        ms(1200),
+        0.5,
+    );
+    assert_eq!(
+        patches(&m.handle(MachineInput::Timer, ms(1608), 0.5)).len(),
+        1
+    );
+    // The lock is longer today: the plan's fallback (known to pass), 12 ms after the refusal.
+    let effects = m.handle(
+        MachineInput::PatchFailed(api(409, None, None)),
+        ms(1613),
+        0.5,
+    );
+    assert_eq!(locked_step(&effects), Some((7, true)));
+    assert_eq!(m.wake_at(), Some(ms(1620)));
+}
+
+#[test]
+fn settled_patches_at_once_a_leg_that_had_settled_before_the_kick() {
+    // The settle was not seen (the leg was connected at the first read): the lock is likely
+    // over, and the plan does not hold the PATCH back.
+    let mut m = settled_with_a_plan(408, 420);
+    let effects = first_read(&mut m, call(ParticipantState::Connected), ms(10));
+    assert_eq!(patches(&effects).len(), 1, "{effects:?}");
 }
 
 /// Another kick on the call (a claim, `kick::claims`) begins after this one's first PATCH was
