@@ -47,6 +47,15 @@ pub(crate) struct LockPlan {
     pub(crate) fallback: Duration,
 }
 
+impl LockPlan {
+    /// The lock's end is known within a few ms (a steady lock, its bracket narrowed): worth
+    /// waiting for before any PATCH. A wide bracket is still being learned, and a kick that
+    /// waits for it would never see the lock end sooner (no refusal, no lesson).
+    pub(crate) fn narrow(&self) -> bool {
+        self.fallback <= self.first + 2 * MARGIN
+    }
+}
+
 /// The plan from a history (oldest first); None without history. The lock ended after the
 /// longest refusal `lo` and before the shortest acceptance `hi` seen: while that bracket is wide,
 /// the first retry is its middle (each kick halves it, at the cost of at most one more PATCH,

@@ -111,7 +111,7 @@ impl LockTracker {
     /// The `settled` strategy, before its first PATCH, the leg seen settling: the lock's
     /// learned end while still ahead (a PATCH before it would only be refused), scheduled on
     /// first asking; with `true` when it was scheduled just now, to be reported. None without a
-    /// plan, after a 409 (then [`Self::retry_at`]), or when the settle was not seen (the leg had
+    /// narrow plan ([`LockPlan::narrow`]), after a 409 (then [`Self::retry_at`]), or when the settle was not seen (the leg had
     /// settled before the job began: the lock is likely over).
     pub(super) fn ahead(
         &mut self,
@@ -124,7 +124,7 @@ impl LockTracker {
         if let Some(at) = self.retry_at {
             return Some((at, false));
         }
-        let at = self.changed_at + plan?.first;
+        let at = self.changed_at + plan.filter(LockPlan::narrow)?.first;
         if at <= now {
             return None;
         }

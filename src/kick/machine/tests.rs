@@ -1537,6 +1537,20 @@ fn settled_refused_at_the_learned_end_retries_at_the_fallback_not_bisecting_from
 }
 
 #[test]
+fn settled_patches_at_the_settle_while_the_lock_is_still_being_learned() {
+    // A wide bracket (refused at 210 ms, accepted at 410 ms): waiting for its middle would
+    // never show a lock that ends sooner, so the PATCH goes at the settle as without history.
+    let mut m = settled_with_a_plan(310, 410);
+    first_read(&mut m, call(ParticipantState::Alerting), ms(10));
+    let effects = m.handle(
+        MachineInput::Event(call(ParticipantState::Connected)),
+        ms(1200),
+        0.5,
+    );
+    assert_eq!(patches(&effects).len(), 1, "{effects:?}");
+}
+
+#[test]
 fn settled_patches_at_once_a_leg_that_had_settled_before_the_kick() {
     // The settle was not seen (the leg was connected at the first read): the lock is likely
     // over, and the plan does not hold the PATCH back.
