@@ -10,6 +10,16 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// `text` cut to at most `width` terminal cells, with `…` when cut (wide characters count two).
 pub(crate) fn truncate(text: &str, width: usize) -> String {
+    cut(text, width, false)
+}
+
+/// The end of `text` in at most `width` terminal cells, with `…` in front when cut: where
+/// typing goes on.
+pub(crate) fn tail(text: &str, width: usize) -> String {
+    cut(text, width, true)
+}
+
+fn cut(text: &str, width: usize, keep_end: bool) -> String {
     // Names and purposes come from the platform: cleaned first.
     let text = &*clean(text);
     if text.width() <= width {
@@ -18,18 +28,28 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
     if width == 0 {
         return String::new();
     }
+    if keep_end {
+        let end = cells(text.chars().rev(), width - 1);
+        std::iter::once('…').chain(end.chars().rev()).collect()
+    } else {
+        let mut out = cells(text.chars(), width - 1);
+        out.push('…');
+        out
+    }
+}
+
+/// The characters of `chars` that fill at most `room` cells, in the order taken.
+fn cells(chars: impl Iterator<Item = char>, room: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
-    for c in text.chars() {
+    for c in chars {
         let w = c.width().unwrap_or(0);
-        // Room for the character and the ellipsis.
-        if used + w + 1 > width {
+        if used + w > room {
             break;
         }
         out.push(c);
         used += w;
     }
-    out.push('…');
     out
 }
 
@@ -96,5 +116,9 @@ mod tests {
         assert_eq!(truncate("Ann", 0), "");
         assert_eq!(truncate("Ann", 3), "Ann");
         assert_eq!(pad("山", 4), "山  ");
+        assert_eq!(tail("abc山田", 5), "…山田");
+        assert_eq!(tail("abc山田", 4), "…田");
+        assert_eq!(tail("abc", 3), "abc");
+        assert_eq!(tail("\u{1b}[2Jab", 9), "[2Jab");
     }
 }

@@ -5,7 +5,8 @@ mod history;
 mod views;
 
 pub use history::{Change, LegState, Origin, Timeline};
-pub use views::{ConferenceRow, ParticipantRow, is_conference};
+pub use views::{ConferenceRow, LegInState, ParticipantRow, is_conference};
+pub(crate) use views::{in_state_key, ms_since};
 
 use std::collections::{HashMap, HashSet};
 

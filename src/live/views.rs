@@ -16,6 +16,41 @@ pub struct ConferenceRow {
     pub live_parties: usize,
     /// Earliest leg start: the call's age.
     pub started: Option<DateTime<Utc>>,
+    /// The live leg first in the "time in state" order ([`in_state_key`]): the call's time in
+    /// state is that leg's.
+    pub longest_in_state: Option<LegInState>,
+}
+
+/// A leg's state, hold status and since when it has been in them (as far as the console saw).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegInState {
+    pub(crate) state: ParticipantState,
+    pub(crate) held: bool,
+    pub(crate) since: Option<DateTime<Utc>>,
+}
+
+/// The "time in state" order, smallest first: legs that wait (ringing, held, dialing, any state
+/// but connected) before connected ones, and gone legs last; within each, the longest in its
+/// state first (unknown last). Waiting legs lead because they are what a supervisor scans for: a
+/// conference's customer connected for an hour is no news, an agent ringing for 40 s is.
+/// A timestamp, not a duration, so the order does not move as the clock does.
+pub(crate) fn in_state_key(
+    state: &ParticipantState,
+    held: bool,
+    since: Option<DateTime<Utc>>,
+) -> (u8, bool, Option<DateTime<Utc>>) {
+    let rank = match state {
+        s if !s.is_live() => 2,
+        ParticipantState::Connected if !held => 1,
+        _ => 0,
+    };
+    (rank, since.is_none(), since)
+}
+
+impl LegInState {
+    pub(crate) fn key(&self) -> (u8, bool, Option<DateTime<Utc>>) {
+        in_state_key(&self.state, self.held, self.since)
+    }
 }
 
 /// One participant of a conference.
@@ -30,6 +65,8 @@ pub struct ParticipantRow {
     pub(crate) user_id: Option<String>,
     /// How long the leg has been in its current state (and hold status).
     pub(crate) in_state_ms: u64,
+    /// Since when (the "time in state" order's key, which does not move with the clock).
+    pub(crate) state_since: Option<DateTime<Utc>>,
 }
 
 /// A conference is a call with three or more live legs, or one the platform marks with
@@ -82,6 +119,14 @@ impl LiveModel {
                 .iter()
                 .filter_map(|p| p.start_time.map(|t| t.0))
                 .min(),
+            longest_in_state: conversation
+                .live_participants()
+                .map(|p| LegInState {
+                    state: p.state.clone(),
+                    held: p.is_held(),
+                    since: self.state_since(&p.id),
+                })
+                .min_by_key(LegInState::key),
         }
     }
 
@@ -113,21 +158,27 @@ impl LiveModel {
                 ))
         });
         legs.into_iter()
-            .map(|(p, name)| ParticipantRow {
-                participant_id: p.id.clone(),
-                name,
-                purpose: p.purpose().to_string(),
-                state: p.state.clone(),
-                held: p.is_held(),
-                muted: p.is_muted(),
-                user_id: p.user_id().map(str::to_string),
-                in_state_ms: self
-                    .state_since(&p.id)
-                    .map(|since| (now - since).num_milliseconds().max(0) as u64)
-                    .unwrap_or(0),
+            .map(|(p, name)| {
+                let state_since = self.state_since(&p.id);
+                ParticipantRow {
+                    participant_id: p.id.clone(),
+                    name,
+                    purpose: p.purpose().to_string(),
+                    state: p.state.clone(),
+                    held: p.is_held(),
+                    muted: p.is_muted(),
+                    user_id: p.user_id().map(str::to_string),
+                    in_state_ms: state_since.map_or(0, |since| ms_since(since, now)),
+                    state_since,
+                }
             })
             .collect()
     }
+}
+
+/// Milliseconds from `since` to `now` (none when the clock seems to run back).
+pub(crate) fn ms_since(since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    (now - since).num_milliseconds().max(0) as u64
 }
 
 fn purpose_rank(purpose: &Purpose) -> u8 {

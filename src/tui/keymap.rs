@@ -126,14 +126,14 @@ pub(crate) const TABLE: &[Binding] = {
             C::Filter,
             "filter",
             &[c('/')],
-            "filter: name, queue, purpose, state, held, muted, ringing",
+            "filter: all words match; -word excludes; \"a b\" one term",
             "filter",
         ),
         row(
             C::Sort,
             "sort",
             &[c('s')],
-            "sort by the next column",
+            "sort by: age, in state, queue, customer, parties",
             "sort",
         ),
         row(

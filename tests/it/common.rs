@@ -250,3 +250,14 @@ impl KickJob {
         (outcome, self.seen)
     }
 }
+
+/// The lines of one of two panes side by side (split at `││`): the left one or the right one.
+pub(crate) fn pane_lines(screen: &str, right: bool) -> Vec<&str> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            l.split_once("││")
+                .map(|(left, other)| if right { other } else { left })
+        })
+        .collect()
+}

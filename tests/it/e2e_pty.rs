@@ -1169,3 +1169,101 @@ async fn a_key_bound_twice_is_refused_naming_both_commands() {
     let _ = std::fs::remove_dir_all(&console.dir);
     h.stop().await;
 }
+
+/// A two-word filter with a negation, then the sort by time in state, typed in a real terminal:
+/// the held call is filtered out, the call with a ringing agent leads and shows that leg, and its
+/// participants list the ringing agent first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_with_a_negation_and_the_sort_by_time_in_state() {
+    use common::Leg;
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    h.call(&[
+        Leg("Casey Customer", "customer", "connected", None),
+        Leg("Ava Reed", "agent", "connected", Some(common::AVA)),
+        Leg("Ben Ortiz", "agent", "connected", Some(common::BEN)),
+    ])
+    .await;
+    let held = h
+        .call(&[
+            Leg("Dora Diaz", "customer", "connected", None),
+            Leg("Ava Reed", "agent", "connected", Some(common::AVA)),
+            Leg("Finn Holt", "agent", "connected", Some(common::BEN)),
+        ])
+        .await;
+    h.set_leg(&held.id, &leg_of(&held, "Finn Holt"), json!({"held": true}))
+        .await;
+    h.call(&[
+        Leg("Eli Stone", "customer", "connected", None),
+        Leg("Gus Lund", "agent", "connected", Some(common::AVA)),
+        Leg("Hana Berg", "agent", "alerting", Some(common::BEN)),
+    ])
+    .await;
+    let mut console = Console::start(&h.mock, "filter-sort");
+    let screen = console.screen.clone();
+    let all = screen.clone();
+    tokio::task::spawn_blocking(move || {
+        all.wait_for("the three calls", |t| {
+            ["Casey Customer", "Dora Diaz", "Eli Stone"]
+                .iter()
+                .all(|n| t.contains(n))
+        })
+    })
+    .await
+    .unwrap();
+    console.press("/");
+    console.press("support -held");
+    console.press("\r");
+    let filtered = screen.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        filtered.wait_for("the held call filtered out", |t| {
+            t.contains("filter \"support\" not \"held\"") && !t.contains("Dora Diaz")
+        })
+    })
+    .await
+    .unwrap();
+    assert!(
+        text.contains("Casey Customer") && text.contains("Eli Stone"),
+        "{text}"
+    );
+    assert!(header(&text).contains("2 conferences"), "{text}");
+    // One `s`: the sort by time in state.
+    console.press("s");
+    let sorted = screen.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        sorted.wait_for("the sort by time in state", |t| {
+            t.contains("sort in state") && t.contains("in state ")
+        })
+    })
+    .await
+    .unwrap();
+    // The conferences pane (left of `││`; at 120 columns its `in state` column is the glyph and
+    // the time): the call with a ringing agent first.
+    let list = common::pane_lines(&text, false);
+    let row = |name: &str| {
+        list.iter()
+            .position(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{text}"))
+    };
+    assert!(row("Eli") < row("Casey"), "{text}");
+    assert!(list[row("Eli")].contains("◌ "), "{text}");
+    assert!(list[row("Casey")].contains("● "), "{text}");
+    // The top call open: its ringing agent is listed first.
+    console.press("g");
+    console.press("\r");
+    let opened = screen.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        opened.wait_for("Eli's call open", |t| {
+            !line_with(t, "Hana Berg").is_empty() && !line_with(t, "Gus Lund").is_empty()
+        })
+    })
+    .await
+    .unwrap();
+    let pane = common::pane_lines(&text, true);
+    let at = |name: &str| pane.iter().position(|l| l.contains(name)).unwrap();
+    assert!(pane[at("Hana Berg")].contains("◌ alerting"), "{text}");
+    assert!(at("Hana Berg") < at("Eli Stone"), "{text}");
+    assert!(at("Hana Berg") < at("Gus Lund"), "{text}");
+    console.quit_with("q").await;
+    h.stop().await;
+}

@@ -1,6 +1,8 @@
 //! The console through ratatui's TestBackend: snapshots of the main screens at 120x40 and 80x24,
 //! and key-driven tests of the reducer. Synthetic feed events and progress; no network, no clock.
 
+use crate::common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use confwatch::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use confwatch::kick::{Outcome, OutcomeKind, Progress, Step, Target};
@@ -929,6 +931,11 @@ proptest::proptest! {
             if index == 5 {
                 conversation = sales_call();
                 conversation.id = "conv-new".into();
+                // Participant ids are unique on the platform (a row's time in state is its
+                // legs', seen by id).
+                for p in &mut conversation.participants {
+                    p.id = format!("{}-new", p.id);
+                }
             }
             match op {
                 // Ends: every leg gone.
@@ -1569,6 +1576,19 @@ fn sort_by_column_reverse_and_pause_are_in_the_header() {
     assert!(screen.contains("sort age reversed"), "{screen}");
     press(&mut app, "S", t0());
     press(&mut app, "s", t0());
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("sort in state"), "{screen}");
+    assert_eq!(
+        order(&app),
+        [
+            "conv-support-1",
+            "conv-sales-1",
+            "conv-support-2",
+            "conv-billing-1"
+        ],
+        "Kim held 60 s, Dana ringing 3 s, then calls where everyone is connected"
+    );
+    press(&mut app, "s", t0());
     assert!(render(&mut app, 120, 40).contains("sort queue "));
     press(&mut app, "s", t0());
     assert!(render(&mut app, 120, 40).contains("sort customer"));
@@ -1629,19 +1649,24 @@ fn sort_by_column_reverse_and_pause_are_in_the_header() {
     assert!(!render(&mut app, 120, 40).contains("PAUSED"));
 }
 
+/// The conversation ids the list shows, in id order.
+fn sorted_ids(app: &App) -> Vec<String> {
+    let mut ids: Vec<String> = app
+        .rows()
+        .iter()
+        .map(|r| r.conversation_id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[test]
 fn filter_finds_held_muted_ringing_and_purpose() {
     let mut app = demo_app();
     let found = |app: &mut App, text: &str| -> Vec<String> {
         app.filter.text = text.into();
         app.refresh();
-        let mut ids: Vec<String> = app
-            .rows()
-            .iter()
-            .map(|r| r.conversation_id.clone())
-            .collect();
-        ids.sort();
-        ids
+        sorted_ids(app)
     };
     assert_eq!(found(&mut app, "held"), vec!["conv-support-1"]);
     assert_eq!(found(&mut app, "muted"), vec!["conv-billing-1"]);
@@ -1826,4 +1851,194 @@ fn a_narrow_header_drops_the_least_important_first() {
     let kick = narrow.find("1 kick running").unwrap();
     let filter = narrow.find("filter").unwrap();
     assert!(kick < filter, "{narrow}");
+}
+
+#[test]
+fn sorted_by_time_in_state_the_waiting_legs_lead() {
+    let mut app = demo_app();
+    press(&mut app, "s", t0());
+    // Kim held for a minute leads; her call's participants put her first too.
+    press(&mut app, "g\n", t0());
+    assert_eq!(app.conference.id.as_deref(), Some("conv-support-1"));
+    let screen = render(&mut app, 200, 60);
+    assert!(screen.contains("sort in state"), "{screen}");
+    assert!(screen.contains("in state"), "{screen}");
+    // The conferences pane (left of `││`): each row with the leg that sorts it.
+    let conferences = common::pane_lines(&screen, false);
+    let row = |name: &str| {
+        conferences
+            .iter()
+            .position(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{screen}"))
+    };
+    assert!(
+        conferences[row("Maria Rossi")].contains("‖ held 1m 00s"),
+        "{screen}"
+    );
+    assert!(
+        conferences[row("Alex Moreno")].contains("◌ alerting 3.0 s"),
+        "{screen}"
+    );
+    assert!(
+        conferences[row("Jon Berg")].contains("● connected 1h 01m"),
+        "{screen}"
+    );
+    assert!(row("Maria Rossi") < row("Alex Moreno"), "{screen}");
+    assert!(row("Alex Moreno") < row("Jon Berg"), "{screen}");
+    assert!(row("Jon Berg") < row("+1 555 0142"), "{screen}");
+    // The participants pane: held Kim, then Maria (16m 30s), then Sam (4m 50s).
+    let pane = common::pane_lines(&screen, true);
+    let at = |name: &str| pane.iter().position(|l| l.contains(name)).unwrap();
+    assert!(at("Kim Park") < at("Maria Rossi"), "{screen}");
+    assert!(at("Maria Rossi") < at("Sam Diaz"), "{screen}");
+    // Paused, the participants keep their join order (the time-in-state order moves).
+    press(&mut app, "p", t0());
+    let paused = render(&mut app, 200, 60);
+    let pane = common::pane_lines(&paused, true);
+    let at = |name: &str| pane.iter().position(|l| l.contains(name)).unwrap();
+    assert!(at("Maria Rossi") < at("Kim Park"), "{paused}");
+    press(&mut app, "p", t0());
+    // At 120 columns the pane is narrow: the glyph and the time, the customer still readable.
+    let narrow = render(&mut app, 120, 40);
+    let maria = narrow.lines().nth(3).unwrap_or_default();
+    assert!(
+        maria.contains("Maria Rossi") && maria.contains("‖ 1m 00s"),
+        "{narrow}"
+    );
+    snapshot_depth("in_state_sort", app);
+}
+
+#[test]
+fn filter_terms_all_match_and_a_dash_excludes() {
+    let mut app = demo_app();
+    let shown = |app: &mut App, filter: &str| -> Vec<String> {
+        press(app, "\x1b\x1b/", t0());
+        press(app, filter, t0());
+        press(app, "\n", t0());
+        sorted_ids(app)
+    };
+    assert_eq!(
+        shown(&mut app, "support"),
+        ["conv-support-1", "conv-support-2"]
+    );
+    assert_eq!(shown(&mut app, "support -held"), ["conv-support-2"]);
+    assert_eq!(
+        shown(&mut app, "-HELD -ringing"),
+        ["conv-billing-1", "conv-support-2"]
+    );
+    // A phrase is one term; its words apart match anyone.
+    assert_eq!(shown(&mut app, "\"kim park\""), ["conv-support-1"]);
+    assert_eq!(shown(&mut app, "\"kim sam\""), Vec::<String>::new());
+    assert_eq!(shown(&mut app, "kim sam"), ["conv-support-1"]);
+    assert_eq!(
+        shown(&mut app, "-\"jon berg\" customer"),
+        ["conv-billing-1", "conv-sales-1", "conv-support-1"]
+    );
+    // Blank, or only empty terms: everything.
+    assert_eq!(shown(&mut app, "  - \"\" ").len(), 4);
+    assert_eq!(shown(&mut app, "support -held").len(), 1);
+    let screen = render(&mut app, 80, 24);
+    assert!(
+        screen.contains("filter \"support\" not \"held\""),
+        "{screen}"
+    );
+    snapshot_depth("filter_terms", app);
+}
+
+#[test]
+fn a_hostile_filter_is_cleaned_and_bounded() {
+    let mut app = demo_app();
+    press(&mut app, "/", t0());
+    // Escape codes typed as characters, a reordering mark, then ten thousand characters.
+    for c in "\u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\u{202e}held ".chars() {
+        app.update(ch(c), t0());
+    }
+    for _ in 0..10_000 {
+        app.update(ch('x'), t0());
+    }
+    assert_eq!(app.filter.text.chars().count(), 200);
+    assert!(
+        app.filter.text.starts_with("[2J]0;owned31mheld x"),
+        "{:?}",
+        app.filter.text
+    );
+    assert_eq!(
+        app.flash.as_deref(),
+        Some("the filter holds at most 200 characters")
+    );
+    for (width, height) in DEPTH_SIZES {
+        let screen = render(&mut app, width, height);
+        let lines: Vec<&str> = screen.lines().collect();
+        assert_eq!(lines.len(), usize::from(height), "{screen}");
+        assert!(lines[0].starts_with("\" confwatch │"), "{screen}");
+        assert!(
+            screen.contains("no conference matches the filter"),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains('\u{202e}') && !screen.contains('\u{1b}'),
+            "{screen}"
+        );
+        // The bar shows where typing goes on: the end of the text, cut at its start.
+        let bar = lines[lines.len() - 1];
+        assert!(bar.contains(" / …xxx") && bar.contains("x▏"), "{screen}");
+    }
+    // Enter keeps it: the header shows the terms, cut.
+    press(&mut app, "\n", t0());
+    let screen = render(&mut app, 200, 60);
+    assert!(
+        screen.contains("filter \"[2J]0;owned31mheld\" \"xxxx"),
+        "{screen}"
+    );
+    assert!(app.rows().is_empty());
+    press(&mut app, "\x1b", t0());
+    assert_eq!(app.rows().len(), 4);
+}
+
+#[test]
+fn the_jobs_list_says_when_a_row_is_cut() {
+    let mut app = kicking_dana();
+    let words: Vec<String> = (1..=150).map(|i| format!("word{i:03}")).collect();
+    let failed = Outcome {
+        outcome: OutcomeKind::Failed,
+        attempts: 1,
+        requests: 2,
+        elapsed_ms: 210,
+        message: format!("{} (end)", words.join(" ")),
+        status: Some(403),
+    };
+    app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
+    press(&mut app, "J", at(300));
+    for (width, height) in DEPTH_SIZES {
+        let screen = render(&mut app, width, height);
+        assert!(!screen.contains("(end)"), "{screen}");
+        assert!(screen.contains("more lines"), "{screen}");
+        // The row stays six lines high: the header row, then six, then the blank line after.
+        let first = screen
+            .lines()
+            .position(|l| l.contains("Dana Smith"))
+            .unwrap();
+        let blank = screen
+            .lines()
+            .skip(first)
+            .position(|l| {
+                l.trim_matches(|c| c == '"' || c == '│' || c == ' ')
+                    .is_empty()
+            })
+            .unwrap();
+        assert_eq!(blank, 6, "{screen}");
+    }
+    let screen = render(&mut app, 200, 60);
+    assert!(
+        screen.contains("more lines: enter for the whole job"),
+        "{screen}"
+    );
+    // The job view has the whole message.
+    press(&mut app, "\n", at(300));
+    assert_eq!(app.view, View::Job);
+    let screen = render(&mut app, 200, 60);
+    assert!(screen.contains("(end)"), "{screen}");
+    press(&mut app, "\x1b", at(300));
+    assert_eq!(app.view, View::Jobs);
+    snapshot_depth("jobs_cut", app);
 }

@@ -27,7 +27,7 @@ use super::keymap::{Command, Keymap};
 use super::layout::{self, Screen};
 use crate::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
-use crate::live::{ConferenceRow, LiveModel, Update};
+use crate::live::{ConferenceRow, LiveModel, ParticipantRow, Update};
 
 pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
@@ -375,7 +375,12 @@ impl App {
             return self.on_confirm_key(key);
         }
         if self.filter.editing {
-            self.filter.on_key(key);
+            if self.filter.on_key(key) == filter::Edit::Full {
+                self.flash = Some(format!(
+                    "the filter holds at most {} characters",
+                    filter::MAX_FILTER_CHARS
+                ));
+            }
             self.refresh();
             return Vec::new();
         }
@@ -567,7 +572,7 @@ impl App {
                 let Some(id) = self.conference.id.as_deref() else {
                     return;
                 };
-                let rows = self.model.participants(id, self.now);
+                let rows = self.participant_rows(id);
                 let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
                 self.participant = step(&ids, &self.participant, delta);
             }
@@ -617,10 +622,20 @@ impl App {
             self.conference = conference;
         }
         if let Some(id) = self.conference.id.clone() {
-            let rows = self.model.participants(&id, self.now);
+            let rows = self.participant_rows(&id);
             let ids: Vec<&str> = rows.iter().map(|r| r.participant_id.as_str()).collect();
             self.participant = cursor::follow(&ids, &self.participant);
         }
+    }
+
+    /// A call's participants in the participants pane's order: by time in state while the list
+    /// is sorted so, else (and while paused: that order moves) as they joined.
+    pub(crate) fn participant_rows(&self, conversation_id: &str) -> Vec<ParticipantRow> {
+        let mut rows = self.model.participants(conversation_id, self.now);
+        if !self.paused {
+            rows::sort_participants(&mut rows, self.sort, self.sort_reverse);
+        }
+        rows
     }
 
     /// Forgets the cached rows (the benchmark's baseline: a full rebuild every frame).

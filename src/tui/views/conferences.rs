@@ -1,4 +1,5 @@
-//! The conferences pane: queue, customer, live parties, age, and a mark while a kick runs in it.
+//! The conferences pane: queue, customer, live parties, age, and a mark while a kick runs in it;
+//! sorted by time in state, also the leg that sorts it (its state and time in it).
 //! Only the rows that fit are built, so ten thousand conferences cost no more than forty.
 
 use ratatui::Frame;
@@ -8,8 +9,9 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::widgets::{empty_note, window_start};
 use crate::feed::ConnectionState;
-use crate::text::age;
-use crate::tui::app::{App, Hit, Hits, Pane};
+use crate::live::{ConferenceRow, ms_since};
+use crate::text::{age, in_state};
+use crate::tui::app::{App, Hit, Hits, Pane, SortKey};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
@@ -21,6 +23,35 @@ fn unwatched_note(app: &App, width: usize) -> Option<String> {
     let names: Vec<&str> = unwatched.iter().map(|q| q.name.as_str()).collect();
     let note = format!("not watched: {}: {}", names.join(", "), first.reason);
     Some(format!(" {} ", crate::text::truncate(&note, width)))
+}
+
+/// `‖ held 3m 00s`, `◌ contacting 40.2 s`, `● connected 1h 01m`.
+const IN_STATE: u16 = 18;
+/// In a narrow pane, the glyph and the time (`‖ 3m 00s`): the queue and customer keep room,
+/// and the participants pane beside it has the words.
+const IN_STATE_NARROW: u16 = 9;
+/// Narrower panes than this get the narrow column.
+const IN_STATE_WIDE_PANE: u16 = 70;
+
+/// The state of the leg that sorts the row and the time it has been in it.
+fn in_state_text(row: &ConferenceRow, app: &App, wide: bool) -> String {
+    let Some(leg) = &row.longest_in_state else {
+        return String::new();
+    };
+    let time = leg
+        .since
+        .map(|since| in_state(ms_since(since, app.now)))
+        .unwrap_or_default();
+    let glyph = Tone::of(&leg.state, leg.held, false).glyph();
+    if !wide {
+        return format!("{glyph} {time}");
+    }
+    let word = if leg.held {
+        "held".to_string()
+    } else {
+        leg.state.to_string()
+    };
+    crate::text::truncate(&format!("{glyph} {word} {time}"), usize::from(IN_STATE))
 }
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
@@ -48,6 +79,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
         Some(note) => block.title_bottom(Line::styled(note, theme.warning())),
         None => block,
     };
+    // The column the list is sorted by is on screen, as the others are.
+    let in_state_shown = app.sort == SortKey::InState;
+    let wide = area.width >= IN_STATE_WIDE_PANE;
     let height = table_rows(area);
     let start = window_start(selected, height);
     let visible = rows.iter().enumerate().skip(start).take(height);
@@ -63,14 +97,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
             let kicking = app.jobs.any_running_in(&row.conversation_id);
             let age_text = row
                 .started
-                .map(|t| age((app.now - t).num_milliseconds().max(0) as u64))
+                .map(|t| age(ms_since(t, app.now)))
                 .unwrap_or_default();
             let style = if is_selected {
                 theme.selected()
             } else {
                 ratatui::style::Style::new()
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(if is_selected { "▶" } else { " " }),
                 Cell::from(if kicking { Tone::Leaving.glyph() } else { " " })
                     .style(theme.tone(Tone::Leaving)),
@@ -83,24 +117,34 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
                 Cell::from(row.customer.clone().unwrap_or_else(|| "—".to_string())),
                 Cell::from(format!("{:>3}", row.live_parties)),
                 Cell::from(format!("{age_text:>7}")),
-            ])
-            .style(style)
+            ];
+            if in_state_shown {
+                cells.push(Cell::from(in_state_text(row, app, wide)));
+            }
+            Row::new(cells).style(style)
         })
         .collect();
     let empty = table_rows.is_empty();
-    let table = Table::new(
-        table_rows,
-        [
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Length(3),
-            Constraint::Length(7),
-        ],
-    )
-    .header(Row::new(vec!["", "", "queue", "customer", "pty", "    age"]).style(theme.header()))
-    .block(block);
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(3),
+        Constraint::Length(7),
+    ];
+    let mut header = vec!["", "", "queue", "customer", "pty", "    age"];
+    if in_state_shown {
+        widths.push(Constraint::Length(if wide {
+            IN_STATE
+        } else {
+            IN_STATE_NARROW
+        }));
+        header.push("in state");
+    }
+    let table = Table::new(table_rows, widths)
+        .header(Row::new(header).style(theme.header()))
+        .block(block);
     frame.render_widget(table, area);
     if empty {
         // "No active conferences" only when the platform said so: not before it answered,

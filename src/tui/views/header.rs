@@ -59,9 +59,9 @@ fn parts(app: &App, theme: Theme) -> Vec<Part> {
         };
         push(1, state.label.to_string(), style);
     }
-    if !app.filter.text.is_empty() {
-        let filter = truncate(&app.filter.text, 16);
-        push(2, format!("filter \"{filter}\""), Style::new());
+    let terms = app.filter.label();
+    if !terms.is_empty() {
+        push(2, format!("filter {}", truncate(&terms, 32)), Style::new());
     }
     let hidden = app.queues.hidden.len();
     if hidden > 0 {

@@ -1,5 +1,6 @@
 //! The jobs view: every kick of the session, newest first, with its progress or outcome. A long
-//! progress or outcome wraps in its column (up to [`MAX_LINES`] lines; the job view has it all).
+//! progress or outcome wraps in its column, up to [`MAX_LINES`] lines; a longer one ends in a
+//! line that says how many more there are and that the job view has them all.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -28,6 +29,32 @@ const COLUMNS: [Constraint; 7] = [
     Constraint::Fill(4),
 ];
 
+/// At most [`MAX_LINES`] lines: a longer text keeps its first lines and ends with how many
+/// more there are (`… 4 more lines: enter for the whole job`), never cut without a word.
+fn bounded(mut lines: Vec<String>, width: usize, open: &str) -> Vec<String> {
+    if lines.len() <= MAX_LINES {
+        return lines;
+    }
+    let note = |kept: usize| {
+        let hidden = lines.len() - kept;
+        wrap(
+            &format!("… {hidden} more lines: {open} for the whole job"),
+            width,
+        )
+    };
+    // The note takes one line, or more in a narrow column (its count barely changes its length).
+    let mut kept = MAX_LINES - 1;
+    let mut shown = note(kept);
+    if shown.len() > 1 {
+        kept = MAX_LINES.saturating_sub(shown.len()).max(1);
+        shown = note(kept);
+        shown.truncate(MAX_LINES - kept);
+    }
+    lines.truncate(kept);
+    lines.extend(shown);
+    lines
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits: &mut Hits) {
     let jobs = app.jobs.all();
     let block = Block::default()
@@ -52,19 +79,13 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
     let progress_width = Layout::horizontal(COLUMNS).spacing(1).split(inner)[6].width;
     let height = table_rows(area);
     let selected = app.job_index();
+    let open = app.keymap.keys_label(Command::Open);
     let statuses: Vec<Vec<String>> = jobs
         .iter()
         .rev()
         .map(|job| {
             let width = usize::from(progress_width).max(8);
-            let mut lines = wrap(&job.status(app.now), width);
-            if lines.len() > MAX_LINES {
-                lines.truncate(MAX_LINES);
-                if let Some(last) = lines.last_mut() {
-                    *last = crate::text::truncate(&format!("{last} …"), width);
-                }
-            }
-            lines
+            bounded(wrap(&job.status(app.now), width), width, &open)
         })
         .collect();
     // The first row shown: the selected row's whole height in sight.
@@ -133,5 +154,30 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
     frame.render_widget(table, area);
     if empty {
         empty_note(frame, area, "no kick yet", theme);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("line {i}")).collect()
+    }
+
+    #[test]
+    fn a_long_text_says_how_much_is_left_out() {
+        assert_eq!(bounded(lines(6), 40, "enter"), lines(6), "six lines fit");
+        let cut = bounded(lines(9), 40, "enter");
+        assert_eq!(cut.len(), MAX_LINES);
+        assert_eq!(cut[..5], lines(5)[..]);
+        assert_eq!(cut[5], "… 4 more lines: enter for the whole job");
+        // A narrow column: the note wraps, the row stays at six lines, the count stays true.
+        let narrow = bounded(lines(1000), 20, "enter");
+        assert_eq!(narrow.len(), MAX_LINES);
+        assert_eq!(
+            narrow[3..],
+            ["… 997 more lines:", "enter for the whole", "job"]
+        );
     }
 }

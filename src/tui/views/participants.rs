@@ -43,7 +43,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
         );
         return;
     };
-    let participants = app.model.participants(&conversation.id, app.now);
+    let participants = app.participant_rows(&conversation.id);
     let width = usize::from(inner.width);
     let name_width = participants
         .iter()

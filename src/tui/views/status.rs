@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::feed::ConnectionState;
-use crate::text::in_state;
+use unicode_width::UnicodeWidthStr;
+
+use crate::text::{in_state, tail};
 use crate::tui::app::{App, Pane, View};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{Theme, Tone};
@@ -17,7 +19,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Paragraph::new(status_line(app, theme)), status_area);
     let bottom = if app.filter.editing {
-        filter_line(app, theme)
+        filter_line(app, theme, usize::from(area.width))
     } else {
         hint_line(app, theme)
     };
@@ -190,13 +192,13 @@ fn hint_line(app: &App, theme: Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn filter_line(app: &App, theme: Theme) -> Line<'static> {
+/// What is typed (its end, when long: where typing goes on), then how terms combine.
+fn filter_line(app: &App, theme: Theme, width: usize) -> Line<'static> {
+    let hint = "  each word must match · -word must not · enter keep · esc clear";
+    let room = width.saturating_sub(4 + hint.width()).max(width / 3);
     Line::from(vec![
         Span::styled(" / ", theme.key()),
-        Span::raw(format!("{}▏", app.filter.text)),
-        Span::styled(
-            "  name, queue or state · enter keep · esc clear",
-            theme.dim(),
-        ),
+        Span::raw(format!("{}▏", tail(&app.filter.text, room))),
+        Span::styled(hint, theme.dim()),
     ])
 }
