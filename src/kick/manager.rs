@@ -151,6 +151,7 @@ impl KickManager {
                         "not started: the audit file cannot be opened ({error}); nothing was sent"
                     ),
                     status: None,
+                    audit_incomplete: false,
                 }),
             });
             return false;

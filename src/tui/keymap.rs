@@ -28,6 +28,7 @@ pub(crate) enum Command {
     Jobs,
     Log,
     Queues,
+    Dismiss,
     Help,
     Quit,
 }
@@ -185,6 +186,13 @@ pub(crate) const TABLE: &[Binding] = {
             &[c('Q')],
             "choose the queues shown",
             "queues",
+        ),
+        row(
+            C::Dismiss,
+            "dismiss",
+            &[c('X')],
+            "dismiss the AUDIT INCOMPLETE banner",
+            "dismiss",
         ),
         row(C::Help, "help", &[c('?'), p(K::F(1))], "help", "help"),
         row(C::Quit, "quit", &[c('q')], "quit", "quit"),

@@ -250,3 +250,23 @@ impl KickJob {
         (outcome, self.seen)
     }
 }
+
+/// The bytes of an audit record's lines up to and including its first `attempt` line (a kick
+/// of the same shape writes as many): the room to leave so that the line after it fails.
+pub(crate) fn bytes_through_attempt(record: &str) -> usize {
+    let through: usize = record
+        .split_inclusive('\n')
+        .scan(false, |done, line| {
+            if *done {
+                return None;
+            }
+            *done = line.contains("\"step\":\"attempt\"");
+            Some(line.len())
+        })
+        .sum();
+    assert!(
+        record.len() > through,
+        "no line after the attempt: {record}"
+    );
+    through
+}

@@ -276,17 +276,7 @@ async fn a_full_disk_after_the_202_reports_removed_and_the_audit_incomplete() {
     let out = kick_with_file_limit(&h, &dir, &first.id, &first_target, &measure, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let measured = std::fs::read_to_string(&measure).unwrap();
-    let through_attempt: usize = measured
-        .split_inclusive('\n')
-        .scan(false, |done, line| {
-            if *done {
-                return None;
-            }
-            *done = line.contains("\"step\":\"attempt\"");
-            Some(line.len())
-        })
-        .sum();
-    assert!(measured.len() > through_attempt, "{measured}");
+    let through_attempt = common::bytes_through_attempt(&measured);
 
     let (call, target) = h.conference("connected").await;
     let audit = dir.join("audit.jsonl");
