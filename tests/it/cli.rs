@@ -517,15 +517,7 @@ async fn a_kick_without_its_claim_goes_on_and_says_so() {
     for json in [false, true] {
         let (call, target) = h.conference("connected").await;
         let audit = dir.join(format!("audit-{json}.jsonl"));
-        let mut args = vec![
-            "kick",
-            "--conversation",
-            &call.id,
-            "--participant",
-            &target,
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ];
+        let mut args = common::kick_args(&call.id, &target, &audit);
         if json {
             args.push("--json");
         }
@@ -537,11 +529,7 @@ async fn a_kick_without_its_claim_goes_on_and_says_so() {
             "{stderr}"
         );
         assert!(stderr.contains("cannot claim the call"), "{stderr}");
-        let now = h.client.call(&call.id).await.unwrap();
-        assert!(
-            common::state_of(&now, &target).is_some_and(|s| s.is_gone()),
-            "{now:?}"
-        );
+        h.assert_gone(&call.id, &target).await;
         let text = std::fs::read_to_string(&audit).unwrap();
         assert!(text.contains("\"step\":\"unprotected\""), "{text}");
         if json {

@@ -69,6 +69,15 @@ impl Harness {
         self.raw.stop().await;
     }
 
+    /// Asserts the platform, read afresh, shows `participant_id` gone from the call.
+    pub(crate) async fn assert_gone(&self, conversation_id: &str, participant_id: &str) {
+        let now = self.client.call(conversation_id).await.unwrap();
+        assert!(
+            state_of(&now, participant_id).is_some_and(|s| s.is_gone()),
+            "{now:?}"
+        );
+    }
+
     /// A client of the scenario's viewer (no kick permission).
     pub(crate) fn viewer(&self) -> Client {
         Client::new(ConnectionConfig::for_mock(
@@ -269,4 +278,18 @@ pub(crate) fn bytes_through_attempt(record: &str) -> usize {
         "no line after the attempt: {record}"
     );
     through
+}
+
+/// `kick` of `target` in `call`, audited to `audit`: the arguments.
+pub(crate) fn kick_args<'a>(call: &'a str, target: &'a str, audit: &'a Path) -> Vec<&'a str> {
+    let audit = audit.to_str().expect("a UTF-8 path");
+    vec![
+        "kick",
+        "--conversation",
+        call,
+        "--participant",
+        target,
+        "--audit-log",
+        audit,
+    ]
 }

@@ -249,6 +249,14 @@ impl Console {
         panic!("never reached {name}:\n{}", self.screen.text());
     }
 
+    /// Selects `name`, asks to kick them and confirms.
+    async fn kick(&mut self, name: &'static str) {
+        self.select(name).await;
+        self.press("d");
+        self.screen.shows("Confirm kick").await;
+        self.press("y");
+    }
+
     fn press(&mut self, text: &str) {
         self.keys.write_all(text.as_bytes()).unwrap();
         self.keys.flush().unwrap();
@@ -636,10 +644,7 @@ async fn an_incomplete_audit_stays_on_screen_until_dismissed() {
     let mut console = Console::start_with(&h.mock, "audit-measure", &flags, None);
     let screen = console.screen.clone();
     screen.shows("Casey Customer").await;
-    console.select("Ava Reed").await;
-    console.press("d");
-    screen.shows("Confirm kick").await;
-    console.press("y");
+    console.kick("Ava Reed").await;
     screen.shows("removed in").await;
     console.quit_with("q").await;
     let through_attempt =
@@ -668,10 +673,7 @@ async fn an_incomplete_audit_stays_on_screen_until_dismissed() {
     let log = console.dir.join("confwatch.log");
     let screen = console.screen.clone();
     screen.shows("Casey Customer").await;
-    console.select("Ava Reed").await;
-    console.press("d");
-    screen.shows("Confirm kick").await;
-    console.press("y");
+    console.kick("Ava Reed").await;
     let text = screen.shows("AUDIT INCOMPLETE").await;
     let said = joined(&text);
     for words in [
@@ -686,11 +688,7 @@ async fn an_incomplete_audit_stays_on_screen_until_dismissed() {
     let unspaced: String = said.split_whitespace().collect();
     assert!(unspaced.contains(log.to_str().unwrap()), "{text}");
     assert!(header(&text).contains("AUDIT INCOMPLETE"), "{text}");
-    let now = h.client.call(&call.id).await.unwrap();
-    assert!(
-        common::state_of(&now, &ava).is_some_and(|s| s.is_gone()),
-        "{now:?}"
-    );
+    h.assert_gone(&call.id, &ava).await;
     // The jobs view and back, and time: still there.
     console.press("J");
     screen.shows("Kick jobs").await;
@@ -727,21 +725,14 @@ async fn an_unprotected_kick_says_so_and_still_removes() {
     std::fs::write(state.join("claims"), "not a folder").unwrap();
     let screen = console.screen.clone();
     screen.shows("Casey Customer").await;
-    console.select("Ava Reed").await;
-    console.press("d");
-    screen.shows("Confirm kick").await;
-    console.press("y");
+    console.kick("Ava Reed").await;
     let text = screen.shows("removed in").await;
     assert!(
         text.contains("not protected against another confwatch"),
         "{text}"
     );
     let ava = leg_of(&call, "Ava Reed");
-    let now = h.client.call(&call.id).await.unwrap();
-    assert!(
-        common::state_of(&now, &ava).is_some_and(|s| s.is_gone()),
-        "{now:?}"
-    );
+    h.assert_gone(&call.id, &ava).await;
     console.press("J");
     screen.shows("Kick jobs").await;
     console.press("\r");

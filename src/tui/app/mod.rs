@@ -29,6 +29,7 @@ use crate::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
 use crate::live::{ConferenceRow, LiveModel, Update};
 
+pub(crate) use blocking::IncompleteAudit;
 pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
 pub(crate) use cursor::Cursor;
@@ -142,7 +143,7 @@ pub struct App {
     /// Why kicks are off: the audit record cannot be written (a banner; `d` explains).
     pub kicks_off: Option<String>,
     /// Kicks whose audit record lost a line: a banner until dismissed.
-    pub(crate) audit_incomplete: Vec<blocking::IncompleteAudit>,
+    pub(crate) audit_incomplete: Vec<IncompleteAudit>,
     /// The log file, named where the screen sends the supervisor to it.
     pub log_file: Option<String>,
     pub should_quit: bool,
