@@ -265,6 +265,7 @@ fn resolve_from(
         api_base,
         credentials,
         warnings: Vec::new(),
+        max_answer_bytes: None,
     }))
 }
 
@@ -503,6 +504,7 @@ fn user_config(
             login_base: session.login_base.clone(),
             credentials: Credentials::User(Box::new(session)),
             warnings: Vec::new(),
+            max_answer_bytes: None,
         },
         ProfileUse {
             name: Some(profile.to_string()),

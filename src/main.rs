@@ -75,7 +75,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, &log_path)) {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
             // The user gets the cause chain in one line; the log keeps the full report.
@@ -90,9 +90,9 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<u8> {
+async fn run(cli: Cli, log_path: &std::path::Path) -> Result<u8> {
     let code = match cli.command {
-        None => confwatch::console::run(cli.console).await?,
+        None => confwatch::console::run(cli.console, log_path).await?,
         Some(CliCommand::Mock(args)) => genesys_cloud_mock::run(args).await.map(|()| 0)?,
         Some(CliCommand::List(args)) => confwatch::cli::list(args).await?,
         Some(CliCommand::Kick(args)) => confwatch::cli::kick(args).await?,

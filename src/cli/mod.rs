@@ -294,6 +294,7 @@ fn not_started(message: String, status: Option<u16>) -> Outcome {
         elapsed_ms: 0,
         message,
         status,
+        audit_incomplete: false,
     }
 }
 
@@ -377,6 +378,12 @@ async fn run_kick(args: KickArgs) -> Result<(i32, Outcome)> {
     let mut finished = None;
     while let Some(progress) = rx.recv().await {
         print_progress(&progress, json);
+        // The readable line is on stderr already; with --json, stdout carries the step and
+        // stderr says it as other warnings are said.
+        if let (true, Step::Unprotected { reason }) = (json, &progress.step) {
+            let words = crate::kick::progress::unprotected_words(reason);
+            eprintln!("confwatch: warning: {}", crate::text::clean(&words));
+        }
         if let Step::Finished(outcome) = progress.step {
             finished = Some(outcome);
             break;
@@ -487,6 +494,7 @@ mod tests {
             elapsed_ms: 0,
             message: String::new(),
             status,
+            audit_incomplete: false,
         };
         assert_eq!(exit_code(&outcome(OutcomeKind::Removed, None)), 0);
         assert_eq!(exit_code(&outcome(OutcomeKind::AlreadyGone, None)), 0);

@@ -109,6 +109,7 @@ fn user_config(session: &StoredSession) -> ConnectionConfig {
         login_base: session.login_base.clone(),
         credentials: Credentials::User(Box::new(session.clone())),
         warnings: Vec::new(),
+        max_answer_bytes: None,
     }
 }
 

@@ -16,7 +16,7 @@ use session::Session;
 
 /// Runs the console until the supervisor quits; returns the process's exit code (0, or as
 /// `confwatch kick`'s when running kicks were interrupted: 130, 143, 129).
-pub async fn run(args: ConsoleArgs) -> Result<i32> {
+pub async fn run(args: ConsoleArgs, log_file: &std::path::Path) -> Result<i32> {
     terminal::check()?;
     // The config file is read once, for the keymap, the connection and the kick.
     let settings = Settings::load(&args.connection)?;
@@ -30,6 +30,7 @@ pub async fn run(args: ConsoleArgs) -> Result<i32> {
     app.source = session.source.clone();
     app.signed_in = session.signed_in.clone();
     app.kicks_off = session.kicks_off.clone();
+    app.log_file = Some(log_file.display().to_string());
     for warning in &session.warnings {
         app.push_log(Level::Warn, warning.clone());
     }

@@ -229,7 +229,10 @@ async fn run_job(
     if config.lock_plan.is_none() {
         config.lock_plan = history.lock().ok().and_then(|h| h.plan(&lock_key));
     }
-    let claim = take_claim(&config, &request);
+    let (claim, unprotected) = match take_claim(&config, &request) {
+        Ok(claim) => (claim, None),
+        Err(reason) => (None, Some(reason)),
+    };
     let machine = KickMachine::new(
         request.conversation_id.clone(),
         request.wanted.clone(),
@@ -242,6 +245,7 @@ async fn run_job(
         participant_id: machine.target().map(str::to_string),
         name: None,
         purpose: None,
+        lost: Arc::default(),
     };
     let job = Job {
         client,
@@ -255,6 +259,7 @@ async fn run_job(
         history,
         lock_key,
         claim,
+        unprotected,
         audit,
         report,
         pending: None,
@@ -281,6 +286,8 @@ struct Job<R> {
     lock_key: String,
     /// This kick's claim on the call (`kick::claims`), if one could be made.
     claim: Option<Claim>,
+    /// Why the call could not be claimed: told as the job's first step.
+    unprotected: Option<String>,
     audit: AuditContext,
     report: R,
     /// The request in flight.
@@ -364,8 +371,14 @@ impl<R: FnMut(Progress) + Send> Job<R> {
         hold_for_rate_limit(&mut self.machine, &self.client, self.start);
         self.machine.set_live(false);
         note_other_kicks(&mut self.machine, self.claim.as_ref(), &self.request.wanted);
-        self.machine
-            .handle(MachineInput::Start, self.now(), rand::random())
+        let mut effects = self
+            .machine
+            .handle(MachineInput::Start, self.now(), rand::random());
+        // Said before anything else the job reports, so the supervisor sees it while it runs.
+        if let Some(reason) = self.unprotected.take() {
+            effects.insert(0, Effect::Report(Step::Unprotected { reason }));
+        }
+        effects
     }
 
     /// Performs the machine's effects; returns why the audit failed, if it did.
@@ -419,6 +432,10 @@ impl<R: FnMut(Progress) + Send> Job<R> {
             self.audit
                 .write(AuditEntry::Progress { step: step.clone() })
         };
+        // The outcome's own line may be the one lost: the outcome told says so too.
+        if let (Err(_), Step::Finished(outcome)) = (&written, &mut step) {
+            self.audit.note_if_incomplete(outcome);
+        }
         let participant_id =
             self.machine
                 .target()
@@ -572,16 +589,22 @@ impl<R: FnMut(Progress) + Send> Job<R> {
     }
 }
 
-/// Claims the call for this kick (`kick::claims`) until its deadline; without a claims folder,
-/// or when the claim cannot be made (logged), the kick goes on judging its call alone.
-fn take_claim(config: &MachineConfig, request: &KickRequest) -> Option<Claim> {
-    let dir = config.claims_dir.as_deref()?;
+/// Claims the call for this kick (`kick::claims`) until its deadline; Ok(None) without a claims
+/// folder. When the claim cannot be made the kick still goes on (a broken state directory must
+/// not stop a removal in a live call), judging its call alone: the reason is its first step.
+fn take_claim(config: &MachineConfig, request: &KickRequest) -> Result<Option<Claim>, String> {
+    let Some(dir) = config.claims_dir.as_deref() else {
+        return Ok(None);
+    };
     let who = match &request.wanted {
         Wanted::Participant(id) | Wanted::User(id) => id,
     };
     Claim::take(dir, &request.conversation_id, who, config.deadline)
-        .map_err(|e| tracing::warn!("cannot claim the call in {}: {e}", dir.display()))
-        .ok()
+        .map(Some)
+        .map_err(|e| {
+            tracing::warn!("cannot claim the call in {}: {e}", dir.display());
+            format!("cannot claim the call in {} ({e})", dir.display())
+        })
 }
 
 /// Other kicks' claims on the call count as leaving: refreshed before each input, so the
@@ -641,15 +664,22 @@ struct AuditContext {
     participant_id: Option<String>,
     name: Option<String>,
     purpose: Option<Purpose>,
+    /// A line of this job's record could not be written (shared with the clone that audits
+    /// each PATCH). The log's own flag is the session's: a console's later kick must not
+    /// inherit an earlier one's loss.
+    lost: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AuditContext {
-    /// A removal whose record lost a line after the 202 says so (the console's job view and
-    /// `kick` show the message): what happened on the platform, and that the record is short.
+    /// A removal whose record lost a line after the 202 says so (the console's banner, its job
+    /// view and `kick` show it): what happened on the platform, and that the record is short.
     fn note_if_incomplete(&self, outcome: &mut Outcome) {
         const NOTE: &str = "; the audit record is incomplete (a line could not be written)";
-        if self.log.as_ref().is_some_and(|log| log.failed()) && !outcome.message.ends_with(NOTE) {
-            outcome.message.push_str(NOTE);
+        if self.lost.load(Ordering::Relaxed) {
+            outcome.audit_incomplete = true;
+            if !outcome.message.ends_with(NOTE) {
+                outcome.message.push_str(NOTE);
+            }
         }
     }
 
@@ -675,6 +705,7 @@ impl AuditContext {
             entry,
         };
         log.record(&record).map_err(|e| {
+            self.lost.store(true, Ordering::Relaxed);
             tracing::error!("audit: {e:#}");
             format!("the audit record could not be written ({e:#})")
         })

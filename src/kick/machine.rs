@@ -925,6 +925,7 @@ impl KickMachine {
             elapsed_ms: now.as_millis() as u64,
             message: message.to_string(),
             status,
+            audit_incomplete: false,
         };
         self.phase = Phase::Done;
         self.outcome = Some(outcome.clone());

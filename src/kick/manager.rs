@@ -151,6 +151,7 @@ impl KickManager {
                         "not started: the audit file cannot be opened ({error}); nothing was sent"
                     ),
                     status: None,
+                    audit_incomplete: false,
                 }),
             });
             return false;
@@ -303,6 +304,7 @@ mod tests {
             login_base: "http://127.0.0.1:1".into(),
             credentials: Credentials::AccessToken("t".into()),
             warnings: Vec::new(),
+            max_answer_bytes: None,
         })
         .unwrap();
         let audit = std::env::temp_dir().join(format!(

@@ -78,6 +78,11 @@ pub enum Step {
     },
     /// Removal accepted; waiting to see the leg disconnected and the others still there.
     Verifying,
+    /// The call could not be claimed (`kick::claims`): the kick goes on, but another confwatch
+    /// kicking on the same call would not see this one, nor this one it.
+    Unprotected {
+        reason: String,
+    },
     Finished(Outcome),
 }
 
@@ -134,6 +139,10 @@ pub struct Outcome {
     /// The HTTP status of a final platform error (403 means a permission is missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// A line of this kick's audit record could not be written (after the platform accepted
+    /// the removal, or before anything was sent): the console keeps a banner up until dismissed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audit_incomplete: bool,
 }
 
 /// A process whose kick a signal interrupted exits 128 + the signal's number (`confwatch kick`
@@ -157,6 +166,11 @@ pub(crate) fn locked_words(retry_in_ms: u64, learned: bool) -> String {
 /// The words of a wait for the lock's learned end before the first PATCH (`Step::LockAhead`).
 pub(crate) fn lock_ahead_words(wait_ms: u64) -> String {
     format!("settled; PATCH in {wait_ms} ms, when the lock learned from earlier kicks ends")
+}
+
+/// A kick without its claim on the call, in a supervisor's words.
+pub(crate) fn unprotected_words(reason: &str) -> String {
+    format!("not protected against another confwatch kicking on this call: {reason}")
 }
 
 /// One progress step as a readable line: what `confwatch kick` prints and the console's job view
@@ -208,6 +222,7 @@ pub(crate) fn describe_step(step: &Step) -> String {
             *retry_after_ms as f64 / 1000.0
         ),
         Step::Verifying => "accepted; verifying the leg is gone and the others stay".into(),
+        Step::Unprotected { reason } => unprotected_words(reason),
         Step::Finished(o) => format!(
             "{}: {} ({} attempts, {} requests, {:.1} s)",
             o.outcome,

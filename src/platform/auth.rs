@@ -357,6 +357,7 @@ mod tests {
             login_base: base.into(),
             credentials: Credentials::User(Box::new(session)),
             warnings: Vec::new(),
+            max_answer_bytes: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub struct ConnectionConfig {
     pub(crate) credentials: Credentials,
     /// Things the user should be told (a config file readable by others, say). Never secret.
     pub(crate) warnings: Vec<String>,
+    /// The most bytes of one API answer's body, and of one notification message; None: as
+    /// `CONFWATCH_MAX_ANSWER_BYTES` says (read by [`Client::new`](super::Client::new), the one
+    /// place that reads it), else 8 MiB.
+    pub(crate) max_answer_bytes: Option<usize>,
 }
 
 impl ConnectionConfig {
@@ -37,7 +41,15 @@ impl ConnectionConfig {
                 secret: Secret::new(client_secret),
             },
             warnings: Vec::new(),
+            max_answer_bytes: None,
         }
+    }
+
+    /// This connection's answer cap, whatever the environment says (a test's small cap on its
+    /// own client, in a process shared with others).
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> ConnectionConfig {
+        self.max_answer_bytes = Some(bytes);
+        self
     }
 
     pub(crate) fn client_id(&self) -> Option<&str> {

@@ -28,6 +28,7 @@ pub(crate) fn client(base: &str) -> Client {
         login_base: base.to_string(),
         credentials: Credentials::AccessToken("t".into()),
         warnings: Vec::new(),
+        max_answer_bytes: None,
     })
     .unwrap()
 }

@@ -184,6 +184,16 @@ impl Client {
             .user_agent(concat!("confwatch/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| color_eyre::eyre::eyre!("building the HTTP client: {e}"))?;
+        // The connection's own cap wins; else the environment's (read here only).
+        let max_answer_bytes = match config.max_answer_bytes {
+            Some(bytes) => bytes,
+            None => number_from_env(
+                MAX_ANSWER_BYTES_VAR,
+                DEFAULT_MAX_ANSWER_BYTES,
+                MIN_MAX_ANSWER_BYTES..=MAX_MAX_ANSWER_BYTES,
+                "bytes",
+            )?,
+        };
         Ok(Client {
             counter: None,
             inner: Arc::new(Inner {
@@ -201,12 +211,7 @@ impl Client {
                 }),
                 requests: AtomicU64::new(0),
                 held_until: Mutex::new(None),
-                max_answer_bytes: number_from_env(
-                    MAX_ANSWER_BYTES_VAR,
-                    DEFAULT_MAX_ANSWER_BYTES,
-                    MIN_MAX_ANSWER_BYTES..=MAX_MAX_ANSWER_BYTES,
-                    "bytes",
-                )?,
+                max_answer_bytes,
                 identity: std::sync::OnceLock::new(),
                 auth_failure: Mutex::new(None),
             }),

@@ -308,6 +308,9 @@ pub enum SocketEnd {
     Silent,
     /// The socket closed or failed.
     Dropped(String),
+    /// A message over the answer cap was refused (the socket cannot go on mid-message): the
+    /// channel itself is fine, so the same one is reconnected to, however soon it came.
+    TooLarge(String),
     /// The platform stopped the channel with a system message.
     Stopped(SystemMessage),
     /// Whoever reads the events is gone: stop.
@@ -558,6 +561,8 @@ async fn pump_with(
     heartbeat_timeout: Duration,
     ping_every: Duration,
 ) -> SocketEnd {
+    use super::http::MAX_ANSWER_BYTES_VAR;
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     // Counted from the last frame received, not from the last loop turn: our own pings must not
@@ -578,6 +583,19 @@ async fn pump_with(
         };
         let message = match frame {
             None => return SocketEnd::Dropped("the socket closed".into()),
+            Some(Err(Error::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                // Refused before it is read whole: the socket cannot go on mid-message, so it is
+                // dropped; the keeper reconnects and the owner re-reads what it may have missed.
+                let warning = format!(
+                    "a notification of {size} bytes was refused: over the cap of {max_size} \
+                     bytes ({MAX_ANSWER_BYTES_VAR} raises it); reconnecting and re-reading the calls"
+                );
+                tracing::warn!("{warning}");
+                if tx.send(Signal::Warning(warning.clone())).await.is_err() {
+                    return SocketEnd::ReceiverGone;
+                }
+                return SocketEnd::TooLarge(warning);
+            }
             Some(Err(e)) => return SocketEnd::Dropped(format!("socket error: {e}")),
             Some(Ok(message)) => message,
         };

@@ -146,6 +146,7 @@ impl Job {
                 format!("rate limited, resuming in {} s", left.div_ceil(1000))
             }
             Step::Verifying => "removal accepted, confirming…".to_string(),
+            Step::Unprotected { reason } => crate::kick::progress::unprotected_words(reason),
             Step::Finished(outcome) => finished(outcome),
         }
     }
@@ -472,6 +473,7 @@ mod tests {
             elapsed_ms: 640,
             message: String::new(),
             status: None,
+            audit_incomplete: false,
         };
         jobs.apply(report(640, Step::Finished(done)), t0() + ms(640));
         assert!(jobs.running(&target()).is_none());
@@ -491,6 +493,7 @@ mod tests {
             elapsed_ms: 100,
             message: "missing permission conversation:communication:disconnect".into(),
             status: Some(403),
+            audit_incomplete: false,
         };
         jobs.apply(report(100, Step::Finished(failed)), t0());
         let job = jobs.latest(&target()).unwrap();

@@ -28,6 +28,7 @@ pub(crate) enum Command {
     Jobs,
     Log,
     Queues,
+    Dismiss,
     Help,
     Quit,
 }
@@ -185,6 +186,13 @@ pub(crate) const TABLE: &[Binding] = {
             &[c('Q')],
             "choose the queues shown",
             "queues",
+        ),
+        row(
+            C::Dismiss,
+            "dismiss",
+            &[c('X')],
+            "dismiss the AUDIT INCOMPLETE banner",
+            "dismiss",
         ),
         row(C::Help, "help", &[c('?'), p(K::F(1))], "help", "help"),
         row(C::Quit, "quit", &[c('q')], "quit", "quit"),
@@ -456,9 +464,9 @@ mod tests {
         let mut commands: Vec<Command> = TABLE.iter().map(|b| b.command).collect();
         commands.sort();
         commands.dedup();
-        // 22 variants of `Command`: one row each.
+        // 23 variants of `Command`: one row each.
         assert_eq!(commands.len(), TABLE.len());
-        assert_eq!(TABLE.len(), 22);
+        assert_eq!(TABLE.len(), 23);
         let map = Keymap::default();
         for binding in TABLE {
             assert!(

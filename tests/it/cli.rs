@@ -501,3 +501,50 @@ async fn two_kicks_at_once_never_leave_the_customer_alone() {
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
 }
+
+/// A claims folder that cannot be made (a file where it should be): the kick still removes (a
+/// broken state directory must not stop a removal in a live call), and says it was not
+/// protected against another confwatch on the call: a line on stderr, and with `--json` a step
+/// on stdout, in the audit too, and a warning on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_without_its_claim_goes_on_and_says_so() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 300})).await;
+    let dir = common::temp_dir("cli-claims");
+    let state = dir.join("state").join("confwatch");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("claims"), "not a folder").unwrap();
+    let (id, secret) = main_client(&h);
+    for json in [false, true] {
+        let (call, target) = h.conference("connected").await;
+        let audit = dir.join(format!("audit-{json}.jsonl"));
+        let mut args = common::kick_args(&call.id, &target, &audit);
+        if json {
+            args.push("--json");
+        }
+        let output = confwatch(&h, (&id, &secret), &args, &dir).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("not protected against another confwatch kicking on this call"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("cannot claim the call"), "{stderr}");
+        h.assert_gone(&call.id, &target).await;
+        let text = std::fs::read_to_string(&audit).unwrap();
+        assert!(text.contains("\"step\":\"unprotected\""), "{text}");
+        if json {
+            let lines = json_lines(&output);
+            let step = lines
+                .iter()
+                .find(|l| l["step"] == "unprotected")
+                .unwrap_or_else(|| panic!("{lines:#?}"));
+            assert!(
+                step["reason"].as_str().unwrap().contains("claims"),
+                "{step}"
+            );
+            assert_eq!(lines.last().unwrap()["outcome"], "removed");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    h.stop().await;
+}

@@ -69,6 +69,15 @@ impl Harness {
         self.raw.stop().await;
     }
 
+    /// Asserts the platform, read afresh, shows `participant_id` gone from the call.
+    pub(crate) async fn assert_gone(&self, conversation_id: &str, participant_id: &str) {
+        let now = self.client.call(conversation_id).await.unwrap();
+        assert!(
+            state_of(&now, participant_id).is_some_and(|s| s.is_gone()),
+            "{now:?}"
+        );
+    }
+
     /// A client of the scenario's viewer (no kick permission).
     pub(crate) fn viewer(&self) -> Client {
         Client::new(ConnectionConfig::for_mock(
@@ -260,4 +269,38 @@ pub(crate) fn pane_lines(screen: &str, right: bool) -> Vec<&str> {
                 .map(|(left, other)| if right { other } else { left })
         })
         .collect()
+}
+
+/// The bytes of an audit record's lines up to and including its first `attempt` line (a kick
+/// of the same shape writes as many): the room to leave so that the line after it fails.
+pub(crate) fn bytes_through_attempt(record: &str) -> usize {
+    let through: usize = record
+        .split_inclusive('\n')
+        .scan(false, |done, line| {
+            if *done {
+                return None;
+            }
+            *done = line.contains("\"step\":\"attempt\"");
+            Some(line.len())
+        })
+        .sum();
+    assert!(
+        record.len() > through,
+        "no line after the attempt: {record}"
+    );
+    through
+}
+
+/// `kick` of `target` in `call`, audited to `audit`: the arguments.
+pub(crate) fn kick_args<'a>(call: &'a str, target: &'a str, audit: &'a Path) -> Vec<&'a str> {
+    let audit = audit.to_str().expect("a UTF-8 path");
+    vec![
+        "kick",
+        "--conversation",
+        call,
+        "--participant",
+        target,
+        "--audit-log",
+        audit,
+    ]
 }

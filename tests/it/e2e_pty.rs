@@ -82,6 +82,9 @@ struct Launch<'a> {
     cols: u16,
     secret: Option<&'a str>,
     signed_in: Option<&'a std::path::Path>,
+    /// The largest file the console may write, in 512-byte blocks (RLIMIT_FSIZE, SIGXFSZ
+    /// ignored: a write past it fails as on a full disk).
+    file_blocks: Option<u64>,
 }
 
 impl Default for Launch<'_> {
@@ -92,6 +95,7 @@ impl Default for Launch<'_> {
             cols: COLS,
             secret: None,
             signed_in: None,
+            file_blocks: None,
         }
     }
 }
@@ -130,6 +134,7 @@ impl Console {
             cols,
             secret,
             signed_in,
+            file_blocks,
         } = launch;
         let dir = common::temp_dir(&format!("e2e-{name}"));
         if let Some(config) = config {
@@ -145,7 +150,20 @@ impl Console {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch"));
+        let mut command = match file_blocks {
+            // The pty cannot run code before exec: a POSIX shell sets the limit (`ulimit -f`
+            // counts 512-byte blocks) and ignores the signal, then becomes the console.
+            Some(blocks) => {
+                let mut shell = CommandBuilder::new("/bin/sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -f {blocks} && trap '' XFSZ && exec \"$0\" \"$@\""),
+                    env!("CARGO_BIN_EXE_confwatch"),
+                ]);
+                shell
+            }
+            None => CommandBuilder::new(env!("CARGO_BIN_EXE_confwatch")),
+        };
         let base_url = mock.base_url();
         command.args(["--base-url", base_url.as_str()]);
         match signed_in {
@@ -229,6 +247,14 @@ impl Console {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!("never reached {name}:\n{}", self.screen.text());
+    }
+
+    /// Selects `name`, asks to kick them and confirms.
+    async fn kick(&mut self, name: &'static str) {
+        self.select(name).await;
+        self.press("d");
+        self.screen.shows("Confirm kick").await;
+        self.press("y");
     }
 
     fn press(&mut self, text: &str) {
@@ -599,6 +625,122 @@ async fn kicks_off_when_the_audit_cannot_be_written() {
     assert!(!text.contains("Confirm kick"), "{text}");
     console.quit_with("q").await;
     std::fs::remove_dir_all(&folder).ok();
+    h.stop().await;
+}
+
+/// A kick whose audit line cannot be written after the 202 (the audit file limited with
+/// RLIMIT_FSIZE, as a full disk fails): the removal stands, and an AUDIT INCOMPLETE banner names
+/// who was removed from which call and the log file, and stays (other keys, other views) until
+/// `X` dismisses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incomplete_audit_stays_on_screen_until_dismissed() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    let folder = common::temp_dir("e2e-audit-incomplete");
+    // A first console measures its lines up to the attempt (the same shape, the same lengths).
+    let measure = folder.join("measure.jsonl");
+    let _first = h.conference_with("connected", "connected").await;
+    let flags = ["--audit-log", measure.to_str().unwrap()];
+    let mut console = Console::start_with(&h.mock, "audit-measure", &flags, None);
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.kick("Ava Reed").await;
+    screen.shows("removed in").await;
+    console.quit_with("q").await;
+    let through_attempt =
+        common::bytes_through_attempt(&std::fs::read_to_string(&measure).unwrap());
+
+    // Then the audit file holds earlier lines up to a limit (a whole number of 512-byte blocks,
+    // far above what the log file reaches) that leaves room for the lines up to the attempt
+    // and 10 bytes more: the 202's line cannot be written.
+    let call = h.conference_with("connected", "connected").await;
+    let ava = leg_of(&call, "Ava Reed");
+    let blocks = 4096;
+    let earlier = 512 * blocks - through_attempt as u64 - 10;
+    let audit = folder.join("audit.jsonl");
+    let pad = "x".repeat(earlier as usize - "{\"pad\":\"\"}\n".len());
+    std::fs::write(&audit, format!("{{\"pad\":\"{pad}\"}}\n")).unwrap();
+    let flags = ["--audit-log", audit.to_str().unwrap()];
+    let mut console = Console::launch(
+        &h.mock,
+        "audit-incomplete",
+        Launch {
+            flags: &flags,
+            file_blocks: Some(blocks),
+            ..Launch::default()
+        },
+    );
+    let log = console.dir.join("confwatch.log");
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.kick("Ava Reed").await;
+    let text = screen.shows("AUDIT INCOMPLETE").await;
+    let said = joined(&text);
+    for words in [
+        "the kick of Ava Reed from",
+        call.id.as_str(),
+        "ended removed",
+        "could not be written",
+        "X dismisses",
+    ] {
+        assert!(said.contains(words), "{words:?} not in {text}");
+    }
+    let unspaced: String = said.split_whitespace().collect();
+    assert!(unspaced.contains(log.to_str().unwrap()), "{text}");
+    assert!(header(&text).contains("AUDIT INCOMPLETE"), "{text}");
+    h.assert_gone(&call.id, &ava).await;
+    // The jobs view and back, and time: still there.
+    console.press("J");
+    screen.shows("Kick jobs").await;
+    console.press("\x1b");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        screen.text().contains("AUDIT INCOMPLETE"),
+        "{}",
+        screen.text()
+    );
+    console.press("X");
+    let s = screen.clone();
+    tokio::task::spawn_blocking(move || {
+        s.wait_for("the banner gone", |t| !t.contains("AUDIT INCOMPLETE"))
+    })
+    .await
+    .unwrap();
+    console.quit_with("q").await;
+    std::fs::remove_dir_all(&folder).ok();
+    h.stop().await;
+}
+
+/// A claims folder that cannot be made (a file where it should be): the kick goes on and
+/// removes, and the console says it was not protected against another confwatch on the call,
+/// in the status line and in the job's story.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unprotected_kick_says_so_and_still_removes() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(json!({"rateLimitPerMinute": 300})).await;
+    let call = h.conference_with("connected", "connected").await;
+    let mut console = Console::start_with(&h.mock, "unprotected", &["--no-audit"], None);
+    let state = console.dir.join("state").join("confwatch");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("claims"), "not a folder").unwrap();
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.kick("Ava Reed").await;
+    let text = screen.shows("removed in").await;
+    assert!(
+        text.contains("not protected against another confwatch"),
+        "{text}"
+    );
+    let ava = leg_of(&call, "Ava Reed");
+    h.assert_gone(&call.id, &ava).await;
+    console.press("J");
+    screen.shows("Kick jobs").await;
+    console.press("\r");
+    let story = screen
+        .shows("not protected against another confwatch kicking on this call")
+        .await;
+    assert!(joined(&story).contains("cannot claim the call"), "{story}");
+    console.quit_with("q").await;
     h.stop().await;
 }
 

@@ -368,3 +368,61 @@ async fn a_kick_goes_out_at_once_during_a_10000_call_resync() {
     let _ = std::fs::remove_dir_all(&dir);
     h.stop().await;
 }
+
+/// A notification over the client's message cap (its own small cap, set on its connection, not
+/// through the environment the test process shares) is refused with a warning that names the
+/// size, the cap and the variable; the socket is reopened on the same channel, the calls are
+/// re-read, and events arrive again: no hang, nothing held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_over_the_cap_is_refused_and_the_feed_recovers() {
+    const CAP: usize = 64 * 1024;
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let (call, target) = h.conference("connected").await;
+    let config = ConnectionConfig::for_mock(
+        &h.mock.base_url(),
+        h.mock.client_id(),
+        h.mock.client_secret(),
+    )
+    .with_max_answer_bytes(CAP);
+    let client = Client::new(config).expect("client");
+    let since = h.last_seq().await;
+    let mut feed = watch(client, QueueSelection::All);
+    next_matching(&mut feed, |e| {
+        *e == FeedEvent::Connection(ConnectionState::Live)
+    })
+    .await;
+    assert_eq!(h.oversized_notification(CAP + 1).await, 1, "one socket");
+    let warning = next_matching(&mut feed, |e| matches!(e, FeedEvent::Warning(_))).await;
+    let FeedEvent::Warning(text) = warning else {
+        unreachable!()
+    };
+    assert!(text.contains("refused"), "{text}");
+    assert!(text.contains(&format!("cap of {CAP} bytes")), "{text}");
+    assert!(text.contains("CONFWATCH_MAX_ANSWER_BYTES"), "{text}");
+    next_matching(&mut feed, |e| {
+        matches!(
+            e,
+            FeedEvent::Connection(ConnectionState::Reconnecting { .. })
+        )
+    })
+    .await;
+    // The re-read (its pages may come after "live" again), then events as before.
+    let calls = next_resync(&mut feed).await;
+    assert!(calls.iter().any(|c| c.id == call.id), "{calls:?}");
+    h.set_leg(&call.id, &target, json!({"held": true})).await;
+    next_matching(
+        &mut feed,
+        |e| matches!(e, FeedEvent::Model(Update::Conversation(c)) if c.id == call.id),
+    )
+    .await;
+    // The same channel throughout: the socket was reopened, not the channel replaced.
+    let channel_posts = h
+        .requests(since)
+        .await
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/api/v2/notifications/channels")
+        .count();
+    assert_eq!(channel_posts, 1);
+    drop(feed);
+    h.stop().await;
+}

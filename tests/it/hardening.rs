@@ -123,15 +123,7 @@ async fn a_lock_history_that_is_a_fifo_does_not_hang_the_kick() {
         &dir,
         &h.mock.base_url(),
         (h.mock.client_id(), h.mock.client_secret()),
-        &[
-            "kick",
-            "--conversation",
-            &call.id,
-            "--participant",
-            &target,
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
+        &common::kick_args(&call.id, &target, &audit),
     ))
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -204,15 +196,7 @@ async fn kick_with_file_limit(
         dir,
         &h.mock.base_url(),
         (h.mock.client_id(), h.mock.client_secret()),
-        &[
-            "kick",
-            "--conversation",
-            call,
-            "--participant",
-            target,
-            "--audit-log",
-            audit.to_str().unwrap(),
-        ],
+        &common::kick_args(call, target, audit),
     );
     if let Some(limit) = limit {
         // SAFETY: only async-signal-safe calls between fork and exec.
@@ -276,17 +260,7 @@ async fn a_full_disk_after_the_202_reports_removed_and_the_audit_incomplete() {
     let out = kick_with_file_limit(&h, &dir, &first.id, &first_target, &measure, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let measured = std::fs::read_to_string(&measure).unwrap();
-    let through_attempt: usize = measured
-        .split_inclusive('\n')
-        .scan(false, |done, line| {
-            if *done {
-                return None;
-            }
-            *done = line.contains("\"step\":\"attempt\"");
-            Some(line.len())
-        })
-        .sum();
-    assert!(measured.len() > through_attempt, "{measured}");
+    let through_attempt = common::bytes_through_attempt(&measured);
 
     let (call, target) = h.conference("connected").await;
     let audit = dir.join("audit.jsonl");
@@ -303,11 +277,7 @@ async fn a_full_disk_after_the_202_reports_removed_and_the_audit_incomplete() {
     );
     let lines = audit_lines(&audit);
     assert_eq!(lines.last().unwrap()["step"], "attempt", "{lines:#?}");
-    let now = h.client.call(&call.id).await.unwrap();
-    assert!(
-        common::state_of(&now, &target).is_some_and(|s| s.is_gone()),
-        "{now:?}"
-    );
+    h.assert_gone(&call.id, &target).await;
     std::fs::remove_dir_all(&dir).ok();
     h.stop().await;
 }

@@ -149,7 +149,10 @@ async fn an_oversized_notification_message_drops_the_socket() {
     .await
     .expect("no hang");
     match &end {
-        SocketEnd::Dropped(why) => assert!(why.contains("too long"), "{why}"),
+        SocketEnd::TooLarge(why) => {
+            assert!(why.contains("refused"), "{why}");
+            assert!(why.contains("cap of 8388608 bytes"), "{why}");
+        }
         other => panic!("the oversized message was read: {other:?}"),
     }
     server.abort();

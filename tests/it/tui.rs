@@ -372,6 +372,7 @@ fn snapshot_kick_done() {
         elapsed_ms: 640,
         message: String::new(),
         status: None,
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 640, Step::Finished(removed)), at(640));
     app.update(Input::Tick, at(1000));
@@ -388,6 +389,7 @@ fn snapshot_kick_failed() {
         elapsed_ms: 210,
         message: "missing permission conversation:communication:disconnect".into(),
         status: Some(403),
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
     snapshot("kick_failed", app);
@@ -691,6 +693,7 @@ fn cancel_from_the_row_and_from_the_jobs_view() {
         elapsed_ms: 300,
         message: String::new(),
         status: None,
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 300, Step::Finished(cancelled)), at(300));
     assert!(
@@ -1035,6 +1038,7 @@ fn a_kick_that_ends_the_conference_keeps_its_outcome_on_screen() {
         elapsed_ms: 640,
         message: String::new(),
         status: None,
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 640, Step::Finished(removed)), at(640));
     let screen = render(&mut app, 120, 40);
@@ -1271,7 +1275,7 @@ fn help_scrolls_to_every_key_at_80x24_and_60x12() {
         let screen = render(&mut app, width, height);
         assert!(screen.contains("move down"), "{screen}");
         assert!(!screen.contains("quit, from anywhere"), "{screen}");
-        assert!(screen.contains(" of 24 "), "{screen}");
+        assert!(screen.contains(" of 25 "), "{screen}");
         press(&mut app, "G", t0());
         let screen = render(&mut app, width, height);
         assert!(screen.contains("quit, from anywhere"), "{screen}");
@@ -1458,6 +1462,7 @@ fn dana_kicked_after_a_lock(app: &mut App) {
                 elapsed_ms: 900,
                 message: "Dana Smith disconnected; Alex Moreno (customer), Ana Lima and Ben Okafor stay connected".into(),
                 status: None,
+                audit_incomplete: false,
             }),
         ),
     ];
@@ -1766,6 +1771,7 @@ fn the_jobs_view_wraps_a_long_outcome() {
         elapsed_ms: 210,
         message: "missing permission conversation:communication:disconnect; ask an admin to add it to one of your roles, then sign in again (end)".into(),
         status: Some(403),
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
     press(&mut app, "J", at(300));
@@ -2006,6 +2012,7 @@ fn the_jobs_list_says_when_a_row_is_cut() {
         elapsed_ms: 210,
         message: format!("{} (end)", words.join(" ")),
         status: Some(403),
+        audit_incomplete: false,
     };
     app.update(progress("p-dana", 210, Step::Finished(failed)), at(210));
     press(&mut app, "J", at(300));
@@ -2041,4 +2048,99 @@ fn the_jobs_list_says_when_a_row_is_cut() {
     press(&mut app, "\x1b", at(300));
     assert_eq!(app.view, View::Jobs);
     snapshot_depth("jobs_cut", app);
+}
+
+/// A kick whose audit record lost a line after the 202: the header says AUDIT INCOMPLETE at 80
+/// columns, the banner names who was removed from which call and the log file, and both stay
+/// (other keys, ticks, other views) until the dismiss key; the log keeps it after.
+#[test]
+fn an_incomplete_audit_is_a_banner_until_dismissed() {
+    let mut app = kicking_dana();
+    app.log_file = Some("/home/sam/.local/state/confwatch/confwatch.log".into());
+    let removed = Outcome {
+        outcome: OutcomeKind::Removed,
+        attempts: 1,
+        requests: 3,
+        elapsed_ms: 640,
+        message:
+            "Dana Smith disconnected; the audit record is incomplete (a line could not be written)"
+                .into(),
+        status: None,
+        audit_incomplete: true,
+    };
+    app.update(progress("p-dana", 640, Step::Finished(removed)), at(640));
+    let screen = render(&mut app, 80, 24);
+    insta::assert_snapshot!("audit_incomplete_80x24", screen);
+    let top = screen.lines().next().unwrap_or_default();
+    assert!(top.contains("AUDIT INCOMPLETE"), "{top}");
+    // The screen's lines as one text (the rendering quotes each line).
+    let banner: String = screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for words in [
+        "Dana Smith",
+        "Sales",
+        "conv-sales-1",
+        "ended removed",
+        "could not be written",
+        "X dismisses",
+    ] {
+        assert!(banner.contains(words), "{words:?} not in {screen}");
+    }
+    let unspaced: String = banner.split_whitespace().collect();
+    assert!(
+        unspaced.contains("/home/sam/.local/state/confwatch/confwatch.log"),
+        "{screen}"
+    );
+    // Other keys, time and views leave it up.
+    press(&mut app, "jJ", at(1_000));
+    app.update(Input::Tick, at(60_000));
+    press(&mut app, "\x1b", at(61_000));
+    assert!(render(&mut app, 80, 24).contains("AUDIT INCOMPLETE"));
+    press(&mut app, "X", at(62_000));
+    let after = render(&mut app, 80, 24);
+    assert!(!after.contains("AUDIT INCOMPLETE"), "{after}");
+    assert!(
+        app.log
+            .iter()
+            .any(|l| l.text.contains("audit record incomplete") && l.text.contains("Dana Smith")),
+        "the log keeps it"
+    );
+}
+
+/// A kick whose call could not be claimed (`kick::claims`): the status line says so, the log
+/// keeps it as a warning, and the job view's story lists it.
+#[test]
+fn an_unprotected_kick_is_said_on_screen() {
+    let mut app = kicking_dana();
+    let reason = "cannot claim the call in /home/sam/.local/state/confwatch/claims (Not a directory (os error 20))";
+    app.update(
+        progress(
+            "p-dana",
+            1,
+            Step::Unprotected {
+                reason: reason.into(),
+            },
+        ),
+        at(1),
+    );
+    let screen = render(&mut app, 120, 40);
+    assert!(
+        screen.contains("not protected against another confwatch"),
+        "{screen}"
+    );
+    assert!(
+        app.log
+            .iter()
+            .any(|l| l.text.contains("not protected") && l.text.contains("Not a directory")),
+        "the log keeps it"
+    );
+    press(&mut app, "J\n", at(100));
+    let story = render(&mut app, 120, 40);
+    assert!(
+        story.contains("not protected against another confwatch kicking on this call"),
+        "{story}"
+    );
 }

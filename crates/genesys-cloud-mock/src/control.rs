@@ -34,6 +34,10 @@ pub(super) fn control_router(shared: Arc<Shared>) -> Router {
             patch(change_participant),
         )
         .route("/mock/faults", get(get_faults).put(put_faults))
+        .route(
+            "/mock/notifications/oversized",
+            post(oversized_notification),
+        )
         .route("/mock/requests", get(get_requests))
         .route("/mock/reset", post(reset))
         .layer(axum::middleware::from_fn_with_state(
@@ -251,6 +255,34 @@ async fn change_participant(
         ),
     }
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Oversized {
+    /// The padding's length: the frame is a little longer.
+    bytes: usize,
+}
+
+/// The longest padding `POST /mock/notifications/oversized` sends: past any cap a test sets,
+/// small enough to build at once (mock's own).
+const MAX_OVERSIZED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Sends every connected socket one notification longer than `bytes` (a padded heartbeat), for
+/// tests of a client's message cap; answers how many sockets it was handed to.
+async fn oversized_notification(
+    State(shared): State<Arc<Shared>>,
+    JsonBody(request): JsonBody<Oversized>,
+) -> Result<Response, ErrorReply> {
+    let request = request?;
+    if request.bytes > MAX_OVERSIZED_BYTES {
+        return Err(ErrorReply::bad_request(format!(
+            "An oversized notification has at most {MAX_OVERSIZED_BYTES} bytes of padding here."
+        )));
+    }
+    let frame = super::hub::oversized_frame(request.bytes);
+    let sockets = shared.lock().hub.send_to_every_socket(frame);
+    Ok(Json(serde_json::json!({ "sockets": sockets })).into_response())
 }
 
 async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {

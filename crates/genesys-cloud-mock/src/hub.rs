@@ -287,34 +287,94 @@ impl Hub {
             };
             let text = frame_text(&topic, body);
             for channel_id in channel_ids {
-                let Some(entry) = self.channels.get_mut(channel_id) else {
-                    continue;
-                };
-                let Some(sender) = &entry.sender else {
-                    continue;
-                };
-                let frame = HubFrame {
-                    deliver_at,
-                    text: text.clone(),
-                };
-                match sender.try_send(frame) {
-                    Ok(()) => self.frames_queued += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        tracing::warn!(channel = %channel_id, "mock: socket too slow, dropping it");
-                        self.slow_sockets_dropped += 1;
-                        entry.sender = None;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => entry.sender = None,
+                if let Some(entry) = self.channels.get_mut(channel_id) {
+                    let frame = HubFrame {
+                        deliver_at,
+                        text: text.clone(),
+                    };
+                    let counts = (&mut self.frames_queued, &mut self.slow_sockets_dropped);
+                    hand(channel_id, entry, frame, counts);
                 }
             }
         }
     }
+
+    /// Hands one frame to every connected socket, whatever its topics (the control API's
+    /// oversized notification); returns how many took it.
+    pub(super) fn send_to_every_socket(&mut self, text: Arc<str>) -> usize {
+        let mut taken = 0;
+        for (channel_id, entry) in &mut self.channels {
+            let frame = HubFrame {
+                deliver_at: Instant::now(),
+                text: text.clone(),
+            };
+            let counts = (&mut self.frames_queued, &mut self.slow_sockets_dropped);
+            taken += usize::from(hand(channel_id, entry, frame, counts));
+        }
+        taken
+    }
+}
+
+/// Queues a frame for a channel's socket, if one is connected; a socket too slow to take it is
+/// dropped (its client re-reads). Counts into (frames queued, slow sockets dropped).
+fn hand(
+    channel_id: &str,
+    entry: &mut ChannelEntry,
+    frame: HubFrame,
+    (queued, slow): (&mut u64, &mut u64),
+) -> bool {
+    let Some(sender) = &entry.sender else {
+        return false;
+    };
+    match sender.try_send(frame) {
+        Ok(()) => {
+            *queued += 1;
+            true
+        }
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!(channel = %channel_id, "mock: socket too slow, dropping it");
+            *slow += 1;
+            entry.sender = None;
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            entry.sender = None;
+            false
+        }
+    }
+}
+
+/// A heartbeat padded to more than `bytes` (`POST /mock/notifications/oversized`): a client
+/// with a smaller message cap must refuse it; any other reads it as a heartbeat.
+pub(super) fn oversized_frame(bytes: usize) -> Arc<str> {
+    let body = serde_json::json!({
+        "message": "WebSocket Heartbeat",
+        "padding": "x".repeat(bytes),
+    });
+    frame_text("channel.metadata", &body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use genesys_cloud_models::ParticipantState;
+
+    #[test]
+    fn an_oversized_frame_reaches_every_connected_socket() {
+        let mut hub = Hub::default();
+        for id in ["a", "b", "idle"] {
+            hub.create_channel(id.into(), "client");
+        }
+        let (mut a, _) = hub.connect("a").unwrap();
+        let (mut b, _) = hub.connect("b").unwrap();
+        assert_eq!(hub.send_to_every_socket(oversized_frame(100_000)), 2);
+        for receiver in [&mut a, &mut b] {
+            let frame = receiver.try_recv().unwrap();
+            assert!(frame.text.len() > 100_000);
+            let value: serde_json::Value = serde_json::from_str(&frame.text).unwrap();
+            assert_eq!(value["topicName"], "channel.metadata");
+        }
+    }
 
     #[test]
     fn publish_reaches_queue_and_user_topics_once_each() {

@@ -281,6 +281,7 @@ mod fuzz {
         ("PATCH", "/mock/conversations/c/participants/p"),
         ("PUT", "/mock/faults"),
         ("GET", "/mock/requests"),
+        ("POST", "/mock/notifications/oversized"),
         ("GET", "/channels/x"),
     ];
 

@@ -1,10 +1,13 @@
 //! The states that stop the console's work, said in a banner above the panes (not as a warning
-//! count): signed out or cannot log in, no data from the platform, kicks off because the audit
-//! cannot be written, read-only. Each with its whole reason and what to do.
+//! count): signed out or cannot log in, no data from the platform, a kick whose audit record is
+//! incomplete (until dismissed), kicks off because the audit cannot be written, read-only. Each
+//! with its whole reason and what to do.
 
-use super::App;
+use super::{App, Level};
 use crate::feed::{AuthProblem, ConnectionState};
-use crate::text::wrap;
+use crate::text::{clean, wrap};
+use crate::tui::jobs::Job;
+use crate::tui::keymap::Command;
 
 /// The banner takes at most this many lines (the panes keep the rest).
 const MOST_BANNER_LINES: usize = 8;
@@ -16,11 +19,90 @@ pub(crate) struct Blocking {
     pub(crate) label: &'static str,
     /// The whole reason and what to do, for the banner.
     pub(crate) text: String,
-    /// Whether it stops the data (an error) or only kicks (a warning).
+    /// Whether it is shown as an error (it stops the data, or the audit lost a line) or as a
+    /// warning (it stops only kicks).
     pub(crate) stops_data: bool,
 }
 
+/// A kick whose audit record lost a line (`Outcome::audit_incomplete`): said in the banner
+/// until the supervisor dismisses it, since the record alone no longer tells what was done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IncompleteAudit {
+    /// The job's `seq`: each kick is noted once.
+    seq: u64,
+    name: String,
+    conference: String,
+    conversation_id: String,
+    /// How the kick ended: `removed`, `unknown`...
+    outcome: String,
+}
+
 impl App {
+    /// Notes a finished kick whose audit record is incomplete (once per job): a banner until
+    /// dismissed, and an error in the log.
+    pub(super) fn note_incomplete_audit(&mut self, job: &Job) {
+        let Some(outcome) = job.outcome().filter(|o| o.audit_incomplete) else {
+            return;
+        };
+        if self.audit_incomplete.iter().any(|a| a.seq == job.seq) {
+            return;
+        }
+        self.audit_incomplete.push(IncompleteAudit {
+            seq: job.seq,
+            name: job.name.clone(),
+            conference: job.conference.clone(),
+            conversation_id: job.target.conversation_id.clone(),
+            outcome: outcome.outcome.to_string(),
+        });
+        let text = format!(
+            "audit record incomplete: the kick of {} in call {} ended {}",
+            job.name, job.target.conversation_id, outcome.outcome
+        );
+        self.push_log(Level::Error, text);
+    }
+
+    /// The dismiss key: the incomplete-audit banner goes (the log keeps what it said).
+    pub(super) fn dismiss_incomplete_audit(&mut self) {
+        if self.audit_incomplete.is_empty() {
+            self.flash = Some("nothing to dismiss".to_string());
+            return;
+        }
+        let count = self.audit_incomplete.len();
+        self.audit_incomplete.clear();
+        self.push_log(
+            Level::Info,
+            format!("dismissed the incomplete-audit banner ({count} kick(s))"),
+        );
+    }
+
+    /// The banner's words for the kicks whose audit record is incomplete, the newest named.
+    fn incomplete_audit_state(&self) -> Option<Blocking> {
+        let newest = self.audit_incomplete.last()?;
+        let earlier = match self.audit_incomplete.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 earlier kick, in the log view)".to_string(),
+            n => format!(" (and {n} earlier kicks, in the log view)"),
+        };
+        let log = self
+            .log_file
+            .as_deref()
+            .map(|path| format!("The log file {}", clean(path)))
+            .unwrap_or_else(|| "The log file".to_string());
+        Some(Blocking {
+            label: "AUDIT INCOMPLETE",
+            text: format!(
+                "AUDIT INCOMPLETE: the kick of {} from {} (call {}) ended {}{earlier}, but a \
+                 line of its audit record could not be written. {log} says why. {} dismisses.",
+                clean(&newest.name),
+                clean(&newest.conference),
+                clean(&newest.conversation_id),
+                newest.outcome,
+                self.keymap.keys_label(Command::Dismiss),
+            ),
+            stops_data: true,
+        })
+    }
+
     /// Every blocking state, the most important first.
     pub(crate) fn blocking(&self) -> Vec<Blocking> {
         let mut states = Vec::new();
@@ -66,6 +148,7 @@ impl App {
                 stops_data: true,
             });
         }
+        states.extend(self.incomplete_audit_state());
         if let Some(reason) = &self.kicks_off {
             states.push(Blocking {
                 label: "KICKS OFF",

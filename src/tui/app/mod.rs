@@ -29,6 +29,7 @@ use crate::feed::{AuthProblem, ConnectionState, FeedEvent, RateFigures};
 use crate::kick::{OutcomeKind, Progress, Step, Target};
 use crate::live::{ConferenceRow, LiveModel, ParticipantRow, Update};
 
+pub(crate) use blocking::IncompleteAudit;
 pub use confirm::Choice;
 pub(crate) use confirm::{Confirm, Risk};
 pub(crate) use cursor::Cursor;
@@ -141,6 +142,10 @@ pub struct App {
     pub(crate) auth_problem: Option<AuthProblem>,
     /// Why kicks are off: the audit record cannot be written (a banner; `d` explains).
     pub kicks_off: Option<String>,
+    /// Kicks whose audit record lost a line: a banner until dismissed.
+    pub(crate) audit_incomplete: Vec<IncompleteAudit>,
+    /// The log file, named where the screen sends the supervisor to it.
+    pub log_file: Option<String>,
     pub should_quit: bool,
     /// The terminal's area (None until the loop says: a page is then ten rows).
     viewport: Option<Rect>,
@@ -193,6 +198,8 @@ impl App {
             flash: None,
             auth_problem: None,
             kicks_off: None,
+            audit_incomplete: Vec::new(),
+            log_file: None,
             should_quit: false,
             viewport: None,
             quit_armed: false,
@@ -327,6 +334,7 @@ impl App {
         if let Some(text) = back {
             self.push_log(Level::Info, text);
         }
+        self.note_incomplete_audit(&job);
         let line = match job.outcome() {
             Some(outcome) => {
                 let level = match outcome.outcome {
@@ -338,7 +346,7 @@ impl App {
                 Some((level, format!("kick {}: {}", job.name, job.status(now))))
             }
             None => match &job.step {
-                Some((Step::RateLimited { .. }, _)) => Some((
+                Some((Step::RateLimited { .. } | Step::Unprotected { .. }, _)) => Some((
                     Level::Warn,
                     format!("kick {}: {}", job.name, job.status(now)),
                 )),
@@ -346,6 +354,10 @@ impl App {
             },
         };
         if let Some((level, text)) = line {
+            // Said in the status line too: the step itself is soon followed by the next.
+            if matches!(job.step, Some((Step::Unprotected { .. }, _))) {
+                self.flash = Some(text.clone());
+            }
             self.push_log(level, text);
         }
         // A kick starting or ending on the call changes an open dialog's risk.
@@ -441,6 +453,7 @@ impl App {
                 self.refresh();
             }
             Command::Call => return self.open_call_view(),
+            Command::Dismiss => self.dismiss_incomplete_audit(),
             Command::Back => self.back(),
             _ => {
                 return match self.view {

@@ -182,6 +182,19 @@ impl Harness {
 
     // The control API.
 
+    /// `POST /mock/notifications/oversized`: one heartbeat padded with `bytes` characters to
+    /// every connected socket; how many took it.
+    pub(crate) async fn oversized_notification(&self, bytes: usize) -> u64 {
+        let answer = self
+            .ok_json(
+                Method::POST,
+                "/mock/notifications/oversized",
+                Some(json!({ "bytes": bytes })),
+            )
+            .await;
+        answer["sockets"].as_u64().expect("a socket count")
+    }
+
     /// `PUT /mock/faults`: changes the faults it names; returns them all.
     pub(crate) async fn faults(&self, patch: Value) -> Value {
         let (status, body) = self.json(Method::PUT, "/mock/faults", Some(patch)).await;
