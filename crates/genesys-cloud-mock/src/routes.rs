@@ -469,7 +469,8 @@ async fn analytics_query(
                 filter_matches(filter, &|p| {
                     let value = p.value.as_deref();
                     match p.dimension.as_deref() {
-                        Some("queueId") => value == Some(call.queue_id.as_str()),
+                        // Any segment's queue: a transferred call is found in each queue it was in.
+                        Some("queueId") => value.is_some_and(|v| call.queue_ids().contains(&v)),
                         Some("mediaType") => value == Some("voice"),
                         Some("userId") => call
                             .legs

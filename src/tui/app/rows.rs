@@ -156,8 +156,7 @@ impl RowCache {
 }
 
 fn shows(query: &RowQuery<'_>, row: &ConferenceRow, needle: &str) -> bool {
-    query.queues.shows(row.queue_id.as_deref())
-        && (needle.is_empty() || matches(query.model, row, needle))
+    query.queues.shows_call(row) && (needle.is_empty() || matches(query.model, row, needle))
 }
 
 /// A substring of a queue, a customer or a participant's name, state or purpose; `held`,
