@@ -543,3 +543,79 @@ async fn a_call_transferred_to_another_queue_shows_once_in_its_new_queue() {
     drop(feed);
     h.stop().await;
 }
+
+/// The statuses of the client's details queries after request `since`.
+async fn analytics_statuses(h: &Harness, since: u64) -> Vec<u64> {
+    h.requests(since)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/api/v2/analytics/conversations/details/query")
+        .filter_map(|r| r["status"].as_u64())
+        .collect()
+}
+
+/// An analytics answer over the size limit (400 `response.entity.too.large`, "Reduce
+/// pageSize"): the read asks again with smaller pages and still finds every call, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_large_analytics_answer_is_read_again_in_smaller_pages() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(h.conference("connected").await.0.id);
+    }
+    // Room for one call a page, not two (a call's answer is well under 3,000 bytes here).
+    let one = confwatch::feed::read_active_calls(&h.client, &[])
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 3);
+    h.faults(json!({"analyticsResponseLimitBytes": 3_000}))
+        .await;
+    let since = h.last_seq().await;
+    let read = confwatch::feed::read_active_calls(&h.client, &[])
+        .await
+        .expect("read in smaller pages");
+    let mut found: Vec<String> = read.into_iter().map(|c| c.id).collect();
+    found.sort();
+    ids.sort();
+    assert_eq!(found, ids);
+    // Refused at 200, 100, 50, 25 and 5 calls a page (all three calls each time); read at 1
+    // a page: three calls, then an empty page.
+    assert_eq!(
+        analytics_statuses(&h, since).await,
+        [400, 400, 400, 400, 400, 200, 200, 200, 200]
+    );
+    h.stop().await;
+}
+
+/// Even one call over the limit: the console's feed says why it cannot re-read (the platform's
+/// words and code), keeps the rows it had, and stays live on its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_answer_too_large_even_for_one_call_is_told_and_the_feed_goes_on() {
+    let h =
+        Harness::start(json!({"rateLimitPerMinute": 0, "analyticsResponseLimitBytes": 100})).await;
+    h.conference("connected").await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    let warning = next_matching(&mut feed, |e| matches!(e, FeedEvent::Warning(_))).await;
+    let FeedEvent::Warning(text) = warning else {
+        unreachable!()
+    };
+    assert!(text.contains("re-reading calls"), "{text}");
+    assert!(text.contains("response.entity.too.large"), "{text}");
+    assert!(text.contains("Reduce pageSize"), "{text}");
+    // Events still come, and the feed never fell back to polling or offline.
+    let (call, _) = h.conference("connected").await;
+    let mut states = Vec::new();
+    loop {
+        match next_matching(&mut feed, |_| true).await {
+            FeedEvent::Connection(state) => states.push(state),
+            FeedEvent::Model(Update::Conversation(c)) if c.id == call.id => break,
+            _ => {}
+        }
+    }
+    assert!(
+        states.iter().all(|s| *s == ConnectionState::Live),
+        "{states:?}"
+    );
+    drop(feed);
+    h.stop().await;
+}
