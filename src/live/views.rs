@@ -9,7 +9,12 @@ use crate::wire::{CallConversation, CallMediaParticipant, ParticipantState, Purp
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConferenceRow {
     pub conversation_id: String,
+    /// The queue the call is in now: after a transfer, the newest queue of a live leg (each
+    /// agent and `acd` leg names the queue it served), not the first the call was in.
     pub queue_id: Option<String>,
+    /// The queues of its live legs (several while agents of two queues are on it; empty when
+    /// no live leg is in a queue): the console shows the call while any of them is shown.
+    pub live_queue_ids: Vec<String>,
     pub queue_name: Option<String>,
     /// The customer's (or first external party's) name or address.
     pub customer: Option<String>,
@@ -89,10 +94,26 @@ impl LiveModel {
     }
 
     pub(crate) fn conference_row(&self, conversation: &CallConversation) -> ConferenceRow {
-        let queue_id = conversation
+        // Live legs first, newest first: a transfer's earlier queue comes after its new one.
+        let mut queued: Vec<&CallMediaParticipant> = conversation
             .participants
             .iter()
-            .find_map(|p| p.queue_id())
+            .filter(|p| p.queue_id().is_some())
+            .collect();
+        queued.sort_by_key(|p| std::cmp::Reverse((p.state.is_live(), p.start_time)));
+        let mut live_queue_ids: Vec<String> = Vec::new();
+        for id in queued
+            .iter()
+            .filter(|p| p.state.is_live())
+            .filter_map(|p| p.queue_id())
+        {
+            if !live_queue_ids.iter().any(|known| known == id) {
+                live_queue_ids.push(id.to_string());
+            }
+        }
+        let queue_id = queued
+            .first()
+            .and_then(|p| p.queue_id())
             .map(str::to_string);
         let customer = conversation
             .participants
@@ -112,6 +133,7 @@ impl LiveModel {
                 .and_then(|id| self.queue_name(id))
                 .map(str::to_string),
             queue_id,
+            live_queue_ids,
             customer,
             live_parties: conversation.live_participants().count(),
             started: conversation

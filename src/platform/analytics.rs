@@ -27,7 +27,15 @@ const LOOKBACK_DAYS: i64 = 2;
 /// The blog's sample names 200 as the most results a page returns.
 pub(crate) const PAGE_SIZE: i64 = 200;
 /// The platform pages no further than 100,000 results.
-const MAX_PAGES: i64 = 100_000 / PAGE_SIZE;
+const MAX_RESULTS: i64 = 100_000;
+/// The code of an answer over the platform's size limit (its text: "Reduce pageSize").
+const TOO_LARGE: &str = "response.entity.too.large";
+
+/// The largest page size of at most half `size` that divides it (so pages already read map onto
+/// whole pages of the new size); none below 1.
+fn smaller_page_size(size: i64) -> Option<i64> {
+    (1..=size / 2).rev().find(|d| size % d == 0)
+}
 
 /// The query body for one page: unfinished voice conversations, optionally in these queues.
 pub(crate) fn active_calls_query(
@@ -85,6 +93,9 @@ pub(crate) fn active_calls_query(
 #[derive(Debug)]
 pub(crate) struct ActiveCallPages {
     queue_ids: Vec<String>,
+    /// [`PAGE_SIZE`], smaller after a `response.entity.too.large`.
+    page_size: i64,
+    /// Pages of `page_size` read so far.
     page: i64,
     seen: HashSet<String>,
     done: bool,
@@ -94,6 +105,7 @@ impl ActiveCallPages {
     pub(crate) fn new(queue_ids: &[String]) -> Self {
         ActiveCallPages {
             queue_ids: queue_ids.to_vec(),
+            page_size: PAGE_SIZE,
             page: 0,
             seen: HashSet::new(),
             done: false,
@@ -109,18 +121,43 @@ impl ActiveCallPages {
         if self.done {
             return Ok(None);
         }
-        let page = self.page + 1;
-        let answer: AnalyticsConversationQueryResponse = client
-            .send_json(
-                Method::POST,
-                "/api/v2/analytics/conversations/details/query",
-                &active_calls_query(&self.queue_ids, page, Utc::now()),
-            )
-            .await?;
-        self.page = page;
+        let answer: AnalyticsConversationQueryResponse = loop {
+            let mut query = active_calls_query(&self.queue_ids, self.page + 1, Utc::now());
+            if let Some(paging) = query.paging.as_mut() {
+                paging.page_size = self.page_size;
+            }
+            let sent = client
+                .send_json(
+                    Method::POST,
+                    "/api/v2/analytics/conversations/details/query",
+                    &query,
+                )
+                .await;
+            match sent {
+                Ok(answer) => break answer,
+                // The API definition's remedy for this code: "Reduce pageSize". The calls read
+                // so far stay read: the smaller size divides the larger.
+                Err(e) if e.code.as_deref() == Some(TOO_LARGE) => {
+                    let Some(smaller) = smaller_page_size(self.page_size) else {
+                        return Err(e);
+                    };
+                    tracing::info!(
+                        from = self.page_size,
+                        to = smaller,
+                        "analytics page too large"
+                    );
+                    self.page = self.page * self.page_size / smaller;
+                    self.page_size = smaller;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.page += 1;
         let conversations = answer.conversations.unwrap_or_default();
         // `totalHits` is approximate: only an empty or short page ends the read.
-        if (conversations.len() as i64) < PAGE_SIZE || page >= MAX_PAGES {
+        if (conversations.len() as i64) < self.page_size
+            || self.page * self.page_size >= MAX_RESULTS
+        {
             self.done = true;
         }
         let fresh = conversations

@@ -7,7 +7,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{Harness, KickJob, SUPPORT_ID, leg_of, next_matching};
+use common::{Harness, KickJob, SALES_ID, SUPPORT_ID, leg_of, next_matching};
 use confwatch::config::Strategy;
 use confwatch::feed::{ConnectionState, FeedEvent};
 use confwatch::feed::{QueueSelection, watch};
@@ -455,5 +455,167 @@ async fn a_call_with_ivr_and_acd_legs_is_kept_and_kicked() {
     );
     let (outcome, _) = job.finish().await;
     assert_eq!(outcome.outcome, OutcomeKind::Removed, "{outcome:?}");
+    h.stop().await;
+}
+
+/// A conference in Support transferred to Sales (Ava and Ben leave as `transfer`, Dev of Sales
+/// takes it): the console, watching every queue, hears of it on both queues' topics and keeps
+/// one row, counted in Sales, with both `acd` legs ended and Dev and the customer live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_transferred_to_another_queue_shows_once_in_its_new_queue() {
+    use common::Leg;
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    let mut model = confwatch::live::LiveModel::default();
+    let apply = |model: &mut confwatch::live::LiveModel, event: &FeedEvent| {
+        if let FeedEvent::Model(update) = event {
+            model.apply(update.clone(), chrono::Utc::now());
+        }
+    };
+    // Every event is applied (the queues' names come first).
+    loop {
+        let event = next_matching(&mut feed, |_| true).await;
+        apply(&mut model, &event);
+        if event == FeedEvent::Connection(ConnectionState::Live) {
+            break;
+        }
+    }
+    let call = h
+        .call(&[
+            Leg("Casey Customer", "customer", "connected", None),
+            Leg("Support", "acd", "disconnected", None),
+            Leg("Ava Reed", "agent", "connected", Some(common::AVA)),
+            Leg("Ben Ortiz", "agent", "connected", Some(common::BEN)),
+        ])
+        .await;
+    h.transfer(
+        &call.id,
+        json!({"queue": "Sales", "agent": {"name": "Dev Patel", "purpose": "agent"}}),
+    )
+    .await;
+    // The transferred call comes once per queue topic; every event is applied.
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let event = next_matching(&mut feed, |e| matches!(e, FeedEvent::Model(_))).await;
+        if let FeedEvent::Model(Update::Conversation(c)) = &event
+            && c.id == call.id
+            && c.participants.len() == 6
+        {
+            heard.push(c.clone());
+        }
+        apply(&mut model, &event);
+    }
+    let rows: Vec<_> = model
+        .conferences()
+        .into_iter()
+        .filter(|r| r.conversation_id == call.id)
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].queue_id.as_deref(), Some(SALES_ID));
+    assert_eq!(rows[0].queue_name.as_deref(), Some("Sales"));
+    assert_eq!(rows[0].live_queue_ids, [SALES_ID]);
+    assert_eq!(rows[0].live_parties, 2);
+    let shown: Vec<String> = model
+        .participants(&call.id, chrono::Utc::now())
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(shown.len(), 6, "each leg once: {shown:?}");
+    let after = &heard[1];
+    let acd: Vec<(Option<&str>, bool)> = after
+        .participants
+        .iter()
+        .filter(|p| p.purpose() == confwatch::wire::Purpose::Acd)
+        .map(|p| (p.queue_id(), p.state.is_live()))
+        .collect();
+    assert_eq!(acd, [(Some(SUPPORT_ID), false), (Some(SALES_ID), false)]);
+    let live: Vec<(Option<&str>, Option<&str>)> = after
+        .live_participants()
+        .map(|p| (p.name.as_deref(), p.queue_id()))
+        .collect();
+    assert_eq!(
+        live,
+        [
+            (Some("Casey Customer"), None),
+            (Some("Dev Patel"), Some(SALES_ID))
+        ]
+    );
+    drop(feed);
+    h.stop().await;
+}
+
+/// The statuses of the client's details queries after request `since`.
+async fn analytics_statuses(h: &Harness, since: u64) -> Vec<u64> {
+    h.requests(since)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/api/v2/analytics/conversations/details/query")
+        .filter_map(|r| r["status"].as_u64())
+        .collect()
+}
+
+/// An analytics answer over the size limit (400 `response.entity.too.large`, "Reduce
+/// pageSize"): the read asks again with smaller pages and still finds every call, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_large_analytics_answer_is_read_again_in_smaller_pages() {
+    let h = Harness::start(json!({"rateLimitPerMinute": 0})).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(h.conference("connected").await.0.id);
+    }
+    // Room for one call a page, not two (a call's answer is well under 3,000 bytes here).
+    let one = confwatch::feed::read_active_calls(&h.client, &[])
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 3);
+    h.faults(json!({"analyticsResponseLimitBytes": 3_000}))
+        .await;
+    let since = h.last_seq().await;
+    let read = confwatch::feed::read_active_calls(&h.client, &[])
+        .await
+        .expect("read in smaller pages");
+    let mut found: Vec<String> = read.into_iter().map(|c| c.id).collect();
+    found.sort();
+    ids.sort();
+    assert_eq!(found, ids);
+    // Refused at 200, 100, 50, 25 and 5 calls a page (all three calls each time); read at 1
+    // a page: three calls, then an empty page.
+    assert_eq!(
+        analytics_statuses(&h, since).await,
+        [400, 400, 400, 400, 400, 200, 200, 200, 200]
+    );
+    h.stop().await;
+}
+
+/// Even one call over the limit: the console's feed says why it cannot re-read (the platform's
+/// words and code), keeps the rows it had, and stays live on its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_answer_too_large_even_for_one_call_is_told_and_the_feed_goes_on() {
+    let h =
+        Harness::start(json!({"rateLimitPerMinute": 0, "analyticsResponseLimitBytes": 100})).await;
+    h.conference("connected").await;
+    let mut feed = watch(h.client.clone(), QueueSelection::All);
+    let warning = next_matching(&mut feed, |e| matches!(e, FeedEvent::Warning(_))).await;
+    let FeedEvent::Warning(text) = warning else {
+        unreachable!()
+    };
+    assert!(text.contains("re-reading calls"), "{text}");
+    assert!(text.contains("response.entity.too.large"), "{text}");
+    assert!(text.contains("Reduce pageSize"), "{text}");
+    // Events still come, and the feed never fell back to polling or offline.
+    let (call, _) = h.conference("connected").await;
+    let mut states = Vec::new();
+    loop {
+        match next_matching(&mut feed, |_| true).await {
+            FeedEvent::Connection(state) => states.push(state),
+            FeedEvent::Model(Update::Conversation(c)) if c.id == call.id => break,
+            _ => {}
+        }
+    }
+    assert!(
+        states.iter().all(|s| *s == ConnectionState::Live),
+        "{states:?}"
+    );
+    drop(feed);
     h.stop().await;
 }

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::body::JsonBody;
@@ -22,13 +22,17 @@ use super::errors::ErrorReply;
 use super::faults::FaultsPatch;
 use super::shapes::{self, Flavor};
 use super::simulation;
-use super::state::Shared;
-use super::world::{CallRecord, Leg, LegChange, ScheduledAction};
+use super::state::{Shared, State as MockState};
+use super::world::{CallRecord, Leg, LegChange, ScheduledAction, Transfer};
 use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 pub(super) fn control_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/mock/conversations", post(create_conversation))
+        .route(
+            "/mock/conversations/{id}/transfer",
+            post(transfer_conversation),
+        )
         .route(
             "/mock/conversations/{id}/participants/{pid}",
             patch(change_participant),
@@ -130,45 +134,11 @@ async fn create_conversation(
         })?;
     let now = Utc::now();
     let instant = Instant::now();
-    let mut legs = Vec::new();
-    for p in request.participants {
-        let leg_state = known_state(p.state.as_deref().unwrap_or("connected"))?;
-        let agent = p.purpose.is_agent();
-        let user = if agent {
-            let id = p.user_id.clone().unwrap_or_else(|| state.new_id());
-            Some((id, p.name.clone()))
-        } else {
-            None
-        };
-        let address = p.address.clone().unwrap_or_else(|| {
-            if agent {
-                String::new()
-            } else {
-                simulation::phone_number(&mut state.rng)
-            }
-        });
-        let id = state.new_id();
-        legs.push(Leg {
-            id,
-            name: p.name,
-            address,
-            inbound: p.purpose == Purpose::Customer,
-            purpose: p.purpose,
-            user,
-            held: p.held.unwrap_or(false),
-            muted: false,
-            start_time: now,
-            alerting_time: (leg_state.is_unsettled() || leg_state == ParticipantState::Connected)
-                .then_some(now),
-            connected_time: (leg_state == ParticipantState::Connected).then_some(now),
-            end_time: leg_state.is_gone().then_some(now),
-            hold_time: p.held.unwrap_or(false).then_some(now),
-            disconnect_type: leg_state.is_gone().then_some(DisconnectType::Endpoint),
-            consult_participant_id: None,
-            state: leg_state,
-            changed_at: instant,
-        });
-    }
+    let legs = request
+        .participants
+        .into_iter()
+        .map(|p| scripted_leg(&mut state, p, now, instant))
+        .collect::<Result<Vec<_>, _>>()?;
     for leg in &legs {
         if let Some((id, name)) = &leg.user {
             state.world.users.insert(id.clone(), name.clone());
@@ -191,6 +161,120 @@ async fn create_conversation(
     state.world.insert_call(call);
     state.flush();
     Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// A leg as the control API scripts it: connected unless told, an agent with a user.
+fn scripted_leg(
+    state: &mut MockState,
+    p: NewParticipant,
+    now: DateTime<Utc>,
+    instant: Instant,
+) -> Result<Leg, ErrorReply> {
+    let leg_state = known_state(p.state.as_deref().unwrap_or("connected"))?;
+    let agent = p.purpose.is_agent();
+    let user = if agent {
+        let id = p.user_id.clone().unwrap_or_else(|| state.new_id());
+        Some((id, p.name.clone()))
+    } else {
+        None
+    };
+    let address = p.address.clone().unwrap_or_else(|| {
+        if agent {
+            String::new()
+        } else {
+            simulation::phone_number(&mut state.rng)
+        }
+    });
+    Ok(Leg {
+        id: state.new_id(),
+        name: p.name,
+        address,
+        inbound: p.purpose == Purpose::Customer,
+        purpose: p.purpose,
+        user,
+        held: p.held.unwrap_or(false),
+        muted: false,
+        start_time: now,
+        alerting_time: (leg_state.is_unsettled() || leg_state == ParticipantState::Connected)
+            .then_some(now),
+        connected_time: (leg_state == ParticipantState::Connected).then_some(now),
+        end_time: leg_state.is_gone().then_some(now),
+        hold_time: p.held.unwrap_or(false).then_some(now),
+        disconnect_type: leg_state.is_gone().then_some(DisconnectType::Endpoint),
+        consult_participant_id: None,
+        queue: None,
+        state: leg_state,
+        changed_at: instant,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueueTransfer {
+    /// Queue name or id.
+    queue: String,
+    /// The earlier queue's agents stay (a consult to a queue) instead of leaving.
+    #[serde(default)]
+    keep_agents: bool,
+    /// An agent of the new queue who takes the call; without one, it waits in the queue.
+    #[serde(default)]
+    agent: Option<NewParticipant>,
+}
+
+/// Moves a call to another queue (see `World::transfer`): 200 with the call as a GET shows it.
+async fn transfer_conversation(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<QueueTransfer>,
+) -> Result<Response, ErrorReply> {
+    let request = request?;
+    let mut state = shared.lock();
+    let queue =
+        state.world.queue(&request.queue).cloned().ok_or_else(|| {
+            ErrorReply::bad_request(format!("Unknown queue {:?}.", request.queue))
+        })?;
+    let legs = state.world.call(&id).map(|call| call.legs.len());
+    let Some(legs) = legs else {
+        return Err(ErrorReply::not_found(format!(
+            "Conversation {id} not found."
+        )));
+    };
+    // A transfer adds up to two legs: the same bound as a scripted conversation.
+    if legs + 2 > MAX_PARTICIPANTS {
+        return Err(ErrorReply::bad_request(format!(
+            "A conversation has at most {MAX_PARTICIPANTS} participants here."
+        )));
+    }
+    let (now, instant) = (Utc::now(), Instant::now());
+    let agent = match request.agent {
+        Some(p) if !p.purpose.is_agent() => {
+            return Err(ErrorReply::bad_request(
+                "The agent of a transfer needs an agent purpose.",
+            ));
+        }
+        Some(p) => Some(scripted_leg(&mut state, p, now, instant)?),
+        None => None,
+    };
+    let transfer = Transfer {
+        queue,
+        keep_agents: request.keep_agents,
+        agent,
+    };
+    let acd_leg_id = state.new_id();
+    if !state
+        .world
+        .transfer(&id, transfer, acd_leg_id, now, instant)
+    {
+        return Err(ErrorReply::bad_request(format!(
+            "Conversation {id} has ended or is in that queue already."
+        )));
+    }
+    let answer = state
+        .world
+        .call(&id)
+        .map(|call| shapes::call_conversation(call, Flavor::Get));
+    state.flush();
+    Ok(Json(answer).into_response())
 }
 
 #[derive(Debug, Deserialize)]

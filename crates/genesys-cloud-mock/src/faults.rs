@@ -155,6 +155,10 @@ pub struct Faults {
     /// The analytics details query sees the world this many seconds late: a call shows there
     /// that long after it starts, and still shows as going that long after it ends.
     pub(crate) analytics_lag_secs: u64,
+    /// The details query answers 400 `response.entity.too.large` ("The response is over the
+    /// size limit. Reduce pageSize ...") when its answer would be longer than this many bytes;
+    /// 0 = no limit. The platform's limit is not documented.
+    pub(crate) analytics_response_limit_bytes: u64,
     /// The generic participant PATCH's answer for a leg that has left (an unconfirmed guess,
     /// so a test can run both ways).
     pub(crate) generic_gone_leg_code: GoneLegCode,
@@ -185,6 +189,7 @@ impl Default for Faults {
             heartbeat_secs: 30,
             calls_path_not_a_user: false,
             analytics_lag_secs: 0,
+            analytics_response_limit_bytes: 0,
             generic_gone_leg_code: GoneLegCode::default(),
             channel_lifetime_secs: DAY_SECS,
         }
@@ -214,6 +219,7 @@ pub(crate) struct FaultsPatch {
     pub(crate) heartbeat_secs: Option<u64>,
     pub(crate) calls_path_not_a_user: Option<bool>,
     pub(crate) analytics_lag_secs: Option<u64>,
+    pub(crate) analytics_response_limit_bytes: Option<u64>,
     pub(crate) generic_gone_leg_code: Option<GoneLegCode>,
     pub(crate) channel_lifetime_secs: Option<u64>,
 }
@@ -329,6 +335,7 @@ impl Faults {
             heartbeat_secs,
             calls_path_not_a_user,
             analytics_lag_secs,
+            analytics_response_limit_bytes,
             generic_gone_leg_code,
             channel_lifetime_secs
         );

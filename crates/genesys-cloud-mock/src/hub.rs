@@ -259,9 +259,15 @@ impl Hub {
         }
         let mut call_body: Option<serde_json::Value> = None;
         let mut generic_body: Option<serde_json::Value> = None;
-        let queue_calls = format!("v2.routing.queues.{}.conversations.calls", call.queue_id);
-        let queue_generic = format!("v2.routing.queues.{}.conversations", call.queue_id);
-        let mut topics = vec![(queue_calls, false), (queue_generic, true)];
+        // Every queue the call has been in hears of it, to its end (a transfer's earlier queue too).
+        let mut topics = Vec::new();
+        for queue_id in call.queue_ids() {
+            topics.push((
+                format!("v2.routing.queues.{queue_id}.conversations.calls"),
+                false,
+            ));
+            topics.push((format!("v2.routing.queues.{queue_id}.conversations"), true));
+        }
         let mut seen_users = HashSet::new();
         for leg in &call.legs {
             if let Some((user_id, _)) = &leg.user

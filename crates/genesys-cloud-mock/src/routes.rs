@@ -469,7 +469,8 @@ async fn analytics_query(
                 filter_matches(filter, &|p| {
                     let value = p.value.as_deref();
                     match p.dimension.as_deref() {
-                        Some("queueId") => value == Some(call.queue_id.as_str()),
+                        // Any segment's queue: a transferred call is found in each queue it was in.
+                        Some("queueId") => value.is_some_and(|v| call.queue_ids().contains(&v)),
                         Some("mediaType") => value == Some("voice"),
                         Some("userId") => call
                             .legs
@@ -505,11 +506,21 @@ async fn analytics_query(
             shaped
         })
         .collect();
-    Ok(Json(AnalyticsConversationQueryResponse {
+    let answer = AnalyticsConversationQueryResponse {
         conversations: (!page.is_empty()).then_some(page),
         total_hits: Some(approximate(total)),
-    })
-    .into_response())
+    };
+    // Fault `analyticsResponseLimitBytes`: the API definition's code and text for an answer
+    // over the platform's (undocumented) size limit.
+    let limit = state.faults.analytics_response_limit_bytes;
+    if limit > 0 && serde_json::to_vec(&answer).map_or(0, |b| b.len()) as u64 > limit {
+        return Err(ErrorReply::new(
+            StatusCode::BAD_REQUEST,
+            "response.entity.too.large",
+            "The response is over the size limit. Reduce pageSize or expand list to reduce response size if applicable",
+        ));
+    }
+    Ok(Json(answer).into_response())
 }
 
 async fn get_call(

@@ -127,6 +127,9 @@ pub struct CallSettings {
     pub(crate) hold_secs: [u64; 2],
     /// Chance that an agent leaves a conference before the call ends (a transfer or a consult done).
     pub(crate) leave_rate: f64,
+    /// Chance, per agent that joins, that it comes from another queue: the call is transferred
+    /// there (a consult to a queue: the first agent stays until the call's next leave).
+    pub(crate) queue_transfer_rate: f64,
     /// Extra hold/unhold changes per second across random calls (load for benchmarks).
     pub changes_per_sec: f64,
     /// How long an ended call can still be read.
@@ -148,6 +151,7 @@ impl Default for CallSettings {
             holds_per_minute: 0.0,
             hold_secs: [5, 20],
             leave_rate: 0.0,
+            queue_transfer_rate: 0.0,
             changes_per_sec: 0.0,
             retain_ended_secs: 120,
             apply_ms: [60, 180],
@@ -322,6 +326,7 @@ impl Scenario {
             self.calls.conference_rate,
             self.calls.external_rate,
             self.calls.leave_rate,
+            self.calls.queue_transfer_rate,
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 bail!("rates must be between 0.0 and 1.0, got {rate}");

@@ -116,11 +116,12 @@ pub(super) fn call_participant(
     if let Some((id, name)) = &leg.user {
         p.user = Some(entity(id, name, get.then(|| format!("/api/v2/users/{id}"))));
     }
-    if leg.is_agent() || leg.purpose == Purpose::Acd {
+    if leg.in_queue() {
+        let (id, name) = call.queue_of(leg);
         p.queue = Some(entity(
-            &call.queue_id,
-            &call.queue_name,
-            get.then(|| format!("/api/v2/routing/queues/{}", call.queue_id)),
+            id,
+            name,
+            get.then(|| format!("/api/v2/routing/queues/{id}")),
         ));
     }
     p.consult_participant_id = leg.consult_participant_id.clone();
@@ -171,7 +172,7 @@ pub(super) fn conversation(call: &CallRecord, flavor: Flavor) -> Conversation {
 }
 
 fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
-    let in_queue = leg.is_agent() || leg.purpose == Purpose::Acd;
+    let queue = leg.in_queue().then(|| call.queue_of(leg));
     let shape = match flavor {
         Flavor::Get => DisconnectShape::GenericGet,
         Flavor::Event => DisconnectShape::GenericEvent,
@@ -191,8 +192,8 @@ fn participant(call: &CallRecord, leg: &Leg, flavor: Flavor) -> Participant {
         connected_time: leg.connected_time.map(ts),
         name: Some(leg.name.clone()),
         user_id: leg.user.as_ref().map(|(id, _)| id.clone()),
-        queue_id: in_queue.then(|| call.queue_id.clone()),
-        queue_name: in_queue.then(|| call.queue_name.clone()),
+        queue_id: queue.map(|(id, _)| id.to_string()),
+        queue_name: queue.map(|(_, name)| name.to_string()),
         purpose: Some(leg.purpose.clone()),
         participant_type: None,
         consult_participant_id: leg.consult_participant_id.clone(),
@@ -247,10 +248,12 @@ pub(super) fn analytics_conversation(call: &CallRecord) -> AnalyticsConversation
 
 fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
     let customer = call.legs.iter().find(|l| l.purpose == Purpose::Customer);
+    // Each leg's segments name the queue it served (after a transfer, the earlier one).
+    let (queue_id, _) = call.queue_of(leg);
+    let segment = |kind: &str, start, end| queue_segment(call, queue_id, kind, start, end);
     let mut segments = Vec::new();
     if let Some(alerting) = leg.alerting_time {
         segments.push(segment(
-            call,
             "alert",
             alerting,
             leg.connected_time.or(leg.end_time),
@@ -261,14 +264,14 @@ fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
         // runs (the world keeps only the current hold, so earlier ones are not shown).
         match leg.hold_time.filter(|_| leg.held && leg.end_time.is_none()) {
             Some(hold) => {
-                segments.push(segment(call, "interact", connected, Some(hold)));
-                segments.push(segment(call, "hold", hold, None));
+                segments.push(segment("interact", connected, Some(hold)));
+                segments.push(segment("hold", hold, None));
             }
-            None => segments.push(segment(call, "interact", connected, leg.end_time)),
+            None => segments.push(segment("interact", connected, leg.end_time)),
         }
     }
     if segments.is_empty() {
-        segments.push(segment(call, "system", leg.start_time, leg.end_time));
+        segments.push(segment("system", leg.start_time, leg.end_time));
     }
     if let (Some(last), Some(dt)) = (segments.last_mut(), &leg.disconnect_type) {
         last.disconnect_type = Some(analytics_disconnect_type(dt).to_string());
@@ -289,8 +292,9 @@ fn analytics_participant(call: &CallRecord, leg: &Leg) -> AnalyticsParticipant {
     }
 }
 
-fn segment(
+fn queue_segment(
     call: &CallRecord,
+    queue_id: &str,
     kind: &str,
     start: DateTime<Utc>,
     end: Option<DateTime<Utc>>,
@@ -299,7 +303,7 @@ fn segment(
         segment_start: Some(ts(start)),
         segment_end: end.map(ts),
         segment_type: Some(kind.to_string()),
-        queue_id: Some(call.queue_id.clone()),
+        queue_id: Some(queue_id.to_string()),
         conference: call.conference_start.map(|_| true),
         disconnect_type: None,
     }

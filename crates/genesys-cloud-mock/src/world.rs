@@ -46,6 +46,9 @@ pub(super) struct Leg {
     pub(crate) hold_time: Option<DateTime<Utc>>,
     pub(crate) disconnect_type: Option<DisconnectType>,
     pub(crate) consult_participant_id: Option<String>,
+    /// (id, name) of the queue an agent or `acd` leg served, once the call has moved on to
+    /// another queue (a transfer); `None`: the call's current queue.
+    pub(crate) queue: Option<(String, String)>,
     /// When the leg last changed state or hold (the transition lock counts from here).
     pub(crate) changed_at: Instant,
 }
@@ -53,6 +56,11 @@ pub(super) struct Leg {
 impl Leg {
     pub(super) fn is_agent(&self) -> bool {
         self.purpose.is_agent()
+    }
+
+    /// Agents and `acd` legs belong to a queue; customers, IVRs and outside numbers do not.
+    pub(super) fn in_queue(&self) -> bool {
+        self.is_agent() || self.purpose == Purpose::Acd
     }
 }
 
@@ -95,6 +103,7 @@ impl CallRecord {
             hold_time: None,
             disconnect_type,
             consult_participant_id: None,
+            queue: None,
             changed_at: Instant::now(),
         };
         CallRecord {
@@ -121,6 +130,48 @@ impl CallRecord {
     pub(super) fn leg(&self, leg_id: &str) -> Option<&Leg> {
         self.legs.iter().find(|l| l.id == leg_id)
     }
+
+    /// Marks the call a conference once three legs are live (and keeps the mark); returns how
+    /// many legs are live.
+    fn note_conference(&mut self, now: DateTime<Utc>) -> usize {
+        let live = self.live_count();
+        if live >= 3 {
+            self.conference_start.get_or_insert(now);
+            let max = self.max_participants.unwrap_or(0).max(live as i64);
+            self.max_participants = Some(max);
+        }
+        live
+    }
+
+    /// (id, name) of the queue a leg is in: its own after a transfer, else the call's.
+    pub(super) fn queue_of<'a>(&'a self, leg: &'a Leg) -> (&'a str, &'a str) {
+        match &leg.queue {
+            Some((id, name)) => (id, name),
+            None => (&self.queue_id, &self.queue_name),
+        }
+    }
+
+    /// Every queue the call has been in: its current one first, then earlier ones, each once.
+    pub(super) fn queue_ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.queue_id.as_str()];
+        for (id, _) in self.legs.iter().filter_map(|l| l.queue.as_ref()) {
+            if !ids.contains(&id.as_str()) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+}
+
+/// A transfer of a call to another queue (see [`World::transfer`]).
+#[derive(Clone, Debug)]
+pub(super) struct Transfer {
+    pub(crate) queue: QueueInfo,
+    /// The agents of the earlier queue stay on the call (a consult to a queue) rather than
+    /// leaving as `transfer` (a blind transfer).
+    pub(crate) keep_agents: bool,
+    /// The agent of the new queue who takes the call; without one the call waits in the queue.
+    pub(crate) agent: Option<Leg>,
 }
 
 /// A change to one leg; fields left `None` stay as they are.
@@ -330,12 +381,7 @@ impl World {
                 leg.muted = muted;
             }
         }
-        let live = call.live_count();
-        if live >= 3 {
-            call.conference_start.get_or_insert(now);
-            let max = call.max_participants.unwrap_or(0).max(live as i64);
-            call.max_participants = Some(max);
-        }
+        let live = call.note_conference(now);
         if ended_leg && live < 2 {
             end_call(call, DisconnectType::Peer, now, instant);
         }
@@ -352,11 +398,73 @@ impl World {
             self.users.insert(id.clone(), name.clone());
         }
         call.legs.push(leg);
-        let live = call.live_count();
-        if live >= 3 {
-            call.conference_start.get_or_insert(now);
-            let max = call.max_participants.unwrap_or(0).max(live as i64);
-            call.max_participants = Some(max);
+        call.note_conference(now);
+        self.mark_changed(call_id);
+        true
+    }
+
+    /// Moves a live call to another queue, as the platform keeps it: one `acd` participant per
+    /// queue, each agent and `acd` leg with the queue it served. The earlier queue's `acd` legs
+    /// (and, unless kept, its agents) leave as `transfer`; a new `acd` leg waits in the new
+    /// queue, and leaves as `transfer` when an agent of the new queue takes the call. Returns
+    /// false when the call is unknown or over, or already in that queue.
+    pub(super) fn transfer(
+        &mut self,
+        call_id: &str,
+        transfer: Transfer,
+        acd_leg_id: String,
+        now: DateTime<Utc>,
+        instant: Instant,
+    ) -> bool {
+        let Some(call) = running_call(&mut self.calls, call_id) else {
+            return false;
+        };
+        if call.queue_id == transfer.queue.id {
+            return false;
+        }
+        let earlier = (call.queue_id.clone(), call.queue_name.clone());
+        for leg in call.legs.iter_mut().filter(|l| l.in_queue()) {
+            leg.queue.get_or_insert_with(|| earlier.clone());
+            let leaves = leg.purpose == Purpose::Acd || !transfer.keep_agents;
+            if leaves && leg.state.is_live() {
+                end_leg(leg, DisconnectType::Transfer, now, instant);
+            }
+        }
+        call.queue_id = transfer.queue.id.clone();
+        call.queue_name = transfer.queue.name.clone();
+        let mut acd = Leg {
+            id: acd_leg_id,
+            name: transfer.queue.name.clone(),
+            address: String::new(),
+            purpose: Purpose::Acd,
+            user: None,
+            inbound: true,
+            state: ParticipantState::Connected,
+            held: false,
+            muted: false,
+            start_time: now,
+            alerting_time: None,
+            connected_time: Some(now),
+            end_time: None,
+            hold_time: None,
+            disconnect_type: None,
+            consult_participant_id: None,
+            queue: None,
+            changed_at: instant,
+        };
+        if transfer.agent.is_some() {
+            end_leg(&mut acd, DisconnectType::Transfer, now, instant);
+        }
+        call.legs.push(acd);
+        if let Some(agent) = transfer.agent {
+            if let Some((id, name)) = &agent.user {
+                self.users.insert(id.clone(), name.clone());
+            }
+            call.legs.push(agent);
+        }
+        let live = call.note_conference(now);
+        if live < 2 {
+            end_call(call, DisconnectType::Peer, now, instant);
         }
         self.mark_changed(call_id);
         true
@@ -401,6 +509,15 @@ impl World {
     }
 }
 
+fn end_leg(leg: &mut Leg, disconnect_type: DisconnectType, now: DateTime<Utc>, instant: Instant) {
+    leg.state = ParticipantState::Disconnected;
+    leg.end_time = Some(now);
+    leg.held = false;
+    leg.hold_time = None;
+    leg.disconnect_type = Some(disconnect_type);
+    leg.changed_at = instant;
+}
+
 fn end_call(
     call: &mut CallRecord,
     disconnect_type: DisconnectType,
@@ -408,12 +525,7 @@ fn end_call(
     instant: Instant,
 ) {
     for leg in call.legs.iter_mut().filter(|l| l.state.is_live()) {
-        leg.state = ParticipantState::Disconnected;
-        leg.end_time = Some(now);
-        leg.held = false;
-        leg.hold_time = None;
-        leg.disconnect_type = Some(disconnect_type.clone());
-        leg.changed_at = instant;
+        end_leg(leg, disconnect_type.clone(), now, instant);
     }
     call.end_time = Some(now);
     call.ended_at = Some(instant);
@@ -449,6 +561,7 @@ mod tests {
             hold_time: None,
             disconnect_type: None,
             consult_participant_id: None,
+            queue: None,
             changed_at: Instant::now(),
         }
     }

@@ -28,6 +28,15 @@ impl QueuePicker {
         })
     }
 
+    /// A call in several queues (agents of two queues on it after a transfer) is shown while
+    /// any of its live queues is; one with no live leg in a queue goes by the queue it is in.
+    pub(crate) fn shows_call(&self, row: &crate::live::ConferenceRow) -> bool {
+        if row.live_queue_ids.is_empty() {
+            return self.shows(row.queue_id.as_deref());
+        }
+        row.live_queue_ids.iter().any(|id| self.shows(Some(id)))
+    }
+
     pub(super) fn set_unwatched(&mut self, unwatched: Vec<crate::feed::UnwatchedQueue>) {
         if self.unwatched != unwatched {
             self.unwatched = unwatched;
@@ -76,5 +85,42 @@ impl QueuePicker {
             (_, Some(Command::Bottom)) => self.open = Some(last),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::ConferenceRow;
+
+    fn row(queue_id: Option<&str>, live: &[&str]) -> ConferenceRow {
+        ConferenceRow {
+            conversation_id: "c1".into(),
+            queue_id: queue_id.map(str::to_string),
+            live_queue_ids: live.iter().map(|id| id.to_string()).collect(),
+            queue_name: None,
+            customer: None,
+            live_parties: 3,
+            started: None,
+            longest_in_state: None,
+        }
+    }
+
+    /// Agents of Support and Sales both on a call (a consult to a queue): hiding one queue
+    /// keeps it; hiding both hides it. A call whose live legs are in no queue goes by the
+    /// queue it is in.
+    #[test]
+    fn a_call_in_two_queues_shows_while_either_is_shown() {
+        let mut picker = QueuePicker::default();
+        let both = row(Some("sales"), &["sales", "support"]);
+        assert!(picker.shows_call(&both));
+        picker.hidden.insert("support".into());
+        assert!(picker.shows_call(&both));
+        picker.hidden.insert("sales".into());
+        assert!(!picker.shows_call(&both));
+        picker.hidden.remove("sales");
+        assert!(!picker.shows_call(&row(Some("support"), &[])));
+        assert!(picker.shows_call(&row(Some("sales"), &[])));
+        assert!(picker.shows_call(&row(None, &[])));
     }
 }

@@ -161,9 +161,10 @@ fn needles(filter: &str) -> Vec<Term> {
     terms(&filter.to_lowercase())
 }
 
-/// In a shown queue, and every term matches (a negated one must not); no terms match all.
+/// In a shown queue (any of its live queues, `QueueFilter::shows_call`), and every term matches
+/// (a negated one must not); no terms match all.
 fn shows(query: &RowQuery<'_>, row: &ConferenceRow, terms: &[Term]) -> bool {
-    query.queues.shows(row.queue_id.as_deref())
+    query.queues.shows_call(row)
         && terms
             .iter()
             .all(|term| matches(query.model, row, &term.text) != term.negated)

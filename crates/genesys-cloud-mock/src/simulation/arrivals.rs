@@ -46,6 +46,7 @@ pub(super) fn make_leg(
         hold_time: None,
         disconnect_type: None,
         consult_participant_id: None,
+        queue: None,
         state: leg_state,
         changed_at: instant,
     }

@@ -10,7 +10,7 @@ use super::arrivals::{Arrival, connect, exponential, make_leg, new_call};
 use super::occupancy::{Occupancy, pick_agent, pick_caller};
 use crate::scenario::Scenario;
 use crate::state::State;
-use crate::world::{LegChange, ScheduledAction, SimStep};
+use crate::world::{LegChange, QueueInfo, ScheduledAction, SimStep, Transfer};
 use genesys_cloud_models::{DisconnectType, ParticipantState, Purpose};
 
 /// Conferences made in one tick at most (each costs about a call's worth of work).
@@ -164,13 +164,19 @@ pub(super) fn join(
     if call.end_time.is_some() {
         return false;
     }
-    let queue_id = call.queue_id.clone();
+    let current_queue = call.queue_id.clone();
     let first_agent = call
         .legs
         .iter()
         .find(|l| l.is_agent() && l.state.is_live())
         .map(|l| l.id.clone());
-    let agent = if state.rng.random_bool(settings.external_rate) {
+    let external = state.rng.random_bool(settings.external_rate);
+    // An agent of another queue: the call is transferred there as the agent joins.
+    let transfer_to = (!external)
+        .then(|| other_queue(state, settings.queue_transfer_rate, &current_queue))
+        .flatten();
+    let queue_id = transfer_to.as_ref().map_or(current_queue, |q| q.id.clone());
+    let agent = if external {
         None
     } else {
         match pick_agent(state, occupancy, &queue_id, false) {
@@ -212,7 +218,21 @@ pub(super) fn join(
         }
     };
     let leg_id = leg.id.clone();
-    if !state.world.add_leg(call_id, leg, now) {
+    let added = match transfer_to {
+        Some(queue) if leg.is_agent() => {
+            let acd_leg_id = state.new_id();
+            let transfer = Transfer {
+                queue,
+                keep_agents: true,
+                agent: Some(leg),
+            };
+            state
+                .world
+                .transfer(call_id, transfer, acd_leg_id, now, instant)
+        }
+        _ => state.world.add_leg(call_id, leg, now),
+    };
+    if !added {
         return false;
     }
     let ring = state.random_ms(settings.ring_ms);
@@ -233,6 +253,22 @@ pub(super) fn join(
         );
     }
     true
+}
+
+/// With chance `rate`, a queue other than `current` (none when there is no other).
+fn other_queue(state: &mut State, rate: f64, current: &str) -> Option<QueueInfo> {
+    let others = state.world.queues.len().saturating_sub(1);
+    if rate <= 0.0 || others == 0 || !state.rng.random_bool(rate) {
+        return None;
+    }
+    let pick = state.rng.random_range(0..others);
+    state
+        .world
+        .queues
+        .iter()
+        .filter(|q| q.id != current)
+        .nth(pick)
+        .cloned()
 }
 
 /// The first agent of a conference leaves (the consult is done); the others stay.

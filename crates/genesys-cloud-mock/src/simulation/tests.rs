@@ -302,3 +302,38 @@ fn quiet_makes_nothing() {
     }
     assert_eq!(state.world.call_count(), 0);
 }
+
+#[test]
+fn demo_transfers_some_calls_to_another_queue_each_leg_keeping_its_own() {
+    let mut run = Run::demo(7);
+    run.run(1800, 0);
+    let moved: Vec<&CallRecord> = run
+        .state
+        .world
+        .calls()
+        .filter(|c| c.queue_ids().len() > 1)
+        .collect();
+    assert!(moved.len() >= 3, "{} transferred calls", moved.len());
+    for call in moved {
+        // The earlier queue's legs keep it; the current queue's `acd` leg is the newest one.
+        let acd: Vec<&str> = call
+            .legs
+            .iter()
+            .filter(|l| l.purpose == Purpose::Acd)
+            .map(|l| call.queue_of(l).0)
+            .collect();
+        assert_eq!(acd.last(), Some(&call.queue_id.as_str()), "{acd:?}");
+        // Each queue it was in is named by a leg that served it (an agent, or an `acd` leg).
+        let served = |q: &str| {
+            call.legs
+                .iter()
+                .any(|l| l.in_queue() && call.queue_of(l).0 == q)
+        };
+        assert!(call.queue_ids().into_iter().all(served));
+        for leg in call.legs.iter().filter(|l| l.purpose == Purpose::Acd) {
+            if leg.queue.is_some() || call.end_time.is_some() {
+                assert!(leg.state.is_gone(), "an earlier queue's acd leg is live");
+            }
+        }
+    }
+}

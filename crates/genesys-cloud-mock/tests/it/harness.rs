@@ -264,6 +264,17 @@ impl Harness {
         call
     }
 
+    /// Transfers a call to another queue (`POST /mock/conversations/{id}/transfer`, body as
+    /// `transfer`); returns the call as a GET shows it then.
+    pub(crate) async fn transfer(&self, conversation_id: &str, transfer: Value) -> Value {
+        self.ok_json(
+            Method::POST,
+            &format!("/mock/conversations/{conversation_id}/transfer"),
+            Some(transfer),
+        )
+        .await
+    }
+
     /// Changes a leg now (`afterMs` in `change` delays it).
     pub(crate) async fn set_leg(&self, conversation_id: &str, participant_id: &str, change: Value) {
         self.ok_json(

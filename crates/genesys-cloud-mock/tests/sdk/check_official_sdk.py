@@ -727,6 +727,48 @@ def run_checks(args, checks):
 
     c("analytics: the sweep calls' segments", check_sweeps_in_analytics)
 
+    # A call transferred from Support to Sales: one acd participant per queue, each leg naming
+    # its queue in both GET shapes; the details query finds it under both queues.
+    moved = mock.call("POST", "/mock/conversations", {"queue": SUPPORT, "participants": [
+        {"name": "Tess Transfer", "purpose": "customer", "state": "connected"},
+        {"name": "Support", "purpose": "acd", "state": "disconnected"},
+        {"name": "Ava Reed", "purpose": "agent", "state": "connected"},
+    ]})
+    moved_id = moved["id"]
+    mock.call("POST", f"/mock/conversations/{moved_id}/transfer",
+              {"queue": SALES, "agent": {"name": "Dev Patel", "purpose": "agent"}})
+
+    def check_transferred():
+        _, call = check_get_call(moved_id)
+        _, conv = check_get_generic(moved_id)
+        acd = [p.queue.id for p in call.participants if p.purpose == "acd" and p.queue]
+        expect(acd == [support_id, sales_id], f"acd queues {acd}")
+        generic = [p.queue_id for p in conv.participants if p.purpose == "acd"]
+        expect(generic == acd, f"generic acd queueIds {generic}")
+        segment_queues = set()
+        for queue_id in (support_id, sales_id):
+            result = analytics.post_analytics_conversations_details_query(query_body(queue_id))
+            expect_model(result, gc.AnalyticsConversationQueryResponse, "transferred call query")
+            found = [x for x in result.conversations or [] if x.conversation_id == moved_id]
+            expect(found, f"not found under queue {queue_id}")
+            for p in found[0].participants:
+                for session in p.sessions or []:
+                    segment_queues |= {seg.queue_id for seg in session.segments or [] if seg.queue_id}
+        expect({support_id, sales_id} <= segment_queues, f"segment queues {segment_queues}")
+        return f"{len(call.participants)} participants, acd in 2 queues, found under both"
+
+    c("conversations: a call transferred to another queue", check_transferred)
+
+    def check_too_large():
+        mock.call("PUT", "/mock/faults", {"analyticsResponseLimitBytes": 100})
+        try:
+            e = raises(analytics.post_analytics_conversations_details_query, query_body(support_id))
+        finally:
+            mock.call("PUT", "/mock/faults", {"analyticsResponseLimitBytes": 0})
+        return error_body(api, e, 400, "response.entity.too.large", "Reduce pageSize").code
+
+    c("errors: 400 response.entity.too.large -> ApiException + ErrorBody", check_too_large)
+
     # --- Error answers --------------------------------------------------------------------
     def check_404():
         e = raises(conversations.get_conversations_call, "00000000-0000-4000-8000-00000000dead")
