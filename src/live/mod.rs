@@ -76,6 +76,9 @@ pub struct LiveModel {
     ended: HashMap<String, DateTime<Utc>>,
     /// While a re-sync runs: the calls it found or an event confirmed since it began.
     resync: Option<HashSet<String>>,
+    /// The last re-read failed part-way: calls it did not reach are missing until an event
+    /// tells of them, so an empty list does not mean there are none.
+    unread: bool,
     /// Each call's timeline, kept while the call is held or remembered in `ended`.
     history: HashMap<String, Timeline>,
     /// Bumped on every change, so views can be cached until it moves.
@@ -91,6 +94,7 @@ impl LiveModel {
     pub fn apply(&mut self, update: Update, now: DateTime<Utc>) {
         match update {
             Update::Snapshot(conversations) => {
+                self.unread = false;
                 let mut fresh = HashMap::with_capacity(conversations.len());
                 for conversation in conversations {
                     fresh.insert(conversation.id.clone(), conversation);
@@ -141,6 +145,7 @@ impl LiveModel {
                 }
             }
             Update::ResyncDone => {
+                self.unread = false;
                 if let Some(found) = self.resync.take() {
                     let source = &self.source;
                     self.conversations.retain(|id, _| {
@@ -153,7 +158,10 @@ impl LiveModel {
                     self.forget_stale_participants();
                 }
             }
-            Update::ResyncAbandoned => self.resync = None,
+            Update::ResyncAbandoned => {
+                self.resync = None;
+                self.unread = true;
+            }
             Update::Queues(queues) => {
                 for queue in queues {
                     let name = queue.name.unwrap_or_else(|| queue.id.clone());
@@ -278,6 +286,11 @@ impl LiveModel {
     /// the call makes it exact.
     pub(crate) fn is_from_analytics(&self, conversation_id: &str) -> bool {
         self.source.get(conversation_id) == Some(&Source::Analytics)
+    }
+
+    /// Whether the last re-read of the active calls failed (see [`Update::ResyncAbandoned`]).
+    pub(crate) fn calls_unread(&self) -> bool {
+        self.unread
     }
 
     /// While a re-sync is under way.

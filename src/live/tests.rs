@@ -413,3 +413,21 @@ fn discovered_calls_add_only_what_the_model_lacks() {
         "an ended call stays gone"
     );
 }
+
+/// A re-read that failed leaves the calls unread (an empty list is not "none") until one
+/// completes; its rows and the events' stay.
+#[test]
+fn a_failed_re_read_leaves_the_calls_unread_until_one_completes() {
+    let mut model = LiveModel::new();
+    assert!(!model.calls_unread());
+    model.apply(Update::ResyncStarted, t0());
+    model.apply(Update::ResyncAbandoned, t0());
+    assert!(model.calls_unread());
+    model.apply(Update::Conversation(two_party("c1")), t0());
+    model.apply(Update::ResyncStarted, t0());
+    assert!(model.calls_unread(), "still unread while the next runs");
+    model.apply(Update::ResyncPage(vec![two_party("c1")]), t0());
+    model.apply(Update::ResyncDone, t0());
+    assert!(!model.calls_unread());
+    assert!(model.conversation("c1").is_some());
+}

@@ -55,6 +55,14 @@ impl Screen {
             .unwrap()
     }
 
+    /// Waits (off the async runtime) until `test` holds for the screen; the screen then.
+    async fn when(&self, what: &'static str, test: fn(&str) -> bool) -> String {
+        let screen = self.clone();
+        tokio::task::spawn_blocking(move || screen.wait_for(what, test))
+            .await
+            .unwrap()
+    }
+
     /// The line the cursor marker is on.
     fn marked_line(&self) -> Option<String> {
         self.text()
@@ -85,6 +93,8 @@ struct Launch<'a> {
     /// The largest file the console may write, in 512-byte blocks (RLIMIT_FSIZE, SIGXFSZ
     /// ignored: a write past it fails as on a full disk).
     file_blocks: Option<u64>,
+    /// Files already in the console's folder when it starts: path under it, and text.
+    files: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Launch<'_> {
@@ -96,6 +106,7 @@ impl Default for Launch<'_> {
             secret: None,
             signed_in: None,
             file_blocks: None,
+            files: &[],
         }
     }
 }
@@ -135,12 +146,14 @@ impl Console {
             secret,
             signed_in,
             file_blocks,
+            files,
         } = launch;
         let dir = common::temp_dir(&format!("e2e-{name}"));
-        if let Some(config) = config {
-            let path = dir.join("config").join("confwatch");
-            std::fs::create_dir_all(&path).unwrap();
-            std::fs::write(path.join("config.toml"), config).unwrap();
+        let config = config.map(|text| ("config/confwatch/config.toml", text));
+        for (path, text) in files.iter().copied().chain(config) {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -1406,6 +1419,196 @@ async fn a_filter_with_a_negation_and_the_sort_by_time_in_state() {
     assert!(pane[at("Hana Berg")].contains("◌ alerting"), "{text}");
     assert!(at("Hana Berg") < at("Eli Stone"), "{text}");
     assert!(at("Hana Berg") < at("Gus Lund"), "{text}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// The settled strategy with a steady lock learned from earlier kicks (a history already in the
+/// console's state directory, bracketing the mock's 400 ms lock narrowly, past its end): the
+/// ringing agent answers, and the job waits the learned lock out before its one PATCH; the job
+/// view lists that wait, then a single attempt, accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settled_strategy_waits_out_a_learned_lock_before_its_one_patch() {
+    let h = Harness::scenario("quiet").await;
+    h.faults(
+        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
+    )
+    .await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
+    let since = h.last_seq().await;
+    // `Client::lock_key` of a client-credentials client: the API host and port, the client.
+    let base = h.mock.base_url();
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let key = format!("{host} client {}", h.mock.client_id());
+    let sample = json!({"refusedMs": 480, "acceptedMs": 495});
+    let history = json!({"orgs": [{"key": key, "samples": [sample, sample, sample]}]}).to_string();
+    let mut console = Console::launch(
+        &h.mock,
+        "settled-ahead",
+        Launch {
+            flags: &["--strategy", "settled", "--no-audit"],
+            files: &[("state/confwatch/lock-history.json", &history)],
+            ..Launch::default()
+        },
+    );
+    let screen = console.screen.clone();
+    screen.shows("Casey Customer").await;
+    console.kick("Ben Ortiz").await;
+    screen.shows("waiting: alerting").await;
+    h.set_leg(&conversation.id, &ben, json!({"state": "connected"}))
+        .await;
+    let done = screen.shows("removed in").await;
+    assert!(
+        line_with(&done, "Ben Ortiz").contains("disconnected"),
+        "{done}"
+    );
+    let patches = common::participant_patches(&h.requests(since).await);
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(patches[0].2, 202, "{patches:?}");
+
+    console.press("J");
+    screen.shows("Kick jobs").await;
+    console.press("\r");
+    let story = screen.shows("requests and waits").await;
+    let ahead = screen_line(&story, "settled; PATCH in");
+    assert!(
+        ahead.contains("when the lock learned from earlier kicks ends"),
+        "{story}"
+    );
+    let waited = story.find("settled; PATCH in").unwrap();
+    let sent = story
+        .find("attempt 1: PATCH state=disconnected")
+        .unwrap_or_else(|| panic!("no PATCH listed:\n{story}"));
+    assert!(waited < sent, "the PATCH before the wait:\n{story}");
+    assert!(story.contains("attempt 1: 202"), "{story}");
+    assert!(!story.contains("attempt 2"), "{story}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// The conferences pane's rows (left of `││`) that hold `needle`.
+fn conference_rows<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    common::pane_lines(text, false)
+        .into_iter()
+        .filter(|l| l.contains(needle))
+        .collect()
+}
+
+/// A call transferred from Support to Sales with Support's agents kept (a consult to a queue):
+/// its queue column says Sales; with Support hidden it is still listed, once (its live legs are
+/// in Sales too); with Sales hidden as well it is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_transferred_between_queues_shows_while_either_queue_is_shown() {
+    let h = Harness::scenario("quiet").await;
+    let call = two_agent_conference(&h).await;
+    let mut console = Console::start(&h.mock, "transfer");
+    let screen = console.screen.clone();
+    let text = screen.shows("Casey Customer").await;
+    assert!(
+        conference_rows(&text, "Casey Customer")[0].contains(common::SUPPORT),
+        "{text}"
+    );
+    h.transfer(&call.id, json!({"queue": "Sales", "keepAgents": true}))
+        .await;
+    let text = screen
+        .when("the call in Sales", |t| {
+            conference_rows(t, "Casey Customer")
+                .first()
+                .is_some_and(|row| row.contains("Sales"))
+        })
+        .await;
+    assert_eq!(conference_rows(&text, "Casey Customer").len(), 1, "{text}");
+
+    // Hide Support (the picker lists by name: Sales, then Support): Q, down, space, enter.
+    console.press("Q");
+    screen.shows("Queues shown").await;
+    console.press("j");
+    console.press(" ");
+    console.press("\r");
+    let text = screen.shows("1 queue hidden").await;
+    let rows = conference_rows(&text, "Casey Customer");
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].contains("Sales"), "{text}");
+    assert!(!rows[0].contains(common::SUPPORT), "{text}");
+
+    // Hide Sales as well: the call goes.
+    console.press("Q");
+    screen.shows("Queues shown").await;
+    console.press(" ");
+    console.press("\r");
+    let text = screen.shows("2 queues hidden").await;
+    assert!(
+        conference_rows(&text, "Casey Customer").is_empty(),
+        "{text}"
+    );
+    // Hidden, not ended: the list does not say there is none.
+    assert!(text.contains("no conference in the queues shown"), "{text}");
+    assert!(!text.contains("no active conferences"), "{text}");
+    console.quit_with("q").await;
+    h.stop().await;
+}
+
+/// One call larger than the analytics query may answer (`analyticsResponseLimitBytes`): the
+/// console reads again with smaller pages down to one call, then warns with the platform's
+/// words and code; it stays live, does not claim there are no conferences, and shows the calls
+/// events tell it of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_answer_too_large_for_one_call_is_warned_and_the_console_stays_live() {
+    use common::Leg;
+    let h = Harness::scenario("quiet").await;
+    // An empty page fits; any page with a call does not.
+    h.faults(json!({"rateLimitPerMinute": 300, "analyticsResponseLimitBytes": 120}))
+        .await;
+    h.call(&[
+        Leg("Dora Diaz", "customer", "connected", None),
+        Leg("Ava Reed", "agent", "connected", Some(common::AVA)),
+        Leg("Ben Ortiz", "agent", "connected", Some(common::BEN)),
+    ])
+    .await;
+    let since = h.last_seq().await;
+    let mut console = Console::start(&h.mock, "too-large");
+    let screen = console.screen.clone();
+    let text = screen.shows("1 warning").await;
+    assert!(text.contains("● live"), "{text}");
+    assert!(!text.contains("Dora Diaz"), "{text}");
+    assert!(!text.contains("no active conferences"), "{text}");
+    assert!(
+        text.contains("calls could not be read: see the log"),
+        "{text}"
+    );
+    // It read again with smaller pages (each refused), down to one call a page.
+    let refused = h
+        .requests(since)
+        .await
+        .iter()
+        .filter(|r| r["path"] == "/api/v2/analytics/conversations/details/query")
+        .filter(|r| r["status"] == 400)
+        .count();
+    assert!(refused > 1, "{refused} refused reads");
+    let log = std::fs::read_to_string(console.dir.join("confwatch.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("analytics page too large") && l.contains("to=1")),
+        "{log}"
+    );
+
+    // A call that starts now reaches the screen by its events.
+    h.conference_with("connected", "connected").await;
+    let text = screen.shows("Casey Customer").await;
+    assert!(text.contains("● live"), "{text}");
+    // The list may still miss calls, and says so.
+    assert!(
+        text.contains("calls could not be read: see the log"),
+        "{text}"
+    );
+
+    // The warning, whole, in the log view: the platform's words and code.
+    console.press("L");
+    let log = joined(&screen.shows("response.entity.too.large").await);
+    assert!(log.contains("re-reading calls"), "{log}");
+    assert!(log.contains("400"), "{log}");
+    assert!(log.contains("Reduce pageSize"), "{log}");
     console.quit_with("q").await;
     h.stop().await;
 }

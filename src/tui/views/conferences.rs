@@ -15,15 +15,24 @@ use crate::tui::app::{App, Hit, Hits, Pane, SortKey};
 use crate::tui::layout::table_rows;
 use crate::tui::theme::{Theme, Tone};
 
-/// The queues the platform sends no events for, with the first one's reason, cut to `width`
-/// (the whole text is in the log view).
-fn unwatched_note(app: &App, width: usize) -> Option<String> {
+/// The queues the platform sends no events for, with the first one's reason, else a failed read
+/// of the active calls; cut to `width` (the whole text is in the log view).
+fn pane_note(app: &App, width: usize) -> Option<String> {
     let unwatched = &app.queues.unwatched;
-    let first = unwatched.first()?;
-    let names: Vec<&str> = unwatched.iter().map(|q| q.name.as_str()).collect();
-    let note = format!("not watched: {}: {}", names.join(", "), first.reason);
+    let note = match unwatched.first() {
+        Some(first) => {
+            let names: Vec<&str> = unwatched.iter().map(|q| q.name.as_str()).collect();
+            format!("not watched: {}: {}", names.join(", "), first.reason)
+        }
+        // The read of the active calls failed: the list holds only calls events told of.
+        None if app.model.calls_unread() => UNREAD.to_string(),
+        None => return None,
+    };
     Some(format!(" {} ", crate::text::truncate(&note, width)))
 }
+
+/// Said while the last read of the active calls failed (its reason is in the log).
+const UNREAD: &str = "calls could not be read: see the log";
 
 /// `‖ held 3m 00s`, `◌ contacting 40.2 s`, `● connected 1h 01m`.
 const IN_STATE: u16 = 18;
@@ -73,9 +82,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
             theme.title(),
         ))
         .title_bottom(Line::raw(position).right_aligned());
-    // Queues the platform sends no events for: named, with its reason, so an empty list is
-    // not mistaken for a quiet queue.
-    let block = match unwatched_note(app, room) {
+    // Queues the platform sends no events for (named, with its reason) or calls that could not
+    // be read: an empty or short list is not mistaken for quiet queues.
+    let block = match pane_note(app, room) {
         Some(note) => block.title_bottom(Line::styled(note, theme.warning())),
         None => block,
     };
@@ -155,10 +164,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, hits:
             "no data: the platform cannot be read (see above)"
         } else if app.model.is_empty() && app.connection == ConnectionState::Connecting {
             "reading the active calls…"
-        } else if app.filter.text.is_empty() {
-            "no active conferences"
-        } else {
+        } else if app.model.calls_unread() {
+            UNREAD
+        } else if !app.filter.text.is_empty() {
             "no conference matches the filter"
+        } else if !app.queues.hidden.is_empty() {
+            // Calls in hidden queues are still active.
+            "no conference in the queues shown"
+        } else {
+            "no active conferences"
         };
         empty_note(frame, area, message, theme);
     }
