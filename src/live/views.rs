@@ -94,38 +94,58 @@ impl LiveModel {
     }
 
     pub(crate) fn conference_row(&self, conversation: &CallConversation) -> ConferenceRow {
-        // Live legs first, newest first: a transfer's earlier queue comes after its new one.
-        let mut queued: Vec<&CallMediaParticipant> = conversation
-            .participants
-            .iter()
-            .filter(|p| p.queue_id().is_some())
-            .collect();
-        queued.sort_by_key(|p| std::cmp::Reverse((p.state.is_live(), p.start_time)));
+        // One pass over the legs: this runs for every call on each full rebuild (10,000 rows
+        // per analytics page of the first screen).
+        let mut newest_queued: Option<(&str, (bool, Option<_>))> = None;
         let mut live_queue_ids: Vec<String> = Vec::new();
-        for id in queued
-            .iter()
-            .filter(|p| p.state.is_live())
-            .filter_map(|p| p.queue_id())
-        {
-            if !live_queue_ids.iter().any(|known| known == id) {
-                live_queue_ids.push(id.to_string());
+        let mut customer = None;
+        let mut external = None;
+        let mut live_parties = 0;
+        let mut started: Option<DateTime<Utc>> = None;
+        let mut waits_most: Option<(u8, &CallMediaParticipant)> = None;
+        for p in &conversation.participants {
+            let live = p.state.is_live();
+            if let Some(id) = p.queue_id() {
+                // Live legs first, newest first: a transfer's earlier queue comes after its new
+                // one (the first of equals wins).
+                let key = (live, p.start_time);
+                if newest_queued.is_none_or(|(_, newest)| key > newest) {
+                    newest_queued = Some((id, key));
+                }
+                if live && !live_queue_ids.iter().any(|known| known == id) {
+                    live_queue_ids.push(id.to_string());
+                }
+            }
+            match p.purpose() {
+                Purpose::Customer if customer.is_none() => customer = Some(p),
+                Purpose::External if external.is_none() => external = Some(p),
+                _ => {}
+            }
+            if let Some(t) = p.start_time {
+                started = Some(started.map_or(t.0, |s| s.min(t.0)));
+            }
+            if live {
+                live_parties += 1;
+                // The rank of the "time in state" order needs no lookup; only legs of the
+                // best rank are looked up below.
+                let rank = in_state_key(&p.state, p.is_held(), None).0;
+                if waits_most.is_none_or(|(best, _)| rank < best) {
+                    waits_most = Some((rank, p));
+                }
             }
         }
-        let queue_id = queued
-            .first()
-            .and_then(|p| p.queue_id())
-            .map(str::to_string);
-        let customer = conversation
-            .participants
-            .iter()
-            .find(|p| p.purpose() == Purpose::Customer)
-            .or_else(|| {
-                conversation
-                    .participants
-                    .iter()
-                    .find(|p| p.purpose() == Purpose::External)
-            })
-            .and_then(CallMediaParticipant::display_name);
+        let longest_in_state = waits_most.and_then(|(rank, _)| {
+            conversation
+                .live_participants()
+                .filter(|p| in_state_key(&p.state, p.is_held(), None).0 == rank)
+                .map(|p| LegInState {
+                    state: p.state.clone(),
+                    held: p.is_held(),
+                    since: self.state_since(&p.id),
+                })
+                .min_by_key(LegInState::key)
+        });
+        let queue_id = newest_queued.map(|(id, _)| id.to_string());
         ConferenceRow {
             conversation_id: conversation.id.clone(),
             queue_name: queue_id
@@ -134,21 +154,12 @@ impl LiveModel {
                 .map(str::to_string),
             queue_id,
             live_queue_ids,
-            customer,
-            live_parties: conversation.live_participants().count(),
-            started: conversation
-                .participants
-                .iter()
-                .filter_map(|p| p.start_time.map(|t| t.0))
-                .min(),
-            longest_in_state: conversation
-                .live_participants()
-                .map(|p| LegInState {
-                    state: p.state.clone(),
-                    held: p.is_held(),
-                    since: self.state_since(&p.id),
-                })
-                .min_by_key(LegInState::key),
+            customer: customer
+                .or(external)
+                .and_then(CallMediaParticipant::display_name),
+            live_parties,
+            started,
+            longest_in_state,
         }
     }
 

@@ -922,14 +922,15 @@ fn queue_picker_hides_and_shows_queues() {
 }
 
 proptest::proptest! {
-    /// Moving single rows on each update gives exactly the rows a full rebuild gives.
+    /// Moving single rows on each update (an event, or an analytics page of a re-sync) gives
+    /// exactly the rows a full rebuild gives.
     #[test]
     fn incremental_rows_match_a_full_rebuild(
-        ops in proptest::collection::vec((0usize..6, 0u8..5, 0usize..3), 1..40)
+        ops in proptest::collection::vec((0usize..6, 0u8..5, 0usize..3, proptest::bool::ANY), 1..40)
     ) {
         let mut app = demo_app();
         let sorts = ["", "s", "ss"];
-        for (index, op, sort) in ops {
+        for (index, op, sort, as_page) in ops {
             let mut conversation = world().into_iter().nth(index % 5).unwrap();
             if index == 5 {
                 conversation = sales_call();
@@ -963,7 +964,13 @@ proptest::proptest! {
             // Sort first: a new sort rebuilds everything, the update after it must not.
             press(&mut app, sorts[sort], t0());
             app.refresh();
-            app.update(Input::Feed(FeedEvent::Model(Update::Conversation(conversation))), t0());
+            let update = if as_page {
+                // With an unchanged call beside it, as a page carries many.
+                Update::ResyncPage(vec![conversation, world().into_iter().nth((index + 1) % 5).unwrap()])
+            } else {
+                Update::Conversation(conversation)
+            };
+            app.update(Input::Feed(FeedEvent::Model(update)), t0());
             app.refresh();
             let incremental = app.rows().to_vec();
             app.invalidate_rows();

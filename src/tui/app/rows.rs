@@ -34,18 +34,24 @@ impl RowCache {
         match update {
             Update::Queues(_)
             | Update::Snapshot(_)
-            | Update::ResyncPage(_)
             | Update::Discovered(_)
             | Update::ResyncDone
             | Update::ResyncAbandoned => self.changed = None,
             Update::ResyncStarted => {}
+            // A page only adds or refreshes its own calls: the first screen of 10,000 calls
+            // moves 200 rows a page instead of rebuilding every row 50 times.
+            Update::ResyncPage(conversations) => self.note_changed(conversations),
             Update::Conversation(conversation) => {
-                if let Some(changed) = self.changed.as_mut() {
-                    changed.insert(conversation.id.clone());
-                    if changed.len() > INCREMENTAL_LIMIT {
-                        self.changed = None;
-                    }
-                }
+                self.note_changed(std::slice::from_ref(conversation));
+            }
+        }
+    }
+
+    fn note_changed(&mut self, conversations: &[crate::wire::CallConversation]) {
+        if let Some(changed) = self.changed.as_mut() {
+            changed.extend(conversations.iter().map(|c| c.id.clone()));
+            if changed.len() > INCREMENTAL_LIMIT {
+                self.changed = None;
             }
         }
     }
