@@ -470,7 +470,7 @@ async fn analytics_query(
                     let value = p.value.as_deref();
                     match p.dimension.as_deref() {
                         // Any segment's queue: a transferred call is found in each queue it was in.
-                        Some("queueId") => value.is_some_and(|v| call.queue_ids().contains(&v)),
+                        Some("queueId") => value.is_some_and(|v| call.has_been_in(v)),
                         Some("mediaType") => value == Some("voice"),
                         Some("userId") => call
                             .legs

@@ -151,6 +151,16 @@ impl CallRecord {
         }
     }
 
+    /// Whether the call is or has been in queue `id` (what [`Self::queue_ids`] lists, without
+    /// building the list: the analytics query asks it of every call for every page).
+    pub(super) fn has_been_in(&self, id: &str) -> bool {
+        self.queue_id == id
+            || self
+                .legs
+                .iter()
+                .any(|l| l.queue.as_ref().is_some_and(|(queue, _)| queue == id))
+    }
+
     /// Every queue the call has been in: its current one first, then earlier ones, each once.
     pub(super) fn queue_ids(&self) -> Vec<&str> {
         let mut ids = vec![self.queue_id.as_str()];
