@@ -478,7 +478,11 @@ const CATCH_UP_AFTER: [Duration; 4] = [
     Duration::from_secs(70),
 ];
 
-/// The catch-up reads (see [`CATCH_UP_AFTER`]); ends with the feed or when one fails.
+/// The catch-up reads (see [`CATCH_UP_AFTER`]), each retried as any read is; ends with the
+/// feed or when one fails for good. A read that still fails on something passing (no answer,
+/// 5xx, 429) leaves the later ones to run: these reads come seconds apart, so a kept-alive
+/// connection the server has just closed is a common first failure, and ending there would
+/// leave a quiet call off the screen for good.
 async fn catch_up(client: &Client, tx: &mpsc::Sender<FeedEvent>, queue_ids: &[String]) {
     let start = tokio::time::Instant::now();
     for after in CATCH_UP_AFTER {
@@ -486,7 +490,9 @@ async fn catch_up(client: &Client, tx: &mpsc::Sender<FeedEvent>, queue_ids: &[St
             _ = tx.closed() => return,
             _ = tokio::time::sleep_until(start + after) => {}
         }
-        match crate::platform::analytics::newest_active_calls(client, queue_ids).await {
+        let newest =
+            with_retry(|| crate::platform::analytics::newest_active_calls(client, queue_ids));
+        match newest.await {
             Ok(calls) if calls.is_empty() => {}
             Ok(calls) => {
                 if tx
@@ -496,6 +502,9 @@ async fn catch_up(client: &Client, tx: &mpsc::Sender<FeedEvent>, queue_ids: &[St
                 {
                     return;
                 }
+            }
+            Err(e) if e.is_retryable() => {
+                tracing::info!(error = %e, "catching up on lagging analytics; again at the next time");
             }
             Err(e) => {
                 tracing::info!(error = %e, "catching up on lagging analytics");
@@ -750,6 +759,51 @@ mod tests {
             "participant ids as analytics gives them"
         );
         assert_eq!(*counts.lock().unwrap(), (2, 0), "(queries, call GETs)");
+    }
+
+    /// A catch-up read that fails on something passing (here a 503; on the mock, often a
+    /// kept-alive connection it closed while idle) is tried again: the call it finds still
+    /// reaches the screen, at the first catch-up rather than never.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_catch_up_read_is_tried_again() {
+        use axum::routing::post;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&queries);
+        let (listener, _addr) = crate::platform::fake::bind().await;
+        let app = axum::Router::new().route(
+            "/api/v2/analytics/conversations/details/query",
+            post(move || async move {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        r#"{"message":"busy","code":"service.unavailable","status":503}"#,
+                    );
+                }
+                (
+                    axum::http::StatusCode::OK,
+                    r#"{"conversations": [{"conversationId": "c1", "participants": [{"participantId": "p1", "purpose": "customer",
+                        "sessions": [{"mediaType": "voice", "segments": [
+                            {"segmentType": "interact", "segmentStart": "2026-12-03T10:00:00.000Z"}]}]}]}], "totalHits": 1}"#,
+                )
+            }),
+        );
+        let client = crate::platform::fake::serve(listener, app).for_reads();
+        let (tx, mut rx) = mpsc::channel(16);
+        tokio::spawn(async move { catch_up(&client, &tx, &[]).await });
+        // The guard only stops a hang: the first catch-up is 10 s in.
+        let found = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+        let Ok(Some(FeedEvent::Model(Update::Discovered(calls)))) = found else {
+            panic!("no call found after the failed read: {found:?}");
+        };
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].id, "c1");
+        assert_eq!(
+            queries.load(Ordering::SeqCst),
+            2,
+            "the failed read, then again"
+        );
     }
 
     #[test]
