@@ -389,14 +389,8 @@ async fn the_console_takes_the_config_strategy_and_no_audit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kick_a_ringing_agent_in_a_real_terminal() {
-    let h = Harness::scenario("quiet").await;
     // The lock refuses the ringing leg (the field reports), so the eager kick waits for him.
-    h.faults(
-        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
-    )
-    .await;
-    let conversation = h.conference_with("connected", "alerting").await;
-    let ben = leg_of(&conversation, "Ben Ortiz");
+    let (h, conversation, ben) = ben_rings_under_the_lock().await;
 
     let mut console = Console::start(&h.mock, "kick");
     let screen = console.screen.clone();
@@ -789,6 +783,19 @@ async fn interrupted_record(dir: std::path::PathBuf) -> Vec<serde_json::Value> {
     .unwrap()
 }
 
+/// The quiet scenario under the demo's lock (409 while ringing and for 400 ms after a change),
+/// the budget on, and a conference where Ben Ortiz rings: the harness, the call and his leg.
+async fn ben_rings_under_the_lock() -> (Harness, confwatch::wire::CallConversation, String) {
+    let h = Harness::scenario("quiet").await;
+    h.faults(
+        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
+    )
+    .await;
+    let conversation = h.conference_with("connected", "alerting").await;
+    let ben = leg_of(&conversation, "Ben Ortiz");
+    (h, conversation, ben)
+}
+
 /// A conference of the customer and two connected agents.
 async fn two_agent_conference(h: &Harness) -> confwatch::wire::CallConversation {
     h.faults(json!({"rateLimitPerMinute": 300})).await;
@@ -1141,13 +1148,7 @@ fn screen_line(text: &str, needle: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_view_copy_and_job_view_in_a_real_terminal() {
     use base64::Engine;
-    let h = Harness::scenario("quiet").await;
-    h.faults(
-        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
-    )
-    .await;
-    let conversation = h.conference_with("connected", "alerting").await;
-    let ben = leg_of(&conversation, "Ben Ortiz");
+    let (h, conversation, ben) = ben_rings_under_the_lock().await;
     let since = h.last_seq().await;
 
     let mut console = Console::start(&h.mock, "call-view");
@@ -1429,13 +1430,7 @@ async fn a_filter_with_a_negation_and_the_sort_by_time_in_state() {
 /// view lists that wait, then a single attempt, accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settled_strategy_waits_out_a_learned_lock_before_its_one_patch() {
-    let h = Harness::scenario("quiet").await;
-    h.faults(
-        json!({"rateLimitPerMinute": 300, "transitionLock": {"enabled": true, "settleMs": 400}}),
-    )
-    .await;
-    let conversation = h.conference_with("connected", "alerting").await;
-    let ben = leg_of(&conversation, "Ben Ortiz");
+    let (h, conversation, ben) = ben_rings_under_the_lock().await;
     let since = h.last_seq().await;
     // `Client::lock_key` of a client-credentials client: the API host and port, the client.
     let base = h.mock.base_url();
