@@ -94,6 +94,11 @@ pub(crate) fn in_state(ms: u64) -> String {
     if ms < 60_000 { seconds_1(ms) } else { age(ms) }
 }
 
+/// `1 call`, `2 calls`: a count and its noun, plural when it is not one.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `1.4 s` (tenths cut, not rounded).
 pub(crate) fn seconds_1(ms: u64) -> String {
     format!("{}.{} s", ms / 1000, (ms % 1000) / 100)

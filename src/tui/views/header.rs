@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use crate::text::truncate;
+use crate::text::{count, truncate};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 
@@ -45,10 +45,7 @@ fn parts(app: &App, theme: Theme) -> Vec<Part> {
     }
     let running = app.jobs.all().iter().filter(|j| j.is_running()).count();
     if running > 0 {
-        let text = format!(
-            "{running} kick{} running",
-            if running == 1 { "" } else { "s" }
-        );
+        let text = format!("{} running", count(running, "kick"));
         push(0, text, theme.warning());
     }
     for state in app.blocking() {
@@ -65,17 +62,14 @@ fn parts(app: &App, theme: Theme) -> Vec<Part> {
     }
     let hidden = app.queues.hidden.len();
     if hidden > 0 {
-        let text = format!(
-            "{hidden} queue{} hidden",
-            if hidden == 1 { "" } else { "s" }
-        );
+        let text = format!("{} hidden", count(hidden, "queue"));
         push(2, text, theme.warning());
     }
-    push(3, format!("{} conferences", app.rows().len()), Style::new());
+    push(3, count(app.rows().len(), "conference"), Style::new());
     if let Some(user) = &app.signed_in.user {
         push(5, truncate(user, 32), Style::new());
     }
-    push(6, format!("{} calls", app.model.len()), theme.dim());
+    push(6, count(app.model.len(), "call"), theme.dim());
     push(7, app.order_label(), theme.dim());
     if let Some(profile) = &app.signed_in.profile {
         push(8, format!("profile {}", truncate(profile, 20)), theme.dim());

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::feed::ConnectionState;
 use unicode_width::UnicodeWidthStr;
 
-use crate::text::{in_state, tail};
+use crate::text::{count, in_state, tail};
 use crate::tui::app::{App, Pane, View};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{Theme, Tone};
@@ -58,7 +58,6 @@ fn status_line(app: &App, theme: Theme) -> Line<'static> {
     }
     if app.unseen.any() {
         // Early in the line, so a narrow terminal still shows it; words and a glyph, not colour.
-        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let mut parts = Vec::new();
         if app.unseen.errors > 0 {
             parts.push(count(app.unseen.errors, "error"));
