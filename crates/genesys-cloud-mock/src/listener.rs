@@ -24,9 +24,13 @@ use super::faults::{AnswerDropped, LostAnswer};
 pub struct ServerLimits {
     /// Open HTTP connections (WebSockets, once upgraded, are bounded by the channels instead).
     pub max_connections: usize,
-    /// A request's headers must arrive within this.
+    /// A request's headers must arrive within this. hyper also runs this timer while a
+    /// kept-alive connection waits for its next request, so it is the idle limit in practice
+    /// between requests (seen in the tests' logs: a read after 10 s idle met a closed
+    /// connection; hyperium/hyper#3828 discusses it).
     pub header_read_timeout: Duration,
-    /// A connection with no request in progress for this long is closed.
+    /// A connection with no request in progress for this long is closed (between requests the
+    /// header-read timer usually ends it first).
     pub idle_timeout: Duration,
     /// A request's body must arrive within this of its headers; a late one is an error (and
     /// the connection closes), so a slow body cannot hold a slot as a busy request.
