@@ -936,7 +936,7 @@ async fn the_header_at_80_columns_keeps_what_matters_in_order() {
     };
     assert!(at("1 kick running") < at("filter \"Casey\""), "{top}");
     assert!(at("filter \"Casey\"") < at("1 queue hidden"), "{top}");
-    assert!(at("1 queue hidden") < at("conferences"), "{top}");
+    assert!(at("1 queue hidden") < at("1 conference"), "{top}");
     console.press("q");
     screen.shows("again stops it").await;
     console.press("q");
