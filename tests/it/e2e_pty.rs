@@ -56,11 +56,24 @@ impl Screen {
     }
 
     /// Waits (off the async runtime) until `test` holds for the screen; the screen then.
-    async fn when(&self, what: &'static str, test: fn(&str) -> bool) -> String {
+    async fn when(
+        &self,
+        what: &'static str,
+        test: impl Fn(&str) -> bool + Send + 'static,
+    ) -> String {
         let screen = self.clone();
         tokio::task::spawn_blocking(move || screen.wait_for(what, test))
             .await
             .unwrap()
+    }
+
+    /// Waits for a banner and the status line's word for it. The banner is drawn at the top and
+    /// the status line near the bottom: a frame read half-drawn shows one with the old other.
+    async fn banner_and_status(&self, banner: &'static str, status: &'static str) -> String {
+        self.when("the banner and the status line", move |t| {
+            t.contains(banner) && t.contains(status)
+        })
+        .await
     }
 
     /// The line the cursor marker is on.
@@ -71,6 +84,11 @@ impl Screen {
             .map(str::to_string)
             .next_back()
     }
+}
+
+/// The bottom line: the keys of the pane or view that has them.
+fn hint_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
 }
 
 /// The participants pane's row of `name` (the right-hand pane at 120 columns).
@@ -562,7 +580,9 @@ async fn a_console_that_cannot_log_in_says_so_in_a_banner() {
         },
     );
     let screen = console.screen.clone();
-    let text = screen.shows("CANNOT LOG IN").await;
+    let text = screen
+        .banner_and_status("CANNOT LOG IN", "cannot log in")
+        .await;
     let whole = joined(&text);
     assert!(
         whole.contains("login refused for client id")
@@ -595,7 +615,7 @@ async fn an_ended_sign_in_turns_the_console_to_signed_out() {
         },
     );
     let screen = console.screen.clone();
-    let text = screen.shows("SIGNED OUT").await;
+    let text = screen.banner_and_status("SIGNED OUT", "signed out").await;
     assert!(header(&text).contains("conferences"), "{text}");
     assert!(
         joined(&text).contains("confwatch login --profile default"),
@@ -962,11 +982,29 @@ async fn participants_who_joined_together_keep_one_order() {
     let screen = console.screen.clone();
     screen.shows("Casey Customer").await;
     for call in 0..5 {
+        // A key sent before the console has read Esc alone would be read with it (alt-j): each
+        // key waits for the one before it to show (the hints say which pane has the keys).
         if call > 0 {
             console.press("\x1b");
+            screen
+                .when("the conference list's keys", |t| {
+                    !hint_line(t).contains("esc back")
+                })
+                .await;
             console.press("j");
+            let position = format!(" {}/5 ", call + 1);
+            screen
+                .when("the cursor on the next call", move |t| {
+                    t.contains(&position)
+                })
+                .await;
         }
         console.press("\r");
+        screen
+            .when("the participants' keys", |t| {
+                hint_line(t).contains("esc back")
+            })
+            .await;
         // The participants pane (right of `││`) may be mid-redraw: wait until it lists all three.
         let pane = |text: &str| -> Vec<String> {
             text.lines()
@@ -1075,7 +1113,7 @@ async fn a_revoked_sign_in_turns_the_console_to_signed_out() {
     );
     let screen = console.screen.clone();
     screen.shows("● live").await;
-    let text = screen.shows("SIGNED OUT").await;
+    let text = screen.banner_and_status("SIGNED OUT", "signed out").await;
     assert!(
         joined(&text).contains("confwatch login --profile default"),
         "{text}"
@@ -1194,7 +1232,14 @@ async fn call_view_copy_and_job_view_in_a_real_terminal() {
     console.press("J");
     screen.shows("Kick jobs").await;
     console.press("\r");
-    let story = screen.shows("requests and waits").await;
+    // The view's last line (the outcome's counts): the whole story is drawn, not part of a frame.
+    let story = screen
+        .when("the job's whole story", |t| {
+            t.contains("requests and waits")
+                && t.lines()
+                    .any(|l| l.contains(" attempts, ") && l.contains(" requests, "))
+        })
+        .await;
     let patches = common::participant_patches(&h.requests(since).await);
     assert!(!patches.is_empty());
     for (number, (_, participant, status)) in patches.iter().enumerate() {
